@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * The `grapevine` command. Subcommands:
+ *   sim    run a deterministic simulation and print its report (see sim-command.ts)
+ *   demo   a simulated 50-node cluster through a crash, a pause and a partition (npm start)
+ *
+ * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
+ */
+import { readFileSync, realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { Command, CommanderError } from 'commander'
+import { runDemo } from './demo-command.js'
+import type { CommandIo, RawSimFlags } from './sim-command.js'
+import { UsageError, parseCount, parseSeed, runSimCommand } from './sim-command.js'
+
+const io: CommandIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }
+    return pkg.version ?? '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Builds the program; exported so the lead can add subcommands and tests can inspect it. */
+export function buildProgram(): Command {
+  const program = new Command('grapevine')
+  program
+    .description('Gossip toolkit: SWIM + Lifeguard membership on memberlist\'s wire, and a deterministic simulator')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+
+  program
+    .command('sim')
+    .description('run a deterministic simulation of a cluster under faults and print its report')
+    .option('--nodes <N>', 'cluster size (default 50)')
+    .option('--seed <S>', 'run seed, 0..4294967295 (default: random, printed with the replay command)')
+    .option('--duration <TIME>', 'chaos phase length, e.g. 120s, 500ms, 2m (default 120s)')
+    .option('--profile <PROFILE>', 'memberlist profile: lan, wan or local (default lan)')
+    .option('--loss <P>', 'packet loss probability, e.g. 0.05 or 5%')
+    .option('--latency <MIN..MAX>', 'one-way delay bounds, e.g. 1ms..10ms (default per profile)')
+    .option('--crash <COUNT@TIME>', 'crash COUNT random nodes at TIME, e.g. 3@30s (repeatable)', collect)
+    .option('--pause <COUNT@TIME:LENGTH[/EVERY]>', 'pause COUNT nodes at TIME for LENGTH, optionally again every EVERY, e.g. 2@30s:5s/20s (repeatable)', collect)
+    .option('--partition <FRACTION@TIME:LENGTH>', 'cut FRACTION of the nodes from the rest at TIME for LENGTH, e.g. 0.3@40s:20s (repeatable)', collect)
+    .option('--no-lifeguard', 'classic SWIM: no local health, fixed suspicion timeout')
+    .option('--trace <FILE>', 'write one line per packet, stream, event and fault to FILE')
+    .option('--json', 'print the report as JSON')
+    .action((flags: RawSimFlags) => {
+      process.exitCode = runSimCommand(flags, io)
+    })
+
+  program
+    .command('demo')
+    .description('simulate a 50-node cluster through a crash, a pause and a partition, printing membership changes')
+    .option('--seed <S>', 'run seed', '1')
+    .option('--nodes <N>', 'cluster size', '50')
+    .action((flags: { seed: string; nodes: string }) => {
+      const seed = parseSeed(flags.seed)
+      const nodes = parseCount(flags.nodes, '--nodes', 'a node count like 50')
+      process.exitCode = runDemo({ seed, nodes }, io)
+    })
+
+  return program
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message (unknown option, missing value, …) or the help.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
+    }
+    if (err instanceof UsageError) {
+      io.err(`grapevine: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+}
+
+/** True when this file is the process's entry point (directly or through the npm bin link). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1]
+  if (entry === undefined) return false
+  try {
+    return pathToFileURL(realpathSync(entry)).href === import.meta.url
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,266 @@
+/**
+ * `grapevine sim`: flag parsing (pure functions, unit-tested), scenario building and the run itself.
+ *
+ *   grapevine sim [--nodes N] [--seed S] [--duration 120s] [--profile lan|wan|local] [--loss 0.05]
+ *                 [--latency 1ms..10ms] [--crash COUNT@TIME]… [--pause COUNT@TIME:LENGTH[/EVERY]]…
+ *                 [--partition FRACTION@TIME:LENGTH]… [--no-lifeguard] [--trace FILE] [--json]
+ *
+ * A bad flag raises UsageError naming the flag, what was given and the expected form; the CLI prints
+ * its message and exits with code 2.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { randomInt } from 'node:crypto'
+import type { Profile } from '../swim/config.js'
+import { isProfile } from '../swim/config.js'
+import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
+import { formatDurationMs, runScenario } from '../runtime/sim/scenario.js'
+import type { Report } from '../runtime/sim/report.js'
+import { formatReport } from '../runtime/sim/report.js'
+import type { TraceSink } from '../runtime/sim/trace.js'
+
+/** A command-line mistake; the message is meant for the user as is. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** The flags as commander hands them over (strings, repeatables as arrays). */
+export interface RawSimFlags {
+  nodes?: string
+  seed?: string
+  duration?: string
+  profile?: string
+  loss?: string
+  latency?: string
+  crash?: string[]
+  pause?: string[]
+  partition?: string[]
+  lifeguard?: boolean
+  trace?: string
+  json?: boolean
+}
+
+export interface SimCommandOptions {
+  readonly nodes: number
+  readonly seed: number
+  /** True when the seed was drawn at random (the report then says how to replay it). */
+  readonly randomSeed: boolean
+  readonly durationMs: number
+  readonly profile: Profile
+  readonly loss: number | undefined
+  readonly latencyMs: readonly [number, number] | undefined
+  readonly steps: readonly ScenarioStep[]
+  readonly lifeguard: boolean
+  readonly trace: string | undefined
+  readonly json: boolean
+}
+
+const DURATION_FORM = 'a duration like 30s, 500ms or 2m'
+
+function fail(flag: string, expected: string, given: string): never {
+  throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(given)}`)
+}
+
+/** `500ms`, `30s`, `1.5s`, `2m` → milliseconds. A unit is required. */
+export function parseDurationMs(text: string, flag: string, expected = DURATION_FORM): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(text)
+  if (!m) fail(flag, expected, text)
+  const value = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000)
+  if (!Number.isFinite(value)) fail(flag, expected, text)
+  return value
+}
+
+/** A positive integer (or ≥ 0 with allowZero). */
+export function parseCount(text: string, flag: string, expected = 'a positive integer like 50', allowZero = false): number {
+  if (!/^\s*\d+\s*$/.test(text)) fail(flag, expected, text)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) fail(flag, expected, text)
+  return n
+}
+
+/** A probability: `0.05` or `5%`, in [0, 1]. */
+export function parseProbability(text: string, flag: string, expected = 'a probability like 0.05 or 5%'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text)
+  if (!m) fail(flag, expected, text)
+  const p = Number(m[1]) / (m[2] === '%' ? 100 : 1)
+  if (!(p >= 0 && p <= 1)) fail(flag, expected, text)
+  return p
+}
+
+/** `1ms..10ms` (or one duration for a fixed delay) → [min, max] ms. */
+export function parseLatency(text: string, flag = '--latency'): [number, number] {
+  const expected = 'MIN..MAX like 1ms..10ms'
+  const parts = text.split('..')
+  if (parts.length > 2 || parts.some((p) => p.trim() === '')) fail(flag, expected, text)
+  const [min, max] = parts.map((p) => parseDurationMs(p, flag, expected))
+  const hi = max ?? min
+  if (min > hi) fail(flag, `${expected} with MIN ≤ MAX`, text)
+  return [min, hi]
+}
+
+/** `3@30s` → crash 3 nodes at 30 s. */
+export function parseCrash(text: string, flag = '--crash'): ScenarioStep {
+  const expected = 'COUNT@TIME like 3@30s'
+  const [count, at, extra] = text.split('@')
+  if (at === undefined || extra !== undefined || count === '' || at === '') fail(flag, expected, text)
+  return { kind: 'crash', count: parseCount(count, flag, expected), atMs: parseDurationMs(at, flag, expected) }
+}
+
+/** `2@30s:5s` → pause 2 nodes at 30 s for 5 s; `2@30s:5s/20s` repeats every 20 s. */
+export function parsePause(text: string, flag = '--pause'): ScenarioStep {
+  const expected = 'COUNT@TIME:LENGTH[/EVERY] like 2@30s:5s or 2@30s:5s/20s'
+  const m = /^([^@]+)@([^:]+):([^/]+)(?:\/(.+))?$/.exec(text)
+  if (!m) fail(flag, expected, text)
+  const step = {
+    kind: 'pause' as const,
+    count: parseCount(m[1], flag, expected),
+    atMs: parseDurationMs(m[2], flag, expected),
+    lengthMs: parseDurationMs(m[3], flag, expected),
+    ...(m[4] === undefined ? {} : { everyMs: parseDurationMs(m[4], flag, expected) }),
+  }
+  if (step.lengthMs <= 0 || (step.everyMs !== undefined && step.everyMs <= 0)) fail(flag, `${expected} with LENGTH and EVERY above 0`, text)
+  return step
+}
+
+/** `0.3@40s:20s` (or `30%@40s:20s`) → cut 30% of the nodes from the rest at 40 s for 20 s. */
+export function parsePartition(text: string, flag = '--partition'): ScenarioStep {
+  const expected = 'FRACTION@TIME:LENGTH like 0.3@40s:20s'
+  const m = /^([^@]+)@([^:]+):(.+)$/.exec(text)
+  if (!m) fail(flag, expected, text)
+  const fraction = parseProbability(m[1], flag, expected)
+  if (fraction <= 0 || fraction >= 1) fail(flag, `${expected} with 0 < FRACTION < 1`, text)
+  const lengthMs = parseDurationMs(m[3], flag, expected)
+  if (lengthMs <= 0) fail(flag, `${expected} with LENGTH above 0`, text)
+  return { kind: 'partition', fraction, atMs: parseDurationMs(m[2], flag, expected), lengthMs }
+}
+
+/** A 32-bit unsigned seed. */
+export function parseSeed(text: string, flag = '--seed'): number {
+  const expected = 'an integer seed in [0, 4294967295] like 42'
+  const n = parseCount(text, flag, expected, true)
+  if (n > 0xffff_ffff) fail(flag, expected, text)
+  return n
+}
+
+export function parseProfile(text: string, flag = '--profile'): Profile {
+  if (!isProfile(text)) fail(flag, 'one of lan, wan, local', text)
+  return text
+}
+
+/** Validates every flag and returns the run's options; throws UsageError on the first bad one. */
+export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () => randomInt(0, 0x1_0000_0000)): SimCommandOptions {
+  const nodes = raw.nodes === undefined ? 50 : parseCount(raw.nodes, '--nodes', 'a node count like 50 (at least 2)')
+  if (nodes < 2) fail('--nodes', 'a node count like 50 (at least 2)', raw.nodes ?? '')
+  const durationMs = raw.duration === undefined ? 120_000 : parseDurationMs(raw.duration, '--duration')
+  if (durationMs <= 0) fail('--duration', DURATION_FORM, raw.duration ?? '')
+  const steps: ScenarioStep[] = [
+    ...(raw.crash ?? []).map((t) => parseCrash(t)),
+    ...(raw.pause ?? []).map((t) => parsePause(t)),
+    ...(raw.partition ?? []).map((t) => parsePartition(t)),
+  ]
+  const crashes = steps.reduce((sum, s) => sum + (s.kind === 'crash' ? s.count : 0), 0)
+  if (crashes >= nodes) throw new UsageError(`--crash: ${crashes} crashes in total leave no node of the ${nodes} running; crash fewer or raise --nodes`)
+  for (const s of steps) {
+    if (s.atMs >= durationMs) {
+      const flag = `--${s.kind}`
+      throw new UsageError(`${flag}: the time ${formatDurationMs(s.atMs)} is not within --duration ${formatDurationMs(durationMs)}; faults happen in the chaos phase`)
+    }
+  }
+  return {
+    nodes,
+    seed: raw.seed === undefined ? randomSeed() : parseSeed(raw.seed),
+    randomSeed: raw.seed === undefined,
+    durationMs,
+    profile: raw.profile === undefined ? 'lan' : parseProfile(raw.profile),
+    loss: raw.loss === undefined ? undefined : parseProbability(raw.loss, '--loss'),
+    latencyMs: raw.latency === undefined ? undefined : parseLatency(raw.latency),
+    steps,
+    lifeguard: raw.lifeguard ?? true,
+    trace: raw.trace,
+    json: raw.json ?? false,
+  }
+}
+
+/** The command line that replays a run (same seed, same scenario). */
+export function replayCommand(o: SimCommandOptions): string {
+  const parts = ['grapevine sim', `--nodes ${o.nodes}`, `--seed ${o.seed}`, `--duration ${formatDurationMs(o.durationMs)}`, `--profile ${o.profile}`]
+  if (o.loss !== undefined) parts.push(`--loss ${o.loss}`)
+  if (o.latencyMs !== undefined) parts.push(`--latency ${formatDurationMs(o.latencyMs[0])}..${formatDurationMs(o.latencyMs[1])}`)
+  for (const s of o.steps) {
+    if (s.kind === 'crash') parts.push(`--crash ${s.count}@${formatDurationMs(s.atMs)}`)
+    else if (s.kind === 'pause') parts.push(`--pause ${s.count}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}${s.everyMs ? `/${formatDurationMs(s.everyMs)}` : ''}`)
+    else if (s.kind === 'partition') parts.push(`--partition ${s.fraction}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}`)
+  }
+  if (!o.lifeguard) parts.push('--no-lifeguard')
+  return parts.join(' ')
+}
+
+/** The scenario a parsed command runs. */
+export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
+  return {
+    seed: o.seed,
+    nodes: o.nodes,
+    durationMs: o.durationMs,
+    profile: o.profile,
+    lifeguard: o.lifeguard,
+    network: {
+      ...(o.loss === undefined ? {} : { packetLossProbability: o.loss }),
+      ...(o.latencyMs === undefined ? {} : { latencyMs: o.latencyMs }),
+    },
+    steps: o.steps,
+  }
+}
+
+/** A trace sink writing to a file in large chunks. */
+export function fileTrace(path: string): { sink: TraceSink; close: () => void } {
+  const fd = openSync(path, 'w')
+  let buffer: string[] = []
+  const flush = (): void => {
+    if (buffer.length === 0) return
+    writeSync(fd, buffer.join('\n') + '\n')
+    buffer = []
+  }
+  return {
+    sink: (line) => {
+      buffer.push(line)
+      if (buffer.length >= 8192) flush()
+    },
+    close: () => {
+      flush()
+      closeSync(fd)
+    },
+  }
+}
+
+export interface CommandIo {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+/** Runs `grapevine sim`; returns the exit code (0 converged, 1 not converged, 2 usage error). */
+export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
+  let options: SimCommandOptions
+  try {
+    options = parseSimFlags(raw)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`grapevine sim: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  const trace = options.trace === undefined ? undefined : fileTrace(options.trace)
+  let report: Report
+  try {
+    report = runScenario({ ...scenarioOf(options), trace: trace?.sink })
+  } finally {
+    trace?.close()
+  }
+  report.replay = replayCommand(options)
+  if (options.json) io.out(JSON.stringify(report, null, 2) + '\n')
+  else io.out(formatReport(report) + '\n')
+  if (!report.converged) {
+    io.err(`grapevine sim: the cluster did not converge (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
+    return 1
+  }
+  return 0
+}

@@ -1,0 +1,120 @@
+/**
+ * What a scenario run reports, and its readable form. Times are virtual milliseconds unless the
+ * field name says wall; detection times are relative to the crash.
+ */
+import type { Profile } from '../../swim/config.js'
+import type { NetworkStats } from './network.js'
+
+export interface DetectionReport {
+  readonly node: string
+  /** Virtual time of the crash (absolute). */
+  readonly crashedAtMs: number
+  /** From the crash to the first suspicion of it by any node. */
+  readonly firstSuspicionMs: number | null
+  /** From the crash to the first dead declaration by any node. */
+  readonly firstDeadMs: number | null
+  /** From the crash until every live node saw it dead, left or forgot it; null when never reached. */
+  readonly deadEverywhereMs: number | null
+}
+
+export interface Report {
+  readonly seed: number
+  readonly nodes: number
+  readonly profile: Profile
+  readonly lifeguard: boolean
+  /** The scenario's steps, printable. */
+  readonly steps: readonly string[]
+  /** Chaos phase length (the scenario's duration). */
+  readonly durationMs: number
+  /** Total virtual time run: chaos plus settle. */
+  readonly virtualMs: number
+  readonly wallMs: number
+  /** Settle phase: partitions healed, loss, duplication and reordering off; ran until convergence or the max. */
+  readonly settleMs: number
+  readonly settleMaxMs: number
+  /**
+   * At the end, every live node sees every live node alive and every crashed or departed node dead,
+   * left or absent (checked against each node's members()).
+   */
+  readonly converged: boolean
+  /** Wrong (observer, target) views at the end; `convergenceExamples` shows a few. */
+  readonly convergenceMismatches: number
+  readonly convergenceExamples: readonly string[]
+  /** From the start until every node first saw every node alive; null if a fault came first. */
+  readonly joinConvergenceMs: number | null
+  readonly detection: readonly DetectionReport[]
+  /**
+   * First-hand accusations (event `from` is the emitting node) of a node that was, at that instant,
+   * running, not leaving, and connected to the accuser both ways.
+   */
+  readonly falsePositives: { readonly suspicions: number; readonly deaths: number }
+  /** First-hand accusations in total, justified or not. */
+  readonly accusations: { readonly suspicions: number; readonly deaths: number }
+  /** `refuted` events: a node answered an accusation about itself. */
+  readonly refutations: number
+  /** Lifeguard local health: the highest score per node that ever left 0. */
+  readonly healthMaxima: ReadonlyArray<{ readonly node: string; readonly maxScore: number }>
+  readonly messagesPerNodePerSec: number
+  readonly bytesPerNodePerSec: number
+  readonly streamsPerNodePerSec: number
+  /** Simulation queue items processed (timers, deliveries, stream steps, faults). */
+  readonly eventsProcessed: number
+  readonly eventsPerWallSec: number
+  /** Virtual seconds per wall second. */
+  readonly speedup: number
+  readonly network: NetworkStats
+  /** The command that replays this run, when the caller knows it (the CLI sets it). */
+  replay?: string
+}
+
+function seconds(ms: number | null): string {
+  return ms === null ? 'not reached' : `${(ms / 1000).toFixed(3)} s`
+}
+
+function plus(ms: number | null): string {
+  return ms === null ? 'never' : `+${(ms / 1000).toFixed(3)} s`
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US')
+}
+
+function bytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MB`
+  if (n >= 1024) return `${(n / 1024).toFixed(2)} KB`
+  return `${n.toFixed(0)} B`
+}
+
+/** The readable report: one aligned key/value line per fact, detection one line per crashed node. */
+export function formatReport(r: Report): string {
+  const rows: Array<[string, string]> = []
+  rows.push(['seed', String(r.seed)])
+  rows.push(['nodes', String(r.nodes)])
+  rows.push(['profile', `${r.profile}, Lifeguard ${r.lifeguard ? 'on' : 'off'}`])
+  r.steps.forEach((s, i) => rows.push([i === 0 ? 'steps' : '', s]))
+  rows.push(['virtual time', `${seconds(r.virtualMs)} (chaos ${seconds(r.durationMs)} + settle ${seconds(r.settleMs)}, settle max ${seconds(r.settleMaxMs)})`])
+  rows.push(['wall time', `${seconds(r.wallMs)} (${r.speedup.toFixed(1)}× real time)`])
+  rows.push(['converged', r.converged ? 'yes' : `NO: ${r.convergenceMismatches} wrong views, e.g. ${r.convergenceExamples.join('; ')}`])
+  rows.push(['join convergence', seconds(r.joinConvergenceMs)])
+  if (r.detection.length === 0) rows.push(['detection', 'no crashes'])
+  r.detection.forEach((d, i) => {
+    rows.push([
+      i === 0 ? 'detection' : '',
+      `${d.node} crashed at ${seconds(d.crashedAtMs)}: suspected ${plus(d.firstSuspicionMs)}, dead ${plus(d.firstDeadMs)}, dead everywhere ${plus(d.deadEverywhereMs)}`,
+    ])
+  })
+  rows.push(['false positives', `${r.falsePositives.suspicions} suspicions, ${r.falsePositives.deaths} deaths (of ${r.accusations.suspicions} suspicions, ${r.accusations.deaths} deaths declared first-hand)`])
+  rows.push(['refutations', String(r.refutations)])
+  if (r.healthMaxima.length === 0) rows.push(['local health', 'every node stayed at 0'])
+  else {
+    const top = [...r.healthMaxima].sort((a, b) => b.maxScore - a.maxScore).slice(0, 5)
+    rows.push(['local health', `${r.healthMaxima.length} nodes degraded; worst ${top.map((h) => `${h.node}=${h.maxScore}`).join(', ')}`])
+  }
+  rows.push(['traffic per node', `${r.messagesPerNodePerSec.toFixed(2)} packets/s, ${bytes(r.bytesPerNodePerSec)}/s, ${r.streamsPerNodePerSec.toFixed(3)} streams/s`])
+  const n = r.network
+  rows.push(['network', `${count(n.packetsRouted)} packets routed, ${count(n.packetsLost)} lost, ${count(n.packetsBlocked)} blocked, ${count(n.packetsDuplicated)} duplicated, ${count(n.packetsReordered)} reordered`])
+  rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
+  if (r.replay !== undefined) rows.push(['replay', r.replay])
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2
+  return rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n')
+}

@@ -1,0 +1,297 @@
+/**
+ * Scenarios: a cluster, a list of printable fault steps, and a report.
+ *
+ *   phase 1, chaos   spawn N nodes at 0 (joining node-000), run the steps until `durationMs`
+ *   phase 2, settle  heal every partition, turn loss, duplication and reordering off (latency stays),
+ *                    run until every live node's view is right or `settleMaxMs` passed
+ *
+ * as TigerBeetle's VOPR runs safety then liveness. Who crashes, pauses or lands on which side of a
+ * partition is drawn from a generator derived from the run seed, so a scenario and a seed name one run.
+ */
+import { SeededRng, deriveSeed } from '../../core/rng.js'
+import type { Profile, SwimConfig } from '../../swim/config.js'
+import { resolveConfig } from '../../swim/config.js'
+import type { SwimEvent } from '../../swim/events.js'
+import { pushPullScaleMs, suspicionTimeoutMs } from '../../swim/formulas.js'
+import { ViewTracker } from './checkers.js'
+import type { NetworkOptionsInput } from './network.js'
+import type { SimNode } from './node.js'
+import type { ProtocolFactory } from './protocol.js'
+import type { DetectionReport, Report } from './report.js'
+import type { SimObserver } from './simulation.js'
+import { SCENARIO_SEED_INDEX, Simulation } from './simulation.js'
+import type { TraceSink } from './trace.js'
+
+/** One fault step. Times are virtual ms from the start of the run. */
+export type ScenarioStep =
+  /** Crash `count` running nodes at `atMs`. */
+  | { readonly kind: 'crash'; readonly count: number; readonly atMs: number }
+  /** Pause `count` running nodes at `atMs` for `lengthMs`; again every `everyMs` (fresh picks) while the chaos phase lasts. */
+  | { readonly kind: 'pause'; readonly count: number; readonly atMs: number; readonly lengthMs: number; readonly everyMs?: number }
+  /** Cut a random `fraction` of the live nodes from the rest at `atMs` for `lengthMs` (both ways unless oneWay: the fraction cannot reach the rest). */
+  | { readonly kind: 'partition'; readonly fraction: number; readonly atMs: number; readonly lengthMs: number; readonly oneWay?: boolean }
+  /** `count` running nodes leave gracefully at `atMs`. */
+  | { readonly kind: 'leave'; readonly count: number; readonly atMs: number }
+  /** Packet loss probability from `atMs` on. */
+  | { readonly kind: 'loss'; readonly probability: number; readonly atMs: number }
+  /** One-way delay bounds from `atMs` on. */
+  | { readonly kind: 'latency'; readonly minMs: number; readonly maxMs: number; readonly atMs: number }
+
+export interface ScenarioOptions {
+  readonly seed: number
+  readonly nodes: number
+  /** Length of the chaos phase (virtual ms). */
+  readonly durationMs: number
+  readonly profile?: Profile
+  /** Lifeguard on (default) or classic SWIM. */
+  readonly lifeguard?: boolean
+  /** Further SWIM configuration. */
+  readonly config?: Partial<SwimConfig>
+  /** Network knobs; latency defaults to the profile's (see PROFILE_LATENCY_MS). */
+  readonly network?: NetworkOptionsInput
+  readonly steps?: readonly ScenarioStep[]
+  /** Spread the initial joins over this many ms (default 0). */
+  readonly joinSpreadMs?: number
+  /** Longest settle phase; default from the configuration (suspicion, push-pull and reconnect periods). */
+  readonly settleMaxMs?: number
+  readonly trace?: TraceSink
+  /** Told about every executed step ("crash node-012 node-031") and phase change, with the virtual time. */
+  readonly log?: (text: string, atMs: number) => void
+  /** Extra observer (the demo prints membership changes through it). */
+  readonly observer?: SimObserver
+  /** Protocol factory (tests); default a real Swim. */
+  readonly createProtocol?: ProtocolFactory
+}
+
+/** Default one-way delay bounds per profile, in ms. */
+export const PROFILE_LATENCY_MS: Readonly<Record<Profile, readonly [number, number]>> = {
+  local: [0.1, 1],
+  lan: [0.5, 5],
+  wan: [20, 150],
+}
+
+/** `1500` → `1.5s`, `120000` → `2m`, `250` → `250ms`. */
+export function formatDurationMs(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
+  if (ms >= 1000) return `${+(ms / 1000).toFixed(3)}s`
+  return `${+ms.toFixed(3)}ms`
+}
+
+/** A step as one readable line. */
+export function formatStep(step: ScenarioStep): string {
+  const at = formatDurationMs(step.atMs)
+  switch (step.kind) {
+    case 'crash':
+      return `crash ${step.count} node${step.count === 1 ? '' : 's'} at ${at}`
+    case 'pause':
+      return `pause ${step.count} node${step.count === 1 ? '' : 's'} at ${at} for ${formatDurationMs(step.lengthMs)}${step.everyMs ? `, every ${formatDurationMs(step.everyMs)}` : ''}`
+    case 'partition':
+      return `partition ${+(step.fraction * 100).toFixed(2)}% of the nodes at ${at} for ${formatDurationMs(step.lengthMs)}${step.oneWay ? ' (one way)' : ''}`
+    case 'leave':
+      return `leave ${step.count} node${step.count === 1 ? '' : 's'} at ${at}`
+    case 'loss':
+      return `loss ${+(step.probability * 100).toFixed(3)}% from ${at}`
+    case 'latency':
+      return `latency ${formatDurationMs(step.minMs)}..${formatDurationMs(step.maxMs)} from ${at}`
+  }
+}
+
+/** The default settle budget: a crash at the very end must be detectable, and a healed partition must re-merge. */
+export function defaultSettleMaxMs(config: SwimConfig, nodes: number): number {
+  const suspicionMax = config.suspicionMaxTimeoutMult * suspicionTimeoutMs(config.suspicionMult, nodes, config.probeIntervalMs)
+  const pushPull = config.pushPullIntervalMs > 0 ? pushPullScaleMs(config.pushPullIntervalMs, nodes) : 0
+  return Math.max(60_000, Math.ceil(suspicionMax + pushPull + config.reconnectIntervalMs + 10_000))
+}
+
+export function runScenario(opts: ScenarioOptions): Report {
+  const wallStart = performance.now()
+  const profile = opts.profile ?? opts.config?.profile ?? 'lan'
+  const lifeguard = opts.lifeguard ?? opts.config?.lifeguard ?? true
+  const config = resolveConfig({ ...opts.config, lifeguard }, profile)
+  const latency = PROFILE_LATENCY_MS[profile]
+  const sim = new Simulation({
+    seed: opts.seed,
+    profile,
+    config: { ...opts.config, lifeguard },
+    network: { latencyMs: latency, ...opts.network },
+    trace: opts.trace,
+    recordEvents: false,
+    createProtocol: opts.createProtocol,
+  })
+  const rng = new SeededRng(deriveSeed(sim.seed, SCENARIO_SEED_INDEX))
+  const log = (text: string): void => opts.log?.(text, sim.nowMs)
+  const tracker = new ViewTracker()
+  tracker.reserve(opts.nodes)
+  sim.observe(tracker)
+  const tally = new Tally(sim)
+  sim.observe(tally)
+  if (opts.observer) sim.observe(opts.observer)
+
+  const steps = opts.steps ?? []
+  let firstGoneAtMs = Infinity
+  const running = (): SimNode[] => sim.nodes.filter((n) => n.status === 'running' && !n.leaving)
+  const pick = (count: number): SimNode[] => rng.sample(running(), count).sort((a, b) => a.index - b.index)
+  const names = (nodes: readonly SimNode[]): string =>
+    nodes.length <= 8 ? nodes.map((n) => n.name).join(' ') : `${nodes.slice(0, 8).map((n) => n.name).join(' ')} …+${nodes.length - 8} more`
+
+  const schedule = (step: ScenarioStep): void => {
+    if (step.atMs >= opts.durationMs) return
+    sim.at(step.atMs, () => {
+      switch (step.kind) {
+        case 'crash': {
+          const victims = pick(step.count)
+          if (victims.length > 0) firstGoneAtMs = Math.min(firstGoneAtMs, sim.nowMs)
+          log(`crash ${names(victims)}`)
+          for (const n of victims) sim.crash(n)
+          return
+        }
+        case 'leave': {
+          const leavers = pick(step.count)
+          log(`leave ${names(leavers)}`)
+          for (const n of leavers) sim.leave(n)
+          return
+        }
+        case 'pause': {
+          const paused = pick(step.count)
+          log(`pause ${names(paused)} for ${formatDurationMs(step.lengthMs)}`)
+          for (const n of paused) sim.pause(n, step.lengthMs)
+          if (step.everyMs && step.everyMs > 0) schedule({ ...step, atMs: step.atMs + step.everyMs })
+          return
+        }
+        case 'partition': {
+          const live = rng.shuffle(sim.liveNodes())
+          const size = Math.min(live.length - 1, Math.max(1, Math.round(step.fraction * live.length)))
+          const side = live.slice(0, size).sort((a, b) => a.index - b.index)
+          const rest = live.slice(size).sort((a, b) => a.index - b.index)
+          log(`partition ${side.length} nodes from ${rest.length}${step.oneWay ? ' (one way)' : ''}: ${names(side)}`)
+          const ids = sim.partition(side, rest, { oneWay: step.oneWay })
+          sim.at(step.atMs + step.lengthMs, () => {
+            log(`partition of ${side.length} nodes ends`)
+            sim.unblock(ids)
+          })
+          return
+        }
+        case 'loss':
+          log(`loss ${step.probability}`)
+          sim.network.configure({ packetLossProbability: step.probability })
+          return
+        case 'latency':
+          log(`latency ${step.minMs}..${step.maxMs} ms`)
+          sim.network.configure({ oneWayDelayMsMin: step.minMs, oneWayDelayMsMax: step.maxMs })
+          return
+      }
+    })
+  }
+
+  // Phase 1: chaos.
+  sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs })
+  log(`spawned ${opts.nodes} nodes`)
+  for (const step of steps) schedule(step)
+  sim.runUntilTime(opts.durationMs)
+
+  // Phase 2: heal and settle.
+  const settleMaxMs = opts.settleMaxMs ?? defaultSettleMaxMs(config, opts.nodes)
+  const settleStart = sim.nowMs
+  sim.heal()
+  sim.network.configure({ packetLossProbability: 0, packetDuplicationProbability: 0, packetReorderProbability: 0 })
+  log('settle: partitions healed, loss off')
+  const settleEnd = settleStart + settleMaxMs
+  let final = sim.convergence()
+  while (!final.converged && sim.nowMs < settleEnd) {
+    // The incremental tracker is cheap; the members() check is authoritative. Both must agree.
+    if (sim.runUntil(() => tracker.converged, settleEnd - sim.nowMs)) {
+      final = sim.convergence()
+      if (!final.converged) sim.runFor(Math.min(1000, settleEnd - sim.nowMs))
+    }
+    final = sim.convergence()
+  }
+  log(final.converged ? 'converged' : `not converged after ${formatDurationMs(settleMaxMs)} of settling`)
+
+  const wallMs = performance.now() - wallStart
+  const virtualMs = sim.nowMs
+  const seconds = virtualMs / 1000
+  const perNodeSec = opts.nodes > 0 && seconds > 0 ? 1 / (opts.nodes * seconds) : 0
+  let streams = 0
+  for (const n of sim.nodes) streams += n.counters.streamsOpened
+  const detection: DetectionReport[] = tracker.detectionRecords().map((d) => ({
+    node: d.node,
+    crashedAtMs: d.crashedAtMs,
+    firstSuspicionMs: d.firstSuspicionAtMs === null ? null : d.firstSuspicionAtMs - d.crashedAtMs,
+    firstDeadMs: d.firstDeadAtMs === null ? null : d.firstDeadAtMs - d.crashedAtMs,
+    deadEverywhereMs: d.deadEverywhereAtMs === null ? null : d.deadEverywhereAtMs - d.crashedAtMs,
+  }))
+  const joined = tracker.firstConvergedAtMs
+  return {
+    seed: sim.seed,
+    nodes: opts.nodes,
+    profile,
+    lifeguard,
+    steps: [`spawn ${opts.nodes} nodes at 0s, joining node-000`, ...describeNetwork(sim), ...steps.map(formatStep)],
+    durationMs: opts.durationMs,
+    virtualMs,
+    wallMs,
+    settleMs: virtualMs - settleStart,
+    settleMaxMs,
+    converged: final.converged,
+    convergenceMismatches: final.mismatches,
+    convergenceExamples: final.examples,
+    joinConvergenceMs: joined !== null && joined <= firstGoneAtMs ? joined : null,
+    detection,
+    falsePositives: { suspicions: tally.falseSuspicions, deaths: tally.falseDeaths },
+    accusations: { suspicions: tally.suspicions, deaths: tally.deaths },
+    refutations: tally.refutations,
+    healthMaxima: sim.nodes.filter((n) => (tally.healthMax[n.index] ?? 0) > 0).map((n) => ({ node: n.name, maxScore: tally.healthMax[n.index] })),
+    messagesPerNodePerSec: sim.stats.packetsSent * perNodeSec,
+    bytesPerNodePerSec: sim.stats.bytesSent * perNodeSec,
+    streamsPerNodePerSec: streams * perNodeSec,
+    eventsProcessed: sim.stats.eventsProcessed,
+    eventsPerWallSec: wallMs > 0 ? (sim.stats.eventsProcessed * 1000) / wallMs : 0,
+    speedup: wallMs > 0 ? virtualMs / wallMs : 0,
+    network: { ...sim.network.stats },
+  }
+}
+
+function describeNetwork(sim: Simulation): string[] {
+  const o = sim.network.options
+  const lines = [`latency ${formatDurationMs(o.oneWayDelayMsMin)}..${formatDurationMs(o.oneWayDelayMsMax)} one way`]
+  if (o.packetLossProbability > 0) lines.push(`loss ${+(o.packetLossProbability * 100).toFixed(3)}%`)
+  if (o.packetDuplicationProbability > 0) lines.push(`duplication ${+(o.packetDuplicationProbability * 100).toFixed(3)}%`)
+  if (o.packetReorderProbability > 0) lines.push(`reordering ${+(o.packetReorderProbability * 100).toFixed(3)}%`)
+  return lines
+}
+
+/** Counts accusations (and which were false), refutations and health maxima from the event stream. */
+class Tally implements SimObserver {
+  suspicions = 0
+  deaths = 0
+  falseSuspicions = 0
+  falseDeaths = 0
+  refutations = 0
+  readonly healthMax: number[] = []
+
+  constructor(private readonly sim: Simulation) {}
+
+  onEvent(node: SimNode, event: SwimEvent): void {
+    switch (event.type) {
+      case 'suspected':
+      case 'failed': {
+        if (event.from !== node.name) return
+        const isSuspicion = event.type === 'suspected'
+        if (isSuspicion) this.suspicions++
+        else this.deaths++
+        const accused = this.sim.node(event.member.name)
+        if (accused === undefined || accused.status !== 'running' || accused.leaving) return
+        if (!this.sim.network.connected(node.index, accused.index)) return
+        if (isSuspicion) this.falseSuspicions++
+        else this.falseDeaths++
+        return
+      }
+      case 'refuted':
+        this.refutations++
+        return
+      case 'health':
+        if (event.score > (this.healthMax[node.index] ?? 0)) this.healthMax[node.index] = event.score
+        return
+    }
+  }
+}

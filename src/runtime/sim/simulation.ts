@@ -1,0 +1,773 @@
+/**
+ * The deterministic simulator: many protocol instances, one virtual clock, one event queue.
+ *
+ * Every input to every node is an item in ONE TimerQueue ordered by (due time, sequence): timer
+ * firings, datagram deliveries, stream requests, stream results and timeouts, pause ends and scheduled
+ * faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
+ * protocol with a reused CollectingOutbox, then performs the effects the protocol wrote:
+ *
+ *   queue ──pop──▶ node.protocol.handleX(…, nowMs, out) ──▶ out.packets  → Network.route → queue (delivery)
+ *                                                          out.streams  → queue (request, timeout)
+ *                                                          out.timers   → queue (timer firing)
+ *                                                          out.events   → record, observers, trace
+ *
+ * Packets travel as the bytes the protocol produced; the simulator never passes objects between
+ * nodes. It keeps a reference to those bytes until delivery, so a protocol must not reuse a buffer it
+ * handed to `send` or `openStream`.
+ *
+ * Streams (TCP-like exchanges): the request arrives after one one-way delay, the reply (when
+ * `expectReply`) after another; with `expectReply` false the opener hears `{ok, empty}` at the
+ * instant of delivery. A stream needs both directions open when it is opened (a handshake), otherwise
+ * it times out. A stream to a crashed or departed node fails with `refused` after one round trip; to an
+ * address nobody owns, it times out. Replies to an opener that crashed since are dropped.
+ *
+ * Faults: `crash` (the node stops; packets to it vanish), `restart` (a fresh protocol with the same
+ * name and address rejoins through its seeds), `pause` (everything addressed to the node waits; on
+ * resume, as Node's event loop after a long GC pause, every timer that came due fires first in due
+ * order, then the held packets and streams are delivered in arrival order, all at the resume time),
+ * `leave` (graceful; the node stops at `leaveCompleted`), `partition`/`heal` (see Network).
+ *
+ * Determinism: node n's protocol gets SeededRng(deriveSeed(seed, n)) (a restart r of it
+ * deriveSeed(deriveSeed(seed, n), r)); the network and the simulator's own choices use seeds derived
+ * from the run seed with reserved indexes. Nothing here reads the wall clock or iterates a Map whose
+ * order depends on anything but insertion.
+ */
+import { assert } from '../../core/assert.js'
+import type { OpenedStream, StreamResult } from '../../core/effects.js'
+import { CollectingOutbox } from '../../core/effects.js'
+import { SeededRng, deriveSeed } from '../../core/rng.js'
+import { TimerQueue } from '../../core/timer-queue.js'
+import type { Address } from '../../core/types.js'
+import type { Profile, SwimConfig } from '../../swim/config.js'
+import { resolveConfig } from '../../swim/config.js'
+import type { SwimDelegate } from '../../swim/delegate.js'
+import type { SwimEvent } from '../../swim/events.js'
+import type { SwimTimer } from '../../swim/timers.js'
+import type { NetworkOptionsInput } from './network.js'
+import { Network } from './network.js'
+import type { RecordedEvent } from './node.js'
+import { SimNode } from './node.js'
+import type { ProtocolFactory, SimOutbox, SimProtocol } from './protocol.js'
+import { createSwim } from './protocol.js'
+import type { TraceSink } from './trace.js'
+import { describeEvent, describeFate, describePacket, describeStream, formatTimeMs } from './trace.js'
+
+/** Reserved child-seed indexes (node indexes stay far below). */
+export const NETWORK_SEED_INDEX = 0x7ff0_0001
+export const CONTROL_SEED_INDEX = 0x7ff0_0002
+export const SCENARIO_SEED_INDEX = 0x7ff0_0003
+
+export interface SimulationOptions {
+  /** The run seed: the same seed and the same calls give the same run. */
+  readonly seed: number
+  /** Default link knobs (see Network). */
+  readonly network?: NetworkOptionsInput
+  /** SWIM configuration over the profile's defaults. */
+  readonly config?: Partial<SwimConfig>
+  /** memberlist profile: lan (default), wan or local. */
+  readonly profile?: Profile
+  /** One line per packet, stream step, event and fault (deterministic format, see trace.ts). */
+  readonly trace?: TraceSink
+  /** Keep every emitted event in `node.events` (default true; large runs turn it off and observe instead). */
+  readonly recordEvents?: boolean
+  /** Builds each node's protocol; default a real Swim. Tests of the simulator's mechanics pass a stand-in. */
+  readonly createProtocol?: ProtocolFactory
+  /** Port of every virtual address (default 7946). */
+  readonly port?: number
+}
+
+export interface SpawnOptions {
+  /**
+   * Whom the new nodes join through: `true` (default) the simulation's first node, `false` nobody,
+   * or explicit nodes or addresses. A node never joins through itself.
+   */
+  readonly join?: boolean | ReadonlyArray<SimNode | Address>
+  /** Spread the join calls uniformly over this many virtual ms (default 0: all at once). */
+  readonly joinSpreadMs?: number
+  /** Configuration overrides for these nodes only. */
+  readonly config?: Partial<SwimConfig>
+  readonly meta?: Uint8Array
+  /** A delegate per node (called again on restart). */
+  readonly delegate?: (node: { readonly index: number; readonly name: string }) => SwimDelegate
+}
+
+/** Hooks for checkers and reports; every method optional, called synchronously. */
+export interface SimObserver {
+  onSpawn?(node: SimNode, atMs: number): void
+  onEvent?(node: SimNode, event: SwimEvent, atMs: number): void
+  onCrash?(node: SimNode, atMs: number): void
+  onRestart?(node: SimNode, atMs: number): void
+  onPause?(node: SimNode, atMs: number, untilMs: number): void
+  onResume?(node: SimNode, atMs: number): void
+  /** The node finished leaving and stopped. */
+  onLeft?(node: SimNode, atMs: number): void
+}
+
+export type FaultKind = 'spawn' | 'crash' | 'restart' | 'pause' | 'resume' | 'leave' | 'left' | 'partition' | 'unblock' | 'heal'
+
+/** A fault or lifecycle step, as logged in `simulation.faults`. */
+export interface FaultRecord {
+  readonly atMs: number
+  readonly kind: FaultKind
+  readonly nodes: readonly string[]
+  readonly detail?: string
+}
+
+export interface SimulationStats {
+  /** Queue items processed (timers, deliveries, stream steps, faults). */
+  eventsProcessed: number
+  packetsSent: number
+  bytesSent: number
+  packetsDelivered: number
+  /** Arrived at a crashed or departed node. */
+  packetsVanished: number
+  /** Addressed to an address no node owns. */
+  packetsToNowhere: number
+  streamsOpened: number
+  streamsFailed: number
+}
+
+/** A protocol threw, or the simulation was misused; carries what is needed to replay. */
+export class SimulationError extends Error {
+  override readonly name = 'SimulationError'
+  constructor(message: string, readonly seed: number, readonly atMs: number, options?: { cause?: unknown }) {
+    super(`${message} (seed ${seed}, virtual time ${atMs.toFixed(3)} ms)`, options)
+  }
+}
+
+interface NodeSetup {
+  readonly config: SwimConfig
+  readonly meta: Uint8Array | undefined
+  readonly delegate: SpawnOptions['delegate']
+}
+
+interface Exchange {
+  readonly id: number
+  readonly opener: SimNode
+  readonly openerGen: number
+  readonly exchangeId: number
+  readonly target: SimNode | undefined
+  readonly bytes: Uint8Array
+  readonly expectReply: boolean
+  done: boolean
+}
+
+const TIMER = 0
+const PACKET = 1
+const STREAM_REQUEST = 2
+const STREAM_RESULT = 3
+const STREAM_TIMEOUT = 4
+const RESUME = 5
+const ACTION = 6
+
+/** One queue entry; a single class so the hot loop stays monomorphic. */
+class Item {
+  constructor(
+    readonly kind: number,
+    readonly node: SimNode | null,
+    /** Generation the item belongs to (timers, stream results), or the pause token (resume). */
+    readonly gen: number,
+    readonly timer: SwimTimer | null,
+    readonly from: SimNode | null,
+    readonly bytes: Uint8Array | null,
+    readonly stream: Exchange | null,
+    readonly result: StreamResult | null,
+    readonly action: (() => void) | null,
+  ) {}
+}
+
+const EMPTY = new Uint8Array(0)
+const OK_EMPTY: StreamResult = Object.freeze({ ok: true, bytes: EMPTY })
+const REFUSED: StreamResult = Object.freeze({ ok: false, error: 'refused' })
+const TIMEOUT: StreamResult = Object.freeze({ ok: false, error: 'timeout' })
+const RESET: StreamResult = Object.freeze({ ok: false, error: 'reset' })
+
+export class Simulation {
+  readonly seed: number
+  readonly network: Network
+  /** The configuration every node gets unless spawned with overrides. */
+  readonly config: SwimConfig
+  readonly stats: SimulationStats = {
+    eventsProcessed: 0,
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsDelivered: 0,
+    packetsVanished: 0,
+    packetsToNowhere: 0,
+    streamsOpened: 0,
+    streamsFailed: 0,
+  }
+  /** Every fault and lifecycle step, in order. */
+  readonly faults: FaultRecord[] = []
+
+  private now = 0
+  private readonly queue = new TimerQueue<Item>()
+  private readonly out = new CollectingOutbox<SwimTimer, SwimEvent>()
+  private readonly nodeList: SimNode[] = []
+  private readonly setups: NodeSetup[] = []
+  private readonly byIp = new Map<string, SimNode>()
+  private readonly byName = new Map<string, SimNode>()
+  private readonly observers: SimObserver[] = []
+  private readonly rng: SeededRng
+  private readonly trace: TraceSink | undefined
+  private readonly recordEvents: boolean
+  private readonly factory: ProtocolFactory
+  private readonly port: number
+  private readonly configPartial: Partial<SwimConfig>
+  private readonly profile: Profile | undefined
+  private streamSeq = 0
+  private stepping = false
+
+  constructor(opts: SimulationOptions) {
+    assert(Number.isInteger(opts.seed), `seed must be an integer (got ${String(opts.seed)})`)
+    this.seed = opts.seed >>> 0
+    this.network = new Network(deriveSeed(this.seed, NETWORK_SEED_INDEX), opts.network)
+    this.configPartial = opts.config ?? {}
+    this.profile = opts.profile
+    this.config = resolveConfig(this.configPartial, opts.profile ?? this.configPartial.profile ?? 'lan')
+    this.rng = new SeededRng(deriveSeed(this.seed, CONTROL_SEED_INDEX))
+    this.trace = opts.trace
+    this.recordEvents = opts.recordEvents ?? true
+    this.factory = opts.createProtocol ?? createSwim
+    this.port = opts.port ?? 7946
+  }
+
+  /** Virtual time in ms since the simulation began. */
+  get nowMs(): number {
+    return this.now
+  }
+
+  /** Every node ever spawned, by index (crashed and departed ones included). */
+  get nodes(): readonly SimNode[] {
+    return this.nodeList
+  }
+
+  /** Nodes whose process exists (running or paused). */
+  liveNodes(): SimNode[] {
+    return this.nodeList.filter((n) => n.live)
+  }
+
+  node(name: string): SimNode | undefined {
+    return this.byName.get(name)
+  }
+
+  nodeAt(address: Address): SimNode | undefined {
+    const n = this.byIp.get(address.ip)
+    return n !== undefined && n.address.port === address.port ? n : undefined
+  }
+
+  /** Items waiting in the queue. */
+  get pending(): number {
+    return this.queue.size
+  }
+
+  observe(observer: SimObserver): void {
+    this.observers.push(observer)
+  }
+
+  /** The virtual address of node `index`: 127.1.x.y with y in 1..250. */
+  addressFor(index: number): Address {
+    return { ip: `127.1.${Math.floor(index / 250)}.${(index % 250) + 1}`, port: this.port }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Creates `count` nodes, starts them and (by default) joins them through the first node. */
+  spawn(count: number, opts: SpawnOptions = {}): SimNode[] {
+    assert(Number.isInteger(count) && count >= 0, `spawn count must be a non-negative integer (got ${count})`)
+    assert(this.nodeList.length + count <= 250 * 256, 'at most 64000 simulated nodes')
+    const config = opts.config === undefined ? this.config : resolveConfig({ ...this.configPartial, ...opts.config }, this.profile ?? this.config.profile)
+    const created: SimNode[] = []
+    const seeds = this.seedAddresses(opts.join ?? true)
+    for (let i = 0; i < count; i++) {
+      const index = this.nodeList.length
+      const name = `node-${String(index).padStart(3, '0')}`
+      const setup: NodeSetup = { config, meta: opts.meta, delegate: opts.delegate }
+      const address = this.addressFor(index)
+      const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
+      const node = new SimNode(index, name, address, this.factory(this.protocolOptions(index, name, address, setup, 0, own), index))
+      node.seeds = own
+      this.nodeList.push(node)
+      this.setups.push(setup)
+      this.byIp.set(address.ip, node)
+      this.byName.set(name, node)
+      created.push(node)
+    }
+    if (count === 0) return created
+    this.fault('spawn', created.length === 1 ? [created[0].name] : [`${created[0].name}..${created[created.length - 1].name}`])
+    for (const node of created) {
+      for (const o of this.observers) o.onSpawn?.(node, this.now)
+      const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+      node.protocol.start(this.now, out)
+      this.drain(node, out)
+    }
+    const spread = opts.joinSpreadMs ?? 0
+    for (const node of created) {
+      if (node.seeds.length === 0) continue
+      if (spread > 0) {
+        const gen = node.generation
+        this.at(this.now + this.rng.float() * spread, () => {
+          if (node.status === 'running' && node.generation === gen) this.joinNow(node, node.seeds)
+        })
+      } else {
+        this.joinNow(node, node.seeds)
+      }
+    }
+    return created
+  }
+
+  /** Spawns one node that joins through the simulation's first node (or `opts.join`). */
+  addNode(opts: SpawnOptions = {}): SimNode {
+    return this.spawn(1, opts)[0]
+  }
+
+  /** The node stops at once: its timers and pending exchanges die, packets to it vanish. No-op unless live. */
+  crash(node: SimNode): void {
+    if (!node.live) return
+    this.stop(node, 'crashed')
+    this.fault('crash', [node.name])
+    for (const o of this.observers) o.onCrash?.(node, this.now)
+  }
+
+  /**
+   * A fresh protocol instance with the same name and address starts and rejoins through the node's
+   * seeds (or, when it has none, the first other live node). A live node is crashed first.
+   */
+  restart(node: SimNode): void {
+    if (node.live) this.crash(node)
+    node.generation++
+    node.restarts++
+    node.status = 'running'
+    node.leaving = false
+    const setup = this.setups[node.index]
+    let seeds = node.seeds
+    if (seeds.length === 0) {
+      const other = this.nodeList.find((n) => n !== node && n.live)
+      seeds = other === undefined ? [] : [other.address]
+    }
+    node.protocol = this.factory(this.protocolOptions(node.index, node.name, node.address, setup, node.restarts, seeds), node.index)
+    this.fault('restart', [node.name], `restart #${node.restarts}`)
+    for (const o of this.observers) o.onRestart?.(node, this.now)
+    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    node.protocol.start(this.now, out)
+    this.drain(node, out)
+    if (seeds.length > 0) this.joinNow(node, seeds)
+  }
+
+  /**
+   * The node processes nothing for `ms`: what arrives waits, timers that come due wait. On resume, the
+   * late timers fire first (in due order), then the held deliveries (in arrival order). Pausing a
+   * paused node extends the pause. No-op unless live.
+   */
+  pause(node: SimNode, ms: number): void {
+    assert(ms >= 0, `pause length must be ≥ 0 (got ${ms})`)
+    if (!node.live) return
+    const until = Math.max(this.now + ms, node.status === 'paused' ? node.pausedUntilMs : 0)
+    node.status = 'paused'
+    node.pausedUntilMs = until
+    node.pauseToken++
+    this.queue.push(until, new Item(RESUME, node, node.pauseToken, null, null, null, null, null, null))
+    this.fault('pause', [node.name], `until ${until.toFixed(3)}`)
+    for (const o of this.observers) o.onPause?.(node, this.now, until)
+  }
+
+  /** Graceful leave: the protocol broadcasts its departure; the node stops when it reports leaveCompleted. */
+  leave(node: SimNode): void {
+    if (node.status !== 'running') throw new SimulationError(`cannot leave ${node.name}: it is ${node.status}`, this.seed, this.now)
+    if (node.leaving) return
+    node.leaving = true
+    this.fault('leave', [node.name])
+    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    node.protocol.leave(this.now, out)
+    this.drain(node, out)
+  }
+
+  /**
+   * Runs a user operation on a running node's protocol now, with an outbox whose effects the
+   * simulation then performs: `sim.invoke(node, (swim, now, out) => swim.setMeta(meta, now, out))`.
+   * The protocol is typed as the simulator sees it; cast it to the concrete class for its other
+   * operations.
+   */
+  invoke<R>(node: SimNode, operation: (protocol: SimProtocol, nowMs: number, out: SimOutbox) => R): R {
+    if (node.status !== 'running') throw new SimulationError(`cannot invoke an operation on ${node.name}: it is ${node.status}`, this.seed, this.now)
+    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    const result = operation(node.protocol, this.now, out)
+    this.drain(node, out)
+    return result
+  }
+
+  /** Cuts groupA from groupB (both directions, or only A → B with oneWay). Returns rule ids for `unblock`. */
+  partition(groupA: readonly SimNode[], groupB: readonly SimNode[], opts: { oneWay?: boolean } = {}): number[] {
+    const ids = this.network.partition(groupA.map((n) => n.index), groupB.map((n) => n.index), opts)
+    this.fault('partition', [...groupA.map((n) => n.name), '|', ...groupB.map((n) => n.name)], opts.oneWay ? 'one-way' : 'both ways')
+    return ids
+  }
+
+  /** Lifts the given partition rules. */
+  unblock(ids: readonly number[]): void {
+    this.network.unblock(ids)
+    this.fault('unblock', [], ids.join(','))
+  }
+
+  /** Lifts every partition. */
+  heal(): void {
+    this.network.heal()
+    this.fault('heal', [])
+  }
+
+  /** Runs `action` at virtual time `atMs` (not before now), in queue order with everything else. */
+  at(atMs: number, action: () => void): void {
+    this.queue.push(Math.max(atMs, this.now), new Item(ACTION, null, 0, null, null, null, null, null, action))
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /** Processes the next queue item; false when the queue is empty. */
+  step(): boolean {
+    if (this.stepping) throw new SimulationError('step() or run*() called from inside an observer or action', this.seed, this.now)
+    const entry = this.queue.pop()
+    if (entry === undefined) return false
+    this.now = entry.dueAtMs
+    this.stats.eventsProcessed++
+    this.stepping = true
+    try {
+      this.dispatch(entry.item)
+    } catch (err) {
+      if (err instanceof SimulationError) throw err
+      const who = entry.item.node?.name ?? 'a scheduled action'
+      throw new SimulationError(`${who} threw: ${err instanceof Error ? err.message : String(err)}`, this.seed, this.now, { cause: err })
+    } finally {
+      this.stepping = false
+    }
+    return true
+  }
+
+  /** Runs every item due within the next `ms`, then sets the clock to the end of the span. */
+  runFor(ms: number): void {
+    assert(ms >= 0, `runFor needs ms ≥ 0 (got ${ms})`)
+    this.runUntilTime(this.now + ms)
+  }
+
+  /** Runs every item due at or before `atMs`, then sets the clock to `atMs`. */
+  runUntilTime(atMs: number): void {
+    for (;;) {
+      const next = this.queue.peek()
+      if (next === undefined || next.dueAtMs > atMs) break
+      this.step()
+    }
+    if (atMs > this.now) this.now = atMs
+  }
+
+  /**
+   * Runs until `predicate` holds or `maxMs` of virtual time passed; returns whether it held. The
+   * predicate is checked before starting, then after every item, or (with checkEveryMs > 0) at each
+   * multiple of that period only, which keeps expensive predicates cheap.
+   */
+  runUntil(predicate: (sim: Simulation) => boolean, maxMs: number, opts: { checkEveryMs?: number } = {}): boolean {
+    const deadline = this.now + maxMs
+    if (predicate(this)) return true
+    const every = opts.checkEveryMs ?? 0
+    if (every > 0) {
+      for (let t = this.now + every; ; t += every) {
+        const stop = Math.min(t, deadline)
+        this.runUntilTime(stop)
+        if (predicate(this)) return true
+        if (stop >= deadline) return false
+      }
+    }
+    for (;;) {
+      const next = this.queue.peek()
+      if (next === undefined || next.dueAtMs > deadline) break
+      this.step()
+      if (predicate(this)) return true
+    }
+    if (deadline > this.now) this.now = deadline
+    return predicate(this)
+  }
+
+  /**
+   * Checks, from every live node's own membership list, that it sees every live node alive and every
+   * crashed or departed node dead, left or not at all. O(n²); use at checkpoints, not per event.
+   */
+  convergence(): { converged: boolean; mismatches: number; examples: string[] } {
+    let mismatches = 0
+    const examples: string[] = []
+    for (const observer of this.nodeList) {
+      if (!observer.live) continue
+      const seen = new Map<string, string>()
+      for (const m of observer.protocol.members()) seen.set(m.name, m.state)
+      for (const target of this.nodeList) {
+        if (target === observer) continue
+        const state = seen.get(target.name)
+        const ok = target.live ? state === 'alive' : state === undefined || state === 'dead' || state === 'left'
+        if (!ok) {
+          mismatches++
+          if (examples.length < 5) examples.push(`${observer.name} sees ${target.name} (${target.status}) as ${state ?? 'absent'}`)
+        }
+      }
+    }
+    return { converged: mismatches === 0, mismatches, examples }
+  }
+
+  /** Events of every node merged in virtual-time order (ties by node index). Requires recordEvents. */
+  allEvents(): Array<RecordedEvent & { readonly node: string }> {
+    const all: Array<RecordedEvent & { node: string; i: number }> = []
+    for (const n of this.nodeList) n.events.forEach((e, i) => all.push({ ...e, node: n.name, i }))
+    return all.sort((a, b) => a.atMs - b.atMs)
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private protocolOptions(index: number, name: string, address: Address, setup: NodeSetup, restart: number, seeds: readonly Address[]) {
+    const nodeSeed = deriveSeed(this.seed, index)
+    return {
+      name,
+      address,
+      config: setup.config,
+      rng: new SeededRng(restart === 0 ? nodeSeed : deriveSeed(nodeSeed, restart)),
+      delegate: setup.delegate?.({ index, name }),
+      meta: setup.meta,
+      seeds,
+    }
+  }
+
+  private seedAddresses(join: NonNullable<SpawnOptions['join']>): Address[] {
+    if (join === false) return []
+    if (join === true) return [this.addressFor(0)] // the first node, existing or about to be created
+    return join.map((s) => (s instanceof SimNode ? s.address : s))
+  }
+
+  private joinNow(node: SimNode, seeds: readonly Address[]): void {
+    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    node.lastJoinId = node.protocol.join(seeds.slice(), this.now, out)
+    this.drain(node, out)
+  }
+
+  private stop(node: SimNode, status: 'crashed' | 'left'): void {
+    node.status = status
+    node.generation++
+    node.heldTimers = []
+    node.heldDeliveries = []
+    node.pauseToken++
+    node.protocol.shutdown?.()
+  }
+
+  private fault(kind: FaultKind, nodes: readonly string[], detail?: string): void {
+    this.faults.push({ atMs: this.now, kind, nodes, detail })
+    if (this.trace) this.trace(`${formatTimeMs(this.now)} fault ${kind}${nodes.length > 0 ? ' ' + nodes.join(' ') : ''}${detail ? ' ' + detail : ''}`)
+  }
+
+  private dispatch(item: Item): void {
+    const kind = item.kind
+    if (kind === ACTION) {
+      item.action!()
+      return
+    }
+    const node = item.node!
+    if (kind === RESUME) {
+      this.resume(node, item.gen)
+      return
+    }
+    switch (node.status) {
+      case 'running':
+        this.process(node, item)
+        return
+      case 'paused':
+        if ((kind === TIMER || kind === STREAM_TIMEOUT || kind === STREAM_RESULT) && item.gen !== node.generation) return
+        if (kind === TIMER || kind === STREAM_TIMEOUT) node.heldTimers.push(item)
+        else node.heldDeliveries.push(item)
+        return
+      default:
+        this.inputToStopped(node, item)
+    }
+  }
+
+  private resume(node: SimNode, token: number): void {
+    if (node.status !== 'paused' || node.pauseToken !== token) return
+    node.status = 'running'
+    const timers = node.heldTimers as Item[]
+    const deliveries = node.heldDeliveries as Item[]
+    node.heldTimers = []
+    node.heldDeliveries = []
+    this.fault('resume', [node.name], `${timers.length} timers, ${deliveries.length} deliveries held`)
+    for (const o of this.observers) o.onResume?.(node, this.now)
+    const held = timers.concat(deliveries)
+    for (let i = 0; i < held.length; i++) {
+      // An observer may have paused or crashed the node again meanwhile: hand the rest back to dispatch.
+      if (node.status !== 'running') this.dispatch(held[i])
+      else this.process(node, held[i])
+    }
+  }
+
+  private process(node: SimNode, item: Item): void {
+    const out = this.out
+    switch (item.kind) {
+      case TIMER:
+        if (item.gen !== node.generation) return
+        node.counters.timersFired++
+        node.protocol.handleTimer(item.timer!, this.now, out)
+        this.drain(node, out)
+        return
+      case PACKET: {
+        const bytes = item.bytes!
+        node.counters.packetsReceived++
+        node.counters.bytesReceived += bytes.length
+        this.stats.packetsDelivered++
+        node.protocol.handlePacket(item.from!.address, bytes, this.now, out)
+        this.drain(node, out)
+        return
+      }
+      case STREAM_REQUEST:
+        this.serveStream(node, item.stream!)
+        return
+      case STREAM_RESULT:
+      case STREAM_TIMEOUT: {
+        const ex = item.stream!
+        if (ex.done || item.gen !== node.generation) return
+        ex.done = true
+        const result = item.kind === STREAM_TIMEOUT ? TIMEOUT : item.result!
+        if (!result.ok) {
+          node.counters.streamsFailed++
+          this.stats.streamsFailed++
+        } else {
+          node.counters.streamBytesReceived += result.bytes.length
+        }
+        if (this.trace) this.trace(`${formatTimeMs(this.now)} stream#${ex.id} result ${node.name} ${result.ok ? `ok ${result.bytes.length}B` : `error=${result.error}`}`)
+        node.protocol.handleStreamReply(ex.exchangeId, result, this.now, out)
+        this.drain(node, out)
+        return
+      }
+    }
+  }
+
+  /** An input reached a crashed or departed node. */
+  private inputToStopped(node: SimNode, item: Item): void {
+    if (item.kind === PACKET) {
+      this.stats.packetsVanished++
+      if (this.trace) this.trace(`${formatTimeMs(this.now)} pkt-vanished ${item.from!.name} > ${node.name} ${item.bytes!.length}B (${node.status})`)
+    } else if (item.kind === STREAM_REQUEST) {
+      const ex = item.stream!
+      if (this.trace) this.trace(`${formatTimeMs(this.now)} stream#${ex.id} refused ${ex.opener.name} > ${node.name} (${node.status})`)
+      this.streamResult(node, ex, REFUSED)
+    }
+  }
+
+  private serveStream(node: SimNode, ex: Exchange): void {
+    if (ex.done) return // the opener gave up (timeout) before the request arrived
+    node.counters.streamsAccepted++
+    node.counters.streamBytesReceived += ex.bytes.length
+    const out = this.out
+    const reply = node.protocol.handleStreamRequest(ex.opener.address, ex.bytes, this.now, out)
+    this.drain(node, out)
+    if (this.trace) {
+      this.trace(`${formatTimeMs(this.now)} stream#${ex.id} request ${ex.opener.name} > ${node.name} reply=${reply === null ? 'none' : `${reply.length}B ${describeStream(reply)}`}`)
+    }
+    if (!ex.expectReply) {
+      // Delivered: the opener hears success at this instant, as its own queue item.
+      this.queue.push(this.now, new Item(STREAM_RESULT, ex.opener, ex.openerGen, null, null, null, ex, OK_EMPTY, null))
+      return
+    }
+    if (reply === null) {
+      this.streamResult(node, ex, RESET)
+      return
+    }
+    node.counters.streamBytesSent += reply.length
+    this.streamResult(node, ex, { ok: true, bytes: reply })
+  }
+
+  /** Sends a stream result from `node` back to the opener after one one-way delay (unless that direction is blocked). */
+  private streamResult(node: SimNode, ex: Exchange, result: StreamResult): void {
+    const opener = ex.opener
+    if (this.network.isBlocked(node.index, opener.index)) return // lost in the partition: the opener times out
+    const delay = this.network.streamDelay(node.index, opener.index)
+    this.queue.push(this.now + delay, new Item(STREAM_RESULT, opener, ex.openerGen, null, null, null, ex, result, null))
+  }
+
+  /** Performs and empties everything the protocol of `node` wrote into `out`. */
+  private drain(node: SimNode, out: CollectingOutbox<SwimTimer, SwimEvent>): void {
+    const packets = out.packets
+    if (packets.length > 0) {
+      for (let i = 0; i < packets.length; i++) this.sendPacket(node, packets[i].to, packets[i].bytes)
+      packets.length = 0
+    }
+    const streams = out.streams
+    if (streams.length > 0) {
+      for (let i = 0; i < streams.length; i++) this.openStream(node, streams[i])
+      streams.length = 0
+    }
+    const timers = out.timers
+    if (timers.length > 0) {
+      const gen = node.generation
+      for (let i = 0; i < timers.length; i++) {
+        const t = timers[i]
+        this.queue.push(this.now + t.afterMs, new Item(TIMER, node, gen, t.timer, null, null, null, null, null))
+      }
+      timers.length = 0
+    }
+    const events = out.events
+    if (events.length > 0) {
+      for (let i = 0; i < events.length; i++) this.emitted(node, events[i])
+      events.length = 0
+    }
+    assert(out.isEmpty, `the outbox of ${node.name} was not drained`)
+  }
+
+  private sendPacket(from: SimNode, to: Address, bytes: Uint8Array): void {
+    from.counters.packetsSent++
+    from.counters.bytesSent += bytes.length
+    this.stats.packetsSent++
+    this.stats.bytesSent += bytes.length
+    const target = this.nodeAt(to)
+    if (target === undefined) {
+      this.stats.packetsToNowhere++
+      if (this.trace) this.trace(`${formatTimeMs(this.now)} pkt ${from.name} > ${to.ip}:${to.port} ${bytes.length}B [${describePacket(bytes)}] no-host`)
+      return
+    }
+    const net = this.network
+    const copies = net.route(from.index, target.index)
+    for (let i = 0; i < copies; i++) {
+      this.queue.push(this.now + net.delays[i], new Item(PACKET, target, 0, null, from, bytes, null, null, null))
+    }
+    if (this.trace) {
+      this.trace(`${formatTimeMs(this.now)} pkt ${from.name} > ${target.name} ${bytes.length}B [${describePacket(bytes)}] ${describeFate(net.lastFate, copies, net.delays)}`)
+    }
+  }
+
+  private openStream(opener: SimNode, s: OpenedStream): void {
+    opener.counters.streamsOpened++
+    opener.counters.streamBytesSent += s.bytes.length
+    this.stats.streamsOpened++
+    const target = this.nodeAt(s.to)
+    const ex: Exchange = {
+      id: ++this.streamSeq,
+      opener,
+      openerGen: opener.generation,
+      exchangeId: s.exchangeId,
+      target,
+      bytes: s.bytes,
+      expectReply: s.expectReply,
+      done: false,
+    }
+    this.queue.push(this.now + s.timeoutMs, new Item(STREAM_TIMEOUT, opener, opener.generation, null, null, null, ex, null, null))
+    const blocked = target !== undefined && !this.network.connected(opener.index, target.index)
+    if (this.trace) {
+      const fate = target === undefined ? ' no-host' : blocked ? ' blocked' : ''
+      this.trace(`${formatTimeMs(this.now)} stream#${ex.id} open ${opener.name} > ${target?.name ?? `${s.to.ip}:${s.to.port}`} ${s.bytes.length}B ${describeStream(s.bytes)} reply=${s.expectReply} timeout=${s.timeoutMs}${fate}`)
+    }
+    if (target === undefined || blocked) return
+    const delay = this.network.streamDelay(opener.index, target.index)
+    this.queue.push(this.now + delay, new Item(STREAM_REQUEST, target, 0, null, null, null, ex, null, null))
+  }
+
+  private emitted(node: SimNode, event: SwimEvent): void {
+    node.counters.eventsEmitted++
+    if (this.recordEvents) node.events.push({ atMs: this.now, event })
+    if (this.trace) this.trace(`${formatTimeMs(this.now)} event ${node.name} ${describeEvent(event)}`)
+    for (let i = 0; i < this.observers.length; i++) this.observers[i].onEvent?.(node, event, this.now)
+    if (event.type === 'leaveCompleted' && node.live) {
+      this.stop(node, 'left')
+      this.fault('left', [node.name], event.timedOut ? 'timed out' : undefined)
+      for (const o of this.observers) o.onLeft?.(node, this.now)
+    }
+  }
+}

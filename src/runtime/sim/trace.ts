@@ -1,0 +1,74 @@
+/**
+ * Trace lines: one per packet, stream step, event and fault, built only when a trace sink is given.
+ * The format is stable and free of wall-clock values, so two runs with the same seed and scenario give
+ * byte-identical traces (the determinism test hashes them).
+ *
+ *   <virtual ms> pkt <from> > <to> <size>B [<message types>] <fate>
+ *   <virtual ms> stream#<id> open|request|reply|result <from> > <to> …
+ *   <virtual ms> event <node> <type> <member> …
+ *   <virtual ms> fault <kind> <node> …
+ */
+import type { SwimEvent } from '../../swim/events.js'
+import { decodePacket, decodeStream } from '../../wire/codec.js'
+import { Fate } from './network.js'
+
+export type TraceSink = (line: string) => void
+
+/** Virtual milliseconds with microsecond precision, right-aligned. */
+export function formatTimeMs(ms: number): string {
+  return ms.toFixed(3).padStart(11)
+}
+
+/** The message types inside a packet, e.g. `ping,alive,suspect`; decode errors appear as `!reason`. */
+export function describePacket(bytes: Uint8Array): string {
+  const { messages, errors } = decodePacket(bytes)
+  const parts: string[] = []
+  for (const m of messages) parts.push(m.type)
+  for (const e of errors) parts.push(`!${e.reason}`)
+  return parts.join(',')
+}
+
+/** The message type of a stream's content, or `!reason` when it does not decode. */
+export function describeStream(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'empty'
+  const decoded = decodeStream(bytes)
+  if (!decoded.ok) return `!${decoded.error.reason}`
+  const msg = decoded.value
+  return msg.type === 'pushPull' ? `pushPull(join=${msg.join},nodes=${msg.nodes.length})` : msg.type
+}
+
+/** The fate part of a packet line: `+3.214` (arrival delay), `lost`, `blocked`, `dup +1.2 +5.6`, `reordered`. */
+export function describeFate(fate: number, copies: number, delays: readonly number[]): string {
+  if (fate & Fate.blocked) return 'blocked'
+  if (fate & Fate.lost) return 'lost'
+  let s = ''
+  for (let i = 0; i < copies; i++) s += `${i > 0 ? ' ' : ''}+${delays[i].toFixed(3)}`
+  if (fate & Fate.duplicated) s = `dup ${s}`
+  if (fate & Fate.reordered) s += ' reordered'
+  return s
+}
+
+/** One event as `<type> <details>`. */
+export function describeEvent(event: SwimEvent): string {
+  switch (event.type) {
+    case 'joined':
+    case 'updated':
+    case 'alive':
+    case 'left':
+    case 'reaped':
+      return `${event.type} ${event.member.name} inc=${event.member.incarnation}`
+    case 'suspected':
+    case 'failed':
+      return `${event.type} ${event.member.name} inc=${event.member.incarnation} from=${event.from} via=${event.via}`
+    case 'refuted':
+      return `refuted inc=${event.incarnation} accusation=${event.accusation}`
+    case 'joinCompleted':
+      return `joinCompleted id=${event.joinId} contacted=${event.contacted} errors=${event.errors.length}`
+    case 'leaveCompleted':
+      return `leaveCompleted timedOut=${event.timedOut}`
+    case 'dropped':
+      return `dropped reason=${event.reason} from=${event.from.ip}:${event.from.port}`
+    case 'health':
+      return `health score=${event.score}`
+  }
+}

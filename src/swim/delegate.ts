@@ -1,0 +1,28 @@
+/**
+ * The seam where higher layers plug into SWIM, as Serf plugs into memberlist. Every method is optional,
+ * synchronous and does no I/O.
+ */
+import type { MemberInfo } from './events.js'
+
+export interface SwimDelegate {
+  /** Metadata for the local node's alive messages; at most limitBytes (512). */
+  nodeMeta?(limitBytes: number): Uint8Array
+  /** A user message (packet or stream) arrived. */
+  notifyUserMessage?(payload: Uint8Array, fromName: string | undefined): void
+  /** Up to limitBytes of user messages to piggyback; each costs its length + overheadBytes. */
+  getBroadcasts?(overheadBytes: number, limitBytes: number): Uint8Array[]
+  /** State sent in push-pull (join = during a join). */
+  localState?(join: boolean): Uint8Array
+  /** State received in push-pull. */
+  mergeRemoteState?(state: Uint8Array, join: boolean): void
+  /** Veto an alive about a new or known member; return a reason to reject it. */
+  notifyAlive?(member: MemberInfo): string | undefined
+  /** Veto a push-pull merge during join; return a reason to reject it. */
+  notifyMerge?(peers: readonly MemberInfo[]): string | undefined
+  /** Someone claimed a known name from another address. */
+  notifyConflict?(existing: MemberInfo, other: MemberInfo): void
+  /** Payload for acks to pings (Serf's network coordinates). */
+  ackPayload?(): Uint8Array
+  /** A probe completed; rttMs measured, payload as the target sent it. */
+  notifyPingComplete?(member: MemberInfo, rttMs: number, payload: Uint8Array | null): void
+}

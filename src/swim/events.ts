@@ -1,0 +1,54 @@
+/**
+ * What the membership layer reports, as past-tense facts. Runtimes and the simulator consume these;
+ * `startNode` turns them into `node.on('member', …)`.
+ */
+import type { Address } from '../core/types.js'
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+/**
+ * How a suspicion or death reached this node: `probe`, its own probe failed; `timeout`, its own
+ * suspicion timer expired; `gossip`, a suspect/dead message from another node; `pushPull`, a dead or
+ * suspect entry in an anti-entropy exchange (memberlist turns those into local suspicions).
+ * Only `probe` and `timeout` are first-hand declarations by this node.
+ */
+export type SuspicionSource = 'probe' | 'timeout' | 'gossip' | 'pushPull'
+
+/** A read-only snapshot of one member as this node sees it. */
+export interface MemberInfo {
+  readonly name: string
+  readonly address: Address
+  readonly state: MemberState
+  readonly incarnation: number
+  readonly meta: Uint8Array
+  /** [PMin, PMax, PCur, DMin, DMax, DCur] */
+  readonly vsn: Uint8Array
+  /** When this node last saw the member's state change (runtime ms). */
+  readonly stateChangeMs: number
+}
+
+export type SwimEvent =
+  /** A member became alive: new, or back from dead/left. */
+  | { readonly type: 'joined'; readonly member: MemberInfo }
+  /** An alive member's metadata (or address, after reclaim) changed. */
+  | { readonly type: 'updated'; readonly member: MemberInfo }
+  /** A member is suspected. `from` is the accuser; `from === self` means this node's own probe failed. */
+  | { readonly type: 'suspected'; readonly member: MemberInfo; readonly from: string; readonly via: SuspicionSource }
+  /** A suspected member refuted the suspicion (suspect → alive with a higher incarnation). */
+  | { readonly type: 'alive'; readonly member: MemberInfo }
+  /** A member was declared dead. `from === self` means this node's suspicion timer expired. */
+  | { readonly type: 'failed'; readonly member: MemberInfo; readonly from: string; readonly via: SuspicionSource }
+  /** A member left on purpose. */
+  | { readonly type: 'left'; readonly member: MemberInfo }
+  /** A failed or left member was forgotten after its reap time. */
+  | { readonly type: 'reaped'; readonly member: MemberInfo }
+  /** This node refuted an accusation about itself, moving to `incarnation`. */
+  | { readonly type: 'refuted'; readonly incarnation: number; readonly accusation: 'suspect' | 'dead' | 'alive' | 'state' }
+  /** A join attempt finished. `contacted` counts the seeds that answered a push-pull. */
+  | { readonly type: 'joinCompleted'; readonly joinId: number; readonly contacted: number; readonly errors: readonly string[] }
+  /** leave() finished: the left broadcast went out (or the timeout passed). */
+  | { readonly type: 'leaveCompleted'; readonly timedOut: boolean }
+  /** A remote packet or stream was dropped. Counted; the node carries on. */
+  | { readonly type: 'dropped'; readonly reason: string; readonly from: Address; readonly detail?: string }
+  /** Local health score changed (0 = healthy). */
+  | { readonly type: 'health'; readonly score: number }

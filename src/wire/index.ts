@@ -1,0 +1,19 @@
+/**
+ * The wire layer: memberlist 0.2.2 messages to bytes and back, pure functions only.
+ *
+ * - messages: the typed message union and protocol numbers;
+ * - codec: encode / decode of packets (with compound, compress and CRC) and streams, stream framing;
+ * - decode-error: the typed errors every decoder returns instead of throwing;
+ * - limits: every byte and count bound;
+ * - lzw, crc32: Go-compatible LZW and CRC-32/IEEE;
+ * - msgpack-writer, msgpack-scan: Go-identical msgpack output and object framing, for higher layers
+ *   (serf-style user messages) that need the same encoding.
+ */
+export * from './messages.js'
+export * from './codec.js'
+export * from './decode-error.js'
+export * as limits from './limits.js'
+export * from './lzw.js'
+export * from './crc32.js'
+export { MsgpackWriter, MsgpackFloat64, encodeMsgpack, type MsgpackValue } from './msgpack-writer.js'
+export { msgpackObjectLength } from './msgpack-scan.js'
