@@ -12,7 +12,7 @@ import type { CommandIo } from './sim-command.js'
 
 const SHOWN = ['joined', 'suspected', 'alive', 'failed', 'left', 'reaped', 'refuted'] as const
 type Shown = (typeof SHOWN)[number]
-const MEMBERS_PER_LINE = 6
+const MEMBERS_PER_LINE = 8
 
 /** Collects membership events of one virtual second and prints them as one line per kind. */
 class SecondSummary {
@@ -59,7 +59,8 @@ class SecondSummary {
       const more = names.length > MEMBERS_PER_LINE ? ` …+${names.length - MEMBERS_PER_LINE} more` : ''
       parts.push(type === 'joined' && names.length > MEMBERS_PER_LINE ? `joined: ${views} views of ${names.length} members` : `${type}: ${listed.join(' ')}${more}`)
     }
-    this.print(`${stamp(this.second * 1000).replace(/\.\d+s/, 's    ')} ${parts.join(' | ')}`)
+    const head = `[${String(this.second).padStart(8)}s]`
+    parts.forEach((part, i) => this.print(`${i === 0 ? head : ' '.repeat(head.length)} ${part}`))
     this.counts = new Map()
   }
 }

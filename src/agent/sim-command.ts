@@ -60,6 +60,16 @@ function fail(flag: string, expected: string, given: string): never {
   throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(given)}`)
 }
 
+/** Parses one component of a compound flag value; a failure reports the whole value. */
+function part<T>(parse: () => T, flag: string, expected: string, whole: string): T {
+  try {
+    return parse()
+  } catch (err) {
+    if (err instanceof UsageError) fail(flag, expected, whole)
+    throw err
+  }
+}
+
 /** `500ms`, `30s`, `1.5s`, `2m` → milliseconds. A unit is required. */
 export function parseDurationMs(text: string, flag: string, expected = DURATION_FORM): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(text)
@@ -91,7 +101,7 @@ export function parseLatency(text: string, flag = '--latency'): [number, number]
   const expected = 'MIN..MAX like 1ms..10ms'
   const parts = text.split('..')
   if (parts.length > 2 || parts.some((p) => p.trim() === '')) fail(flag, expected, text)
-  const [min, max] = parts.map((p) => parseDurationMs(p, flag, expected))
+  const [min, max] = parts.map((p) => part(() => parseDurationMs(p, flag), flag, expected, text))
   const hi = max ?? min
   if (min > hi) fail(flag, `${expected} with MIN ≤ MAX`, text)
   return [min, hi]
@@ -102,7 +112,7 @@ export function parseCrash(text: string, flag = '--crash'): ScenarioStep {
   const expected = 'COUNT@TIME like 3@30s'
   const [count, at, extra] = text.split('@')
   if (at === undefined || extra !== undefined || count === '' || at === '') fail(flag, expected, text)
-  return { kind: 'crash', count: parseCount(count, flag, expected), atMs: parseDurationMs(at, flag, expected) }
+  return { kind: 'crash', count: part(() => parseCount(count, flag), flag, expected, text), atMs: part(() => parseDurationMs(at, flag), flag, expected, text) }
 }
 
 /** `2@30s:5s` → pause 2 nodes at 30 s for 5 s; `2@30s:5s/20s` repeats every 20 s. */
@@ -112,10 +122,10 @@ export function parsePause(text: string, flag = '--pause'): ScenarioStep {
   if (!m) fail(flag, expected, text)
   const step = {
     kind: 'pause' as const,
-    count: parseCount(m[1], flag, expected),
-    atMs: parseDurationMs(m[2], flag, expected),
-    lengthMs: parseDurationMs(m[3], flag, expected),
-    ...(m[4] === undefined ? {} : { everyMs: parseDurationMs(m[4], flag, expected) }),
+    count: part(() => parseCount(m[1], flag), flag, expected, text),
+    atMs: part(() => parseDurationMs(m[2], flag), flag, expected, text),
+    lengthMs: part(() => parseDurationMs(m[3], flag), flag, expected, text),
+    ...(m[4] === undefined ? {} : { everyMs: part(() => parseDurationMs(m[4], flag), flag, expected, text) }),
   }
   if (step.lengthMs <= 0 || (step.everyMs !== undefined && step.everyMs <= 0)) fail(flag, `${expected} with LENGTH and EVERY above 0`, text)
   return step
@@ -126,11 +136,11 @@ export function parsePartition(text: string, flag = '--partition'): ScenarioStep
   const expected = 'FRACTION@TIME:LENGTH like 0.3@40s:20s'
   const m = /^([^@]+)@([^:]+):(.+)$/.exec(text)
   if (!m) fail(flag, expected, text)
-  const fraction = parseProbability(m[1], flag, expected)
+  const fraction = part(() => parseProbability(m[1], flag), flag, expected, text)
   if (fraction <= 0 || fraction >= 1) fail(flag, `${expected} with 0 < FRACTION < 1`, text)
-  const lengthMs = parseDurationMs(m[3], flag, expected)
+  const lengthMs = part(() => parseDurationMs(m[3], flag), flag, expected, text)
   if (lengthMs <= 0) fail(flag, `${expected} with LENGTH above 0`, text)
-  return { kind: 'partition', fraction, atMs: parseDurationMs(m[2], flag, expected), lengthMs }
+  return { kind: 'partition', fraction, atMs: part(() => parseDurationMs(m[2], flag), flag, expected, text), lengthMs }
 }
 
 /** A 32-bit unsigned seed. */

@@ -57,3 +57,33 @@ export function pushPullScaleMs(intervalMs: number, n: number): number {
 export function scaleTimeoutMs(timeoutMs: number, healthScore: number): number {
   return timeoutMs * (healthScore + 1)
 }
+
+/** The parts of the failure-detection bound a configuration implies for a cluster of n members. */
+export interface DetectionBound {
+  /** SWIM's time-bounded completeness: round-robin over a reshuffled list reaches every member within 2(n − 1) probe intervals, plus the probe's own deadline. */
+  readonly firstSuspicionMs: number
+  /** From the first suspicion to the first dead declaration: the suspicion timeout before any confirmation (Lifeguard's max, or the min without it). */
+  readonly suspicionMs: number
+  /** From the first dead declaration until everyone knows: the dead broadcast is sent retransmitLimit times, about gossipNodes per round, on top of the probe piggyback; one round per transmission bounds it generously. */
+  readonly disseminationMs: number
+  /** Sum of the three: a crashed member is dead in every view within this, with no loss. */
+  readonly totalMs: number
+}
+
+export function detectionBoundMs(
+  c: {
+    readonly probeIntervalMs: number
+    readonly suspicionMult: number
+    readonly suspicionMaxTimeoutMult: number
+    readonly retransmitMult: number
+    readonly gossipIntervalMs: number
+    readonly lifeguard: boolean
+  },
+  n: number,
+): DetectionBound {
+  const firstSuspicionMs = (2 * Math.max(1, n - 1) + 1) * c.probeIntervalMs
+  const min = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs)
+  const suspicionMs = c.lifeguard && expectedConfirmations(c.suspicionMult, n) > 0 ? c.suspicionMaxTimeoutMult * min : min
+  const disseminationMs = retransmitLimit(c.retransmitMult, n) * c.gossipIntervalMs + c.probeIntervalMs
+  return { firstSuspicionMs, suspicionMs, disseminationMs, totalMs: firstSuspicionMs + suspicionMs + disseminationMs }
+}

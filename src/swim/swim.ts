@@ -81,6 +81,8 @@ const COMPRESS_MIN_BYTES = 96
 /** memberlist 0.2.2 misparses compounds of more than 127 parts. */
 const MAX_COMPOUND_PARTS = 127
 const MAX_CONCURRENT_PUSH_PULLS = 128
+/** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
+const NACK_TIMEOUT_FRACTION = 0.8
 
 interface ProbeState {
   readonly seqNo: number
@@ -604,7 +606,10 @@ export class Swim {
     this.stats.indirectProbesRelayed++
     const ping: PingMsg = { type: 'ping', seqNo, node: msg.node, ...this.sourceFields() }
     this.sendMessage(target, ping, this.table.get(msg.node), out, true)
-    out.schedule({ kind: 'relayTimeout', seqNo }, this.config.probeTimeoutMs)
+    // Lifeguard sends the nack at 80% of the probe timeout so that it reaches the requester before the
+    // requester's deadline (memberlist 0.2.2 waits the full timeout, and its nacks then race the
+    // deadline and mostly lose, charging healthy probers for the target's failure).
+    out.schedule({ kind: 'relayTimeout', seqNo }, Math.floor(this.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION))
     void nowMs
   }
 
@@ -634,6 +639,13 @@ export class Swim {
   private aliveNode(msg: AliveMsg, nowMs: number, out: SwimOutbox, bootstrap: boolean, from?: Address): void {
     const isSelf = msg.node === this.name
     if (isSelf && this.leaving) return
+    const known = this.table.get(msg.node)
+    if (
+      known !== undefined && !isSelf && !known.forgotten && msg.incarnation <= known.incarnation &&
+      known.address.port === (msg.port === 0 ? this.address.port : msg.port) && bytesEqual(known.addr, msg.addr)
+    ) {
+      return // Old news, the common case in push-pull merges: nothing to check or convert.
+    }
     const vsn = msg.vsn
     if (vsn.length !== 6 || vsn[0] === 0 || vsn[1] === 0 || vsn[0] > vsn[1]) {
       this.dropped('bad-vsn', from ?? this.address, out, `alive ${msg.node}`)

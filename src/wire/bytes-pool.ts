@@ -1,5 +1,6 @@
 /**
- * Fast allocation of byte arrays for short-lived encoder output (packets and streams about to be sent).
+ * Byte array allocation: fast pooled arrays for short-lived encoder output (packets and streams about
+ * to be sent), and plain copies for decoded data.
  *
  * V8 allocates typed arrays above 64 bytes with an off-heap backing store, which costs about a
  * microsecond each: more than encoding a whole ping. Like Node's Buffer.allocUnsafe pool, arrays under
@@ -37,6 +38,21 @@ export function allocBytes(n: number): Uint8Array {
 export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start
   const out = allocBytes(n)
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) out[i] = src[start + i]
+  } else {
+    out.set(src.subarray(start, end))
+  }
+  return out
+}
+
+/**
+ * A copy of `src[start, end)` in its own plain Uint8Array (never pooled, safe to keep). Unlike
+ * `src.slice()`, this copies even when `src` is a Node Buffer, whose slice() returns a view.
+ */
+export function copyOut(src: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start
+  const out = new Uint8Array(n)
   if (n <= 32) {
     for (let i = 0; i < n; i++) out[i] = src[start + i]
   } else {

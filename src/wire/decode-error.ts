@@ -66,7 +66,9 @@ export class DecodeError extends Error {
 }
 
 /** The outcome of decoding remote bytes. */
-export type DecodeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: DecodeError }
+export type DecodeResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: DecodeError }
 
 /** Shorthand constructors. */
 export function decodeOk<T>(value: T): DecodeResult<T> {

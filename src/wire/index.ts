@@ -12,6 +12,7 @@
 export * from './messages.js'
 export * from './codec.js'
 export * from './decode-error.js'
+export * from './limits.js'
 export * as limits from './limits.js'
 export * from './lzw.js'
 export * from './crc32.js'

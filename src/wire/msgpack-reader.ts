@@ -14,6 +14,7 @@
  * here allocates more than the bytes actually present (every length is checked against what remains and
  * a field bound before anything is copied). Byte values are copies, never views of the input.
  */
+import { copyOut } from './bytes-pool.js'
 import { DecodeError } from './decode-error.js'
 import { msgpackObjectLength } from './msgpack-scan.js'
 
@@ -35,6 +36,14 @@ export class KeyTable {
       while (this.slots[h] !== 0) h = (h + 1) & 255
       this.slots[h] = id + 1
     })
+  }
+
+  /** Whether `buf[start, start + len)` is the key with this id. */
+  is(id: number, buf: Uint8Array, start: number, len: number): boolean {
+    const want = this.keyBytes[id]
+    if (want.length !== len) return false
+    for (let i = 0; i < len; i++) if (buf[start + i] !== want[i]) return false
+    return true
   }
 
   /** The id of the key in `buf[start, start + len)`, or -1 when it is not one of ours. */
@@ -94,7 +103,7 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
     }
     s += String.fromCharCode(c)
   }
-  cacheBytes[slot] = buf.slice(start, end)
+  cacheBytes[slot] = copyOut(buf, start, end)
   cacheStrings[slot] = s
   return s
 }
@@ -167,8 +176,11 @@ export class MsgpackReader {
     return this.typeError(b, `${what} is not a map`, at)
   }
 
-  /** Reads a map key; returns its id in `keys`, or -1 for a key we do not know (its value must be skipped). */
-  key(keys: KeyTable): number {
+  /**
+   * Reads a map key; returns its id in `keys`, or -1 for a key we do not know (its value must be
+   * skipped). `expected` is the id the sender most likely wrote here, checked first.
+   */
+  key(keys: KeyTable, expected = -1): number {
     const at = this.pos
     const b = this.byte()
     let len: number
@@ -178,9 +190,11 @@ export class MsgpackReader {
     else if (b === 0xdb || b === 0xc6) len = this.u32()
     else return this.typeError(b, 'map key is not a string', at)
     this.need(len)
-    const id = keys.match(this.buf, this.pos, len)
-    this.pos += len
-    return id
+    const start = this.pos
+    this.pos = start + len
+    // Go writes keys in a known order: try the expected one before hashing.
+    if (expected >= 0 && keys.is(expected, this.buf, start, len)) return expected
+    return keys.match(this.buf, start, len)
   }
 
   /** Skips one value of any type (an unknown field). */
@@ -294,7 +308,7 @@ export class MsgpackReader {
       this.need(len)
       const start = this.pos
       this.pos = start + len
-      return this.buf.slice(start, start + len)
+      return copyOut(this.buf, start, start + len)
     }
     if (b >= 0x90 && b <= 0x9f) len = b & 0x0f
     else if (b === 0xdc) len = this.u16()

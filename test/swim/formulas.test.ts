@@ -68,3 +68,16 @@ test('awareness scales timeouts by score + 1', () => {
   assert.equal(scaleTimeoutMs(500, 0), 500)
   assert.equal(scaleTimeoutMs(500, 7), 4000)
 })
+
+test('detection bound: first suspicion within 2(n−1)+1 intervals, then the suspicion timeout, then dissemination', async () => {
+  const { detectionBoundMs } = await import('../../src/swim/formulas.js')
+  const { resolveConfig } = await import('../../src/swim/config.js')
+  const lan = resolveConfig({}, 'lan')
+  const b = detectionBoundMs(lan, 50)
+  assert.equal(b.firstSuspicionMs, 99_000)
+  assert.equal(b.suspicionMs, 6 * 6792)
+  assert.equal(b.disseminationMs, 8 * 200 + 1000)
+  assert.equal(b.totalMs, 99_000 + 40_752 + 2_600)
+  assert.equal(detectionBoundMs({ ...lan, lifeguard: false }, 50).suspicionMs, 6792)
+  assert.equal(detectionBoundMs(lan, 3).suspicionMs, 4000, 'k = 0 in tiny clusters: the min')
+})

@@ -1,6 +1,8 @@
 // Shared helpers for the wire tests: hex conversion, a deterministic input generator, fast-check
 // arbitraries for every message type, and builders for spec byte examples.
 import fc from 'fast-check'
+import { lzwCompress } from '../../src/wire/lzw.js'
+import { encodeMsgpack } from '../../src/wire/msgpack-writer.js'
 import type {
   AckMsg,
   AliveMsg,
@@ -48,6 +50,11 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
     o += p.length
   }
   return out
+}
+
+/** `[9][{Algo: 0, Buf: LZW(inner)}]` built by hand, for inner data the codec would refuse to send. */
+export function compressWrapper(inner: Uint8Array): Uint8Array {
+  return concat(bytes('09 82 a4"Algo" 00 a3"Buf"'), encodeMsgpack(lzwCompress(inner)))
 }
 
 /** `n` bytes from xorshift32(seed), each `next() % alphabet` (the Go golden generator does the same). */
@@ -196,7 +203,17 @@ export function samplePackets(): PacketMessage[] {
   return [
     { type: 'ping', seqNo: 1, node: 'ts1', sourceAddr: LOCALHOST, sourcePort: 7946, sourceNode: 'serf1' },
     { type: 'ping', seqNo: 2, node: '' },
-    { type: 'indirectPing', seqNo: 3, target: LOCALHOST, port: 7946, node: 't', nack: true, sourceAddr: LOCALHOST, sourcePort: 1, sourceNode: 's' },
+    {
+      type: 'indirectPing',
+      seqNo: 3,
+      target: LOCALHOST,
+      port: 7946,
+      node: 't',
+      nack: true,
+      sourceAddr: LOCALHOST,
+      sourcePort: 1,
+      sourceNode: 's',
+    },
     { type: 'ack', seqNo: 4, payload: new Uint8Array([1, 2]) },
     { type: 'ack', seqNo: 5, payload: null },
     { type: 'nack', seqNo: 6 },

@@ -74,7 +74,10 @@ test('KwKwK sequences (a code used in the step that defines it) round-trip', () 
 test('property: random inputs round-trip, with and without the leading clear code', () => {
   fc.assert(
     fc.property(
-      fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.constantFrom(0, 1, 2, 255), { maxLength: 9000 }).map((a) => new Uint8Array(a))),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.array(fc.constantFrom(0, 1, 2, 255), { maxLength: 9000 }).map((a) => new Uint8Array(a)),
+      ),
       fc.boolean(),
       (input, leadingClear) => roundTrip(input, leadingClear),
     ),

@@ -203,6 +203,11 @@ export class ViewTracker implements SimObserver {
     if (d !== undefined && d.deadEverywhereAtMs === null && this.colBad[t] === 0) d.deadEverywhereAtMs = this.now
   }
 
+  /** Forgets `firstConvergedAtMs`, e.g. once a batch of nodes has been spawned, so that the next convergence counts. */
+  restartConvergenceClock(): void {
+    this.firstConvergedAtMs = this.total === 0 ? this.now : null
+  }
+
   /** Pre-sizes the matrix for `nodes` nodes (optional; it grows on demand). */
   reserve(nodes: number): void {
     this.ensure(nodes)

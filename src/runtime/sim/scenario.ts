@@ -184,7 +184,9 @@ export function runScenario(opts: ScenarioOptions): Report {
   }
 
   // Phase 1: chaos.
+  const networkSteps = describeNetwork(sim)
   sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs })
+  tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes`)
   for (const step of steps) schedule(step)
   sim.runUntilTime(opts.durationMs)
@@ -226,7 +228,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     nodes: opts.nodes,
     profile,
     lifeguard,
-    steps: [`spawn ${opts.nodes} nodes at 0s, joining node-000`, ...describeNetwork(sim), ...steps.map(formatStep)],
+    steps: [`spawn ${opts.nodes} nodes at 0s, joining node-000`, ...networkSteps, ...steps.map(formatStep)],
     durationMs: opts.durationMs,
     virtualMs,
     wallMs,
@@ -275,7 +277,10 @@ class Tally implements SimObserver {
     switch (event.type) {
       case 'suspected':
       case 'failed': {
-        if (event.from !== node.name) return
+        // First-hand only: this node's own probe failed, or its own suspicion timer expired. memberlist
+        // also turns dead/suspect entries of a push-pull into local suspicions with from = self; those
+        // are second-hand news, not this node's judgement.
+        if (event.from !== node.name || (event.via !== 'probe' && event.via !== 'timeout')) return
         const isSuspicion = event.type === 'suspected'
         if (isSuspicion) this.suspicions++
         else this.deaths++

@@ -688,12 +688,12 @@ export class Simulation {
     const packets = out.packets
     if (packets.length > 0) {
       for (let i = 0; i < packets.length; i++) this.sendPacket(node, packets[i].to, packets[i].bytes)
-      packets.length = 0
+      out.packets = []
     }
     const streams = out.streams
     if (streams.length > 0) {
       for (let i = 0; i < streams.length; i++) this.openStream(node, streams[i])
-      streams.length = 0
+      out.streams = []
     }
     const timers = out.timers
     if (timers.length > 0) {
@@ -702,12 +702,12 @@ export class Simulation {
         const t = timers[i]
         this.queue.push(this.now + t.afterMs, new Item(TIMER, node, gen, t.timer, null, null, null, null, null))
       }
-      timers.length = 0
+      out.timers = []
     }
     const events = out.events
     if (events.length > 0) {
       for (let i = 0; i < events.length; i++) this.emitted(node, events[i])
-      events.length = 0
+      out.events = []
     }
     assert(out.isEmpty, `the outbox of ${node.name} was not drained`)
   }

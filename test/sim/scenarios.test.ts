@@ -1,0 +1,153 @@
+// SWIM behaviour in the simulator: fixed seeds, virtual time only. Each test prints the seed and the
+// command that replays it when it fails.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { Simulation, runScenario } from '../../src/runtime/sim/index.js'
+import type { SimNode } from '../../src/runtime/sim/index.js'
+import { detectionBoundMs } from '../../src/swim/formulas.js'
+import { resolveConfig } from '../../src/swim/config.js'
+
+const LATENCY = { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5 }
+
+function why(seed: number, replay: string): string {
+  return `seed ${seed}; replay: grapevine sim --seed ${seed} ${replay}`
+}
+
+test('200 nodes join through one seed and converge', () => {
+  const seed = 200
+  const r = runScenario({ seed, nodes: 200, durationMs: 60_000 })
+  assert.equal(r.converged, true, why(seed, '--nodes 200 --duration 60s'))
+  assert.ok(r.joinConvergenceMs !== null && r.joinConvergenceMs < 30_000, `join convergence ${r.joinConvergenceMs} ms; ${why(seed, '--nodes 200 --duration 60s')}`)
+  assert.equal(r.falsePositives.suspicions + r.falsePositives.deaths, 0)
+})
+
+test('a crashed node is declared dead by every other node within the bound the configuration implies', () => {
+  for (const seed of [11, 12, 13]) {
+    const n = 50
+    const r = runScenario({ seed, nodes: n, durationMs: 120_000, steps: [{ kind: 'crash', count: 1, atMs: 30_000 }] })
+    const replay = why(seed, '--nodes 50 --duration 120s --crash 1@30s')
+    const bound = detectionBoundMs(resolveConfig({}, 'lan'), n)
+    assert.equal(r.detection.length, 1)
+    const d = r.detection[0]
+    assert.ok(d.firstSuspicionMs !== null && d.firstDeadMs !== null && d.deadEverywhereMs !== null, replay)
+    assert.ok(d.firstSuspicionMs <= bound.firstSuspicionMs, `first suspicion ${d.firstSuspicionMs} > ${bound.firstSuspicionMs}; ${replay}`)
+    assert.ok(d.firstDeadMs - d.firstSuspicionMs <= bound.suspicionMs, `suspicion lasted ${d.firstDeadMs - d.firstSuspicionMs}; ${replay}`)
+    assert.ok(d.deadEverywhereMs - d.firstDeadMs <= bound.disseminationMs, `dissemination ${d.deadEverywhereMs - d.firstDeadMs}; ${replay}`)
+    assert.ok(d.deadEverywhereMs <= bound.totalMs, replay)
+    // With ~one probe of the victim per second across the cluster, confirmations arrive quickly and the
+    // suspicion shrinks to its minimum: the typical case is far inside the worst-case bound.
+    assert.ok(d.deadEverywhereMs < 20_000, `dead everywhere after ${d.deadEverywhereMs} ms; ${replay}`)
+    assert.equal(r.converged, true, replay)
+  }
+})
+
+test('10% packet loss on 50 nodes for 10 virtual minutes: no live node is declared dead', () => {
+  const seed = 10
+  const r = runScenario({ seed, nodes: 50, durationMs: 600_000, network: { ...LATENCY, packetLossProbability: 0.1 } })
+  assert.equal(r.falsePositives.deaths, 0, why(seed, '--nodes 50 --duration 10m --loss 0.1'))
+  assert.equal(r.converged, true)
+  // Without the TCP fallback, UDP alone carries the probes: ~250 suspicions in 10 minutes, all refuted,
+  // but a refutation's transmit-limited gossip occasionally misses a node that holds the suspicion, and
+  // that node's timer declares the live node dead (memberlist behaves the same). Lifeguard's long
+  // unconfirmed suspicions make that rare, and rarer than classic SWIM.
+  const network = { ...LATENCY, packetLossProbability: 0.1 }
+  const udpOnly = runScenario({ seed, nodes: 50, durationMs: 600_000, config: { disableTcpPings: true }, network })
+  const classic = runScenario({ seed, nodes: 50, durationMs: 600_000, lifeguard: false, config: { disableTcpPings: true }, network })
+  assert.ok(udpOnly.accusations.suspicions > 100, 'loss does cause suspicions without TCP pings')
+  assert.ok(udpOnly.falsePositives.deaths <= udpOnly.accusations.suspicions / 100, `UDP only: ${udpOnly.falsePositives.deaths} false deaths of ${udpOnly.accusations.suspicions} suspicions`)
+  assert.ok(udpOnly.falsePositives.deaths < classic.falsePositives.deaths, `Lifeguard ${udpOnly.falsePositives.deaths} vs classic ${classic.falsePositives.deaths} false deaths`)
+  assert.equal(udpOnly.converged, true)
+})
+
+test('a 30% partition for 60 s is detected on both sides and heals back into one view', () => {
+  const seed = 30
+  const sim = new Simulation({ seed, network: LATENCY })
+  const nodes = sim.spawn(50)
+  assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000), 'initial join')
+  const minority = nodes.slice(0, 15)
+  const majority = nodes.slice(15)
+  sim.partition(minority, majority)
+  sim.runFor(60_000)
+  const sees = (observer: SimNode, target: SimNode): string | undefined => observer.members().find((m) => m.name === target.name)?.state
+  // Detected: each side sees the other side failed (or forgot it).
+  for (const [a, b] of [[minority[0], majority[0]], [majority[7], minority[3]]] as const) {
+    const state = sees(a, b)
+    assert.ok(state === 'dead' || state === undefined, `${a.name} sees ${b.name} as ${state} during the partition`)
+  }
+  for (const a of minority) for (const b of minority) assert.equal(sees(a, b), 'alive', 'the minority still sees itself')
+  sim.heal()
+  const healedAt = sim.nowMs
+  const healed = sim.runUntil((s) => s.convergence().converged, 180_000)
+  assert.ok(healed, `no single view 180 s after the heal; ${JSON.stringify(sim.convergence().examples)}; seed ${seed}`)
+  assert.ok(sim.nowMs - healedAt < 120_000, `healed after ${sim.nowMs - healedAt} ms`)
+})
+
+function slowNode(lifeguard: boolean, seed: number): { victimDeaths: number; victimSuspected: number; victimRefuted: number; falseAccusations: number; healthyDeaths: number } {
+  const sim = new Simulation({ seed, config: { lifeguard }, network: LATENCY })
+  const nodes = sim.spawn(20)
+  sim.runFor(30_000)
+  const victim = nodes[5]
+  // Paused for 2 s out of every 3 s, 100 times: four times the 500 ms probe timeout each time.
+  for (let i = 0; i < 100; i++) {
+    sim.pause(victim, 2000)
+    sim.runFor(3000)
+  }
+  sim.runFor(30_000)
+  let victimDeaths = 0
+  let victimSuspected = 0
+  let victimRefuted = 0
+  let falseAccusations = 0
+  let healthyDeaths = 0
+  for (const node of nodes) {
+    for (const { event: e } of node.events) {
+      if (e.type === 'failed' && e.via === 'timeout') {
+        if (e.member.name === victim.name) victimDeaths++
+        else healthyDeaths++
+      }
+      if (e.type === 'suspected' && e.via === 'probe') {
+        if (node === victim) falseAccusations++
+        else if (e.member.name === victim.name) victimSuspected++
+      }
+      if (node === victim && e.type === 'refuted') victimRefuted++
+    }
+  }
+  assert.equal(sim.convergence().converged, true, `seed ${seed} lifeguard ${lifeguard}`)
+  return { victimDeaths, victimSuspected, victimRefuted, falseAccusations, healthyDeaths }
+}
+
+test('a node paused repeatedly beyond the probe timeout is refuted, not declared dead; Lifeguard stops it accusing healthy nodes', () => {
+  for (const seed of [1, 2]) {
+    const lg = slowNode(true, seed)
+    const classic = slowNode(false, seed)
+    // With Lifeguard: the slow node is suspected and refutes; it is never declared dead.
+    assert.equal(lg.victimDeaths, 0, `seed ${seed}: ${JSON.stringify(lg)}`)
+    assert.ok(lg.victimSuspected > 0, 'the pauses do get the node suspected')
+    assert.ok(lg.victimRefuted > 0, 'and it refutes')
+    assert.equal(lg.healthyDeaths, 0)
+    // The contrast: classic SWIM lets the slow node keep accusing healthy members every time it wakes;
+    // Lifeguard's local health raises its own probe deadlines and it mostly stops.
+    assert.ok(classic.falseAccusations >= 3 * Math.max(1, lg.falseAccusations), `seed ${seed}: lifeguard ${JSON.stringify(lg)} vs classic ${JSON.stringify(classic)}`)
+  }
+})
+
+function traceHash(seed: number): string {
+  const h = createHash('sha256')
+  const sim = new Simulation({ seed, network: { ...LATENCY, packetLossProbability: 0.02, packetDuplicationProbability: 0.01, packetReorderProbability: 0.02 }, trace: (line: string) => h.update(line).update('\n') })
+  const nodes = sim.spawn(30)
+  sim.runFor(20_000)
+  sim.crash(nodes[3])
+  sim.pause(nodes[4], 3000)
+  sim.partition(nodes.slice(0, 5), nodes.slice(5))
+  sim.runFor(20_000)
+  sim.heal()
+  sim.restart(nodes[3])
+  sim.runFor(30_000)
+  return h.digest('hex')
+}
+
+test('the same seed gives the identical trace twice; another seed a different one', () => {
+  const a = traceHash(5)
+  assert.equal(traceHash(5), a)
+  assert.notEqual(traceHash(6), a)
+})
