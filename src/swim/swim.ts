@@ -81,6 +81,12 @@ const COMPRESS_MIN_BYTES = 96
 /** memberlist 0.2.2 misparses compounds of more than 127 parts. */
 const MAX_COMPOUND_PARTS = 127
 const MAX_CONCURRENT_PUSH_PULLS = 128
+/**
+ * LZW as the Go that builds Debian's serf 0.9.4 (1.19) writes it: a clear code first. The spec's
+ * section 6 describes the older writer without it; both decode everywhere, this one is byte-identical
+ * to what serf sends (checked against Go output in test/wire/golden.ts).
+ */
+const GO_LZW = { leadingClear: true } as const
 /** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
 const NACK_TIMEOUT_FRACTION = 0.8
 
@@ -300,7 +306,7 @@ export class Swim {
   sendUserStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
     const id = ++this.exchangeSeq
     this.exchanges.set(id, { kind: 'userMessage' })
-    this.sendStream(to, encodeStream({ type: 'userStream', payload }, { compress: this.config.enableCompression }), id, false, out)
+    this.sendStream(to, encodeStream({ type: 'userStream', payload }, { compress: this.config.enableCompression, ...GO_LZW }), id, false, out)
   }
 
   // ------------------------------------------------------------------ inputs
@@ -373,7 +379,7 @@ export class Swim {
           this.dropped('wrong-node', from, out, `stream ping for ${msg.node}`)
           return null
         }
-        return encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }, { compress: this.config.enableCompression })
+        return encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }, { compress: this.config.enableCompression, ...GO_LZW })
       case 'userStream':
         this.delegate?.notifyUserMessage?.(msg.payload, this.memberAt(from)?.name)
         return null
@@ -553,7 +559,7 @@ export class Swim {
       const remaining = Math.max(1, probe.startMs + this.scaled(this.config.probeIntervalMs) - nowMs)
       const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
       this.stats.countOut('ping')
-      out.openStream(target.address, encodeStream(ping, { compress: this.config.enableCompression }), id, remaining, true)
+      out.openStream(target.address, encodeStream(ping, { compress: this.config.enableCompression, ...GO_LZW }), id, remaining, true)
     }
   }
 
@@ -1025,7 +1031,7 @@ export class Swim {
       })
     }
     const userState = this.delegate?.localState?.(join) ?? EMPTY
-    return encodeStream({ type: 'pushPull', join, nodes, userState }, { compress: this.config.enableCompression })
+    return encodeStream({ type: 'pushPull', join, nodes, userState }, { compress: this.config.enableCompression, ...GO_LZW })
   }
 
   private finishJoin(joinId: number, out: SwimOutbox): void {
@@ -1151,7 +1157,7 @@ export class Swim {
     if (countAs !== undefined) this.stats.countOut(countAs)
     let bytes = payload
     if (this.config.enableCompression && payload.length >= COMPRESS_MIN_BYTES) {
-      const compressed = encodeCompress(payload)
+      const compressed = encodeCompress(payload, GO_LZW)
       if (compressed.length < payload.length) bytes = compressed
     }
     if (dest !== undefined && protocolMax(dest.vsn) >= 5) bytes = addCrc(bytes)

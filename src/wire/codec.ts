@@ -203,8 +203,7 @@ function unwrap(buf: Uint8Array, start: number, end: number, depth: number, ctx:
       report(ctx, at, new DecodeError('bad-compound', `length table of ${n} parts is truncated`, start))
       return
     }
-    let i = 0
-    for (; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const lp = start + 2 + 2 * i
       const len = (buf[lp] << 8) | buf[lp + 1]
       if (p + len > end) {

@@ -2,9 +2,9 @@
  * The wire layer: memberlist 0.2.2 messages to bytes and back, pure functions only.
  *
  * - messages: the typed message union and protocol numbers;
- * - codec: encode / decode of packets (with compound, compress and CRC) and streams, stream framing;
+ * - codec (with stream-codec): packets (compound, compress, CRC), streams and stream framing;
  * - decode-error: the typed errors every decoder returns instead of throwing;
- * - limits: every byte and count bound;
+ * - limits: every byte and count bound (also as the `limits` namespace);
  * - lzw, crc32: Go-compatible LZW and CRC-32/IEEE;
  * - msgpack-writer, msgpack-scan: Go-identical msgpack output and object framing, for higher layers
  *   (serf-style user messages) that need the same encoding.

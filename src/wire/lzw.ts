@@ -4,11 +4,15 @@
  *
  *   codes 0..255 literals, 256 clear, 257 end of data, 258.. dictionary; width 9 growing to 12.
  *
- * Writer (as the Go writer memberlist 0.2.2 documents): no leading clear code; after every emitted code
- * `hi` grows, the width grows when `hi` reaches 1 << width, and when `hi` reaches 4095 a clear code is
- * emitted and the table starts over. At the end: the pending code, one more `hi` step, EOF, flush.
- * Empty input gives `01 01`; "a" gives `61 02 02`. (Newer Go writers also put a clear code first; the
- * reader here accepts that, as Go's reader does.)
+ * Writer, as spec section 6 describes it: no leading clear code; after every emitted code `hi` grows,
+ * the width grows when `hi` reaches 1 << width, and when `hi` reaches 4095 a clear code is emitted and
+ * the table starts over. At the end: the pending code, one more `hi` step, EOF, flush. Empty input gives
+ * `01 01`; "a" gives `61 02 02`.
+ *
+ * The Go that Debian builds serf 0.9.4 with (1.19) writes one more thing: a clear code first (so ""
+ * gives `00 03 02` and "a" `00 c3 04 04`); everything after it is the same. `leadingClear: true`
+ * reproduces that byte for byte (checked against Go 1.19 output in test/wire/golden.ts). Every Go reader
+ * accepts both forms, and so does lzwDecompress.
  *
  * Reader: mirrors the writer. At width 12 with a full table it stops adding entries until a clear code,
  * and it handles the KwKwK case (a code equal to the next free one). Output is bounded by the caller's
@@ -175,13 +179,13 @@ export function lzwCompress(input: Uint8Array, options?: LzwCompressOptions): Ui
 // Reader
 
 const decodeScratch = new Uint8Array(64 * 1024)
-const prefix = new Uint16Array(1 << MAX_WIDTH)
-const suffix = new Uint8Array(1 << MAX_WIDTH)
-const expansionLength = new Uint16Array(1 << MAX_WIDTH)
-for (let c = 0; c < CLEAR; c++) {
-  suffix[c] = c
-  expansionLength[c] = 1
-}
+/**
+ * Every dictionary entry is a run of earlier output: the entry made after code `last` is last's
+ * expansion plus the next byte, and that is exactly the output from where `last` was written, one
+ * byte longer. So an entry is kept as (start in the output, length) and expanding a code is a copy.
+ */
+const entryStart = new Int32Array(1 << MAX_WIDTH)
+const entryLength = new Uint16Array(1 << MAX_WIDTH)
 
 /**
  * Decompresses a Go `compress/lzw` (LSB, literal width 8) stream. The stream must end with the EOF code;
@@ -203,7 +207,10 @@ export function lzwDecompress(input: Uint8Array, maxOutputBytes: number): Decode
   let mask = (1 << width) - 1
   let hi = EOF
   let overflow = 1 << width
+  /** The previous code (-1 after a clear code or with a full table), where its output began, its length. */
   let last = -1
+  let lastStart = 0
+  let lastLength = 0
 
   for (;;) {
     while (nBits < width) {
@@ -215,8 +222,10 @@ export function lzwDecompress(input: Uint8Array, maxOutputBytes: number): Decode
     bits >>>= width
     nBits -= width
 
+    let from: number
     let len: number
     if (code < CLEAR) {
+      from = -1
       len = 1
     } else if (code === CLEAR) {
       width = LIT_WIDTH + 1
@@ -228,9 +237,13 @@ export function lzwDecompress(input: Uint8Array, maxOutputBytes: number): Decode
     } else if (code === EOF) {
       return decodeOk(out === decodeScratch ? copyBytes(out, 0, o) : out.subarray(0, o))
     } else if (code < hi || (code === hi && last === -1 && hi === MAX_CODE)) {
-      len = expansionLength[code]
+      from = entryStart[code]
+      len = entryLength[code]
     } else if (code === hi && last !== -1) {
-      len = expansionLength[last] + 1
+      // KwKwK: the entry being defined right now, last's expansion plus its own first byte. Copying
+      // forward from where last began reads that first byte just after writing it.
+      from = lastStart
+      len = lastLength + 1
     } else {
       return decodeFail(new DecodeError('bad-compression', `invalid LZW code ${code} (next free ${hi})`, pos))
     }
@@ -245,40 +258,21 @@ export function lzwDecompress(input: Uint8Array, maxOutputBytes: number): Decode
       room = out.length
     }
 
-    let head: number
-    if (code < CLEAR) {
+    if (from < 0) {
       out[o] = code
-      head = code
-    } else if (code === hi && last !== -1) {
-      // KwKwK: the expansion of `last` followed by its own first byte.
-      let c = last
-      let i = o + len - 2
-      while (c >= CLEAR) {
-        out[i--] = suffix[c]
-        c = prefix[c]
-      }
-      out[i] = c
-      head = c
-      out[o + len - 1] = c
     } else {
-      let c = code
-      let i = o + len - 1
-      while (c >= CLEAR) {
-        out[i--] = suffix[c]
-        c = prefix[c]
-      }
-      out[i] = c
-      head = c
+      for (let k = 0; k < len; k++) out[o + k] = out[from + k]
     }
-    o += len
 
     if (last !== -1) {
-      // The entry the writer made when it emitted `last`: last's expansion plus this code's first byte.
-      prefix[hi] = last
-      suffix[hi] = head
-      expansionLength[hi] = expansionLength[last] + 1
+      // The entry the writer made when it emitted `last`: last's output plus this code's first byte.
+      entryStart[hi] = lastStart
+      entryLength[hi] = lastLength + 1
     }
     last = code
+    lastStart = o
+    lastLength = len
+    o += len
     hi++
     if (hi >= overflow) {
       if (width === MAX_WIDTH) {

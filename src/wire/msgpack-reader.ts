@@ -109,7 +109,7 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
 }
 
 function slowUtf8(buf: Uint8Array, start: number, end: number): string {
-  textDecoder ??= new TextDecoder('utf-8')
+  textDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })
   return textDecoder.decode(buf.subarray(start, end))
 }
 

@@ -109,7 +109,7 @@ export function encodeStream(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Streams
+// Decoding
 
 /**
  * Decodes one complete stream message (after decryption and label removal), compressed or not. Strict:
@@ -199,6 +199,9 @@ function readPlainStream(buf: Uint8Array): StreamMessage {
   if (r.pos !== end) throw new DecodeError('trailing-bytes', `${end - r.pos} bytes after the message`, r.pos)
   return m
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Framing
 
 /** How much of a stream's bytes form one message, as far as the bytes received so far tell. */
 export type StreamFrame =

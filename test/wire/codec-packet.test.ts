@@ -566,3 +566,10 @@ test('decoded values never alias the input, even when it is a Node Buffer (whose
   user[1] = 99
   assert.ok(u.type === 'user' && hex(u.payload) === '010203')
 })
+
+test('names keep every character: a leading BOM, astral characters, long non-ASCII names', () => {
+  for (const node of ['\ufeffbom', '😀-node', 'ü'.repeat(40), 'x'.repeat(70) + 'é', '']) {
+    const m = decodeOne(encodeMessage({ type: 'suspect', incarnation: 1, node, from: node }))
+    assert.ok(m.type === 'suspect' && m.node === node && m.from === node, JSON.stringify(node))
+  }
+})

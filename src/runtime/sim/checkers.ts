@@ -17,7 +17,7 @@
  */
 import type { SwimEvent } from '../../swim/events.js'
 import type { SimNode } from './node.js'
-import type { SimObserver } from './simulation.js'
+import type { SimObserver } from './types.js'
 
 const ABSENT = 0
 const ALIVE = 1
@@ -236,4 +236,36 @@ export class ViewTracker implements SimObserver {
     this.colBad = grow32(this.colBad)
     this.cap = cap
   }
+}
+
+export interface ConvergenceCheck {
+  readonly converged: boolean
+  /** Wrong (observer, target) views. */
+  readonly mismatches: number
+  /** Up to five of them, readable. */
+  readonly examples: string[]
+}
+
+/**
+ * The authoritative check, from every live node's own members(): it sees every live node alive and
+ * every crashed or departed node dead, left or not at all. O(n²); use at checkpoints, not per event.
+ */
+export function checkConvergence(nodes: readonly SimNode[]): ConvergenceCheck {
+  let mismatches = 0
+  const examples: string[] = []
+  for (const observer of nodes) {
+    if (!observer.live) continue
+    const seen = new Map<string, string>()
+    for (const m of observer.protocol.members()) seen.set(m.name, m.state)
+    for (const target of nodes) {
+      if (target === observer) continue
+      const state = seen.get(target.name)
+      const ok = target.live ? state === 'alive' : state === undefined || state === 'dead' || state === 'left'
+      if (!ok) {
+        mismatches++
+        if (examples.length < 5) examples.push(`${observer.name} sees ${target.name} (${target.status}) as ${state ?? 'absent'}`)
+      }
+    }
+  }
+  return { converged: mismatches === 0, mismatches, examples }
 }

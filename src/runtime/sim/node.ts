@@ -15,7 +15,7 @@
  */
 import type { Address } from '../../core/types.js'
 import type { MemberInfo, SwimEvent } from '../../swim/events.js'
-import type { SimProtocol } from './protocol.js'
+import type { SimOutbox, SimProtocol } from './protocol.js'
 
 export type NodeStatus = 'running' | 'paused' | 'crashed' | 'left'
 
@@ -72,6 +72,9 @@ export class SimNode {
   /** The join id returned by the protocol's last join() (0 before any join). */
   lastJoinId = 0
 
+  /** @internal Set by the simulation: runs a user operation with an outbox it then drains. */
+  invokeOperation: ((node: SimNode, operation: (protocol: SimProtocol, nowMs: number, out: SimOutbox) => void) => void) | undefined
+
   /** @internal Queue items that came due or arrived while paused. */
   heldTimers: unknown[] = []
   /** @internal */
@@ -99,6 +102,19 @@ export class SimNode {
 
   get healthScore(): number {
     return this.protocol.healthScore
+  }
+
+  /**
+   * Replaces the node's metadata now (memberlist UpdateNode: a higher incarnation and an alive
+   * broadcast). The node must be running. Same as `sim.invoke(node, (p, now, out) => p.setMeta(…))`.
+   */
+  setMeta(meta: Uint8Array): void {
+    const invoke = this.invokeOperation
+    if (invoke === undefined) throw new Error(`${this.name} is not attached to a simulation`)
+    invoke(this, (protocol, nowMs, out) => {
+      if (protocol.setMeta === undefined) throw new Error(`the protocol of ${this.name} has no setMeta`)
+      protocol.setMeta(meta, nowMs, out)
+    })
   }
 
   toString(): string {

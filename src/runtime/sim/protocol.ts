@@ -39,6 +39,8 @@ export interface SimProtocol {
   handleTimer(timer: SwimTimer, nowMs: number, out: SimOutbox): void
   members(): MemberInfo[]
   readonly healthScore: number
+  /** Replaces the local node's metadata (memberlist UpdateNode); optional. */
+  setMeta?(meta: Uint8Array, nowMs: number, out: SimOutbox): void
   /** Stops the instance for good (called when the node crashes or finishes leaving); optional. */
   shutdown?(): void
 }

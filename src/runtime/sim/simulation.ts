@@ -40,147 +40,36 @@ import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
 import { resolveConfig } from '../../swim/config.js'
-import type { SwimDelegate } from '../../swim/delegate.js'
 import type { SwimEvent } from '../../swim/events.js'
 import type { SwimTimer } from '../../swim/timers.js'
-import type { NetworkOptionsInput } from './network.js'
 import { Network } from './network.js'
 import type { RecordedEvent } from './node.js'
 import { SimNode } from './node.js'
 import type { ProtocolFactory, SimOutbox, SimProtocol } from './protocol.js'
 import { createSwim } from './protocol.js'
+import type { FaultKind, FaultRecord, SimObserver, SimulationOptions, SimulationStats, SpawnOptions } from './types.js'
+import { SimulationError } from './types.js'
+import type { Exchange } from './items.js'
+import { ACTION, Item, OK_EMPTY, PACKET, REFUSED, RESET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMEOUT, TIMER } from './items.js'
+import type { ConvergenceCheck } from './checkers.js'
+import { checkConvergence } from './checkers.js'
 import type { TraceSink } from './trace.js'
 import { describeEvent, describeFate, describePacket, describeStream, formatTimeMs } from './trace.js'
+
+export type { SimulationOptions, SpawnOptions, SimObserver, FaultKind, FaultRecord, SimulationStats } from './types.js'
+export { SimulationError } from './types.js'
 
 /** Reserved child-seed indexes (node indexes stay far below). */
 export const NETWORK_SEED_INDEX = 0x7ff0_0001
 export const CONTROL_SEED_INDEX = 0x7ff0_0002
 export const SCENARIO_SEED_INDEX = 0x7ff0_0003
 
-export interface SimulationOptions {
-  /** The run seed: the same seed and the same calls give the same run. */
-  readonly seed: number
-  /** Default link knobs (see Network). */
-  readonly network?: NetworkOptionsInput
-  /** SWIM configuration over the profile's defaults. */
-  readonly config?: Partial<SwimConfig>
-  /** memberlist profile: lan (default), wan or local. */
-  readonly profile?: Profile
-  /** One line per packet, stream step, event and fault (deterministic format, see trace.ts). */
-  readonly trace?: TraceSink
-  /** Keep every emitted event in `node.events` (default true; large runs turn it off and observe instead). */
-  readonly recordEvents?: boolean
-  /** Builds each node's protocol; default a real Swim. Tests of the simulator's mechanics pass a stand-in. */
-  readonly createProtocol?: ProtocolFactory
-  /** Port of every virtual address (default 7946). */
-  readonly port?: number
-}
-
-export interface SpawnOptions {
-  /**
-   * Whom the new nodes join through: `true` (default) the simulation's first node, `false` nobody,
-   * or explicit nodes or addresses. A node never joins through itself.
-   */
-  readonly join?: boolean | ReadonlyArray<SimNode | Address>
-  /** Spread the join calls uniformly over this many virtual ms (default 0: all at once). */
-  readonly joinSpreadMs?: number
-  /** Configuration overrides for these nodes only. */
-  readonly config?: Partial<SwimConfig>
-  readonly meta?: Uint8Array
-  /** A delegate per node (called again on restart). */
-  readonly delegate?: (node: { readonly index: number; readonly name: string }) => SwimDelegate
-}
-
-/** Hooks for checkers and reports; every method optional, called synchronously. */
-export interface SimObserver {
-  onSpawn?(node: SimNode, atMs: number): void
-  onEvent?(node: SimNode, event: SwimEvent, atMs: number): void
-  onCrash?(node: SimNode, atMs: number): void
-  onRestart?(node: SimNode, atMs: number): void
-  onPause?(node: SimNode, atMs: number, untilMs: number): void
-  onResume?(node: SimNode, atMs: number): void
-  /** The node finished leaving and stopped. */
-  onLeft?(node: SimNode, atMs: number): void
-}
-
-export type FaultKind = 'spawn' | 'crash' | 'restart' | 'pause' | 'resume' | 'leave' | 'left' | 'partition' | 'unblock' | 'heal'
-
-/** A fault or lifecycle step, as logged in `simulation.faults`. */
-export interface FaultRecord {
-  readonly atMs: number
-  readonly kind: FaultKind
-  readonly nodes: readonly string[]
-  readonly detail?: string
-}
-
-export interface SimulationStats {
-  /** Queue items processed (timers, deliveries, stream steps, faults). */
-  eventsProcessed: number
-  packetsSent: number
-  bytesSent: number
-  packetsDelivered: number
-  /** Arrived at a crashed or departed node. */
-  packetsVanished: number
-  /** Addressed to an address no node owns. */
-  packetsToNowhere: number
-  streamsOpened: number
-  streamsFailed: number
-}
-
-/** A protocol threw, or the simulation was misused; carries what is needed to replay. */
-export class SimulationError extends Error {
-  override readonly name = 'SimulationError'
-  constructor(message: string, readonly seed: number, readonly atMs: number, options?: { cause?: unknown }) {
-    super(`${message} (seed ${seed}, virtual time ${atMs.toFixed(3)} ms)`, options)
-  }
-}
 
 interface NodeSetup {
   readonly config: SwimConfig
   readonly meta: Uint8Array | undefined
   readonly delegate: SpawnOptions['delegate']
 }
-
-interface Exchange {
-  readonly id: number
-  readonly opener: SimNode
-  readonly openerGen: number
-  readonly exchangeId: number
-  readonly target: SimNode | undefined
-  readonly bytes: Uint8Array
-  readonly expectReply: boolean
-  done: boolean
-}
-
-const TIMER = 0
-const PACKET = 1
-const STREAM_REQUEST = 2
-const STREAM_RESULT = 3
-const STREAM_TIMEOUT = 4
-const RESUME = 5
-const ACTION = 6
-
-/** One queue entry; a single class so the hot loop stays monomorphic. */
-class Item {
-  constructor(
-    readonly kind: number,
-    readonly node: SimNode | null,
-    /** Generation the item belongs to (timers, stream results), or the pause token (resume). */
-    readonly gen: number,
-    readonly timer: SwimTimer | null,
-    readonly from: SimNode | null,
-    readonly bytes: Uint8Array | null,
-    readonly stream: Exchange | null,
-    readonly result: StreamResult | null,
-    readonly action: (() => void) | null,
-  ) {}
-}
-
-const EMPTY = new Uint8Array(0)
-const OK_EMPTY: StreamResult = Object.freeze({ ok: true, bytes: EMPTY })
-const REFUSED: StreamResult = Object.freeze({ ok: false, error: 'refused' })
-const TIMEOUT: StreamResult = Object.freeze({ ok: false, error: 'timeout' })
-const RESET: StreamResult = Object.freeze({ ok: false, error: 'reset' })
 
 export class Simulation {
   readonly seed: number
@@ -287,6 +176,7 @@ export class Simulation {
       const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
       const node = new SimNode(index, name, address, this.factory(this.protocolOptions(index, name, address, setup, 0, own), index))
       node.seeds = own
+      node.invokeOperation = (n, operation) => this.invoke(n, operation)
       this.nodeList.push(node)
       this.setups.push(setup)
       this.byIp.set(address.ip, node)
@@ -489,24 +379,8 @@ export class Simulation {
    * Checks, from every live node's own membership list, that it sees every live node alive and every
    * crashed or departed node dead, left or not at all. O(n²); use at checkpoints, not per event.
    */
-  convergence(): { converged: boolean; mismatches: number; examples: string[] } {
-    let mismatches = 0
-    const examples: string[] = []
-    for (const observer of this.nodeList) {
-      if (!observer.live) continue
-      const seen = new Map<string, string>()
-      for (const m of observer.protocol.members()) seen.set(m.name, m.state)
-      for (const target of this.nodeList) {
-        if (target === observer) continue
-        const state = seen.get(target.name)
-        const ok = target.live ? state === 'alive' : state === undefined || state === 'dead' || state === 'left'
-        if (!ok) {
-          mismatches++
-          if (examples.length < 5) examples.push(`${observer.name} sees ${target.name} (${target.status}) as ${state ?? 'absent'}`)
-        }
-      }
-    }
-    return { converged: mismatches === 0, mismatches, examples }
+  convergence(): ConvergenceCheck {
+    return checkConvergence(this.nodeList)
   }
 
   /** Events of every node merged in virtual-time order (ties by node index). Requires recordEvents. */
