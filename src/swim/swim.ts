@@ -80,7 +80,6 @@ const USER_MSG_OVERHEAD = 1
 const COMPRESS_MIN_BYTES = 96
 /** memberlist 0.2.2 misparses compounds of more than 127 parts. */
 const MAX_COMPOUND_PARTS = 127
-const MAX_CONCURRENT_PUSH_PULLS = 128
 /**
  * LZW as the Go that builds Debian's serf 0.9.4 (1.19) writes it: a clear code first. The spec's
  * section 6 describes the older writer without it; both decode everywhere, this one is byte-identical
@@ -153,7 +152,6 @@ export class Swim {
   /** Set when our own left broadcast reached its transmit limit (or was replaced). */
   private leaveBroadcastSent = false
   private stopped = false
-  private inboundPushPulls = 0
 
   constructor(opts: SwimOptions) {
     this.name = opts.name
@@ -365,10 +363,6 @@ export class Swim {
     this.stats.countIn(msg.type)
     switch (msg.type) {
       case 'pushPull': {
-        if (this.inboundPushPulls >= MAX_CONCURRENT_PUSH_PULLS) {
-          this.dropped('too-many-push-pulls', from, out)
-          return null
-        }
         this.stats.pushPullsServed++
         const reply = this.encodeLocalState(msg.join)
         this.mergeRemoteState(msg, nowMs, out, from)

@@ -315,3 +315,17 @@ test('view_tracker_follows_events_crashes_and_detection_milestones', () => {
   assert.deepEqual(tracker.detectionRecords(), [{ node: 'node-002', crashedAtMs: 1000, firstSuspicionAtMs: 1500, firstDeadAtMs: 2000, deadEverywhereAtMs: 2250 }])
   assert.equal(tracker.viewOf(b, c), 'dead')
 })
+
+test('restarts_and_new_nodes_join_through_a_live_node_when_the_first_node_is_down', () => {
+  const sim = fixedSim()
+  const [first, b, c] = sim.spawn(3)
+  sim.crash(first)
+  sim.crash(c)
+  sim.restart(c)
+  assert.deepEqual(stubOf(c).of('join')[0].seeds, [`${b.address.ip}:7946`])
+  const d = sim.addNode()
+  assert.deepEqual(stubOf(d).of('join')[0].seeds, [`${b.address.ip}:7946`])
+  sim.restart(first)
+  const e = sim.addNode()
+  assert.deepEqual(stubOf(e).of('join')[0].seeds, ['127.1.0.1:7946'], 'back to the first node once it is up')
+})

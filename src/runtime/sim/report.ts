@@ -48,6 +48,12 @@ export interface Report {
    * running, not leaving, and connected to the accuser both ways.
    */
   readonly falsePositives: { readonly suspicions: number; readonly deaths: number }
+  /**
+   * The part of `falsePositives` that came within `windowMs` after a partition was lifted or the
+   * accuser or accused resumed from a pause: accusations the fault set in motion that completed once
+   * it was over (a probe already failed, a suspicion timer already running).
+   */
+  readonly falsePositivesInAftermath: { readonly suspicions: number; readonly deaths: number; readonly windowMs: number }
   /** First-hand accusations in total, justified or not. */
   readonly accusations: { readonly suspicions: number; readonly deaths: number }
   /** `refuted` events: a node answered an accusation about itself. */
@@ -104,6 +110,10 @@ export function formatReport(r: Report): string {
     ])
   })
   rows.push(['false positives', `${r.falsePositives.suspicions} suspicions, ${r.falsePositives.deaths} deaths (of ${r.accusations.suspicions} suspicions, ${r.accusations.deaths} deaths declared first-hand)`])
+  const after = r.falsePositivesInAftermath
+  if (after.suspicions + after.deaths > 0) {
+    rows.push(['', `of which ${after.suspicions} suspicions, ${after.deaths} deaths within ${seconds(after.windowMs)} after a partition was lifted or a pause ended`])
+  }
   rows.push(['refutations', String(r.refutations)])
   if (r.healthMaxima.length === 0) rows.push(['local health', 'every node stayed at 0'])
   else {

@@ -123,7 +123,7 @@ export function runScenario(opts: ScenarioOptions): Report {
   const tracker = new ViewTracker()
   tracker.reserve(opts.nodes)
   sim.observe(tracker)
-  const tally = new Tally(sim)
+  const tally = new Tally(sim, aftermathWindowMs(config, opts.nodes))
   sim.observe(tally)
   if (opts.observer) sim.observe(opts.observer)
 
@@ -240,6 +240,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     joinConvergenceMs: joined !== null && joined <= firstGoneAtMs ? joined : null,
     detection,
     falsePositives: { suspicions: tally.falseSuspicions, deaths: tally.falseDeaths },
+    falsePositivesInAftermath: { suspicions: tally.aftermathSuspicions, deaths: tally.aftermathDeaths, windowMs: tally.windowMs },
     accusations: { suspicions: tally.suspicions, deaths: tally.deaths },
     refutations: tally.refutations,
     healthMaxima: sim.nodes.filter((n) => (tally.healthMax[n.index] ?? 0) > 0).map((n) => ({ node: n.name, maxScore: tally.healthMax[n.index] })),
@@ -262,16 +263,42 @@ function describeNetwork(sim: Simulation): string[] {
   return lines
 }
 
+/**
+ * How long after a fault ends an accusation it caused can still complete: a probe interval plus the
+ * longest suspicion timeout (Lifeguard's max, or the fixed min without it).
+ */
+export function aftermathWindowMs(config: SwimConfig, nodes: number): number {
+  const min = suspicionTimeoutMs(config.suspicionMult, nodes, config.probeIntervalMs)
+  return Math.ceil(config.probeIntervalMs + (config.lifeguard ? config.suspicionMaxTimeoutMult * min : min))
+}
+
 /** Counts accusations (and which were false), refutations and health maxima from the event stream. */
 class Tally implements SimObserver {
   suspicions = 0
   deaths = 0
   falseSuspicions = 0
   falseDeaths = 0
+  aftermathSuspicions = 0
+  aftermathDeaths = 0
   refutations = 0
   readonly healthMax: number[] = []
 
-  constructor(private readonly sim: Simulation) {}
+  constructor(
+    private readonly sim: Simulation,
+    readonly windowMs: number,
+  ) {}
+
+  /** Whether a partition was lifted, or either node resumed from a pause, within the window before now. */
+  private inAftermath(accuser: SimNode, accused: SimNode, atMs: number): boolean {
+    const faults = this.sim.faults
+    for (let i = faults.length - 1; i >= 0; i--) {
+      const f = faults[i]
+      if (atMs - f.atMs > this.windowMs) return false
+      if (f.kind === 'heal' || f.kind === 'unblock') return true
+      if (f.kind === 'resume' && (f.nodes[0] === accuser.name || f.nodes[0] === accused.name)) return true
+    }
+    return false
+  }
 
   onEvent(node: SimNode, event: SwimEvent): void {
     switch (event.type) {
@@ -287,8 +314,14 @@ class Tally implements SimObserver {
         const accused = this.sim.node(event.member.name)
         if (accused === undefined || accused.status !== 'running' || accused.leaving) return
         if (!this.sim.network.connected(node.index, accused.index)) return
-        if (isSuspicion) this.falseSuspicions++
-        else this.falseDeaths++
+        const aftermath = this.inAftermath(node, accused, this.sim.nowMs)
+        if (isSuspicion) {
+          this.falseSuspicions++
+          if (aftermath) this.aftermathSuspicions++
+        } else {
+          this.falseDeaths++
+          if (aftermath) this.aftermathDeaths++
+        }
         return
       }
       case 'refuted':

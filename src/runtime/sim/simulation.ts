@@ -221,7 +221,7 @@ export class Simulation {
 
   /**
    * A fresh protocol instance with the same name and address starts and rejoins through the node's
-   * seeds (or, when it has none, the first other live node). A live node is crashed first.
+   * live seeds (or, when none is live, the first other live node). A live node is crashed first.
    */
   restart(node: SimNode): void {
     if (node.live) this.crash(node)
@@ -230,7 +230,9 @@ export class Simulation {
     node.status = 'running'
     node.leaving = false
     const setup = this.setups[node.index]
-    let seeds = node.seeds
+    // Its seeds that are still up (an address no node owns is kept: it may be outside the simulation);
+    // when none is, the first other live node, so that a restart always has someone to join.
+    let seeds = node.seeds.filter((s) => this.nodeAt(s)?.live ?? true)
     if (seeds.length === 0) {
       const other = this.nodeList.find((n) => n !== node && n.live)
       seeds = other === undefined ? [] : [other.address]
@@ -407,7 +409,11 @@ export class Simulation {
 
   private seedAddresses(join: NonNullable<SpawnOptions['join']>): Address[] {
     if (join === false) return []
-    if (join === true) return [this.addressFor(0)] // the first node, existing or about to be created
+    if (join === true) {
+      // The first node, or the first live one when it is down; node 0 itself when about to be created.
+      const first = this.nodeList.find((n) => n.live)
+      return [first === undefined || this.nodeList[0].live ? this.addressFor(0) : first.address]
+    }
     return join.map((s) => (s instanceof SimNode ? s.address : s))
   }
 

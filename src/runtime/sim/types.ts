@@ -32,7 +32,8 @@ export interface SimulationOptions {
 
 export interface SpawnOptions {
   /**
-   * Whom the new nodes join through: `true` (default) the simulation's first node, `false` nobody,
+   * Whom the new nodes join through: `true` (default) the simulation's first node (the first live
+   * one when it is down), `false` nobody,
    * or explicit nodes or addresses. A node never joins through itself.
    */
   readonly join?: boolean | ReadonlyArray<SimNode | Address>
