@@ -5,74 +5,79 @@
  * - A new broadcast about the same name (a node) replaces the queued one: newer state invalidates older.
  * - Selection: fewest transmits first; within a transmit count, the largest that still fits; ties go to
  *   the newest. Each pick costs len + overhead. An item is retired when transmits reach the limit.
- * - Bounded: beyond `maxItems`, the most-transmitted (then oldest) items are dropped and counted.
+ * - Bounded: beyond `maxItems`, the most-transmitted (then smallest, oldest) items are dropped and counted.
+ *
+ * Layout: one bucket per transmit count, each kept sorted by (size desc, id desc), so a take walks the
+ * buckets in selection order and finds "the largest that still fits" by binary search, without sorting
+ * the whole queue per packet (which dominated a 1000-node join).
  */
 export interface QueuedBroadcast {
   readonly name: string
   readonly bytes: Uint8Array
   readonly id: number
   transmits: number
-  /** Called when the broadcast is retired (sent limit times) or replaced. */
+  /** Called when the broadcast is retired (sent limit times), replaced or dropped. */
   readonly onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void
 }
 
 export class BroadcastQueue {
   private readonly byName = new Map<string, QueuedBroadcast>()
-  private items: QueuedBroadcast[] = []
-  private sorted = true
+  private readonly buckets: QueuedBroadcast[][] = []
+  private count = 0
   private nextId = 0
   dropped = 0
 
   constructor(private readonly maxItems = 4096) {}
 
   get size(): number {
-    return this.items.length
+    return this.count
   }
 
   queue(name: string, bytes: Uint8Array, onDone?: QueuedBroadcast['onDone']): void {
     const old = this.byName.get(name)
     if (old) {
-      this.remove(old)
+      this.removeFromBucket(old)
+      this.byName.delete(name)
+      this.count--
       old.onDone?.('replaced')
     }
     const item: QueuedBroadcast = { name, bytes, id: this.nextId++, transmits: 0, onDone }
     this.byName.set(name, item)
-    this.items.push(item)
-    this.sorted = false
-    if (this.items.length > this.maxItems) this.prune()
+    this.insert(item)
+    this.count++
+    if (this.count > this.maxItems) this.prune()
   }
 
   /** Picks broadcasts fitting in limitBytes, each costing its length + overheadBytes. */
   take(overheadBytes: number, limitBytes: number, transmitLimit: number): Uint8Array[] {
-    if (this.items.length === 0) return []
-    if (!this.sorted) {
-      this.items.sort(order)
-      this.sorted = true
-    }
-    const out: Uint8Array[] = []
+    if (this.count === 0) return []
+    const picked: QueuedBroadcast[] = []
     let used = 0
-    let retired = false
-    for (const item of this.items) {
-      const cost = item.bytes.length + overheadBytes
-      if (used + cost > limitBytes) continue
-      used += cost
-      out.push(item.bytes)
+    scan: for (let t = 0; t < this.buckets.length; t++) {
+      const bucket = this.buckets[t]
+      if (bucket === undefined || bucket.length === 0) continue
+      let i = firstFitting(bucket, limitBytes - used - overheadBytes, 0)
+      while (i < bucket.length) {
+        const item = bucket[i]
+        used += item.bytes.length + overheadBytes
+        picked.push(item)
+        if (limitBytes - used < overheadBytes + 1) break scan
+        i = firstFitting(bucket, limitBytes - used - overheadBytes, i + 1)
+      }
+    }
+    if (picked.length === 0) return []
+    const out: Uint8Array[] = new Array<Uint8Array>(picked.length)
+    for (let k = 0; k < picked.length; k++) {
+      const item = picked[k]
+      out[k] = item.bytes
+      this.removeFromBucket(item)
       item.transmits++
       if (item.transmits >= transmitLimit) {
         this.byName.delete(item.name)
-        retired = true
-      }
-      if (limitBytes - used < overheadBytes + 1) break
-    }
-    if (out.length > 0) {
-      this.sorted = false
-      if (retired) {
-        const keep: QueuedBroadcast[] = []
-        for (const item of this.items) {
-          if (item.transmits >= transmitLimit) item.onDone?.('sent')
-          else keep.push(item)
-        }
-        this.items = keep
+        this.count--
+        item.onDone?.('sent')
+      } else {
+        this.insert(item)
       }
     }
     return out
@@ -84,28 +89,69 @@ export class BroadcastQueue {
 
   clear(): void {
     this.byName.clear()
-    this.items = []
+    this.buckets.length = 0
+    this.count = 0
   }
 
-  private remove(item: QueuedBroadcast): void {
-    this.byName.delete(item.name)
-    const i = this.items.indexOf(item)
-    if (i >= 0) this.items.splice(i, 1)
+  private insert(item: QueuedBroadcast): void {
+    let bucket = this.buckets[item.transmits]
+    if (bucket === undefined) {
+      for (let t = this.buckets.length; t <= item.transmits; t++) this.buckets.push([])
+      bucket = this.buckets[item.transmits]
+    }
+    // Binary search for the first element that should come after `item` in (size desc, id desc).
+    let lo = 0
+    let hi = bucket.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (before(bucket[mid], item)) lo = mid + 1
+      else hi = mid
+    }
+    bucket.splice(lo, 0, item)
+  }
+
+  private removeFromBucket(item: QueuedBroadcast): void {
+    const bucket = this.buckets[item.transmits]
+    // Locate by binary search on the sort key, which is unique per item (ids are).
+    let lo = 0
+    let hi = bucket.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (before(bucket[mid], item)) lo = mid + 1
+      else hi = mid
+    }
+    if (bucket[lo] === item) bucket.splice(lo, 1)
   }
 
   private prune(): void {
-    this.items.sort(order)
-    while (this.items.length > this.maxItems) {
-      const victim = this.items.pop()!
-      this.byName.delete(victim.name)
-      this.dropped++
-      victim.onDone?.('dropped')
+    for (let t = this.buckets.length - 1; t >= 0 && this.count > this.maxItems; t--) {
+      const bucket = this.buckets[t]
+      while (bucket.length > 0 && this.count > this.maxItems) {
+        const victim = bucket.pop()!
+        this.byName.delete(victim.name)
+        this.count--
+        this.dropped++
+        victim.onDone?.('dropped')
+      }
     }
   }
 }
 
-function order(a: QueuedBroadcast, b: QueuedBroadcast): number {
-  if (a.transmits !== b.transmits) return a.transmits - b.transmits
-  if (a.bytes.length !== b.bytes.length) return b.bytes.length - a.bytes.length
-  return b.id - a.id
+/** a sorts before b: larger first, then newer first. */
+function before(a: QueuedBroadcast, b: QueuedBroadcast): boolean {
+  if (a.bytes.length !== b.bytes.length) return a.bytes.length > b.bytes.length
+  return a.id > b.id
+}
+
+/** Index of the first item at or after `from` whose size is ≤ room (the bucket is sorted by size desc). */
+function firstFitting(bucket: readonly QueuedBroadcast[], room: number, from: number): number {
+  if (room < 0) return bucket.length
+  let lo = from
+  let hi = bucket.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (bucket[mid].bytes.length > room) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

@@ -51,7 +51,7 @@ import type { SwimDelegate } from './delegate.js'
 import type { MemberInfo, MemberState, SuspicionSource, SwimEvent } from './events.js'
 import { expectedConfirmations, pushPullScaleMs, retransmitLimit, suspicionTimeoutMs } from './formulas.js'
 import type { Member } from './member.js'
-import { EMPTY, addressFromWire, bytesEqual, isDeadOrLeft, protocolMax, snapshot } from './member.js'
+import { EMPTY, addressFromWire, bytesEqual, internAddress, internVsn, isDeadOrLeft, protocolMax, snapshot } from './member.js'
 import { SwimStats } from './stats.js'
 import { Suspicion } from './suspicion.js'
 import type { SwimTimer } from './timers.js'
@@ -149,6 +149,10 @@ export class Swim {
   private started = false
   private leaving = false
   private leaveDone = false
+  /** Bumped on every change the push-pull state shows; keys the encoded-state cache. */
+  private tableVersion = 0
+  private encodedState: { readonly version: number; readonly bytes: Uint8Array } | undefined
+  private encodedJoinState: { readonly version: number; readonly bytes: Uint8Array } | undefined
   /** Set when our own left broadcast reached its transmit limit (or was replaced). */
   private leaveBroadcastSent = false
   private stopped = false
@@ -523,6 +527,7 @@ export class Swim {
       keep.push(m)
     }
     this.probeList = this.rng.shuffle(keep)
+    this.tableVersion++
   }
 
   private probeTimeout(seqNo: number, nowMs: number, out: SwimOutbox): void {
@@ -651,11 +656,13 @@ export class Swim {
       this.dropped('bad-vsn', from ?? this.address, out, `alive ${msg.node}`)
       return
     }
-    const address = addressFromWire(msg.addr, msg.port === 0 ? this.address.port : msg.port)
-    if (address === undefined) {
+    const interned = internAddress(msg.addr, msg.port === 0 ? this.address.port : msg.port)
+    if (interned === undefined) {
       this.dropped('bad-field', from ?? this.address, out, `alive ${msg.node} address`)
       return
     }
+    const address = interned.address
+    const vsnShared = internVsn(msg.vsn)
     let m = this.table.get(msg.node)
     const candidate = (): MemberInfo => ({
       name: msg.node,
@@ -680,11 +687,11 @@ export class Swim {
         m = {
           name: msg.node,
           address,
-          addr: msg.addr,
+          addr: interned.addr,
           state: 'dead',
           incarnation: 0,
           meta: EMPTY,
-          vsn: msg.vsn,
+          vsn: vsnShared,
           stateChangeMs: nowMs,
           forgotten: true,
         }
@@ -720,10 +727,11 @@ export class Swim {
     const wasFresh = fresh
     const metaChanged = !bytesEqual(m.meta, msg.meta)
     m.incarnation = msg.incarnation
-    m.meta = msg.meta ?? EMPTY
-    m.vsn = msg.vsn
+    m.meta = msg.meta === null || msg.meta.length === 0 ? EMPTY : msg.meta
+    m.vsn = vsnShared
     m.address = address
-    m.addr = msg.addr
+    m.addr = interned.addr
+    this.tableVersion++
     if (m.forgotten) {
       m.forgotten = false
       this.insertMember(m)
@@ -768,6 +776,7 @@ export class Swim {
     m.state = 'suspect'
     m.incarnation = msg.incarnation
     m.stateChangeMs = nowMs
+    this.tableVersion++
     if (via === 'probe') this.stats.suspicionsRaised++
     const c = this.config
     const n = this.carried
@@ -805,6 +814,7 @@ export class Swim {
       this.queue.queue(m.name, encoded, awaitDelivery ? () => { this.leaveBroadcastSent = true } : undefined)
       m.state = 'left'
       m.stateChangeMs = nowMs
+      this.tableVersion++
       out.emit({ type: 'left', member: snapshot(m) })
       return
     }
@@ -812,6 +822,7 @@ export class Swim {
     m.incarnation = msg.incarnation
     m.state = msg.from === msg.node ? 'left' : 'dead'
     m.stateChangeMs = nowMs
+    this.tableVersion++
     if (m.state === 'left') out.emit({ type: 'left', member: snapshot(m) })
     else out.emit({ type: 'failed', member: snapshot(m), from: msg.from, via })
   }
@@ -821,6 +832,7 @@ export class Swim {
     let inc = this.self.incarnation + 1
     if (accusedIncarnation >= inc) inc = accusedIncarnation + 1
     this.self.incarnation = inc
+    this.tableVersion++
     this.stats.refutations++
     this.applyHealth(1, out)
     this.queue.queue(this.name, encodeMessage(this.aliveOf(this.self, inc)))
@@ -831,6 +843,11 @@ export class Swim {
   // ------------------------------------------------------------------ gossip
 
   private gossip(nowMs: number, out: SwimOutbox): void {
+    // Nothing to say: skip choosing targets (memberlist would stop at the first empty take anyway).
+    if (this.queue.size === 0 && this.delegate?.getBroadcasts === undefined) {
+      if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
+      return
+    }
     const targets = this.randomMembers(this.config.gossipNodes, (m) => {
       if (m.state === 'alive' || m.state === 'suspect') return true
       return m.state === 'dead' && nowMs - m.stateChangeMs <= this.config.gossipToTheDeadTimeMs
@@ -1012,6 +1029,23 @@ export class Swim {
   }
 
   private encodeLocalState(join: boolean): Uint8Array {
+    // The table changes rarely in a steady cluster, while a 1000-member state costs milliseconds to
+    // encode and compress: reuse the bytes until the table changes (never with delegate state, which
+    // may change without our knowing).
+    const cacheable = this.delegate?.localState === undefined
+    const cached = join ? this.encodedJoinState : this.encodedState
+    if (cacheable && cached !== undefined && cached.version === this.tableVersion) return cached.bytes
+    const bytes = this.encodeLocalStateUncached(join)
+    if (cacheable) {
+      const entry = { version: this.tableVersion, bytes: bytes.slice() }
+      if (join) this.encodedJoinState = entry
+      else this.encodedState = entry
+      return entry.bytes
+    }
+    return bytes
+  }
+
+  private encodeLocalStateUncached(join: boolean): Uint8Array {
     const nodes: PushNodeState[] = []
     for (const m of this.probeList) {
       nodes.push({
@@ -1057,6 +1091,7 @@ export class Swim {
           this.probeList.splice(i, 1)
           if (i < this.probeIndex) this.probeIndex--
         }
+        this.tableVersion++
       }
       out.emit({ type: 'reaped', member: snapshot(m) })
     }
@@ -1070,6 +1105,7 @@ export class Swim {
     this.probeList.splice(at, 0, m)
     if (at < this.probeIndex) this.probeIndex++
     this.carried++
+    this.tableVersion++
   }
 
   /** Up to k distinct random members (never self) satisfying `accept`; memberlist's kRandomNodes. */
