@@ -67,20 +67,43 @@ export class BroadcastQueue {
     }
     if (picked.length === 0) return []
     const out: Uint8Array[] = new Array<Uint8Array>(picked.length)
-    for (let k = 0; k < picked.length; k++) {
-      const item = picked[k]
-      out[k] = item.bytes
-      this.removeFromBucket(item)
-      item.transmits++
-      if (item.transmits >= transmitLimit) {
-        this.byName.delete(item.name)
-        this.count--
-        item.onDone?.('sent')
-      } else {
-        this.insert(item)
-      }
-    }
+    for (let k = 0; k < picked.length; k++) out[k] = picked[k].bytes
+    this.advance(picked, transmitLimit)
     return out
+  }
+
+  /**
+   * Moves the picked items up one transmit count. Done per bucket, highest first, with one filter of
+   * the source bucket and one merge into the next (both sorted), instead of a splice per item.
+   */
+  private advance(picked: readonly QueuedBroadcast[], transmitLimit: number): void {
+    const byBucket = new Map<number, QueuedBroadcast[]>()
+    for (const item of picked) {
+      const list = byBucket.get(item.transmits)
+      if (list === undefined) byBucket.set(item.transmits, [item])
+      else list.push(item)
+    }
+    const levels = [...byBucket.keys()].sort((a, b) => b - a)
+    for (const t of levels) {
+      const moving = byBucket.get(t)!
+      const gone = new Set<QueuedBroadcast>(moving)
+      this.buckets[t] = this.buckets[t].filter((item) => !gone.has(item))
+      const staying: QueuedBroadcast[] = []
+      for (const item of moving) {
+        item.transmits = t + 1
+        if (item.transmits >= transmitLimit) {
+          this.byName.delete(item.name)
+          this.count--
+          item.onDone?.('sent')
+        } else {
+          staying.push(item)
+        }
+      }
+      if (staying.length === 0) continue
+      staying.sort((a, b) => (before(a, b) ? -1 : 1))
+      if (this.buckets[t + 1] === undefined) this.buckets.push([])
+      this.buckets[t + 1] = merge(this.buckets[t + 1], staying)
+    }
   }
 
   has(name: string): boolean {
@@ -141,6 +164,17 @@ export class BroadcastQueue {
 function before(a: QueuedBroadcast, b: QueuedBroadcast): boolean {
   if (a.bytes.length !== b.bytes.length) return a.bytes.length > b.bytes.length
   return a.id > b.id
+}
+
+function merge(a: readonly QueuedBroadcast[], b: readonly QueuedBroadcast[]): QueuedBroadcast[] {
+  const out: QueuedBroadcast[] = new Array<QueuedBroadcast>(a.length + b.length)
+  let i = 0
+  let j = 0
+  let k = 0
+  while (i < a.length && j < b.length) out[k++] = before(a[i], b[j]) ? a[i++] : b[j++]
+  while (i < a.length) out[k++] = a[i++]
+  while (j < b.length) out[k++] = b[j++]
+  return out
 }
 
 /** Index of the first item at or after `from` whose size is ≤ room (the bucket is sorted by size desc). */
