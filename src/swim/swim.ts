@@ -93,6 +93,8 @@ interface ProbeState {
   readonly seqNo: number
   readonly target: Member
   readonly startMs: number
+  /** Start + the probe interval scaled by local health at the start. */
+  readonly deadlineMs: number
   expectedNacks: number
   nacks: number
   indirectSent: boolean
@@ -149,6 +151,9 @@ export class Swim {
   private started = false
   private leaving = false
   private leaveDone = false
+  /** Gossip rounds run at gossipPhaseMs + k × gossipIntervalMs; scheduled only while there is something to send. */
+  private gossipPhaseMs = 0
+  private gossipScheduled = false
   /** Members other than ourselves that are dead or left: what reap and reconnect look at. */
   private readonly down = new Set<Member>()
   /** Bumped on every change the push-pull state shows; keys the encoded-state cache. */
@@ -232,14 +237,18 @@ export class Swim {
     this.self.stateChangeMs = nowMs
     this.table.set(this.name, this.self)
     this.insertMember(this.self)
-    this.aliveNode(this.aliveOf(this.self, 1), nowMs, out, true)
     const c = this.config
     const e = this.epoch
     out.schedule({ kind: 'probeTick', epoch: e }, this.rng.int(c.probeIntervalMs))
-    out.schedule({ kind: 'gossipTick', epoch: e }, this.rng.int(c.gossipIntervalMs))
+    const gossipStagger = this.rng.int(c.gossipIntervalMs)
+    this.gossipPhaseMs = nowMs + gossipStagger
+    this.gossipScheduled = true
+    out.schedule({ kind: 'gossipTick', epoch: e }, gossipStagger)
     if (c.pushPullIntervalMs > 0) out.schedule({ kind: 'pushPullTick', epoch: e }, this.rng.int(c.pushPullIntervalMs))
     if (c.reconnectIntervalMs > 0) out.schedule({ kind: 'reconnectTick', epoch: e }, this.rng.int(c.reconnectIntervalMs))
     out.schedule({ kind: 'reapTick', epoch: e }, c.reapIntervalMs)
+    // Our own alive at incarnation 1, queued for gossip (after the gossip cadence is set up).
+    this.aliveNode(this.aliveOf(this.self, 1), nowMs, out, true)
   }
 
   /**
@@ -455,8 +464,13 @@ export class Swim {
         return
       case 'gossipTick':
         if (timer.epoch !== this.epoch) return
-        out.schedule({ kind: 'gossipTick', epoch: this.epoch }, this.config.gossipIntervalMs)
+        this.gossipScheduled = false
         this.gossip(nowMs, out)
+        // Idle while there is nothing to send; enqueue() wakes the rounds on the same cadence.
+        if (this.queue.size > 0 || this.delegate?.getBroadcasts !== undefined) {
+          this.gossipScheduled = true
+          out.schedule({ kind: 'gossipTick', epoch: this.epoch }, this.config.gossipIntervalMs)
+        }
         return
       case 'pushPullTick':
         if (timer.epoch !== this.epoch) return
@@ -488,7 +502,15 @@ export class Swim {
     const target = this.nextProbeTarget(nowMs)
     if (target === undefined) return
     const seqNo = this.nextSeqNo()
-    const probe: ProbeState = { seqNo, target, startMs: nowMs, expectedNacks: 0, nacks: 0, indirectSent: false }
+    const probe: ProbeState = {
+      seqNo,
+      target,
+      startMs: nowMs,
+      deadlineMs: nowMs + this.scaled(this.config.probeIntervalMs),
+      expectedNacks: 0,
+      nacks: 0,
+      indirectSent: false,
+    }
     this.probes.set(seqNo, probe)
     this.stats.probes++
     const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
@@ -501,8 +523,8 @@ export class Swim {
     } else {
       this.sendMessage(target.address, ping, target, out, true)
     }
+    // The deadline is scheduled only if the probe goes indirect (most acks come first).
     out.schedule({ kind: 'probeTimeout', seqNo }, this.config.probeTimeoutMs)
-    out.schedule({ kind: 'probeDeadline', seqNo }, this.scaled(this.config.probeIntervalMs))
   }
 
   /** Round-robin over the probe list; a full pass drops long-dead members and reshuffles (memberlist resetNodes). */
@@ -538,6 +560,8 @@ export class Swim {
     const probe = this.probes.get(seqNo)
     if (probe === undefined || probe.indirectSent) return
     probe.indirectSent = true
+    const overdue = nowMs >= probe.deadlineMs
+    if (!overdue) out.schedule({ kind: 'probeDeadline', seqNo }, probe.deadlineMs - nowMs)
     const target = probe.target
     const helpers = this.randomMembers(this.config.indirectChecks, (m) => m.state === 'alive' && m !== target)
     for (const helper of helpers) {
@@ -559,11 +583,14 @@ export class Swim {
       const id = ++this.exchangeSeq
       this.exchanges.set(id, { kind: 'tcpPing', seqNo })
       this.stats.tcpFallbackProbes++
-      const remaining = Math.max(1, probe.startMs + this.scaled(this.config.probeIntervalMs) - nowMs)
+      const remaining = Math.max(1, probe.deadlineMs - nowMs)
       const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
       this.stats.countOut('ping')
       out.openStream(target.address, encodeStream(ping, { compress: this.config.enableCompression, ...GO_LZW }), id, remaining, true)
     }
+    // Woken past the deadline (a paused or starved process): the deadline is due too, and like any due
+    // timer it runs before the packets that queued up meanwhile (as two separate timers would).
+    if (overdue) this.probeDeadline(seqNo, nowMs, out)
   }
 
   private probeDeadline(seqNo: number, nowMs: number, out: SwimOutbox): void {
@@ -726,7 +753,7 @@ export class Swim {
       this.refute(msg.incarnation, 'alive', nowMs, out)
       return
     }
-    this.queue.queue(m.name, encodeMessage(msg))
+    this.enqueue(m.name, encodeMessage(msg), nowMs, out)
     const oldState = m.state
     const wasFresh = fresh
     const metaChanged = !bytesEqual(m.meta, msg.meta)
@@ -764,7 +791,7 @@ export class Swim {
       const remaining = existing.confirm(msg.from, nowMs)
       if (remaining !== undefined) {
         existing.epoch = ++this.suspicionEpoch
-        this.queue.queue(m.name, encodeMessage(msg))
+        this.enqueue(m.name, encodeMessage(msg), nowMs, out)
         out.schedule(
           { kind: 'suspicionTimeout', member: m.name, incarnation: existing.incarnation, epoch: existing.epoch },
           Math.max(0, remaining),
@@ -777,7 +804,7 @@ export class Swim {
       if (!this.leaving) this.refute(msg.incarnation, 'suspect', nowMs, out)
       return
     }
-    this.queue.queue(m.name, encodeMessage(msg))
+    this.enqueue(m.name, encodeMessage(msg), nowMs, out)
     m.state = 'suspect'
     m.incarnation = msg.incarnation
     m.stateChangeMs = nowMs
@@ -816,14 +843,14 @@ export class Swim {
         return
       }
       // Our own leave: broadcast it and learn when it has gone out.
-      this.queue.queue(m.name, encoded, awaitDelivery ? () => { this.leaveBroadcastSent = true } : undefined)
+      this.enqueue(m.name, encoded, nowMs, out, awaitDelivery ? () => { this.leaveBroadcastSent = true } : undefined)
       m.state = 'left'
       m.stateChangeMs = nowMs
       this.tableVersion++
       out.emit({ type: 'left', member: snapshot(m) })
       return
     }
-    this.queue.queue(m.name, encoded)
+    this.enqueue(m.name, encoded, nowMs, out)
     m.incarnation = msg.incarnation
     m.state = msg.from === msg.node ? 'left' : 'dead'
     m.stateChangeMs = nowMs
@@ -841,7 +868,7 @@ export class Swim {
     this.tableVersion++
     this.stats.refutations++
     this.applyHealth(1, out)
-    this.queue.queue(this.name, encodeMessage(this.aliveOf(this.self, inc)))
+    this.enqueue(this.name, encodeMessage(this.aliveOf(this.self, inc)), nowMs, out)
     out.emit({ type: 'refuted', incarnation: inc, accusation })
     void nowMs
   }
@@ -1100,6 +1127,17 @@ export class Swim {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Queues a broadcast, and wakes idle gossip rounds at the next tick of their original cadence. */
+  private enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void): void {
+    this.queue.queue(name, bytes, onDone)
+    if (this.gossipScheduled || !this.started || this.stopped) return
+    const interval = this.config.gossipIntervalMs
+    const elapsed = nowMs - this.gossipPhaseMs
+    const next = this.gossipPhaseMs + (Math.floor(elapsed / interval) + 1) * interval
+    this.gossipScheduled = true
+    out.schedule({ kind: 'gossipTick', epoch: this.epoch }, next - nowMs)
+  }
 
   private insertMember(m: Member): void {
     // A new member takes a random place in the probe order, as in memberlist; the member it displaces

@@ -37,15 +37,19 @@ test('probe: indirect pings with nack requests, then TCP fallback, then suspicio
   deliver(swim, out, 0, alive('x', 1, 2), alive('h1', 1, 3), alive('h2', 1, 4), alive('h3', 1, 5))
   out.clear()
   let ping: PingMsg | undefined
+  let t0 = 0
   for (let t = 1000; !ping; t += 1000) {
     swim.handleTimer({ kind: 'probeTick', epoch: 0 }, t, out)
     const p = sentMessages(out).find((s) => s.msg.type === 'ping')?.msg as PingMsg
-    if (p?.node === 'x') ping = p
-    else out.clear()
+    if (p?.node === 'x') {
+      ping = p
+      t0 = t
+    } else out.clear()
     assert.ok(t < 10_000)
   }
   out.clear()
-  swim.handleTimer({ kind: 'probeTimeout', seqNo: ping.seqNo }, 20_000, out)
+  swim.handleTimer({ kind: 'probeTimeout', seqNo: ping.seqNo }, t0 + 500, out)
+  assert.equal(expectTimer(out, 'probeDeadline').afterMs, 500, 'the deadline is the probe interval after the start')
   const indirect = sentMessages(out).filter((s) => s.msg.type === 'indirectPing').map((s) => s.msg as IndirectPingMsg)
   assert.equal(indirect.length, 3)
   for (const ip of indirect) {
@@ -57,9 +61,9 @@ test('probe: indirect pings with nack requests, then TCP fallback, then suspicio
   const tcp = decodeStream(out.streams[0].bytes)
   assert.ok(tcp.ok && tcp.value.type === 'ping')
   // One helper answers with a nack; two stay silent: health rises by the two missing nacks.
-  deliver(swim, out, 20_100, { type: 'nack', seqNo: ping.seqNo })
+  deliver(swim, out, t0 + 900, { type: 'nack', seqNo: ping.seqNo })
   out.clear()
-  swim.handleTimer({ kind: 'probeDeadline', seqNo: ping.seqNo }, 21_000, out)
+  swim.handleTimer({ kind: 'probeDeadline', seqNo: ping.seqNo }, t0 + 1000, out)
   const suspected = expectEvent(out, 'suspected')
   assert.equal(suspected.member.name, 'x')
   assert.equal(suspected.from, 'me')
@@ -67,6 +71,20 @@ test('probe: indirect pings with nack requests, then TCP fallback, then suspicio
   assert.equal(swim.healthScore, 2)
   // n = 5 ≥ 4, so k = 2 and the timer starts at max = 6 × 4 s.
   assert.equal(expectTimer(out, 'suspicionTimeout').afterMs, 24_000)
+})
+
+test('a probe timeout that fires past the deadline (the prober was paused) fails the probe at once', () => {
+  const { swim, out } = newNode()
+  deliver(swim, out, 0, alive('x', 1, 2))
+  out.clear()
+  swim.handleTimer({ kind: 'probeTick', epoch: 0 }, 1000, out)
+  const ping = expectSent(out, 'ping', addr(2)) as PingMsg
+  out.clear()
+  swim.handleTimer({ kind: 'probeTimeout', seqNo: ping.seqNo }, 4000, out)
+  assert.equal(expectEvent(out, 'suspected').member.name, 'x')
+  // The ack read afterwards (it waited in the socket during the pause) no longer helps.
+  deliver(swim, out, 4000, { type: 'ack', seqNo: ping.seqNo, payload: null })
+  assert.equal(swim.member('x')?.state, 'suspect')
 })
 
 test('indirect probe helper relays the ack, or sends a nack after the probe timeout', () => {
