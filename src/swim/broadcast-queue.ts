@@ -122,28 +122,14 @@ export class BroadcastQueue {
       for (let t = this.buckets.length; t <= item.transmits; t++) this.buckets.push([])
       bucket = this.buckets[item.transmits]
     }
-    // Binary search for the first element that should come after `item` in (size desc, id desc).
-    let lo = 0
-    let hi = bucket.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (before(bucket[mid], item)) lo = mid + 1
-      else hi = mid
-    }
-    bucket.splice(lo, 0, item)
+    bucket.splice(position(bucket, item), 0, item)
   }
 
   private removeFromBucket(item: QueuedBroadcast): void {
     const bucket = this.buckets[item.transmits]
-    // Locate by binary search on the sort key, which is unique per item (ids are).
-    let lo = 0
-    let hi = bucket.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (before(bucket[mid], item)) lo = mid + 1
-      else hi = mid
-    }
-    if (bucket[lo] === item) bucket.splice(lo, 1)
+    // The sort key is unique per item (ids are), so the binary search lands on it.
+    const at = position(bucket, item)
+    if (bucket[at] === item) bucket.splice(at, 1)
   }
 
   private prune(): void {
@@ -164,6 +150,18 @@ export class BroadcastQueue {
 function before(a: QueuedBroadcast, b: QueuedBroadcast): boolean {
   if (a.bytes.length !== b.bytes.length) return a.bytes.length > b.bytes.length
   return a.id > b.id
+}
+
+/** Index of the first element that does not sort before `item` in (size desc, id desc). */
+function position(bucket: readonly QueuedBroadcast[], item: QueuedBroadcast): number {
+  let lo = 0
+  let hi = bucket.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (before(bucket[mid], item)) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 function merge(a: readonly QueuedBroadcast[], b: readonly QueuedBroadcast[]): QueuedBroadcast[] {

@@ -1,7 +1,7 @@
 /**
  * Swim: SWIM membership with the Lifeguard extensions, as memberlist 0.2.2 implements it, as a pure
  * state machine. Every input carries `nowMs` and an Outbox; nothing here touches a socket, a timer,
- * the clock or Math.random.
+ * the clock or a random source of its own.
  *
  * Probe cycle (one target per probe interval, round-robin over a shuffled list):
  *
