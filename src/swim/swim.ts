@@ -877,10 +877,7 @@ export class Swim {
 
   private gossip(nowMs: number, out: SwimOutbox): void {
     // Nothing to say: skip choosing targets (memberlist would stop at the first empty take anyway).
-    if (this.queue.size === 0 && this.delegate?.getBroadcasts === undefined) {
-      if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
-      return
-    }
+    if (this.queue.size === 0 && this.delegate?.getBroadcasts === undefined) return
     const targets = this.randomMembers(this.config.gossipNodes, (m) => {
       if (m.state === 'alive' || m.state === 'suspect') return true
       return m.state === 'dead' && nowMs - m.stateChangeMs <= this.config.gossipToTheDeadTimeMs
@@ -901,6 +898,7 @@ export class Swim {
   /** Our queue first, then the delegate's user messages (each prefixed with type byte 8). */
   private takeBroadcasts(overhead: number, limit: number, maxParts: number, out: SwimOutbox): Uint8Array[] {
     const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.carried))
+    // Our own leave broadcast may have just been retired by this take.
     if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
     if (this.delegate?.getBroadcasts) {
       let used = 0
