@@ -1,0 +1,21 @@
+/**
+ * Grapevine's public surface. Subpaths: `grapevine/sim` (the simulator), `grapevine/wire` (the codec).
+ */
+export { Swim, META_MAX_BYTES } from './swim/swim.js'
+export type { SwimOptions, SwimOutbox } from './swim/swim.js'
+export { resolveConfig, ConfigError, PROFILES, isProfile } from './swim/config.js'
+export type { SwimConfig, Profile } from './swim/config.js'
+export type { SwimEvent, MemberInfo, MemberState, SuspicionSource } from './swim/events.js'
+export type { SwimDelegate } from './swim/delegate.js'
+export type { SwimTimer } from './swim/timers.js'
+export { SwimStats } from './swim/stats.js'
+export * as formulas from './swim/formulas.js'
+export { CollectingOutbox } from './core/effects.js'
+export type { Outbox, StreamResult, StreamFailure } from './core/effects.js'
+export { SeededRng, deriveSeed } from './core/rng.js'
+export type { Rng } from './core/rng.js'
+export { TimerQueue } from './core/timer-queue.js'
+export { InvariantError } from './core/assert.js'
+export type { Address, NodeName } from './core/types.js'
+export { addressKey, parseAddress } from './core/types.js'
+export { Simulation } from './runtime/sim/index.js'
