@@ -1,0 +1,361 @@
+/**
+ * startNode: the library's front door. Validates the options once, binds TCP then UDP on the same
+ * port, starts the SWIM state machine under the Driver and joins the given seeds.
+ *
+ *   const node = await startNode({ name: 'api-1', bind: '10.0.0.5:7946', join: ['10.0.0.4:7946'], tags: { role: 'api' } })
+ *   node.on('member', (e) => console.log(e.type, e.member.name, e.member.tags))
+ *   await node.leave(); await node.shutdown()
+ *
+ * Errors: startNode rejects with a ConfigError (nothing was bound) for bad options, with the system
+ * error (EADDRINUSE, …; everything bound so far is closed again) when a socket cannot be bound, and
+ * with a JoinError when `join` was given and no seed answered (the node is shut down again).
+ */
+import { randomBytes } from 'node:crypto'
+import { lookup } from 'node:dns/promises'
+import os from 'node:os'
+import { SeededRng } from '../../core/rng.js'
+import type { Address } from '../../core/types.js'
+import { addressKey } from '../../core/types.js'
+import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
+import type { Profile, SwimConfig } from '../../swim/config.js'
+import type { MemberInfo, SwimEvent } from '../../swim/events.js'
+import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
+import type { SwimStats } from '../../swim/stats.js'
+import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
+import { Driver } from './driver.js'
+import { decodeTags, encodeTags, tagProblems } from './tags.js'
+import type { Tags } from './tags.js'
+import { TcpTransport } from './tcp.js'
+import { UdpTransport } from './udp.js'
+
+export const DEFAULT_PORT = 7946
+
+export interface NodeOptions {
+  /** Unique node name in the cluster. Default: os.hostname(). */
+  readonly name?: string
+  /** Where to listen, UDP and TCP on the same port: '127.0.0.1:7946', '[::1]:7946', '0.0.0.0:7946'. Port 0 picks a free one. Default '0.0.0.0:7946'. */
+  readonly bind?: string
+  /** The address other members use to reach us. Default: the bind address (a bound wildcard picks the first non-internal IPv4 interface). */
+  readonly advertise?: string
+  /** Seeds to join at start ('HOST:PORT', port 7946 when omitted). startNode rejects when none answers. */
+  readonly join?: readonly string[]
+  /** Timing profile: 'lan' (default), 'wan' or 'local'. */
+  readonly profile?: Profile
+  /** Overrides of the profile's SWIM settings. */
+  readonly config?: Partial<SwimConfig>
+  /** Serf-compatible tags carried in node metadata (at most 512 bytes encoded). */
+  readonly tags?: Tags
+}
+
+/** A member as the node reports it: the protocol's snapshot plus its decoded Serf tags. */
+export interface Member extends MemberInfo {
+  readonly tags: Readonly<Record<string, string>>
+}
+
+export type MemberEventType = 'joined' | 'updated' | 'suspected' | 'alive' | 'failed' | 'left' | 'reaped'
+
+export interface MemberEvent {
+  readonly type: MemberEventType
+  readonly member: Member
+}
+
+/** join() found no seed that answered. Nothing changed except that the seeds are retried by the reconnect loop. */
+export class JoinError extends Error {
+  override readonly name = 'JoinError'
+  constructor(readonly errors: readonly string[]) {
+    super(`join failed: no seed answered${errors.length > 0 ? `\n  - ${errors.join('\n  - ')}` : ''}`)
+  }
+}
+
+export interface GrapevineNode {
+  readonly name: string
+  /** The advertised address. */
+  readonly address: Address
+  /** The bound port (UDP and TCP). */
+  readonly port: number
+  /** Push-pull with each seed; resolves with how many answered, rejects with JoinError if none did. */
+  join(addresses: readonly string[]): Promise<number>
+  /** Broadcasts our departure; resolves once it went out or after timeoutMs (config leaveTimeoutMs). */
+  leave(timeoutMs?: number): Promise<void>
+  /** Closes every socket and timer; idempotent. Afterwards nothing of ours keeps the process alive. */
+  shutdown(): Promise<void>
+  members(): Member[]
+  localMember(): Member
+  /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
+  setTags(tags: Tags): void
+  /** Replaces the raw metadata (at most 512 bytes). */
+  setMeta(meta: Uint8Array): void
+  /** The protocol's counters (drops by reason, probes, …). */
+  stats(): SwimStats
+  on(event: 'member', listener: (e: MemberEvent) => void): this
+  on(event: 'event', listener: (e: SwimEvent) => void): this
+  off(event: 'member' | 'event', listener: (...args: never[]) => void): this
+}
+
+interface Resolved {
+  readonly name: string
+  readonly bind: Address
+  readonly advertise: Address | undefined
+  readonly join: readonly string[]
+  readonly config: SwimConfig
+  readonly meta: Uint8Array
+}
+
+/** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
+export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
+  const problems: string[] = []
+  if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags'])
+  for (const k of Object.keys(options)) {
+    if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
+  }
+  const name = options.name ?? os.hostname()
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255) {
+    problems.push(`name: expected a non-empty string of at most 255 bytes, unique in the cluster, got ${JSON.stringify(options.name)}`)
+  }
+  const bindText = options.bind ?? `0.0.0.0:${DEFAULT_PORT}`
+  const bind = typeof bindText === 'string' ? parseHostPort(bindText) : undefined
+  if (bind === undefined) {
+    problems.push(`bind: expected HOST:PORT with an IP literal like 127.0.0.1:7946 or [::1]:7946, got ${JSON.stringify(bindText)}`)
+  }
+  let advertise: Address | undefined
+  if (options.advertise !== undefined) {
+    advertise = typeof options.advertise === 'string' ? parseHostPort(options.advertise, bind?.port) : undefined
+    if (advertise === undefined || isUnspecified(advertise.ip)) {
+      problems.push(`advertise: expected HOST[:PORT] with a reachable IP literal like 10.0.0.5:7946, got ${JSON.stringify(options.advertise)}`)
+    }
+  }
+  const join = options.join ?? []
+  if (!Array.isArray(join) || join.some((s) => typeof s !== 'string' || s.length === 0)) {
+    problems.push(`join: expected an array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(options.join)}`)
+  }
+  if (options.profile !== undefined && !isProfile(options.profile)) {
+    problems.push(`profile: expected 'lan', 'wan' or 'local', got ${JSON.stringify(options.profile)}`)
+  }
+  let config: SwimConfig | undefined
+  if (options.config !== undefined && (options.config === null || typeof options.config !== 'object')) {
+    problems.push(`config: expected an object of SWIM settings like { probeIntervalMs: 1000 }, got ${JSON.stringify(options.config)}`)
+  } else if (options.profile === undefined || isProfile(options.profile)) {
+    try {
+      config = resolveConfig(options.config ?? {}, options.profile ?? options.config?.profile ?? 'lan')
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      problems.push(...e.problems.map((p) => `config.${p}`))
+    }
+  }
+  let meta = encodeTags({})
+  if (options.tags !== undefined) {
+    const tp = tagProblems(options.tags)
+    problems.push(...tp)
+    if (tp.length === 0) meta = encodeTags(options.tags)
+  }
+  if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
+  return { name, bind, advertise, join, config, meta }
+}
+
+/** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
+function defaultAdvertise(bind: Address, port: number): Address {
+  if (!isUnspecified(bind.ip)) return { ip: bind.ip, port }
+  const wantV4 = isIpv4(bind.ip)
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.internal || (wantV4 && i.family !== 'IPv4')) continue
+      const ip = normalizeIp(i.address)
+      if (ip !== undefined && !ip.startsWith('fe80')) return { ip, port }
+    }
+  }
+  throw new ConfigError([`advertise: bound to ${bind.ip} and no non-internal interface found; give advertise: 'HOST:PORT' with a reachable IP`])
+}
+
+/** Seed text to an address: IP literals directly, host names through the system resolver. */
+async function resolveSeed(text: string): Promise<Address> {
+  const direct = parseHostPort(text, DEFAULT_PORT)
+  if (direct !== undefined) return direct
+  const m = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim())
+  const port = m?.[2] === undefined ? DEFAULT_PORT : Number(m[2])
+  if (m === null || port > 65535) throw new Error(`${JSON.stringify(text)}: expected HOST:PORT like 10.0.0.4:7946`)
+  const found = await lookup(m[1])
+  const ip = normalizeIp(found.address)
+  if (ip === undefined) throw new Error(`${text}: resolved to ${found.address}, not an IP literal`)
+  return { ip, port }
+}
+
+async function bindBoth(bind: Address, readTimeoutMs: number, driver: () => Driver | undefined): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
+  const tcpHandlers = {
+    request: (from: Address, bytes: Uint8Array) => driver()?.streamRequest(from, bytes) ?? null,
+    dropped: (reason: string, from: Address | undefined, detail: string) => driver()?.dropped(reason, from, detail),
+  }
+  const udpHandlers = {
+    packet: (from: Address, bytes: Uint8Array) => driver()?.packet(from, bytes),
+    dropped: tcpHandlers.dropped,
+  }
+  // Port 0: TCP picks the port, UDP takes the same one; retry when another process holds the UDP side.
+  for (let attempt = 0; ; attempt++) {
+    const tcp = await TcpTransport.listen(bind.ip, bind.port, readTimeoutMs, tcpHandlers)
+    try {
+      const udp = await UdpTransport.bind(bind.ip, tcp.port, udpHandlers)
+      return { udp, tcp }
+    } catch (e) {
+      await tcp.close()
+      if (bind.port !== 0 || attempt >= 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
+    }
+  }
+}
+
+export async function startNode(options: NodeOptions = {}): Promise<GrapevineNode> {
+  const o = resolveNodeOptions(options)
+  let driverRef: Driver | undefined
+  const { udp, tcp } = await bindBoth(o.bind, o.config.streamTimeoutMs, () => driverRef)
+  let address: Address
+  try {
+    address = o.advertise ?? defaultAdvertise(o.bind, tcp.port)
+  } catch (e) {
+    await Promise.all([udp.close(), tcp.close()])
+    throw e
+  }
+  const seed = randomBytes(4).readUInt32LE(0)
+  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta })
+  const driver = new Driver(swim)
+  driverRef = driver
+  driver.attach(udp, tcp)
+  const node = new NodeHandle(driver, udp, tcp, tcp.port)
+  driver.run((now, out) => swim.start(now, out))
+  if (o.join.length > 0) {
+    try {
+      await node.join(o.join)
+    } catch (e) {
+      await node.shutdown()
+      throw e
+    }
+  }
+  return node
+}
+
+function withTags(m: MemberInfo): Member {
+  return { ...m, tags: decodeTags(m.meta) }
+}
+
+const MEMBER_EVENTS = new Set<string>(['joined', 'updated', 'suspected', 'alive', 'failed', 'left', 'reaped'])
+
+class NodeHandle implements GrapevineNode {
+  readonly name: string
+  readonly address: Address
+  private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
+  private readonly leaves: Array<() => void> = []
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly udp: UdpTransport,
+    private readonly tcp: TcpTransport,
+    readonly port: number,
+  ) {
+    this.name = driver.swim.name
+    this.address = driver.swim.address
+    driver.events.on('event', (e: SwimEvent) => this.route(e))
+  }
+
+  private route(e: SwimEvent): void {
+    if (MEMBER_EVENTS.has(e.type) && 'member' in e) {
+      this.driver.events.emit('member', { type: e.type as MemberEventType, member: withTags(e.member) })
+    } else if (e.type === 'joinCompleted') {
+      const pending = this.joins.get(e.joinId)
+      if (pending === undefined) return
+      this.joins.delete(e.joinId)
+      if (e.contacted > 0) pending.resolve(e.contacted)
+      else pending.reject(new JoinError(e.errors))
+    } else if (e.type === 'leaveCompleted') {
+      for (const done of this.leaves.splice(0)) done()
+    }
+  }
+
+  async join(addresses: readonly string[]): Promise<number> {
+    if (!Array.isArray(addresses) || addresses.length === 0) {
+      throw new ConfigError([`join: expected a non-empty array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(addresses)}`])
+    }
+    const errors: string[] = []
+    const seeds: Address[] = []
+    for (const text of addresses) {
+      try {
+        seeds.push(await resolveSeed(text))
+      } catch (e) {
+        errors.push((e as Error).message)
+      }
+    }
+    const own = seeds.filter((s) => addressKey(s) !== addressKey(this.address))
+    if (own.length === 0) throw new JoinError([...errors, ...(seeds.length > 0 ? ['the only seeds given are this node itself'] : [])])
+    if (this.driver.isStopped) throw new JoinError(['the node is shut down'])
+    const contacted = await new Promise<number>((resolve, reject) => {
+      this.driver.run((now, out) => {
+        const id = this.driver.swim.join(own, now, out)
+        this.joins.set(id, { resolve, reject })
+      })
+    })
+    return contacted
+  }
+
+  leave(timeoutMs?: number): Promise<void> {
+    if (this.driver.isStopped) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        resolve()
+      }
+      this.leaves.push(done)
+      if (timeoutMs !== undefined) timer = setTimeout(done, Math.max(0, timeoutMs))
+      this.driver.run((now, out) => this.driver.swim.leave(now, out))
+      // A second leave() while the first is in flight: swim emits nothing new, the first completion resolves both.
+    })
+  }
+
+  shutdown(): Promise<void> {
+    if (this.closing === undefined) {
+      this.driver.swim.shutdown()
+      this.driver.stop()
+      for (const done of this.leaves.splice(0)) done()
+      for (const [id, p] of this.joins) {
+        this.joins.delete(id)
+        p.reject(new JoinError(['the node was shut down']))
+      }
+      this.closing = Promise.all([this.udp.close(), this.tcp.close()]).then(() => undefined)
+    }
+    return this.closing
+  }
+
+  members(): Member[] {
+    return this.driver.swim.members().map(withTags)
+  }
+
+  localMember(): Member {
+    return withTags(this.driver.swim.localMember())
+  }
+
+  setTags(tags: Tags): void {
+    const problems = tagProblems(tags)
+    if (problems.length > 0) throw new ConfigError(problems)
+    this.setMeta(encodeTags(tags))
+  }
+
+  setMeta(meta: Uint8Array): void {
+    if (!(meta instanceof Uint8Array) || meta.length > META_MAX_BYTES) {
+      throw new ConfigError([`meta: expected at most ${META_MAX_BYTES} bytes, got ${meta instanceof Uint8Array ? `${meta.length} bytes` : typeof meta}`])
+    }
+    if (this.driver.isStopped) return
+    this.driver.run((now, out) => this.driver.swim.setMeta(meta, now, out))
+  }
+
+  stats(): SwimStats {
+    return this.driver.swim.stats
+  }
+
+  on(event: 'member' | 'event', listener: (e: never) => void): this {
+    this.driver.events.on(event, listener as (...args: unknown[]) => void)
+    return this
+  }
+
+  off(event: 'member' | 'event', listener: (...args: never[]) => void): this {
+    this.driver.events.off(event, listener as (...args: unknown[]) => void)
+    return this
+  }
+}
