@@ -4,7 +4,7 @@
 // elsewhere, saying so; it never passes silently.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import dgram from 'node:dgram'
 import type { GrapevineNode } from '../../src/index.js'
@@ -55,13 +55,27 @@ interface SerfMember {
   status: string
 }
 
-function serfMembers(rpc: string): SerfMember[] {
-  const r = spawnSync('serf', ['members', `-rpc-addr=${rpc}`, '-format=json'], { encoding: 'utf8', timeout: 5000 })
-  if (r.status !== 0) return []
-  try {
-    return (JSON.parse(r.stdout) as { members: SerfMember[] }).members
-  } catch {
-    return []
+/** `serf members -format=json` of one agent; asynchronous, so the Grapevine node keeps answering probes meanwhile. */
+function serfMembers(rpc: string): Promise<SerfMember[]> {
+  return new Promise((resolve) => {
+    execFile('serf', ['members', `-rpc-addr=${rpc}`, '-format=json'], { encoding: 'utf8', timeout: 5000 }, (err, stdout) => {
+      if (err) return resolve([])
+      try {
+        resolve((JSON.parse(stdout) as { members: SerfMember[] }).members)
+      } catch {
+        resolve([])
+      }
+    })
+  })
+}
+
+/** Polls an asynchronous check every `everyMs` until true; throws naming `what` after `limitMs`. */
+async function waitForAsync(what: string, check: () => Promise<boolean>, limitMs: number, everyMs: number, detail: () => Promise<string> | string): Promise<void> {
+  const deadline = Date.now() + limitMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting until ${what}\n${await detail()}`)
+    await sleep(everyMs)
   }
 }
 
@@ -89,7 +103,7 @@ test('grapevine_joins_a_three_agent_serf_cluster_and_detects_a_killed_agent', { 
       proc.stderr!.on('data', (d: Buffer) => (agent.log += d.toString()))
       agents.push(agent)
     }
-    await waitFor('every serf agent answers RPC', () => agents.every((a) => serfMembers(a.rpc).length >= 1), 30_000, 500, tail)
+    await waitForAsync('every serf agent answers RPC', async () => (await Promise.all(agents.map((a) => serfMembers(a.rpc)))).every((ms) => ms.length >= 1), 30_000, 500, tail)
     for (const a of agents.slice(1)) {
       const r = spawnSync('serf', ['join', `-rpc-addr=${a.rpc}`, agents[0].bind], { encoding: 'utf8', timeout: 10_000 })
       assert.equal(r.status, 0, `serf join failed: ${r.stdout}${r.stderr}`)
@@ -103,18 +117,20 @@ test('grapevine_joins_a_three_agent_serf_cluster_and_detects_a_killed_agent', { 
     })
     assert.equal(await node.join([agents[1].bind]), 1)
     const gv = node
-    const serfView = (): string => agents.map((a) => `${a.name}: ${JSON.stringify(serfMembers(a.rpc).map((m) => [m.name, m.status, m.tags]))}`).join('\n')
+    const serfView = async (): Promise<string> =>
+      (await Promise.all(agents.map(async (a) => `${a.name}: ${JSON.stringify((await serfMembers(a.rpc)).map((m) => [m.name, m.status, m.tags]))}`))).join('\n')
     const gvView = (): string => JSON.stringify(gv.members().map((m) => [m.name, m.state, m.tags]))
-    await waitFor(
+    await waitForAsync(
       'serf lists grapevine alive with role=grapevine and grapevine lists the three agents alive with env=test',
-      () => {
-        const serfSide = agents.every((a) => serfMembers(a.rpc).some((m) => m.name === 'grapevine' && m.status === 'alive' && m.tags.role === 'grapevine'))
+      async () => {
+        const views = await Promise.all(agents.map((a) => serfMembers(a.rpc)))
+        const serfSide = views.every((ms) => ms.some((m) => m.name === 'grapevine' && m.status === 'alive' && m.tags.role === 'grapevine'))
         const gvSide = agents.every((a) => gv.members().some((m) => m.name === a.name && m.state === 'alive' && m.tags.env === 'test'))
         return serfSide && gvSide
       },
       60_000,
       500,
-      () => `serf:\n${serfView()}\ngrapevine: ${gvView()}\n${tail()}`,
+      async () => `serf:\n${await serfView()}\ngrapevine: ${gvView()}\n${tail()}`,
     )
     // Kill one agent outright; Grapevine must declare it failed.
     const victim = agents[2]
