@@ -20,6 +20,8 @@ import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
 import type { MemberInfo, SwimEvent } from '../../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
+import { SerfLayer } from '../../serf/serf-layer.js'
+import type { SerfLayerEvent } from '../../serf/serf-layer.js'
 import type { SwimStats } from '../../swim/stats.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import { Driver } from './driver.js'
@@ -45,7 +47,15 @@ export interface NodeOptions {
   readonly config?: Partial<SwimConfig>
   /** Serf-compatible tags carried in node metadata (at most 512 bytes encoded). */
   readonly tags?: Tags
+  /**
+   * Take part in Serf's protocol (join/leave intents, user events, push-pull state), so Serf agents
+   * show this node `left` after leave() instead of `failed`. Default true; false gives plain memberlist.
+   */
+  readonly serf?: boolean
 }
+
+/** Serf's BroadcastTimeout: how long leave() waits for the Serf leave intent to go out. */
+export const SERF_BROADCAST_TIMEOUT_MS = 5_000
 
 /** A member as the node reports it: the protocol's snapshot plus its decoded Serf tags. */
 export interface Member extends MemberInfo {
@@ -89,7 +99,9 @@ export interface GrapevineNode {
   stats(): SwimStats
   on(event: 'member', listener: (e: MemberEvent) => void): this
   on(event: 'event', listener: (e: SwimEvent) => void): this
-  off(event: 'member' | 'event', listener: (...args: never[]) => void): this
+  /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
+  on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
+  off(event: 'member' | 'event' | 'serf', listener: (...args: never[]) => void): this
 }
 
 interface Resolved {
@@ -99,13 +111,14 @@ interface Resolved {
   readonly join: readonly string[]
   readonly config: SwimConfig
   readonly meta: Uint8Array
+  readonly serf: boolean
 }
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   const problems: string[] = []
   if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
-  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags'])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf'])
   for (const k of Object.keys(options)) {
     if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
   }
@@ -149,8 +162,11 @@ export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
     problems.push(...tp)
     if (tp.length === 0) meta = encodeTags(options.tags)
   }
+  if (options.serf !== undefined && typeof options.serf !== 'boolean') {
+    problems.push(`serf: expected true (speak Serf's intents, the default) or false (plain memberlist), got ${JSON.stringify(options.serf)}`)
+  }
   if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
-  return { name, bind, advertise, join, config, meta }
+  return { name, bind, advertise, join, config, meta, serf: options.serf ?? true }
 }
 
 /** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
@@ -214,12 +230,26 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     throw e
   }
   const seed = randomBytes(4).readUInt32LE(0)
-  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta })
+  let swimRef: Swim | undefined
+  const serf = o.serf
+    ? new SerfLayer({
+        name: o.name,
+        retransmitMult: o.config.retransmitMult,
+        clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
+        onEvent: (e) => driverRef?.events.emit('serf', e),
+      })
+    : undefined
+  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: serf })
+  swimRef = swim
   const driver = new Driver(swim)
   driverRef = driver
   driver.attach(udp, tcp)
-  const node = new NodeHandle(driver, udp, tcp, tcp.port)
-  driver.run((now, out) => swim.start(now, out))
+  const node = new NodeHandle(driver, udp, tcp, tcp.port, serf)
+  driver.run((now, out) => {
+    swim.start(now, out)
+    // Serf's join intent: queued now, it goes out with the first gossip to anyone and sets our statusLTime.
+    serf?.join()
+  })
   if (o.join.length > 0) {
     try {
       await node.join(o.join)
@@ -243,12 +273,14 @@ class NodeHandle implements GrapevineNode {
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
   private readonly leaves: Array<() => void> = []
   private closing: Promise<void> | undefined
+  private serfLeaveStarted = false
 
   constructor(
     private readonly driver: Driver,
     private readonly udp: UdpTransport,
     private readonly tcp: TcpTransport,
     readonly port: number,
+    private readonly serf: SerfLayer | undefined,
   ) {
     this.name = driver.swim.name
     this.address = driver.swim.address
@@ -291,11 +323,43 @@ class NodeHandle implements GrapevineNode {
         this.joins.set(id, { resolve, reject })
       })
     })
+    // Serf's Join broadcasts a join intent once memberlist joined.
+    if (this.serf !== undefined && !this.driver.isStopped) this.driver.run(() => this.serf?.join())
     return contacted
   }
 
-  leave(timeoutMs?: number): Promise<void> {
-    if (this.driver.isStopped) return Promise.resolve()
+  async leave(timeoutMs?: number): Promise<void> {
+    if (this.driver.isStopped) return
+    const startedMs = Date.now()
+    await this.leaveSerf(timeoutMs)
+    if (this.driver.isStopped) return
+    const remainingMs = timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - startedMs))
+    return this.leaveSwim(remainingMs)
+  }
+
+  /**
+   * Serf's Leave, first half: broadcast the leave intent and wait until it has been transmitted (or
+   * SERF_BROADCAST_TIMEOUT_MS), so Serf agents mark us `leaving` before memberlist's dead arrives and
+   * then record `left`. Skipped without the Serf layer, when alone, or on a second leave().
+   */
+  private leaveSerf(timeoutMs: number | undefined): Promise<void> {
+    const serf = this.serf
+    if (serf === undefined || this.serfLeaveStarted || this.driver.swim.isLeaving) return Promise.resolve()
+    this.serfLeaveStarted = true
+    if (!this.driver.swim.members().some((m) => m.name !== this.name && m.state === 'alive')) return Promise.resolve()
+    const waitMs = Math.min(SERF_BROADCAST_TIMEOUT_MS, timeoutMs ?? SERF_BROADCAST_TIMEOUT_MS)
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, waitMs))
+      this.driver.run(() =>
+        serf.leave(() => {
+          clearTimeout(timer)
+          resolve()
+        }),
+      )
+    })
+  }
+
+  private leaveSwim(timeoutMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (): void => {
@@ -349,12 +413,12 @@ class NodeHandle implements GrapevineNode {
     return this.driver.swim.stats
   }
 
-  on(event: 'member' | 'event', listener: (e: never) => void): this {
+  on(event: 'member' | 'event' | 'serf', listener: (e: never) => void): this {
     this.driver.events.on(event, listener as (...args: unknown[]) => void)
     return this
   }
 
-  off(event: 'member' | 'event', listener: (...args: never[]) => void): this {
+  off(event: 'member' | 'event' | 'serf', listener: (...args: never[]) => void): this {
     this.driver.events.off(event, listener as (...args: unknown[]) => void)
     return this
   }

@@ -1,0 +1,267 @@
+/**
+ * The Serf layer: a SwimDelegate that speaks enough of Serf's protocol (serf/delegate.go, serf.go,
+ * spec B.2–B.4) for real Serf agents to see Grapevine nodes join and leave the way they see each other.
+ *
+ *   start/join ──▶ join intent [1]{LTime, Node}   ──▶ Serf sets our statusLTime
+ *   leave      ──▶ leave intent [0]{LTime, Node}  ──▶ Serf marks us `leaving`; the memberlist dead
+ *                  (sent only after this intent went out) then makes it `left` instead of `failed`
+ *   [8][0|1|3] from gossip ──▶ witness clocks, dedupe, re-broadcast what was new (as Serf does)
+ *   push-pull  ◀─▶ [2]{LTime, StatusLTimes, LeftMembers, EventLTime, Events, QueryLTime}
+ *
+ * Intents and user events leave through two transmit-limited queues (Serf's `broadcasts` and
+ * `eventBroadcasts`), each retransmitted retransmitLimit(retransmitMult, n) times, n being the
+ * memberlist cluster size. A queued intent about a node is replaced by a newer one about the same node.
+ *
+ * Deliberately left out (NEEDSWORK when wanted): queries (type 4; Serf then lists us as not acking),
+ * intents buffered for members we do not know yet (Serf keeps them 5 min; we record their LTime in
+ * the same status map, which is bounded), coalescing, and LeftMembers in our push-pull state (always
+ * empty: a wrong entry would make Serf mark a live node leaving, so we only report what is certain).
+ *
+ * Pure: no clock, timers or I/O. Everything happens inside the delegate calls SWIM makes.
+ */
+import { BroadcastQueue } from '../swim/broadcast-queue.js'
+import type { SwimDelegate } from '../swim/delegate.js'
+import { retransmitLimit } from '../swim/formulas.js'
+import type { DecodeError } from '../wire/decode-error.js'
+import { LamportClock } from './lamport.js'
+import { decodeSerfMessage, encodeSerfMessage } from './messages.js'
+import type { SerfEventSlot, SerfPushPull } from './messages.js'
+
+/** Serf's EventBuffer: user events are deduplicated in this many slots, indexed by LTime. */
+export const SERF_EVENT_BUFFER = 512
+/** Serf's MaxQueueDepth for its broadcast queues. */
+export const SERF_QUEUE_DEPTH = 4096
+/** Bound on the status LTimes we remember (members and intents for unknown members). */
+export const SERF_STATUS_MAX = 65536
+
+export type SerfLayerEvent =
+  /** A user event seen for the first time (from gossip, push-pull, or our own userEvent()). */
+  | { readonly type: 'userEvent'; readonly name: string; readonly payload: Uint8Array; readonly lTime: number; readonly coalesce: boolean }
+  /** A join or leave intent that advanced a node's status time. */
+  | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number }
+  /** A Serf message we could not decode; dropped. */
+  | { readonly type: 'dropped'; readonly error: DecodeError; readonly where: 'message' | 'state' }
+
+export interface SerfLayerOptions {
+  /** Our node name (memberlist's). */
+  readonly name: string
+  /** memberlist's RetransmitMult (4 on LAN); Serf's queues use the same. */
+  readonly retransmitMult: number
+  /** memberlist's NumMembers: the cluster size the retransmit limit scales with. */
+  readonly clusterSize: () => number
+  /** Receives layer events; called synchronously inside delegate calls. */
+  readonly onEvent?: (e: SerfLayerEvent) => void
+}
+
+export class SerfLayer implements SwimDelegate {
+  readonly name: string
+  readonly clock = new LamportClock()
+  readonly eventClock = new LamportClock()
+  readonly queryClock = new LamportClock()
+  /** Stats: messages by kind handled, duplicates, drops. */
+  readonly counts = { joinIntents: 0, leaveIntents: 0, userEvents: 0, duplicates: 0, other: 0, dropped: 0 }
+
+  private readonly statusLTimes = new Map<string, number>()
+  private readonly eventBuffer: Array<SerfEventSlot & { events: Array<{ name: string; payload: Uint8Array }> } | null> = new Array(SERF_EVENT_BUFFER).fill(null)
+  private eventMinTime = 0
+  private readonly intents = new BroadcastQueue(SERF_QUEUE_DEPTH)
+  private readonly events = new BroadcastQueue(SERF_QUEUE_DEPTH)
+  private eventSeq = 0
+  private leaving = false
+
+  constructor(private readonly opts: SerfLayerOptions) {
+    this.name = opts.name
+  }
+
+  /** Broadcasts a join intent at the current member clock (Serf's broadcastJoin), setting our status time. */
+  join(): void {
+    const lTime = this.clock.time()
+    this.clock.witness(lTime)
+    this.setStatus(this.name, lTime)
+    this.intents.queue(this.name, encodeSerfMessage({ type: 'join', lTime, node: this.name }))
+  }
+
+  /**
+   * Broadcasts our leave intent (Serf's Leave: LTime = clock, then increment). `onSent` runs once the
+   * intent has been transmitted its retransmit limit (memberlist's Finished), or with false when it
+   * was replaced or dropped from the queue.
+   */
+  leave(onSent?: (sent: boolean) => void): void {
+    this.leaving = true
+    const lTime = this.clock.time()
+    this.clock.increment()
+    this.setStatus(this.name, lTime)
+    this.intents.queue(this.name, encodeSerfMessage({ type: 'leave', lTime, node: this.name, prune: false }), (reason) => onSent?.(reason === 'sent'))
+  }
+
+  /** Fires a user event (Serf's UserEvent): LTime = eventClock, then increment; delivered locally too. */
+  userEvent(name: string, payload: Uint8Array, coalesce = false): void {
+    const lTime = this.eventClock.time()
+    this.eventClock.increment()
+    const bytes = encodeSerfMessage({ type: 'userEvent', lTime, name, payload, coalesce })
+    this.recordEvent(lTime, name, payload, coalesce)
+    this.events.queue(`e${this.eventSeq++}`, bytes)
+  }
+
+  /** Broadcasts waiting in the queues. */
+  get pendingBroadcasts(): number {
+    return this.intents.size + this.events.size
+  }
+
+  /** The status LTime recorded for a node (its latest join/leave intent), if any. */
+  statusLTime(node: string): number | undefined {
+    return this.statusLTimes.get(node)
+  }
+
+  // ------------------------------------------------------------------ SwimDelegate
+
+  notifyUserMessage(payload: Uint8Array): void {
+    const decoded = decodeSerfMessage(payload)
+    if (!decoded.ok) {
+      this.counts.dropped++
+      this.opts.onEvent?.({ type: 'dropped', error: decoded.error, where: 'message' })
+      return
+    }
+    const msg = decoded.value
+    let rebroadcast = false
+    let queue = this.intents
+    switch (msg.type) {
+      case 'join':
+        this.counts.joinIntents++
+        rebroadcast = this.handleJoinIntent(msg.lTime, msg.node)
+        break
+      case 'leave':
+        this.counts.leaveIntents++
+        rebroadcast = this.handleLeaveIntent(msg.lTime, msg.node)
+        break
+      case 'userEvent':
+        this.counts.userEvents++
+        rebroadcast = this.handleUserEvent(msg.lTime, msg.name, msg.payload, msg.coalesce)
+        queue = this.events
+        break
+      case 'pushPull':
+      case 'other':
+        // Queries, responses, relays: not taken part in yet (README). A push-pull state never comes as a message.
+        this.counts.other++
+        return
+    }
+    if (!rebroadcast) return
+    // Serf re-gossips the very bytes it received.
+    const copy = payload.slice()
+    if (msg.type === 'userEvent') queue.queue(`e${this.eventSeq++}`, copy)
+    else queue.queue(msg.node, copy)
+  }
+
+  getBroadcasts(overheadBytes: number, limitBytes: number): Uint8Array[] {
+    const limit = retransmitLimit(this.opts.retransmitMult, Math.max(1, this.opts.clusterSize()))
+    const msgs = this.intents.take(overheadBytes, limitBytes, limit)
+    let used = 0
+    for (const m of msgs) used += m.length + overheadBytes
+    if (limitBytes - used > overheadBytes) msgs.push(...this.events.take(overheadBytes, limitBytes - used, limit))
+    return msgs
+  }
+
+  localState(): Uint8Array {
+    const state: SerfPushPull = {
+      type: 'pushPull',
+      lTime: this.clock.time(),
+      statusLTimes: this.statusLTimes,
+      leftMembers: [],
+      eventLTime: this.eventClock.time(),
+      events: this.eventBuffer,
+      queryLTime: this.queryClock.time(),
+    }
+    return encodeSerfMessage(state)
+  }
+
+  mergeRemoteState(state: Uint8Array, join: boolean): void {
+    const decoded = decodeSerfMessage(state)
+    if (!decoded.ok || decoded.value.type !== 'pushPull') {
+      this.counts.dropped++
+      if (!decoded.ok) this.opts.onEvent?.({ type: 'dropped', error: decoded.error, where: 'state' })
+      return
+    }
+    const pp = decoded.value
+    // Serf witnesses one less: no message with that time has been sent yet.
+    if (pp.lTime > 0) this.clock.witness(pp.lTime - 1)
+    if (pp.eventLTime > 0) this.eventClock.witness(pp.eventLTime - 1)
+    if (pp.queryLTime > 0) this.queryClock.witness(pp.queryLTime - 1)
+    const left = new Set(pp.leftMembers)
+    // Left members first, one past their join time (the leave was accepted after it).
+    for (const name of left) this.handleLeaveIntent((pp.statusLTimes.get(name) ?? 0) + 1, name)
+    for (const [name, lTime] of pp.statusLTimes) if (!left.has(name)) this.handleJoinIntent(lTime, name)
+    // Serf's agent joins without replay: events from before the join are not delivered.
+    if (join && pp.eventLTime > this.eventMinTime) this.eventMinTime = pp.eventLTime
+    for (const slot of pp.events) {
+      if (slot === null) continue
+      for (const e of slot.events) this.handleUserEvent(slot.lTime, e.name, e.payload, false)
+    }
+  }
+
+  // ------------------------------------------------------------------ Serf's handlers
+
+  /** handleNodeJoinIntent: true when the intent is news (and so re-gossiped). */
+  private handleJoinIntent(lTime: number, node: string): boolean {
+    this.clock.witness(lTime)
+    const known = this.statusLTimes.get(node)
+    if (known !== undefined && lTime <= known) return false
+    this.setStatus(node, lTime)
+    this.opts.onEvent?.({ type: 'intent', intent: 'join', node, lTime })
+    return true
+  }
+
+  /** handleNodeLeaveIntent: an older leave intent about ourselves is refuted with a join intent. */
+  private handleLeaveIntent(lTime: number, node: string): boolean {
+    this.clock.witness(lTime)
+    const known = this.statusLTimes.get(node)
+    if (known !== undefined && lTime <= known) return false
+    if (node === this.name && !this.leaving) {
+      this.join()
+      return false
+    }
+    this.setStatus(node, lTime)
+    this.opts.onEvent?.({ type: 'intent', intent: 'leave', node, lTime })
+    return true
+  }
+
+  /** handleUserEvent: dedupe in the ring of SERF_EVENT_BUFFER slots; true when new. */
+  private handleUserEvent(lTime: number, name: string, payload: Uint8Array, coalesce: boolean): boolean {
+    this.eventClock.witness(lTime)
+    if (lTime < this.eventMinTime) return false
+    const now = this.eventClock.time()
+    if (now > SERF_EVENT_BUFFER && lTime < now - SERF_EVENT_BUFFER) return false
+    const slot = this.eventBuffer[lTime % SERF_EVENT_BUFFER]
+    if (slot !== null && slot.lTime === lTime && slot.events.some((e) => e.name === name && bytesEqual(e.payload, payload))) {
+      this.counts.duplicates++
+      return false
+    }
+    this.recordEvent(lTime, name, payload, coalesce)
+    return true
+  }
+
+  private recordEvent(lTime: number, name: string, payload: Uint8Array, coalesce: boolean): void {
+    const idx = lTime % SERF_EVENT_BUFFER
+    let slot = this.eventBuffer[idx]
+    if (slot === null || slot.lTime !== lTime) {
+      slot = { lTime, events: [] }
+      this.eventBuffer[idx] = slot
+    }
+    slot.events.push({ name, payload })
+    this.opts.onEvent?.({ type: 'userEvent', name, payload, lTime, coalesce })
+  }
+
+  private setStatus(node: string, lTime: number): void {
+    this.statusLTimes.delete(node)
+    this.statusLTimes.set(node, lTime)
+    if (this.statusLTimes.size > SERF_STATUS_MAX) {
+      const oldest = this.statusLTimes.keys().next().value
+      if (oldest !== undefined && oldest !== this.name) this.statusLTimes.delete(oldest)
+    }
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

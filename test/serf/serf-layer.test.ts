@@ -1,0 +1,115 @@
+// The Serf layer as a SwimDelegate: intents, transmit limits, dedupe, refutation and push-pull state.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SerfLayer } from '../../src/serf/serf-layer.js'
+import type { SerfLayerEvent } from '../../src/serf/serf-layer.js'
+import { decodeSerfMessage, encodeSerfMessage } from '../../src/serf/messages.js'
+
+function layer(name: string, clusterSize = 2): { serf: SerfLayer; events: SerfLayerEvent[] } {
+  const events: SerfLayerEvent[] = []
+  const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => clusterSize, onEvent: (e) => events.push(e) })
+  return { serf, events }
+}
+
+function drain(serf: SerfLayer, rounds = 20): Uint8Array[] {
+  const all: Uint8Array[] = []
+  for (let i = 0; i < rounds; i++) all.push(...serf.getBroadcasts(3, 1400))
+  return all
+}
+
+test('join_intent_sets_our_status_time_and_is_sent_retransmit_limit_times', () => {
+  const { serf } = layer('gv')
+  serf.join()
+  assert.equal(serf.statusLTime('gv'), 1)
+  assert.equal(serf.clock.time(), 2)
+  const sent = drain(serf)
+  assert.equal(sent.length, 4) // 4 × ceil(log10(3))
+  assert.deepEqual(decodeSerfMessage(sent[0]), { ok: true, value: { type: 'join', lTime: 1, node: 'gv' } })
+})
+
+test('leave_intent_reports_when_it_has_gone_out', () => {
+  const { serf } = layer('gv')
+  serf.join()
+  drain(serf)
+  let sent: boolean | undefined
+  serf.leave((ok) => (sent = ok))
+  const first = serf.getBroadcasts(3, 1400)
+  assert.deepEqual(decodeSerfMessage(first[0]), { ok: true, value: { type: 'leave', lTime: 2, node: 'gv', prune: false } })
+  assert.equal(sent, undefined)
+  drain(serf)
+  assert.equal(sent, true)
+  assert.equal(serf.pendingBroadcasts, 0)
+})
+
+test('intents_are_witnessed_rebroadcast_once_and_stale_ones_ignored', () => {
+  const { serf, events } = layer('gv')
+  const join = encodeSerfMessage({ type: 'join', lTime: 9, node: 'serf0' })
+  serf.notifyUserMessage(join)
+  serf.notifyUserMessage(join)
+  assert.equal(serf.clock.time(), 10)
+  assert.equal(serf.statusLTime('serf0'), 9)
+  assert.deepEqual(events, [{ type: 'intent', intent: 'join', node: 'serf0', lTime: 9 }])
+  const out = drain(serf)
+  assert.equal(out.length, 4)
+  assert.deepEqual(out[0], join)
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 8, node: 'serf0', prune: false }))
+  assert.equal(events.length, 1)
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 12, node: 'serf0', prune: false }))
+  assert.deepEqual(events[1], { type: 'intent', intent: 'leave', node: 'serf0', lTime: 12 })
+})
+
+test('an_old_leave_intent_about_ourselves_is_refuted_with_a_join_intent', () => {
+  const { serf } = layer('gv')
+  serf.join()
+  drain(serf)
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 5, node: 'gv', prune: false }))
+  const out = drain(serf)
+  assert.equal(out.length, 4)
+  const m = decodeSerfMessage(out[0])
+  assert.ok(m.ok && m.value.type === 'join' && m.value.node === 'gv' && m.value.lTime === 6)
+})
+
+test('user_events_are_surfaced_once_and_regossiped', () => {
+  const { serf, events } = layer('gv')
+  const ev = encodeSerfMessage({ type: 'userEvent', lTime: 3, name: 'deploy', payload: new Uint8Array([1]), coalesce: true })
+  serf.notifyUserMessage(ev)
+  serf.notifyUserMessage(ev)
+  assert.equal(events.filter((e) => e.type === 'userEvent').length, 1)
+  assert.equal(serf.eventClock.time(), 4)
+  assert.equal(serf.counts.duplicates, 1)
+  assert.deepEqual(drain(serf)[0], ev)
+})
+
+test('junk_user_messages_are_dropped_with_an_event', () => {
+  const { serf, events } = layer('gv')
+  serf.notifyUserMessage(new Uint8Array([0, 0x91]))
+  assert.equal(events[0]?.type, 'dropped')
+  serf.notifyUserMessage(new Uint8Array([4, 0x80])) // a query: not taken part in, not an error
+  assert.equal(events.length, 1)
+  assert.equal(serf.counts.other, 1)
+})
+
+test('push_pull_state_merges_like_serf', () => {
+  const a = layer('a')
+  const b = layer('b')
+  a.serf.join()
+  a.serf.userEvent('deploy', new Uint8Array([7]))
+  for (let i = 0; i < 5; i++) a.serf.clock.increment()
+  const state = a.serf.localState()
+  assert.equal(state[0], 2)
+  b.serf.mergeRemoteState(state, false)
+  assert.equal(b.serf.statusLTime('a'), 1)
+  assert.equal(b.serf.clock.time(), a.serf.clock.time())
+  assert.equal(b.serf.eventClock.time(), a.serf.eventClock.time())
+  assert.ok(b.events.some((e) => e.type === 'userEvent' && e.name === 'deploy'))
+  // Left members become leave intents one past their join time.
+  const c = layer('c')
+  c.serf.mergeRemoteState(
+    encodeSerfMessage({ type: 'pushPull', lTime: 3, statusLTimes: new Map([['x', 2]]), leftMembers: ['x'], eventLTime: 1, events: [], queryLTime: 1 }),
+    true,
+  )
+  assert.equal(c.serf.statusLTime('x'), 3)
+  assert.deepEqual(c.events[0], { type: 'intent', intent: 'leave', node: 'x', lTime: 3 })
+  c.serf.mergeRemoteState(new Uint8Array([2, 0xc1]), false)
+  assert.equal(c.serf.counts.dropped, 1)
+})

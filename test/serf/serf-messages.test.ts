@@ -1,0 +1,100 @@
+// Serf's messages: exact bytes as serf 0.9.4 writes them (spec B.2), round trips, and bounded decoding.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { decodeSerfMessage, encodeSerfMessage } from '../../src/serf/messages.js'
+import type { SerfPushPull } from '../../src/serf/messages.js'
+import { LamportClock } from '../../src/serf/lamport.js'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const str = (s: string): string => (0xa0 | s.length).toString(16) + Buffer.from(s).toString('hex')
+
+test('user_event_encodes_byte_for_byte_as_serf_wrote_it', () => {
+  // Spec B.2 [verified]: 03 84 a2"CC" c3 a5"LTime" 04 a4"Name" a7"myevent" a7"Payload" aa"payload123"
+  const bytes = encodeSerfMessage({ type: 'userEvent', coalesce: true, lTime: 4, name: 'myevent', payload: Buffer.from('payload123') })
+  assert.equal(hex(bytes), `0384${str('CC')}c3${str('LTime')}04${str('Name')}${str('myevent')}${str('Payload')}${str('payload123')}`)
+  const back = decodeSerfMessage(bytes)
+  assert.ok(back.ok)
+  assert.deepEqual(back.value, { type: 'userEvent', coalesce: true, lTime: 4, name: 'myevent', payload: new Uint8Array(Buffer.from('payload123')) })
+})
+
+test('leave_and_join_intents_have_go_field_names_in_sorted_order', () => {
+  const leave = encodeSerfMessage({ type: 'leave', lTime: 300, node: 'gv', prune: false })
+  assert.equal(hex(leave), `0083${str('LTime')}cd012c${str('Node')}${str('gv')}${str('Prune')}c2`)
+  const join = encodeSerfMessage({ type: 'join', lTime: 1, node: 'gv' })
+  assert.equal(hex(join), `0182${str('LTime')}01${str('Node')}${str('gv')}`)
+  assert.deepEqual(decodeSerfMessage(leave), { ok: true, value: { type: 'leave', lTime: 300, node: 'gv', prune: false } })
+  assert.deepEqual(decodeSerfMessage(join), { ok: true, value: { type: 'join', lTime: 1, node: 'gv' } })
+})
+
+test('push_pull_state_round_trips_with_nil_event_slots', () => {
+  const events: SerfPushPull['events'] = new Array(512).fill(null)
+  const withEvent = [...events]
+  withEvent[7] = { lTime: 7, events: [{ name: 'deploy', payload: new Uint8Array([1, 2]) }] }
+  const pp: SerfPushPull = {
+    type: 'pushPull',
+    lTime: 5,
+    statusLTimes: new Map([['b', 2], ['a', 3]]),
+    leftMembers: ['c'],
+    eventLTime: 8,
+    events: withEvent,
+    queryLTime: 1,
+  }
+  const bytes = encodeSerfMessage(pp)
+  assert.equal(bytes[0], 2)
+  const back = decodeSerfMessage(bytes)
+  assert.ok(back.ok && back.value.type === 'pushPull')
+  assert.equal(back.value.lTime, 5)
+  assert.deepEqual([...back.value.statusLTimes], [['a', 3], ['b', 2]])
+  assert.deepEqual(back.value.leftMembers, ['c'])
+  assert.equal(back.value.events.length, 512)
+  assert.deepEqual(back.value.events[7], { lTime: 7, events: [{ name: 'deploy', payload: new Uint8Array([1, 2]) }] })
+  assert.equal(hex(encodeSerfMessage(back.value)), hex(bytes))
+})
+
+test('queries_and_unknown_types_decode_as_other_not_as_errors', () => {
+  assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])), { ok: true, value: { type: 'other', messageType: 4 } })
+  assert.deepEqual(decodeSerfMessage(new Uint8Array([200])), { ok: true, value: { type: 'other', messageType: 200 } })
+})
+
+test('junk_serf_messages_return_typed_errors_and_never_throw', () => {
+  const cases: Array<[number[], string]> = [
+    [[], 'empty'],
+    [[0], 'truncated'],
+    [[0, 0x81, 0xa5, 0x4c, 0x54], 'truncated'],
+    [[1, 0x91, 0x00], 'bad-field'],
+    [[2, 0x81, 0xa6, ...Buffer.from('Events'), 0xdd, 0xff, 0xff, 0xff, 0xff], 'too-large'],
+    [[2, 0x81, 0xac, ...Buffer.from('StatusLTimes'), 0xde, 0x00, 0x40], 'truncated'],
+    [[1, 0x80, 0x00], 'trailing-bytes'],
+    [[0, 0x81, 0xa5, ...Buffer.from('LTime'), 0xcb, 0, 0, 0, 0, 0, 0, 0, 0], 'bad-field'],
+  ]
+  for (const [bytes, reason] of cases) {
+    const r = decodeSerfMessage(new Uint8Array(bytes))
+    assert.equal(r.ok, false, hex(new Uint8Array(bytes)))
+    if (!r.ok) assert.equal(r.error.reason, reason, `${hex(new Uint8Array(bytes))}: ${r.error.message}`)
+  }
+  // Random bytes after each type byte: never a throw.
+  let seed = 7
+  for (let i = 0; i < 3000; i++) {
+    const len = 1 + (i % 40)
+    const b = new Uint8Array(len)
+    for (let j = 0; j < len; j++) b[j] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24
+    b[0] = i % 4
+    const r = decodeSerfMessage(b)
+    if (!r.ok) assert.notEqual(r.error.reason, 'internal', r.error.message)
+  }
+})
+
+test('lamport_clock_starts_at_one_and_witness_moves_past_what_it_saw', () => {
+  const c = new LamportClock()
+  assert.equal(c.time(), 1)
+  c.witness(0)
+  assert.equal(c.time(), 1)
+  c.witness(1)
+  assert.equal(c.time(), 2)
+  c.witness(10)
+  assert.equal(c.time(), 11)
+  assert.equal(c.increment(), 12)
+  c.witness(-1)
+  c.witness(Number.NaN)
+  assert.equal(c.time(), 12)
+})
