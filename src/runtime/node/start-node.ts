@@ -273,7 +273,9 @@ class NodeHandle implements GrapevineNode {
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
   private readonly leaves: Array<() => void> = []
   private closing: Promise<void> | undefined
-  private serfLeaveStarted = false
+  /** The Serf leave intent's wait (a second leave() shares it); shutdown() ends it early. */
+  private serfLeaving: Promise<void> | undefined
+  private serfLeaveDone: (() => void) | undefined
 
   constructor(
     private readonly driver: Driver,
@@ -340,23 +342,29 @@ class NodeHandle implements GrapevineNode {
   /**
    * Serf's Leave, first half: broadcast the leave intent and wait until it has been transmitted (or
    * SERF_BROADCAST_TIMEOUT_MS), so Serf agents mark us `leaving` before memberlist's dead arrives and
-   * then record `left`. Skipped without the Serf layer, when alone, or on a second leave().
+   * then record `left`. Skipped without the Serf layer or when alone (as Serf does); a second leave()
+   * waits for the first one's intent.
    */
   private leaveSerf(timeoutMs: number | undefined): Promise<void> {
     const serf = this.serf
-    if (serf === undefined || this.serfLeaveStarted || this.driver.swim.isLeaving) return Promise.resolve()
-    this.serfLeaveStarted = true
-    if (!this.driver.swim.members().some((m) => m.name !== this.name && m.state === 'alive')) return Promise.resolve()
+    if (this.serfLeaving !== undefined) return this.serfLeaving
+    if (serf === undefined || this.driver.swim.isLeaving) return Promise.resolve()
+    if (!this.driver.swim.members().some((m) => m.name !== this.name && m.state === 'alive')) {
+      this.serfLeaving = Promise.resolve()
+      return this.serfLeaving
+    }
     const waitMs = Math.min(SERF_BROADCAST_TIMEOUT_MS, timeoutMs ?? SERF_BROADCAST_TIMEOUT_MS)
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, waitMs))
-      this.driver.run(() =>
-        serf.leave(() => {
-          clearTimeout(timer)
-          resolve()
-        }),
-      )
+    this.serfLeaving = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), Math.max(0, waitMs))
+      const done = (): void => {
+        clearTimeout(timer)
+        this.serfLeaveDone = undefined
+        resolve()
+      }
+      this.serfLeaveDone = done
+      this.driver.run(() => serf.leave(done))
     })
+    return this.serfLeaving
   }
 
   private leaveSwim(timeoutMs: number | undefined): Promise<void> {
@@ -378,6 +386,7 @@ class NodeHandle implements GrapevineNode {
       this.driver.swim.shutdown()
       this.driver.stop()
       for (const done of this.leaves.splice(0)) done()
+      this.serfLeaveDone?.()
       for (const [id, p] of this.joins) {
         this.joins.delete(id)
         p.reject(new JoinError(['the node was shut down']))
