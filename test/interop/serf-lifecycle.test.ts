@@ -1,5 +1,6 @@
 // Serf's member lifecycle against real serf 0.9.4 agents on loopback (spec B.4, C.1 items 2, 4, 5, 9, 13):
 //   - serf agents join a Grapevine node (`serf join` to it), one compressing, one with -disable-compression;
+//   - `serf event` reaches Grapevine once, with its payload;
 //   - `serf leave` on an agent → Grapevine records it left (and got its Serf leave intent);
 //   - Grapevine leave() → serf lists it `left`, not `failed` (the leave intent goes out first);
 //   - a Grapevine node in a child process, SIGSTOPped long enough for serf to suspect it, refutes with a
@@ -58,6 +59,14 @@ test('serf_agents_join_grapevine_and_graceful_leaves_show_left_both_ways_with_an
     assert.equal((await serfMembers(a.rpc)).find((m) => m.name === 'grapevine')?.tags.role, 'grapevine')
     // Our join intent and push-pull state reached the agents; theirs reached us.
     await waitUntil('grapevine saw join intents of both agents', () => ['serf-zip', 'serf-plain'].every((n) => serfEvents.some((e) => e.type === 'intent' && e.intent === 'join' && e.node === n)), 10_000, detail)
+
+    // A Serf user event reaches Grapevine once (surfaced, deduplicated) with its payload.
+    const ev = await serfCommand(['event', `-rpc-addr=${a.rpc}`, 'deploy', 'v1.2.3'])
+    assert.equal(ev.code, 0, ev.output)
+    await waitUntil('grapevine got the deploy user event', () => serfEvents.some((e) => e.type === 'userEvent' && e.name === 'deploy'), 10_000, detail)
+    const got = serfEvents.filter((e) => e.type === 'userEvent')
+    assert.equal(got.length, 1, JSON.stringify(got))
+    assert.equal(got[0].type === 'userEvent' && Buffer.from(got[0].payload).toString(), 'v1.2.3')
 
     // (d) `serf leave` on an agent: Grapevine records it left and got its leave intent; the other agent agrees.
     const r = await serfCommand(['leave', `-rpc-addr=${b.rpc}`])
