@@ -884,10 +884,25 @@ export class Swim {
     })
     const limit = this.config.packetBytesBudget - COMPOUND_HEADER_OVERHEAD
     for (const target of targets) {
-      const parts = this.takeBroadcasts(COMPOUND_PART_OVERHEAD, limit, MAX_COMPOUND_PARTS, out)
+      const parts = this.takeBroadcasts(COMPOUND_PART_OVERHEAD, limit, out)
       if (parts.length === 0) return
       this.countParts(parts)
-      this.sendRaw(target.address, parts.length === 1 ? parts[0] : encodeCompound(parts), target, out, undefined)
+      this.sendParts(target.address, parts, target, out)
+    }
+  }
+
+  /**
+   * Sends parts as one packet, or as several compounds of at most 127 parts each (memberlist 0.2.2
+   * misparses larger compounds; newer memberlist splits them the same way), so nothing taken is lost.
+   */
+  private sendParts(to: Address, parts: readonly Uint8Array[], dest: Member | undefined, out: SwimOutbox): void {
+    if (parts.length === 1) {
+      this.sendRaw(to, parts[0], dest, out, undefined)
+      return
+    }
+    for (let i = 0; i < parts.length; i += MAX_COMPOUND_PARTS) {
+      const chunk = parts.slice(i, i + MAX_COMPOUND_PARTS)
+      this.sendRaw(to, chunk.length === 1 ? chunk[0] : encodeCompound(chunk), dest, out, undefined)
     }
   }
 
@@ -896,7 +911,7 @@ export class Swim {
   }
 
   /** Our queue first, then the delegate's user messages (each prefixed with type byte 8). */
-  private takeBroadcasts(overhead: number, limit: number, maxParts: number, out: SwimOutbox): Uint8Array[] {
+  private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox): Uint8Array[] {
     const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.carried))
     // Our own leave broadcast may have just been retired by this take.
     if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
@@ -911,7 +926,7 @@ export class Swim {
         parts.push(framed)
       }
     }
-    return parts.length > maxParts ? parts.slice(0, maxParts) : parts
+    return parts
   }
 
   // ------------------------------------------------------------------ push-pull
@@ -1215,10 +1230,10 @@ export class Swim {
     this.stats.countOut(msg.type)
     if (piggyback) {
       const avail = this.config.packetBytesBudget - bytes.length - COMPOUND_HEADER_OVERHEAD - COMPOUND_PART_OVERHEAD
-      const extra = avail > 0 ? this.takeBroadcasts(COMPOUND_PART_OVERHEAD, avail, MAX_COMPOUND_PARTS - 1, out) : []
+      const extra = avail > 0 ? this.takeBroadcasts(COMPOUND_PART_OVERHEAD, avail, out) : []
       if (extra.length > 0) {
         this.countParts(extra)
-        this.sendRaw(to, encodeCompound([bytes, ...extra]), dest, out, undefined)
+        this.sendParts(to, [bytes, ...extra], dest, out)
         return
       }
     }

@@ -1,7 +1,13 @@
 // Swim driven by hand, one input at a time: the message flows of memberlist's state_test.go scenarios.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeStream, encodeMessage, encodeStream } from '../../src/wire/codec.js'
+import { decodePacket, decodeStream, encodeMessage, encodeStream } from '../../src/wire/codec.js'
+import * as swimModule from '../../src/swim/swim.js'
+import { resolveConfig } from '../../src/swim/config.js'
+import { SeededRng } from '../../src/core/rng.js'
+import { CollectingOutbox } from '../../src/core/effects.js'
+import type { SwimEvent } from '../../src/swim/events.js'
+import type { SwimTimer } from '../../src/swim/timers.js'
 import type { IndirectPingMsg, PingMsg, PushPullMsg } from '../../src/wire/messages.js'
 import { addr, alive, deliver, expectEvent, expectSent, expectTimer, newNode, rejectEvent, sentMessages, VSN } from '../helpers/swim-harness.js'
 
@@ -260,4 +266,27 @@ test('garbage packets are counted and dropped, never thrown', () => {
   assert.equal(swim.members().length, 1)
   assert.equal(swim.handleStreamRequest(addr(5), Uint8Array.of(6, 0x93), 0, out), null)
   void encodeMessage
+})
+
+test('more than 127 piggybacked parts go out as several compounds; none is lost', () => {
+  const { Swim } = swimModule
+  const tiny: Uint8Array[] = Array.from({ length: 300 }, (_, i) => Uint8Array.of(i & 0xff))
+  let pending = tiny.slice()
+  const swim = new Swim({
+    name: 'me', address: addr(1), config: resolveConfig({}), rng: new SeededRng(1),
+    delegate: { getBroadcasts: (_o: number, limit: number) => { const out: Uint8Array[] = []; let used = 0; while (pending.length > 0 && used + 4 <= limit) { out.push(pending.shift()!); used += 4 } return out } },
+  })
+  const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+  swim.start(0, out)
+  deliver(swim, out, 0, alive('x', 1, 2))
+  out.clear()
+  swim.handleTimer({ kind: 'gossipTick', epoch: 0 }, 200, out)
+  const users = sentMessages(out).filter((s) => s.msg.type === 'user')
+  assert.ok(users.length > 127, `sent ${users.length} user parts`)
+  assert.ok(out.packets.length >= 2, 'split across packets')
+  for (const p of out.packets) {
+    const { messages } = decodePacket(p.bytes)
+    assert.ok(messages.length <= 127)
+  }
+  assert.equal(users.length + pending.length, 300, 'every part taken was sent')
 })
