@@ -3,6 +3,8 @@
  * The `grapevine` command. Subcommands:
  *   sim    run a deterministic simulation and print its report (see sim-command.ts)
  *   demo   a simulated 50-node cluster through a crash, a pause and a partition (npm start)
+ *   agent  run a real node with its HTTP API (see agent-command.ts)
+ *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */
@@ -10,6 +12,8 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { runDemo } from './demo-command.js'
+import { addAgentCommands } from './agent-command.js'
+import { ClientError } from './client.js'
 import type { CommandIo, RawSimFlags } from './sim-command.js'
 import { UsageError, parseCount, parseSeed, runSimCommand } from './sim-command.js'
 
@@ -68,6 +72,7 @@ export function buildProgram(): Command {
       process.exitCode = runDemo({ seed, nodes }, io)
     })
 
+  addAgentCommands(program, io)
   return program
 }
 
@@ -84,6 +89,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof UsageError) {
       io.err(`grapevine: ${err.message}\n`)
       return 2
+    }
+    if (err instanceof ClientError) {
+      io.err(`grapevine: ${err.message}\n`)
+      return 1
     }
     throw err
   }

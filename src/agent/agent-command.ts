@@ -1,0 +1,128 @@
+/**
+ * Wires `grapevine agent` and the agent's client subcommands into the CLI.
+ *
+ * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
+ * exits at once with 1), until `grapevine leave` (exit 0), or until the join retries run out (exit 1).
+ */
+import { readFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { Option } from 'commander'
+import { ConfigError } from '../swim/config.js'
+import { startAgent } from './agent.js'
+import { forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import type { ClientFlags } from './client.js'
+import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
+import type { RawAgentFlags } from './config.js'
+import type { CommandIo } from './sim-command.js'
+import { UsageError } from './sim-command.js'
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Runs the agent until it stops; resolves with the exit code. */
+export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Promise<number> {
+  const config = resolveAgentConfig(flags, process.env, (p) => readFileSync(p, 'utf8'))
+  let agent
+  try {
+    agent = await startAgent(config, { processMetrics: true })
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message)
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      io.err(`grapevine: cannot listen (${code}): ${(e as Error).message}; pick another --bind or --http address\n`)
+      return 1
+    }
+    throw e
+  }
+  return new Promise<number>((resolve) => {
+    let exitCode = 0
+    let signals = 0
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++
+      if (signals > 1) {
+        agent.log.warn({ signal: sig }, 'second signal; exiting without finishing the leave')
+        process.exit(1)
+      }
+      agent.log.info({ signal: sig }, 'signal received; leaving gracefully')
+      void agent.stop({ leave: true })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    agent.on('joinFailed', () => {
+      exitCode = 1
+      void agent.stop({ leave: false })
+    })
+    agent.on('stopped', () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      resolve(exitCode)
+    })
+  })
+}
+
+function clientOptions(cmd: Command, json = true): Command {
+  cmd.option('--http <ADDR>', `address of the agent's HTTP API (default ${DEFAULT_HTTP}, or GRAPEVINE_HTTP_ADDR)`)
+  cmd.option('--http-token <TOKEN>', 'bearer token of the agent (or GRAPEVINE_HTTP_TOKEN)')
+  if (json) cmd.option('--json', 'print JSON')
+  return cmd
+}
+
+export function addAgentCommands(program: Command, io: CommandIo): void {
+  program
+    .command('agent')
+    .description('run a Grapevine node with an HTTP API, metrics and structured logs, until SIGINT/SIGTERM')
+    .option('--config <FILE>', 'JSON config file (flags override environment, environment overrides the file)')
+    .option('--name <NAME>', 'node name, unique in the cluster (default: host name)')
+    .option('--bind <HOST:PORT>', 'gossip address, UDP and TCP (default 0.0.0.0:7946)')
+    .option('--advertise <HOST:PORT>', 'address other members use to reach this node')
+    .option('--join <ADDR>', 'seed HOST[:PORT] or DNS name, retried with backoff (repeatable)', collect)
+    .option('--join-retry-max <N>', 'join attempts before giving up, 0 for no limit (default 10)')
+    .option('--join-retry-interval <MS>', 'wait before the second join attempt, doubling each time (default 1000)')
+    .option('--http <HOST:PORT>', `HTTP API address (default ${DEFAULT_HTTP})`)
+    .option('--http-token <TOKEN>', 'bearer token every HTTP request must carry; required off loopback')
+    .addOption(new Option('--profile <PROFILE>', 'timing profile (default lan)').choices(['lan', 'wan', 'local']))
+    .option('--tag <K=V>', 'Serf-style tag in node metadata (repeatable)', collect)
+    .addOption(new Option('--log-level <LEVEL>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-format <FORMAT>', 'log format (default json)').choices(['json', 'pretty']))
+    .option('--snapshot <FILE>', 'save known members here and rejoin them on restart')
+    .option('--rejoin-after-leave', 'rejoin the snapshot\'s members even after a graceful leave')
+    .action(async (flags: RawAgentFlags) => {
+      const code = await runAgentCommand(flags, io)
+      // Everything is closed; exit now rather than wait for stray handles of dependencies.
+      process.exit(code)
+    })
+
+  clientOptions(program.command('members').description('list the members a running agent knows'))
+    .option('--status <STATE>', 'only members in this state: alive, suspect, dead, left')
+    .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
+    .action(async (flags: ClientFlags & { status?: string; tag?: string[] }) => {
+      process.exitCode = await membersCommand(flags, io)
+    })
+
+  clientOptions(program.command('join').description('ask a running agent to join more members').argument('<ADDR...>', 'HOST[:PORT] of members to join'))
+    .action(async (addresses: string[], flags: ClientFlags) => {
+      process.exitCode = await joinCommand(addresses, flags, io)
+    })
+
+  clientOptions(program.command('leave').description('ask a running agent to leave gracefully and shut down'), false)
+    .action(async (flags: ClientFlags) => {
+      process.exitCode = await leaveCommand(flags, io)
+    })
+
+  clientOptions(program.command('monitor').description('stream membership events from a running agent until interrupted'))
+    .action(async (flags: ClientFlags) => {
+      const ac = new AbortController()
+      process.once('SIGINT', () => ac.abort())
+      process.exitCode = await monitorCommand(flags, io, process.env, ac.signal)
+    })
+
+  clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))
+    .action(async (flags: ClientFlags) => {
+      process.exitCode = await infoCommand(flags, io)
+    })
+
+  clientOptions(program.command('force-leave').description('mark a failed member as left, for members that will never come back').argument('<NAME>', 'member name'), false)
+    .option('--prune', 'also forget the member at once')
+    .action(async (name: string, flags: ClientFlags & { prune?: boolean }) => {
+      process.exitCode = await forceLeaveCommand(name, flags, io)
+    })
+}

@@ -1,0 +1,236 @@
+/**
+ * The Grapevine agent: one node, its HTTP API and metrics, structured logs, join retries and a
+ * snapshot file. `startAgent(config)` is what `grapevine agent` runs; tests start it in-process.
+ *
+ *   start → bind the node (no seeds yet) → HTTP API listens → seeds: --join, else the snapshot's
+ *   members → join in the background, retried with exponential backoff (names re-resolved on each
+ *   attempt) until one seed answers or joinRetryMax attempts failed (then `joinFailed`).
+ *   stop  → leave (gossip our departure) → final snapshot (marked left) → shutdown → HTTP closes.
+ *
+ * Errors: startAgent rejects with a ConfigError or a socket error (EADDRINUSE, …) and leaves nothing
+ * bound behind.
+ */
+import { EventEmitter } from 'node:events'
+import pino from 'pino'
+import type { Logger } from 'pino'
+import { startNode } from '../runtime/node/start-node.js'
+import type { GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
+import { parseHostPort } from '../runtime/node/address.js'
+import type { AgentConfig, LogFormat, LogLevel } from './config.js'
+import { HttpApi, memberJson } from './http-api.js'
+import { AgentMetrics } from './metrics.js'
+import { SnapshotWriter, readSnapshot } from './snapshot.js'
+
+const JOIN_BACKOFF_MAX_MS = 30_000
+
+export interface AgentOptions {
+  /** Where log lines go (default stdout). */
+  readonly logDestination?: { write(line: string): unknown }
+  /** Export Node.js process metrics too (the CLI does; tests running several agents do not). */
+  readonly processMetrics?: boolean
+  /** Snapshot writes coalesce changes for this long (default 200 ms). */
+  readonly snapshotDebounceMs?: number
+}
+
+/** One line per record, for people: `12:00:01.234 INFO  member joined name=web-2 address=…`. */
+export function prettyDestination(out: { write(line: string): unknown }): { write(line: string): void } {
+  const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' }
+  return {
+    write(line: string): void {
+      let rec: Record<string, unknown>
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        out.write(line)
+        return
+      }
+      const { level, time, msg, pid: _pid, hostname: _host, ...rest } = rec
+      const when = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : ''
+      const fields = Object.entries(rest)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ')
+      out.write(`${when} ${LEVELS[level as number] ?? String(level)} ${String(msg ?? '')}${fields ? ' ' + fields : ''}\n`)
+    },
+  }
+}
+
+export function createLogger(level: LogLevel, format: LogFormat, destination: { write(line: string): unknown } = process.stdout): Logger {
+  const dest = format === 'pretty' ? prettyDestination(destination) : destination
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime }, dest as pino.DestinationStream)
+}
+
+/** Delay before attempt `attempt + 1` (attempt counts from 1): doubling from the first interval, capped. */
+export function joinBackoffMs(attempt: number, firstMs: number): number {
+  return Math.min(JOIN_BACKOFF_MAX_MS, firstMs * 2 ** Math.max(0, attempt - 1))
+}
+
+export class Agent extends EventEmitter {
+  private stopping: Promise<void> | undefined
+  private joinTimer: ReturnType<typeof setTimeout> | undefined
+  private joinAbandoned = false
+  private httpPort = 0
+  private snapshotWriter: SnapshotWriter | undefined
+  /** Seeds the background join is working on, and how it went. */
+  private joinState: { seeds: readonly string[]; attempts: number; done: boolean; contacted: number; lastError?: string } = { seeds: [], attempts: 0, done: true, contacted: 0 }
+  readonly metrics: AgentMetrics
+  readonly api: HttpApi
+
+  private constructor(
+    readonly config: AgentConfig,
+    readonly node: GrapevineNode,
+    readonly log: Logger,
+    opts: AgentOptions,
+  ) {
+    super()
+    this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true })
+    this.api = new HttpApi({
+      node,
+      metrics: this.metrics,
+      token: config.httpToken,
+      info: () => this.info(),
+      join: (a) => this.node.join(a),
+      leave: () => this.leaveFromApi(),
+    })
+    node.on('member', (e: MemberEvent) => {
+      const m = memberJson(e.member)
+      log.info({ event: e.type, member: m.name, address: m.address, incarnation: m.incarnation }, `member ${e.type}`)
+    })
+  }
+
+  /** Address of the HTTP API as HOST:PORT (the real port when configured with port 0). */
+  get httpAddress(): string {
+    const h = parseHostPort(this.config.http)
+    const ip = h === undefined ? '127.0.0.1' : h.ip.includes(':') ? `[${h.ip}]` : h.ip
+    return `${ip}:${this.httpPort}`
+  }
+
+  static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
+    const log = createLogger(config.logLevel, config.logFormat, opts.logDestination)
+    const node = await startNode({
+      name: config.name,
+      bind: config.bind,
+      advertise: config.advertise,
+      profile: config.profile,
+      config: config.swim,
+      tags: config.tags,
+    })
+    const agent = new Agent(config, node, log, opts)
+    try {
+      const h = parseHostPort(config.http)
+      if (h === undefined) throw new Error(`--http ${JSON.stringify(config.http)}: expected HOST:PORT`)
+      agent.httpPort = await agent.api.listen(h.ip, h.port)
+    } catch (e) {
+      agent.metrics.close()
+      await node.shutdown()
+      throw e
+    }
+    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags }, 'agent started')
+
+    let seeds = config.join
+    if (config.snapshot !== undefined) {
+      try {
+        const snap = await readSnapshot(config.snapshot)
+        if (snap !== undefined && seeds.length === 0) {
+          if (snap.left && !config.rejoinAfterLeave) {
+            log.info({ snapshot: config.snapshot }, 'snapshot says this node left; not rejoining its members (use --rejoin-after-leave)')
+          } else {
+            seeds = snap.members.map((m) => m.address)
+            log.info({ snapshot: config.snapshot, members: seeds.length, incarnation: snap.incarnation }, 'rejoining members from the snapshot')
+          }
+        }
+      } catch (e) {
+        log.warn({ snapshot: config.snapshot, err: (e as Error).message }, 'snapshot unreadable; starting without it')
+      }
+      agent.snapshotWriter = new SnapshotWriter(node, config.snapshot, (e) => log.warn({ err: e.message }, 'snapshot write failed'), opts.snapshotDebounceMs)
+      void agent.snapshotWriter.write(false)
+    }
+    if (seeds.length > 0) agent.joinInBackground(seeds)
+    return agent
+  }
+
+  /** Joins `seeds`, retrying with backoff; emits `joined` (contacted count) or `joinFailed` (reason). */
+  private joinInBackground(seeds: readonly string[]): void {
+    this.joinState = { seeds, attempts: 0, done: false, contacted: 0 }
+    const attempt = async (): Promise<void> => {
+      this.joinTimer = undefined
+      if (this.stopping !== undefined || this.joinAbandoned) return
+      const n = ++this.joinState.attempts
+      try {
+        // The node resolves DNS names on every join call, so each retry sees the current records.
+        const contacted = await this.node.join(seeds)
+        this.joinState = { ...this.joinState, done: true, contacted }
+        this.log.info({ seeds, contacted, attempt: n }, 'joined the cluster')
+        this.emit('joined', contacted)
+      } catch (e) {
+        if (this.stopping !== undefined) return
+        const reason = (e as Error).message
+        this.joinState.lastError = reason
+        const max = this.config.joinRetryMax
+        if (max > 0 && n >= max) {
+          this.joinState.done = true
+          this.log.error({ seeds, attempts: n, err: reason }, 'join failed; giving up')
+          this.emit('joinFailed', reason)
+          return
+        }
+        const delay = joinBackoffMs(n, this.config.joinRetryIntervalMs)
+        this.log.warn({ seeds, attempt: n, retryInMs: delay, err: reason }, 'join failed; retrying')
+        this.joinTimer = setTimeout(() => void attempt(), delay)
+      }
+    }
+    void attempt()
+  }
+
+  info(): Record<string, unknown> {
+    const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
+    for (const m of this.node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
+    const s = this.node.stats()
+    return {
+      agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },
+      join: { seeds: this.joinState.seeds, attempts: this.joinState.attempts, done: this.joinState.done, lastError: this.joinState.lastError ?? null },
+      members: counts,
+      stats: {
+        probes: s.probes, probeFailures: s.probeFailures, suspicionsRaised: s.suspicionsRaised, refutations: s.refutations,
+        packetsIn: s.packetsIn, packetsOut: s.packetsOut, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
+      },
+    }
+  }
+
+  /** POST /v1/leave: answer once the leave went out, then shut down (the `stopped` event follows). */
+  private async leaveFromApi(): Promise<void> {
+    let left!: () => void
+    const wentOut = new Promise<void>((r) => (left = r))
+    void this.stop({ leave: true, onLeft: left })
+    await wentOut
+  }
+
+  /**
+   * Leaves (unless `leave: false`, which simulates a crash for tests), writes the final snapshot, shuts
+   * the node and the HTTP API down; idempotent. Emits `stopped` at the end.
+   */
+  stop(opts: { leave?: boolean; onLeft?: () => void } = {}): Promise<void> {
+    if (this.stopping === undefined) {
+      this.stopping = (async () => {
+        if (this.joinTimer !== undefined) clearTimeout(this.joinTimer)
+        const leave = opts.leave !== false
+        if (leave) {
+          this.log.info('leaving the cluster')
+          await this.node.leave()
+        }
+        opts.onLeft?.()
+        await this.snapshotWriter?.stop(leave)
+        await this.node.shutdown()
+        // Let a response written just now go out before connections are closed.
+        await new Promise((r) => setImmediate(r))
+        await this.api.close()
+        this.metrics.close()
+        this.log.info({ left: leave }, 'agent stopped')
+        this.emit('stopped')
+      })()
+    } else opts.onLeft?.()
+    return this.stopping
+  }
+}
+
+export function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
+  return Agent.start(config, opts)
+}

@@ -1,0 +1,163 @@
+/**
+ * CLI clients of a running agent, in the spirit of Serf's: `members`, `join`, `leave`, `monitor`,
+ * `info`, `force-leave`. Each talks to the agent's HTTP API (`--http ADDR`, default 127.0.0.1:7980,
+ * or GRAPEVINE_HTTP_ADDR; token from `--http-token` or GRAPEVINE_HTTP_TOKEN) and prints a table by
+ * default, JSON with `--json`.
+ *
+ * Exit codes: 0 done, 1 the agent refused or is not running, 2 usage mistakes.
+ */
+import type { CommandIo } from './sim-command.js'
+import { UsageError } from './sim-command.js'
+import { DEFAULT_HTTP } from './config.js'
+
+export interface ClientFlags {
+  http?: string
+  httpToken?: string
+  json?: boolean
+}
+
+/** The agent answered with an error, or is not there; the message says what to do. */
+export class ClientError extends Error {
+  override readonly name = 'ClientError'
+}
+
+interface Target {
+  readonly base: string
+  readonly headers: Record<string, string>
+}
+
+function target(flags: ClientFlags, env: NodeJS.ProcessEnv): Target {
+  const addr = flags.http ?? env.GRAPEVINE_HTTP_ADDR ?? DEFAULT_HTTP
+  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/+$/, '') : `http://${addr}`
+  try {
+    new URL(base)
+  } catch {
+    throw new UsageError(`--http ${JSON.stringify(addr)}: expected HOST:PORT of a running agent, like 127.0.0.1:7980`)
+  }
+  const token = flags.httpToken ?? env.GRAPEVINE_HTTP_TOKEN
+  return { base, headers: token ? { authorization: `Bearer ${token}` } : {} }
+}
+
+async function call(t: Target, method: string, path: string, body?: unknown): Promise<Response> {
+  let res: Response
+  try {
+    res = await fetch(`${t.base}${path}`, {
+      method,
+      headers: { ...t.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  } catch (e) {
+    const code = ((e as { cause?: { code?: string } }).cause?.code) ?? ''
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+      throw new ClientError(`no agent at ${t.base} — start one with \`grapevine agent --bind 127.0.0.1:7946\``)
+    }
+    throw new ClientError(`cannot reach the agent at ${t.base}: ${code || (e as Error).message}`)
+  }
+  if (!res.ok) {
+    let reason = res.statusText
+    try {
+      reason = ((await res.json()) as { error?: string }).error ?? reason
+    } catch {
+      // not JSON; keep the status text
+    }
+    const hint = res.status === 401 ? ' (give the agent\'s token with --http-token or GRAPEVINE_HTTP_TOKEN)' : ''
+    throw new ClientError(`agent at ${t.base} answered ${res.status}: ${reason}${hint}`)
+  }
+  return res
+}
+
+/** Left-aligned columns. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)))
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')
+  return [line(headers), ...rows.map(line)].join('\n') + '\n'
+}
+
+interface MemberJson {
+  name: string
+  address: string
+  state: string
+  incarnation: number
+  tags: Record<string, string>
+}
+
+const tagText = (tags: Record<string, string>): string => Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',')
+
+export async function membersCommand(flags: ClientFlags & { status?: string; tag?: string[] }, io: CommandIo, env = process.env): Promise<number> {
+  const q = new URLSearchParams()
+  if (flags.status !== undefined) q.set('status', flags.status)
+  for (const t of flags.tag ?? []) q.append('tag', t)
+  const qs = q.toString()
+  const res = await call(target(flags, env), 'GET', `/v1/members${qs ? `?${qs}` : ''}`)
+  const members = (await res.json()) as MemberJson[]
+  if (flags.json === true) io.out(JSON.stringify(members, null, 2) + '\n')
+  else io.out(table(['NAME', 'ADDRESS', 'STATUS', 'TAGS'], members.map((m) => [m.name, m.address, m.state, tagText(m.tags)])))
+  return 0
+}
+
+export async function joinCommand(addresses: readonly string[], flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
+  const res = await call(target(flags, env), 'POST', '/v1/join', { addresses })
+  const body = (await res.json()) as { contacted: number }
+  io.out(flags.json === true ? JSON.stringify(body) + '\n' : `Successfully joined cluster by contacting ${body.contacted} node${body.contacted === 1 ? '' : 's'}.\n`)
+  return 0
+}
+
+export async function leaveCommand(flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
+  await call(target(flags, env), 'POST', '/v1/leave', {})
+  io.out(flags.json === true ? '{"left":true}\n' : 'Graceful leave complete; the agent is shutting down.\n')
+  return 0
+}
+
+export async function forceLeaveCommand(name: string, flags: ClientFlags & { prune?: boolean }, io: CommandIo, env = process.env): Promise<number> {
+  await call(target(flags, env), 'POST', '/v1/force-leave', { name, prune: flags.prune === true })
+  io.out(`Forced ${name} to leave${flags.prune === true ? ' and pruned it' : ''}.\n`)
+  return 0
+}
+
+export async function infoCommand(flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
+  const res = await call(target(flags, env), 'GET', '/v1/self')
+  const body = (await res.json()) as Record<string, unknown>
+  if (flags.json === true) {
+    io.out(JSON.stringify(body, null, 2) + '\n')
+    return 0
+  }
+  for (const [section, value] of Object.entries(body)) {
+    io.out(`${section}:\n`)
+    const entries = value !== null && typeof value === 'object' ? Object.entries(value) : [['value', value]]
+    for (const [k, v] of entries) io.out(`\t${k} = ${typeof v === 'string' ? v : JSON.stringify(v)}\n`)
+  }
+  return 0
+}
+
+/** Streams the agent's events until the connection closes or the signal aborts. */
+export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
+  const t = target(flags, env)
+  const res = await call(t, 'GET', '/v1/events')
+  if (res.body === null) throw new ClientError(`agent at ${t.base} sent no event stream`)
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const reader = res.body.getReader()
+  signal?.addEventListener('abort', () => void reader.cancel())
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
+        if (data === '') continue
+        if (flags.json === true) {
+          io.out(data + '\n')
+          continue
+        }
+        const e = JSON.parse(data) as { type: string; member: MemberJson }
+        io.out(`${new Date().toISOString()} member ${e.type}: ${e.member.name} ${e.member.address} ${e.member.state} ${tagText(e.member.tags)}\n`)
+      }
+    }
+  } catch (e) {
+    if (signal?.aborted !== true) throw new ClientError(`event stream from ${t.base} broke: ${(e as Error).message}`)
+  }
+  return 0
+}

@@ -1,0 +1,259 @@
+/**
+ * The agent's configuration: command-line flags, then `GRAPEVINE_*` environment variables, then a
+ * JSON config file (`--config FILE`), then defaults. Validated once; every problem names where the
+ * value came from (the flag, the variable or the file's field), the value, and what would be accepted.
+ *
+ *   flag                  environment                     config file field
+ *   --name NAME           GRAPEVINE_NAME                  name
+ *   --bind HOST:PORT      GRAPEVINE_BIND                  bind
+ *   --advertise HOST:PORT GRAPEVINE_ADVERTISE             advertise
+ *   --join ADDR (repeat)  GRAPEVINE_JOIN (comma list)     join (array)
+ *   --join-retry-max N    GRAPEVINE_JOIN_RETRY_MAX        joinRetryMax (0 = no limit)
+ *   --join-retry-interval MS GRAPEVINE_JOIN_RETRY_INTERVAL joinRetryIntervalMs (first backoff)
+ *   --http HOST:PORT      GRAPEVINE_HTTP                  http
+ *   --http-token TOKEN    GRAPEVINE_HTTP_TOKEN            httpToken
+ *   --profile P           GRAPEVINE_PROFILE               profile
+ *   --tag K=V (repeat)    GRAPEVINE_TAGS (k=v,k=v)        tags (object)
+ *   --log-level L         GRAPEVINE_LOG_LEVEL             logLevel
+ *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat
+ *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
+ *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
+ *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
+ *
+ * Tags merge key by key (a flag's value for a key wins over the environment's and the file's).
+ */
+import os from 'node:os'
+import { ConfigError } from '../swim/config.js'
+import type { Profile, SwimConfig } from '../swim/config.js'
+import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
+import { resolveNodeOptions } from '../runtime/node/start-node.js'
+import { UsageError } from './sim-command.js'
+
+export const DEFAULT_HTTP = '127.0.0.1:7980'
+export const DEFAULT_BIND = '0.0.0.0:7946'
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+export type LogFormat = 'json' | 'pretty'
+
+export interface AgentConfig {
+  readonly name: string
+  readonly bind: string
+  readonly advertise: string | undefined
+  readonly join: readonly string[]
+  /** Join attempts before giving up; 0 retries forever. */
+  readonly joinRetryMax: number
+  /** Backoff before the second attempt; doubles each time up to 30 s. */
+  readonly joinRetryIntervalMs: number
+  readonly http: string
+  readonly httpToken: string | undefined
+  readonly profile: Profile
+  readonly tags: Readonly<Record<string, string>>
+  readonly logLevel: LogLevel
+  readonly logFormat: LogFormat
+  readonly snapshot: string | undefined
+  readonly rejoinAfterLeave: boolean
+  readonly swim: Partial<SwimConfig>
+}
+
+/** The agent's flags as commander hands them over. */
+export interface RawAgentFlags {
+  config?: string
+  name?: string
+  bind?: string
+  advertise?: string
+  join?: string[]
+  joinRetryMax?: string
+  joinRetryInterval?: string
+  http?: string
+  httpToken?: string
+  profile?: string
+  tag?: string[]
+  logLevel?: string
+  logFormat?: string
+  snapshot?: string
+  rejoinAfterLeave?: boolean
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** One value and where it came from, for error messages. */
+interface Sourced<T> {
+  readonly value: T
+  readonly from: string
+}
+
+const FILE_FIELDS = new Set([
+  'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
+  'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim',
+])
+
+export function isLoopback(ip: string): boolean {
+  return ip === '::1' || /^127\./.test(ip)
+}
+
+/** Reads and checks the config file; problems name the file and the field. */
+function readConfigFile(path: string, readFile: (path: string) => string, problems: string[]): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (e) {
+    problems.push(`--config ${JSON.stringify(path)}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give the path of a JSON config file`)
+    return {}
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (e) {
+    problems.push(`--config ${JSON.stringify(path)}: not valid JSON (${(e as Error).message}); the file holds one object like { "bind": "127.0.0.1:7946" }`)
+    return {}
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`--config ${JSON.stringify(path)}: expected a JSON object like { "bind": "127.0.0.1:7946" }, got ${JSON.stringify(parsed)}`)
+    return {}
+  }
+  for (const k of Object.keys(parsed)) {
+    if (!FILE_FIELDS.has(k)) problems.push(`config file ${path}: unknown field ${JSON.stringify(k)}; fields are ${[...FILE_FIELDS].join(', ')}`)
+  }
+  return parsed as Record<string, unknown>
+}
+
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+}
+
+/** `k=v` pairs into tags; problems name the source. */
+function parseTagPairs(pairs: readonly string[], from: string, into: Record<string, string>, problems: string[]): void {
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) {
+      problems.push(`${from} ${JSON.stringify(pair)}: expected KEY=VALUE like role=web`)
+      continue
+    }
+    into[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+}
+
+/**
+ * Merges flags, environment and file and validates the result. Throws one UsageError listing every
+ * problem (the CLI prints it and exits with code 2); nothing is started.
+ */
+export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (path: string) => string): AgentConfig {
+  const problems: string[] = []
+  const configPath = flags.config ?? env.GRAPEVINE_CONFIG
+  const file = configPath === undefined ? {} : readConfigFile(configPath, readFile, problems)
+  const fileFrom = (field: string): string => `config file ${configPath} field "${field}"`
+
+  /** Picks flag > env > file; converts strings from flags and env through `fromText`. */
+  const pick = <T>(flag: string, flagValue: string | undefined, envName: string, field: string): Sourced<unknown> | undefined => {
+    if (flagValue !== undefined) return { value: flagValue, from: flag }
+    const e = env[envName]
+    if (e !== undefined && e !== '') return { value: e, from: envName }
+    if (file[field] !== undefined) return { value: file[field] as T, from: fileFrom(field) }
+    return undefined
+  }
+  const str = (s: Sourced<unknown> | undefined, hint: string): string | undefined => {
+    if (s === undefined) return undefined
+    if (typeof s.value === 'string' && s.value.length > 0) return s.value
+    problems.push(`${s.from} ${JSON.stringify(s.value)}: expected ${hint}`)
+    return undefined
+  }
+  const int = (s: Sourced<unknown> | undefined, hint: string, fallback: number, min: number): number => {
+    if (s === undefined) return fallback
+    const n = typeof s.value === 'number' ? s.value : typeof s.value === 'string' && /^\d+$/.test(s.value.trim()) ? Number(s.value) : NaN
+    if (Number.isSafeInteger(n) && n >= min) return n
+    problems.push(`${s.from} ${JSON.stringify(s.value)}: expected ${hint}`)
+    return fallback
+  }
+  const oneOf = <T extends string>(s: Sourced<unknown> | undefined, allowed: readonly T[], fallback: T): T => {
+    if (s === undefined) return fallback
+    if (typeof s.value === 'string' && (allowed as readonly string[]).includes(s.value)) return s.value as T
+    problems.push(`${s.from} ${JSON.stringify(s.value)}: expected one of ${allowed.join(', ')}`)
+    return fallback
+  }
+
+  const name = str(pick('--name', flags.name, 'GRAPEVINE_NAME', 'name'), 'a node name unique in the cluster, like web-1') ?? os.hostname()
+
+  const bindS = pick('--bind', flags.bind, 'GRAPEVINE_BIND', 'bind')
+  const bind = str(bindS, 'HOST:PORT with an IP literal, like 127.0.0.1:7946') ?? DEFAULT_BIND
+  if (bindS !== undefined && typeof bindS.value === 'string' && parseHostPort(bind) === undefined) {
+    problems.push(`${bindS.from} ${JSON.stringify(bind)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7946 or [::1]:7946`)
+  }
+  const advS = pick('--advertise', flags.advertise, 'GRAPEVINE_ADVERTISE', 'advertise')
+  const advertise = str(advS, 'HOST[:PORT] with a reachable IP literal, like 10.0.0.5:7946')
+  const bindPort = parseHostPort(bind)?.port
+  if (advertise !== undefined && advS !== undefined) {
+    const a = parseHostPort(advertise, bindPort)
+    if (a === undefined || isUnspecified(a.ip)) problems.push(`${advS.from} ${JSON.stringify(advertise)}: expected HOST[:PORT] with a reachable IP literal, like 10.0.0.5:7946`)
+  }
+
+  let join: string[] = []
+  if (flags.join !== undefined && flags.join.length > 0) join = flags.join.flatMap(splitList)
+  else if (env.GRAPEVINE_JOIN !== undefined && env.GRAPEVINE_JOIN !== '') join = splitList(env.GRAPEVINE_JOIN)
+  else if (file.join !== undefined) {
+    if (Array.isArray(file.join) && file.join.every((s) => typeof s === 'string' && s.length > 0)) join = file.join as string[]
+    else problems.push(`${fileFrom('join')} ${JSON.stringify(file.join)}: expected an array of "HOST:PORT" strings like ["10.0.0.4:7946"]`)
+  }
+  for (const j of join) {
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.:-]+)(:\d{1,5})?$/.test(j)) problems.push(`--join ${JSON.stringify(j)}: expected HOST[:PORT] with an IP or a DNS name, like 10.0.0.4:7946 or seeds.example.com`)
+  }
+
+  const joinRetryMax = int(pick('--join-retry-max', flags.joinRetryMax, 'GRAPEVINE_JOIN_RETRY_MAX', 'joinRetryMax'), 'a whole number of attempts, 0 for no limit', 10, 0)
+  const joinRetryIntervalMs = int(pick('--join-retry-interval', flags.joinRetryInterval, 'GRAPEVINE_JOIN_RETRY_INTERVAL', 'joinRetryIntervalMs'), 'milliseconds before the second attempt, like 1000', 1000, 1)
+
+  const httpS = pick('--http', flags.http, 'GRAPEVINE_HTTP', 'http')
+  const http = str(httpS, 'HOST:PORT with an IP literal, like 127.0.0.1:7980') ?? DEFAULT_HTTP
+  const httpAddr = parseHostPort(http)
+  if (httpAddr === undefined) problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7980`)
+  const httpToken = str(pick('--http-token', flags.httpToken, 'GRAPEVINE_HTTP_TOKEN', 'httpToken'), 'a non-empty secret string')
+  if (httpAddr !== undefined && !isLoopback(httpAddr.ip) && httpToken === undefined) {
+    problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: the HTTP API is off loopback, so it needs a token; add --http-token TOKEN (or GRAPEVINE_HTTP_TOKEN), or bind 127.0.0.1`)
+  }
+
+  const profile = oneOf(pick('--profile', flags.profile, 'GRAPEVINE_PROFILE', 'profile'), ['lan', 'wan', 'local'] as const, 'lan')
+  const logLevel = oneOf(pick('--log-level', flags.logLevel, 'GRAPEVINE_LOG_LEVEL', 'logLevel'), LOG_LEVELS, 'info')
+  const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, 'json')
+  const snapshot = str(pick('--snapshot', flags.snapshot, 'GRAPEVINE_SNAPSHOT', 'snapshot'), 'a file path, like /var/lib/grapevine/snapshot.json')
+
+  let rejoinAfterLeave = false
+  if (flags.rejoinAfterLeave === true) rejoinAfterLeave = true
+  else if (env.GRAPEVINE_REJOIN_AFTER_LEAVE !== undefined && env.GRAPEVINE_REJOIN_AFTER_LEAVE !== '') {
+    const v = env.GRAPEVINE_REJOIN_AFTER_LEAVE
+    if (v === 'true' || v === '1') rejoinAfterLeave = true
+    else if (v !== 'false' && v !== '0') problems.push(`GRAPEVINE_REJOIN_AFTER_LEAVE ${JSON.stringify(v)}: expected true or false`)
+  } else if (file.rejoinAfterLeave !== undefined) {
+    if (typeof file.rejoinAfterLeave === 'boolean') rejoinAfterLeave = file.rejoinAfterLeave
+    else problems.push(`${fileFrom('rejoinAfterLeave')} ${JSON.stringify(file.rejoinAfterLeave)}: expected true or false`)
+  }
+
+  const tags: Record<string, string> = {}
+  if (file.tags !== undefined) {
+    if (file.tags !== null && typeof file.tags === 'object' && !Array.isArray(file.tags)) {
+      for (const [k, v] of Object.entries(file.tags)) {
+        if (typeof v === 'string') tags[k] = v
+        else problems.push(`${fileFrom(`tags.${k}`)} ${JSON.stringify(v)}: expected a string value`)
+      }
+    } else problems.push(`${fileFrom('tags')} ${JSON.stringify(file.tags)}: expected an object like { "role": "web" }`)
+  }
+  if (env.GRAPEVINE_TAGS !== undefined && env.GRAPEVINE_TAGS !== '') parseTagPairs(splitList(env.GRAPEVINE_TAGS), 'GRAPEVINE_TAGS', tags, problems)
+  parseTagPairs(flags.tag ?? [], '--tag', tags, problems)
+
+  let swim: Partial<SwimConfig> = {}
+  if (file.swim !== undefined) {
+    if (file.swim !== null && typeof file.swim === 'object' && !Array.isArray(file.swim)) swim = file.swim as Partial<SwimConfig>
+    else problems.push(`${fileFrom('swim')} ${JSON.stringify(file.swim)}: expected an object of SWIM settings like { "probeIntervalMs": 1000 }`)
+  }
+
+  if (problems.length === 0) {
+    // The node's own validation covers the SWIM settings, the name and the encoded tag size.
+    try {
+      resolveNodeOptions({ name, bind, advertise, profile, config: swim, tags })
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      for (const p of e.problems) problems.push(p.startsWith('config.') ? `${fileFrom('swim')}: ${p.slice(7)}` : p)
+    }
+  }
+  if (problems.length > 0) {
+    throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+  return { name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim }
+}

@@ -1,0 +1,241 @@
+/**
+ * The agent's HTTP API (JSON), on node:http:
+ *
+ *   GET  /health          { status: "ok", name }                       liveness
+ *   GET  /v1/self         this member, agent info and counters
+ *   GET  /v1/members      members; ?status=alive&tag=role=web filter (tag repeatable)
+ *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
+ *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
+ *   POST /v1/force-leave  { "name": "web-3", "prune": false }
+ *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }
+ *   GET  /metrics         Prometheus text
+ *
+ * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
+ * 404 (no such path), 405 (wrong method, with Allow), 413 (body over 64 KiB), 502 (no seed answered),
+ * 501 (not supported by this node). With a token, every request needs `Authorization: Bearer TOKEN`.
+ */
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { timingSafeEqual, createHash } from 'node:crypto'
+import type { GrapevineNode, Member, MemberEvent } from '../runtime/node/start-node.js'
+import { JoinError } from '../runtime/node/start-node.js'
+import type { AgentMetrics } from './metrics.js'
+
+export const BODY_LIMIT_BYTES = 64 * 1024
+const SSE_HEARTBEAT_MS = 15_000
+const MEMBER_STATES = new Set(['alive', 'suspect', 'dead', 'left'])
+
+/** What the HTTP API needs from the agent. */
+export interface ApiTarget {
+  readonly node: GrapevineNode
+  readonly metrics: AgentMetrics
+  readonly token: string | undefined
+  /** Agent facts for /v1/self. */
+  info(): Record<string, unknown>
+  /** Join with the node's join (names resolved now). */
+  join(addresses: readonly string[]): Promise<number>
+  /** Starts the graceful leave and shutdown; resolves once the leave went out. */
+  leave(): Promise<void>
+  /** Forces a failed member to left; undefined when the node cannot. */
+  forceLeave?: (name: string, prune: boolean) => Promise<boolean>
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(message)
+  }
+}
+
+/** A member as JSON: address as HOST:PORT text, no raw bytes. */
+export function memberJson(m: Member): Record<string, unknown> {
+  const ip = m.address.ip.includes(':') ? `[${m.address.ip}]` : m.address.ip
+  return { name: m.name, address: `${ip}:${m.address.port}`, state: m.state, incarnation: m.incarnation, tags: m.tags }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body) + '\n'
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  // Compare digests so the comparison takes the same time whatever the lengths.
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > BODY_LIMIT_BYTES) {
+      reject(new HttpError(413, `body of ${declared} bytes is over the 64 KiB limit (${BODY_LIMIT_BYTES} bytes)`))
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let failed = false
+    req.on('data', (c: Buffer) => {
+      if (failed) return
+      size += c.length
+      if (size > BODY_LIMIT_BYTES) {
+        failed = true
+        reject(new HttpError(413, `body is over the 64 KiB limit (${BODY_LIMIT_BYTES} bytes)`))
+        return
+      }
+      chunks.push(c)
+    })
+    req.on('error', (e) => reject(new HttpError(400, `reading the body failed: ${e.message}`)))
+    req.on('end', () => {
+      if (failed) return
+      const text = Buffer.concat(chunks).toString('utf8')
+      if (text.trim() === '') return resolve({})
+      try {
+        resolve(JSON.parse(text))
+      } catch (e) {
+        reject(new HttpError(400, `body is not valid JSON (${(e as Error).message})`))
+      }
+    })
+  })
+}
+
+function requireMethod(req: IncomingMessage, allowed: string): void {
+  if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
+    throw new HttpError(405, `${req.method} is not allowed on this path; use ${allowed}`, { allow: allowed })
+  }
+}
+
+function filterMembers(members: Member[], query: URLSearchParams): Member[] {
+  const status = query.get('status')
+  if (status !== null && !MEMBER_STATES.has(status)) throw new HttpError(400, `status ${JSON.stringify(status)}: expected alive, suspect, dead or left`)
+  const tags: Array<[string, string]> = []
+  for (const t of query.getAll('tag')) {
+    const eq = t.indexOf('=')
+    if (eq <= 0) throw new HttpError(400, `tag ${JSON.stringify(t)}: expected KEY=VALUE like role=web`)
+    tags.push([t.slice(0, eq), t.slice(eq + 1)])
+  }
+  return members.filter((m) => (status === null || m.state === status) && tags.every(([k, v]) => m.tags[k] === v))
+}
+
+export class HttpApi {
+  readonly server: Server
+  private readonly streams = new Set<ServerResponse>()
+
+  constructor(private readonly target: ApiTarget) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) return void res.destroy()
+        if (e instanceof HttpError) send(res, e.status, { error: e.message }, e.headers)
+        else send(res, 500, { error: `internal error: ${(e as Error).message}` })
+      })
+    })
+    this.server.headersTimeout = 10_000
+    this.server.requestTimeout = 30_000
+  }
+
+  /** Listens; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        const a = this.server.address()
+        resolve(typeof a === 'object' && a !== null ? a.port : port)
+      })
+    })
+  }
+
+  close(): Promise<void> {
+    for (const s of this.streams) s.end()
+    this.streams.clear()
+    return new Promise((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeAllConnections()
+    })
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t = this.target
+    if (t.token !== undefined) {
+      const auth = req.headers.authorization ?? ''
+      const m = /^Bearer (.+)$/.exec(auth)
+      if (m === null || !tokenMatches(m[1], t.token)) {
+        throw new HttpError(401, m === null ? 'missing bearer token; send Authorization: Bearer TOKEN' : 'wrong bearer token', { 'www-authenticate': 'Bearer' })
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://agent')
+    switch (url.pathname) {
+      case '/health':
+        requireMethod(req, 'GET')
+        return send(res, 200, { status: 'ok', name: t.node.name })
+      case '/v1/self':
+        requireMethod(req, 'GET')
+        return send(res, 200, { member: memberJson(t.node.localMember()), ...t.info() })
+      case '/v1/members':
+        requireMethod(req, 'GET')
+        return send(res, 200, filterMembers(t.node.members(), url.searchParams).map(memberJson))
+      case '/v1/join': {
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { addresses?: unknown }
+        const a = body?.addresses
+        if (!Array.isArray(a) || a.length === 0 || a.some((s) => typeof s !== 'string' || s.length === 0 || s.length > 300)) {
+          throw new HttpError(400, `addresses: expected a non-empty array of "HOST:PORT" strings like ["10.0.0.4:7946"], got ${JSON.stringify(a)?.slice(0, 200)}`)
+        }
+        try {
+          return send(res, 200, { contacted: await t.join(a as string[]) })
+        } catch (e) {
+          if (e instanceof JoinError) throw new HttpError(502, e.message)
+          if ((e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          throw e
+        }
+      }
+      case '/v1/leave':
+        requireMethod(req, 'POST')
+        await readJson(req)
+        await t.leave()
+        return send(res, 200, { left: true })
+      case '/v1/force-leave': {
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { name?: unknown; prune?: unknown }
+        if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the name of a member, got ${JSON.stringify(body?.name)}`)
+        if (body.prune !== undefined && typeof body.prune !== 'boolean') throw new HttpError(400, `prune: expected true or false, got ${JSON.stringify(body.prune)}`)
+        if (t.forceLeave === undefined) throw new HttpError(501, 'force-leave needs the Serf layer, which this node does not run yet')
+        const found = await t.forceLeave(body.name, body.prune === true)
+        if (!found) throw new HttpError(404, `no member named ${JSON.stringify(body.name)}`)
+        return send(res, 200, { name: body.name, prune: body.prune === true })
+      }
+      case '/v1/events':
+        requireMethod(req, 'GET')
+        return this.stream(req, res)
+      case '/metrics': {
+        requireMethod(req, 'GET')
+        const text = await t.metrics.text()
+        res.writeHead(200, { 'content-type': t.metrics.contentType })
+        return void res.end(text)
+      }
+      default:
+        throw new HttpError(404, `no such path ${JSON.stringify(url.pathname)}; see /v1/members, /v1/self, /v1/join, /v1/leave, /v1/events, /metrics, /health`)
+    }
+  }
+
+  /** Server-Sent Events: one `member` event per membership change, a comment as heartbeat. */
+  private stream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.write(': connected\n\n')
+    this.streams.add(res)
+    const onMember = (e: MemberEvent): void => {
+      res.write(`event: member\ndata: ${JSON.stringify({ type: e.type, member: memberJson(e.member) })}\n\n`)
+    }
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS)
+    heartbeat.unref()
+    this.target.node.on('member', onMember)
+    const done = (): void => {
+      clearInterval(heartbeat)
+      this.target.node.off('member', onMember)
+      this.streams.delete(res)
+    }
+    req.on('close', done)
+    res.on('close', done)
+  }
+}

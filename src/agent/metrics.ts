@@ -1,0 +1,135 @@
+/**
+ * Prometheus metrics of one agent: a prom-client registry of its own (two agents in one process do
+ * not share series). Protocol counters are read from `node.stats()` at scrape time, so nothing is
+ * counted twice; member events and the health score come from the node's events.
+ *
+ * Series (all prefixed `grapevine_`): members{state}, member_events_total{type}, health_score,
+ * probes_total, probe_failures_total, acks_received_total, nacks_received_total,
+ * indirect_probes_total{role=sent|relayed}, tcp_fallback_probes_total, suspicions_total,
+ * deaths_declared_total, refutations_total, packets_total{direction}, bytes_total{direction},
+ * messages_total{direction,type}, dropped_total{reason} (decode errors and other drops by reason),
+ * push_pulls_total{outcome=initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
+import type { SwimStats } from '../swim/stats.js'
+import type { SwimEvent } from '../swim/events.js'
+
+type Labels = Record<string, string>
+
+/** A counter mirroring a monotonically growing value read at scrape time (adds only the difference). */
+function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+  const last = new Map<string, number>()
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const [labels, value] of read()) {
+        const key = JSON.stringify(labels)
+        const delta = value - (last.get(key) ?? 0)
+        if (delta > 0 || !last.has(key)) {
+          this.inc(labels, delta)
+          last.set(key, value)
+        }
+      }
+    },
+  })
+}
+
+const one = (read: (s: SwimStats) => number) => (s: SwimStats): Iterable<[Labels, number]> => [[{}, read(s)]]
+
+export class AgentMetrics {
+  readonly registry = new Registry()
+  private healthScore = 0
+  private readonly memberEvents: Counter<'type'>
+  private readonly onMember = (e: MemberEvent): void => this.memberEvents.inc({ type: e.type })
+  private readonly onEvent = (e: SwimEvent): void => {
+    if (e.type === 'health') this.healthScore = e.score
+  }
+
+  constructor(private readonly node: GrapevineNode, opts: { processMetrics?: boolean } = {}) {
+    const r = this.registry
+    r.setDefaultLabels({ node: node.name })
+    if (opts.processMetrics === true) collectDefaultMetrics({ register: r, prefix: 'grapevine_process_' })
+
+    new Gauge({
+      name: 'grapevine_members',
+      help: 'Members this node knows, by state (itself included)',
+      labelNames: ['state'],
+      registers: [r],
+      collect: () => {
+        const g = r.getSingleMetric('grapevine_members') as Gauge<'state'>
+        const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
+        for (const m of node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
+        for (const [state, n] of Object.entries(counts)) g.set({ state }, n)
+      },
+    })
+    new Gauge({
+      name: 'grapevine_health_score',
+      help: 'Lifeguard local health (awareness) score; 0 is healthy, higher means this node is slow to answer',
+      registers: [r],
+      collect: () => (r.getSingleMetric('grapevine_health_score') as Gauge).set(this.healthScore),
+    })
+    this.memberEvents = new Counter({ name: 'grapevine_member_events_total', help: 'Membership changes seen, by type', labelNames: ['type'], registers: [r] })
+
+    const stat = (name: string, help: string, labelNames: string[], read: (s: SwimStats) => Iterable<[Labels, number]>): void =>
+      mirroredCounter(r, name, help, labelNames, () => read(node.stats()))
+    stat('grapevine_probes_total', 'Probes started by this node', [], one((s) => s.probes))
+    stat('grapevine_probe_failures_total', 'Probes that got no ack in time', [], one((s) => s.probeFailures))
+    stat('grapevine_acks_received_total', 'Acks received', [], one((s) => s.acksReceived))
+    stat('grapevine_nacks_received_total', 'Nacks received from indirect probers', [], one((s) => s.nacksReceived))
+    stat('grapevine_indirect_probes_total', 'Indirect probes: sent asks for help, relayed on behalf of others', ['role'], (s) => [
+      [{ role: 'sent' }, s.indirectProbesSent],
+      [{ role: 'relayed' }, s.indirectProbesRelayed],
+    ])
+    stat('grapevine_tcp_fallback_probes_total', 'TCP fallback probes, by result', ['result'], (s) => [
+      [{ result: 'sent' }, s.tcpFallbackProbes],
+      [{ result: 'succeeded' }, s.tcpFallbackSuccesses],
+    ])
+    stat('grapevine_suspicions_total', 'Suspicions raised by this node', [], one((s) => s.suspicionsRaised))
+    stat('grapevine_deaths_declared_total', 'Members this node declared dead', [], one((s) => s.deathsDeclared))
+    stat('grapevine_refutations_total', 'Accusations about this node it refuted', [], one((s) => s.refutations))
+    stat('grapevine_packets_total', 'UDP packets, by direction', ['direction'], (s) => [
+      [{ direction: 'in' }, s.packetsIn],
+      [{ direction: 'out' }, s.packetsOut],
+    ])
+    stat('grapevine_bytes_total', 'UDP bytes, by direction', ['direction'], (s) => [
+      [{ direction: 'in' }, s.bytesIn],
+      [{ direction: 'out' }, s.bytesOut],
+    ])
+    stat('grapevine_messages_total', 'Protocol messages, by direction and message type', ['direction', 'type'], (s) => [
+      ...[...s.messagesIn].map(([type, n]): [Labels, number] => [{ direction: 'in', type }, n]),
+      ...[...s.messagesOut].map(([type, n]): [Labels, number] => [{ direction: 'out', type }, n]),
+    ])
+    stat('grapevine_dropped_total', 'Dropped input (decode errors and other rejections), by reason', ['reason'], (s) =>
+      [...s.dropped].map(([reason, n]): [Labels, number] => [{ reason }, n]),
+    )
+    stat('grapevine_push_pulls_total', 'Push-pull state exchanges, by outcome', ['outcome'], (s) => [
+      [{ outcome: 'initiated' }, s.pushPullsInitiated],
+      [{ outcome: 'served' }, s.pushPullsServed],
+      [{ outcome: 'rejected' }, s.pushPullsRejected],
+    ])
+    stat('grapevine_stream_errors_total', 'Failed TCP stream exchanges', [], one((s) => s.streamErrors))
+    stat('grapevine_broadcasts_dropped_total', 'Broadcasts dropped from a full queue', [], one((s) => s.broadcastsDropped))
+
+    node.on('member', this.onMember)
+    node.on('event', this.onEvent)
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  close(): void {
+    this.node.off('member', this.onMember)
+    this.node.off('event', this.onEvent)
+    this.registry.clear()
+  }
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import type { Agent } from '../../src/agent/agent.js'
+import { gossipAddress, startTestAgent, stopAll, waitFor } from './helpers.js'
+
+const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs the CLI as a child process (asynchronously, so the in-process agent keeps answering). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
+    })
+  })
+}
+
+/** A loopback port nobody listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+describe('grapevine CLI clients', () => {
+  let a1: Agent
+  let a2: Agent
+  before(async () => {
+    a1 = await startTestAgent('c1', { tag: ['role=web'] })
+    a2 = await startTestAgent('c2', { join: [gossipAddress(a1)] })
+    await waitFor('c1 sees c2', () => a1.node.members().length === 2, 10_000)
+  })
+  after(() => stopAll([a1, a2]))
+
+  it('members_json_lists_the_cluster', async () => {
+    const r = await cli(['members', '--json', '--http', a1.httpAddress])
+    assert.equal(r.code, 0, r.stderr)
+    const members = JSON.parse(r.stdout) as Array<{ name: string; state: string; tags: Record<string, string> }>
+    assert.deepEqual(members.map((m) => m.name).sort(), ['c1', 'c2'])
+    assert.deepEqual(members.find((m) => m.name === 'c1')?.tags, { role: 'web' })
+  })
+
+  it('members_prints_a_table_and_filters_by_tag', async () => {
+    const r = await cli(['members', '--tag', 'role=web'], { GRAPEVINE_HTTP_ADDR: a2.httpAddress })
+    assert.equal(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split('\n')
+    assert.match(lines[0], /^NAME\s+ADDRESS\s+STATUS\s+TAGS$/)
+    assert.equal(lines.length, 2)
+    assert.match(lines[1], /^c1\s+127\.0\.0\.1:\d+\s+alive\s+role=web$/)
+  })
+
+  it('info_shows_the_agent', async () => {
+    const r = await cli(['info', '--json', '--http', a2.httpAddress])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((JSON.parse(r.stdout) as { member: { name: string } }).member.name, 'c2')
+  })
+
+  it('join_reports_how_many_answered', async () => {
+    const r = await cli(['join', gossipAddress(a1), '--http', a2.httpAddress])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /contacting 1 node/)
+  })
+
+  it('a_missing_agent_is_named_with_how_to_start_one', async () => {
+    const port = await closedPort()
+    const r = await cli(['members', '--http', `127.0.0.1:${port}`])
+    assert.equal(r.code, 1)
+    assert.equal(r.stderr, `grapevine: no agent at http://127.0.0.1:${port} — start one with \`grapevine agent --bind 127.0.0.1:7946\`\n`)
+  })
+
+  it('agent_usage_errors_exit_2_without_a_stack_trace', async () => {
+    const r = await cli(['agent', '--bind', 'nowhere', '--http', '127.0.0.1:0'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /^grapevine: --bind "nowhere": expected HOST:PORT/)
+    assert.doesNotMatch(r.stderr, /\n\s+at /)
+  })
+
+  it('agent_process_leaves_on_sigterm_and_exits_0', async () => {
+    const child = execFile(process.execPath, [CLI, 'agent', '--name', 'proc', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--profile', 'local', '--join', gossipAddress(a1)])
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    await waitFor('the process agent joined', () => a1.node.members().some((m) => m.name === 'proc' && m.state === 'alive'), 15_000)
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+    assert.match(out, /"msg":"agent stopped"/)
+    await waitFor('c1 sees proc left', () => a1.node.members().find((m) => m.name === 'proc')?.state === 'left', 10_000)
+  })
+})

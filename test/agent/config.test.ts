@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { resolveAgentConfig } from '../../src/agent/config.js'
+import type { RawAgentFlags } from '../../src/agent/config.js'
+
+const files = (content: Record<string, string>) => (path: string): string => {
+  const text = content[path]
+  if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' })
+  return text
+}
+
+function problemOf(flags: RawAgentFlags, env: Record<string, string> = {}, file: Record<string, unknown> | string = {}): string {
+  try {
+    resolveAgentConfig({ config: 'a.json', ...flags }, env, files({ 'a.json': typeof file === 'string' ? file : JSON.stringify(file) }))
+  } catch (e) {
+    assert.equal((e as Error).name, 'UsageError')
+    return (e as Error).message
+  }
+  assert.fail('expected a UsageError')
+}
+
+describe('agent config', () => {
+  it('defaults_are_serf_like_and_loopback_http', () => {
+    const c = resolveAgentConfig({ name: 'n1' }, {}, files({}))
+    assert.equal(c.bind, '0.0.0.0:7946')
+    assert.equal(c.http, '127.0.0.1:7980')
+    assert.equal(c.profile, 'lan')
+    assert.equal(c.logFormat, 'json')
+    assert.deepEqual(c.join, [])
+    assert.equal(c.httpToken, undefined)
+  })
+
+  it('flags_beat_environment_beat_file', () => {
+    const file = { name: 'from-file', bind: '127.0.0.3:7000', advertise: '127.0.0.9:7000', profile: 'wan', join: ['10.0.0.1:7946'], logLevel: 'debug' }
+    const env = { GRAPEVINE_BIND: '127.0.0.2:7000', GRAPEVINE_PROFILE: 'local', GRAPEVINE_JOIN: '10.0.0.2:7946, seeds.example.com' }
+    const c = resolveAgentConfig({ config: 'a.json', bind: '127.0.0.1:7000' }, env, files({ 'a.json': JSON.stringify(file) }))
+    assert.equal(c.name, 'from-file')
+    assert.equal(c.bind, '127.0.0.1:7000')
+    assert.equal(c.advertise, '127.0.0.9:7000')
+    assert.equal(c.profile, 'local')
+    assert.deepEqual(c.join, ['10.0.0.2:7946', 'seeds.example.com'])
+    assert.equal(c.logLevel, 'debug')
+    const f = resolveAgentConfig({ config: 'a.json', join: ['10.0.0.3'] }, env, files({ 'a.json': JSON.stringify(file) }))
+    assert.deepEqual(f.join, ['10.0.0.3'])
+  })
+
+  it('config_path_can_come_from_the_environment', () => {
+    const c = resolveAgentConfig({}, { GRAPEVINE_CONFIG: 'b.json' }, files({ 'b.json': '{"name":"env-file"}' }))
+    assert.equal(c.name, 'env-file')
+  })
+
+  it('tags_merge_key_by_key_with_flags_winning', () => {
+    const c = resolveAgentConfig(
+      { config: 'a.json', tag: ['role=api', 'dc=eu=1'] },
+      { GRAPEVINE_TAGS: 'role=db,zone=b' },
+      files({ 'a.json': '{"tags":{"role":"web","rack":"r1"}}' }),
+    )
+    assert.deepEqual(c.tags, { role: 'api', rack: 'r1', zone: 'b', dc: 'eu=1' })
+  })
+
+  it('errors_name_the_source_the_value_and_the_fix', () => {
+    assert.match(problemOf({ bind: 'localhost' }), /--bind "localhost": expected HOST:PORT with an IP literal/)
+    assert.match(problemOf({}, { GRAPEVINE_BIND: 'nope' }), /GRAPEVINE_BIND "nope": expected HOST:PORT/)
+    assert.match(problemOf({}, {}, { bind: 7946 }), /config file a\.json field "bind" 7946: expected HOST:PORT/)
+    assert.match(problemOf({ profile: 'fast' }), /--profile "fast": expected one of lan, wan, local/)
+    assert.match(problemOf({ tag: ['role'] }), /--tag "role": expected KEY=VALUE/)
+    assert.match(problemOf({ logFormat: 'xml' }), /--log-format "xml": expected one of json, pretty/)
+    assert.match(problemOf({ joinRetryMax: '-1' }), /--join-retry-max "-1": expected a whole number/)
+    assert.match(problemOf({}, {}, { colour: 'red' }), /unknown field "colour"/)
+    assert.match(problemOf({}, {}, '{not json'), /--config "a\.json": not valid JSON/)
+    assert.match(problemOf({ config: 'missing.json' }), /--config "missing\.json": cannot read the file \(ENOENT\)/)
+    assert.match(problemOf({}, {}, { swim: { probeIntervalMs: -5 } }), /field "swim": probeIntervalMs/)
+  })
+
+  it('lists_every_problem_at_once', () => {
+    const msg = problemOf({ bind: 'x', profile: 'y' })
+    assert.match(msg, /--bind/)
+    assert.match(msg, /--profile/)
+  })
+
+  it('http_off_loopback_requires_a_token', () => {
+    assert.match(problemOf({ http: '0.0.0.0:7980' }), /--http "0\.0\.0\.0:7980": the HTTP API is off loopback, so it needs a token; add --http-token/)
+    const c = resolveAgentConfig({ http: '0.0.0.0:7980', httpToken: 's3cret' }, {}, files({}))
+    assert.equal(c.httpToken, 's3cret')
+    assert.equal(resolveAgentConfig({ http: '[::1]:7980' }, {}, files({})).httpToken, undefined)
+  })
+})

@@ -1,0 +1,32 @@
+// Shared helpers of the agent tests: in-process agents on loopback with ephemeral ports and the
+// fast SWIM timings of the runtime tests.
+import { resolveAgentConfig } from '../../src/agent/config.js'
+import type { AgentConfig, RawAgentFlags } from '../../src/agent/config.js'
+import { Agent } from '../../src/agent/agent.js'
+import { FAST } from '../runtime/helpers.js'
+
+export { waitFor, sleep } from '../runtime/helpers.js'
+
+export function agentConfig(name: string, flags: RawAgentFlags = {}, file: Record<string, unknown> = {}): AgentConfig {
+  return resolveAgentConfig(
+    { name, bind: '127.0.0.1:0', http: '127.0.0.1:0', profile: 'local', logLevel: 'silent', config: 'agent.json', ...flags },
+    {},
+    () => JSON.stringify({ swim: FAST, joinRetryIntervalMs: 50, ...file }),
+  )
+}
+
+export function startTestAgent(name: string, flags: RawAgentFlags = {}, file: Record<string, unknown> = {}): Promise<Agent> {
+  return Agent.start(agentConfig(name, flags, file))
+}
+
+export function gossipAddress(a: Agent): string {
+  return `127.0.0.1:${a.node.port}`
+}
+
+export function url(a: Agent, path: string): string {
+  return `http://${a.httpAddress}${path}`
+}
+
+export async function stopAll(agents: readonly (Agent | undefined)[]): Promise<void> {
+  await Promise.all(agents.map((a) => a?.stop({ leave: false })))
+}
