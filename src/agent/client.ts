@@ -146,10 +146,16 @@ export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = pr
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end)
         buffer = buffer.slice(end + 2)
+        const kind = /^event: (\w+)/m.exec(block)?.[1] ?? 'message'
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
         if (data === '') continue
         if (flags.json === true) {
-          io.out(data + '\n')
+          io.out(JSON.stringify({ event: kind, ...(JSON.parse(data) as object) }) + '\n')
+          continue
+        }
+        if (kind === 'user') {
+          const u = JSON.parse(data) as { name: string; payload: string }
+          io.out(`${new Date().toISOString()} user event ${u.name}: ${u.payload}\n`)
           continue
         }
         const e = JSON.parse(data) as { type: string; member: MemberJson }

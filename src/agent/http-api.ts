@@ -7,7 +7,8 @@
  *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
  *   POST /v1/force-leave  { "name": "web-3", "prune": false }
- *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }
+ *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
+ *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /metrics         Prometheus text
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
@@ -19,6 +20,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { GrapevineNode, Member, MemberEvent } from '../runtime/node/start-node.js'
 import { JoinError } from '../runtime/node/start-node.js'
+import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import type { AgentMetrics } from './metrics.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -227,12 +229,18 @@ export class HttpApi {
     const onMember = (e: MemberEvent): void => {
       res.write(`event: member\ndata: ${JSON.stringify({ type: e.type, member: memberJson(e.member) })}\n\n`)
     }
+    const onSerf = (e: SerfLayerEvent): void => {
+      if (e.type !== 'userEvent') return
+      res.write(`event: user\ndata: ${JSON.stringify({ name: e.name, payload: Buffer.from(e.payload).toString('utf8'), lTime: e.lTime })}\n\n`)
+    }
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS)
     heartbeat.unref()
     this.target.node.on('member', onMember)
+    this.target.node.on('serf', onSerf)
     const done = (): void => {
       clearInterval(heartbeat)
       this.target.node.off('member', onMember)
+      this.target.node.off('serf', onSerf)
       this.streams.delete(res)
     }
     req.on('close', done)

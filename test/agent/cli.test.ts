@@ -32,12 +32,13 @@ function closedPort(): Promise<number> {
 describe('grapevine CLI clients', () => {
   let a1: Agent
   let a2: Agent
+  const extra: Agent[] = []
   before(async () => {
     a1 = await startTestAgent('c1', { tag: ['role=web'] })
     a2 = await startTestAgent('c2', { join: [gossipAddress(a1)] })
     await waitFor('c1 sees c2', () => a1.node.members().length === 2, 10_000)
   })
-  after(() => stopAll([a1, a2]))
+  after(() => stopAll([a1, a2, ...extra]))
 
   it('members_json_lists_the_cluster', async () => {
     const r = await cli(['members', '--json', '--http', a1.httpAddress])
@@ -66,6 +67,25 @@ describe('grapevine CLI clients', () => {
     const r = await cli(['join', gossipAddress(a1), '--http', a2.httpAddress])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /contacting 1 node/)
+  })
+
+  it('monitor_streams_member_events', async () => {
+    const child = execFile(process.execPath, [CLI, 'monitor', '--json', '--http', a1.httpAddress])
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise((r) => child.on('exit', r))
+    try {
+      // Keep starting members until one event arrived (the monitor may connect after the first join).
+      for (let i = 0; i < 20 && !/"event":"member"/.test(out); i++) {
+        const m = await startTestAgent(`watched${i}`, { join: [gossipAddress(a1)] })
+        extra.push(m)
+        await waitFor('monitor prints', () => /"event":"member"/.test(out), 1_000).catch(() => undefined)
+      }
+      assert.match(out, /\{"event":"member","type":"joined","member":\{"name":"watched\d+"/)
+    } finally {
+      child.kill('SIGINT')
+      await exited
+    }
   })
 
   it('a_missing_agent_is_named_with_how_to_start_one', async () => {

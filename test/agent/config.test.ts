@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { resolveAgentConfig } from '../../src/agent/config.js'
+import { createLogger } from '../../src/agent/agent.js'
 import type { RawAgentFlags } from '../../src/agent/config.js'
 
 const files = (content: Record<string, string>) => (path: string): string => {
@@ -83,5 +84,19 @@ describe('agent config', () => {
     const c = resolveAgentConfig({ http: '0.0.0.0:7980', httpToken: 's3cret' }, {}, files({}))
     assert.equal(c.httpToken, 's3cret')
     assert.equal(resolveAgentConfig({ http: '[::1]:7980' }, {}, files({})).httpToken, undefined)
+  })
+})
+
+describe('agent logs', () => {
+  it('json_logs_are_one_object_per_line_and_pretty_logs_are_readable', () => {
+    const lines: string[] = []
+    const sink = { write: (l: string) => lines.push(l) }
+    createLogger('info', 'json', sink).info({ member: 'web-2' }, 'member joined')
+    createLogger('info', 'pretty', sink).warn({ member: 'web-3', attempt: 2 }, 'join failed')
+    createLogger('warn', 'json', sink).info('filtered out')
+    assert.equal(lines.length, 2)
+    const rec = JSON.parse(lines[0]) as { level: number; msg: string; member: string }
+    assert.deepEqual([rec.level, rec.msg, rec.member], [30, 'member joined', 'web-2'])
+    assert.match(lines[1], /^\d\d:\d\d:\d\d\.\d{3} WARN  join failed member=web-3 attempt=2\n$/)
   })
 })

@@ -69,6 +69,8 @@ describe('agent HTTP API', () => {
       ['/v2/everything', undefined, 404, /no such path/],
       ['/v1/join', post(JSON.stringify({ addresses: ['x'.repeat(70 * 1024)] })), 413, /64/],
       ['/v1/force-leave', post('{}'), 400, /name: expected/],
+      ['/v1/force-leave', post('{"name":"a2","prune":"yes"}'), 400, /prune: expected true or false/],
+      ['/v1/force-leave', post('{"name":"a2"}'), 501, /Serf layer/],
     ]
     for (const [path, init, status, reason] of cases) {
       const res = await getJson<{ error: string }>(url(a1, path), init)
