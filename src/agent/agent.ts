@@ -20,6 +20,7 @@ import type { AgentConfig, LogFormat, LogLevel } from './config.js'
 import { HttpApi, memberJson } from './http-api.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
+import type { SnapshotData } from './snapshot.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
 
@@ -106,6 +107,21 @@ export class Agent extends EventEmitter {
 
   static async start(config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
     const log = createLogger(config.logLevel, config.logFormat, opts.logDestination)
+    // The snapshot is read first: its incarnation decides the one we start at.
+    let snap: SnapshotData | undefined
+    if (config.snapshot !== undefined) {
+      try {
+        snap = await readSnapshot(config.snapshot)
+      } catch (e) {
+        log.warn({ snapshot: config.snapshot, err: (e as Error).message }, 'snapshot unreadable; starting without it')
+      }
+      if (snap !== undefined && snap.name !== '' && snap.name !== config.name) {
+        log.warn({ snapshot: config.snapshot, snapshotName: snap.name, name: config.name }, 'snapshot belongs to another node name; ignoring it')
+        snap = undefined
+      }
+    }
+    // One past the last incarnation we used, so members that hold us failed take us back at once.
+    const incarnation = snap !== undefined && snap.incarnation >= 1 && snap.incarnation < 0xffffffff ? snap.incarnation + 1 : 1
     const node = await startNode({
       name: config.name,
       bind: config.bind,
@@ -113,6 +129,7 @@ export class Agent extends EventEmitter {
       profile: config.profile,
       config: config.swim,
       tags: config.tags,
+      incarnation,
     })
     const agent = new Agent(config, node, log, opts)
     try {
@@ -128,18 +145,13 @@ export class Agent extends EventEmitter {
 
     let seeds = config.join
     if (config.snapshot !== undefined) {
-      try {
-        const snap = await readSnapshot(config.snapshot)
-        if (snap !== undefined && seeds.length === 0) {
-          if (snap.left && !config.rejoinAfterLeave) {
-            log.info({ snapshot: config.snapshot }, 'snapshot says this node left; not rejoining its members (use --rejoin-after-leave)')
-          } else {
-            seeds = snap.members.map((m) => m.address)
-            log.info({ snapshot: config.snapshot, members: seeds.length, incarnation: snap.incarnation }, 'rejoining members from the snapshot')
-          }
+      if (snap !== undefined && seeds.length === 0) {
+        if (snap.left && !config.rejoinAfterLeave) {
+          log.info({ snapshot: config.snapshot }, 'snapshot says this node left; not rejoining its members (use --rejoin-after-leave)')
+        } else {
+          seeds = snap.members.map((m) => m.address)
+          log.info({ snapshot: config.snapshot, members: seeds.length, incarnation }, 'rejoining members from the snapshot')
         }
-      } catch (e) {
-        log.warn({ snapshot: config.snapshot, err: (e as Error).message }, 'snapshot unreadable; starting without it')
       }
       agent.snapshotWriter = new SnapshotWriter(node, config.snapshot, (e) => log.warn({ err: e.message }, 'snapshot write failed'), opts.snapshotDebounceMs)
       void agent.snapshotWriter.write(false)

@@ -109,8 +109,9 @@ export async function leaveCommand(flags: ClientFlags, io: CommandIo, env = proc
 }
 
 export async function forceLeaveCommand(name: string, flags: ClientFlags & { prune?: boolean }, io: CommandIo, env = process.env): Promise<number> {
-  await call(target(flags, env), 'POST', '/v1/force-leave', { name, prune: flags.prune === true })
-  io.out(`Forced ${name} to leave${flags.prune === true ? ' and pruned it' : ''}.\n`)
+  const res = await call(target(flags, env), 'POST', '/v1/force-leave', { name, prune: flags.prune === true })
+  const body = (await res.json()) as { previous: string | null; state: string }
+  io.out(`${name}: ${body.previous ?? 'unknown'} → ${body.state}${flags.prune === true ? ' (pruned)' : ''}; the cluster was told.\n`)
   return 0
 }
 

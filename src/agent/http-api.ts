@@ -6,14 +6,15 @@
  *   GET  /v1/members      members; ?status=alive&tag=role=web filter (tag repeatable)
  *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
- *   POST /v1/force-leave  { "name": "web-3", "prune": false }
+ *   POST /v1/force-leave  { "name": "web-3", "prune": false } → { name, prune, previous, state }: a failed
+ *                         member becomes left everywhere (prune: forgotten); 409 for a live one
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /metrics         Prometheus text
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
- * 404 (no such path), 405 (wrong method, with Allow), 413 (body over 64 KiB), 502 (no seed answered),
- * 501 (not supported by this node). With a token, every request needs `Authorization: Bearer TOKEN`.
+ * 404 (no such path or member), 405 (wrong method, with Allow), 409 (force-leave of a live member),
+ * 413 (body over 64 KiB), 502 (no seed answered). With a token, every request needs `Authorization: Bearer TOKEN`.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -38,8 +39,6 @@ export interface ApiTarget {
   join(addresses: readonly string[]): Promise<number>
   /** Starts the graceful leave and shutdown; resolves once the leave went out. */
   leave(): Promise<void>
-  /** Forces a failed member to left; undefined when the node cannot. */
-  forceLeave?: (name: string, prune: boolean) => Promise<boolean>
 }
 
 class HttpError extends Error {
@@ -202,10 +201,17 @@ export class HttpApi {
         const body = (await readJson(req)) as { name?: unknown; prune?: unknown }
         if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the name of a member, got ${JSON.stringify(body?.name)}`)
         if (body.prune !== undefined && typeof body.prune !== 'boolean') throw new HttpError(400, `prune: expected true or false, got ${JSON.stringify(body.prune)}`)
-        if (t.forceLeave === undefined) throw new HttpError(501, 'force-leave needs the Serf layer, which this node does not run yet')
-        const found = await t.forceLeave(body.name, body.prune === true)
-        if (!found) throw new HttpError(404, `no member named ${JSON.stringify(body.name)}`)
-        return send(res, 200, { name: body.name, prune: body.prune === true })
+        const name = body.name
+        const prune = body.prune === true
+        const current = t.node.members().find((m) => m.name === name)
+        if (current === undefined) throw new HttpError(404, `no member named ${JSON.stringify(name)}; \`grapevine members\` lists the names`)
+        if (name === t.node.name) throw new HttpError(409, `${name} is this agent; use \`grapevine leave\` to leave gracefully`)
+        if (current.state === 'alive' || current.state === 'suspect') {
+          throw new HttpError(409, `${name} is ${current.state}; force-leave is for failed members (a live one refutes it): stop it, or wait until it is marked failed`)
+        }
+        const previous = await t.node.forceLeave(name, { prune })
+        const state = t.node.members().find((m) => m.name === name)?.state ?? 'pruned'
+        return send(res, 200, { name, prune, previous: previous ?? null, state })
       }
       case '/v1/events':
         requireMethod(req, 'GET')

@@ -6,9 +6,12 @@
  * Series (all prefixed `grapevine_`): members{state}, member_events_total{type}, health_score,
  * probes_total, probe_failures_total, acks_received_total, nacks_received_total,
  * indirect_probes_total{role=sent|relayed}, tcp_fallback_probes_total, suspicions_total,
- * deaths_declared_total, refutations_total, packets_total{direction}, bytes_total{direction},
- * messages_total{direction,type}, dropped_total{reason} (decode errors and other drops by reason),
- * push_pulls_total{outcome=initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total.
+ * deaths_declared_total, refutations_total, packets_total{direction} (UDP datagrams),
+ * streams_total{direction} (TCP exchanges), bytes_total{direction,transport=udp|tcp} (wire bytes),
+ * messages_total{direction,transport,type} and message_bytes_total{direction,transport,type} (each
+ * message's encoded size, before compression and framing), decode_errors_total{reason},
+ * dropped_total{reason} (decode errors and every other rejection), push_pulls_total{outcome=
+ * initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
@@ -95,14 +98,33 @@ export class AgentMetrics {
       [{ direction: 'in' }, s.packetsIn],
       [{ direction: 'out' }, s.packetsOut],
     ])
-    stat('grapevine_bytes_total', 'UDP bytes, by direction', ['direction'], (s) => [
-      [{ direction: 'in' }, s.bytesIn],
-      [{ direction: 'out' }, s.bytesOut],
+    stat('grapevine_streams_total', 'TCP stream exchanges: served (in) and opened (out)', ['direction'], (s) => [
+      [{ direction: 'in' }, s.streamsIn],
+      [{ direction: 'out' }, s.streamsOut],
     ])
-    stat('grapevine_messages_total', 'Protocol messages, by direction and message type', ['direction', 'type'], (s) => [
-      ...[...s.messagesIn].map(([type, n]): [Labels, number] => [{ direction: 'in', type }, n]),
-      ...[...s.messagesOut].map(([type, n]): [Labels, number] => [{ direction: 'out', type }, n]),
+    stat('grapevine_bytes_total', 'Bytes on the wire (after compression), by direction and transport', ['direction', 'transport'], (s) => [
+      [{ direction: 'in', transport: 'udp' }, s.bytesIn],
+      [{ direction: 'out', transport: 'udp' }, s.bytesOut],
+      [{ direction: 'in', transport: 'tcp' }, s.streamBytesIn],
+      [{ direction: 'out', transport: 'tcp' }, s.streamBytesOut],
     ])
+    const byType = (direction: string, transport: string, m: ReadonlyMap<string, number>): Array<[Labels, number]> =>
+      [...m].map(([type, n]): [Labels, number] => [{ direction, transport, type }, n])
+    stat('grapevine_messages_total', 'Protocol messages, by direction, transport and message type', ['direction', 'transport', 'type'], (s) => [
+      ...byType('in', 'udp', s.messagesIn),
+      ...byType('out', 'udp', s.messagesOut),
+      ...byType('in', 'tcp', s.streamMessagesIn),
+      ...byType('out', 'tcp', s.streamMessagesOut),
+    ])
+    stat('grapevine_message_bytes_total', 'Encoded bytes of protocol messages (before compression and framing), by direction, transport and type', ['direction', 'transport', 'type'], (s) => [
+      ...byType('in', 'udp', s.messageBytesIn),
+      ...byType('out', 'udp', s.messageBytesOut),
+      ...byType('in', 'tcp', s.streamMessageBytesIn),
+      ...byType('out', 'tcp', s.streamMessageBytesOut),
+    ])
+    stat('grapevine_decode_errors_total', 'Input that could not be decoded, by reason (bad-crc, truncated, bad-msgpack, …)', ['reason'], (s) =>
+      [...s.decodeErrors].map(([reason, n]): [Labels, number] => [{ reason }, n]),
+    )
     stat('grapevine_dropped_total', 'Dropped input (decode errors and other rejections), by reason', ['reason'], (s) =>
       [...s.dropped].map(([reason, n]): [Labels, number] => [{ reason }, n]),
     )

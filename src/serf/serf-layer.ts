@@ -37,8 +37,8 @@ export const SERF_STATUS_MAX = 65536
 export type SerfLayerEvent =
   /** A user event seen for the first time (from gossip, push-pull, or our own userEvent()). */
   | { readonly type: 'userEvent'; readonly name: string; readonly payload: Uint8Array; readonly lTime: number; readonly coalesce: boolean }
-  /** A join or leave intent that advanced a node's status time. */
-  | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number }
+  /** A join or leave intent that advanced a node's status time (`prune` only on leave intents). */
+  | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number; readonly prune?: boolean }
   /** A Serf message we could not decode; dropped. */
   | { readonly type: 'dropped'; readonly error: DecodeError; readonly where: 'message' | 'state' }
 
@@ -51,6 +51,12 @@ export interface SerfLayerOptions {
   readonly clusterSize: () => number
   /** Receives layer events; called synchronously inside delegate calls. */
   readonly onEvent?: (e: SerfLayerEvent) => void
+  /**
+   * A new leave intent about another node (a graceful leave or a force-leave): the membership layer
+   * should record a failed member as left, and forget it when `prune` (Swim.forceLeave). Called
+   * synchronously inside delegate calls, so the caller applies it once the current input is done.
+   */
+  readonly onLeaveIntent?: (node: string, prune: boolean) => void
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -94,6 +100,19 @@ export class SerfLayer implements SwimDelegate {
     this.intents.queue(this.name, encodeSerfMessage({ type: 'leave', lTime, node: this.name, prune: false }), (reason) => onSent?.(reason === 'sent'))
   }
 
+  /**
+   * Serf's RemoveFailedNode / force-leave: a leave intent about another node at the current member
+   * clock (then incremented), applied here first and then gossiped, so every member records the failed
+   * node as left (and forgets it when `prune`). `onSent` as for leave(). A live node that receives it
+   * about itself refutes it with a join intent.
+   */
+  forceLeave(node: string, prune: boolean, onSent?: (sent: boolean) => void): void {
+    const lTime = this.clock.time()
+    this.clock.increment()
+    this.handleLeaveIntent(lTime, node, prune)
+    this.intents.queue(node, encodeSerfMessage({ type: 'leave', lTime, node, prune }), (reason) => onSent?.(reason === 'sent'))
+  }
+
   /** Fires a user event (Serf's UserEvent): LTime = eventClock, then increment; delivered locally too. */
   userEvent(name: string, payload: Uint8Array, coalesce = false): void {
     const lTime = this.eventClock.time()
@@ -132,7 +151,7 @@ export class SerfLayer implements SwimDelegate {
         break
       case 'leave':
         this.counts.leaveIntents++
-        rebroadcast = this.handleLeaveIntent(msg.lTime, msg.node)
+        rebroadcast = this.handleLeaveIntent(msg.lTime, msg.node, msg.prune)
         break
       case 'userEvent':
         this.counts.userEvents++
@@ -188,7 +207,7 @@ export class SerfLayer implements SwimDelegate {
     if (pp.queryLTime > 0) this.queryClock.witness(pp.queryLTime - 1)
     const left = new Set(pp.leftMembers)
     // Left members first, one past their join time (the leave was accepted after it).
-    for (const name of left) this.handleLeaveIntent((pp.statusLTimes.get(name) ?? 0) + 1, name)
+    for (const name of left) this.handleLeaveIntent((pp.statusLTimes.get(name) ?? 0) + 1, name, false)
     for (const [name, lTime] of pp.statusLTimes) if (!left.has(name)) this.handleJoinIntent(lTime, name)
     // Serf's agent joins without replay: events from before the join are not delivered.
     if (join && pp.eventLTime > this.eventMinTime) this.eventMinTime = pp.eventLTime
@@ -211,7 +230,7 @@ export class SerfLayer implements SwimDelegate {
   }
 
   /** handleNodeLeaveIntent: an older leave intent about ourselves is refuted with a join intent. */
-  private handleLeaveIntent(lTime: number, node: string): boolean {
+  private handleLeaveIntent(lTime: number, node: string, prune: boolean): boolean {
     this.clock.witness(lTime)
     const known = this.statusLTimes.get(node)
     if (known !== undefined && lTime <= known) return false
@@ -220,7 +239,8 @@ export class SerfLayer implements SwimDelegate {
       return false
     }
     this.setStatus(node, lTime)
-    this.opts.onEvent?.({ type: 'intent', intent: 'leave', node, lTime })
+    this.opts.onEvent?.({ type: 'intent', intent: 'leave', node, lTime, prune })
+    if (node !== this.name) this.opts.onLeaveIntent?.(node, prune)
     return true
   }
 

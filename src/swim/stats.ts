@@ -1,13 +1,35 @@
-/** Counters kept by the membership layer; the agent exports them as Prometheus metrics. */
+/**
+ * Counters kept by the membership layer; the agent exports them as Prometheus metrics.
+ *
+ * Two kinds of byte counts: wire bytes (`bytesIn/Out` for UDP datagrams as sent or received, after
+ * compression and CRC; `streamBytesIn/Out` for TCP stream payloads), and message bytes by type (the
+ * encoded size of each message, type byte included, before compression and compound framing), which
+ * tell what the traffic is made of.
+ */
 export class SwimStats {
+  /** UDP datagrams and their wire bytes. */
   packetsIn = 0
   packetsOut = 0
   bytesIn = 0
   bytesOut = 0
-  /** Messages received, by type name (after unwrapping compound/compress/CRC). */
+  /** TCP streams: requests we served (in) and exchanges we opened (out), and every byte of both ways. */
+  streamsIn = 0
+  streamsOut = 0
+  streamBytesIn = 0
+  streamBytesOut = 0
+  /** UDP messages received, by type name (after unwrapping compound/compress/CRC), and their bytes. */
   readonly messagesIn = new Map<string, number>()
-  /** Messages sent, by type name. */
+  readonly messageBytesIn = new Map<string, number>()
+  /** UDP messages sent, by type name, and their bytes. */
   readonly messagesOut = new Map<string, number>()
+  readonly messageBytesOut = new Map<string, number>()
+  /** Stream messages (pushPull, ping, ack, userStream, err) received and sent, by type, and their bytes. */
+  readonly streamMessagesIn = new Map<string, number>()
+  readonly streamMessageBytesIn = new Map<string, number>()
+  readonly streamMessagesOut = new Map<string, number>()
+  readonly streamMessageBytesOut = new Map<string, number>()
+  /** Input that could not be decoded, by DecodeError reason (also counted in `dropped`). */
+  readonly decodeErrors = new Map<string, number>()
   /** Dropped input, by reason (decode error reasons, 'wrong-node', 'conflict', 'bad-vsn', …). */
   readonly dropped = new Map<string, number>()
   probes = 0
@@ -27,13 +49,31 @@ export class SwimStats {
   streamErrors = 0
   broadcastsDropped = 0
 
-  countIn(type: string): void {
-    this.messagesIn.set(type, (this.messagesIn.get(type) ?? 0) + 1)
+  countIn(type: string, bytes: number): void {
+    tally(this.messagesIn, this.messageBytesIn, type, bytes)
   }
-  countOut(type: string): void {
-    this.messagesOut.set(type, (this.messagesOut.get(type) ?? 0) + 1)
+  countOut(type: string, bytes: number): void {
+    tally(this.messagesOut, this.messageBytesOut, type, bytes)
+  }
+  streamIn(type: string, bytes: number): void {
+    tally(this.streamMessagesIn, this.streamMessageBytesIn, type, bytes)
+  }
+  streamOut(type: string, bytes: number): void {
+    tally(this.streamMessagesOut, this.streamMessageBytesOut, type, bytes)
+  }
+  decodeError(reason: string): void {
+    add(this.decodeErrors, reason, 1)
   }
   drop(reason: string): void {
-    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1)
+    add(this.dropped, reason, 1)
   }
+}
+
+function tally(counts: Map<string, number>, sizes: Map<string, number>, type: string, bytes: number): void {
+  add(counts, type, 1)
+  add(sizes, type, bytes)
+}
+
+function add(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n)
 }

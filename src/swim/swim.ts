@@ -31,6 +31,7 @@ import {
   encodeStream,
 } from '../wire/codec.js'
 import { addCrc } from '../wire/crc32.js'
+import type { DecodeError } from '../wire/decode-error.js'
 import type {
   AckMsg,
   AliveMsg,
@@ -69,6 +70,11 @@ export interface SwimOptions {
   readonly meta?: Uint8Array
   /** Seed addresses retried by the reconnect loop (join() adds its seeds here too). */
   readonly seeds?: readonly Address[]
+  /**
+   * The incarnation start() announces (default 1). A restarted node passes one more than the last it
+   * used, so peers that still hold it dead or suspect accept it at once instead of after a refutation.
+   */
+  readonly incarnation?: number
 }
 
 /** Largest node metadata memberlist accepts (MetaMaxSize). */
@@ -150,6 +156,7 @@ export class Swim {
   private epoch = 0
   private started = false
   private leaving = false
+  private readonly startIncarnation: number
   private leaveDone = false
   /** Gossip rounds run at gossipPhaseMs + k × gossipIntervalMs; scheduled only while there is something to send. */
   private gossipPhaseMs = 0
@@ -188,6 +195,9 @@ export class Swim {
       forgotten: false,
     }
     for (const s of opts.seeds ?? []) this.addSeed(s)
+    const inc = opts.incarnation ?? 1
+    assert(Number.isInteger(inc) && inc >= 1 && inc <= 0xffffffff, `incarnation ${inc} is not an integer in 1..2^32-1`)
+    this.startIncarnation = inc
   }
 
   // ------------------------------------------------------------------ public surface
@@ -230,7 +240,7 @@ export class Swim {
     return this.queue.size
   }
 
-  /** Starts the node: alive at incarnation 1, periodic timers staggered at random. */
+  /** Starts the node: alive at its start incarnation (1 by default), periodic timers staggered at random. */
   start(nowMs: number, out: SwimOutbox): void {
     assert(!this.started, 'start() called twice')
     this.started = true
@@ -247,8 +257,8 @@ export class Swim {
     if (c.pushPullIntervalMs > 0) out.schedule({ kind: 'pushPullTick', epoch: e }, this.rng.int(c.pushPullIntervalMs))
     if (c.reconnectIntervalMs > 0) out.schedule({ kind: 'reconnectTick', epoch: e }, this.rng.int(c.reconnectIntervalMs))
     out.schedule({ kind: 'reapTick', epoch: e }, c.reapIntervalMs)
-    // Our own alive at incarnation 1, queued for gossip (after the gossip cadence is set up).
-    this.aliveNode(this.aliveOf(this.self, 1), nowMs, out, true)
+    // Our own alive, queued for gossip (after the gossip cadence is set up).
+    this.aliveNode(this.aliveOf(this.self, this.startIncarnation), nowMs, out, true)
   }
 
   /**
@@ -271,7 +281,7 @@ export class Swim {
       const id = ++this.exchangeSeq
       this.exchanges.set(id, { kind: 'join', joinId, seed })
       this.stats.pushPullsInitiated++
-      this.sendStream(seed, request, id, true, out)
+      this.sendStream(seed, 'pushPull', request, id, true, out)
     }
     void nowMs
     return joinId
@@ -294,6 +304,28 @@ export class Swim {
       return
     }
     out.schedule({ kind: 'leaveTimeout', epoch: this.epoch }, this.config.leaveTimeoutMs)
+  }
+
+  /**
+   * Serf's force-leave, as each node applies it locally (nothing goes on the wire here; the Serf
+   * layer gossips the intent): a failed member becomes left, so it is no longer reconnected and is
+   * reaped after tombstoneTimeoutMs; with `prune`, a failed or left member is forgotten at once
+   * (`reaped`). Live members are not touched: a live node refutes the intent itself.
+   * Returns the member's state before, or undefined when the name is unknown.
+   */
+  forceLeave(name: string, prune: boolean, nowMs: number, out: SwimOutbox): MemberState | undefined {
+    const m = this.table.get(name)
+    if (m === undefined) return undefined
+    const before = m.state
+    if (m === this.self || !isDeadOrLeft(m.state)) return before
+    if (m.state === 'dead') {
+      m.state = 'left'
+      m.stateChangeMs = nowMs
+      this.tableVersion++
+      out.emit({ type: 'left', member: snapshot(m) })
+    }
+    if (prune) this.forget(m, out)
+    return before
   }
 
   /** Stops every periodic timer; the node ignores all later input. */
@@ -321,7 +353,7 @@ export class Swim {
   sendUserStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
     const id = ++this.exchangeSeq
     this.exchanges.set(id, { kind: 'userMessage' })
-    this.sendStream(to, encodeStream({ type: 'userStream', payload }, { compress: this.config.enableCompression, ...GO_LZW }), id, false, out)
+    this.sendStream(to, 'userStream', encodeStream({ type: 'userStream', payload }, { compress: this.config.enableCompression, ...GO_LZW }), id, false, out)
   }
 
   // ------------------------------------------------------------------ inputs
@@ -330,10 +362,11 @@ export class Swim {
     if (this.stopped) return
     this.stats.packetsIn++
     this.stats.bytesIn += bytes.length
-    const { messages, errors } = decodePacket(bytes)
-    for (const err of errors) this.dropped(err.reason, from, out, err.message)
-    for (const msg of messages) {
-      this.stats.countIn(msg.type)
+    const { messages, sizes, errors } = decodePacket(bytes)
+    for (const err of errors) this.undecodable(err, from, out)
+    for (let i = 0; i < messages.length; i++) {
+      const msg = messages[i]
+      this.stats.countIn(msg.type, sizes[i])
       switch (msg.type) {
         case 'ping':
           this.handlePing(msg, from, out)
@@ -366,31 +399,33 @@ export class Swim {
   /** A stream request arrived; returns the reply bytes, or null when none is due. */
   handleStreamRequest(from: Address, bytes: Uint8Array, nowMs: number, out: SwimOutbox): Uint8Array | null {
     if (this.stopped) return null
+    this.stats.streamsIn++
+    this.stats.streamBytesIn += bytes.length
     const decoded = decodeStream(bytes)
     if (!decoded.ok) {
       this.stats.streamErrors++
-      this.dropped(decoded.error.reason, from, out, decoded.error.message)
+      this.undecodable(decoded.error, from, out)
       // memberlist answers an errResp only when the envelope itself is unreadable.
       if (decoded.error.reason === 'bad-compression') {
-        return encodeStream({ type: 'err', error: `Failed to read stream: ${decoded.error.message}` }, { compress: false })
+        return this.streamReply('err', encodeStream({ type: 'err', error: `Failed to read stream: ${decoded.error.message}` }, { compress: false }))
       }
       return null
     }
     const msg = decoded.value
-    this.stats.countIn(msg.type)
+    this.stats.streamIn(msg.type, bytes.length)
     switch (msg.type) {
       case 'pushPull': {
         this.stats.pushPullsServed++
         const reply = this.encodeLocalState(msg.join)
         this.mergeRemoteState(msg, nowMs, out, from)
-        return reply
+        return this.streamReply('pushPull', reply)
       }
       case 'ping':
         if (msg.node !== '' && msg.node !== this.name) {
           this.dropped('wrong-node', from, out, `stream ping for ${msg.node}`)
           return null
         }
-        return encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }, { compress: this.config.enableCompression, ...GO_LZW })
+        return this.streamReply('ack', encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }, { compress: this.config.enableCompression, ...GO_LZW }))
       case 'userStream':
         this.delegate?.notifyUserMessage?.(msg.payload, this.memberAt(from)?.name)
         return null
@@ -407,6 +442,7 @@ export class Swim {
     this.exchanges.delete(exchangeId)
     if (this.stopped) return
     if (!result.ok) this.stats.streamErrors++
+    else this.stats.streamBytesIn += result.bytes.length
     switch (ex.kind) {
       case 'join': {
         const join = this.joins.get(ex.joinId)
@@ -428,6 +464,8 @@ export class Swim {
         const probe = this.probes.get(ex.seqNo)
         if (probe === undefined || !result.ok) return
         const decoded = decodeStream(result.bytes)
+        if (!decoded.ok) this.undecodable(decoded.error, probe.target.address, out)
+        else this.stats.streamIn(decoded.value.type, result.bytes.length)
         if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === ex.seqNo) {
           this.stats.tcpFallbackSuccesses++
           this.finishProbe(probe, true, nowMs, out, null, 0)
@@ -517,9 +555,9 @@ export class Swim {
     if (target.state === 'suspect' && this.config.lifeguard) {
       // Buddy system: tell the suspect directly so it can refute; no other piggyback.
       const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
-      this.stats.countOut('ping')
-      this.stats.countOut('suspect')
-      this.sendRaw(target.address, encodeCompound([encodeMessage(ping), encodeMessage(suspect)]), target, out, undefined)
+      const parts = [encodeMessage(ping), encodeMessage(suspect)]
+      this.countParts(parts)
+      this.sendRaw(target.address, encodeCompound(parts), target, out, undefined)
     } else {
       this.sendMessage(target.address, ping, target, out, true)
     }
@@ -585,8 +623,7 @@ export class Swim {
       this.stats.tcpFallbackProbes++
       const remaining = Math.max(1, probe.deadlineMs - nowMs)
       const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-      this.stats.countOut('ping')
-      out.openStream(target.address, encodeStream(ping, { compress: this.config.enableCompression, ...GO_LZW }), id, remaining, true)
+      this.sendStream(target.address, 'ping', encodeStream(ping, { compress: this.config.enableCompression, ...GO_LZW }), id, true, out, remaining)
     }
     // Woken past the deadline (a paused or starved process): the deadline is due too, and like any due
     // timer it runs before the packets that queued up meanwhile (as two separate timers would).
@@ -907,7 +944,7 @@ export class Swim {
   }
 
   private countParts(parts: readonly Uint8Array[]): void {
-    for (const p of parts) this.stats.countOut(MESSAGE_NAMES[p[0]] ?? 'unknown')
+    for (const p of parts) this.stats.countOut(MESSAGE_NAMES[p[0]] ?? 'unknown', p.length)
   }
 
   /** Our queue first, then the delegate's user messages (each prefixed with type byte 8). */
@@ -937,7 +974,7 @@ export class Swim {
     const id = ++this.exchangeSeq
     this.exchanges.set(id, { kind: 'pushPull', peer: peer.name })
     this.stats.pushPullsInitiated++
-    this.sendStream(peer.address, this.encodeLocalState(false), id, true, out)
+    this.sendStream(peer.address, 'pushPull', this.encodeLocalState(false), id, true, out)
   }
 
   /**
@@ -956,7 +993,7 @@ export class Swim {
         const id = ++this.exchangeSeq
         this.exchanges.set(id, { kind: 'reconnect', peer: target.name })
         this.stats.pushPullsInitiated++
-        this.sendStream(target.address, this.encodeLocalState(true), id, true, out)
+        this.sendStream(target.address, 'pushPull', this.encodeLocalState(true), id, true, out)
       }
     }
     const orphanSeeds = this.seeds.filter((s) => {
@@ -970,7 +1007,7 @@ export class Swim {
       const id = ++this.exchangeSeq
       this.exchanges.set(id, { kind: 'join', joinId, seed })
       this.stats.pushPullsInitiated++
-      this.sendStream(seed, this.encodeLocalState(true), id, true, out)
+      this.sendStream(seed, 'pushPull', this.encodeLocalState(true), id, true, out)
     }
   }
 
@@ -979,10 +1016,11 @@ export class Swim {
     if (!result.ok) return result.error
     const decoded = decodeStream(result.bytes)
     if (!decoded.ok) {
-      this.dropped(decoded.error.reason, peer, out, decoded.error.message)
+      this.undecodable(decoded.error, peer, out)
       return `bad reply: ${decoded.error.message}`
     }
     const msg = decoded.value
+    this.stats.streamIn(msg.type, result.bytes.length)
     if (msg.type === 'err') return `remote error: ${msg.error}`
     if (msg.type !== 'pushPull') {
       this.dropped('unexpected-stream-message', peer, out, msg.type)
@@ -1123,20 +1161,25 @@ export class Swim {
     for (const m of this.down) {
       const limit = m.state === 'dead' ? this.config.reconnectTimeoutMs : m.state === 'left' ? this.config.tombstoneTimeoutMs : undefined
       if (limit === undefined || nowMs - m.stateChangeMs <= limit) continue
-      this.table.delete(m.name)
-      this.down.delete(m)
-      if (!m.forgotten) {
-        m.forgotten = true
-        this.carried--
-        const i = this.probeList.indexOf(m)
-        if (i >= 0) {
-          this.probeList.splice(i, 1)
-          if (i < this.probeIndex) this.probeIndex--
-        }
-        this.tableVersion++
-      }
-      out.emit({ type: 'reaped', member: snapshot(m) })
+      this.forget(m, out)
     }
+  }
+
+  /** Removes a failed or left member from the table and the probe list: `reaped`. */
+  private forget(m: Member, out: SwimOutbox): void {
+    this.table.delete(m.name)
+    this.down.delete(m)
+    if (!m.forgotten) {
+      m.forgotten = true
+      this.carried--
+      const i = this.probeList.indexOf(m)
+      if (i >= 0) {
+        this.probeList.splice(i, 1)
+        if (i < this.probeIndex) this.probeIndex--
+      }
+      this.tableVersion++
+    }
+    out.emit({ type: 'reaped', member: snapshot(m) })
   }
 
   // ------------------------------------------------------------------ helpers
@@ -1227,7 +1270,7 @@ export class Swim {
   /** Encodes one message and sends it, with piggybacked broadcasts when `piggyback`. */
   private sendMessage(to: Address, msg: PacketMessage, dest: Member | undefined, out: SwimOutbox, piggyback: boolean): void {
     const bytes = encodeMessage(msg)
-    this.stats.countOut(msg.type)
+    this.stats.countOut(msg.type, bytes.length)
     if (piggyback) {
       const avail = this.config.packetBytesBudget - bytes.length - COMPOUND_HEADER_OVERHEAD - COMPOUND_PART_OVERHEAD
       const extra = avail > 0 ? this.takeBroadcasts(COMPOUND_PART_OVERHEAD, avail, out) : []
@@ -1242,7 +1285,7 @@ export class Swim {
 
   /** The last step of every packet: compress when it helps, CRC for peers that speak protocol 5. */
   private sendRaw(to: Address, payload: Uint8Array, dest: Member | undefined, out: SwimOutbox, countAs: string | undefined): void {
-    if (countAs !== undefined) this.stats.countOut(countAs)
+    if (countAs !== undefined) this.stats.countOut(countAs, payload.length)
     let bytes = payload
     if (this.config.enableCompression && payload.length >= COMPRESS_MIN_BYTES) {
       const compressed = encodeCompress(payload, GO_LZW)
@@ -1254,8 +1297,24 @@ export class Swim {
     out.send(to, bytes)
   }
 
-  private sendStream(to: Address, bytes: Uint8Array, exchangeId: number, expectReply: boolean, out: SwimOutbox): void {
-    out.openStream(to, bytes, exchangeId, this.config.streamTimeoutMs, expectReply)
+  private sendStream(to: Address, type: string, bytes: Uint8Array, exchangeId: number, expectReply: boolean, out: SwimOutbox, timeoutMs = this.config.streamTimeoutMs): void {
+    this.stats.streamsOut++
+    this.stats.streamBytesOut += bytes.length
+    this.stats.streamOut(type, bytes.length)
+    out.openStream(to, bytes, exchangeId, timeoutMs, expectReply)
+  }
+
+  /** Counts a stream reply we are about to send back. */
+  private streamReply(type: string, bytes: Uint8Array): Uint8Array {
+    this.stats.streamBytesOut += bytes.length
+    this.stats.streamOut(type, bytes.length)
+    return bytes
+  }
+
+  /** Input that could not be decoded: counted by reason, then dropped like any other rejection. */
+  private undecodable(err: DecodeError, from: Address, out: SwimOutbox): void {
+    this.stats.decodeError(err.reason)
+    this.dropped(err.reason, from, out, err.message)
   }
 
   private dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void {

@@ -126,11 +126,14 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult<PacketMessage> {
 /** What decodePacket found: every message it could decode, and why the rest was dropped. */
 export interface DecodedPacket {
   readonly messages: PacketMessage[]
+  /** The encoded size of each message (type byte and body, after unwrapping), parallel to `messages`. */
+  readonly sizes: number[]
   readonly errors: DecodeError[]
 }
 
 interface PacketContext {
   readonly messages: PacketMessage[]
+  readonly sizes: number[]
   readonly errors: DecodeError[]
   /** Decompressed bytes still allowed for this packet. */
   budget: number
@@ -145,7 +148,7 @@ interface PacketContext {
  * compounds. Never throws.
  */
 export function decodePacket(bytes: Uint8Array): DecodedPacket {
-  const ctx: PacketContext = { messages: [], errors: [], budget: maxDecompressedPacketBytes, stopped: false }
+  const ctx: PacketContext = { messages: [], sizes: [], errors: [], budget: maxDecompressedPacketBytes, stopped: false }
   try {
     if (bytes.length === 0) {
       ctx.errors.push(new DecodeError('empty', 'empty packet', 0))
@@ -165,7 +168,7 @@ export function decodePacket(bytes: Uint8Array): DecodedPacket {
   } catch (e) {
     ctx.errors.push(toDecodeError(e))
   }
-  return { messages: ctx.messages, errors: ctx.errors }
+  return { messages: ctx.messages, sizes: ctx.sizes, errors: ctx.errors }
 }
 
 function report(ctx: PacketContext, at: number, e: DecodeError): void {
@@ -246,6 +249,7 @@ function unwrap(buf: Uint8Array, start: number, end: number, depth: number, ctx:
   }
   try {
     ctx.messages.push(readPacketMessage(buf, start, end))
+    ctx.sizes.push(end - start)
   } catch (e) {
     report(ctx, at, toDecodeError(e))
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import dgram from 'node:dgram'
 import { after, before, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
 import { gossipAddress, startTestAgent, stopAll, url, waitFor } from './helpers.js'
@@ -70,7 +71,9 @@ describe('agent HTTP API', () => {
       ['/v1/join', post(JSON.stringify({ addresses: ['x'.repeat(70 * 1024)] })), 413, /64/],
       ['/v1/force-leave', post('{}'), 400, /name: expected/],
       ['/v1/force-leave', post('{"name":"a2","prune":"yes"}'), 400, /prune: expected true or false/],
-      ['/v1/force-leave', post('{"name":"a2"}'), 501, /Serf layer/],
+      ['/v1/force-leave', post('{"name":"nobody"}'), 404, /no member named "nobody"/],
+      ['/v1/force-leave', post('{"name":"a2"}'), 409, /a2 is alive; force-leave is for failed members/],
+      ['/v1/force-leave', post('{"name":"a1"}'), 409, /grapevine leave/],
     ]
     for (const [path, init, status, reason] of cases) {
       const res = await getJson<{ error: string }>(url(a1, path), init)
@@ -83,6 +86,11 @@ describe('agent HTTP API', () => {
   })
 
   it('metrics_expose_the_expected_series', async () => {
+    // One corrupt datagram: a CRC header whose checksum does not match.
+    const sock = dgram.createSocket('udp4')
+    await new Promise<void>((r) => sock.send(Uint8Array.of(12, 0, 0, 0, 0, 0, 1, 2), a1.node.port, '127.0.0.1', () => r()))
+    sock.close()
+    await waitFor('a1 counts the bad packet', () => (a1.node.stats().decodeErrors.get('bad-crc') ?? 0) === 1, 10_000)
     const res = await fetch(url(a1, '/metrics'))
     assert.equal(res.status, 200)
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
@@ -97,8 +105,15 @@ describe('agent HTTP API', () => {
       /grapevine_refutations_total/,
       /grapevine_health_score\{node="a1"\} 0/,
       /grapevine_packets_total\{direction="in"/,
-      /grapevine_bytes_total\{direction="out"/,
-      /grapevine_messages_total\{direction="in",type="ping"/,
+      /grapevine_bytes_total\{direction="out",transport="udp",node="a1"\} [1-9]/,
+      /grapevine_bytes_total\{direction="in",transport="tcp",node="a1"\} [1-9]/,
+      /grapevine_streams_total\{direction="in"/,
+      /grapevine_messages_total\{direction="in",transport="udp",type="ping",node="a1"\} [1-9]/,
+      /grapevine_messages_total\{direction="in",transport="tcp",type="pushPull",node="a1"\} [1-9]/,
+      /grapevine_message_bytes_total\{direction="out",transport="udp",type="ack",node="a1"\} [1-9]/,
+      /grapevine_message_bytes_total\{direction="out",transport="tcp",type="pushPull",node="a1"\} [1-9]/,
+      /grapevine_decode_errors_total\{reason="bad-crc",node="a1"\} 1\n/,
+      /grapevine_dropped_total\{reason="bad-crc",node="a1"\} 1\n/,
       /grapevine_push_pulls_total\{outcome="served"/,
       /grapevine_stream_errors_total/,
       /grapevine_member_events_total\{type="joined"/,

@@ -55,7 +55,7 @@ test('intents_are_witnessed_rebroadcast_once_and_stale_ones_ignored', () => {
   serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 8, node: 'serf0', prune: false }))
   assert.equal(events.length, 1)
   serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 12, node: 'serf0', prune: false }))
-  assert.deepEqual(events[1], { type: 'intent', intent: 'leave', node: 'serf0', lTime: 12 })
+  assert.deepEqual(events[1], { type: 'intent', intent: 'leave', node: 'serf0', lTime: 12, prune: false })
 })
 
 test('an_old_leave_intent_about_ourselves_is_refuted_with_a_join_intent', () => {
@@ -109,7 +109,7 @@ test('push_pull_state_merges_like_serf', () => {
     true,
   )
   assert.equal(c.serf.statusLTime('x'), 3)
-  assert.deepEqual(c.events[0], { type: 'intent', intent: 'leave', node: 'x', lTime: 3 })
+  assert.deepEqual(c.events[0], { type: 'intent', intent: 'leave', node: 'x', lTime: 3, prune: false })
   c.serf.mergeRemoteState(new Uint8Array([2, 0xc1]), false)
   assert.equal(c.serf.counts.dropped, 1)
 })

@@ -385,7 +385,7 @@ test('a bad part is reported and the other parts of the compound still decode', 
 })
 
 test('compound edge cases: zero parts, a zero-length part, a truncated length table, trailing bytes', () => {
-  assert.deepEqual(decodePacket(bytes('07 00')), { messages: [], errors: [] })
+  assert.deepEqual(decodePacket(bytes('07 00')), { messages: [], sizes: [], errors: [] })
   const zeroPart = concat(bytes('07 02 0000'), new Uint8Array([0, PING.length]), PING)
   const z = decodePacket(zeroPart)
   assert.deepEqual(z.messages.map((m) => m.type), ['ping'])
@@ -406,6 +406,8 @@ test('nested wrappers: compress in a compound part, compound in compress, all un
   const r = decodePacket(all)
   assert.deepEqual(r.errors, [])
   assert.deepEqual(r.messages.map((m) => m.type), ['ping', 'alive'])
+  // Each message's own encoded size, whatever wrapped it (what the per-type byte counters add up).
+  assert.deepEqual(r.sizes, [PING.length, ALIVE.length])
 })
 
 test('wrappers nested deeper than the limit are rejected (too-deep); four levels are fine', () => {

@@ -18,7 +18,7 @@ import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
 import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
-import type { MemberInfo, SwimEvent } from '../../swim/events.js'
+import type { MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
 import { SerfLayer } from '../../serf/serf-layer.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
@@ -52,6 +52,11 @@ export interface NodeOptions {
    * show this node `left` after leave() instead of `failed`. Default true; false gives plain memberlist.
    */
   readonly serf?: boolean
+  /**
+   * The incarnation to start at (default 1). A restarted node passes one more than the last it used
+   * (the agent keeps it in its snapshot), so peers that still hold it failed accept it at once.
+   */
+  readonly incarnation?: number
 }
 
 /** Serf's BroadcastTimeout: how long leave() waits for the Serf leave intent to go out. */
@@ -91,6 +96,14 @@ export interface GrapevineNode {
   shutdown(): Promise<void>
   members(): Member[]
   localMember(): Member
+  /**
+   * Serf's force-leave: tells the cluster that a failed member will not come back. Every member (this
+   * one first) records it `left`, which stops reconnect attempts; with `prune` it is also forgotten at
+   * once (`reaped`). A live member is not affected (it refutes the intent). Resolves with the member's
+   * state before, or undefined when no member has that name; waits (at most SERF_BROADCAST_TIMEOUT_MS)
+   * until the intent went out. Without the Serf layer only this node's view changes.
+   */
+  forceLeave(name: string, opts?: { prune?: boolean }): Promise<MemberState | undefined>
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags): void
   /** Replaces the raw metadata (at most 512 bytes). */
@@ -112,13 +125,14 @@ interface Resolved {
   readonly config: SwimConfig
   readonly meta: Uint8Array
   readonly serf: boolean
+  readonly incarnation: number
 }
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   const problems: string[] = []
   if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
-  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf'])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation'])
   for (const k of Object.keys(options)) {
     if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
   }
@@ -165,8 +179,12 @@ export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   if (options.serf !== undefined && typeof options.serf !== 'boolean') {
     problems.push(`serf: expected true (speak Serf's intents, the default) or false (plain memberlist), got ${JSON.stringify(options.serf)}`)
   }
+  const incarnation = options.incarnation ?? 1
+  if (!Number.isInteger(incarnation) || incarnation < 1 || incarnation > 0xffffffff) {
+    problems.push(`incarnation: expected an integer from 1 to 4294967295 (one more than the last one used), got ${JSON.stringify(options.incarnation)}`)
+  }
   if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
-  return { name, bind, advertise, join, config, meta, serf: options.serf ?? true }
+  return { name, bind, advertise, join, config, meta, serf: options.serf ?? true, incarnation }
 }
 
 /** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
@@ -237,9 +255,15 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
         retransmitMult: o.config.retransmitMult,
         clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
         onEvent: (e) => driverRef?.events.emit('serf', e),
+        // Arrives inside a SWIM input; applied right after it, as an input of its own.
+        onLeaveIntent: (node, prune) =>
+          queueMicrotask(() => {
+            const d = driverRef
+            if (d !== undefined && !d.isStopped) d.run((now, out) => d.swim.forceLeave(node, prune, now, out))
+          }),
       })
     : undefined
-  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: serf })
+  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: serf, incarnation: o.incarnation })
   swimRef = swim
   const driver = new Driver(swim)
   driverRef = driver
@@ -402,6 +426,31 @@ class NodeHandle implements GrapevineNode {
 
   localMember(): Member {
     return withTags(this.driver.swim.localMember())
+  }
+
+  async forceLeave(name: string, opts: { prune?: boolean } = {}): Promise<MemberState | undefined> {
+    if (typeof name !== 'string' || name.length === 0) throw new ConfigError([`name: expected a member name, got ${JSON.stringify(name)}`])
+    const prune = opts.prune === true
+    const before = this.driver.swim.member(name)?.state
+    const serf = this.serf
+    if (this.driver.isStopped) return before
+    if (serf === undefined) {
+      return this.driver.run((now, out) => this.driver.swim.forceLeave(name, prune, now, out))
+    }
+    if (before === undefined && serf.statusLTime(name) === undefined) return undefined
+    const othersAlive = this.driver.swim.members().some((m) => m.name !== this.name && m.state === 'alive')
+    await new Promise<void>((resolve) => {
+      const timer = othersAlive ? setTimeout(resolve, SERF_BROADCAST_TIMEOUT_MS) : undefined
+      this.driver.run(() =>
+        serf.forceLeave(name, prune, () => {
+          if (timer !== undefined) clearTimeout(timer)
+          resolve()
+        }),
+      )
+      // Alone, nobody will carry the intent (Serf does not wait then either); our own view changes at once.
+      if (!othersAlive) queueMicrotask(resolve)
+    })
+    return before
   }
 
   setTags(tags: Tags): void {
