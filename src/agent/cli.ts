@@ -2,7 +2,8 @@
 /**
  * The `grapevine` command. Subcommands:
  *   sim    run a deterministic simulation and print its report (see sim-command.ts)
- *   demo   a simulated 50-node cluster through a crash, a pause and a partition (npm start)
+ *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo-cluster.ts);
+ *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition
  *   agent  run a real node with its HTTP API (see agent-command.ts)
  *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
  *
@@ -10,8 +11,10 @@
  */
 import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { runDemo } from './demo-command.js'
+import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from './demo-cluster.js'
+import type { DemoProfile } from './demo-cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { ClientError } from './client.js'
 import type { CommandIo, RawSimFlags } from './sim-command.js'
@@ -63,13 +66,25 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('simulate a 50-node cluster through a crash, a pause and a partition, printing membership changes')
-    .option('--seed <S>', 'run seed', '1')
-    .option('--nodes <N>', 'cluster size', '50')
-    .action((flags: { seed: string; nodes: string }) => {
-      const seed = parseSeed(flags.seed)
-      const nodes = parseCount(flags.nodes, '--nodes', 'a node count like 50')
-      process.exitCode = runDemo({ seed, nodes }, io)
+    .description('a local cluster of real agents (default 5) that prints membership changes as they happen; --sim for the simulated demo')
+    .option('--nodes <N>', 'number of agents (default 5; with --sim, simulated nodes, default 50)')
+    .option('--base-port <PORT>', `gossip ports PORT.., HTTP ports PORT+${HTTP_OFFSET}.. (default ${DEFAULT_BASE_PORT}, free ports if taken); 0 for any free ports`)
+    .addOption(new Option('--profile <PROFILE>', 'timing profile of the agents (default local)').choices(['local', 'lan']))
+    .option('--sim', 'the simulated demo instead: 50 nodes in virtual time through a crash, a pause and a partition')
+    .option('--seed <S>', 'with --sim: run seed (default 1)')
+    .action(async (flags: { nodes?: string; basePort?: string; profile?: DemoProfile; sim?: boolean; seed?: string }) => {
+      if (flags.sim === true) {
+        const seed = parseSeed(flags.seed ?? '1')
+        const nodes = parseCount(flags.nodes ?? '50', '--nodes', 'a node count like 50')
+        process.exitCode = runDemo({ seed, nodes }, io)
+        return
+      }
+      if (flags.seed !== undefined) throw new UsageError('--seed: only the simulated demo takes a seed; add --sim')
+      const nodes = parseCount(flags.nodes ?? '5', '--nodes', 'an agent count like 5')
+      const basePort = flags.basePort === undefined ? undefined : parseCount(flags.basePort, '--base-port', 'a port like 7946, or 0 for any free ports', true)
+      const code = await runDemoCluster({ nodes, basePort, profile: flags.profile ?? 'local' }, io)
+      // The agents are gone and stdin is closed; exit now rather than wait for stray handles.
+      process.exit(code)
     })
 
   addAgentCommands(program, io)

@@ -1,5 +1,5 @@
 /**
- * `grapevine demo` (what `npm start` runs until the real agent exists): a simulated 50-node cluster
+ * `grapevine demo --sim`: a simulated 50-node cluster
  * goes through a crash, a pause and a partition. Membership changes are printed as they happen,
  * summarised per second of virtual time so the output stays readable, then the final report.
  */
@@ -92,6 +92,6 @@ export function runDemo(opts: { seed: number; nodes: number }, io: CommandIo): n
     },
   })
   summary.flush()
-  io.out('\n' + formatReport({ ...report, replay: `grapevine demo --seed ${opts.seed} --nodes ${opts.nodes}` }) + '\n')
+  io.out('\n' + formatReport({ ...report, replay: `grapevine demo --sim --seed ${opts.seed} --nodes ${opts.nodes}` }) + '\n')
   return report.converged ? 0 : 1
 }
