@@ -9,7 +9,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from './agent.js'
-import { forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
 import type { RawAgentFlags } from './config.js'
@@ -118,6 +118,18 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
   clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))
     .action(async (flags: ClientFlags) => {
       process.exitCode = await infoCommand(flags, io)
+    })
+
+  clientOptions(
+    program
+      .command('event')
+      .description('send a Serf user event to every member (Serf agents run their event handlers)')
+      .argument('<NAME>', 'event name')
+      .argument('[PAYLOAD]', 'payload text (name and payload together at most about 470 bytes)'),
+  )
+    .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }) => {
+      process.exitCode = await eventCommand(name, payload, flags, io)
     })
 
   clientOptions(program.command('force-leave').description('mark a failed member as left, for members that will never come back').argument('<NAME>', 'member name'), false)

@@ -115,6 +115,13 @@ export async function forceLeaveCommand(name: string, flags: ClientFlags & { pru
   return 0
 }
 
+export async function eventCommand(name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }, io: CommandIo, env = process.env): Promise<number> {
+  const res = await call(target(flags, env), 'POST', '/v1/event', { name, payload: payload ?? '', coalesce: flags.coalesce !== false })
+  const body = (await res.json()) as { name: string; lTime: number }
+  io.out(flags.json === true ? JSON.stringify(body) + '\n' : `Event '${body.name}' dispatched (Lamport time ${body.lTime}).\n`)
+  return 0
+}
+
 export async function infoCommand(flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
   const res = await call(target(flags, env), 'GET', '/v1/self')
   const body = (await res.json()) as Record<string, unknown>

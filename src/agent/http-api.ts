@@ -8,6 +8,9 @@
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
  *   POST /v1/force-leave  { "name": "web-3", "prune": false } → { name, prune, previous, state }: a failed
  *                         member becomes left everywhere (prune: forgotten); 409 for a live one
+ *   POST /v1/event        { "name": "deploy", "payload": "v42", "coalesce": true } → { name, lTime }: a
+ *                         Serf user event to every member (coalesce defaults to true, as `serf event`;
+ *                         400 when over Serf's 512-byte limit)
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /metrics         Prometheus text
@@ -22,6 +25,7 @@ import { timingSafeEqual, createHash } from 'node:crypto'
 import type { GrapevineNode, Member, MemberEvent } from '../runtime/node/start-node.js'
 import { JoinError } from '../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../serf/serf-layer.js'
+import { UserEventError } from '../serf/serf-layer.js'
 import type { AgentMetrics } from './metrics.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -212,6 +216,20 @@ export class HttpApi {
         const previous = await t.node.forceLeave(name, { prune })
         const state = t.node.members().find((m) => m.name === name)?.state ?? 'pruned'
         return send(res, 200, { name, prune, previous: previous ?? null, state })
+      }
+      case '/v1/event': {
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { name?: unknown; payload?: unknown; coalesce?: unknown }
+        if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the event name, got ${JSON.stringify(body?.name)}`)
+        if (body.payload !== undefined && typeof body.payload !== 'string') throw new HttpError(400, `payload: expected a string (sent as UTF-8), got ${JSON.stringify(body.payload)}`)
+        if (body.coalesce !== undefined && typeof body.coalesce !== 'boolean') throw new HttpError(400, `coalesce: expected true or false, got ${JSON.stringify(body.coalesce)}`)
+        try {
+          const lTime = t.node.userEvent(body.name, body.payload ?? '', { coalesce: body.coalesce !== false })
+          return send(res, 200, { name: body.name, lTime })
+        } catch (e) {
+          if (e instanceof UserEventError || (e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          throw e
+        }
       }
       case '/v1/events':
         requireMethod(req, 'GET')

@@ -33,6 +33,13 @@ export const SERF_EVENT_BUFFER = 512
 export const SERF_QUEUE_DEPTH = 4096
 /** Bound on the status LTimes we remember (members and intents for unknown members). */
 export const SERF_STATUS_MAX = 65536
+/** Serf's default UserEventSizeLimit: an encoded user event message may not be larger. */
+export const SERF_USER_EVENT_LIMIT = 512
+
+/** A user event that Serf would refuse (empty name, too large); nothing was sent. */
+export class UserEventError extends Error {
+  override readonly name = 'UserEventError'
+}
 
 export type SerfLayerEvent =
   /** A user event seen for the first time (from gossip, push-pull, or our own userEvent()). */
@@ -113,13 +120,25 @@ export class SerfLayer implements SwimDelegate {
     this.intents.queue(node, encodeSerfMessage({ type: 'leave', lTime, node, prune }), (reason) => onSent?.(reason === 'sent'))
   }
 
-  /** Fires a user event (Serf's UserEvent): LTime = eventClock, then increment; delivered locally too. */
-  userEvent(name: string, payload: Uint8Array, coalesce = false): void {
+  /**
+   * Fires a user event (Serf's UserEvent): LTime = eventClock, then increment; delivered locally too,
+   * then gossiped through the event queue. Returns its LTime. Throws UserEventError, sending nothing,
+   * when the name is empty or the encoded message exceeds SERF_USER_EVENT_LIMIT (Serf's limit, which
+   * Serf agents also enforce on what they relay).
+   */
+  userEvent(name: string, payload: Uint8Array, coalesce = false): number {
+    if (typeof name !== 'string' || name.length === 0) throw new UserEventError(`event name: expected a non-empty string, got ${JSON.stringify(name)}`)
     const lTime = this.eventClock.time()
-    this.eventClock.increment()
     const bytes = encodeSerfMessage({ type: 'userEvent', lTime, name, payload, coalesce })
+    if (bytes.length > SERF_USER_EVENT_LIMIT) {
+      throw new UserEventError(
+        `user event ${JSON.stringify(name)} is ${bytes.length} bytes encoded; Serf's limit is ${SERF_USER_EVENT_LIMIT} (name and payload together can be about ${SERF_USER_EVENT_LIMIT - 40} bytes)`,
+      )
+    }
+    this.eventClock.increment()
     this.recordEvent(lTime, name, payload, coalesce)
     this.events.queue(`e${this.eventSeq++}`, bytes)
+    return lTime
   }
 
   /** Broadcasts waiting in the queues. */

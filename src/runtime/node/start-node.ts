@@ -104,6 +104,14 @@ export interface GrapevineNode {
    * until the intent went out. Without the Serf layer only this node's view changes.
    */
   forceLeave(name: string, opts?: { prune?: boolean }): Promise<MemberState | undefined>
+  /**
+   * Fires a Serf user event: delivered here (`serf` event `userEvent`) and gossiped to every member,
+   * where Serf agents run their `user` event handlers. `coalesce` (default false) lets Serf agents
+   * merge events of the same name that arrive close together. Returns the event's Lamport time.
+   * Throws UserEventError for an empty name or an event over Serf's 512-byte limit, and ConfigError
+   * without the Serf layer.
+   */
+  userEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): number
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags): void
   /** Replaces the raw metadata (at most 512 bytes). */
@@ -451,6 +459,15 @@ class NodeHandle implements GrapevineNode {
       if (!othersAlive) queueMicrotask(resolve)
     })
     return before
+  }
+
+  userEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): number {
+    const serf = this.serf
+    if (serf === undefined) throw new ConfigError(['serf: user events need the Serf layer; start the node with serf: true (the default)'])
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
+    return this.driver.run(() => serf.userEvent(name, bytes, opts.coalesce === true))
   }
 
   setTags(tags: Tags): void {

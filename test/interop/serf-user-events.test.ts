@@ -1,0 +1,61 @@
+// Serf user events sent by Grapevine run a real serf 0.9.4 agent's event handler, once each, with
+// their payload; an event over Serf's 512-byte limit is refused before anything is sent.
+// Without serf on PATH the test fails under CI and is skipped elsewhere, saying so.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { GrapevineNode } from '../../src/index.js'
+import { startNode } from '../../src/index.js'
+import type { Agent } from './serf-harness.js'
+import { logsOf, requireSerf, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
+
+test('grapevine_user_events_run_serf_event_handlers_once_with_their_payload', { timeout: 60_000 }, async (t) => {
+  if (!requireSerf(t)) return
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-events-'))
+  const agents: Agent[] = []
+  let node: GrapevineNode | undefined
+  try {
+    const out = join(dir, 'handled.txt')
+    const handler = join(dir, 'handler.sh')
+    // Serf runs the handler with the event name in SERF_USER_EVENT and the payload on stdin.
+    writeFileSync(handler, `#!/bin/sh\n{ printf '%s:' "$SERF_USER_EVENT"; cat; echo; } >> '${out}'\n`)
+    chmodSync(handler, 0o755)
+    writeFileSync(out, '')
+    const a = await startAgent('serf-handler', agents, [`-event-handler=user=${handler}`])
+    node = await startNode({ name: 'grapevine', bind: '127.0.0.1:0', profile: 'local', join: [a.bind] })
+    const gv = node
+    const detail = async (): Promise<string> =>
+      `serf: ${JSON.stringify((await serfMembers(a.rpc)).map((m) => [m.name, m.status]))}\nhandled: ${JSON.stringify(readFileSync(out, 'utf8'))}\n${logsOf(agents)}`
+    await waitUntil('serf lists grapevine alive', async () => (await serfMembers(a.rpc)).some((m) => m.name === 'grapevine' && m.status === 'alive'), 15_000, detail)
+
+    const local: string[] = []
+    gv.on('serf', (e) => {
+      if (e.type === 'userEvent') local.push(`${e.name}:${Buffer.from(e.payload).toString()}`)
+    })
+    const l1 = gv.userEvent('deploy', 'v42')
+    const l2 = gv.userEvent('restart', new TextEncoder().encode('web'), { coalesce: true })
+    assert.ok(l2 > l1)
+    assert.deepEqual(local, ['deploy:v42', 'restart:web']) // delivered locally too, as Serf does
+    await waitUntil(
+      'serf ran its handler for both events',
+      () => {
+        const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l !== '')
+        return lines.includes('deploy:v42') && lines.includes('restart:web')
+      },
+      20_000,
+      detail,
+    )
+    assert.throws(() => gv.userEvent('big', 'x'.repeat(600)), /Serf's limit is 512/)
+    assert.throws(() => gv.userEvent('', 'x'), /non-empty/)
+    await new Promise((r) => setTimeout(r, 1500)) // a duplicate would show up by now (serf re-gossips)
+    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l !== '')
+    assert.equal(lines.filter((l) => l === 'deploy:v42').length, 1, await detail())
+    assert.ok(!lines.some((l) => l.startsWith('big:')))
+  } finally {
+    await node?.shutdown()
+    await stopAll(agents.map((x) => x.proc))
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
