@@ -1,21 +1,10 @@
 // `grapevine event` and POST /v1/event: a Serf user event fired through one agent reaches the other
 // agent's event stream once; bad events get 400 with the reason, and the CLI exits 1 saying it.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
 import type { SerfLayerEvent } from '../../src/serf/serf-layer.js'
-import { gossipAddress, startTestAgent, stopAll, url, waitFor } from './helpers.js'
-
-const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
-    })
-  })
-}
+import { gossipAddress, runCli, startTestAgent, stopAll, url, waitFor } from './helpers.js'
 
 describe('user events through the agent', () => {
   const agents: Agent[] = []
@@ -32,7 +21,7 @@ describe('user events through the agent', () => {
       if (e.type === 'userEvent') seen.push(`${e.name}:${Buffer.from(e.payload).toString()}:${e.coalesce}`)
     })
 
-    const run = await cli(['event', 'deploy', 'v42', '--http', e1.httpAddress])
+    const run = await runCli(['event', 'deploy', 'v42', '--http', e1.httpAddress])
     assert.equal(run.code, 0, run.stderr)
     assert.match(run.stdout, /Event 'deploy' dispatched \(Lamport time \d+\)/)
     const res = await fetch(url(e1, '/v1/event'), { method: 'POST', body: JSON.stringify({ name: 'restart', payload: 'web', coalesce: false }) })
@@ -45,7 +34,7 @@ describe('user events through the agent', () => {
     assert.match(((await big.json()) as { error: string }).error, /Serf's limit is 512/)
     const noName = await fetch(url(e1, '/v1/event'), { method: 'POST', body: JSON.stringify({ payload: 'x' }) })
     assert.equal(noName.status, 400)
-    const bad = await cli(['event', 'big', 'x'.repeat(600), '--http', e1.httpAddress])
+    const bad = await runCli(['event', 'big', 'x'.repeat(600), '--http', e1.httpAddress])
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /400: user event "big" is \d+ bytes encoded/)
     assert.equal(seen.length, 2)

@@ -2,23 +2,12 @@
 // makes it left on every agent (the Serf leave intent is gossiped), and --prune forgets it everywhere.
 // Also: a restarted agent starts one incarnation past the one its snapshot recorded.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
-import { gossipAddress, startTestAgent, stopAll, waitFor } from './helpers.js'
-
-const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
-    })
-  })
-}
+import { gossipAddress, runCli, startTestAgent, stopAll, waitFor } from './helpers.js'
 
 const stateOf = (a: Agent, name: string): string | undefined => a.node.members().find((m) => m.name === name)?.state
 
@@ -42,7 +31,7 @@ describe('force-leave', () => {
       if (e.type === 'left' && e.member.name === 'f3') leftEvents++
     }
     f2.node.on('member', onMember)
-    const run = await cli(['force-leave', 'f3', '--http', f1.httpAddress])
+    const run = await runCli(['force-leave', 'f3', '--http', f1.httpAddress])
     assert.equal(run.code, 0, run.stderr)
     assert.match(run.stdout, /f3: dead → left/)
     assert.equal(stateOf(f1, 'f3'), 'left')
@@ -51,13 +40,13 @@ describe('force-leave', () => {
     assert.equal(leftEvents, 1)
     f2.node.off('member', onMember)
 
-    const pruned = await cli(['force-leave', 'f3', '--prune', '--http', f1.httpAddress])
+    const pruned = await runCli(['force-leave', 'f3', '--prune', '--http', f1.httpAddress])
     assert.equal(pruned.code, 0, pruned.stderr)
     assert.match(pruned.stdout, /f3: left → pruned \(pruned\)/)
     await waitFor('f2 forgets f3', () => stateOf(f2, 'f3') === undefined, 20_000)
     assert.equal(stateOf(f1, 'f3'), undefined)
 
-    const again = await cli(['force-leave', 'f3', '--http', f1.httpAddress])
+    const again = await runCli(['force-leave', 'f3', '--http', f1.httpAddress])
     assert.equal(again.code, 1)
     assert.match(again.stderr, /404: no member named "f3"/)
   })

@@ -1,4 +1,5 @@
 // Shared helpers of the agent tests: in-process agents on loopback with ephemeral ports and the
+import { execFile } from 'node:child_process'
 // fast SWIM timings of the runtime tests.
 import { resolveAgentConfig } from '../../src/agent/config.js'
 import type { AgentConfig, RawAgentFlags } from '../../src/agent/config.js'
@@ -29,4 +30,15 @@ export function url(a: Agent, path: string): string {
 
 export async function stopAll(agents: readonly (Agent | undefined)[]): Promise<void> {
   await Promise.all(agents.map((a) => a?.stop({ leave: false })))
+}
+
+const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
+
+/** Runs the CLI as a child process (asynchronously, so in-process agents keep answering). */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
+    })
+  })
 }
