@@ -149,19 +149,8 @@ export class DemoCluster {
     return this.nodes.filter((n) => n.state === 'up').map((n) => n.name)
   }
 
-  /** Picks the ports, starts node 1, then the others joining it. Resolves false when a node did not start. */
-  async start(): Promise<boolean> {
-    let base = this.opts.basePort ?? DEFAULT_BASE_PORT
-    if (base !== 0) {
-      const taken = await takenPort(base, this.opts.nodes)
-      if (taken !== undefined && this.opts.basePort !== undefined) {
-        throw new UsageError(`port ${taken} is in use; pick other ports with --base-port PORT (gossip PORT.., HTTP PORT+${HTTP_OFFSET}..), or --base-port 0 for any free ports`)
-      }
-      if (taken !== undefined) {
-        this.say(`Port ${taken} is in use, so the demo uses free ports instead (pick fixed ones with --base-port PORT).`)
-        base = 0
-      }
-    }
+  /** Starts node 1 on `base` (0: free ports), then the others joining it. Resolves false when a node did not start. */
+  async start(base: number): Promise<boolean> {
     for (const n of this.nodes) {
       n.gossipPort = base === 0 ? 0 : base + n.index - 1
       n.httpPort = base === 0 ? 0 : base + HTTP_OFFSET + n.index - 1
@@ -460,6 +449,19 @@ export class DemoCluster {
   }
 }
 
+/** The base port to use: the one asked for, or 0 (free ports) when the default range is taken. */
+async function choosePorts(opts: DemoClusterOptions, io: CommandIo): Promise<number> {
+  const base = opts.basePort ?? DEFAULT_BASE_PORT
+  if (base === 0) return 0
+  const taken = await takenPort(base, opts.nodes)
+  if (taken === undefined) return base
+  if (opts.basePort !== undefined) {
+    throw new UsageError(`port ${taken} is in use; pick other ports with --base-port PORT (gossip PORT.., HTTP PORT+${HTTP_OFFSET}..), or --base-port 0 for any free ports`)
+  }
+  io.out(`Port ${taken} is in use, so the demo uses free ports instead (pick fixed ones with --base-port PORT).\n`)
+  return 0
+}
+
 /** Runs the demo until Ctrl-C, SIGTERM or `q`; resolves with the exit code. */
 export async function runDemoCluster(opts: DemoClusterOptions, io: CommandIo): Promise<number> {
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) {
@@ -468,6 +470,7 @@ export async function runDemoCluster(opts: DemoClusterOptions, io: CommandIo): P
   if (opts.basePort !== undefined && (!Number.isInteger(opts.basePort) || opts.basePort < 0 || (opts.basePort > 0 && (opts.basePort < 1024 || opts.basePort + HTTP_OFFSET + opts.nodes - 1 > 65535)))) {
     throw new UsageError(`--base-port ${opts.basePort}: expected 0 (any free ports) or a port from 1024 up to ${65535 - HTTP_OFFSET - opts.nodes + 1}`)
   }
+  const base = await choosePorts(opts, io)
   const cluster = new DemoCluster(opts, io)
   const onExit = (): void => cluster.continueAll()
   process.on('exit', onExit)
@@ -475,7 +478,7 @@ export async function runDemoCluster(opts: DemoClusterOptions, io: CommandIo): P
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
   const input = createInterface({ input: process.stdin, terminal: false })
   try {
-    if (!(await cluster.start())) {
+    if (!(await cluster.start(base))) {
       await cluster.stop()
       return 1
     }
