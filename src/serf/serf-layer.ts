@@ -75,6 +75,8 @@ export class SerfLayer implements SwimDelegate {
   readonly counts = { joinIntents: 0, leaveIntents: 0, userEvents: 0, duplicates: 0, other: 0, dropped: 0 }
 
   private readonly statusLTimes = new Map<string, number>()
+  /** Nodes whose latest intent is a leave (Serf's StatusLeaving): their death is a leave, not a failure. */
+  private readonly leavingNodes = new Set<string>()
   private readonly eventBuffer: Array<SerfEventSlot & { events: Array<{ name: string; payload: Uint8Array }> } | null> = new Array(SERF_EVENT_BUFFER).fill(null)
   private eventMinTime = 0
   private readonly intents = new BroadcastQueue(SERF_QUEUE_DEPTH)
@@ -144,6 +146,14 @@ export class SerfLayer implements SwimDelegate {
   /** Broadcasts waiting in the queues. */
   get pendingBroadcasts(): number {
     return this.intents.size + this.events.size
+  }
+
+  /**
+   * True when the latest intent about `node` is a leave: Serf then records its death as `left`, not
+   * `failed` (a node that announced its leave and crashed before memberlist's leave went out).
+   */
+  isLeaving(node: string): boolean {
+    return this.leavingNodes.has(node)
   }
 
   /** The status LTime recorded for a node (its latest join/leave intent), if any. */
@@ -244,6 +254,7 @@ export class SerfLayer implements SwimDelegate {
     const known = this.statusLTimes.get(node)
     if (known !== undefined && lTime <= known) return false
     this.setStatus(node, lTime)
+    this.leavingNodes.delete(node)
     this.opts.onEvent?.({ type: 'intent', intent: 'join', node, lTime })
     return true
   }
@@ -258,6 +269,7 @@ export class SerfLayer implements SwimDelegate {
       return false
     }
     this.setStatus(node, lTime)
+    if (node !== this.name) this.leavingNodes.add(node)
     this.opts.onEvent?.({ type: 'intent', intent: 'leave', node, lTime, prune })
     if (node !== this.name) this.opts.onLeaveIntent?.(node, prune)
     return true
@@ -294,7 +306,10 @@ export class SerfLayer implements SwimDelegate {
     this.statusLTimes.set(node, lTime)
     if (this.statusLTimes.size > SERF_STATUS_MAX) {
       const oldest = this.statusLTimes.keys().next().value
-      if (oldest !== undefined && oldest !== this.name) this.statusLTimes.delete(oldest)
+      if (oldest !== undefined && oldest !== this.name) {
+        this.statusLTimes.delete(oldest)
+        this.leavingNodes.delete(oldest)
+      }
     }
   }
 }

@@ -113,3 +113,29 @@ test('push_pull_state_merges_like_serf', () => {
   c.serf.mergeRemoteState(new Uint8Array([2, 0xc1]), false)
   assert.equal(c.serf.counts.dropped, 1)
 })
+
+test('force_leave_is_applied_here_first_then_gossiped_with_prune_and_marks_the_node_leaving', () => {
+  const applied: Array<[string, boolean]> = []
+  const events: SerfLayerEvent[] = []
+  const serf = new SerfLayer({ name: 'gv', retransmitMult: 4, clusterSize: () => 3, onEvent: (e) => events.push(e), onLeaveIntent: (n, p) => applied.push([n, p]) })
+  serf.join()
+  drain(serf)
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'join', lTime: 5, node: 'web-3' }))
+  drain(serf)
+  assert.equal(serf.isLeaving('web-3'), false)
+  let sent: boolean | undefined
+  serf.forceLeave('web-3', true, (ok) => (sent = ok))
+  assert.deepEqual(applied, [['web-3', true]])
+  assert.equal(serf.isLeaving('web-3'), true)
+  const out = drain(serf)
+  assert.equal(sent, true)
+  const msg = decodeSerfMessage(out[0])
+  assert.ok(msg.ok && msg.value.type === 'leave' && msg.value.node === 'web-3' && msg.value.prune === true && msg.value.lTime > 5)
+  // A newer join intent (the node came back) clears it.
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'join', lTime: 50, node: 'web-3' }))
+  assert.equal(serf.isLeaving('web-3'), false)
+  // A leave intent about ourselves while alive is refuted, never applied.
+  serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 60, node: 'gv', prune: false }))
+  assert.deepEqual(applied, [['web-3', true]])
+  assert.equal(serf.isLeaving('gv'), false)
+})
