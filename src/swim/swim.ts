@@ -3,15 +3,15 @@
  * state machine. Every input carries `nowMs` and an Outbox; nothing here touches a socket, a timer,
  * the clock or a random source of its own.
  *
- * Probe cycle (one target per probe interval, round-robin over a shuffled list):
+ * This file is the driver: the public surface, the dispatch of inputs, the periodic timers, gossip
+ * rounds, joins, leave and reaping. The protocol's parts live beside it:
  *
- *   us ──ping(seq)────────────────▶ target            (+ piggybacked broadcasts; buddy suspect if suspect)
- *   us ◀──────────────────ack(seq)── target           → success, health −1
- *   … probeTimeout without ack:
- *   us ──indirectPing(seq, nack)──▶ k helpers ──ping──▶ target
- *   us ◀──ack(seq) or nack(seq)──── helpers            (a nack says "the helper is fine, the target is not")
- *   us ══TCP ping═════════════════▶ target            (fallback, when the target speaks protocol ≥ 3)
- *   … scaled deadline without any ack: suspect(target, from: us), health + missing nacks
+ *   member-table.ts   the members, the probe order (round-robin over a shuffled list), random picks
+ *   probe-cycle.ts    probe → indirect probes (+ TCP) → suspect; the helper's relays and nacks
+ *   state-changes.ts  alive / suspect / dead handlers, Lifeguard suspicions, refutation
+ *   push-pull.ts      anti-entropy: our state encoded, a remote state verified and merged
+ *   sender.ts         encoding, piggybacking, compounds, compression, CRC, traffic counters
+ *   host.ts           the narrow view of this node those parts work through
  *
  * Dissemination: every state change is queued as a named broadcast (a newer one about the same node
  * replaces the older) and piggybacked on pings, acks and gossip rounds until its transmit limit.
@@ -22,39 +22,25 @@ import type { Rng } from '../core/rng.js'
 import type { Address } from '../core/types.js'
 import { addressKey, ipToBytes, sameAddress } from '../core/types.js'
 import { assert } from '../core/assert.js'
-import {
-  decodePacket,
-  decodeStream,
-  encodeCompound,
-  encodeCompress,
-  encodeMessage,
-  encodeStream,
-} from '../wire/codec.js'
-import { addCrc } from '../wire/crc32.js'
+import { decodePacket, decodeStream } from '../wire/codec.js'
 import type { DecodeError } from '../wire/decode-error.js'
-import type {
-  AckMsg,
-  AliveMsg,
-  DeadMsg,
-  IndirectPingMsg,
-  NackMsg,
-  PacketMessage,
-  PingMsg,
-  PushNodeState,
-  PushPullMsg,
-  SuspectMsg,
-  WireStateNumber,
-} from '../wire/messages.js'
+import type { AliveMsg, DeadMsg } from '../wire/messages.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import type { SwimConfig } from './config.js'
 import type { SwimDelegate } from './delegate.js'
-import type { MemberInfo, MemberState, SuspicionSource, SwimEvent } from './events.js'
-import { expectedConfirmations, pushPullScaleMs, retransmitLimit, suspicionTimeoutMs } from './formulas.js'
+import type { MemberInfo, MemberState, SwimEvent } from './events.js'
+import { pushPullScaleMs, retransmitLimit } from './formulas.js'
 import type { Member } from './member.js'
-import { EMPTY, addressFromWire, bytesEqual, internAddress, internVsn, isDeadOrLeft, protocolMax, snapshot } from './member.js'
+import { EMPTY, isDeadOrLeft, snapshot } from './member.js'
+import { MemberTable } from './member-table.js'
+import type { ProbeHost } from './probe-cycle.js'
+import { ProbeCycle } from './probe-cycle.js'
+import { PushPull } from './push-pull.js'
+import { PacketSender } from './sender.js'
+import type { StateChangeHost } from './state-changes.js'
+import { StateChanges, aliveOf } from './state-changes.js'
 import { SwimStats } from './stats.js'
-import { Suspicion } from './suspicion.js'
 import type { SwimTimer } from './timers.js'
 
 export type SwimOutbox = Outbox<SwimTimer, SwimEvent>
@@ -79,38 +65,7 @@ export interface SwimOptions {
 
 /** Largest node metadata memberlist accepts (MetaMaxSize). */
 export const META_MAX_BYTES = 512
-const COMPOUND_HEADER_OVERHEAD = 2
-const COMPOUND_PART_OVERHEAD = 2
 const USER_MSG_OVERHEAD = 1
-/** Packets shorter than this are never smaller after LZW plus its wrapper; skip the attempt. */
-const COMPRESS_MIN_BYTES = 96
-/** memberlist 0.2.2 misparses compounds of more than 127 parts. */
-const MAX_COMPOUND_PARTS = 127
-/**
- * LZW as the Go that builds Debian's serf 0.9.4 (1.19) writes it: a clear code first. The spec's
- * section 6 describes the older writer without it; both decode everywhere, this one is byte-identical
- * to what serf sends (checked against Go output in test/wire/golden.ts).
- */
-const GO_LZW = { leadingClear: true } as const
-/** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
-const NACK_TIMEOUT_FRACTION = 0.8
-
-interface ProbeState {
-  readonly seqNo: number
-  readonly target: Member
-  readonly startMs: number
-  /** Start + the probe interval scaled by local health at the start. */
-  readonly deadlineMs: number
-  expectedNacks: number
-  nacks: number
-  indirectSent: boolean
-}
-
-interface RelayState {
-  readonly requester: Address
-  readonly requesterSeqNo: number
-  readonly nack: boolean
-}
 
 type Exchange =
   | { readonly kind: 'join'; readonly joinId: number; readonly seed: Address }
@@ -134,24 +89,18 @@ export class Swim {
   private readonly rng: Rng
   private readonly delegate: SwimDelegate | undefined
   private readonly self: Member
-  private readonly table = new Map<string, Member>()
-  /** memberlist's node list: every member the protocol still carries, in probe order. */
-  private probeList: Member[] = []
-  private probeIndex = 0
-  /** Counts of members by state among those not forgotten (self included). */
-  private carried = 0
+  private readonly table: MemberTable
+  private readonly send: PacketSender
+  private readonly states: StateChanges
+  private readonly prober: ProbeCycle
+  private readonly pushPull: PushPull
   private readonly awareness: Awareness
   private readonly queue = new BroadcastQueue()
-  private readonly suspicions = new Map<string, Suspicion>()
-  private readonly probes = new Map<number, ProbeState>()
-  private readonly relays = new Map<number, RelayState>()
   private readonly exchanges = new Map<number, Exchange>()
   private readonly joins = new Map<number, JoinState>()
   private readonly seeds: Address[] = []
-  private seqNo = 0
   private exchangeSeq = 0
   private joinSeq = 0
-  private suspicionEpoch = 0
   /** Bumped by shutdown(): every periodic timer of an older epoch is ignored. */
   private epoch = 0
   private started = false
@@ -161,12 +110,6 @@ export class Swim {
   /** Gossip rounds run at gossipPhaseMs + k × gossipIntervalMs; scheduled only while there is something to send. */
   private gossipPhaseMs = 0
   private gossipScheduled = false
-  /** Members other than ourselves that are dead or left: what reap and reconnect look at. */
-  private readonly down = new Set<Member>()
-  /** Bumped on every change the push-pull state shows; keys the encoded-state cache. */
-  private tableVersion = 0
-  private encodedState: { readonly version: number; readonly bytes: Uint8Array } | undefined
-  private encodedJoinState: { readonly version: number; readonly bytes: Uint8Array } | undefined
   /** Set when our own left broadcast reached its transmit limit (or was replaced). */
   private leaveBroadcastSent = false
   private stopped = false
@@ -194,6 +137,35 @@ export class Swim {
       stateChangeMs: 0,
       forgotten: false,
     }
+    this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
+    this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out) => this.takeBroadcasts(overhead, limit, out))
+    // The narrow view of this node its parts work through (see each part's host interface).
+    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing'> = {
+      name: this.name,
+      address: this.address,
+      config: this.config,
+      stats: this.stats,
+      delegate: this.delegate,
+      members: this.table,
+      self: this.self,
+      send: this.send,
+      isLeaving: () => this.leaving,
+      enqueue: (name, bytes, nowMs, out, onDone) => this.enqueue(name, bytes, nowMs, out, onDone),
+      applyHealth: (delta, out) => this.applyHealth(delta, out),
+      scaled: (ms) => this.scaled(ms),
+      dropped: (reason, from, out, detail) => this.dropped(reason, from, out, detail),
+      undecodable: (err, from, out) => this.undecodable(err, from, out),
+      leaveBroadcastSent: () => {
+        this.leaveBroadcastSent = true
+      },
+    }
+    this.states = new StateChanges(host)
+    this.prober = new ProbeCycle({
+      ...host,
+      suspect: (msg, nowMs, out) => this.states.suspect(msg, nowMs, out, 'probe'),
+      openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.openTcpPing(seqNo, to, bytes, timeoutMs, out),
+    })
+    this.pushPull = new PushPull({ ...host, states: this.states })
     for (const s of opts.seeds ?? []) this.addSeed(s)
     const inc = opts.incarnation ?? 1
     assert(Number.isInteger(inc) && inc >= 1 && inc <= 0xffffffff, `incarnation ${inc} is not an integer in 1..2^32-1`)
@@ -232,7 +204,7 @@ export class Swim {
 
   /** memberlist's numNodes: every entry the protocol carries, including recent dead ones and self. */
   estimatedClusterSize(): number {
-    return this.carried
+    return this.table.carried
   }
 
   /** Number of broadcasts waiting to be piggybacked. */
@@ -245,8 +217,8 @@ export class Swim {
     assert(!this.started, 'start() called twice')
     this.started = true
     this.self.stateChangeMs = nowMs
-    this.table.set(this.name, this.self)
-    this.insertMember(this.self)
+    this.table.put(this.self)
+    this.table.insert(this.self)
     const c = this.config
     const e = this.epoch
     out.schedule({ kind: 'probeTick', epoch: e }, this.rng.int(c.probeIntervalMs))
@@ -258,7 +230,7 @@ export class Swim {
     if (c.reconnectIntervalMs > 0) out.schedule({ kind: 'reconnectTick', epoch: e }, this.rng.int(c.reconnectIntervalMs))
     out.schedule({ kind: 'reapTick', epoch: e }, c.reapIntervalMs)
     // Our own alive, queued for gossip (after the gossip cadence is set up).
-    this.aliveNode(this.aliveOf(this.self, this.startIncarnation), nowMs, out, true)
+    this.states.alive(aliveOf(this.self, this.startIncarnation), nowMs, out, true)
   }
 
   /**
@@ -276,13 +248,8 @@ export class Swim {
       this.finishJoin(joinId, out)
       return joinId
     }
-    const request = this.encodeLocalState(true)
-    for (const seed of targets) {
-      const id = ++this.exchangeSeq
-      this.exchanges.set(id, { kind: 'join', joinId, seed })
-      this.stats.pushPullsInitiated++
-      this.sendStream(seed, 'pushPull', request, id, true, out)
-    }
+    const request = this.pushPull.localState(true)
+    for (const seed of targets) this.startPushPull(seed, { kind: 'join', joinId, seed }, request, out)
     void nowMs
     return joinId
   }
@@ -296,9 +263,9 @@ export class Swim {
     assert(this.started, 'leave() before start()')
     if (this.leaving) return
     this.leaving = true
-    const anyoneAlive = this.probeList.some((m) => m !== this.self && m.state === 'alive')
+    const anyoneAlive = this.table.carriedMembers.some((m) => m !== this.self && m.state === 'alive')
     const msg: DeadMsg = { type: 'dead', incarnation: this.self.incarnation, node: this.name, from: this.name }
-    this.deadNode(msg, nowMs, out, 'gossip', anyoneAlive)
+    this.states.dead(msg, nowMs, out, 'gossip', anyoneAlive)
     if (!anyoneAlive) {
       this.finishLeave(false, out)
       return
@@ -321,7 +288,7 @@ export class Swim {
     if (m.state === 'dead') {
       m.state = 'left'
       m.stateChangeMs = nowMs
-      this.tableVersion++
+      this.table.changed()
       out.emit({ type: 'left', member: snapshot(m) })
     }
     if (prune) this.forget(m, out)
@@ -337,8 +304,8 @@ export class Swim {
   /** Replaces the local metadata: a higher incarnation and an alive broadcast (memberlist UpdateNode). */
   setMeta(meta: Uint8Array, nowMs: number, out: SwimOutbox): void {
     assert(meta.length <= META_MAX_BYTES, `node metadata is ${meta.length} bytes; the limit is ${META_MAX_BYTES}`)
-    const alive: AliveMsg = { ...this.aliveOf(this.self, this.self.incarnation + 1), meta }
-    this.aliveNode(alive, nowMs, out, true)
+    const alive: AliveMsg = { ...aliveOf(this.self, this.self.incarnation + 1), meta }
+    this.states.alive(alive, nowMs, out, true)
   }
 
   /** Sends a user message best-effort by UDP (memberlist SendBestEffort). */
@@ -346,14 +313,14 @@ export class Swim {
     const bytes = new Uint8Array(payload.length + 1)
     bytes[0] = 8
     bytes.set(payload, 1)
-    this.sendRaw(to, bytes, this.memberAt(to), out, 'user')
+    this.send.raw(to, bytes, this.table.memberAt(to), out, 'user')
   }
 
   /** Sends a user message reliably over a stream (memberlist SendReliable). */
   sendUserStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
     const id = ++this.exchangeSeq
     this.exchanges.set(id, { kind: 'userMessage' })
-    this.sendStream(to, 'userStream', encodeStream({ type: 'userStream', payload }, { compress: this.config.enableCompression, ...GO_LZW }), id, false, out)
+    this.send.stream(to, 'userStream', this.send.encodeStream({ type: 'userStream', payload }), id, false, out)
   }
 
   // ------------------------------------------------------------------ inputs
@@ -369,25 +336,25 @@ export class Swim {
       this.stats.countIn(msg.type, sizes[i])
       switch (msg.type) {
         case 'ping':
-          this.handlePing(msg, from, out)
+          this.prober.handlePing(msg, from, out)
           break
         case 'indirectPing':
-          this.handleIndirectPing(msg, from, nowMs, out)
+          this.prober.handleIndirectPing(msg, from, out)
           break
         case 'ack':
-          this.handleAck(msg, nowMs, out)
+          this.prober.handleAck(msg, nowMs, out)
           break
         case 'nack':
-          this.handleNack(msg)
+          this.prober.handleNack(msg)
           break
         case 'alive':
-          this.aliveNode(msg, nowMs, out, false, from)
+          this.states.alive(msg, nowMs, out, false, from)
           break
         case 'suspect':
-          this.suspectNode(msg, nowMs, out, 'gossip')
+          this.states.suspect(msg, nowMs, out, 'gossip')
           break
         case 'dead':
-          this.deadNode(msg, nowMs, out, 'gossip')
+          this.states.dead(msg, nowMs, out, 'gossip')
           break
         case 'user':
           this.delegate?.notifyUserMessage?.(msg.payload, undefined)
@@ -407,7 +374,7 @@ export class Swim {
       this.undecodable(decoded.error, from, out)
       // memberlist answers an errResp only when the envelope itself is unreadable.
       if (decoded.error.reason === 'bad-compression') {
-        return this.streamReply('err', encodeStream({ type: 'err', error: `Failed to read stream: ${decoded.error.message}` }, { compress: false }))
+        return this.send.streamReply('err', this.send.encodeStream({ type: 'err', error: `Failed to read stream: ${decoded.error.message}` }, false))
       }
       return null
     }
@@ -416,18 +383,18 @@ export class Swim {
     switch (msg.type) {
       case 'pushPull': {
         this.stats.pushPullsServed++
-        const reply = this.encodeLocalState(msg.join)
-        this.mergeRemoteState(msg, nowMs, out, from)
-        return this.streamReply('pushPull', reply)
+        const reply = this.pushPull.localState(msg.join)
+        this.pushPull.merge(msg, nowMs, out, from)
+        return this.send.streamReply('pushPull', reply)
       }
       case 'ping':
         if (msg.node !== '' && msg.node !== this.name) {
           this.dropped('wrong-node', from, out, `stream ping for ${msg.node}`)
           return null
         }
-        return this.streamReply('ack', encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }, { compress: this.config.enableCompression, ...GO_LZW }))
+        return this.send.streamReply('ack', this.send.encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }))
       case 'userStream':
-        this.delegate?.notifyUserMessage?.(msg.payload, this.memberAt(from)?.name)
+        this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name)
         return null
       case 'ack':
       case 'err':
@@ -447,7 +414,7 @@ export class Swim {
       case 'join': {
         const join = this.joins.get(ex.joinId)
         if (join === undefined) return
-        const error = this.handlePushPullReply(result, nowMs, out, ex.seed)
+        const error = this.pushPull.handleReply(result, nowMs, out, ex.seed)
         if (error === undefined) join.contacted++
         else join.errors.push(`${addressKey(ex.seed)}: ${error}`)
         join.pending--
@@ -457,21 +424,12 @@ export class Swim {
       case 'pushPull':
       case 'reconnect': {
         const peer = this.table.get(ex.peer)
-        this.handlePushPullReply(result, nowMs, out, peer?.address ?? this.address)
+        this.pushPull.handleReply(result, nowMs, out, peer?.address ?? this.address)
         return
       }
-      case 'tcpPing': {
-        const probe = this.probes.get(ex.seqNo)
-        if (probe === undefined || !result.ok) return
-        const decoded = decodeStream(result.bytes)
-        if (!decoded.ok) this.undecodable(decoded.error, probe.target.address, out)
-        else this.stats.streamIn(decoded.value.type, result.bytes.length)
-        if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === ex.seqNo) {
-          this.stats.tcpFallbackSuccesses++
-          this.finishProbe(probe, true, nowMs, out, null, 0)
-        }
+      case 'tcpPing':
+        this.prober.tcpPingReply(ex.seqNo, result, nowMs, out)
         return
-      }
       case 'userMessage':
         return
     }
@@ -482,23 +440,19 @@ export class Swim {
     switch (timer.kind) {
       case 'probeTick':
         if (timer.epoch !== this.epoch || this.leaving) return
-        this.probeTick(nowMs, out)
+        this.prober.tick(this.epoch, nowMs, out)
         return
       case 'probeTimeout':
-        this.probeTimeout(timer.seqNo, nowMs, out)
+        this.prober.timeout(timer.seqNo, nowMs, out)
         return
       case 'probeDeadline':
-        this.probeDeadline(timer.seqNo, nowMs, out)
+        this.prober.deadline(timer.seqNo, nowMs, out)
         return
-      case 'relayTimeout': {
-        const relay = this.relays.get(timer.seqNo)
-        if (relay === undefined) return
-        this.relays.delete(timer.seqNo)
-        if (relay.nack) this.sendMessage(relay.requester, { type: 'nack', seqNo: relay.requesterSeqNo }, undefined, out, false)
+      case 'relayTimeout':
+        this.prober.relayTimeout(timer.seqNo, out)
         return
-      }
       case 'suspicionTimeout':
-        this.suspicionTimeout(timer, nowMs, out)
+        this.states.suspicionTimeout(timer, nowMs, out)
         return
       case 'gossipTick':
         if (timer.epoch !== this.epoch) return
@@ -512,7 +466,7 @@ export class Swim {
         return
       case 'pushPullTick':
         if (timer.epoch !== this.epoch) return
-        out.schedule({ kind: 'pushPullTick', epoch: this.epoch }, pushPullScaleMs(this.config.pushPullIntervalMs, this.carried))
+        out.schedule({ kind: 'pushPullTick', epoch: this.epoch }, pushPullScaleMs(this.config.pushPullIntervalMs, this.table.carried))
         if (!this.leaving) this.periodicPushPull(out)
         return
       case 'reconnectTick':
@@ -532,424 +486,21 @@ export class Swim {
     }
   }
 
-  // ------------------------------------------------------------------ probing
-
-  private probeTick(nowMs: number, out: SwimOutbox): void {
-    // The next tick waits for the scaled interval: a node in poor health probes (and accuses) slower.
-    out.schedule({ kind: 'probeTick', epoch: this.epoch }, this.scaled(this.config.probeIntervalMs))
-    const target = this.nextProbeTarget(nowMs)
-    if (target === undefined) return
-    const seqNo = this.nextSeqNo()
-    const probe: ProbeState = {
-      seqNo,
-      target,
-      startMs: nowMs,
-      deadlineMs: nowMs + this.scaled(this.config.probeIntervalMs),
-      expectedNacks: 0,
-      nacks: 0,
-      indirectSent: false,
-    }
-    this.probes.set(seqNo, probe)
-    this.stats.probes++
-    const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-    if (target.state === 'suspect' && this.config.lifeguard) {
-      // Buddy system: tell the suspect directly so it can refute; no other piggyback.
-      const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
-      const parts = [encodeMessage(ping), encodeMessage(suspect)]
-      this.countParts(parts)
-      this.sendRaw(target.address, encodeCompound(parts), target, out, undefined)
-    } else {
-      this.sendMessage(target.address, ping, target, out, true)
-    }
-    // The deadline is scheduled only if the probe goes indirect (most acks come first).
-    out.schedule({ kind: 'probeTimeout', seqNo }, this.config.probeTimeoutMs)
-  }
-
-  /** Round-robin over the probe list; a full pass drops long-dead members and reshuffles (memberlist resetNodes). */
-  private nextProbeTarget(nowMs: number): Member | undefined {
-    for (let checked = 0; checked <= this.probeList.length; checked++) {
-      if (this.probeIndex >= this.probeList.length) {
-        this.resetProbeList(nowMs)
-        this.probeIndex = 0
-        if (this.probeList.length === 0) return undefined
-      }
-      const m = this.probeList[this.probeIndex++]
-      if (m === this.self || isDeadOrLeft(m.state)) continue
-      return m
-    }
-    return undefined
-  }
-
-  private resetProbeList(nowMs: number): void {
-    const keep: Member[] = []
-    for (const m of this.probeList) {
-      if (isDeadOrLeft(m.state) && m !== this.self && nowMs - m.stateChangeMs > this.config.gossipToTheDeadTimeMs) {
-        m.forgotten = true
-        this.carried--
-        continue
-      }
-      keep.push(m)
-    }
-    this.probeList = this.rng.shuffle(keep)
-    this.tableVersion++
-  }
-
-  private probeTimeout(seqNo: number, nowMs: number, out: SwimOutbox): void {
-    const probe = this.probes.get(seqNo)
-    if (probe === undefined || probe.indirectSent) return
-    probe.indirectSent = true
-    const overdue = nowMs >= probe.deadlineMs
-    if (!overdue) out.schedule({ kind: 'probeDeadline', seqNo }, probe.deadlineMs - nowMs)
-    const target = probe.target
-    const helpers = this.randomMembers(this.config.indirectChecks, (m) => m.state === 'alive' && m !== target)
-    for (const helper of helpers) {
-      const nack = this.config.lifeguard && protocolMax(helper.vsn) >= 4
-      if (nack) probe.expectedNacks++
-      const req: IndirectPingMsg = {
-        type: 'indirectPing',
-        seqNo,
-        target: target.addr,
-        port: target.address.port,
-        node: target.name,
-        nack,
-        ...this.sourceFields(),
-      }
-      this.stats.indirectProbesSent++
-      this.sendMessage(helper.address, req, helper, out, true)
-    }
-    if (!this.config.disableTcpPings && protocolMax(target.vsn) >= 3) {
-      const id = ++this.exchangeSeq
-      this.exchanges.set(id, { kind: 'tcpPing', seqNo })
-      this.stats.tcpFallbackProbes++
-      const remaining = Math.max(1, probe.deadlineMs - nowMs)
-      const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-      this.sendStream(target.address, 'ping', encodeStream(ping, { compress: this.config.enableCompression, ...GO_LZW }), id, true, out, remaining)
-    }
-    // Woken past the deadline (a paused or starved process): the deadline is due too, and like any due
-    // timer it runs before the packets that queued up meanwhile (as two separate timers would).
-    if (overdue) this.probeDeadline(seqNo, nowMs, out)
-  }
-
-  private probeDeadline(seqNo: number, nowMs: number, out: SwimOutbox): void {
-    const probe = this.probes.get(seqNo)
-    if (probe === undefined) return
-    // Missing nacks mean the trouble may be ours (Lifeguard); with no nack expected, count one.
-    const delta = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1
-    this.finishProbe(probe, false, nowMs, out, null, delta)
-    const target = probe.target
-    if (target.state !== 'alive' && target.state !== 'suspect') return
-    this.stats.probeFailures++
-    const msg: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
-    this.suspectNode(msg, nowMs, out, 'probe')
-  }
-
-  private finishProbe(
-    probe: ProbeState,
-    success: boolean,
-    nowMs: number,
-    out: SwimOutbox,
-    payload: Uint8Array | null,
-    healthDelta: number,
-  ): void {
-    this.probes.delete(probe.seqNo)
-    if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
-    this.applyHealth(healthDelta, out)
-  }
-
-  private handlePing(msg: PingMsg, from: Address, out: SwimOutbox): void {
-    if (msg.node !== '' && msg.node !== this.name) {
-      this.dropped('wrong-node', from, out, `ping for ${msg.node}`)
-      return
-    }
-    const to = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
-    const payload = this.delegate?.ackPayload?.() ?? null
-    const dest = msg.sourceNode !== undefined ? this.table.get(msg.sourceNode) : undefined
-    this.sendMessage(to, { type: 'ack', seqNo: msg.seqNo, payload }, dest, out, true)
-  }
-
-  private handleIndirectPing(msg: IndirectPingMsg, from: Address, nowMs: number, out: SwimOutbox): void {
-    const target = internAddress(msg.target, msg.port === 0 ? this.address.port : msg.port)?.address
-    if (target === undefined) {
-      this.dropped('bad-field', from, out, 'indirect ping target address')
-      return
-    }
-    const requester = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
-    const seqNo = this.nextSeqNo()
-    this.relays.set(seqNo, { requester, requesterSeqNo: msg.seqNo, nack: msg.nack })
-    this.stats.indirectProbesRelayed++
-    const ping: PingMsg = { type: 'ping', seqNo, node: msg.node, ...this.sourceFields() }
-    this.sendMessage(target, ping, this.table.get(msg.node), out, true)
-    // Lifeguard sends the nack at 80% of the probe timeout so that it reaches the requester before the
-    // requester's deadline (memberlist 0.2.2 waits the full timeout, and its nacks then race the
-    // deadline and mostly lose, charging healthy probers for the target's failure).
-    out.schedule({ kind: 'relayTimeout', seqNo }, Math.floor(this.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION))
-    void nowMs
-  }
-
-  private handleAck(msg: AckMsg, nowMs: number, out: SwimOutbox): void {
-    this.stats.acksReceived++
-    const probe = this.probes.get(msg.seqNo)
-    if (probe !== undefined) {
-      this.finishProbe(probe, true, nowMs, out, msg.payload, -1)
-      return
-    }
-    const relay = this.relays.get(msg.seqNo)
-    if (relay !== undefined) {
-      this.relays.delete(msg.seqNo)
-      this.sendMessage(relay.requester, { type: 'ack', seqNo: relay.requesterSeqNo, payload: null }, undefined, out, true)
-    }
-  }
-
-  private handleNack(msg: NackMsg): void {
-    this.stats.nacksReceived++
-    const probe = this.probes.get(msg.seqNo)
-    if (probe !== undefined) probe.nacks++
-  }
-
-  // ------------------------------------------------------------------ state changes (the lattice)
-
-  /** memberlist aliveNode. `bootstrap` marks our own alive at start or on a meta update. */
-  private aliveNode(msg: AliveMsg, nowMs: number, out: SwimOutbox, bootstrap: boolean, from?: Address): void {
-    const isSelf = msg.node === this.name
-    if (isSelf && this.leaving) return
-    const known = this.table.get(msg.node)
-    if (
-      known !== undefined && !isSelf && !known.forgotten && msg.incarnation <= known.incarnation &&
-      known.address.port === (msg.port === 0 ? this.address.port : msg.port) && bytesEqual(known.addr, msg.addr)
-    ) {
-      return // Old news, the common case in push-pull merges: nothing to check or convert.
-    }
-    const vsn = msg.vsn
-    if (vsn.length !== 6 || vsn[0] === 0 || vsn[1] === 0 || vsn[0] > vsn[1]) {
-      this.dropped('bad-vsn', from ?? this.address, out, `alive ${msg.node}`)
-      return
-    }
-    const interned = internAddress(msg.addr, msg.port === 0 ? this.address.port : msg.port)
-    if (interned === undefined) {
-      this.dropped('bad-field', from ?? this.address, out, `alive ${msg.node} address`)
-      return
-    }
-    const address = interned.address
-    const vsnShared = internVsn(msg.vsn)
-    let m = this.table.get(msg.node)
-    const candidate = (): MemberInfo => ({
-      name: msg.node,
-      address,
-      state: 'alive',
-      incarnation: msg.incarnation,
-      meta: msg.meta ?? EMPTY,
-      vsn: msg.vsn,
-      stateChangeMs: nowMs,
-    })
-    if (!isSelf && this.delegate?.notifyAlive) {
-      const reason = this.delegate.notifyAlive(candidate())
-      if (reason !== undefined) {
-        this.dropped('rejected-by-delegate', from ?? address, out, reason)
-        return
-      }
-    }
-    let fresh = false
-    if (m === undefined || m.forgotten) {
-      fresh = true
-      if (m === undefined) {
-        m = {
-          name: msg.node,
-          address,
-          addr: interned.addr,
-          state: 'dead',
-          incarnation: 0,
-          meta: EMPTY,
-          vsn: vsnShared,
-          stateChangeMs: nowMs,
-          forgotten: true,
-        }
-        this.table.set(m.name, m)
-      }
-    }
-    let addressChanged = false
-    if (!sameAddress(m.address, address)) {
-      const reclaimable =
-        fresh ||
-        m.state === 'left' ||
-        (m.state === 'dead' && this.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > this.config.deadNodeReclaimTimeMs)
-      if (!reclaimable || isSelf) {
-        this.delegate?.notifyConflict?.(snapshot(m), candidate())
-        this.dropped('conflict', from ?? address, out, `${msg.node} claimed from ${addressKey(address)}, known at ${addressKey(m.address)}`)
-        return
-      }
-      addressChanged = !fresh
-    }
-    if (!isSelf) {
-      if (!fresh && !addressChanged && msg.incarnation <= m.incarnation) return
-    } else if (msg.incarnation < m.incarnation) {
-      return
-    }
-    this.suspicions.delete(m.name)
-    if (isSelf && !bootstrap) {
-      if (msg.incarnation === m.incarnation && bytesEqual(msg.meta, m.meta) && bytesEqual(msg.vsn, m.vsn)) return
-      this.refute(msg.incarnation, 'alive', nowMs, out)
-      return
-    }
-    this.enqueue(m.name, encodeMessage(msg), nowMs, out)
-    const oldState = m.state
-    const wasFresh = fresh
-    const metaChanged = !bytesEqual(m.meta, msg.meta)
-    m.incarnation = msg.incarnation
-    m.meta = msg.meta === null || msg.meta.length === 0 ? EMPTY : msg.meta
-    m.vsn = vsnShared
-    m.address = address
-    m.addr = interned.addr
-    this.tableVersion++
-    if (m.forgotten) {
-      m.forgotten = false
-      this.insertMember(m)
-    }
-    if (m.state !== 'alive') {
-      m.state = 'alive'
-      m.stateChangeMs = nowMs
-    }
-    this.down.delete(m)
-    if (isSelf) {
-      if (wasFresh || oldState !== 'alive') out.emit({ type: 'joined', member: snapshot(m) })
-      else if (metaChanged) out.emit({ type: 'updated', member: snapshot(m) })
-      return
-    }
-    if (wasFresh || isDeadOrLeft(oldState)) out.emit({ type: 'joined', member: snapshot(m) })
-    else if (oldState === 'suspect') out.emit({ type: 'alive', member: snapshot(m) })
-    else if (metaChanged || addressChanged) out.emit({ type: 'updated', member: snapshot(m) })
-  }
-
-  /** memberlist suspectNode. */
-  private suspectNode(msg: SuspectMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource): void {
-    const m = this.table.get(msg.node)
-    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
-    const existing = this.suspicions.get(m.name)
-    if (existing !== undefined) {
-      const remaining = existing.confirm(msg.from, nowMs)
-      if (remaining !== undefined) {
-        existing.epoch = ++this.suspicionEpoch
-        this.enqueue(m.name, encodeMessage(msg), nowMs, out)
-        out.schedule(
-          { kind: 'suspicionTimeout', member: m.name, incarnation: existing.incarnation, epoch: existing.epoch },
-          Math.max(0, remaining),
-        )
-      }
-      return
-    }
-    if (m.state !== 'alive') return
-    if (m === this.self) {
-      if (!this.leaving) this.refute(msg.incarnation, 'suspect', nowMs, out)
-      return
-    }
-    this.enqueue(m.name, encodeMessage(msg), nowMs, out)
-    m.state = 'suspect'
-    m.incarnation = msg.incarnation
-    m.stateChangeMs = nowMs
-    this.tableVersion++
-    if (via === 'probe') this.stats.suspicionsRaised++
-    const c = this.config
-    const n = this.carried
-    const minMs = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs)
-    const k = c.lifeguard ? expectedConfirmations(c.suspicionMult, n) : 0
-    const maxMs = c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs
-    const s = new Suspicion(m.name, msg.incarnation, msg.from, nowMs, k, minMs, maxMs, ++this.suspicionEpoch)
-    this.suspicions.set(m.name, s)
-    out.schedule({ kind: 'suspicionTimeout', member: m.name, incarnation: msg.incarnation, epoch: s.epoch }, s.initialTimeoutMs())
-    out.emit({ type: 'suspected', member: snapshot(m), from: msg.from, via })
-  }
-
-  private suspicionTimeout(timer: Extract<SwimTimer, { kind: 'suspicionTimeout' }>, nowMs: number, out: SwimOutbox): void {
-    const s = this.suspicions.get(timer.member)
-    if (s === undefined || s.epoch !== timer.epoch) return
-    const m = this.table.get(timer.member)
-    if (m === undefined || m.state !== 'suspect' || m.incarnation !== timer.incarnation) return
-    this.stats.deathsDeclared++
-    this.deadNode({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.name }, nowMs, out, 'timeout')
-  }
-
-  /** memberlist deadNode. `from === node` means the node left. */
-  private deadNode(msg: DeadMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, awaitDelivery = false): void {
-    const m = this.table.get(msg.node)
-    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
-    this.suspicions.delete(m.name)
-    if (isDeadOrLeft(m.state)) return
-    const encoded = encodeMessage(msg)
-    if (m === this.self) {
-      if (!this.leaving) {
-        this.refute(msg.incarnation, 'dead', nowMs, out)
-        return
-      }
-      // Our own leave: broadcast it and learn when it has gone out.
-      this.enqueue(m.name, encoded, nowMs, out, awaitDelivery ? () => { this.leaveBroadcastSent = true } : undefined)
-      m.state = 'left'
-      m.stateChangeMs = nowMs
-      this.tableVersion++
-      out.emit({ type: 'left', member: snapshot(m) })
-      return
-    }
-    this.enqueue(m.name, encoded, nowMs, out)
-    m.incarnation = msg.incarnation
-    m.state = msg.from === msg.node ? 'left' : 'dead'
-    m.stateChangeMs = nowMs
-    this.down.add(m)
-    this.tableVersion++
-    if (m.state === 'left') out.emit({ type: 'left', member: snapshot(m) })
-    else out.emit({ type: 'failed', member: snapshot(m), from: msg.from, via })
-  }
-
-  /** memberlist refute: jump past the accusation and broadcast our alive. */
-  private refute(accusedIncarnation: number, accusation: 'suspect' | 'dead' | 'alive' | 'state', nowMs: number, out: SwimOutbox): void {
-    let inc = this.self.incarnation + 1
-    if (accusedIncarnation >= inc) inc = accusedIncarnation + 1
-    this.self.incarnation = inc
-    this.tableVersion++
-    this.stats.refutations++
-    this.applyHealth(1, out)
-    this.enqueue(this.name, encodeMessage(this.aliveOf(this.self, inc)), nowMs, out)
-    out.emit({ type: 'refuted', incarnation: inc, accusation })
-    void nowMs
-  }
-
   // ------------------------------------------------------------------ gossip
 
   private gossip(nowMs: number, out: SwimOutbox): void {
     // Nothing to say: skip choosing targets (memberlist would stop at the first empty take anyway).
     if (this.queue.size === 0 && this.delegate?.getBroadcasts === undefined) return
-    const targets = this.randomMembers(this.config.gossipNodes, (m) => {
+    const targets = this.table.randomMembers(this.config.gossipNodes, (m) => {
       if (m.state === 'alive' || m.state === 'suspect') return true
       return m.state === 'dead' && nowMs - m.stateChangeMs <= this.config.gossipToTheDeadTimeMs
     })
-    const limit = this.config.packetBytesBudget - COMPOUND_HEADER_OVERHEAD
-    for (const target of targets) {
-      const parts = this.takeBroadcasts(COMPOUND_PART_OVERHEAD, limit, out)
-      if (parts.length === 0) return
-      this.countParts(parts)
-      this.sendParts(target.address, parts, target, out)
-    }
+    this.send.gossip(targets, out)
   }
 
-  /**
-   * Sends parts as one packet, or as several compounds of at most 127 parts each (memberlist 0.2.2
-   * misparses larger compounds; newer memberlist splits them the same way), so nothing taken is lost.
-   */
-  private sendParts(to: Address, parts: readonly Uint8Array[], dest: Member | undefined, out: SwimOutbox): void {
-    if (parts.length === 1) {
-      this.sendRaw(to, parts[0], dest, out, undefined)
-      return
-    }
-    for (let i = 0; i < parts.length; i += MAX_COMPOUND_PARTS) {
-      const chunk = parts.slice(i, i + MAX_COMPOUND_PARTS)
-      this.sendRaw(to, chunk.length === 1 ? chunk[0] : encodeCompound(chunk), dest, out, undefined)
-    }
-  }
-
-  private countParts(parts: readonly Uint8Array[]): void {
-    for (const p of parts) this.stats.countOut(MESSAGE_NAMES[p[0]] ?? 'unknown', p.length)
-  }
-
-  /** Our queue first, then the delegate's user messages (each prefixed with type byte 8). */
+  /** The piggyback source: our queue first, then the delegate's user messages (each prefixed with type byte 8). */
   private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox): Uint8Array[] {
-    const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.carried))
+    const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.table.carried))
     // Our own leave broadcast may have just been retired by this take.
     if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
     if (this.delegate?.getBroadcasts) {
@@ -966,15 +517,23 @@ export class Swim {
     return parts
   }
 
-  // ------------------------------------------------------------------ push-pull
+  /** Queues a broadcast, and wakes idle gossip rounds at the next tick of their original cadence. */
+  private enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void): void {
+    this.queue.queue(name, bytes, onDone)
+    if (this.gossipScheduled || !this.started || this.stopped) return
+    const interval = this.config.gossipIntervalMs
+    const elapsed = nowMs - this.gossipPhaseMs
+    const next = this.gossipPhaseMs + (Math.floor(elapsed / interval) + 1) * interval
+    this.gossipScheduled = true
+    out.schedule({ kind: 'gossipTick', epoch: this.epoch }, next - nowMs)
+  }
+
+  // ------------------------------------------------------------------ stream exchanges
 
   private periodicPushPull(out: SwimOutbox): void {
-    const [peer] = this.randomMembers(1, (m) => m.state === 'alive')
+    const [peer] = this.table.randomMembers(1, (m) => m.state === 'alive')
     if (peer === undefined) return
-    const id = ++this.exchangeSeq
-    this.exchanges.set(id, { kind: 'pushPull', peer: peer.name })
-    this.stats.pushPullsInitiated++
-    this.sendStream(peer.address, 'pushPull', this.encodeLocalState(false), id, true, out)
+    this.startPushPull(peer.address, { kind: 'pushPull', peer: peer.name }, this.pushPull.localState(false), out)
   }
 
   /**
@@ -983,163 +542,39 @@ export class Swim {
    * other again even after they forgot each other.
    */
   private reconnect(out: SwimOutbox): void {
-    const alive = this.table.size - 1 - this.down.size
+    const alive = this.table.size - 1 - this.table.down.size
     const failed: Member[] = []
-    for (const m of this.down) if (m.state === 'dead') failed.push(m)
+    for (const m of this.table.down) if (m.state === 'dead') failed.push(m)
     if (failed.length > 0) {
       const p = alive === 0 ? 1 : failed.length / alive
       if (this.rng.float() < p) {
         const target = failed[this.rng.int(failed.length)]
-        const id = ++this.exchangeSeq
-        this.exchanges.set(id, { kind: 'reconnect', peer: target.name })
-        this.stats.pushPullsInitiated++
-        this.sendStream(target.address, 'pushPull', this.encodeLocalState(true), id, true, out)
+        this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(true), out)
       }
     }
     const orphanSeeds = this.seeds.filter((s) => {
-      const m = this.memberAt(s)
+      const m = this.table.memberAt(s)
       return m === undefined || isDeadOrLeft(m.state)
     })
     if (orphanSeeds.length > 0) {
       const seed = orphanSeeds[this.rng.int(orphanSeeds.length)]
       const joinId = ++this.joinSeq
       this.joins.set(joinId, { pending: 1, contacted: 0, errors: [] })
-      const id = ++this.exchangeSeq
-      this.exchanges.set(id, { kind: 'join', joinId, seed })
-      this.stats.pushPullsInitiated++
-      this.sendStream(seed, 'pushPull', this.encodeLocalState(true), id, true, out)
+      this.startPushPull(seed, { kind: 'join', joinId, seed }, this.pushPull.localState(true), out)
     }
   }
 
-  /** Returns undefined on success, or the error text. */
-  private handlePushPullReply(result: StreamResult, nowMs: number, out: SwimOutbox, peer: Address): string | undefined {
-    if (!result.ok) return result.error
-    const decoded = decodeStream(result.bytes)
-    if (!decoded.ok) {
-      this.undecodable(decoded.error, peer, out)
-      return `bad reply: ${decoded.error.message}`
-    }
-    const msg = decoded.value
-    this.stats.streamIn(msg.type, result.bytes.length)
-    if (msg.type === 'err') return `remote error: ${msg.error}`
-    if (msg.type !== 'pushPull') {
-      this.dropped('unexpected-stream-message', peer, out, msg.type)
-      return `unexpected reply ${msg.type}`
-    }
-    return this.mergeRemoteState(msg, nowMs, out, peer)
+  private startPushPull(to: Address, exchange: Exchange, request: Uint8Array, out: SwimOutbox): void {
+    const id = ++this.exchangeSeq
+    this.exchanges.set(id, exchange)
+    this.stats.pushPullsInitiated++
+    this.send.stream(to, 'pushPull', request, id, true, out)
   }
 
-  /** memberlist mergeRemoteState + mergeState. Returns a rejection reason, or undefined. */
-  private mergeRemoteState(msg: PushPullMsg, nowMs: number, out: SwimOutbox, from: Address): string | undefined {
-    const incompatible = this.verifyProtocol(msg.nodes)
-    if (incompatible !== undefined) {
-      this.stats.pushPullsRejected++
-      this.dropped('incompatible-version', from, out, incompatible)
-      return incompatible
-    }
-    if (msg.join && this.delegate?.notifyMerge) {
-      const peers: MemberInfo[] = []
-      for (const n of msg.nodes) {
-        const address = addressFromWire(n.addr, n.port)
-        if (address === undefined) continue
-        peers.push({ name: n.name, address, state: WIRE_STATES[n.state], incarnation: n.incarnation, meta: n.meta ?? EMPTY, vsn: n.vsn, stateChangeMs: nowMs })
-      }
-      const reason = this.delegate.notifyMerge(peers)
-      if (reason !== undefined) {
-        this.stats.pushPullsRejected++
-        this.dropped('rejected-by-delegate', from, out, reason)
-        return reason
-      }
-    }
-    for (const n of msg.nodes) {
-      switch (n.state) {
-        case 0:
-          this.aliveNode(
-            { type: 'alive', incarnation: n.incarnation, node: n.name, addr: n.addr, port: n.port, meta: n.meta, vsn: n.vsn },
-            nowMs,
-            out,
-            false,
-            from,
-          )
-          break
-        case 3:
-          this.deadNode({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
-          break
-        case 1:
-        case 2:
-          // A remote dead is only a suspicion here: we let the member refute before believing it.
-          this.suspectNode({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: this.name }, nowMs, out, 'pushPull')
-          break
-      }
-    }
-    if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join)
-    return undefined
-  }
-
-  /** memberlist verifyProtocol: every alive node must speak a protocol every other one accepts. */
-  private verifyProtocol(remote: readonly PushNodeState[]): string | undefined {
-    let maxPMin = 0
-    let minPMax = 255
-    let maxDMin = 0
-    let minDMax = 255
-    const consider = (vsn: Uint8Array): void => {
-      maxPMin = Math.max(maxPMin, vsn[0])
-      minPMax = Math.min(minPMax, vsn[1])
-      maxDMin = Math.max(maxDMin, vsn[3])
-      minDMax = Math.min(minDMax, vsn[4])
-    }
-    for (const n of remote) if (n.state === 0 && n.vsn.length === 6) consider(n.vsn)
-    for (const m of this.probeList) if (m.state === 'alive') consider(m.vsn)
-    const check = (name: string, vsn: Uint8Array): string | undefined => {
-      if (vsn.length !== 6) return `node ${name} sent no protocol versions`
-      if (vsn[2] < maxPMin || vsn[2] > minPMax) return `node ${name} protocol version ${vsn[2]} is incompatible: [${maxPMin}, ${minPMax}]`
-      if (vsn[5] < maxDMin || vsn[5] > minDMax) return `node ${name} delegate protocol version ${vsn[5]} is incompatible: [${maxDMin}, ${minDMax}]`
-      return undefined
-    }
-    for (const n of remote) {
-      const bad = check(n.name, n.vsn)
-      if (bad !== undefined) return bad
-    }
-    for (const m of this.probeList) {
-      if (m.state !== 'alive') continue
-      const bad = check(m.name, m.vsn)
-      if (bad !== undefined) return bad
-    }
-    return undefined
-  }
-
-  private encodeLocalState(join: boolean): Uint8Array {
-    // The table changes rarely in a steady cluster, while a 1000-member state costs milliseconds to
-    // encode and compress: reuse the bytes until the table changes (never with delegate state, which
-    // may change without our knowing).
-    const cacheable = this.delegate?.localState === undefined
-    const cached = join ? this.encodedJoinState : this.encodedState
-    if (cacheable && cached !== undefined && cached.version === this.tableVersion) return cached.bytes
-    const bytes = this.encodeLocalStateUncached(join)
-    if (cacheable) {
-      const entry = { version: this.tableVersion, bytes: bytes.slice() }
-      if (join) this.encodedJoinState = entry
-      else this.encodedState = entry
-      return entry.bytes
-    }
-    return bytes
-  }
-
-  private encodeLocalStateUncached(join: boolean): Uint8Array {
-    const nodes: PushNodeState[] = []
-    for (const m of this.probeList) {
-      nodes.push({
-        name: m.name,
-        addr: m.addr,
-        port: m.address.port,
-        meta: m.meta,
-        incarnation: m.incarnation,
-        state: STATE_NUMBERS[m.state],
-        vsn: m.vsn,
-      })
-    }
-    const userState = this.delegate?.localState?.(join) ?? EMPTY
-    return encodeStream({ type: 'pushPull', join, nodes, userState }, { compress: this.config.enableCompression, ...GO_LZW })
+  private openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void {
+    const id = ++this.exchangeSeq
+    this.exchanges.set(id, { kind: 'tcpPing', seqNo })
+    this.send.stream(to, 'ping', bytes, id, true, out, timeoutMs)
   }
 
   private finishJoin(joinId: number, out: SwimOutbox): void {
@@ -1158,7 +593,7 @@ export class Swim {
   }
 
   private reap(nowMs: number, out: SwimOutbox): void {
-    for (const m of this.down) {
+    for (const m of this.table.down) {
       const limit = m.state === 'dead' ? this.config.reconnectTimeoutMs : m.state === 'left' ? this.config.tombstoneTimeoutMs : undefined
       if (limit === undefined || nowMs - m.stateChangeMs <= limit) continue
       this.forget(m, out)
@@ -1167,75 +602,15 @@ export class Swim {
 
   /** Removes a failed or left member from the table and the probe list: `reaped`. */
   private forget(m: Member, out: SwimOutbox): void {
-    this.table.delete(m.name)
-    this.down.delete(m)
-    if (!m.forgotten) {
-      m.forgotten = true
-      this.carried--
-      const i = this.probeList.indexOf(m)
-      if (i >= 0) {
-        this.probeList.splice(i, 1)
-        if (i < this.probeIndex) this.probeIndex--
-      }
-      this.tableVersion++
-    }
+    this.table.remove(m)
     out.emit({ type: 'reaped', member: snapshot(m) })
   }
 
   // ------------------------------------------------------------------ helpers
 
-  /** Queues a broadcast, and wakes idle gossip rounds at the next tick of their original cadence. */
-  private enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void): void {
-    this.queue.queue(name, bytes, onDone)
-    if (this.gossipScheduled || !this.started || this.stopped) return
-    const interval = this.config.gossipIntervalMs
-    const elapsed = nowMs - this.gossipPhaseMs
-    const next = this.gossipPhaseMs + (Math.floor(elapsed / interval) + 1) * interval
-    this.gossipScheduled = true
-    out.schedule({ kind: 'gossipTick', epoch: this.epoch }, next - nowMs)
-  }
-
-  private insertMember(m: Member): void {
-    // A new member takes a random place in the probe order, as in memberlist; the member it displaces
-    // moves to the end (O(1) instead of shifting the list: a 1000-node join inserts a million times).
-    const list = this.probeList
-    const at = list.length === 0 ? 0 : this.rng.int(list.length + 1)
-    if (at === list.length) list.push(m)
-    else {
-      list.push(list[at])
-      list[at] = m
-    }
-    this.carried++
-    this.tableVersion++
-  }
-
-  /** Up to k distinct random members (never self) satisfying `accept`; memberlist's kRandomNodes. */
-  private randomMembers(k: number, accept: (m: Member) => boolean): Member[] {
-    const list = this.probeList
-    const n = list.length
-    const out: Member[] = []
-    if (k <= 0 || n <= 1) return out
-    for (let tries = 0; tries < 3 * n && out.length < k; tries++) {
-      const m = list[this.rng.int(n)]
-      if (m === this.self || !accept(m) || out.includes(m)) continue
-      out.push(m)
-    }
-    return out
-  }
-
-  private memberAt(address: Address): Member | undefined {
-    for (const m of this.table.values()) if (sameAddress(m.address, address)) return m
-    return undefined
-  }
-
   private addSeed(seed: Address): void {
     if (sameAddress(seed, this.address)) return
     if (!this.seeds.some((s) => sameAddress(s, seed))) this.seeds.push(seed)
-  }
-
-  private nextSeqNo(): number {
-    this.seqNo = (this.seqNo + 1) >>> 0
-    return this.seqNo
   }
 
   private scaled(ms: number): number {
@@ -1247,68 +622,9 @@ export class Swim {
     if (this.awareness.applyDelta(delta)) out.emit({ type: 'health', score: this.awareness.score })
   }
 
-  private sourceFields(): { sourceAddr: Uint8Array; sourcePort: number; sourceNode: string } {
-    return { sourceAddr: this.self.addr, sourcePort: this.address.port, sourceNode: this.name }
-  }
-
-  private replyAddress(addr: Uint8Array | undefined, port: number | undefined, from: Address): Address {
-    if (addr !== undefined && addr.length > 0 && port !== undefined && port > 0) {
-      return internAddress(addr, port)?.address ?? from
-    }
-    return from
-  }
-
   private vsnArray(): Uint8Array {
     const [dMin, dMax, dCur] = this.config.delegateVersions
     return Uint8Array.of(1, 5, this.config.protocolVersion, dMin, dMax, dCur)
-  }
-
-  private aliveOf(m: Member, incarnation: number): AliveMsg {
-    return { type: 'alive', incarnation, node: m.name, addr: m.addr, port: m.address.port, meta: m.meta, vsn: m.vsn }
-  }
-
-  /** Encodes one message and sends it, with piggybacked broadcasts when `piggyback`. */
-  private sendMessage(to: Address, msg: PacketMessage, dest: Member | undefined, out: SwimOutbox, piggyback: boolean): void {
-    const bytes = encodeMessage(msg)
-    this.stats.countOut(msg.type, bytes.length)
-    if (piggyback) {
-      const avail = this.config.packetBytesBudget - bytes.length - COMPOUND_HEADER_OVERHEAD - COMPOUND_PART_OVERHEAD
-      const extra = avail > 0 ? this.takeBroadcasts(COMPOUND_PART_OVERHEAD, avail, out) : []
-      if (extra.length > 0) {
-        this.countParts(extra)
-        this.sendParts(to, [bytes, ...extra], dest, out)
-        return
-      }
-    }
-    this.sendRaw(to, bytes, dest, out, undefined)
-  }
-
-  /** The last step of every packet: compress when it helps, CRC for peers that speak protocol 5. */
-  private sendRaw(to: Address, payload: Uint8Array, dest: Member | undefined, out: SwimOutbox, countAs: string | undefined): void {
-    if (countAs !== undefined) this.stats.countOut(countAs, payload.length)
-    let bytes = payload
-    if (this.config.enableCompression && payload.length >= COMPRESS_MIN_BYTES) {
-      const compressed = encodeCompress(payload, GO_LZW)
-      if (compressed.length < payload.length) bytes = compressed
-    }
-    if (dest !== undefined && protocolMax(dest.vsn) >= 5) bytes = addCrc(bytes)
-    this.stats.packetsOut++
-    this.stats.bytesOut += bytes.length
-    out.send(to, bytes)
-  }
-
-  private sendStream(to: Address, type: string, bytes: Uint8Array, exchangeId: number, expectReply: boolean, out: SwimOutbox, timeoutMs = this.config.streamTimeoutMs): void {
-    this.stats.streamsOut++
-    this.stats.streamBytesOut += bytes.length
-    this.stats.streamOut(type, bytes.length)
-    out.openStream(to, bytes, exchangeId, timeoutMs, expectReply)
-  }
-
-  /** Counts a stream reply we are about to send back. */
-  private streamReply(type: string, bytes: Uint8Array): Uint8Array {
-    this.stats.streamBytesOut += bytes.length
-    this.stats.streamOut(type, bytes.length)
-    return bytes
   }
 
   /** Input that could not be decoded: counted by reason, then dropped like any other rejection. */
@@ -1321,17 +637,4 @@ export class Swim {
     this.stats.drop(reason)
     out.emit({ type: 'dropped', reason, from, detail })
   }
-}
-
-const STATE_NUMBERS: Readonly<Record<MemberState, WireStateNumber>> = { alive: 0, suspect: 1, dead: 2, left: 3 }
-const WIRE_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left']
-const MESSAGE_NAMES: Readonly<Record<number, string>> = {
-  0: 'ping',
-  1: 'indirectPing',
-  2: 'ack',
-  3: 'suspect',
-  4: 'alive',
-  5: 'dead',
-  8: 'user',
-  11: 'nack',
 }

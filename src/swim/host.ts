@@ -1,0 +1,29 @@
+/**
+ * SwimHost: the node as its parts (probe-cycle.ts, state-changes.ts, push-pull.ts) see it. Swim builds
+ * one such view over its own fields; each part declares what more it needs in its own host interface.
+ * Nothing here is public API.
+ */
+import type { Address } from '../core/types.js'
+import type { DecodeError } from '../wire/decode-error.js'
+import type { SwimConfig } from './config.js'
+import type { SwimDelegate } from './delegate.js'
+import type { Member } from './member.js'
+import type { MemberTable } from './member-table.js'
+import type { SwimStats } from './stats.js'
+import type { SwimOutbox } from './swim.js'
+
+export interface SwimHost {
+  readonly name: string
+  /** The address we advertise; its port stands in for a port 0 on the wire. */
+  readonly address: Address
+  readonly config: SwimConfig
+  readonly stats: SwimStats
+  readonly delegate: SwimDelegate | undefined
+  readonly members: MemberTable
+  /** Our own entry in the member table. */
+  readonly self: Member
+  /** Rejected input: counted by reason and emitted as `dropped`. */
+  dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void
+  /** Input that could not be decoded: counted by reason, then dropped. */
+  undecodable(err: DecodeError, from: Address, out: SwimOutbox): void
+}

@@ -1,0 +1,241 @@
+/**
+ * ProbeCycle: failure detection, one target per probe interval (memberlist probe/probeNode), and the
+ * helper's side of indirect probes.
+ *
+ *   us ──ping(seq)────────────────▶ target            (+ piggybacked broadcasts; buddy suspect if suspect)
+ *   us ◀──────────────────ack(seq)── target           → success, health −1
+ *   … probeTimeout without ack:
+ *   us ──indirectPing(seq, nack)──▶ k helpers ──ping──▶ target
+ *   us ◀──ack(seq) or nack(seq)──── helpers            (a nack says "the helper is fine, the target is not")
+ *   us ══TCP ping═════════════════▶ target            (fallback, when the target speaks protocol ≥ 3)
+ *   … scaled deadline without any ack: suspect(target, from: us), health + missing nacks
+ *
+ * As a helper: ping the target with our own sequence number, relay its ack to the requester, or send a
+ * nack at 80% of the probe timeout when none came. Probes and relays are keyed by sequence number;
+ * their timers find nothing once the probe or relay has finished, so none needs cancelling.
+ */
+import type { StreamResult } from '../core/effects.js'
+import type { Address } from '../core/types.js'
+import type { AckMsg, IndirectPingMsg, NackMsg, PingMsg, SuspectMsg } from '../wire/messages.js'
+import { decodeStream } from '../wire/codec.js'
+import type { SwimHost } from './host.js'
+import type { Member } from './member.js'
+import { internAddress, protocolMax, snapshot } from './member.js'
+import type { PacketSender } from './sender.js'
+import type { SwimOutbox } from './swim.js'
+
+/** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
+const NACK_TIMEOUT_FRACTION = 0.8
+
+/** What the probe cycle needs from the node. */
+export interface ProbeHost extends SwimHost {
+  readonly send: PacketSender
+  /** An interval or timeout scaled by local health (Lifeguard). */
+  scaled(ms: number): number
+  applyHealth(delta: number, out: SwimOutbox): void
+  /** A probe failed: suspect the target. */
+  suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox): void
+  /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
+  openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void
+}
+
+interface ProbeState {
+  readonly seqNo: number
+  readonly target: Member
+  readonly startMs: number
+  /** Start + the probe interval scaled by local health at the start. */
+  readonly deadlineMs: number
+  expectedNacks: number
+  nacks: number
+  indirectSent: boolean
+}
+
+interface RelayState {
+  readonly requester: Address
+  readonly requesterSeqNo: number
+  readonly nack: boolean
+}
+
+export class ProbeCycle {
+  private readonly probes = new Map<number, ProbeState>()
+  private readonly relays = new Map<number, RelayState>()
+  private seqNo = 0
+
+  constructor(private readonly host: ProbeHost) {}
+
+  /** The probe interval came round: ping the next target; the next tick waits for the scaled interval. */
+  tick(epoch: number, nowMs: number, out: SwimOutbox): void {
+    const h = this.host
+    // The next tick waits for the scaled interval: a node in poor health probes (and accuses) slower.
+    out.schedule({ kind: 'probeTick', epoch }, h.scaled(h.config.probeIntervalMs))
+    const target = h.members.nextProbeTarget(nowMs)
+    if (target === undefined) return
+    const seqNo = this.nextSeqNo()
+    const probe: ProbeState = {
+      seqNo,
+      target,
+      startMs: nowMs,
+      deadlineMs: nowMs + h.scaled(h.config.probeIntervalMs),
+      expectedNacks: 0,
+      nacks: 0,
+      indirectSent: false,
+    }
+    this.probes.set(seqNo, probe)
+    h.stats.probes++
+    const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
+    if (target.state === 'suspect' && h.config.lifeguard) {
+      // Buddy system: tell the suspect directly so it can refute; no other piggyback.
+      const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: h.name }
+      h.send.compound(target.address, [ping, suspect], target, out)
+    } else {
+      h.send.message(target.address, ping, target, out, true)
+    }
+    // The deadline is scheduled only if the probe goes indirect (most acks come first).
+    out.schedule({ kind: 'probeTimeout', seqNo }, h.config.probeTimeoutMs)
+  }
+
+  /** No ack within the probe timeout: ask k helpers, and try TCP. */
+  timeout(seqNo: number, nowMs: number, out: SwimOutbox): void {
+    const h = this.host
+    const probe = this.probes.get(seqNo)
+    if (probe === undefined || probe.indirectSent) return
+    probe.indirectSent = true
+    const overdue = nowMs >= probe.deadlineMs
+    if (!overdue) out.schedule({ kind: 'probeDeadline', seqNo }, probe.deadlineMs - nowMs)
+    const target = probe.target
+    const helpers = h.members.randomMembers(h.config.indirectChecks, (m) => m.state === 'alive' && m !== target)
+    for (const helper of helpers) {
+      const nack = h.config.lifeguard && protocolMax(helper.vsn) >= 4
+      if (nack) probe.expectedNacks++
+      const req: IndirectPingMsg = {
+        type: 'indirectPing',
+        seqNo,
+        target: target.addr,
+        port: target.address.port,
+        node: target.name,
+        nack,
+        ...this.sourceFields(),
+      }
+      h.stats.indirectProbesSent++
+      h.send.message(helper.address, req, helper, out, true)
+    }
+    if (!h.config.disableTcpPings && protocolMax(target.vsn) >= 3) {
+      h.stats.tcpFallbackProbes++
+      const remaining = Math.max(1, probe.deadlineMs - nowMs)
+      const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
+      h.openTcpPing(seqNo, target.address, h.send.encodeStream(ping), remaining, out)
+    }
+    // Woken past the deadline (a paused or starved process): the deadline is due too, and like any due
+    // timer it runs before the packets that queued up meanwhile (as two separate timers would).
+    if (overdue) this.deadline(seqNo, nowMs, out)
+  }
+
+  /** The scaled deadline passed without an ack: the probe failed. */
+  deadline(seqNo: number, nowMs: number, out: SwimOutbox): void {
+    const probe = this.probes.get(seqNo)
+    if (probe === undefined) return
+    // Missing nacks mean the trouble may be ours (Lifeguard); with no nack expected, count one.
+    const delta = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1
+    this.finish(probe, false, nowMs, out, null, delta)
+    const target = probe.target
+    if (target.state !== 'alive' && target.state !== 'suspect') return
+    this.host.stats.probeFailures++
+    const msg: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.host.name }
+    this.host.suspect(msg, nowMs, out)
+  }
+
+  /** The TCP fallback ping of probe `seqNo` finished. */
+  tcpPingReply(seqNo: number, result: StreamResult, nowMs: number, out: SwimOutbox): void {
+    const h = this.host
+    const probe = this.probes.get(seqNo)
+    if (probe === undefined || !result.ok) return
+    const decoded = decodeStream(result.bytes)
+    if (!decoded.ok) h.undecodable(decoded.error, probe.target.address, out)
+    else h.stats.streamIn(decoded.value.type, result.bytes.length)
+    if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === seqNo) {
+      h.stats.tcpFallbackSuccesses++
+      this.finish(probe, true, nowMs, out, null, 0)
+    }
+  }
+
+  handlePing(msg: PingMsg, from: Address, out: SwimOutbox): void {
+    const h = this.host
+    if (msg.node !== '' && msg.node !== h.name) {
+      h.dropped('wrong-node', from, out, `ping for ${msg.node}`)
+      return
+    }
+    const to = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
+    const payload = h.delegate?.ackPayload?.() ?? null
+    const dest = msg.sourceNode !== undefined ? h.members.get(msg.sourceNode) : undefined
+    h.send.message(to, { type: 'ack', seqNo: msg.seqNo, payload }, dest, out, true)
+  }
+
+  handleIndirectPing(msg: IndirectPingMsg, from: Address, out: SwimOutbox): void {
+    const h = this.host
+    const target = internAddress(msg.target, msg.port === 0 ? h.address.port : msg.port)?.address
+    if (target === undefined) {
+      h.dropped('bad-field', from, out, 'indirect ping target address')
+      return
+    }
+    const requester = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
+    const seqNo = this.nextSeqNo()
+    this.relays.set(seqNo, { requester, requesterSeqNo: msg.seqNo, nack: msg.nack })
+    h.stats.indirectProbesRelayed++
+    const ping: PingMsg = { type: 'ping', seqNo, node: msg.node, ...this.sourceFields() }
+    h.send.message(target, ping, h.members.get(msg.node), out, true)
+    // Lifeguard sends the nack at 80% of the probe timeout so that it reaches the requester before the
+    // requester's deadline (memberlist 0.2.2 waits the full timeout, and its nacks then race the
+    // deadline and mostly lose, charging healthy probers for the target's failure).
+    out.schedule({ kind: 'relayTimeout', seqNo }, Math.floor(h.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION))
+  }
+
+  handleAck(msg: AckMsg, nowMs: number, out: SwimOutbox): void {
+    this.host.stats.acksReceived++
+    const probe = this.probes.get(msg.seqNo)
+    if (probe !== undefined) {
+      this.finish(probe, true, nowMs, out, msg.payload, -1)
+      return
+    }
+    const relay = this.relays.get(msg.seqNo)
+    if (relay !== undefined) {
+      this.relays.delete(msg.seqNo)
+      this.host.send.message(relay.requester, { type: 'ack', seqNo: relay.requesterSeqNo, payload: null }, undefined, out, true)
+    }
+  }
+
+  handleNack(msg: NackMsg): void {
+    this.host.stats.nacksReceived++
+    const probe = this.probes.get(msg.seqNo)
+    if (probe !== undefined) probe.nacks++
+  }
+
+  /** A relay's target did not answer in time: nack the requester when it asked for one. */
+  relayTimeout(seqNo: number, out: SwimOutbox): void {
+    const relay = this.relays.get(seqNo)
+    if (relay === undefined) return
+    this.relays.delete(seqNo)
+    if (relay.nack) this.host.send.message(relay.requester, { type: 'nack', seqNo: relay.requesterSeqNo }, undefined, out, false)
+  }
+
+  private finish(probe: ProbeState, success: boolean, nowMs: number, out: SwimOutbox, payload: Uint8Array | null, healthDelta: number): void {
+    this.probes.delete(probe.seqNo)
+    if (success) this.host.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
+    this.host.applyHealth(healthDelta, out)
+  }
+
+  private nextSeqNo(): number {
+    this.seqNo = (this.seqNo + 1) >>> 0
+    return this.seqNo
+  }
+
+  private sourceFields(): { sourceAddr: Uint8Array; sourcePort: number; sourceNode: string } {
+    return { sourceAddr: this.host.self.addr, sourcePort: this.host.address.port, sourceNode: this.host.name }
+  }
+
+  private replyAddress(addr: Uint8Array | undefined, port: number | undefined, from: Address): Address {
+    if (addr !== undefined && addr.length > 0 && port !== undefined && port > 0) {
+      return internAddress(addr, port)?.address ?? from
+    }
+    return from
+  }
+}

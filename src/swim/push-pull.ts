@@ -1,0 +1,181 @@
+/**
+ * PushPull: anti-entropy, the whole member table exchanged over a stream (memberlist pushPullNode,
+ * mergeRemoteState and mergeState), periodically with one random alive member, on join with each seed,
+ * and by the reconnect loop.
+ *
+ *   us ══pushPull(join, our nodes, user state)══▶ peer    peer merges ours, replies with its own:
+ *   us ◀══pushPull(its nodes, user state)═════════ peer    we merge it
+ *
+ * Merging checks protocol versions first (verifyProtocol), then lets the delegate veto a join, then
+ * applies every node as an alive, suspect or dead message would (a remote dead is only a suspicion
+ * here: we let the member refute before believing it; a remote left is believed). Our encoded state is
+ * cached until the table changes, since a 1000-member state costs milliseconds to encode and compress.
+ */
+import type { StreamResult } from '../core/effects.js'
+import type { Address } from '../core/types.js'
+import { decodeStream } from '../wire/codec.js'
+import type { PushNodeState, PushPullMsg, WireStateNumber } from '../wire/messages.js'
+import type { MemberInfo, MemberState } from './events.js'
+import type { Member } from './member.js'
+import { EMPTY, addressFromWire } from './member.js'
+import type { SwimHost } from './host.js'
+import type { PacketSender } from './sender.js'
+import type { StateChanges } from './state-changes.js'
+import type { SwimOutbox } from './swim.js'
+
+/** What push-pull needs from the node. */
+export interface PushPullHost extends SwimHost {
+  readonly states: StateChanges
+  readonly send: PacketSender
+}
+
+interface CachedState {
+  readonly version: number
+  readonly bytes: Uint8Array
+}
+
+export class PushPull {
+  private encodedState: CachedState | undefined
+  private encodedJoinState: CachedState | undefined
+
+  constructor(private readonly host: PushPullHost) {}
+
+  /** Our state as a pushPull stream message, from the cache while the table is unchanged. */
+  localState(join: boolean): Uint8Array {
+    // Never cached with delegate state, which may change without our knowing.
+    const cacheable = this.host.delegate?.localState === undefined
+    const version = this.host.members.version
+    const cached = join ? this.encodedJoinState : this.encodedState
+    if (cacheable && cached !== undefined && cached.version === version) return cached.bytes
+    const bytes = this.encodeLocalState(join)
+    if (cacheable) {
+      const entry = { version, bytes: bytes.slice() }
+      if (join) this.encodedJoinState = entry
+      else this.encodedState = entry
+      return entry.bytes
+    }
+    return bytes
+  }
+
+  /** A pushPull reply (or the failure to get one) arrived. Returns undefined on success, or the error text. */
+  handleReply(result: StreamResult, nowMs: number, out: SwimOutbox, peer: Address): string | undefined {
+    const h = this.host
+    if (!result.ok) return result.error
+    const decoded = decodeStream(result.bytes)
+    if (!decoded.ok) {
+      h.undecodable(decoded.error, peer, out)
+      return `bad reply: ${decoded.error.message}`
+    }
+    const msg = decoded.value
+    h.stats.streamIn(msg.type, result.bytes.length)
+    if (msg.type === 'err') return `remote error: ${msg.error}`
+    if (msg.type !== 'pushPull') {
+      h.dropped('unexpected-stream-message', peer, out, msg.type)
+      return `unexpected reply ${msg.type}`
+    }
+    return this.merge(msg, nowMs, out, peer)
+  }
+
+  /** memberlist mergeRemoteState + mergeState. Returns a rejection reason, or undefined. */
+  merge(msg: PushPullMsg, nowMs: number, out: SwimOutbox, from: Address): string | undefined {
+    const h = this.host
+    const incompatible = verifyProtocol(msg.nodes, h.members.carriedMembers)
+    if (incompatible !== undefined) {
+      h.stats.pushPullsRejected++
+      h.dropped('incompatible-version', from, out, incompatible)
+      return incompatible
+    }
+    if (msg.join && h.delegate?.notifyMerge) {
+      const peers: MemberInfo[] = []
+      for (const n of msg.nodes) {
+        const address = addressFromWire(n.addr, n.port)
+        if (address === undefined) continue
+        peers.push({ name: n.name, address, state: WIRE_STATES[n.state], incarnation: n.incarnation, meta: n.meta ?? EMPTY, vsn: n.vsn, stateChangeMs: nowMs })
+      }
+      const reason = h.delegate.notifyMerge(peers)
+      if (reason !== undefined) {
+        h.stats.pushPullsRejected++
+        h.dropped('rejected-by-delegate', from, out, reason)
+        return reason
+      }
+    }
+    for (const n of msg.nodes) {
+      switch (n.state) {
+        case 0:
+          h.states.alive(
+            { type: 'alive', incarnation: n.incarnation, node: n.name, addr: n.addr, port: n.port, meta: n.meta, vsn: n.vsn },
+            nowMs,
+            out,
+            false,
+            from,
+          )
+          break
+        case 3:
+          h.states.dead({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
+          break
+        case 1:
+        case 2:
+          // A remote dead is only a suspicion here: we let the member refute before believing it.
+          h.states.suspect({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: h.name }, nowMs, out, 'pushPull')
+          break
+      }
+    }
+    if (msg.userState.length > 0) h.delegate?.mergeRemoteState?.(msg.userState, msg.join)
+    return undefined
+  }
+
+  private encodeLocalState(join: boolean): Uint8Array {
+    const nodes: PushNodeState[] = []
+    for (const m of this.host.members.carriedMembers) {
+      nodes.push({
+        name: m.name,
+        addr: m.addr,
+        port: m.address.port,
+        meta: m.meta,
+        incarnation: m.incarnation,
+        state: STATE_NUMBERS[m.state],
+        vsn: m.vsn,
+      })
+    }
+    const userState = this.host.delegate?.localState?.(join) ?? EMPTY
+    return this.host.send.encodeStream({ type: 'pushPull', join, nodes, userState })
+  }
+}
+
+/**
+ * memberlist verifyProtocol: every alive node, ours and theirs, must speak a protocol (and delegate
+ * protocol) version within every other alive node's [min, max]. Returns the first violation, or undefined.
+ */
+export function verifyProtocol(remote: readonly PushNodeState[], local: readonly Member[]): string | undefined {
+  let maxPMin = 0
+  let minPMax = 255
+  let maxDMin = 0
+  let minDMax = 255
+  const consider = (vsn: Uint8Array): void => {
+    maxPMin = Math.max(maxPMin, vsn[0])
+    minPMax = Math.min(minPMax, vsn[1])
+    maxDMin = Math.max(maxDMin, vsn[3])
+    minDMax = Math.min(minDMax, vsn[4])
+  }
+  for (const n of remote) if (n.state === 0 && n.vsn.length === 6) consider(n.vsn)
+  for (const m of local) if (m.state === 'alive') consider(m.vsn)
+  const check = (name: string, vsn: Uint8Array): string | undefined => {
+    if (vsn.length !== 6) return `node ${name} sent no protocol versions`
+    if (vsn[2] < maxPMin || vsn[2] > minPMax) return `node ${name} protocol version ${vsn[2]} is incompatible: [${maxPMin}, ${minPMax}]`
+    if (vsn[5] < maxDMin || vsn[5] > minDMax) return `node ${name} delegate protocol version ${vsn[5]} is incompatible: [${maxDMin}, ${minDMax}]`
+    return undefined
+  }
+  for (const n of remote) {
+    const bad = check(n.name, n.vsn)
+    if (bad !== undefined) return bad
+  }
+  for (const m of local) {
+    if (m.state !== 'alive') continue
+    const bad = check(m.name, m.vsn)
+    if (bad !== undefined) return bad
+  }
+  return undefined
+}
+
+const STATE_NUMBERS: Readonly<Record<MemberState, WireStateNumber>> = { alive: 0, suspect: 1, dead: 2, left: 3 }
+const WIRE_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left']

@@ -1,0 +1,257 @@
+/**
+ * StateChanges: memberlist's aliveNode, suspectNode and deadNode (state.go), the only code that moves
+ * a member along the lattice, plus the suspicions (Lifeguard) and refutation of accusations about us.
+ *
+ *   alive(X, inc)   new member, or inc higher than known (or a reclaimable address) ──▶ alive, joined/alive/updated
+ *   suspect(X, inc) alive X at inc ≥ known ──▶ suspect, timer; already suspect ──▶ one more confirmation
+ *   suspicion timer still suspect at the same incarnation ──▶ dead(X, from: us)
+ *   dead(X, inc)    inc ≥ known ──▶ dead, or left when X sent it about itself
+ *   any of them about us (not leaving) ──▶ refute: incarnation past the accusation, alive broadcast
+ *
+ * Every accepted change is queued as a broadcast (a newer one about the same node replaces the older)
+ * before the member changes, and leaves as an event. Sources: packets, push-pull merges, our own
+ * probes and timers, and the user operations (start, setMeta, leave).
+ */
+import type { Address } from '../core/types.js'
+import { addressKey, sameAddress } from '../core/types.js'
+import { encodeMessage } from '../wire/codec.js'
+import type { AliveMsg, DeadMsg, SuspectMsg } from '../wire/messages.js'
+import type { MemberInfo, SuspicionSource } from './events.js'
+import { expectedConfirmations, suspicionTimeoutMs } from './formulas.js'
+import type { Member } from './member.js'
+import { EMPTY, bytesEqual, internAddress, internVsn, isDeadOrLeft, snapshot } from './member.js'
+import type { SwimHost } from './host.js'
+import { Suspicion } from './suspicion.js'
+import type { SwimOutbox } from './swim.js'
+import type { SwimTimer } from './timers.js'
+
+/** What the state handlers need from the node. */
+export interface StateChangeHost extends SwimHost {
+  isLeaving(): boolean
+  /** Queues a broadcast about `name` (replacing an older one), waking idle gossip rounds. */
+  enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: () => void): void
+  applyHealth(delta: number, out: SwimOutbox): void
+  /** Our own left broadcast reached its transmit limit (or was replaced). */
+  leaveBroadcastSent(): void
+}
+
+/** The alive message announcing `m` at `incarnation`. */
+export function aliveOf(m: Member, incarnation: number): AliveMsg {
+  return { type: 'alive', incarnation, node: m.name, addr: m.addr, port: m.address.port, meta: m.meta, vsn: m.vsn }
+}
+
+export class StateChanges {
+  private readonly suspicions = new Map<string, Suspicion>()
+  private suspicionEpoch = 0
+
+  constructor(private readonly host: StateChangeHost) {}
+
+  /** memberlist aliveNode. `bootstrap` marks our own alive at start or on a meta update. */
+  alive(msg: AliveMsg, nowMs: number, out: SwimOutbox, bootstrap: boolean, from?: Address): void {
+    const h = this.host
+    const isSelf = msg.node === h.name
+    if (isSelf && h.isLeaving()) return
+    const known = h.members.get(msg.node)
+    if (
+      known !== undefined && !isSelf && !known.forgotten && msg.incarnation <= known.incarnation &&
+      known.address.port === (msg.port === 0 ? h.address.port : msg.port) && bytesEqual(known.addr, msg.addr)
+    ) {
+      return // Old news, the common case in push-pull merges: nothing to check or convert.
+    }
+    const vsn = msg.vsn
+    if (vsn.length !== 6 || vsn[0] === 0 || vsn[1] === 0 || vsn[0] > vsn[1]) {
+      h.dropped('bad-vsn', from ?? h.address, out, `alive ${msg.node}`)
+      return
+    }
+    const interned = internAddress(msg.addr, msg.port === 0 ? h.address.port : msg.port)
+    if (interned === undefined) {
+      h.dropped('bad-field', from ?? h.address, out, `alive ${msg.node} address`)
+      return
+    }
+    const address = interned.address
+    const vsnShared = internVsn(msg.vsn)
+    let m = h.members.get(msg.node)
+    const candidate = (): MemberInfo => ({
+      name: msg.node,
+      address,
+      state: 'alive',
+      incarnation: msg.incarnation,
+      meta: msg.meta ?? EMPTY,
+      vsn: msg.vsn,
+      stateChangeMs: nowMs,
+    })
+    if (!isSelf && h.delegate?.notifyAlive) {
+      const reason = h.delegate.notifyAlive(candidate())
+      if (reason !== undefined) {
+        h.dropped('rejected-by-delegate', from ?? address, out, reason)
+        return
+      }
+    }
+    let fresh = false
+    if (m === undefined || m.forgotten) {
+      fresh = true
+      if (m === undefined) {
+        m = {
+          name: msg.node,
+          address,
+          addr: interned.addr,
+          state: 'dead',
+          incarnation: 0,
+          meta: EMPTY,
+          vsn: vsnShared,
+          stateChangeMs: nowMs,
+          forgotten: true,
+        }
+        h.members.put(m)
+      }
+    }
+    let addressChanged = false
+    if (!sameAddress(m.address, address)) {
+      const reclaimable =
+        fresh ||
+        m.state === 'left' ||
+        (m.state === 'dead' && h.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > h.config.deadNodeReclaimTimeMs)
+      if (!reclaimable || isSelf) {
+        h.delegate?.notifyConflict?.(snapshot(m), candidate())
+        h.dropped('conflict', from ?? address, out, `${msg.node} claimed from ${addressKey(address)}, known at ${addressKey(m.address)}`)
+        return
+      }
+      addressChanged = !fresh
+    }
+    if (!isSelf) {
+      if (!fresh && !addressChanged && msg.incarnation <= m.incarnation) return
+    } else if (msg.incarnation < m.incarnation) {
+      return
+    }
+    this.suspicions.delete(m.name)
+    if (isSelf && !bootstrap) {
+      if (msg.incarnation === m.incarnation && bytesEqual(msg.meta, m.meta) && bytesEqual(msg.vsn, m.vsn)) return
+      this.refute(msg.incarnation, 'alive', nowMs, out)
+      return
+    }
+    h.enqueue(m.name, encodeMessage(msg), nowMs, out)
+    const oldState = m.state
+    const wasFresh = fresh
+    const metaChanged = !bytesEqual(m.meta, msg.meta)
+    m.incarnation = msg.incarnation
+    m.meta = msg.meta === null || msg.meta.length === 0 ? EMPTY : msg.meta
+    m.vsn = vsnShared
+    m.address = address
+    m.addr = interned.addr
+    h.members.changed()
+    if (m.forgotten) {
+      m.forgotten = false
+      h.members.insert(m)
+    }
+    if (m.state !== 'alive') {
+      m.state = 'alive'
+      m.stateChangeMs = nowMs
+    }
+    h.members.markUp(m)
+    if (isSelf) {
+      if (wasFresh || oldState !== 'alive') out.emit({ type: 'joined', member: snapshot(m) })
+      else if (metaChanged) out.emit({ type: 'updated', member: snapshot(m) })
+      return
+    }
+    if (wasFresh || isDeadOrLeft(oldState)) out.emit({ type: 'joined', member: snapshot(m) })
+    else if (oldState === 'suspect') out.emit({ type: 'alive', member: snapshot(m) })
+    else if (metaChanged || addressChanged) out.emit({ type: 'updated', member: snapshot(m) })
+  }
+
+  /** memberlist suspectNode. */
+  suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource): void {
+    const h = this.host
+    const m = h.members.get(msg.node)
+    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
+    const existing = this.suspicions.get(m.name)
+    if (existing !== undefined) {
+      const remaining = existing.confirm(msg.from, nowMs)
+      if (remaining !== undefined) {
+        existing.epoch = ++this.suspicionEpoch
+        h.enqueue(m.name, encodeMessage(msg), nowMs, out)
+        out.schedule(
+          { kind: 'suspicionTimeout', member: m.name, incarnation: existing.incarnation, epoch: existing.epoch },
+          Math.max(0, remaining),
+        )
+      }
+      return
+    }
+    if (m.state !== 'alive') return
+    if (m === h.self) {
+      if (!h.isLeaving()) this.refute(msg.incarnation, 'suspect', nowMs, out)
+      return
+    }
+    h.enqueue(m.name, encodeMessage(msg), nowMs, out)
+    m.state = 'suspect'
+    m.incarnation = msg.incarnation
+    m.stateChangeMs = nowMs
+    h.members.changed()
+    if (via === 'probe') h.stats.suspicionsRaised++
+    const c = h.config
+    const n = h.members.carried
+    const minMs = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs)
+    const k = c.lifeguard ? expectedConfirmations(c.suspicionMult, n) : 0
+    const maxMs = c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs
+    const s = new Suspicion(m.name, msg.incarnation, msg.from, nowMs, k, minMs, maxMs, ++this.suspicionEpoch)
+    this.suspicions.set(m.name, s)
+    out.schedule({ kind: 'suspicionTimeout', member: m.name, incarnation: msg.incarnation, epoch: s.epoch }, s.initialTimeoutMs())
+    out.emit({ type: 'suspected', member: snapshot(m), from: msg.from, via })
+  }
+
+  /** A suspicion timer fired: dead, if the member is still suspect at the same incarnation and epoch. */
+  suspicionTimeout(timer: Extract<SwimTimer, { kind: 'suspicionTimeout' }>, nowMs: number, out: SwimOutbox): void {
+    const s = this.suspicions.get(timer.member)
+    if (s === undefined || s.epoch !== timer.epoch) return
+    const m = this.host.members.get(timer.member)
+    if (m === undefined || m.state !== 'suspect' || m.incarnation !== timer.incarnation) return
+    this.host.stats.deathsDeclared++
+    this.dead({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.host.name }, nowMs, out, 'timeout')
+  }
+
+  /**
+   * memberlist deadNode. `from === node` means the node left. `awaitDelivery` (our own leave) reports
+   * through the host when the broadcast has gone out.
+   */
+  dead(msg: DeadMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, awaitDelivery = false): void {
+    const h = this.host
+    const m = h.members.get(msg.node)
+    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
+    this.suspicions.delete(m.name)
+    if (isDeadOrLeft(m.state)) return
+    const encoded = encodeMessage(msg)
+    if (m === h.self) {
+      if (!h.isLeaving()) {
+        this.refute(msg.incarnation, 'dead', nowMs, out)
+        return
+      }
+      // Our own leave: broadcast it and learn when it has gone out.
+      h.enqueue(m.name, encoded, nowMs, out, awaitDelivery ? () => h.leaveBroadcastSent() : undefined)
+      m.state = 'left'
+      m.stateChangeMs = nowMs
+      h.members.changed()
+      out.emit({ type: 'left', member: snapshot(m) })
+      return
+    }
+    h.enqueue(m.name, encoded, nowMs, out)
+    m.incarnation = msg.incarnation
+    m.state = msg.from === msg.node ? 'left' : 'dead'
+    m.stateChangeMs = nowMs
+    h.members.markDown(m)
+    h.members.changed()
+    if (m.state === 'left') out.emit({ type: 'left', member: snapshot(m) })
+    else out.emit({ type: 'failed', member: snapshot(m), from: msg.from, via })
+  }
+
+  /** memberlist refute: jump past the accusation and broadcast our alive. */
+  private refute(accusedIncarnation: number, accusation: 'suspect' | 'dead' | 'alive' | 'state', nowMs: number, out: SwimOutbox): void {
+    const h = this.host
+    let inc = h.self.incarnation + 1
+    if (accusedIncarnation >= inc) inc = accusedIncarnation + 1
+    h.self.incarnation = inc
+    h.members.changed()
+    h.stats.refutations++
+    h.applyHealth(1, out)
+    h.enqueue(h.name, encodeMessage(aliveOf(h.self, inc)), nowMs, out)
+    out.emit({ type: 'refuted', incarnation: inc, accusation })
+  }
+}
