@@ -1,0 +1,620 @@
+/**
+ * `npm run bench:cluster`: a cluster of Grapevine agents and, at the same time, a cluster of Serf agents,
+ * each agent a process on loopback with the LAN profile, compared side by side in one run (the machine is
+ * shared and noisy, so the ratios Grapevine/Serf are the figures to read).
+ *
+ *   node dist/bench/cluster.js [--nodes 32] [--kills 5] [--window 60] [--warmup 20] [--kill-timeout 60]
+ *                              [--settle 5] [--stagger 150] [--no-netns]
+ *
+ * As root the bench re-executes itself inside a network namespace of its own (`ip netns`), where an
+ * nftables table counts the UDP and TCP bytes each system's agents send (told apart by port range); the
+ * namespace is deleted at the end, on errors and on SIGINT too. Figures:
+ * - bytes/s per node: bytes counted over the steady window (after convergence and a warm-up), divided by
+ *   the window and the node count; whole IP packets, headers included; UDP and TCP separately.
+ * - CPU s per node per minute: utime + stime from /proc/PID/stat over the same window, mean over agents.
+ * - RSS: VmRSS from /proc/PID/status at the end of the window, median and max over agents.
+ * - detection: each round SIGKILLs one agent of each cluster (never the seed); time from the kill until
+ *   the first and until the last surviving agent logs the victim failed (Grapevine: JSON line with event
+ *   "failed"; Serf: "EventMemberFailed"), stamped when the line reaches the bench. Victims are not
+ *   restarted, so the clusters shrink. A round that does not complete within --kill-timeout is a miss.
+ * Results: a table on stdout and bench/results/cluster-<timestamp>.json.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, type Counters, type PortRange } from './cluster-net.js'
+import {
+  clkTck,
+  ClusterAgent,
+  cpuTicks,
+  freePortsIn,
+  healthScore,
+  pollUntil,
+  ProcessRegistry,
+  rssBytes,
+  sleep,
+  startGrapevine,
+  startSerf,
+  SYSTEMS,
+  type System,
+} from './cluster-procs.js'
+import { table } from './sim.js'
+
+// ------------------------------------------------------------------ options
+
+interface Options {
+  nodes: number
+  kills: number
+  windowS: number
+  warmupS: number
+  killTimeoutS: number
+  settleS: number
+  staggerMs: number
+  netns: boolean
+}
+
+interface NumberFlag {
+  readonly key: Exclude<keyof Options, 'netns'>
+  readonly min: number
+  readonly max: number
+  readonly integer: boolean
+  readonly help: string
+}
+
+const NUMBER_FLAGS: Record<string, NumberFlag> = {
+  '--nodes': { key: 'nodes', min: 3, max: 200, integer: true, help: 'agents per system' },
+  '--kills': { key: 'kills', min: 1, max: 197, integer: true, help: 'SIGKILL rounds (one victim per system each), at most nodes - 2' },
+  '--window': { key: 'windowS', min: 5, max: 3600, integer: false, help: 'steady-state window in seconds (bytes, CPU)' },
+  '--warmup': { key: 'warmupS', min: 0, max: 600, integer: false, help: 'unmeasured seconds between convergence and the window' },
+  '--kill-timeout': { key: 'killTimeoutS', min: 5, max: 600, integer: false, help: 'seconds a kill may take to be seen by all before it counts as a miss' },
+  '--settle': { key: 'settleS', min: 0, max: 120, integer: false, help: 'seconds between kill rounds' },
+  '--stagger': { key: 'staggerMs', min: 0, max: 5000, integer: true, help: 'milliseconds between agent starts' },
+}
+
+const DEFAULTS: Options = { nodes: 32, kills: 5, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true }
+
+function usage(): string {
+  const lines = ['usage: node dist/bench/cluster.js [options]', '']
+  for (const [flag, f] of Object.entries(NUMBER_FLAGS)) lines.push(`  ${`${flag} <n>`.padEnd(20)} ${f.help} (default ${DEFAULTS[f.key]})`)
+  lines.push(`  ${'--no-netns'.padEnd(20)} run in the current network namespace (byte counters then see only the agents' port ranges)`)
+  return lines.join('\n')
+}
+
+class UsageError extends Error {}
+
+/** Parses the public flags; `--inner` and `--netns-name` are the bench's own, for the re-executed copy. */
+function parseArgs(argv: readonly string[]): { opts: Options; inner: boolean; netnsName?: string; help: boolean } {
+  const opts: Options = { ...DEFAULTS }
+  let inner = false
+  let netnsName: string | undefined
+  let help = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const eq = arg.indexOf('=')
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined
+    const value = (): string => {
+      if (inline !== undefined) return inline
+      const v = argv[++i]
+      if (v === undefined) throw new UsageError(`${flag} needs a value`)
+      return v
+    }
+    if (flag === '--help' || flag === '-h') help = true
+    else if (flag === '--no-netns') opts.netns = false
+    else if (flag === '--inner') inner = true
+    else if (flag === '--netns-name') netnsName = value()
+    else if (flag in NUMBER_FLAGS) {
+      const f = NUMBER_FLAGS[flag]
+      const raw = value()
+      const n = Number(raw)
+      if (raw.trim() === '' || !Number.isFinite(n) || (f.integer && !Number.isInteger(n)) || n < f.min || n > f.max) {
+        throw new UsageError(`${flag} ${JSON.stringify(raw)}: expected ${f.integer ? 'an integer' : 'a number'} from ${f.min} to ${f.max}`)
+      }
+      opts[f.key] = n
+    } else throw new UsageError(`unknown option ${JSON.stringify(arg)}`)
+  }
+  if (opts.kills > opts.nodes - 2) throw new UsageError(`--kills ${opts.kills}: at most --nodes - 2 (${opts.nodes - 2}), so that a victim always has at least two survivors and the seed is spared`)
+  return { opts, inner, netnsName, help }
+}
+
+// ------------------------------------------------------------------ figures
+
+function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length)
+const MB = 1e6
+
+interface SteadyFigures {
+  nodes: number
+  converged: boolean
+  convergeS: number | null
+  bytesPerNodePerS: { udp: number; tcp: number; total: number } | null
+  packetsPerNodePerS: { udp: number; tcp: number; total: number } | null
+  cpuSecondsPerNodePerMin: { mean: number | null; max: number | null }
+  rssMb: { median: number | null; max: number | null; perAgent: Record<string, number> }
+  /** Suspicions and failures logged during the window (nothing was killed then, so each is a false alarm). */
+  windowSuspectEvents: number
+  windowFailedEvents: number
+}
+
+interface KillRecord {
+  round: number
+  victim: string
+  survivors: number
+  /** ms from SIGKILL until each survivor logged the victim failed; null = not within the timeout. */
+  perSurvivorMs: Record<string, number | null>
+  firstMs: number | null
+  allMs: number | null
+  firstSuspicionMs: number | null
+  missed: string[]
+}
+
+interface SystemResult {
+  steady: SteadyFigures
+  kills: KillRecord[]
+  detection: { firstMedianS: number | null; allMedianS: number | null; roundsComplete: number; rounds: number }
+  /** Failures logged about agents that were not killed, during the kill phase. */
+  killPhaseFalseFailures: number
+  unexpectedExits: string[]
+  /** Lifeguard health scores per agent right after the steady window and after the last kill round. */
+  health: { beforeKills: HealthFigures; afterKills: HealthFigures }
+}
+
+interface HealthFigures {
+  mean: number | null
+  max: number | null
+  perAgent: Record<string, number>
+}
+
+/** Asks each running agent for its health score, one at a time (a burst of 64 requests would skew them). */
+async function healthOf(agents: readonly ClusterAgent[]): Promise<HealthFigures> {
+  const perAgent: Record<string, number> = {}
+  for (const a of agents) {
+    if (!a.running) continue
+    const h = await healthScore(a)
+    if (h !== undefined) perAgent[a.name] = h
+  }
+  const xs = Object.values(perAgent)
+  return { mean: mean(xs), max: xs.length === 0 ? null : Math.max(...xs), perAgent }
+}
+
+/** Median where a round that missed counts as longer than every round that did not (null if that is the median). */
+function censoredMedianS(values: ReadonlyArray<number | null>): number | null {
+  const m = median(values.map((v) => (v === null ? Number.POSITIVE_INFINITY : v)))
+  return m === null || !Number.isFinite(m) ? null : m / 1000
+}
+
+// ------------------------------------------------------------------ the run
+
+const GOSSIP_RANGES: Record<System, PortRange> = { grapevine: { from: 17000, to: 17999 }, serf: { from: 27000, to: 27999 } }
+const CONTROL_RANGES: Record<System, PortRange> = { grapevine: { from: 18000, to: 18999 }, serf: { from: 28000, to: 28999 } }
+const PREFIX: Record<System, string> = { grapevine: 'gv', serf: 'serf' }
+
+function log(line: string): void {
+  process.stderr.write(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+}
+
+function firstLine(command: string, args: readonly string[]): string {
+  const r = spawnSync(command, [...args], { encoding: 'utf8', timeout: 10_000 })
+  return r.status === 0 ? (r.stdout ?? '').split('\n')[0].trim() : 'unknown'
+}
+
+interface Mode {
+  readonly netns: string | undefined
+  readonly notes: string[]
+}
+
+async function runBench(opts: Options, mode: Mode): Promise<void> {
+  const reg = new ProcessRegistry()
+  let nft: NftCounters | undefined
+  const removeNft = (): void => {
+    // Inside our own namespace the table goes with it; in the host namespace it must be removed.
+    if (nft !== undefined && mode.netns === undefined) nft.remove()
+    nft = undefined
+  }
+  const onExit = (): void => {
+    reg.killAllNow()
+    removeNft()
+  }
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping every agent`)
+    onExit()
+    process.exit(130)
+  }
+  process.on('exit', onExit)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const notes = [...mode.notes]
+  const N = opts.nodes
+  const started = new Date()
+  const serfVersion = firstLine('serf', ['version'])
+  if (serfVersion === 'unknown') throw new Error("serf does not run: install Debian's serf package (bench/cluster-setup.sh does)")
+  const cli = fileURLToPath(new URL('../src/agent/cli.js', import.meta.url))
+
+  try {
+    // Byte counters.
+    let bytesMethod: string
+    if (commandWorks('nft', ['--version'])) {
+      const candidate = new NftCounters(mode.netns === undefined ? `gvbench_${process.pid}` : 'gvbench', GOSSIP_RANGES)
+      try {
+        candidate.install()
+        nft = candidate
+        bytesMethod = `nftables output-hook counters by port range (Grapevine ${GOSSIP_RANGES.grapevine.from}-${GOSSIP_RANGES.grapevine.to}, Serf ${GOSSIP_RANGES.serf.from}-${GOSSIP_RANGES.serf.to}), ${mode.netns === undefined ? 'host namespace' : `in network namespace ${mode.netns}`}; whole IP packets`
+      } catch (e) {
+        bytesMethod = 'none'
+        notes.push(`bytes not measured: ${(e as Error).message}`)
+      }
+    } else {
+      bytesMethod = 'none'
+      notes.push('bytes not measured: nft is not installed (bench/cluster-setup.sh installs it)')
+    }
+
+    // Ports and agents.
+    const ports = {} as Record<System, { gossip: number[]; control: number[] }>
+    for (const s of SYSTEMS) {
+      ports[s] = {
+        gossip: await freePortsIn(GOSSIP_RANGES[s].from + 1, GOSSIP_RANGES[s].to, N),
+        control: await freePortsIn(CONTROL_RANGES[s].from + 1, CONTROL_RANGES[s].to, N),
+      }
+    }
+    const agents: Record<System, ClusterAgent[]> = { grapevine: [], serf: [] }
+    const start = (s: System, i: number): void => {
+      const name = `${PREFIX[s]}-${String(i).padStart(2, '0')}`
+      const addr = { port: ports[s].gossip[i], controlPort: ports[s].control[i] }
+      const seed = i === 0 ? undefined : ports[s].gossip[0]
+      agents[s].push(s === 'grapevine' ? startGrapevine(reg, cli, i, name, addr, seed) : startSerf(reg, i, name, addr, seed))
+    }
+    const all = (): ClusterAgent[] => [...agents.grapevine, ...agents.serf]
+    const checkAlive = (): void => {
+      const dead = all().find((a) => !a.killedByBench && !a.running)
+      if (dead !== undefined) throw new Error(`${dead.name} exited (code ${dead.exit?.code}, signal ${dead.exit?.signal}); its last lines:\n${dead.logTail()}`)
+    }
+
+    log(`starting ${N} Grapevine and ${N} Serf agents (stagger ${opts.staggerMs} ms)`)
+    const t0 = performance.now()
+    for (const s of SYSTEMS) start(s, 0)
+    const seedsUp = await pollUntil(() => all().every((a) => a.started || !a.running), 30_000)
+    checkAlive()
+    if (!seedsUp) throw new Error(`a seed did not start within 30 s:\n${all().map((a) => `${a.name}: ${a.logTail()}`).join('\n')}`)
+    for (let i = 1; i < N; i++) {
+      for (const s of SYSTEMS) {
+        start(s, i)
+        await sleep(opts.staggerMs)
+      }
+      checkAlive()
+    }
+
+    // Convergence: every agent has logged every member alive.
+    const convergeLimitMs = 60_000 + 3000 * N
+    const convergedAt: Record<System, number | null> = { grapevine: null, serf: null }
+    let nextProgress = performance.now() + 10_000
+    await pollUntil(() => {
+      checkAlive()
+      if (performance.now() >= nextProgress) {
+        nextProgress += 10_000
+        log(`waiting for convergence: ${SYSTEMS.map((s) => `${s} views ${agents[s].map((a) => a.view.size).join(',')}`).join('; ')}`)
+      }
+      for (const s of SYSTEMS) {
+        if (convergedAt[s] === null && agents[s].every((a) => a.view.size >= N)) convergedAt[s] = performance.now()
+      }
+      return convergedAt.grapevine !== null && convergedAt.serf !== null
+    }, convergeLimitMs, 250)
+    for (const s of SYSTEMS) {
+      const sizes = agents[s].map((a) => a.view.size)
+      if (convergedAt[s] === null) notes.push(`${s} did not converge within ${convergeLimitMs / 1000} s (views ${Math.min(...sizes)}–${Math.max(...sizes)} of ${N}); figures measured anyway`)
+      log(`${s}: ${convergedAt[s] === null ? 'NOT converged' : `converged in ${((convergedAt[s]! - t0) / 1000).toFixed(1)} s after the first start`}`)
+    }
+
+    // Steady window.
+    log(`warm-up ${opts.warmupS} s, then a steady window of ${opts.windowS} s`)
+    await sleep(opts.warmupS * 1000)
+    checkAlive()
+    const load0 = os.loadavg()
+    const c0: Counters | undefined = nft?.read()
+    const ticks0 = new Map(all().map((a) => [a, cpuTicks(a.pid!)]))
+    const w0 = performance.now()
+    await sleep(opts.windowS * 1000)
+    const c1: Counters | undefined = nft?.read()
+    const w1 = performance.now()
+    const ticks1 = new Map(all().map((a) => [a, cpuTicks(a.pid!)]))
+    const rss = new Map(all().map((a) => [a, rssBytes(a.pid!)]))
+    const load1 = os.loadavg()
+    checkAlive()
+    const windowS = (w1 - w0) / 1000
+    const tck = clkTck()
+
+    const steady = {} as Record<System, SteadyFigures>
+    for (const s of SYSTEMS) {
+      const perNode = (f: (c: Counters) => { udp: number; tcp: number }): { udp: number; tcp: number; total: number } | null => {
+        if (c0 === undefined || c1 === undefined) return null
+        const a = f(c0)
+        const b = f(c1)
+        const udp = (b.udp - a.udp) / windowS / N
+        const tcp = (b.tcp - a.tcp) / windowS / N
+        return { udp, tcp, total: udp + tcp }
+      }
+      const cpu = agents[s].flatMap((a) => {
+        const x = ticks0.get(a)
+        const y = ticks1.get(a)
+        return x === undefined || y === undefined ? [] : [((y - x) / tck / windowS) * 60]
+      })
+      const rssMb: Record<string, number> = {}
+      for (const a of agents[s]) {
+        const r = rss.get(a)
+        if (r !== undefined) rssMb[a.name] = r / MB
+      }
+      const inWindow = (kind: string): number => agents[s].reduce((n, a) => n + a.events.filter((e) => e.kind === kind && e.at >= w0 && e.at <= w1).length, 0)
+      steady[s] = {
+        nodes: N,
+        converged: convergedAt[s] !== null,
+        convergeS: convergedAt[s] === null ? null : (convergedAt[s]! - t0) / 1000,
+        bytesPerNodePerS: perNode((c) => ({ udp: c[s].udp.bytes, tcp: c[s].tcp.bytes })),
+        packetsPerNodePerS: perNode((c) => ({ udp: c[s].udp.packets, tcp: c[s].tcp.packets })),
+        cpuSecondsPerNodePerMin: { mean: mean(cpu), max: cpu.length === 0 ? null : Math.max(...cpu) },
+        rssMb: { median: median(Object.values(rssMb)), max: Object.keys(rssMb).length === 0 ? null : Math.max(...Object.values(rssMb)), perAgent: rssMb },
+        windowSuspectEvents: inWindow('suspect'),
+        windowFailedEvents: inWindow('failed'),
+      }
+    }
+    log(`window done (${windowS.toFixed(1)} s, load ${load0.map((l) => l.toFixed(2)).join('/')} → ${load1.map((l) => l.toFixed(2)).join('/')}); reading health scores`)
+    const healthBefore = { grapevine: await healthOf(agents.grapevine), serf: await healthOf(agents.serf) }
+
+    // Kill rounds: one victim per system per round, both SIGKILLed at the same moment.
+    const kills: Record<System, KillRecord[]> = { grapevine: [], serf: [] }
+    const killed: Record<System, Set<string>> = { grapevine: new Set(), serf: new Set() }
+    const unexpectedExits: Record<System, string[]> = { grapevine: [], serf: [] }
+    const killPhaseStart = performance.now()
+    for (let r = 0; r < opts.kills; r++) {
+      const round = {} as Record<System, { victim: ClusterAgent; survivors: ClusterAgent[]; at: number }>
+      for (const s of SYSTEMS) {
+        const victim = agents[s][N - 1 - r]
+        const survivors = agents[s].filter((a) => a !== victim && !a.killedByBench && a.running)
+        victim.killedByBench = true
+        killed[s].add(victim.name)
+        const at = performance.now()
+        ProcessRegistry.kill(victim.proc)
+        round[s] = { victim, survivors, at }
+      }
+      const seenBy = (s: System, a: ClusterAgent): boolean => a.firstEvent('failed', round[s].victim.name, round[s].at) !== undefined
+      await pollUntil(() => SYSTEMS.every((s) => round[s].survivors.every((a) => seenBy(s, a) || !a.running)), opts.killTimeoutS * 1000)
+      const parts: string[] = []
+      for (const s of SYSTEMS) {
+        const { victim, survivors, at } = round[s]
+        const perSurvivorMs: Record<string, number | null> = {}
+        const missed: string[] = []
+        let firstSuspicion: number | null = null
+        for (const a of survivors) {
+          if (!a.running && !a.killedByBench && !unexpectedExits[s].includes(a.name)) unexpectedExits[s].push(a.name)
+          const e = a.firstEvent('failed', victim.name, at)
+          perSurvivorMs[a.name] = e === undefined ? null : e.at - at
+          if (e === undefined) missed.push(a.name)
+          const sus = a.firstEvent('suspect', victim.name, at)
+          if (sus !== undefined) firstSuspicion = Math.min(firstSuspicion ?? Number.POSITIVE_INFINITY, sus.at - at)
+        }
+        const seen = Object.values(perSurvivorMs).filter((v): v is number => v !== null)
+        const rec: KillRecord = {
+          round: r + 1,
+          victim: victim.name,
+          survivors: survivors.length,
+          perSurvivorMs,
+          firstMs: seen.length === 0 ? null : Math.min(...seen),
+          allMs: missed.length === 0 && seen.length > 0 ? Math.max(...seen) : null,
+          firstSuspicionMs: firstSuspicion,
+          missed,
+        }
+        kills[s].push(rec)
+        const sec = (v: number | null): string => (v === null ? 'miss' : `${(v / 1000).toFixed(2)} s`)
+        parts.push(`${victim.name}: first ${sec(rec.firstMs)}, all ${sec(rec.allMs)} (${seen.length}/${survivors.length})`)
+      }
+      log(`kill ${r + 1}/${opts.kills}: ${parts.join(' | ')}`)
+      if (r < opts.kills - 1) await sleep(opts.settleS * 1000)
+    }
+    const killPhaseEnd = performance.now()
+    const healthAfter = { grapevine: await healthOf(agents.grapevine), serf: await healthOf(agents.serf) }
+
+    const results = {} as Record<System, SystemResult>
+    for (const s of SYSTEMS) {
+      const ks = kills[s]
+      results[s] = {
+        steady: steady[s],
+        kills: ks,
+        detection: {
+          firstMedianS: censoredMedianS(ks.map((k) => k.firstMs)),
+          allMedianS: censoredMedianS(ks.map((k) => k.allMs)),
+          roundsComplete: ks.filter((k) => k.allMs !== null).length,
+          rounds: ks.length,
+        },
+        killPhaseFalseFailures: agents[s].reduce(
+          (n, a) => n + (killed[s].has(a.name) ? 0 : a.events.filter((e) => e.kind === 'failed' && !killed[s].has(e.member) && e.at >= killPhaseStart && e.at <= killPhaseEnd).length),
+          0,
+        ),
+        unexpectedExits: unexpectedExits[s],
+        health: { beforeKills: healthBefore[s], afterKills: healthAfter[s] },
+      }
+      const misses = ks.filter((k) => k.allMs === null).length
+      if (misses > 0) notes.push(`${s}: ${misses} of ${ks.length} kills not seen by every survivor within ${opts.killTimeoutS} s (counted as longer than any other in the medians)`)
+    }
+
+    // Report.
+    const rows = reportRows(results)
+    const header = [
+      `Grapevine vs Serf cluster bench — ${started.toISOString()} — node ${process.version}, ${serfVersion}, ${os.cpus().length} CPUs`,
+      `${N} Grapevine + ${N} Serf agents at the same time, each a process on 127.0.0.1, LAN profile; steady window ${windowS.toFixed(1)} s after convergence + ${opts.warmupS} s warm-up`,
+      `kills: ${opts.kills} rounds, each SIGKILLs one Grapevine and one Serf agent at once (never the seed); victims not restarted, so ${N}→${N - opts.kills} nodes`,
+      `bytes: ${bytesMethod}`,
+    ]
+    console.log(`\n${header.join('\n')}\n`)
+    console.log(table(['metric', 'Grapevine', 'Serf', 'ratio G/S', 'target', 'ok?'], rows.map((r) => [r.metric, r.grapevine, r.serf, r.ratio, r.target, r.ok])))
+    console.log('\nper kill (s from SIGKILL: first / all survivors)')
+    console.log(
+      table(
+        ['round', 'Grapevine victim', 'first', 'all', 'Serf victim', 'first', 'all'],
+        results.grapevine.kills.map((g, i) => {
+          const sv = results.serf.kills[i]
+          const sec = (v: number | null): string => (v === null ? 'miss' : (v / 1000).toFixed(2))
+          return [String(g.round), g.victim, sec(g.firstMs), sec(g.allMs), sv.victim, sec(sv.firstMs), sec(sv.allMs)]
+        }),
+      ),
+    )
+    for (const n of notes) console.log(`note: ${n}`)
+
+    const dir = new URL('../../bench/results/', import.meta.url)
+    mkdirSync(dir, { recursive: true })
+    const stamp = started.toISOString().replace(/[:.]/g, '-')
+    const body = {
+      date: started.toISOString(),
+      node: process.version,
+      serf: serfVersion,
+      cpus: os.cpus().length,
+      options: opts,
+      mode: { netns: mode.netns ?? null, bytes: bytesMethod, clkTck: tck, loadavgWindowStart: load0, loadavgWindowEnd: load1 },
+      windowS,
+      notes,
+      table: rows,
+      results,
+    }
+    writeFileSync(new URL(`cluster-${stamp}.json`, dir), JSON.stringify(body, null, 2) + '\n')
+    console.log(`\nresults written to bench/results/cluster-${stamp}.json`)
+  } finally {
+    await reg.killAll()
+    removeNft()
+    process.off('exit', onExit)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+interface Row {
+  metric: string
+  grapevine: string
+  serf: string
+  ratio: string
+  target: string
+  ok: string
+}
+
+function reportRows(r: Record<System, SystemResult>): Row[] {
+  const rows: Row[] = []
+  const add = (metric: string, g: number | null, s: number | null, digits: number, target?: { maxRatio?: number; maxGrapevine?: number; label: string }): void => {
+    const fmt = (v: number | null): string => (v === null ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }))
+    const ratio = g === null || s === null || s === 0 ? null : g / s
+    let ok = ''
+    if (target?.maxRatio !== undefined) ok = ratio === null ? 'n/a' : ratio <= target.maxRatio ? 'yes' : 'NO'
+    if (target?.maxGrapevine !== undefined) ok = g === null ? 'n/a' : g <= target.maxGrapevine ? 'yes' : 'NO'
+    rows.push({ metric, grapevine: fmt(g), serf: fmt(s), ratio: ratio === null ? 'n/a' : ratio.toFixed(2), target: target?.label ?? '', ok })
+  }
+  const g = r.grapevine
+  const s = r.serf
+  add('UDP bytes/s per node', g.steady.bytesPerNodePerS?.udp ?? null, s.steady.bytesPerNodePerS?.udp ?? null, 0)
+  add('TCP bytes/s per node', g.steady.bytesPerNodePerS?.tcp ?? null, s.steady.bytesPerNodePerS?.tcp ?? null, 0)
+  add('total bytes/s per node', g.steady.bytesPerNodePerS?.total ?? null, s.steady.bytesPerNodePerS?.total ?? null, 0, { maxRatio: 1, label: '≤ 1×' })
+  add('packets/s per node', g.steady.packetsPerNodePerS?.total ?? null, s.steady.packetsPerNodePerS?.total ?? null, 1)
+  add('CPU s per node per minute', g.steady.cpuSecondsPerNodePerMin.mean, s.steady.cpuSecondsPerNodePerMin.mean, 3, { maxRatio: 2, label: '≤ 2×' })
+  add('RSS per agent, median (MB)', g.steady.rssMb.median, s.steady.rssMb.median, 1)
+  add('RSS per agent, max (MB)', g.steady.rssMb.max, s.steady.rssMb.max, 1, { maxGrapevine: 80, label: 'G ≤ 80 MB' })
+  add('detection, first node (median s)', g.detection.firstMedianS, s.detection.firstMedianS, 2, { maxRatio: 1, label: '≤ 1×' })
+  add('detection, all nodes (median s)', g.detection.allMedianS, s.detection.allMedianS, 2, { maxRatio: 1, label: '≤ 1×' })
+  add('first suspicion (median s)', censoredMedianS(g.kills.map((k) => k.firstSuspicionMs)), censoredMedianS(s.kills.map((k) => k.firstSuspicionMs)), 2)
+  add('health score, max (before kills)', g.health.beforeKills.max, s.health.beforeKills.max, 0)
+  add('health score, max (after kills)', g.health.afterKills.max, s.health.afterKills.max, 0)
+  add('kills seen by all in time', g.detection.roundsComplete, s.detection.roundsComplete, 0)
+  add('suspicions in steady window', g.steady.windowSuspectEvents, s.steady.windowSuspectEvents, 0)
+  add('false failures while killing', g.killPhaseFalseFailures, s.killPhaseFalseFailures, 0)
+  return rows
+}
+
+// ------------------------------------------------------------------ namespace wrapper
+
+/** Runs the bench inside a fresh network namespace; deletes it (and anything left in it) at the end. */
+async function runInNetns(argv: readonly string[], ns: string): Promise<number> {
+  let cleaned = false
+  const cleanup = (): void => {
+    if (cleaned) return
+    cleaned = true
+    // Only the bench's own processes live in this namespace.
+    for (const pid of netnsPids(ns)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    deleteNetns(ns)
+  }
+  process.on('exit', cleanup)
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--inner', '--netns-name', ns, ...argv], { stdio: 'inherit' })
+  const forward = (sig: NodeJS.Signals): void => {
+    try {
+      child.kill(sig)
+    } catch {
+      // gone
+    }
+    // The copy inside stops its agents and exits; if it does not, clean up from here.
+    setTimeout(() => {
+      cleanup()
+      process.exit(130)
+    }, 15_000).unref()
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  const code = await new Promise<number>((resolve) => {
+    child.once('error', (e) => {
+      log(`could not run the bench in namespace ${ns}: ${e.message}`)
+      resolve(1)
+    })
+    child.once('exit', (c, sig) => resolve(c ?? (sig === null ? 1 : 130)))
+  })
+  cleanup()
+  return code
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>
+  const argv = process.argv.slice(2)
+  try {
+    parsed = parseArgs(argv)
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e
+    console.error(`bench:cluster: ${e.message} (--help lists the options)`)
+    return 2
+  }
+  if (parsed.help) {
+    console.log(usage())
+    return 0
+  }
+  if (parsed.inner) {
+    await runBench(parsed.opts, { netns: parsed.netnsName, notes: [] })
+    return 0
+  }
+  const notes: string[] = []
+  if (!parsed.opts.netns) notes.push('--no-netns: agents run in the current network namespace')
+  else if (process.getuid?.() !== 0) notes.push('not root: no network namespace; agents run in the current one')
+  else if (!commandWorks('ip', ['-V'])) notes.push('ip (iproute2) is missing: no network namespace; agents run in the current one')
+  else {
+    const ns = `gvbench-${process.pid}`
+    const err = createNetns(ns)
+    if (err === undefined) {
+      log(`running inside network namespace ${ns}`)
+      return runInNetns(argv, ns)
+    }
+    notes.push(`no network namespace (${err}); agents run in the current one`)
+  }
+  for (const n of notes) log(n)
+  await runBench(parsed.opts, { netns: undefined, notes })
+  return 0
+}
+
+try {
+  process.exitCode = await main()
+} catch (e) {
+  console.error(`bench:cluster failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+  process.exitCode = 1
+}
