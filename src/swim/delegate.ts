@@ -21,6 +21,11 @@ export interface SwimDelegate {
   notifyMerge?(peers: readonly MemberInfo[]): string | undefined
   /** Someone claimed a known name from another address. */
   notifyConflict?(existing: MemberInfo, other: MemberInfo): void
+  /**
+   * A member is about to be recorded dead: true records it left instead, because the layer above
+   * heard it announce its leave (Serf's leave intent, then a crash before memberlist's leave went out).
+   */
+  isLeaving?(name: string): boolean
   /** Payload for acks to pings (Serf's network coordinates). */
   ackPayload?(): Uint8Array
   /** A probe completed; rttMs measured, payload as the target sent it. */

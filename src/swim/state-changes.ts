@@ -234,7 +234,9 @@ export class StateChanges {
     }
     h.enqueue(m.name, encoded, nowMs, out)
     m.incarnation = msg.incarnation
-    m.state = msg.from === msg.node ? 'left' : 'dead'
+    // Left when it said so itself, or when the layer above heard it announce its leave first (Serf's
+    // `leaving` status: the node crashed before memberlist's own leave went out).
+    m.state = msg.from === msg.node || h.delegate?.isLeaving?.(m.name) === true ? 'left' : 'dead'
     m.stateChangeMs = nowMs
     h.members.markDown(m)
     h.members.changed()

@@ -347,3 +347,19 @@ test('stats: message counts and encoded bytes by type, wire bytes, stream bytes,
   assert.equal(swim.stats.streamMessagesIn.get('pushPull'), 1)
   assert.equal(swim.stats.streamMessageBytesOut.get('pushPull'), reply.length)
 })
+
+test('a member the delegate knows to be leaving is recorded left, not failed, when it dies', () => {
+  const swim = new swimModule.Swim({
+    name: 'me', address: addr(1), config: resolveConfig({}), rng: new SeededRng(1),
+    delegate: { isLeaving: (name) => name === 'x' },
+  })
+  const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+  swim.start(0, out)
+  deliver(swim, out, 0, alive('x', 1, 2), alive('y', 1, 3))
+  out.clear()
+  deliver(swim, out, 1, { type: 'dead', incarnation: 1, node: 'x', from: 'y' }, { type: 'dead', incarnation: 1, node: 'y', from: 'x' })
+  assert.equal(swim.member('x')?.state, 'left')
+  assert.equal(swim.member('y')?.state, 'dead')
+  assert.equal(expectEvent(out, 'left').member.name, 'x')
+  assert.equal(expectEvent(out, 'failed').member.name, 'y')
+})
