@@ -3,7 +3,7 @@
  * each agent a process on loopback with the LAN profile, compared side by side in one run (the machine is
  * shared and noisy, so the ratios Grapevine/Serf are the figures to read).
  *
- *   node dist/bench/cluster.js [--nodes 32] [--kills 5] [--window 60] [--warmup 20] [--kill-timeout 60]
+ *   node dist/bench/cluster.js [--nodes 32] [--kills 10] [--window 60] [--warmup 20] [--kill-timeout 60]
  *                              [--settle 5] [--stagger 150] [--no-netns]
  *
  * As root the bench re-executes itself inside a network namespace of its own (`ip netns`), where an
@@ -73,7 +73,7 @@ const NUMBER_FLAGS: Record<string, NumberFlag> = {
   '--stagger': { key: 'staggerMs', min: 0, max: 5000, integer: true, help: 'milliseconds between agent starts' },
 }
 
-const DEFAULTS: Options = { nodes: 32, kills: 5, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true }
+const DEFAULTS: Options = { nodes: 32, kills: 10, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true }
 
 function usage(): string {
   const lines = ['usage: node dist/bench/cluster.js [options]', '']
