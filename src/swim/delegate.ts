@@ -7,10 +7,19 @@ import type { MemberInfo } from './events.js'
 export interface SwimDelegate {
   /** Metadata for the local node's alive messages; at most limitBytes (512). */
   nodeMeta?(limitBytes: number): Uint8Array
-  /** A user message (packet or stream) arrived. */
+  /** A user message (packet or stream) arrived; `fromName` is the member at the source address, if known. */
   notifyUserMessage?(payload: Uint8Array, fromName: string | undefined): void
-  /** Up to limitBytes of user messages to piggyback; each costs its length + overheadBytes. */
-  getBroadcasts?(overheadBytes: number, limitBytes: number): Uint8Array[]
+  /**
+   * Up to limitBytes of user messages to piggyback on a packet to `toName` (undefined when the packet
+   * goes to an address that is not a member); each costs its length + overheadBytes.
+   */
+  getBroadcasts?(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[]
+  /**
+   * Runs at every gossip round (gossipIntervalMs) after SWIM's own gossip went out; `send` sends a user
+   * message by UDP to a live member by name (false when there is none). Where protocols riding on
+   * SWIM run their own rounds.
+   */
+  onGossipRound?(nowMs: number, send: (toName: string, payload: Uint8Array) => boolean): void
   /** State sent in push-pull (join = during a join). */
   localState?(join: boolean): Uint8Array
   /** State received in push-pull. */

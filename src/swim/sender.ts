@@ -33,8 +33,8 @@ const MAX_COMPOUND_PARTS = 127
  */
 const GO_LZW = { leadingClear: true } as const
 
-/** Broadcasts to piggyback: each part costs its length + overheadBytes, all within limitBytes. */
-export type PiggybackSource = (overheadBytes: number, limitBytes: number, out: SwimOutbox) => Uint8Array[]
+/** Broadcasts to piggyback on a packet to `dest`: each part costs its length + overheadBytes, all within limitBytes. */
+export type PiggybackSource = (overheadBytes: number, limitBytes: number, out: SwimOutbox, dest: Member | undefined) => Uint8Array[]
 
 export class PacketSender {
   constructor(
@@ -49,7 +49,7 @@ export class PacketSender {
     this.stats.countOut(msg.type, bytes.length)
     if (piggyback) {
       const avail = this.config.packetBytesBudget - bytes.length - COMPOUND_HEADER_OVERHEAD - COMPOUND_PART_OVERHEAD
-      const extra = avail > 0 ? this.piggyback(COMPOUND_PART_OVERHEAD, avail, out) : []
+      const extra = avail > 0 ? this.piggyback(COMPOUND_PART_OVERHEAD, avail, out, dest) : []
       if (extra.length > 0) {
         this.countParts(extra)
         this.parts(to, [bytes, ...extra], dest, out)
@@ -66,12 +66,12 @@ export class PacketSender {
     this.raw(to, encodeCompound(parts), dest, out, undefined)
   }
 
-  /** One gossip round: to each target, as many broadcasts as fit a packet; stops when none are left. */
+  /** One gossip round: to each target, as many broadcasts as fit a packet (nothing when none are due to it). */
   gossip(targets: readonly Member[], out: SwimOutbox): void {
     const limit = this.config.packetBytesBudget - COMPOUND_HEADER_OVERHEAD
     for (const target of targets) {
-      const parts = this.piggyback(COMPOUND_PART_OVERHEAD, limit, out)
-      if (parts.length === 0) return
+      const parts = this.piggyback(COMPOUND_PART_OVERHEAD, limit, out, target)
+      if (parts.length === 0) continue
       this.countParts(parts)
       this.parts(target.address, parts, target, out)
     }

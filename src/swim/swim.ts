@@ -138,7 +138,7 @@ export class Swim {
       forgotten: false,
     }
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
-    this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out) => this.takeBroadcasts(overhead, limit, out))
+    this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest) => this.takeBroadcasts(overhead, limit, out, dest))
     // The narrow view of this node its parts work through (see each part's host interface).
     const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing'> = {
       name: this.name,
@@ -316,6 +316,17 @@ export class Swim {
     this.send.raw(to, bytes, this.table.memberAt(to), out, 'user')
   }
 
+  /**
+   * Sends a user message by UDP to a member by name (alive or suspect only); false when there is no
+   * such member to send to. What delegates use to talk to one peer.
+   */
+  sendUserTo(name: string, payload: Uint8Array, out: SwimOutbox): boolean {
+    const m = this.table.get(name)
+    if (m === undefined || m === this.self || (m.state !== 'alive' && m.state !== 'suspect')) return false
+    this.sendUserPacket(m.address, payload, out)
+    return true
+  }
+
   /** Sends a user message reliably over a stream (memberlist SendReliable). */
   sendUserStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
     const id = ++this.exchangeSeq
@@ -357,7 +368,7 @@ export class Swim {
           this.states.dead(msg, nowMs, out, 'gossip')
           break
         case 'user':
-          this.delegate?.notifyUserMessage?.(msg.payload, undefined)
+          this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name)
           break
       }
     }
@@ -458,6 +469,7 @@ export class Swim {
         if (timer.epoch !== this.epoch) return
         this.gossipScheduled = false
         this.gossip(nowMs, out)
+        this.delegate?.onGossipRound?.(nowMs, (to, payload) => this.sendUserTo(to, payload, out))
         // Idle while there is nothing to send; enqueue() wakes the rounds on the same cadence.
         if (this.queue.size > 0 || this.delegate?.getBroadcasts !== undefined) {
           this.gossipScheduled = true
@@ -499,14 +511,14 @@ export class Swim {
   }
 
   /** The piggyback source: our queue first, then the delegate's user messages (each prefixed with type byte 8). */
-  private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox): Uint8Array[] {
+  private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox, dest: Member | undefined): Uint8Array[] {
     const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.table.carried))
     // Our own leave broadcast may have just been retired by this take.
     if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
     if (this.delegate?.getBroadcasts) {
       let used = 0
       for (const p of parts) used += p.length + overhead
-      const user = this.delegate.getBroadcasts(overhead + USER_MSG_OVERHEAD, limit - used)
+      const user = this.delegate.getBroadcasts(overhead + USER_MSG_OVERHEAD, limit - used, dest?.name)
       for (const u of user) {
         const framed = new Uint8Array(u.length + 1)
         framed[0] = 8

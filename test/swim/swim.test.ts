@@ -363,3 +363,35 @@ test('a member the delegate knows to be leaving is recorded left, not failed, wh
   assert.equal(expectEvent(out, 'left').member.name, 'x')
   assert.equal(expectEvent(out, 'failed').member.name, 'y')
 })
+
+test('delegate rounds: onGossipRound runs each gossip tick and can send to a member by name; piggybacks know their destination', () => {
+  const asked: Array<string | undefined> = []
+  const rounds: number[] = []
+  const swim = new swimModule.Swim({
+    name: 'me', address: addr(1), config: resolveConfig({}), rng: new SeededRng(1),
+    delegate: {
+      getBroadcasts: (_overhead, _limit, toName) => {
+        asked.push(toName)
+        return toName === 'x' ? [Uint8Array.of(0x47, 1, 2)] : []
+      },
+      onGossipRound: (nowMs, send) => {
+        rounds.push(nowMs)
+        assert.equal(send('y', Uint8Array.of(0x47, 9)), true)
+        assert.equal(send('nobody', Uint8Array.of(0x47, 9)), false)
+        assert.equal(send('me', Uint8Array.of(0x47, 9)), false)
+      },
+    },
+  })
+  const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+  swim.start(0, out)
+  deliver(swim, out, 0, alive('x', 1, 2), alive('y', 1, 3))
+  out.clear()
+  swim.handleTimer({ kind: 'gossipTick', epoch: 0 }, 200, out)
+  assert.deepEqual(rounds, [200])
+  assert.deepEqual([...new Set(asked)].sort(), ['x', 'y'])
+  const sent = sentMessages(out)
+  // x got the piggybacked user message, y only the one its round sent directly.
+  assert.ok(sent.some((s) => s.to.ip === '127.0.0.2' && s.msg.type === 'user' && s.msg.payload[1] === 1))
+  assert.ok(!sent.some((s) => s.to.ip === '127.0.0.3' && s.msg.type === 'user' && s.msg.payload[1] === 1))
+  assert.ok(sent.some((s) => s.to.ip === '127.0.0.3' && s.msg.type === 'user' && s.msg.payload[1] === 9))
+})
