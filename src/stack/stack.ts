@@ -1,0 +1,174 @@
+/**
+ * The protocol stack of one node: SWIM below and, as its one delegate, Serf's layer and Grapevine's
+ * own protocols (broadcasts, cluster state) above it, the way Serf rides on memberlist.
+ *
+ *   user message ──▶ first byte 'G' ? envelope ──▶ protocol[id].onMessage(sender, payload, now, send)
+ *                                    : Serf's layer
+ *   piggyback to X ──▶ Serf's broadcasts, then (X marked Grapevine) each protocol's, in envelopes
+ *   gossip round ──▶ each protocol's onRound(now, Grapevine peers, send)
+ *   push-pull ──▶ Serf's state, then each protocol's section (envelope.ts); merged the same way
+ *
+ * Grapevine peers are the live members whose metadata carries the mark (envelope.ts); the list is
+ * rebuilt only when the membership changed. A protocol only ever talks to Grapevine peers.
+ *
+ * Pure: everything happens inside the delegate calls SWIM makes, with the time and the send function
+ * SWIM passes in. Malformed envelopes and states are counted and dropped.
+ */
+import type { SwimDelegate } from '../swim/delegate.js'
+import type { MemberInfo } from '../swim/events.js'
+import type { SerfLayer } from '../serf/serf-layer.js'
+import { decodeEnvelope, encodeEnvelope, encodeState, envelopeOverhead, markedVersion, splitState } from './envelope.js'
+
+/** Sends a payload of the calling protocol to one peer by name; false when there is no such live peer. */
+export type PeerSend = (to: string, payload: Uint8Array) => boolean
+
+/** A protocol riding on SWIM through the stack. Every method is synchronous and pure. */
+export interface StackProtocol {
+  /** Envelope id, unique in the stack (1 broadcasts, 2 cluster state). */
+  readonly id: number
+  /** A message from a Grapevine peer. */
+  onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void
+  /** One gossip round (every gossipIntervalMs); `peers` are the live Grapevine members but us. */
+  onRound?(nowMs: number, peers: readonly string[], send: PeerSend): void
+  /** Payloads to piggyback on a packet to `to`, at most `limitBytes` in all, each costing its length + `overheadBytes`. */
+  piggyback?(to: string, overheadBytes: number, limitBytes: number, nowMs: number): Uint8Array[]
+  /** This protocol's part of our push-pull state (undefined: none). */
+  localState?(join: boolean): Uint8Array | undefined
+  /** A peer's part of its push-pull state. */
+  mergeRemoteState?(state: Uint8Array, join: boolean, nowMs: number): void
+}
+
+/** Where the stack reads the membership: SWIM itself. */
+export interface MembershipSource {
+  readonly name: string
+  /** Grows whenever a member's state, address or metadata changed. */
+  readonly membershipVersion: number
+  members(): MemberInfo[]
+}
+
+export interface StackOptions {
+  readonly name: string
+  /** Serf's layer, when the node takes part in Serf's protocol. */
+  readonly serf?: SerfLayer
+  readonly protocols: readonly StackProtocol[]
+  /** Called for each dropped input, with the reason. */
+  readonly onDrop?: (reason: string) => void
+}
+
+export class ProtocolStack implements SwimDelegate {
+  private membership: MembershipSource | undefined
+  private peersVersion = -1
+  private peerList: string[] = []
+  private peerSet = new Set<string>()
+  private readonly protocols = new Map<number, StackProtocol>()
+  private readonly overhead: number
+  /** The time SWIM last handed in; piggyback requests carry none of their own. */
+  private lastNowMs = 0
+  readonly counts = { messages: 0, dropped: 0 }
+
+  constructor(private readonly opts: StackOptions) {
+    for (const p of opts.protocols) {
+      if (this.protocols.has(p.id)) throw new RangeError(`two protocols with envelope id ${p.id}`)
+      this.protocols.set(p.id, p)
+    }
+    this.overhead = envelopeOverhead(opts.name)
+  }
+
+  /** Connects the membership (SWIM, once constructed with this stack as its delegate). */
+  attach(membership: MembershipSource): void {
+    this.membership = membership
+  }
+
+  /** Live members other than us that speak Grapevine's own protocols. */
+  peers(): readonly string[] {
+    const m = this.membership
+    if (m === undefined) return this.peerList
+    if (m.membershipVersion !== this.peersVersion) {
+      this.peersVersion = m.membershipVersion
+      this.peerList = m.members()
+        .filter((x) => x.name !== m.name && x.state === 'alive' && markedVersion(x.meta) !== undefined)
+        .map((x) => x.name)
+      this.peerSet = new Set(this.peerList)
+    }
+    return this.peerList
+  }
+
+  isPeer(name: string): boolean {
+    this.peers()
+    return this.peerSet.has(name)
+  }
+
+  // ------------------------------------------------------------------ SwimDelegate
+
+  notifyUserMessage(payload: Uint8Array, fromName: string | undefined, nowMs: number, send: (to: string, p: Uint8Array) => boolean): void {
+    this.lastNowMs = nowMs
+    if (payload.length === 0 || payload[0] !== 0x47) {
+      this.opts.serf?.notifyUserMessage(payload)
+      return
+    }
+    const env = decodeEnvelope(payload)
+    if (typeof env === 'string') return this.drop('bad-envelope')
+    const protocol = this.protocols.get(env.protocol)
+    if (protocol === undefined) return this.drop('unknown-protocol')
+    this.counts.messages++
+    protocol.onMessage(env.sender, env.payload, nowMs, this.sender(protocol.id, send))
+  }
+
+  getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[] {
+    const out = this.opts.serf?.getBroadcasts(overheadBytes, limitBytes) ?? []
+    if (toName === undefined || this.protocols.size === 0 || !this.isPeer(toName)) return out
+    let left = limitBytes
+    for (const b of out) left -= b.length + overheadBytes
+    for (const p of this.protocols.values()) {
+      if (p.piggyback === undefined || left <= overheadBytes + this.overhead) continue
+      for (const payload of p.piggyback(toName, overheadBytes + this.overhead, left, this.lastNowMs)) {
+        out.push(encodeEnvelope(p.id, this.opts.name, payload))
+        left -= payload.length + overheadBytes + this.overhead
+      }
+    }
+    return out
+  }
+
+  onGossipRound(nowMs: number, send: (to: string, p: Uint8Array) => boolean): void {
+    this.lastNowMs = nowMs
+    const peers = this.peers()
+    for (const p of this.protocols.values()) p.onRound?.(nowMs, peers, this.sender(p.id, send))
+  }
+
+  localState(join: boolean): Uint8Array {
+    const sections: Array<[number, Uint8Array]> = []
+    for (const p of this.protocols.values()) {
+      const s = p.localState?.(join)
+      if (s !== undefined) sections.push([p.id, s])
+    }
+    return encodeState(this.opts.serf?.localState() ?? new Uint8Array(0), sections)
+  }
+
+  mergeRemoteState(state: Uint8Array, join: boolean, nowMs: number): void {
+    this.lastNowMs = nowMs
+    const split = splitState(state)
+    if (typeof split === 'string') {
+      this.drop('bad-state')
+      // Serf's part may still be fine: let Serf's layer judge the whole thing, as Serf would.
+      this.opts.serf?.mergeRemoteState(state, join)
+      return
+    }
+    if (split.serf.length > 0) this.opts.serf?.mergeRemoteState(split.serf, join)
+    for (const [id, bytes] of split.sections) this.protocols.get(id)?.mergeRemoteState?.(bytes, join, nowMs)
+  }
+
+  isLeaving(name: string): boolean {
+    return this.opts.serf?.isLeaving(name) ?? false
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private sender(id: number, send: (to: string, p: Uint8Array) => boolean): PeerSend {
+    return (to, payload) => this.isPeer(to) && send(to, encodeEnvelope(id, this.opts.name, payload))
+  }
+
+  private drop(reason: string): void {
+    this.counts.dropped++
+    this.opts.onDrop?.(reason)
+  }
+}
