@@ -1,0 +1,123 @@
+/**
+ * Cluster state configuration: one typed object with documented defaults, validated once.
+ *
+ * Each doc gives the meaning, the trade-off, the default and the constraint; `resolveStateConfig` checks
+ * the constraints and throws one `StateConfigError` listing every bad field with its fix (the shape of
+ * swim/config.ts).
+ */
+
+export interface StateConfig {
+  /**
+   * How long a tombstone (a deleted key) is kept after this node learned it, before it is garbage
+   * collected and the node's `lastGcVersion` watermark moves past it. Resurrection is prevented by the
+   * watermark whatever the value (a peer older than the watermark gets a full reset of that node), so
+   * this only trades memory against resets: a peer that misses a tombstone for longer than this needs a
+   * full copy of the owner's state instead of a delta. Default 2 h, as chitchat (Cassandra's gossip keeps
+   * dead endpoints 3 days). Must be ≥ 0; keep it well above the time a delete needs to reach every node.
+   */
+  readonly tombstoneGraceMs: number
+  /**
+   * Byte budget of one Syn, Ack or Ack2 payload including its kind byte: memberlist's 1400-byte packet
+   * minus room for the envelope (user-message type, layer tag, CRC, label, AES-GCM's 29 bytes). Default
+   * 1300. Larger moves more state per round but risks IP fragmentation. Must fit the largest entry.
+   */
+  readonly maxDeltaBytes: number
+  /** Time between state gossip rounds (Cassandra and chitchat: 1 s). Default 1000. */
+  readonly roundIntervalMs: number
+  /**
+   * Peers a node starts a Syn/Ack/Ack2 exchange with per round. Each exchange moves up to two budgets of
+   * deltas (the Ack and the Ack2). Cassandra uses 1, chitchat 3. Default 2; range [1, 16].
+   */
+  readonly fanout: number
+  /**
+   * An Ack is answered with an Ack2 only while the Syn it replies to is this recent, so duplicated or very
+   * late Acks cost no extra packet (their deltas are still applied: application is idempotent). Default
+   * 5000; must be ≥ roundIntervalMs.
+   */
+  readonly exchangeTimeoutMs: number
+  /** Largest key accepted by `set`, in UTF-8 bytes. Default 128. */
+  readonly maxKeyBytes: number
+  /**
+   * Largest value accepted by `set`, in UTF-8 bytes. Default 768. One entry must fit one delta:
+   * maxKeyBytes + maxValueBytes + maxNodeNameBytes + DELTA_FRAMING_BYTES ≤ maxDeltaBytes.
+   */
+  readonly maxValueBytes: number
+  /** Largest node name, in UTF-8 bytes (memberlist allows long names; Serf caps tags, not names). Default 128. */
+  readonly maxNodeNameBytes: number
+  /**
+   * Share of each delta budget given to one uniformly drawn stale node before the stalest-first order
+   * fills the rest, so a node with a small version gap is never starved by busier ones. Default 0.25;
+   * range [0, 1]; 0 turns the lottery off (pure stalest-first, chitchat's order).
+   */
+  readonly lotteryShare: number
+}
+
+export const STATE_DEFAULTS: StateConfig = {
+  tombstoneGraceMs: 2 * 3600_000,
+  maxDeltaBytes: 1300,
+  roundIntervalMs: 1000,
+  fanout: 2,
+  exchangeTimeoutMs: 5000,
+  maxKeyBytes: 128,
+  maxValueBytes: 768,
+  maxNodeNameBytes: 128,
+  lotteryShare: 0.25,
+}
+
+/** Worst-case bytes of an Ack around one entry besides its key, value and node name (headers, numbers). */
+export const DELTA_FRAMING_BYTES = 72
+/** Worst-case bytes of a Syn carrying one digest, besides its three names (window start, end, digest). */
+export const SYN_FRAMING_BYTES = 58
+
+/** Thrown by resolveStateConfig. Nothing was started. `problems` lists each bad field with its fix. */
+export class StateConfigError extends Error {
+  override readonly name = 'StateConfigError'
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid state configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+}
+
+/** Merges `partial` over the defaults and validates the result. Throws StateConfigError. */
+export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateConfig {
+  const problems: string[] = []
+  const known = new Set(Object.keys(STATE_DEFAULTS))
+  for (const key of Object.keys(partial)) {
+    if (!known.has(key)) problems.push(`${key} is not a state configuration field; check the spelling (fields: ${[...known].join(', ')})`)
+  }
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined))
+  const c: StateConfig = { ...STATE_DEFAULTS, ...defined }
+  const integer = (name: keyof StateConfig, min: number, max = Number.MAX_SAFE_INTEGER): boolean => {
+    const v = c[name]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}] (got ${String(v)}); the default is ${String(STATE_DEFAULTS[name])}`)
+      return false
+    }
+    return true
+  }
+  integer('tombstoneGraceMs', 0)
+  const budgetOk = integer('maxDeltaBytes', 256, 65_000)
+  const intervalOk = integer('roundIntervalMs', 1)
+  integer('fanout', 1, 16)
+  const timeoutOk = integer('exchangeTimeoutMs', 1)
+  const sizesOk = [integer('maxKeyBytes', 1, 65_535), integer('maxValueBytes', 0, 65_535), integer('maxNodeNameBytes', 1, 65_535)].every(Boolean)
+  if (typeof c.lotteryShare !== 'number' || !(c.lotteryShare >= 0 && c.lotteryShare <= 1)) {
+    problems.push(`lotteryShare must be a number in [0, 1] (got ${String(c.lotteryShare)}); the default is ${STATE_DEFAULTS.lotteryShare}`)
+  }
+  if (intervalOk && timeoutOk && c.exchangeTimeoutMs < c.roundIntervalMs) {
+    problems.push(`exchangeTimeoutMs (${c.exchangeTimeoutMs}) must be ≥ roundIntervalMs (${c.roundIntervalMs}); a reply may take up to a round`)
+  }
+  if (budgetOk && sizesOk) {
+    const largest = c.maxKeyBytes + c.maxValueBytes + c.maxNodeNameBytes + DELTA_FRAMING_BYTES
+    if (largest > c.maxDeltaBytes) {
+      problems.push(
+        `maxDeltaBytes (${c.maxDeltaBytes}) must hold the largest entry: maxKeyBytes + maxValueBytes + maxNodeNameBytes + ${DELTA_FRAMING_BYTES} = ${largest}; raise maxDeltaBytes or lower the key, value or name bounds`,
+      )
+    }
+    const syn = 3 * c.maxNodeNameBytes + SYN_FRAMING_BYTES
+    if (syn > c.maxDeltaBytes) {
+      problems.push(`maxDeltaBytes (${c.maxDeltaBytes}) must hold a Syn of one digest: 3 × maxNodeNameBytes + ${SYN_FRAMING_BYTES} = ${syn}; raise maxDeltaBytes or lower maxNodeNameBytes`)
+    }
+  }
+  if (problems.length > 0) throw new StateConfigError(problems)
+  return c
+}
