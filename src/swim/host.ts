@@ -27,3 +27,28 @@ export interface SwimHost {
   /** Input that could not be decoded: counted by reason, then dropped. */
   undecodable(err: DecodeError, from: Address, out: SwimOutbox): void
 }
+
+/**
+ * Base of the node's parts: the host's fields held directly on the part, so that the hot paths
+ * (a ping in, an ack out) reach one object less per access; in a 1000-node simulation every such
+ * hop is a likely cache miss.
+ */
+export abstract class SwimPart<H extends SwimHost> {
+  protected readonly name: string
+  protected readonly address: Address
+  protected readonly config: SwimConfig
+  protected readonly stats: SwimStats
+  protected readonly delegate: SwimDelegate | undefined
+  protected readonly members: MemberTable
+  protected readonly self: Member
+
+  constructor(protected readonly host: H) {
+    this.name = host.name
+    this.address = host.address
+    this.config = host.config
+    this.stats = host.stats
+    this.delegate = host.delegate
+    this.members = host.members
+    this.self = host.self
+  }
+}

@@ -19,6 +19,7 @@ import type { Address } from '../core/types.js'
 import type { AckMsg, IndirectPingMsg, NackMsg, PingMsg, SuspectMsg } from '../wire/messages.js'
 import { decodeStream } from '../wire/codec.js'
 import type { SwimHost } from './host.js'
+import { SwimPart } from './host.js'
 import type { Member } from './member.js'
 import { internAddress, protocolMax, snapshot } from './member.js'
 import type { PacketSender } from './sender.js'
@@ -56,42 +57,46 @@ interface RelayState {
   readonly nack: boolean
 }
 
-export class ProbeCycle {
+export class ProbeCycle extends SwimPart<ProbeHost> {
   private readonly probes = new Map<number, ProbeState>()
   private readonly relays = new Map<number, RelayState>()
   private seqNo = 0
+  private readonly send: PacketSender
 
-  constructor(private readonly host: ProbeHost) {}
+  constructor(host: ProbeHost) {
+    super(host)
+    this.send = host.send
+  }
 
   /** The probe interval came round: ping the next target; the next tick waits for the scaled interval. */
   tick(epoch: number, nowMs: number, out: SwimOutbox): void {
     const h = this.host
     // The next tick waits for the scaled interval: a node in poor health probes (and accuses) slower.
-    out.schedule({ kind: 'probeTick', epoch }, h.scaled(h.config.probeIntervalMs))
-    const target = h.members.nextProbeTarget(nowMs)
+    out.schedule({ kind: 'probeTick', epoch }, h.scaled(this.config.probeIntervalMs))
+    const target = this.members.nextProbeTarget(nowMs)
     if (target === undefined) return
     const seqNo = this.nextSeqNo()
     const probe: ProbeState = {
       seqNo,
       target,
       startMs: nowMs,
-      deadlineMs: nowMs + h.scaled(h.config.probeIntervalMs),
+      deadlineMs: nowMs + h.scaled(this.config.probeIntervalMs),
       expectedNacks: 0,
       nacks: 0,
       indirectSent: false,
     }
     this.probes.set(seqNo, probe)
-    h.stats.probes++
+    this.stats.probes++
     const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-    if (target.state === 'suspect' && h.config.lifeguard) {
+    if (target.state === 'suspect' && this.config.lifeguard) {
       // Buddy system: tell the suspect directly so it can refute; no other piggyback.
-      const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: h.name }
-      h.send.compound(target.address, [ping, suspect], target, out)
+      const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
+      this.send.compound(target.address, [ping, suspect], target, out)
     } else {
-      h.send.message(target.address, ping, target, out, true)
+      this.send.message(target.address, ping, target, out, true)
     }
     // The deadline is scheduled only if the probe goes indirect (most acks come first).
-    out.schedule({ kind: 'probeTimeout', seqNo }, h.config.probeTimeoutMs)
+    out.schedule({ kind: 'probeTimeout', seqNo }, this.config.probeTimeoutMs)
   }
 
   /** No ack within the probe timeout: ask k helpers, and try TCP. */
@@ -103,9 +108,9 @@ export class ProbeCycle {
     const overdue = nowMs >= probe.deadlineMs
     if (!overdue) out.schedule({ kind: 'probeDeadline', seqNo }, probe.deadlineMs - nowMs)
     const target = probe.target
-    const helpers = h.members.randomMembers(h.config.indirectChecks, (m) => m.state === 'alive' && m !== target)
+    const helpers = this.members.randomMembers(this.config.indirectChecks, (m) => m.state === 'alive' && m !== target)
     for (const helper of helpers) {
-      const nack = h.config.lifeguard && protocolMax(helper.vsn) >= 4
+      const nack = this.config.lifeguard && protocolMax(helper.vsn) >= 4
       if (nack) probe.expectedNacks++
       const req: IndirectPingMsg = {
         type: 'indirectPing',
@@ -116,14 +121,14 @@ export class ProbeCycle {
         nack,
         ...this.sourceFields(),
       }
-      h.stats.indirectProbesSent++
-      h.send.message(helper.address, req, helper, out, true)
+      this.stats.indirectProbesSent++
+      this.send.message(helper.address, req, helper, out, true)
     }
-    if (!h.config.disableTcpPings && protocolMax(target.vsn) >= 3) {
-      h.stats.tcpFallbackProbes++
+    if (!this.config.disableTcpPings && protocolMax(target.vsn) >= 3) {
+      this.stats.tcpFallbackProbes++
       const remaining = Math.max(1, probe.deadlineMs - nowMs)
       const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-      h.openTcpPing(seqNo, target.address, h.send.encodeStream(ping), remaining, out)
+      h.openTcpPing(seqNo, target.address, this.send.encodeStream(ping), remaining, out)
     }
     // Woken past the deadline (a paused or starved process): the deadline is due too, and like any due
     // timer it runs before the packets that queued up meanwhile (as two separate timers would).
@@ -139,8 +144,8 @@ export class ProbeCycle {
     this.finish(probe, false, nowMs, out, null, delta)
     const target = probe.target
     if (target.state !== 'alive' && target.state !== 'suspect') return
-    this.host.stats.probeFailures++
-    const msg: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.host.name }
+    this.stats.probeFailures++
+    const msg: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
     this.host.suspect(msg, nowMs, out)
   }
 
@@ -151,28 +156,28 @@ export class ProbeCycle {
     if (probe === undefined || !result.ok) return
     const decoded = decodeStream(result.bytes)
     if (!decoded.ok) h.undecodable(decoded.error, probe.target.address, out)
-    else h.stats.streamIn(decoded.value.type, result.bytes.length)
+    else this.stats.streamIn(decoded.value.type, result.bytes.length)
     if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === seqNo) {
-      h.stats.tcpFallbackSuccesses++
+      this.stats.tcpFallbackSuccesses++
       this.finish(probe, true, nowMs, out, null, 0)
     }
   }
 
   handlePing(msg: PingMsg, from: Address, out: SwimOutbox): void {
     const h = this.host
-    if (msg.node !== '' && msg.node !== h.name) {
+    if (msg.node !== '' && msg.node !== this.name) {
       h.dropped('wrong-node', from, out, `ping for ${msg.node}`)
       return
     }
     const to = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
-    const payload = h.delegate?.ackPayload?.() ?? null
-    const dest = msg.sourceNode !== undefined ? h.members.get(msg.sourceNode) : undefined
-    h.send.message(to, { type: 'ack', seqNo: msg.seqNo, payload }, dest, out, true)
+    const payload = this.delegate?.ackPayload?.() ?? null
+    const dest = msg.sourceNode !== undefined ? this.members.get(msg.sourceNode) : undefined
+    this.send.message(to, { type: 'ack', seqNo: msg.seqNo, payload }, dest, out, true)
   }
 
   handleIndirectPing(msg: IndirectPingMsg, from: Address, out: SwimOutbox): void {
     const h = this.host
-    const target = internAddress(msg.target, msg.port === 0 ? h.address.port : msg.port)?.address
+    const target = internAddress(msg.target, msg.port === 0 ? this.address.port : msg.port)?.address
     if (target === undefined) {
       h.dropped('bad-field', from, out, 'indirect ping target address')
       return
@@ -180,17 +185,17 @@ export class ProbeCycle {
     const requester = this.replyAddress(msg.sourceAddr, msg.sourcePort, from)
     const seqNo = this.nextSeqNo()
     this.relays.set(seqNo, { requester, requesterSeqNo: msg.seqNo, nack: msg.nack })
-    h.stats.indirectProbesRelayed++
+    this.stats.indirectProbesRelayed++
     const ping: PingMsg = { type: 'ping', seqNo, node: msg.node, ...this.sourceFields() }
-    h.send.message(target, ping, h.members.get(msg.node), out, true)
+    this.send.message(target, ping, this.members.get(msg.node), out, true)
     // Lifeguard sends the nack at 80% of the probe timeout so that it reaches the requester before the
     // requester's deadline (memberlist 0.2.2 waits the full timeout, and its nacks then race the
     // deadline and mostly lose, charging healthy probers for the target's failure).
-    out.schedule({ kind: 'relayTimeout', seqNo }, Math.floor(h.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION))
+    out.schedule({ kind: 'relayTimeout', seqNo }, Math.floor(this.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION))
   }
 
   handleAck(msg: AckMsg, nowMs: number, out: SwimOutbox): void {
-    this.host.stats.acksReceived++
+    this.stats.acksReceived++
     const probe = this.probes.get(msg.seqNo)
     if (probe !== undefined) {
       this.finish(probe, true, nowMs, out, msg.payload, -1)
@@ -199,12 +204,12 @@ export class ProbeCycle {
     const relay = this.relays.get(msg.seqNo)
     if (relay !== undefined) {
       this.relays.delete(msg.seqNo)
-      this.host.send.message(relay.requester, { type: 'ack', seqNo: relay.requesterSeqNo, payload: null }, undefined, out, true)
+      this.send.message(relay.requester, { type: 'ack', seqNo: relay.requesterSeqNo, payload: null }, undefined, out, true)
     }
   }
 
   handleNack(msg: NackMsg): void {
-    this.host.stats.nacksReceived++
+    this.stats.nacksReceived++
     const probe = this.probes.get(msg.seqNo)
     if (probe !== undefined) probe.nacks++
   }
@@ -214,12 +219,12 @@ export class ProbeCycle {
     const relay = this.relays.get(seqNo)
     if (relay === undefined) return
     this.relays.delete(seqNo)
-    if (relay.nack) this.host.send.message(relay.requester, { type: 'nack', seqNo: relay.requesterSeqNo }, undefined, out, false)
+    if (relay.nack) this.send.message(relay.requester, { type: 'nack', seqNo: relay.requesterSeqNo }, undefined, out, false)
   }
 
   private finish(probe: ProbeState, success: boolean, nowMs: number, out: SwimOutbox, payload: Uint8Array | null, healthDelta: number): void {
     this.probes.delete(probe.seqNo)
-    if (success) this.host.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
+    if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
     this.host.applyHealth(healthDelta, out)
   }
 
@@ -229,7 +234,7 @@ export class ProbeCycle {
   }
 
   private sourceFields(): { sourceAddr: Uint8Array; sourcePort: number; sourceNode: string } {
-    return { sourceAddr: this.host.self.addr, sourcePort: this.host.address.port, sourceNode: this.host.name }
+    return { sourceAddr: this.self.addr, sourcePort: this.address.port, sourceNode: this.name }
   }
 
   private replyAddress(addr: Uint8Array | undefined, port: number | undefined, from: Address): Address {

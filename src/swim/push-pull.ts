@@ -19,6 +19,7 @@ import type { MemberInfo, MemberState } from './events.js'
 import type { Member } from './member.js'
 import { EMPTY, addressFromWire } from './member.js'
 import type { SwimHost } from './host.js'
+import { SwimPart } from './host.js'
 import type { PacketSender } from './sender.js'
 import type { StateChanges } from './state-changes.js'
 import type { SwimOutbox } from './swim.js'
@@ -34,17 +35,23 @@ interface CachedState {
   readonly bytes: Uint8Array
 }
 
-export class PushPull {
+export class PushPull extends SwimPart<PushPullHost> {
   private encodedState: CachedState | undefined
   private encodedJoinState: CachedState | undefined
+  private readonly states: StateChanges
+  private readonly send: PacketSender
 
-  constructor(private readonly host: PushPullHost) {}
+  constructor(host: PushPullHost) {
+    super(host)
+    this.states = host.states
+    this.send = host.send
+  }
 
   /** Our state as a pushPull stream message, from the cache while the table is unchanged. */
   localState(join: boolean): Uint8Array {
     // Never cached with delegate state, which may change without our knowing.
-    const cacheable = this.host.delegate?.localState === undefined
-    const version = this.host.members.version
+    const cacheable = this.delegate?.localState === undefined
+    const version = this.members.version
     const cached = join ? this.encodedJoinState : this.encodedState
     if (cacheable && cached !== undefined && cached.version === version) return cached.bytes
     const bytes = this.encodeLocalState(join)
@@ -67,7 +74,7 @@ export class PushPull {
       return `bad reply: ${decoded.error.message}`
     }
     const msg = decoded.value
-    h.stats.streamIn(msg.type, result.bytes.length)
+    this.stats.streamIn(msg.type, result.bytes.length)
     if (msg.type === 'err') return `remote error: ${msg.error}`
     if (msg.type !== 'pushPull') {
       h.dropped('unexpected-stream-message', peer, out, msg.type)
@@ -79,22 +86,22 @@ export class PushPull {
   /** memberlist mergeRemoteState + mergeState. Returns a rejection reason, or undefined. */
   merge(msg: PushPullMsg, nowMs: number, out: SwimOutbox, from: Address): string | undefined {
     const h = this.host
-    const incompatible = verifyProtocol(msg.nodes, h.members.carriedMembers)
+    const incompatible = verifyProtocol(msg.nodes, this.members.carriedMembers)
     if (incompatible !== undefined) {
-      h.stats.pushPullsRejected++
+      this.stats.pushPullsRejected++
       h.dropped('incompatible-version', from, out, incompatible)
       return incompatible
     }
-    if (msg.join && h.delegate?.notifyMerge) {
+    if (msg.join && this.delegate?.notifyMerge) {
       const peers: MemberInfo[] = []
       for (const n of msg.nodes) {
         const address = addressFromWire(n.addr, n.port)
         if (address === undefined) continue
         peers.push({ name: n.name, address, state: WIRE_STATES[n.state], incarnation: n.incarnation, meta: n.meta ?? EMPTY, vsn: n.vsn, stateChangeMs: nowMs })
       }
-      const reason = h.delegate.notifyMerge(peers)
+      const reason = this.delegate.notifyMerge(peers)
       if (reason !== undefined) {
-        h.stats.pushPullsRejected++
+        this.stats.pushPullsRejected++
         h.dropped('rejected-by-delegate', from, out, reason)
         return reason
       }
@@ -102,7 +109,7 @@ export class PushPull {
     for (const n of msg.nodes) {
       switch (n.state) {
         case 0:
-          h.states.alive(
+          this.states.alive(
             { type: 'alive', incarnation: n.incarnation, node: n.name, addr: n.addr, port: n.port, meta: n.meta, vsn: n.vsn },
             nowMs,
             out,
@@ -111,22 +118,22 @@ export class PushPull {
           )
           break
         case 3:
-          h.states.dead({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
+          this.states.dead({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
           break
         case 1:
         case 2:
           // A remote dead is only a suspicion here: we let the member refute before believing it.
-          h.states.suspect({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: h.name }, nowMs, out, 'pushPull')
+          this.states.suspect({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: this.name }, nowMs, out, 'pushPull')
           break
       }
     }
-    if (msg.userState.length > 0) h.delegate?.mergeRemoteState?.(msg.userState, msg.join)
+    if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join)
     return undefined
   }
 
   private encodeLocalState(join: boolean): Uint8Array {
     const nodes: PushNodeState[] = []
-    for (const m of this.host.members.carriedMembers) {
+    for (const m of this.members.carriedMembers) {
       nodes.push({
         name: m.name,
         addr: m.addr,
@@ -137,8 +144,8 @@ export class PushPull {
         vsn: m.vsn,
       })
     }
-    const userState = this.host.delegate?.localState?.(join) ?? EMPTY
-    return this.host.send.encodeStream({ type: 'pushPull', join, nodes, userState })
+    const userState = this.delegate?.localState?.(join) ?? EMPTY
+    return this.send.encodeStream({ type: 'pushPull', join, nodes, userState })
   }
 }
 

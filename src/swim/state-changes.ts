@@ -21,6 +21,7 @@ import { expectedConfirmations, suspicionTimeoutMs } from './formulas.js'
 import type { Member } from './member.js'
 import { EMPTY, bytesEqual, internAddress, internVsn, isDeadOrLeft, snapshot } from './member.js'
 import type { SwimHost } from './host.js'
+import { SwimPart } from './host.js'
 import { Suspicion } from './suspicion.js'
 import type { SwimOutbox } from './swim.js'
 import type { SwimTimer } from './timers.js'
@@ -40,37 +41,35 @@ export function aliveOf(m: Member, incarnation: number): AliveMsg {
   return { type: 'alive', incarnation, node: m.name, addr: m.addr, port: m.address.port, meta: m.meta, vsn: m.vsn }
 }
 
-export class StateChanges {
+export class StateChanges extends SwimPart<StateChangeHost> {
   private readonly suspicions = new Map<string, Suspicion>()
   private suspicionEpoch = 0
-
-  constructor(private readonly host: StateChangeHost) {}
 
   /** memberlist aliveNode. `bootstrap` marks our own alive at start or on a meta update. */
   alive(msg: AliveMsg, nowMs: number, out: SwimOutbox, bootstrap: boolean, from?: Address): void {
     const h = this.host
-    const isSelf = msg.node === h.name
+    const isSelf = msg.node === this.name
     if (isSelf && h.isLeaving()) return
-    const known = h.members.get(msg.node)
+    const known = this.members.get(msg.node)
     if (
       known !== undefined && !isSelf && !known.forgotten && msg.incarnation <= known.incarnation &&
-      known.address.port === (msg.port === 0 ? h.address.port : msg.port) && bytesEqual(known.addr, msg.addr)
+      known.address.port === (msg.port === 0 ? this.address.port : msg.port) && bytesEqual(known.addr, msg.addr)
     ) {
       return // Old news, the common case in push-pull merges: nothing to check or convert.
     }
     const vsn = msg.vsn
     if (vsn.length !== 6 || vsn[0] === 0 || vsn[1] === 0 || vsn[0] > vsn[1]) {
-      h.dropped('bad-vsn', from ?? h.address, out, `alive ${msg.node}`)
+      h.dropped('bad-vsn', from ?? this.address, out, `alive ${msg.node}`)
       return
     }
-    const interned = internAddress(msg.addr, msg.port === 0 ? h.address.port : msg.port)
+    const interned = internAddress(msg.addr, msg.port === 0 ? this.address.port : msg.port)
     if (interned === undefined) {
-      h.dropped('bad-field', from ?? h.address, out, `alive ${msg.node} address`)
+      h.dropped('bad-field', from ?? this.address, out, `alive ${msg.node} address`)
       return
     }
     const address = interned.address
     const vsnShared = internVsn(msg.vsn)
-    let m = h.members.get(msg.node)
+    let m = this.members.get(msg.node)
     const candidate = (): MemberInfo => ({
       name: msg.node,
       address,
@@ -80,8 +79,8 @@ export class StateChanges {
       vsn: msg.vsn,
       stateChangeMs: nowMs,
     })
-    if (!isSelf && h.delegate?.notifyAlive) {
-      const reason = h.delegate.notifyAlive(candidate())
+    if (!isSelf && this.delegate?.notifyAlive) {
+      const reason = this.delegate.notifyAlive(candidate())
       if (reason !== undefined) {
         h.dropped('rejected-by-delegate', from ?? address, out, reason)
         return
@@ -102,7 +101,7 @@ export class StateChanges {
           stateChangeMs: nowMs,
           forgotten: true,
         }
-        h.members.put(m)
+        this.members.put(m)
       }
     }
     let addressChanged = false
@@ -110,9 +109,9 @@ export class StateChanges {
       const reclaimable =
         fresh ||
         m.state === 'left' ||
-        (m.state === 'dead' && h.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > h.config.deadNodeReclaimTimeMs)
+        (m.state === 'dead' && this.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > this.config.deadNodeReclaimTimeMs)
       if (!reclaimable || isSelf) {
-        h.delegate?.notifyConflict?.(snapshot(m), candidate())
+        this.delegate?.notifyConflict?.(snapshot(m), candidate())
         h.dropped('conflict', from ?? address, out, `${msg.node} claimed from ${addressKey(address)}, known at ${addressKey(m.address)}`)
         return
       }
@@ -138,16 +137,16 @@ export class StateChanges {
     m.vsn = vsnShared
     m.address = address
     m.addr = interned.addr
-    h.members.changed()
+    this.members.changed()
     if (m.forgotten) {
       m.forgotten = false
-      h.members.insert(m)
+      this.members.insert(m)
     }
     if (m.state !== 'alive') {
       m.state = 'alive'
       m.stateChangeMs = nowMs
     }
-    h.members.markUp(m)
+    this.members.markUp(m)
     if (isSelf) {
       if (wasFresh || oldState !== 'alive') out.emit({ type: 'joined', member: snapshot(m) })
       else if (metaChanged) out.emit({ type: 'updated', member: snapshot(m) })
@@ -161,7 +160,7 @@ export class StateChanges {
   /** memberlist suspectNode. */
   suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource): void {
     const h = this.host
-    const m = h.members.get(msg.node)
+    const m = this.members.get(msg.node)
     if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
     const existing = this.suspicions.get(m.name)
     if (existing !== undefined) {
@@ -177,7 +176,7 @@ export class StateChanges {
       return
     }
     if (m.state !== 'alive') return
-    if (m === h.self) {
+    if (m === this.self) {
       if (!h.isLeaving()) this.refute(msg.incarnation, 'suspect', nowMs, out)
       return
     }
@@ -185,10 +184,10 @@ export class StateChanges {
     m.state = 'suspect'
     m.incarnation = msg.incarnation
     m.stateChangeMs = nowMs
-    h.members.changed()
-    if (via === 'probe') h.stats.suspicionsRaised++
-    const c = h.config
-    const n = h.members.carried
+    this.members.changed()
+    if (via === 'probe') this.stats.suspicionsRaised++
+    const c = this.config
+    const n = this.members.carried
     const minMs = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs)
     const k = c.lifeguard ? expectedConfirmations(c.suspicionMult, n) : 0
     const maxMs = c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs
@@ -202,10 +201,10 @@ export class StateChanges {
   suspicionTimeout(timer: Extract<SwimTimer, { kind: 'suspicionTimeout' }>, nowMs: number, out: SwimOutbox): void {
     const s = this.suspicions.get(timer.member)
     if (s === undefined || s.epoch !== timer.epoch) return
-    const m = this.host.members.get(timer.member)
+    const m = this.members.get(timer.member)
     if (m === undefined || m.state !== 'suspect' || m.incarnation !== timer.incarnation) return
-    this.host.stats.deathsDeclared++
-    this.dead({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.host.name }, nowMs, out, 'timeout')
+    this.stats.deathsDeclared++
+    this.dead({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.name }, nowMs, out, 'timeout')
   }
 
   /**
@@ -214,12 +213,12 @@ export class StateChanges {
    */
   dead(msg: DeadMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, awaitDelivery = false): void {
     const h = this.host
-    const m = h.members.get(msg.node)
+    const m = this.members.get(msg.node)
     if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
     this.suspicions.delete(m.name)
     if (isDeadOrLeft(m.state)) return
     const encoded = encodeMessage(msg)
-    if (m === h.self) {
+    if (m === this.self) {
       if (!h.isLeaving()) {
         this.refute(msg.incarnation, 'dead', nowMs, out)
         return
@@ -228,7 +227,7 @@ export class StateChanges {
       h.enqueue(m.name, encoded, nowMs, out, awaitDelivery ? () => h.leaveBroadcastSent() : undefined)
       m.state = 'left'
       m.stateChangeMs = nowMs
-      h.members.changed()
+      this.members.changed()
       out.emit({ type: 'left', member: snapshot(m) })
       return
     }
@@ -236,10 +235,10 @@ export class StateChanges {
     m.incarnation = msg.incarnation
     // Left when it said so itself, or when the layer above heard it announce its leave first (Serf's
     // `leaving` status: the node crashed before memberlist's own leave went out).
-    m.state = msg.from === msg.node || h.delegate?.isLeaving?.(m.name) === true ? 'left' : 'dead'
+    m.state = msg.from === msg.node || this.delegate?.isLeaving?.(m.name) === true ? 'left' : 'dead'
     m.stateChangeMs = nowMs
-    h.members.markDown(m)
-    h.members.changed()
+    this.members.markDown(m)
+    this.members.changed()
     if (m.state === 'left') out.emit({ type: 'left', member: snapshot(m) })
     else out.emit({ type: 'failed', member: snapshot(m), from: msg.from, via })
   }
@@ -247,13 +246,13 @@ export class StateChanges {
   /** memberlist refute: jump past the accusation and broadcast our alive. */
   private refute(accusedIncarnation: number, accusation: 'suspect' | 'dead' | 'alive' | 'state', nowMs: number, out: SwimOutbox): void {
     const h = this.host
-    let inc = h.self.incarnation + 1
+    let inc = this.self.incarnation + 1
     if (accusedIncarnation >= inc) inc = accusedIncarnation + 1
-    h.self.incarnation = inc
-    h.members.changed()
-    h.stats.refutations++
+    this.self.incarnation = inc
+    this.members.changed()
+    this.stats.refutations++
     h.applyHealth(1, out)
-    h.enqueue(h.name, encodeMessage(aliveOf(h.self, inc)), nowMs, out)
+    h.enqueue(this.name, encodeMessage(aliveOf(this.self, inc)), nowMs, out)
     out.emit({ type: 'refuted', incarnation: inc, accusation })
   }
 }
