@@ -1,0 +1,156 @@
+/**
+ * Broadcast (rumor mongering) configuration: one typed object with documented defaults, validated once.
+ *
+ * The spreading policy follows Demers et al. 1987, "Epidemic algorithms for replicated database
+ * maintenance", §1.4: push, pull or push-pull; loss of interest by counter (after k unnecessary contacts)
+ * or coin (probability 1/k per unnecessary contact); with feedback (a contact is unnecessary only when the
+ * peer already had the rumor) or blind (every contact counts). The defaults were picked by measurement
+ * (`bench/rumor-policies.ts`); the numbers are in the README and in the doc of `DEFAULT_RUMOR_CONFIG`.
+ */
+
+export type RumorMode = 'push' | 'pull' | 'push-pull'
+export type RumorRemoval = 'counter' | 'coin'
+
+/** Longest node name (UTF-8 bytes) that can originate or forward a rumor; the origin travels in every id. */
+export const NODE_NAME_MAX_BYTES = 128
+
+export interface RumorConfig {
+  /** Period of a gossip round (the glue calls `tick` this often); memberlist's GossipInterval. LAN 200. */
+  readonly gossipIntervalMs: number
+  /** Peers contacted per gossip round (memberlist's GossipNodes). More spreads faster and costs more. 3. Range [1, 64]. */
+  readonly fanout: number
+  /** push: holders send hot rumors; pull: every node asks peers for what it lacks; push-pull: both in one exchange. */
+  readonly mode: RumorMode
+  /** counter: lose interest after k unnecessary contacts; coin: lose interest with probability 1/k at each. */
+  readonly removal: RumorRemoval
+  /** The k of the removal rule. Higher lowers the residue exponentially and raises traffic linearly. Range [1, 64]. */
+  readonly k: number
+  /** true: a contact is unnecessary only when the peer already had the rumor (needs acks or digests); false: blind, every contact counts. */
+  readonly feedback: boolean
+  /** Largest payload `broadcast` accepts. One rumor with the longest name and origin must fit in messageBytesMax. 1024. */
+  readonly maxPayloadBytes: number
+  /** Longest rumor name (topic), UTF-8 bytes. 64. Range [0, 255]. */
+  readonly maxNameBytes: number
+  /**
+   * Largest message the engine builds for one gossip contact. The glue wraps it (Grapevine envelope,
+   * memberlist user-message type, compound framing), so keep it below the packet budget (1400) minus that
+   * overhead. 1300.
+   */
+  readonly messageBytesMax: number
+  /** Most hot rumors (still being spread) per node. On overflow the one closest to losing interest is dropped and counted (`dropped`). 256. */
+  readonly maxQueue: number
+  /** How long a delivered rumor's id is remembered to suppress duplicates. 60000. Must be at least 2 × maxRumorAgeMs. */
+  readonly dedupeWindowMs: number
+  /** Most ids remembered; when full the oldest is forgotten early and counted (`seenEvictedEarly`). 65536. */
+  readonly dedupeMaxEntries: number
+  /**
+   * A rumor is forwarded and accepted only while its age (time held, summed along its path) is at most
+   * this. With dedupeWindowMs ≥ 2 × this, a copy arriving after its id was forgotten would need more than
+   * dedupeWindowMs − maxRumorAgeMs of pure network transit, so re-delivery cannot happen in practice. 30000.
+   */
+  readonly maxRumorAgeMs: number
+  /** Most ids a pull digest lists (the asker's hot and most recently seen rumors). 64. Range [0, 4096]. */
+  readonly digestMaxIds: number
+  /**
+   * Residue repair (Demers' anti-entropy backing rumor mongering): every this long a node sends one pull
+   * digest to a random peer, which answers with the recently delivered rumors (hot or not) the asker lacks.
+   * Costs one small message per node per interval when idle; repairs a node that rumor mongering missed
+   * within about one interval. 1000. 0 disables.
+   */
+  readonly repairIntervalMs: number
+  /** How long delivered rumors are kept to answer repair pulls. 10000. At most maxRumorAgeMs. */
+  readonly retainMs: number
+  /** Most delivered rumors kept to answer repair pulls (payloads included). 64. */
+  readonly retainMax: number
+}
+
+/**
+ * Defaults: push-pull, counter, feedback, k = 2, fanout 3, every 200 ms. See the README ("Broadcasts")
+ * for the measurements behind them.
+ */
+export const DEFAULT_RUMOR_CONFIG: RumorConfig = {
+  gossipIntervalMs: 200,
+  fanout: 3,
+  mode: 'push',
+  removal: 'counter',
+  k: 3,
+  feedback: true,
+  maxPayloadBytes: 1024,
+  maxNameBytes: 64,
+  messageBytesMax: 1300,
+  maxQueue: 256,
+  dedupeWindowMs: 60_000,
+  dedupeMaxEntries: 65_536,
+  maxRumorAgeMs: 30_000,
+  digestMaxIds: 64,
+  repairIntervalMs: 1000,
+  retainMs: 10_000,
+  retainMax: 64,
+}
+
+/** Fixed bytes of a rumors message around one rumor: kind, flags, counts, epoch, varints, hops, lengths. */
+export const ONE_RUMOR_FRAMING_BYTES = 1 + 1 + 1 + 1 + 4 + 5 + 5 + 1 + 1 + 2 + 2
+
+/** Thrown by resolveRumorConfig. Nothing was started. `problems` lists each bad field with its fix. */
+export class RumorConfigError extends Error {
+  override readonly name = 'RumorConfigError'
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid broadcast configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+}
+
+/** Merges `partial` over the defaults and validates the result; throws one RumorConfigError listing every problem. */
+export function resolveRumorConfig(partial: Partial<RumorConfig> = {}): RumorConfig {
+  const problems: string[] = []
+  const known = new Set(Object.keys(DEFAULT_RUMOR_CONFIG))
+  for (const key of Object.keys(partial)) {
+    if (!known.has(key)) problems.push(`${key} is not a broadcast configuration field; check the spelling (fields: ${[...known].join(', ')})`)
+  }
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined))
+  const c: RumorConfig = { ...DEFAULT_RUMOR_CONFIG, ...defined }
+  const int = (name: keyof RumorConfig, min: number, max = Number.MAX_SAFE_INTEGER): boolean => {
+    const v = c[name]
+    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return true
+    problems.push(`${name} must be an integer in [${min}, ${max}] (got ${String(v)}); the default is ${String(DEFAULT_RUMOR_CONFIG[name])}`)
+    return false
+  }
+  int('gossipIntervalMs', 1)
+  int('fanout', 1, 64)
+  int('k', 1, 64)
+  const sizesOk = [int('maxPayloadBytes', 0, 65_535), int('maxNameBytes', 0, 255), int('messageBytesMax', 64, 65_000)].every(Boolean)
+  int('maxQueue', 1, 1_000_000)
+  const ageOk = [int('dedupeWindowMs', 1), int('maxRumorAgeMs', 1)].every(Boolean)
+  int('dedupeMaxEntries', 16, 10_000_000)
+  int('digestMaxIds', 0, 4096)
+  int('repairIntervalMs', 0)
+  const retainOk = int('retainMs', 0)
+  int('retainMax', 0, 100_000)
+  if (c.retainMax > c.digestMaxIds) {
+    problems.push(`retainMax (${c.retainMax}) must be at most digestMaxIds (${c.digestMaxIds}), or repair answers would resend rumors the asker could not list; raise digestMaxIds or lower retainMax`)
+  }
+  if (retainOk && ageOk && c.retainMs > c.maxRumorAgeMs) {
+    problems.push(`retainMs (${c.retainMs}) must be at most maxRumorAgeMs (${c.maxRumorAgeMs}): an older rumor would be refused by its receiver; lower retainMs`)
+  }
+  if (c.mode !== 'push' && c.mode !== 'pull' && c.mode !== 'push-pull') {
+    problems.push(`mode must be 'push', 'pull' or 'push-pull' (got ${JSON.stringify(c.mode)}); the default is '${DEFAULT_RUMOR_CONFIG.mode}'`)
+  }
+  if (c.removal !== 'counter' && c.removal !== 'coin') {
+    problems.push(`removal must be 'counter' or 'coin' (got ${JSON.stringify(c.removal)}); the default is '${DEFAULT_RUMOR_CONFIG.removal}'`)
+  }
+  if (typeof c.feedback !== 'boolean') problems.push(`feedback must be true or false (got ${String(c.feedback)})`)
+  if (sizesOk) {
+    const need = c.maxPayloadBytes + c.maxNameBytes + NODE_NAME_MAX_BYTES + ONE_RUMOR_FRAMING_BYTES
+    if (need > c.messageBytesMax) {
+      problems.push(
+        `maxPayloadBytes (${c.maxPayloadBytes}) + maxNameBytes (${c.maxNameBytes}) + a ${NODE_NAME_MAX_BYTES}-byte origin name + ${ONE_RUMOR_FRAMING_BYTES} bytes of framing = ${need} must fit in messageBytesMax (${c.messageBytesMax}); lower maxPayloadBytes to ${Math.max(0, c.messageBytesMax - need + c.maxPayloadBytes)} or less`,
+      )
+    }
+  }
+  if (ageOk && c.dedupeWindowMs < 2 * c.maxRumorAgeMs) {
+    problems.push(
+      `dedupeWindowMs (${c.dedupeWindowMs}) must be at least 2 × maxRumorAgeMs (${c.maxRumorAgeMs}) so that a late copy cannot outlive its remembered id; raise dedupeWindowMs to ${2 * c.maxRumorAgeMs} or lower maxRumorAgeMs`,
+    )
+  }
+  if (problems.length > 0) throw new RumorConfigError(problems)
+  return c
+}

@@ -1,0 +1,24 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DEFAULT_RUMOR_CONFIG, RumorConfigError, resolveRumorConfig } from '../../src/gossip/config.js'
+
+test('defaults_are_valid', () => {
+  assert.deepEqual(resolveRumorConfig(), DEFAULT_RUMOR_CONFIG)
+})
+
+test('config_errors_name_every_bad_field_and_the_fix', () => {
+  try {
+    resolveRumorConfig({ fanout: 0, mode: 'gossip' as never, k: 1.5, maxPayloadBytes: 1300, dedupeWindowMs: 1000, bogus: 1 } as never)
+    assert.fail('expected RumorConfigError')
+  } catch (e) {
+    assert.ok(e instanceof RumorConfigError)
+    const text = e.problems.join('\n')
+    assert.match(text, /fanout must be an integer in \[1, 64\] \(got 0\); the default is 3/)
+    assert.match(text, /mode must be 'push', 'pull' or 'push-pull'/)
+    assert.match(text, /k must be an integer/)
+    assert.match(text, /must fit in messageBytesMax \(1300\); lower maxPayloadBytes to \d+ or less/)
+    assert.match(text, /dedupeWindowMs \(1000\) must be at least 2 × maxRumorAgeMs/)
+    assert.match(text, /bogus is not a broadcast configuration field/)
+    assert.equal(e.problems.length, 6)
+  }
+})
