@@ -199,10 +199,10 @@ async function main(): Promise<void> {
       for (const c of candidates) repaired.push(runPolicy(nodes, loss, trials, { ...c, fanout: 3, gossipIntervalMs: intervalMs, repairIntervalMs: 1000 }, 5))
     }
   }
-  console.log(`\nCandidate defaults with residue repair (one repair pull per node per second; residue measured again ${10} s after the rumor went quiet)`)
+  console.log(`\nCandidate defaults with residue repair (one repair pull per node per second, also while the rumor spreads; residue measured when no node spreads it any more, and again 10 s later; repair msgs/node: those 10 s)`)
   console.log(
     table(
-      ['policy', 'k', 'N/loss', 'residue', 'after repair', 'copies/node', 'msgs/node', 'repair msgs/node', 'avg ms', 'max ms'],
+      ['policy', 'k', 'N/loss', 'residue at quiet', 'after repair', 'copies/node', 'msgs/node', 'repair msgs/node', 'avg ms', 'max ms'],
       repaired.map((r) => [
         policyName(r),
         String(r.k),

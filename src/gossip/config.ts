@@ -23,7 +23,11 @@ export interface RumorConfig {
   readonly mode: RumorMode
   /** counter: lose interest after k unnecessary contacts; coin: lose interest with probability 1/k at each. */
   readonly removal: RumorRemoval
-  /** The k of the removal rule. Higher lowers the residue exponentially and raises traffic linearly. Range [1, 64]. */
+  /**
+   * The k of the removal rule, counted per contact (each peer sent a rumor is one contact, so with blind
+   * removal and fanout f a counter of k lasts about k / f rounds). Higher lowers the residue
+   * exponentially (s ≈ e^(−m)) and raises the traffic m linearly. 3. Range [1, 64].
+   */
   readonly k: number
   /** true: a contact is unnecessary only when the peer already had the rumor (needs acks or digests); false: blind, every contact counts. */
   readonly feedback: boolean
@@ -65,8 +69,13 @@ export interface RumorConfig {
 }
 
 /**
- * Defaults: push-pull, counter, feedback, k = 2, fanout 3, every 200 ms. See the README ("Broadcasts")
- * for the measurements behind them.
+ * Defaults: push, counter, feedback, k = 3, fanout 3 every 200 ms, residue repair every 1 s. Measured
+ * with `bench/rumor-policies.ts` (one rumor, 1–10 ms latency): at 1000 nodes this policy alone leaves a
+ * residue of 0.8 % (0 % loss) / 0.6 % (10 % loss) for 4.6 / 5.7 rumor copies and 8.3 / 9.8 messages per
+ * node, every node reached in 0.5 s on average and 1.0–1.1 s at worst; with repair the residue was 0 in
+ * every trial at 100 and 1000 nodes, with or without loss. k = 4 cuts the residue before repair to
+ * 0.1 % for 40 % more traffic; push-pull is 35 % faster but its digests cost 15 messages per node per
+ * second even when nothing is broadcast (pull likewise), against 1 for push with repair.
  */
 export const DEFAULT_RUMOR_CONFIG: RumorConfig = {
   gossipIntervalMs: 200,
