@@ -182,3 +182,17 @@ test('repair_pull_fetches_a_retained_rumor_that_is_no_longer_hot', () => {
   assert.equal(delivered, 1)
   assert.equal(a.counters.repairSent, 1)
 })
+
+test('piggyback_respects_the_byte_limit_and_pull_mode_never_pushes', () => {
+  const a = engine('a', { k: 64 })
+  for (let i = 0; i < 10; i++) a.broadcast('t', new Uint8Array(100), 0)
+  const small = a.piggyback('b', 10, 350)
+  assert.equal(small.length, 1)
+  assert.ok(small[0].length <= 350, `${small[0].length} bytes`)
+  const m = decode(small[0])
+  assert.equal(m.kind === 'rumors' && m.rumors.length, 3, '4 bytes of framing + 3 × 113-byte rumors = 343')
+  assert.deepEqual(a.piggyback('b', 10, 50), [], 'nothing fits')
+  const p = engine('p', { mode: 'pull' })
+  p.broadcast('t', Uint8Array.of(1), 0)
+  assert.deepEqual(p.piggyback('b', 10, 1400), [])
+})
