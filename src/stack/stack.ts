@@ -14,8 +14,7 @@
  * Pure: everything happens inside the delegate calls SWIM makes, with the time and the send function
  * SWIM passes in. Malformed envelopes and states are counted and dropped.
  */
-import type { SwimDelegate } from '../swim/delegate.js'
-import type { MemberInfo } from '../swim/events.js'
+import type { MembershipView, SwimDelegate } from '../swim/delegate.js'
 import type { SerfLayer } from '../serf/serf-layer.js'
 import { decodeEnvelope, encodeEnvelope, encodeState, envelopeOverhead, markedVersion, splitState } from './envelope.js'
 
@@ -38,13 +37,8 @@ export interface StackProtocol {
   mergeRemoteState?(state: Uint8Array, join: boolean, nowMs: number): void
 }
 
-/** Where the stack reads the membership: SWIM itself. */
-export interface MembershipSource {
-  readonly name: string
-  /** Grows whenever a member's state, address or metadata changed. */
-  readonly membershipVersion: number
-  members(): MemberInfo[]
-}
+/** Where the stack reads the membership: SWIM itself, which binds itself at construction. */
+export type MembershipSource = MembershipView
 
 export interface StackOptions {
   readonly name: string
@@ -74,8 +68,8 @@ export class ProtocolStack implements SwimDelegate {
     this.overhead = envelopeOverhead(opts.name)
   }
 
-  /** Connects the membership (SWIM, once constructed with this stack as its delegate). */
-  attach(membership: MembershipSource): void {
+  /** Connects the membership: SWIM calls this when constructed with the stack as its delegate. */
+  bind(membership: MembershipSource): void {
     this.membership = membership
   }
 

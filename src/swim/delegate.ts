@@ -4,11 +4,24 @@
  */
 import type { MemberInfo } from './events.js'
 
+/** What a delegate may read of the membership (the Swim node itself). */
+export interface MembershipView {
+  readonly name: string
+  /** Grows whenever a member's state, incarnation, address or metadata changed. */
+  readonly membershipVersion: number
+  members(): MemberInfo[]
+}
+
 export interface SwimDelegate {
+  /** Called once, from the Swim constructor, with the node the delegate serves. */
+  bind?(membership: MembershipView): void
   /** Metadata for the local node's alive messages; at most limitBytes (512). */
   nodeMeta?(limitBytes: number): Uint8Array
-  /** A user message (packet or stream) arrived; `fromName` is the member at the source address, if known. */
-  notifyUserMessage?(payload: Uint8Array, fromName: string | undefined): void
+  /**
+   * A user message (packet or stream) arrived; `fromName` is the member at the source address, if
+   * known. `send` sends a user message by UDP to a live member by name (false when there is none).
+   */
+  notifyUserMessage?(payload: Uint8Array, fromName: string | undefined, nowMs: number, send: (toName: string, payload: Uint8Array) => boolean): void
   /**
    * Up to limitBytes of user messages to piggyback on a packet to `toName` (undefined when the packet
    * goes to an address that is not a member); each costs its length + overheadBytes.
@@ -23,7 +36,7 @@ export interface SwimDelegate {
   /** State sent in push-pull (join = during a join). */
   localState?(join: boolean): Uint8Array
   /** State received in push-pull. */
-  mergeRemoteState?(state: Uint8Array, join: boolean): void
+  mergeRemoteState?(state: Uint8Array, join: boolean, nowMs: number): void
   /** Veto an alive about a new or known member; return a reason to reject it. */
   notifyAlive?(member: MemberInfo): string | undefined
   /** Veto a push-pull merge during join; return a reason to reject it. */

@@ -127,7 +127,7 @@ export class PushPull extends SwimPart<PushPullHost> {
           break
       }
     }
-    if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join)
+    if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join, nowMs)
     return undefined
   }
 

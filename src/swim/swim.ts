@@ -170,12 +170,18 @@ export class Swim {
     const inc = opts.incarnation ?? 1
     assert(Number.isInteger(inc) && inc >= 1 && inc <= 0xffffffff, `incarnation ${inc} is not an integer in 1..2^32-1`)
     this.startIncarnation = inc
+    this.delegate?.bind?.(this)
   }
 
   // ------------------------------------------------------------------ public surface
 
   get healthScore(): number {
     return this.awareness.score
+  }
+
+  /** Grows whenever a member's state, incarnation, address or metadata changed: what views key on. */
+  get membershipVersion(): number {
+    return this.table.version
   }
 
   get incarnation(): number {
@@ -368,7 +374,7 @@ export class Swim {
           this.states.dead(msg, nowMs, out, 'gossip')
           break
         case 'user':
-          this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name)
+          this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name, nowMs, (to, p) => this.sendUserTo(to, p, out))
           break
       }
     }
@@ -405,7 +411,7 @@ export class Swim {
         }
         return this.send.streamReply('ack', this.send.encodeStream({ type: 'ack', seqNo: msg.seqNo, payload: null }))
       case 'userStream':
-        this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name)
+        this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name, nowMs, (to, p) => this.sendUserTo(to, p, out))
         return null
       case 'ack':
       case 'err':

@@ -71,7 +71,7 @@ test('routing: Serf messages to Serf, envelopes to their protocol; sends and pig
   const stack = new ProtocolStack({ name: 'gv-1', serf, protocols: [proto] })
   let members = [member('gv-1', true), member('gv-2', true), member('serf-agent', false), member('gv-3', true, 'dead')]
   const source: MembershipSource = { name: 'gv-1', get membershipVersion() { return members.length }, members: () => members }
-  stack.attach(source)
+  stack.bind(source)
   const sent: string[] = []
   const send = (to: string, p: Uint8Array): boolean => {
     sent.push(`${to}:${p[0] === 0x47 ? `G${p[p.length - 1]}` : p[0]}`)
