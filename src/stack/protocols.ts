@@ -1,0 +1,145 @@
+/**
+ * The two Grapevine protocols as stack protocols (stack.ts): broadcasts (gossip/rumor.ts, envelope id
+ * 1) and cluster state (state/reconcile.ts, id 2), plus the phi accrual detector the state's
+ * heartbeats feed.
+ *
+ *   BroadcastProtocol   round every rumor gossipIntervalMs: engine.tick; messages: engine.handleMessage;
+ *                       piggybacks: engine.piggyback; deliveries go to `onDelivery`
+ *   StateProtocol       round every state roundIntervalMs: heartbeat + GC, then a Syn to `fanout`
+ *                       random peers; Syn → Ack → Ack2 answered on the spot; push-pull carries the
+ *                       full state (a joining node gets everything); changes go to `onChange`, and
+ *                       every advanced heartbeat is a phi sample
+ *
+ * SWIM's gossip rounds (every 200 ms on LAN) drive both; each keeps its own cadence from `nowMs`.
+ * Pure, like everything in the stack.
+ */
+import type { Rng } from '../core/rng.js'
+import type { RumorMonger, Delivery } from '../gossip/rumor.js'
+import type { StateReconciler } from '../state/reconcile.js'
+import type { ApplyTally, StateEvent } from '../state/cluster-state.js'
+import { decodeStateMessage, encodeStateMessage, STATE_LIMITS } from '../state/messages.js'
+import type { PhiAccrualRegistry } from '../state/phi.js'
+import type { PeerSend, StackProtocol } from './stack.js'
+
+export const BROADCAST_PROTOCOL = 1
+export const STATE_PROTOCOL = 2
+
+/** Runs `fn` at most once per `intervalMs` of the times handed in, the first time at once. */
+class Cadence {
+  private nextMs: number | undefined
+  constructor(private readonly intervalMs: number) {}
+  due(nowMs: number): boolean {
+    if (this.nextMs !== undefined && nowMs < this.nextMs) return false
+    // Keep the phase; after a long stall (a paused process) start again from now.
+    this.nextMs = this.nextMs === undefined || nowMs - this.nextMs > this.intervalMs ? nowMs + this.intervalMs : this.nextMs + this.intervalMs
+    return true
+  }
+}
+
+export class BroadcastProtocol implements StackProtocol {
+  readonly id = BROADCAST_PROTOCOL
+  private readonly cadence: Cadence
+
+  constructor(
+    readonly engine: RumorMonger,
+    private readonly onDelivery: (d: Delivery) => void,
+  ) {
+    this.cadence = new Cadence(engine.config.gossipIntervalMs)
+  }
+
+  /** A local broadcast: delivered here at once, spread from the next round (throws BroadcastError). */
+  broadcast(name: string, payload: Uint8Array, nowMs: number): Delivery {
+    const d = this.engine.broadcast(name, payload, nowMs)
+    this.onDelivery(d)
+    return d
+  }
+
+  onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void {
+    const out = this.engine.handleMessage(sender, payload, nowMs)
+    for (const s of out.sends) send(s.to, s.bytes)
+    for (const d of out.delivered) this.onDelivery(d)
+  }
+
+  onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
+    if (!this.cadence.due(nowMs)) return
+    const out = this.engine.tick(nowMs, peers)
+    for (const s of out.sends) send(s.to, s.bytes)
+    for (const d of out.delivered) this.onDelivery(d)
+  }
+
+  piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number): Uint8Array[] {
+    return this.engine.piggyback(to, nowMs, limitBytes - overheadBytes)
+  }
+}
+
+export interface StateProtocolCounters {
+  rounds: number
+  synsSent: number
+  repliesSent: number
+  decodeErrors: Record<string, number>
+  deltasApplied: number
+  fullStatesMerged: number
+}
+
+export class StateProtocol implements StackProtocol {
+  readonly id = STATE_PROTOCOL
+  readonly counters: StateProtocolCounters = { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0 }
+  private readonly cadence: Cadence
+
+  constructor(
+    readonly reconciler: StateReconciler,
+    private readonly rng: Rng,
+    private readonly phi: PhiAccrualRegistry,
+    private readonly onChange: (e: StateEvent) => void,
+  ) {
+    this.cadence = new Cadence(reconciler.config.roundIntervalMs)
+  }
+
+  onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void {
+    const r = this.reconciler.handleBytes(sender, payload, nowMs)
+    if (r.error !== undefined) {
+      this.counters.decodeErrors[r.error.reason] = (this.counters.decodeErrors[r.error.reason] ?? 0) + 1
+      return
+    }
+    if (r.applied !== undefined) this.took(r.applied, nowMs)
+    if (r.reply !== undefined && send(sender, r.reply)) this.counters.repliesSent++
+  }
+
+  onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
+    if (!this.cadence.due(nowMs)) return
+    this.counters.rounds++
+    this.reconciler.tick(nowMs)
+    this.flush()
+    const targets = peers.length <= this.reconciler.config.fanout ? peers : this.rng.shuffle([...peers]).slice(0, this.reconciler.config.fanout)
+    for (const peer of targets) {
+      const syn = this.reconciler.startRound(peer, nowMs)
+      if (send(peer, encodeStateMessage(syn))) this.counters.synsSent++
+    }
+  }
+
+  localState(): Uint8Array {
+    return encodeStateMessage(this.reconciler.fullState())
+  }
+
+  mergeRemoteState(state: Uint8Array, _join: boolean, nowMs: number): void {
+    const decoded = decodeStateMessage(state, STATE_LIMITS.fullStateMaxBytes)
+    if (!decoded.ok || decoded.value.kind !== 'full') {
+      const reason = decoded.ok ? 'not-a-full-state' : decoded.error.reason
+      this.counters.decodeErrors[reason] = (this.counters.decodeErrors[reason] ?? 0) + 1
+      return
+    }
+    this.counters.fullStatesMerged++
+    this.took(this.reconciler.mergeFullState(decoded.value, nowMs), nowMs)
+  }
+
+  /** Local writes and whatever else queued events: hand them out now. */
+  flush(): void {
+    for (const e of this.reconciler.state.takeEvents()) this.onChange(e)
+  }
+
+  private took(tally: ApplyTally, nowMs: number): void {
+    this.counters.deltasApplied += tally.applied
+    for (const name of tally.heartbeats) this.phi.heartbeat(name, nowMs)
+    this.flush()
+  }
+}
