@@ -52,7 +52,10 @@ export class ApplyTally {
   /** Node deltas that changed state (applied, reset, replaced). */
   applied = 0
   ignored = 0
+  /** Same-generation resets: the sender had collected tombstones past what we knew. */
   resets = 0
+  /** Copies created or replaced by a newer generation. */
+  replacements = 0
   /** Nodes whose state changed. */
   readonly changed: NodeName[] = []
   /** Nodes whose heartbeat advanced (input for the phi accrual detector). */
@@ -231,7 +234,8 @@ export class ClusterState {
     if (outcome === 'applied' || outcome === 'reset' || outcome === 'replaced') {
       tally.applied++
       tally.changed.push(d.node)
-      if (outcome !== 'applied') tally.resets++
+      if (outcome === 'reset') tally.resets++
+      if (outcome === 'replaced') tally.replacements++
     } else {
       tally.ignored++
     }

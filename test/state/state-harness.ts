@@ -40,6 +40,8 @@ export interface HarnessStats {
   dropped: number
   maxPacketBytes: number
   applications: number
+  /** Node deltas applied as same-generation resets (past a GC watermark). */
+  resets: number
   invariantChecks: number
 }
 
@@ -47,7 +49,7 @@ export class StateHarness {
   nowMs = 0
   readonly names: string[]
   readonly engines = new Map<string, StateReconciler>()
-  readonly stats: HarnessStats = { packets: 0, bytes: 0, dropped: 0, maxPacketBytes: 0, applications: 0, invariantChecks: 0 }
+  readonly stats: HarnessStats = { packets: 0, bytes: 0, dropped: 0, maxPacketBytes: 0, applications: 0, resets: 0, invariantChecks: 0 }
   readonly rng: SeededRng
   private readonly heap: Item[] = []
   private seq = 0
@@ -210,6 +212,7 @@ export class StateHarness {
   private afterApply(at: string, result: ReturnType<StateReconciler['handleBytes']>): void {
     if (result.error !== undefined) throw new Error(`${at} dropped a message: ${result.error.message}`)
     this.stats.applications++
+    this.stats.resets += result.applied?.resets ?? 0
     if (!this.check || result.applied === undefined) return
     const replica = this.engine(at)
     for (const node of result.applied.changed) this.assertCopy(replica, node)
