@@ -5,6 +5,7 @@
  */
 import type { Address } from '../core/types.js'
 import type { DecodeError } from '../wire/decode-error.js'
+import type { Awareness } from './awareness.js'
 import type { SwimConfig } from './config.js'
 import type { SwimDelegate } from './delegate.js'
 import type { Member } from './member.js'
@@ -22,6 +23,8 @@ export interface SwimHost {
   readonly members: MemberTable
   /** Our own entry in the member table. */
   readonly self: Member
+  /** Local health (Lifeguard), shared by the parts that read or change it. */
+  readonly awareness: Awareness
   /** Rejected input: counted by reason and emitted as `dropped`. */
   dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void
   /** Input that could not be decoded: counted by reason, then dropped. */
@@ -41,6 +44,7 @@ export abstract class SwimPart<H extends SwimHost> {
   protected readonly delegate: SwimDelegate | undefined
   protected readonly members: MemberTable
   protected readonly self: Member
+  protected readonly awareness: Awareness
 
   constructor(protected readonly host: H) {
     this.name = host.name
@@ -50,5 +54,17 @@ export abstract class SwimPart<H extends SwimHost> {
     this.delegate = host.delegate
     this.members = host.members
     this.self = host.self
+    this.awareness = host.awareness
+  }
+
+  /** An interval or timeout scaled by local health (Lifeguard); unscaled without Lifeguard. */
+  protected scaled(ms: number): number {
+    return this.config.lifeguard ? this.awareness.scale(ms) : ms
+  }
+
+  /** Changes local health by `delta` (Lifeguard only), emitting `health` when the score moved. */
+  protected applyHealth(delta: number, out: SwimOutbox): void {
+    if (!this.config.lifeguard || delta === 0) return
+    if (this.awareness.applyDelta(delta)) out.emit({ type: 'health', score: this.awareness.score })
   }
 }

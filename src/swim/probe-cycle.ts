@@ -31,9 +31,6 @@ const NACK_TIMEOUT_FRACTION = 0.8
 /** What the probe cycle needs from the node. */
 export interface ProbeHost extends SwimHost {
   readonly send: PacketSender
-  /** An interval or timeout scaled by local health (Lifeguard). */
-  scaled(ms: number): number
-  applyHealth(delta: number, out: SwimOutbox): void
   /** A probe failed: suspect the target. */
   suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox): void
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
@@ -70,9 +67,8 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
 
   /** The probe interval came round: ping the next target; the next tick waits for the scaled interval. */
   tick(epoch: number, nowMs: number, out: SwimOutbox): void {
-    const h = this.host
     // The next tick waits for the scaled interval: a node in poor health probes (and accuses) slower.
-    out.schedule({ kind: 'probeTick', epoch }, h.scaled(this.config.probeIntervalMs))
+    out.schedule({ kind: 'probeTick', epoch }, this.scaled(this.config.probeIntervalMs))
     const target = this.members.nextProbeTarget(nowMs)
     if (target === undefined) return
     const seqNo = this.nextSeqNo()
@@ -80,7 +76,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
       seqNo,
       target,
       startMs: nowMs,
-      deadlineMs: nowMs + h.scaled(this.config.probeIntervalMs),
+      deadlineMs: nowMs + this.scaled(this.config.probeIntervalMs),
       expectedNacks: 0,
       nacks: 0,
       indirectSent: false,
@@ -225,7 +221,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
   private finish(probe: ProbeState, success: boolean, nowMs: number, out: SwimOutbox, payload: Uint8Array | null, healthDelta: number): void {
     this.probes.delete(probe.seqNo)
     if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
-    this.host.applyHealth(healthDelta, out)
+    this.applyHealth(healthDelta, out)
   }
 
   private nextSeqNo(): number {

@@ -31,7 +31,6 @@ export interface StateChangeHost extends SwimHost {
   isLeaving(): boolean
   /** Queues a broadcast about `name` (replacing an older one), waking idle gossip rounds. */
   enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: () => void): void
-  applyHealth(delta: number, out: SwimOutbox): void
   /** Our own left broadcast reached its transmit limit (or was replaced). */
   leaveBroadcastSent(): void
 }
@@ -251,7 +250,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     this.self.incarnation = inc
     this.members.changed()
     this.stats.refutations++
-    h.applyHealth(1, out)
+    this.applyHealth(1, out)
     h.enqueue(this.name, encodeMessage(aliveOf(this.self, inc)), nowMs, out)
     out.emit({ type: 'refuted', incarnation: inc, accusation })
   }

@@ -148,11 +148,10 @@ export class Swim {
       delegate: this.delegate,
       members: this.table,
       self: this.self,
+      awareness: this.awareness,
       send: this.send,
       isLeaving: () => this.leaving,
       enqueue: (name, bytes, nowMs, out, onDone) => this.enqueue(name, bytes, nowMs, out, onDone),
-      applyHealth: (delta, out) => this.applyHealth(delta, out),
-      scaled: (ms) => this.scaled(ms),
       dropped: (reason, from, out, detail) => this.dropped(reason, from, out, detail),
       undecodable: (err, from, out) => this.undecodable(err, from, out),
       leaveBroadcastSent: () => {
@@ -629,15 +628,6 @@ export class Swim {
   private addSeed(seed: Address): void {
     if (sameAddress(seed, this.address)) return
     if (!this.seeds.some((s) => sameAddress(s, seed))) this.seeds.push(seed)
-  }
-
-  private scaled(ms: number): number {
-    return this.config.lifeguard ? this.awareness.scale(ms) : ms
-  }
-
-  private applyHealth(delta: number, out: SwimOutbox): void {
-    if (!this.config.lifeguard || delta === 0) return
-    if (this.awareness.applyDelta(delta)) out.emit({ type: 'health', score: this.awareness.score })
   }
 
   private vsnArray(): Uint8Array {

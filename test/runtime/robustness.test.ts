@@ -29,7 +29,11 @@ test('bad_options_throw_config_errors_naming_the_field_and_the_fix', async () =>
   await rejectsNaming({ bind: '127.0.0.1:0', config: { probeIntervalMs: 100, probeTimeoutMs: 500 } }, 'config.probeTimeoutMs (500) must be smaller than probeIntervalMs')
   await rejectsNaming({ bind: '127.0.0.1:0', config: { probeIntervl: 100 } }, 'config.probeIntervl is not a configuration field')
   await rejectsNaming({ bind: '127.0.0.1:0', tags: { role: 5 } }, 'tags.role: expected a string value')
-  await rejectsNaming({ bind: '127.0.0.1:0', tags: { big: 'x'.repeat(600) } }, 'tags: encoded tags take', 'the limit is 512')
+  await rejectsNaming({ bind: '127.0.0.1:0', tags: { big: 'x'.repeat(600) } }, 'tags: encoded tags take', 'the limit is 509')
+  await rejectsNaming({ bind: '127.0.0.1:0', broadcast: { fanout: 0 } }, 'broadcast.fanout')
+  await rejectsNaming({ bind: '127.0.0.1:0', state: { roundIntervalMs: -1 } }, 'state.roundIntervalMs')
+  await rejectsNaming({ bind: '127.0.0.1:0', phi: { threshold: 0 } }, 'phi.threshold')
+  await rejectsNaming({ bind: '127.0.0.1:0', generation: -5 }, 'generation: expected a non-negative integer')
   await rejectsNaming({ bind: '127.0.0.1:0', bnid: '1.2.3.4:5' }, 'bnid: not an option of startNode')
   // Every problem at once, not the first one only.
   await rejectsNaming({ bind: 'x', profile: 'fast', tags: { a: 1 } }, 'bind:', 'profile:', 'tags.a:')

@@ -21,6 +21,16 @@ import type { Profile, SwimConfig } from '../../swim/config.js'
 import type { MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
 import { SerfLayer } from '../../serf/serf-layer.js'
+import { createGrapevineStack } from '../../stack/create.js'
+import type { GrapevineStack } from '../../stack/create.js'
+import { markMeta } from '../../stack/envelope.js'
+import { resolveRumorConfig } from '../../gossip/config.js'
+import type { RumorConfig } from '../../gossip/config.js'
+import { resolveStateConfig } from '../../state/config.js'
+import type { StateConfig } from '../../state/config.js'
+import { resolvePhiConfig } from '../../state/phi.js'
+import type { PhiConfig } from '../../state/phi.js'
+import type { ClusterState, StateEvent } from '../../state/cluster-state.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
 import type { SwimStats } from '../../swim/stats.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
@@ -57,6 +67,42 @@ export interface NodeOptions {
    * (the agent keeps it in its snapshot), so peers that still hold it failed accept it at once.
    */
   readonly incarnation?: number
+  /** Broadcast (rumor mongering) settings over the defaults: push, counter, feedback, k = 3, fanout 3. */
+  readonly broadcast?: Partial<RumorConfig>
+  /** Cluster state settings over the defaults (round every 1 s to 2 peers, tombstones kept 2 h). */
+  readonly state?: Partial<StateConfig>
+  /** Phi accrual settings over the defaults (threshold 8, Akka's). */
+  readonly phi?: Partial<PhiConfig>
+  /** This run's generation of the node's state; must grow across restarts. Default: the wall clock in ms. */
+  readonly generation?: number
+}
+
+/** A broadcast as a node's `message` handler gets it, once per node. */
+export interface BroadcastMessage {
+  /** `origin/epoch.seq`, unique per broadcast. */
+  readonly id: string
+  readonly name: string
+  readonly payload: Uint8Array
+  /** The node that broadcast it. */
+  readonly origin: string
+  /** Gossip hops from the origin (0 for our own). */
+  readonly hops: number
+}
+
+/** A node's view of the replicated cluster state (each node owns its own map; everyone reads all). */
+export interface NodeStateApi {
+  /** Sets a key of this node's map; replicated to every node. Returns the change's version. */
+  set(key: string, value: string): number
+  /** Deletes a key of this node's map (a tombstone, so it stays deleted everywhere); false if absent. */
+  delete(key: string): boolean
+  /** A key of a node's map (this node's by default). */
+  get(node: string, key: string): string | undefined
+  /** The live keys of a node's map (this node's by default), sorted by key. */
+  entries(node?: string): Array<[string, string]>
+  /** Nodes whose state this node holds. */
+  nodes(): readonly string[]
+  /** Calls `listener` for every change of a key starting with `prefix`, on any node; returns the unsubscribe. */
+  watch(prefix: string, listener: (e: StateEvent) => void): () => void
 }
 
 /** Serf's BroadcastTimeout: how long leave() waits for the Serf leave intent to go out. */
@@ -116,13 +162,26 @@ export interface GrapevineNode {
   setTags(tags: Tags): void
   /** Replaces the raw metadata (at most 512 bytes). */
   setMeta(meta: Uint8Array): void
+  /**
+   * Broadcasts a payload to every live Grapevine node, delivered once each (`message` events; here
+   * too, at once). Returns its id. Throws BroadcastError when the payload or name is over its limit.
+   */
+  broadcast(name: string, payload: Uint8Array | string): string
+  /** The replicated cluster state: this node's map to write, every node's to read. */
+  readonly state: NodeStateApi
+  /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
+  phi(name: string): number | undefined
   /** The protocol's counters (drops by reason, probes, …). */
   stats(): SwimStats
   on(event: 'member', listener: (e: MemberEvent) => void): this
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
   on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
-  off(event: 'member' | 'event' | 'serf', listener: (...args: never[]) => void): this
+  /** A broadcast arrived (or was sent from here), once per broadcast. */
+  on(event: 'message', listener: (m: BroadcastMessage) => void): this
+  /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
+  on(event: 'state', listener: (e: StateEvent) => void): this
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this
 }
 
 interface Resolved {
@@ -134,13 +193,17 @@ interface Resolved {
   readonly meta: Uint8Array
   readonly serf: boolean
   readonly incarnation: number
+  readonly generation: number
+  readonly broadcast: Partial<RumorConfig>
+  readonly state: Partial<StateConfig>
+  readonly phi: Partial<PhiConfig>
 }
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   const problems: string[] = []
   if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
-  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation'])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation', 'broadcast', 'state', 'phi', 'generation'])
   for (const k of Object.keys(options)) {
     if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
   }
@@ -191,8 +254,27 @@ export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   if (!Number.isInteger(incarnation) || incarnation < 1 || incarnation > 0xffffffff) {
     problems.push(`incarnation: expected an integer from 1 to 4294967295 (one more than the last one used), got ${JSON.stringify(options.incarnation)}`)
   }
+  const generation = options.generation ?? Date.now()
+  if (!Number.isSafeInteger(generation) || generation < 0) {
+    problems.push(`generation: expected a non-negative integer that grows across restarts (the default is the wall clock in ms), got ${JSON.stringify(options.generation)}`)
+  }
+  const sub = (field: string, check: () => unknown): void => {
+    try {
+      check()
+    } catch (e) {
+      const list = (e as { problems?: readonly string[] }).problems
+      if (list === undefined) throw e
+      problems.push(...list.map((p) => `${field}.${p}`))
+    }
+  }
+  sub('broadcast', () => resolveRumorConfig(options.broadcast ?? {}))
+  sub('state', () => resolveStateConfig(options.state ?? {}))
+  sub('phi', () => resolvePhiConfig(options.phi ?? {}))
   if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
-  return { name, bind, advertise, join, config, meta, serf: options.serf ?? true, incarnation }
+  return {
+    name, bind, advertise, join, config, meta: markMeta(meta), serf: options.serf ?? true, incarnation, generation,
+    broadcast: options.broadcast ?? {}, state: options.state ?? {}, phi: options.phi ?? {},
+  }
 }
 
 /** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
@@ -271,12 +353,24 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
           }),
       })
     : undefined
-  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: serf, incarnation: o.incarnation })
+  const grapevine = createGrapevineStack({
+    name: o.name,
+    serf,
+    rng: new SeededRng(randomBytes(4).readUInt32LE(0)),
+    generation: o.generation,
+    broadcast: o.broadcast,
+    state: o.state,
+    phi: o.phi,
+    onDelivery: (d) => driverRef?.events.emit('message', { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops }),
+    onStateChange: (e) => driverRef?.events.emit('state', e),
+    onDrop: (reason) => driverRef?.swim.stats.drop(reason),
+  })
+  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: grapevine.stack, incarnation: o.incarnation })
   swimRef = swim
   const driver = new Driver(swim)
   driverRef = driver
   driver.attach(udp, tcp)
-  const node = new NodeHandle(driver, udp, tcp, tcp.port, serf)
+  const node = new NodeHandle(driver, udp, tcp, tcp.port, serf, grapevine)
   driver.run((now, out) => {
     swim.start(now, out)
     // Serf's join intent: queued now, it goes out with the first gossip to anyone and sets our statusLTime.
@@ -315,10 +409,50 @@ class NodeHandle implements GrapevineNode {
     private readonly tcp: TcpTransport,
     readonly port: number,
     private readonly serf: SerfLayer | undefined,
+    private readonly grapevine: GrapevineStack,
   ) {
     this.name = driver.swim.name
     this.address = driver.swim.address
     driver.events.on('event', (e: SwimEvent) => this.route(e))
+    this.state = this.stateApi()
+  }
+
+  readonly state: NodeStateApi
+
+  broadcast(name: string, payload: Uint8Array | string): string {
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
+    if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
+    return this.driver.run((now) => this.grapevine.broadcasts.broadcast(name, bytes, now).id)
+  }
+
+  phi(name: string): number | undefined {
+    return this.grapevine.phi.phi(name, this.driver.now())
+  }
+
+  private stateApi(): NodeStateApi {
+    const st = (): ClusterState => this.grapevine.state.reconciler.state
+    const local = <T>(op: (now: number) => T): T =>
+      this.driver.run((now) => {
+        const r = op(now)
+        this.grapevine.state.flush()
+        return r
+      })
+    return {
+      set: (key, value) => local(() => st().set(key, value)),
+      delete: (key) => local((now) => st().delete(key, now)),
+      get: (node, key) => st().get(node, key),
+      entries: (node) => st().entries(node ?? this.name),
+      nodes: () => st().nodeNames(),
+      watch: (prefix, listener) => {
+        const on = (e: StateEvent): void => {
+          if (e.type === 'nodeRestarted' || e.key.startsWith(prefix)) listener(e)
+        }
+        this.driver.events.on('state', on)
+        return () => void this.driver.events.off('state', on)
+      },
+    }
   }
 
   private route(e: SwimEvent): void {
@@ -473,7 +607,7 @@ class NodeHandle implements GrapevineNode {
   setTags(tags: Tags): void {
     const problems = tagProblems(tags)
     if (problems.length > 0) throw new ConfigError(problems)
-    this.setMeta(encodeTags(tags))
+    this.setMeta(markMeta(encodeTags(tags)))
   }
 
   setMeta(meta: Uint8Array): void {
@@ -488,12 +622,12 @@ class NodeHandle implements GrapevineNode {
     return this.driver.swim.stats
   }
 
-  on(event: 'member' | 'event' | 'serf', listener: (e: never) => void): this {
+  on(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (e: never) => void): this {
     this.driver.events.on(event, listener as (...args: unknown[]) => void)
     return this
   }
 
-  off(event: 'member' | 'event' | 'serf', listener: (...args: never[]) => void): this {
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this {
     this.driver.events.off(event, listener as (...args: unknown[]) => void)
     return this
   }

@@ -8,6 +8,8 @@ import { MsgpackReader } from '../../wire/msgpack-reader.js'
 import { META_MAX_BYTES } from '../../swim/swim.js'
 
 export const TAG_MAGIC_BYTE = 0xff
+/** Encoded tags may take the node metadata but for the 3 bytes of Grapevine's mark (stack/envelope.ts). */
+export const TAGS_MAX_BYTES = META_MAX_BYTES - 3
 
 export type Tags = Readonly<Record<string, string>>
 
@@ -47,8 +49,8 @@ export function tagProblems(tags: unknown, field = 'tags'): string[] {
   }
   if (problems.length === 0) {
     const size = encodeTags(tags as Tags).length
-    if (size > META_MAX_BYTES) {
-      problems.push(`${field}: encoded tags take ${size} bytes, the limit is ${META_MAX_BYTES}; use fewer or shorter tags`)
+    if (size > TAGS_MAX_BYTES) {
+      problems.push(`${field}: encoded tags take ${size} bytes, the limit is ${TAGS_MAX_BYTES}; use fewer or shorter tags`)
     }
   }
   return problems
