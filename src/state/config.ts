@@ -26,7 +26,9 @@ export interface StateConfig {
   readonly roundIntervalMs: number
   /**
    * Peers a node starts a Syn/Ack/Ack2 exchange with per round. Each exchange moves up to two budgets of
-   * deltas (the Ack and the Ack2). Cassandra uses 1, chitchat 3. Default 2; range [1, 16].
+   * deltas (the Ack and the Ack2). Cassandra uses 1, chitchat 3. Default 3: in the simulator 200 nodes ×
+   * 2,000 writes converge 22 / 12 / 6 rounds after the last write with fanout 1 / 2 / 3 for 19 / 24 / 26 MB
+   * in all; a quiet cluster pays fanout Syns of up to maxDeltaBytes per node and round. Range [1, 16].
    */
   readonly fanout: number
   /**
@@ -56,7 +58,7 @@ export const STATE_DEFAULTS: StateConfig = {
   tombstoneGraceMs: 2 * 3600_000,
   maxDeltaBytes: 1300,
   roundIntervalMs: 1000,
-  fanout: 2,
+  fanout: 3,
   exchangeTimeoutMs: 5000,
   maxKeyBytes: 128,
   maxValueBytes: 768,

@@ -34,6 +34,7 @@
  * watermark gets a from-scratch reset of that node, never a delta), and converges to the owner's map when
  * exchanges run to quiescence. A newer generation replaces the old state everywhere.
  */
+import { assert } from '../core/assert.js'
 import type { Rng } from '../core/rng.js'
 import type { NodeName } from '../core/types.js'
 import type { DecodeError } from '../wire/decode-error.js'
@@ -128,7 +129,9 @@ export class StateReconciler {
       used += digestSize(d)
       digests.push(d)
     }
-    // Config validation guarantees a digest of the largest allowed name fits.
+    // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
+    // (an empty window [x, x) would read as the whole ring).
+    assert(digests.length > 0, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
     const end = digests.length === n ? start : names[(first + digests.length) % n]
     this.cursor = end
     return { kind: 'syn', windowStart: start, windowEnd: end, digests }
