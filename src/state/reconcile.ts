@@ -139,8 +139,6 @@ export class StateReconciler {
 
   /** Answers a Syn with the deltas the initiator lacks and the digests of what we lack. */
   handleSyn(from: NodeName, syn: Syn, nowMs: number): HandleResult<Ack> {
-    void from
-    void nowMs
     const tally = new ApplyTally()
     const stale: StaleNode[] = []
     const wanted: Array<{ digest: NodeDigest; gap: number }> = []
@@ -196,7 +194,6 @@ export class StateReconciler {
 
   /** Applies the initiator's closing deltas. */
   handleAck2(from: NodeName, ack2: Ack2, nowMs: number): ApplyTally {
-    void from
     return this.applyDeltas(ack2.deltas, nowMs)
   }
 
