@@ -11,6 +11,7 @@ import { ConfigError } from '../swim/config.js'
 import { startAgent } from './agent.js'
 import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
 import type { ClientFlags } from './client.js'
+import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
 import type { RawAgentFlags } from './config.js'
 import type { CommandIo } from './sim-command.js'
@@ -130,6 +131,42 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
     .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }) => {
       process.exitCode = await eventCommand(name, payload, flags, io)
+    })
+
+  const kv = program.command('kv').description("read and write the replicated cluster state (each node writes its own map, everyone reads all)")
+  clientOptions(kv.command('set').description("set a key of the agent's node").argument('<KEY>').argument('<VALUE>')).action(
+    async (key: string, value: string, flags: ClientFlags) => {
+      process.exitCode = await kvSetCommand(key, value, flags, io)
+    },
+  )
+  clientOptions(kv.command('get').description('print a key (of the agent\'s node, or --node)').argument('<KEY>'))
+    .option('--node <NAME>', 'read this node\'s map')
+    .action(async (key: string, flags: ClientFlags & { node?: string }) => {
+      process.exitCode = await kvGetCommand(key, flags, io)
+    })
+  clientOptions(kv.command('del').description("delete a key of the agent's node (it stays deleted everywhere)").argument('<KEY>')).action(
+    async (key: string, flags: ClientFlags) => {
+      process.exitCode = await kvDelCommand(key, flags, io)
+    },
+  )
+  clientOptions(kv.command('list').description('list keys of every node, or of --node'))
+    .option('--node <NAME>', 'only this node\'s map')
+    .option('--prefix <P>', 'only keys starting with P')
+    .action(async (flags: ClientFlags & { node?: string; prefix?: string }) => {
+      process.exitCode = await kvListCommand(flags, io)
+    })
+
+  clientOptions(program.command('broadcast').description('deliver a message once to every Grapevine node (their `message` handlers)').argument('<NAME>').argument('[PAYLOAD]', 'payload text (at most 1024 bytes)')).action(
+    async (name: string, payload: string | undefined, flags: ClientFlags) => {
+      process.exitCode = await broadcastCommand(name, payload, flags, io)
+    },
+  )
+
+  clientOptions(program.command('watch').description('print changes of the replicated state, of keys starting with PREFIX, until interrupted').argument('[PREFIX]', 'key prefix', ''))
+    .action(async (prefix: string, flags: ClientFlags) => {
+      const ac = new AbortController()
+      process.once('SIGINT', () => ac.abort())
+      process.exitCode = await watchCommand(prefix, flags, io, process.env, ac.signal)
     })
 
   clientOptions(program.command('force-leave').description('mark a failed member as left, for members that will never come back').argument('<NAME>', 'member name'), false)

@@ -130,6 +130,9 @@ export class Agent extends EventEmitter {
       config: config.swim,
       tags: config.tags,
       incarnation,
+      broadcast: config.broadcast,
+      state: config.state,
+      phi: config.phi,
     })
     const agent = new Agent(config, node, log, opts)
     try {

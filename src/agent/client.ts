@@ -26,7 +26,7 @@ interface Target {
   readonly headers: Record<string, string>
 }
 
-function target(flags: ClientFlags, env: NodeJS.ProcessEnv): Target {
+export function target(flags: ClientFlags, env: NodeJS.ProcessEnv): Target {
   const addr = flags.http ?? env.GRAPEVINE_HTTP_ADDR ?? DEFAULT_HTTP
   const base = /^https?:\/\//.test(addr) ? addr.replace(/\/+$/, '') : `http://${addr}`
   try {
@@ -38,7 +38,7 @@ function target(flags: ClientFlags, env: NodeJS.ProcessEnv): Target {
   return { base, headers: token ? { authorization: `Bearer ${token}` } : {} }
 }
 
-async function call(t: Target, method: string, path: string, body?: unknown): Promise<Response> {
+export async function call(t: Target, method: string, path: string, body?: unknown): Promise<Response> {
   let res: Response
   try {
     res = await fetch(`${t.base}${path}`, {
@@ -139,6 +139,25 @@ export async function infoCommand(flags: ClientFlags, io: CommandIo, env = proce
 
 /** Streams the agent's events until the connection closes or the signal aborts. */
 export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
+  return readEvents(flags, env, signal, (kind, data) => {
+    if (kind === 'state') return // `grapevine watch` shows these
+    if (flags.json === true) return io.out(JSON.stringify({ event: kind, ...(data as object) }) + '\n')
+    const now = new Date().toISOString()
+    if (kind === 'user') {
+      const u = data as { name: string; payload: string }
+      return io.out(`${now} user event ${u.name}: ${u.payload}\n`)
+    }
+    if (kind === 'message') {
+      const m = data as { name: string; payload: string; origin: string; hops: number }
+      return io.out(`${now} broadcast ${m.name} from ${m.origin} (${m.hops} hops): ${m.payload}\n`)
+    }
+    const e = data as { type: string; member: MemberJson }
+    io.out(`${now} member ${e.type}: ${e.member.name} ${e.member.address} ${e.member.state} ${tagText(e.member.tags)}\n`)
+  })
+}
+
+/** Reads the agent's event stream until it ends or `signal` aborts, handing each event to `onEvent`. */
+export async function readEvents(flags: ClientFlags, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined, onEvent: (kind: string, data: unknown) => void): Promise<number> {
   const t = target(flags, env)
   const res = await call(t, 'GET', '/v1/events')
   if (res.body === null) throw new ClientError(`agent at ${t.base} sent no event stream`)
@@ -156,18 +175,7 @@ export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = pr
         buffer = buffer.slice(end + 2)
         const kind = /^event: (\w+)/m.exec(block)?.[1] ?? 'message'
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
-        if (data === '') continue
-        if (flags.json === true) {
-          io.out(JSON.stringify({ event: kind, ...(JSON.parse(data) as object) }) + '\n')
-          continue
-        }
-        if (kind === 'user') {
-          const u = JSON.parse(data) as { name: string; payload: string }
-          io.out(`${new Date().toISOString()} user event ${u.name}: ${u.payload}\n`)
-          continue
-        }
-        const e = JSON.parse(data) as { type: string; member: MemberJson }
-        io.out(`${new Date().toISOString()} member ${e.type}: ${e.member.name} ${e.member.address} ${e.member.state} ${tagText(e.member.tags)}\n`)
+        if (data !== '') onEvent(kind, JSON.parse(data))
       }
     }
   } catch (e) {

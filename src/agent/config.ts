@@ -19,6 +19,7 @@
  *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
  *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
+ *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
  * Tags merge key by key (a flag's value for a key wins over the environment's and the file's).
  */
@@ -53,6 +54,10 @@ export interface AgentConfig {
   readonly snapshot: string | undefined
   readonly rejoinAfterLeave: boolean
   readonly swim: Partial<SwimConfig>
+  /** Broadcast, cluster state and phi settings (file only), passed to startNode as they are. */
+  readonly broadcast: Record<string, unknown>
+  readonly state: Record<string, unknown>
+  readonly phi: Record<string, unknown>
 }
 
 /** The agent's flags as commander hands them over. */
@@ -84,7 +89,7 @@ interface Sourced<T> {
 
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
-  'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim',
+  'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
 ])
 
 export function isLoopback(ip: string): boolean {
@@ -243,17 +248,31 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     else problems.push(`${fileFrom('swim')} ${JSON.stringify(file.swim)}: expected an object of SWIM settings like { "probeIntervalMs": 1000 }`)
   }
 
+  const section = (field: 'broadcast' | 'state' | 'phi'): Record<string, unknown> => {
+    const v = file[field]
+    if (v === undefined) return {}
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+    problems.push(`${fileFrom(field)} ${JSON.stringify(v)}: expected an object of ${field} settings`)
+    return {}
+  }
+  const broadcast = section('broadcast')
+  const state = section('state')
+  const phi = section('phi')
+
   if (problems.length === 0) {
-    // The node's own validation covers the SWIM settings, the name and the encoded tag size.
+    // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag size.
     try {
-      resolveNodeOptions({ name, bind, advertise, profile, config: swim, tags })
+      resolveNodeOptions({ name, bind, advertise, profile, config: swim, tags, broadcast, state, phi })
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
-      for (const p of e.problems) problems.push(p.startsWith('config.') ? `${fileFrom('swim')}: ${p.slice(7)}` : p)
+      for (const p of e.problems) {
+        const sub = /^(config|broadcast|state|phi)\.(.*)$/s.exec(p)
+        problems.push(sub === null ? p : `${fileFrom(sub[1] === 'config' ? 'swim' : sub[1])}: ${sub[2]}`)
+      }
     }
   }
   if (problems.length > 0) {
     throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
   }
-  return { name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim }
+  return { name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi }
 }

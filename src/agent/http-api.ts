@@ -13,6 +13,7 @@
  *                         400 when over Serf's 512-byte limit)
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
+ *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
  *   GET  /metrics         Prometheus text
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
@@ -26,6 +27,7 @@ import type { GrapevineNode, Member, MemberEvent } from '../runtime/node/start-n
 import { JoinError } from '../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import { UserEventError } from '../serf/serf-layer.js'
+import { handleDataRoute, streamData } from './http-data.js'
 import type { AgentMetrics } from './metrics.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -45,7 +47,7 @@ export interface ApiTarget {
   leave(): Promise<void>
 }
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message)
   }
@@ -57,7 +59,7 @@ export function memberJson(m: Member): Record<string, unknown> {
   return { name: m.name, address: `${ip}:${m.address.port}`, state: m.state, incarnation: m.incarnation, tags: m.tags }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body) + '\n'
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
@@ -70,7 +72,7 @@ function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(a, b)
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > BODY_LIMIT_BYTES) {
@@ -105,7 +107,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   })
 }
 
-function requireMethod(req: IncomingMessage, allowed: string): void {
+export function requireMethod(req: IncomingMessage, allowed: string): void {
   if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
     throw new HttpError(405, `${req.method} is not allowed on this path; use ${allowed}`, { allow: allowed })
   }
@@ -170,6 +172,7 @@ export class HttpApi {
       }
     }
     const url = new URL(req.url ?? '/', 'http://agent')
+    if (await handleDataRoute(req, res, url, t.node)) return
     switch (url.pathname) {
       case '/health':
         requireMethod(req, 'GET')
@@ -261,7 +264,9 @@ export class HttpApi {
     heartbeat.unref()
     this.target.node.on('member', onMember)
     this.target.node.on('serf', onSerf)
+    const stopData = streamData(res, this.target.node)
     const done = (): void => {
+      stopData()
       clearInterval(heartbeat)
       this.target.node.off('member', onMember)
       this.target.node.off('serf', onSerf)

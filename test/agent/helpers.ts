@@ -42,3 +42,22 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     })
   })
 }
+
+/** Reads an event stream until its text matches `pattern` or `limitMs` passed; returns the text, then aborts. */
+export async function readStreamUntil(reader: ReadableStreamDefaultReader<Uint8Array>, ac: AbortController, pattern: RegExp, limitMs = 10_000): Promise<string> {
+  let seen = ''
+  const deadline = setTimeout(() => ac.abort(), limitMs)
+  try {
+    while (!pattern.test(seen)) {
+      const { value, done } = await reader.read()
+      if (done) break
+      seen += new TextDecoder().decode(value)
+    }
+  } catch {
+    // aborted at the deadline: the caller's assertion on the text says what was missing
+  } finally {
+    clearTimeout(deadline)
+    ac.abort()
+  }
+  return seen
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { after, before, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
-import { gossipAddress, startTestAgent, stopAll, url, waitFor } from './helpers.js'
+import { gossipAddress, readStreamUntil, startTestAgent, stopAll, url, waitFor } from './helpers.js'
 
 interface MemberJson { name: string; address: string; state: string; incarnation: number; tags: Record<string, string> }
 
@@ -132,18 +132,7 @@ describe('agent HTTP API', () => {
     assert.match(new TextDecoder().decode(first.value), /connected/)
     const a4 = await startTestAgent('a4', { join: [gossipAddress(a1)] })
     extra.push(a4)
-    let seen = ''
-    const deadline = setTimeout(() => ac.abort(), 10_000)
-    try {
-      while (!/event: member\ndata: \{"type":"joined","member":\{"name":"a4"/.test(seen)) {
-        const { value, done } = await reader.read()
-        if (done) break
-        seen += new TextDecoder().decode(value)
-      }
-    } finally {
-      clearTimeout(deadline)
-      ac.abort()
-    }
+    const seen = await readStreamUntil(reader, ac, /event: member\ndata: \{"type":"joined","member":\{"name":"a4"/)
     assert.match(seen, /"name":"a4"/)
   })
 
