@@ -189,8 +189,9 @@ export interface AgentAddresses {
   readonly controlPort: number
 }
 
-export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined): ClusterAgent {
+export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined, configFile?: string): ClusterAgent {
   const args = [cliPath, 'agent', '--name', name, '--bind', `127.0.0.1:${a.port}`, '--http', `127.0.0.1:${a.controlPort}`, '--profile', 'lan', '--log-format', 'json', '--log-level', 'info']
+  if (configFile !== undefined) args.push('--config', configFile)
   if (seedPort !== undefined) args.push('--join', `127.0.0.1:${seedPort}`)
   return new ClusterAgent('grapevine', index, name, a.port, a.controlPort, reg.spawn(process.execPath, args))
 }

@@ -20,10 +20,11 @@
  * Results: a table on stdout and bench/results/cluster-<timestamp>.json.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, type Counters, type PortRange } from './cluster-net.js'
 import {
   clkTck,
@@ -53,10 +54,12 @@ interface Options {
   settleS: number
   staggerMs: number
   netns: boolean
+  /** Grapevine agents without their state rounds and broadcast repair: SWIM + Serf's layer only, like Serf. */
+  membershipOnly: boolean
 }
 
 interface NumberFlag {
-  readonly key: Exclude<keyof Options, 'netns'>
+  readonly key: Exclude<keyof Options, 'netns' | 'membershipOnly'>
   readonly min: number
   readonly max: number
   readonly integer: boolean
@@ -73,12 +76,13 @@ const NUMBER_FLAGS: Record<string, NumberFlag> = {
   '--stagger': { key: 'staggerMs', min: 0, max: 5000, integer: true, help: 'milliseconds between agent starts' },
 }
 
-const DEFAULTS: Options = { nodes: 32, kills: 10, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true }
+const DEFAULTS: Options = { nodes: 32, kills: 10, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true, membershipOnly: false }
 
 function usage(): string {
   const lines = ['usage: node dist/bench/cluster.js [options]', '']
   for (const [flag, f] of Object.entries(NUMBER_FLAGS)) lines.push(`  ${`${flag} <n>`.padEnd(20)} ${f.help} (default ${DEFAULTS[f.key]})`)
   lines.push(`  ${'--no-netns'.padEnd(20)} run in the current network namespace (byte counters then see only the agents' port ranges)`)
+  lines.push(`  ${'--membership-only'.padEnd(20)} Grapevine agents without cluster-state rounds and broadcast repair (what Serf does)`)
   return lines.join('\n')
 }
 
@@ -103,6 +107,7 @@ function parseArgs(argv: readonly string[]): { opts: Options; inner: boolean; ne
     }
     if (flag === '--help' || flag === '-h') help = true
     else if (flag === '--no-netns') opts.netns = false
+    else if (flag === '--membership-only') opts.membershipOnly = true
     else if (flag === '--inner') inner = true
     else if (flag === '--netns-name') netnsName = value()
     else if (flag in NUMBER_FLAGS) {
@@ -238,6 +243,11 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
   const serfVersion = firstLine('serf', ['version'])
   if (serfVersion === 'unknown') throw new Error("serf does not run: install Debian's serf package (bench/cluster-setup.sh does)")
   const cli = fileURLToPath(new URL('../src/agent/cli.js', import.meta.url))
+  let agentConfig: string | undefined
+  if (opts.membershipOnly) {
+    agentConfig = join(mkdtempSync(join(os.tmpdir(), 'gvbench-')), 'agent.json')
+    writeFileSync(agentConfig, JSON.stringify({ state: { roundIntervalMs: 0 }, broadcast: { repairIntervalMs: 0 } }))
+  }
 
   try {
     // Byte counters.
@@ -270,7 +280,7 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
       const name = `${PREFIX[s]}-${String(i).padStart(2, '0')}`
       const addr = { port: ports[s].gossip[i], controlPort: ports[s].control[i] }
       const seed = i === 0 ? undefined : ports[s].gossip[0]
-      agents[s].push(s === 'grapevine' ? startGrapevine(reg, cli, i, name, addr, seed) : startSerf(reg, i, name, addr, seed))
+      agents[s].push(s === 'grapevine' ? startGrapevine(reg, cli, i, name, addr, seed, agentConfig) : startSerf(reg, i, name, addr, seed))
     }
     const all = (): ClusterAgent[] => [...agents.grapevine, ...agents.serf]
     const checkAlive = (): void => {
@@ -447,7 +457,7 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
     const rows = reportRows(results)
     const header = [
       `Grapevine vs Serf cluster bench — ${started.toISOString()} — node ${process.version}, ${serfVersion}, ${os.cpus().length} CPUs`,
-      `${N} Grapevine + ${N} Serf agents at the same time, each a process on 127.0.0.1, LAN profile; steady window ${windowS.toFixed(1)} s after convergence + ${opts.warmupS} s warm-up`,
+      `${N} Grapevine${opts.membershipOnly ? ' (membership only: no state rounds, no broadcast repair)' : ' (full stack: membership, state rounds, broadcast repair)'} + ${N} Serf agents at the same time, each a process on 127.0.0.1, LAN profile; steady window ${windowS.toFixed(1)} s after convergence + ${opts.warmupS} s warm-up`,
       `kills: ${opts.kills} rounds, each SIGKILLs one Grapevine and one Serf agent at once (never the seed); victims not restarted, so ${N}→${N - opts.kills} nodes`,
       `bytes: ${bytesMethod}`,
     ]

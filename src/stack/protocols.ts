@@ -106,7 +106,7 @@ export class StateProtocol implements StackProtocol {
   }
 
   onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
-    if (!this.cadence.due(nowMs)) return
+    if (this.reconciler.config.roundIntervalMs === 0 || !this.cadence.due(nowMs)) return
     this.counters.rounds++
     this.reconciler.tick(nowMs)
     this.flush()

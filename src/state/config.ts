@@ -22,7 +22,11 @@ export interface StateConfig {
    * 1300. Larger moves more state per round but risks IP fragmentation. Must fit the largest entry.
    */
   readonly maxDeltaBytes: number
-  /** Time between state gossip rounds (Cassandra and chitchat: 1 s). Default 1000. */
+  /**
+   * Time between state gossip rounds (Cassandra and chitchat: 1 s). Default 1000. 0 turns the rounds
+   * off: the state then spreads only through push-pull (join and SWIM's periodic exchange), and no
+   * heartbeats reach the phi detector.
+   */
   readonly roundIntervalMs: number
   /**
    * Peers a node starts a Syn/Ack/Ack2 exchange with per round. Each exchange moves up to two budgets of
@@ -98,7 +102,7 @@ export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateCon
   }
   integer('tombstoneGraceMs', 0)
   const budgetOk = integer('maxDeltaBytes', 256, 65_000)
-  const intervalOk = integer('roundIntervalMs', 1)
+  const intervalOk = integer('roundIntervalMs', 0)
   integer('fanout', 1, 16)
   const timeoutOk = integer('exchangeTimeoutMs', 1)
   const sizesOk = [integer('maxKeyBytes', 1, 65_535), integer('maxValueBytes', 0, 65_535), integer('maxNodeNameBytes', 1, 65_535)].every(Boolean)
