@@ -11,10 +11,13 @@
  * messages_total{direction,transport,type} and message_bytes_total{direction,transport,type} (each
  * message's encoded size, before compression and framing), decode_errors_total{reason},
  * dropped_total{reason} (decode errors and every other rejection), push_pulls_total{outcome=
- * initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total.
+ * initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total (SWIM's queue); and for
+ * Grapevine's own protocols: rumors_total{outcome}, rumor_messages_total{what},
+ * state_exchanges_total{what}, protocol_decode_errors_total{protocol,reason}, state_version,
+ * state_nodes, phi{member}.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
+import type { GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 
@@ -136,6 +139,59 @@ export class AgentMetrics {
       [{ outcome: 'rejected' }, s.pushPullsRejected],
     ])
     stat('grapevine_stream_errors_total', 'Failed TCP stream exchanges', [], one((s) => s.streamErrors))
+    const proto = (name: string, help: string, labelNames: string[], read: (p: ProtocolStats) => Iterable<[Labels, number]>): void =>
+      mirroredCounter(r, name, help, labelNames, () => read(node.protocolStats()))
+    proto('grapevine_rumors_total', 'Grapevine broadcasts (rumors), by outcome: sent from here, delivered here, duplicate copies, dropped from a full queue, expired, rejected', ['outcome'], (p) => [
+      [{ outcome: 'sent' }, p.broadcast.broadcasts],
+      [{ outcome: 'delivered' }, p.broadcast.delivered],
+      [{ outcome: 'duplicate' }, p.broadcast.duplicates],
+      [{ outcome: 'dropped' }, p.broadcast.dropped],
+      [{ outcome: 'expired' }, p.broadcast.expired],
+      [{ outcome: 'rejected' }, p.broadcast.rejected + p.broadcast.tooOld],
+    ])
+    proto('grapevine_rumor_messages_total', 'Rumor mongering messages and bytes sent', ['what'], (p) => [
+      [{ what: 'messages' }, p.broadcast.messagesSent],
+      [{ what: 'bytes' }, p.broadcast.bytesSent],
+      [{ what: 'repair_pulls' }, p.broadcast.repairPullsSent],
+    ])
+    proto('grapevine_state_exchanges_total', 'Cluster-state reconciliation: rounds, Syns (digests) sent, replies (Ack/Ack2 deltas) sent, deltas applied, full states merged', ['what'], (p) => [
+      [{ what: 'rounds' }, p.state.rounds],
+      [{ what: 'syns' }, p.state.synsSent],
+      [{ what: 'replies' }, p.state.repliesSent],
+      [{ what: 'deltas_applied' }, p.state.deltasApplied],
+      [{ what: 'full_states' }, p.state.fullStatesMerged],
+    ])
+    proto('grapevine_protocol_decode_errors_total', 'Undecodable broadcast and state messages, by protocol and reason', ['protocol', 'reason'], (p) => [
+      ...Object.entries(p.broadcast.decodeErrors).map(([reason, n]): [Labels, number] => [{ protocol: 'broadcast', reason }, n]),
+      ...Object.entries(p.state.decodeErrors).map(([reason, n]): [Labels, number] => [{ protocol: 'state', reason }, n]),
+      [{ protocol: 'envelope', reason: 'dropped' }, p.stack.dropped],
+    ])
+    new Gauge({
+      name: 'grapevine_state_version',
+      help: "Highest version of this node's own state map",
+      registers: [r],
+      collect: () => (r.getSingleMetric('grapevine_state_version') as Gauge).set(node.protocolStats().stateVersion),
+    })
+    new Gauge({
+      name: 'grapevine_state_nodes',
+      help: 'Nodes whose replicated state this node holds',
+      registers: [r],
+      collect: () => (r.getSingleMetric('grapevine_state_nodes') as Gauge).set(node.protocolStats().stateNodes),
+    })
+    new Gauge({
+      name: 'grapevine_phi',
+      help: 'Phi accrual suspicion of each member, from its state heartbeats',
+      labelNames: ['member'],
+      registers: [r],
+      collect: () => {
+        const g = r.getSingleMetric('grapevine_phi') as Gauge<'member'>
+        g.reset()
+        for (const m of node.members()) {
+          const phi = m.name === node.name ? undefined : node.phi(m.name)
+          if (phi !== undefined) g.set({ member: m.name }, phi)
+        }
+      },
+    })
     stat('grapevine_broadcasts_dropped_total', 'Broadcasts dropped from a full queue', [], one((s) => s.broadcastsDropped))
 
     node.on('member', this.onMember)

@@ -91,6 +91,7 @@ describe('agent HTTP API', () => {
     await new Promise<void>((r) => sock.send(Uint8Array.of(12, 0, 0, 0, 0, 0, 1, 2), a1.node.port, '127.0.0.1', () => r()))
     sock.close()
     await waitFor('a1 counts the bad packet', () => (a1.node.stats().decodeErrors.get('bad-crc') ?? 0) === 1, 10_000)
+    await waitFor('a1 has heard a2 heartbeat', () => a1.node.phi('a2') !== undefined, 15_000)
     const res = await fetch(url(a1, '/metrics'))
     assert.equal(res.status, 200)
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
@@ -117,6 +118,11 @@ describe('agent HTTP API', () => {
       /grapevine_push_pulls_total\{outcome="served"/,
       /grapevine_stream_errors_total/,
       /grapevine_member_events_total\{type="joined"/,
+      /grapevine_rumors_total\{outcome="sent",node="a1"\} \d/,
+      /grapevine_state_exchanges_total\{what="syns",node="a1"\} [1-9]/,
+      /grapevine_state_nodes\{node="a1"\} [1-9]/,
+      /grapevine_state_version\{node="a1"\} \d/,
+      /grapevine_phi\{member="a2",node="a1"\} \d/,
     ]) {
       assert.match(text, series)
     }

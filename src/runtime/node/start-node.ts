@@ -23,6 +23,8 @@ import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
 import { SerfLayer } from '../../serf/serf-layer.js'
 import { createGrapevineStack } from '../../stack/create.js'
 import type { GrapevineStack } from '../../stack/create.js'
+import type { StateProtocolCounters } from '../../stack/protocols.js'
+import type { RumorCounters } from '../../gossip/rumor-types.js'
 import { markMeta } from '../../stack/envelope.js'
 import { resolveRumorConfig } from '../../gossip/config.js'
 import type { RumorConfig } from '../../gossip/config.js'
@@ -75,6 +77,20 @@ export interface NodeOptions {
   readonly phi?: Partial<PhiConfig>
   /** This run's generation of the node's state; must grow across restarts. Default: the wall clock in ms. */
   readonly generation?: number
+}
+
+/** What `protocolStats()` returns. */
+export interface ProtocolStats {
+  readonly broadcast: RumorCounters
+  /** Rumors this node is still spreading. */
+  readonly hotRumors: number
+  readonly state: StateProtocolCounters
+  /** Nodes whose state this node holds (itself included). */
+  readonly stateNodes: number
+  /** The highest version of this node's own map. */
+  readonly stateVersion: number
+  /** Grapevine envelopes handled and dropped (malformed, unknown protocol). */
+  readonly stack: { readonly messages: number; readonly dropped: number }
 }
 
 /** A broadcast as a node's `message` handler gets it, once per node. */
@@ -171,6 +187,8 @@ export interface GrapevineNode {
   readonly state: NodeStateApi
   /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
   phi(name: string): number | undefined
+  /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them). */
+  protocolStats(): ProtocolStats
   /** The protocol's counters (drops by reason, probes, …). */
   stats(): SwimStats
   on(event: 'member', listener: (e: MemberEvent) => void): this
@@ -429,6 +447,18 @@ class NodeHandle implements GrapevineNode {
 
   phi(name: string): number | undefined {
     return this.grapevine.phi.phi(name, this.driver.now())
+  }
+
+  protocolStats(): ProtocolStats {
+    const st = this.grapevine.state.reconciler.state
+    return {
+      broadcast: this.grapevine.broadcasts.engine.counters,
+      hotRumors: this.grapevine.broadcasts.engine.hotCount,
+      state: this.grapevine.state.counters,
+      stateNodes: st.nodeNames().length,
+      stateVersion: st.digestOf(this.name)?.maxVersion ?? 0,
+      stack: this.grapevine.stack.counts,
+    }
   }
 
   private stateApi(): NodeStateApi {
