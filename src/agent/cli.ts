@@ -60,6 +60,9 @@ export function buildProgram(): Command {
     .option('--no-lifeguard', 'classic SWIM: no local health, fixed suspicion timeout')
     .option('--trace <FILE>', 'write one line per packet, stream, event and fault to FILE')
     .option('--json', 'print the report as JSON')
+    .option('--kv-writes <RATE>', 'run the whole Grapevine stack; RATE key writes per virtual second on random nodes (sets and some deletes)')
+    .option('--broadcasts <RATE>', 'run the whole Grapevine stack; RATE broadcasts per virtual second from random nodes')
+    .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .action((flags: RawSimFlags) => {
       process.exitCode = runSimCommand(flags, io)
     })

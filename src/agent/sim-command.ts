@@ -4,6 +4,10 @@
  *   grapevine sim [--nodes N] [--seed S] [--duration 120s] [--profile lan|wan|local] [--loss 0.05]
  *                 [--latency 1ms..10ms] [--crash COUNT@TIME]… [--pause COUNT@TIME:LENGTH[/EVERY]]…
  *                 [--partition FRACTION@TIME:LENGTH]… [--no-lifeguard] [--trace FILE] [--json]
+ *                 [--kv-writes RATE] [--broadcasts RATE] [--workload-window TIME]
+ *
+ * A workload flag runs the whole Grapevine stack on every node (runtime/sim/workload.ts) and adds state
+ * convergence, broadcast delivery and bytes per update to the report.
  *
  * A bad flag raises UsageError naming the flag, what was given and the expected form; the CLI prints
  * its message and exits with code 2.
@@ -37,6 +41,9 @@ export interface RawSimFlags {
   lifeguard?: boolean
   trace?: string
   json?: boolean
+  kvWrites?: string
+  broadcasts?: string
+  workloadWindow?: string
 }
 
 export interface SimCommandOptions {
@@ -52,6 +59,12 @@ export interface SimCommandOptions {
   readonly lifeguard: boolean
   readonly trace: string | undefined
   readonly json: boolean
+  /** Key writes per virtual second (0: none). */
+  readonly kvWritesPerSec: number
+  /** Broadcasts per virtual second (0: none). */
+  readonly broadcastsPerSec: number
+  /** How long the workload runs; undefined: the whole --duration. */
+  readonly workloadWindowMs: number | undefined
 }
 
 const DURATION_FORM = 'a duration like 30s, 500ms or 2m'
@@ -143,6 +156,18 @@ export function parsePartition(text: string, flag = '--partition'): ScenarioStep
   return { kind: 'partition', fraction, atMs: part(() => parseDurationMs(m[2], flag), flag, expected, text), lengthMs }
 }
 
+/** Most workload operations per second a run accepts (each is one queue item). */
+export const WORKLOAD_RATE_MAX = 10_000
+
+/** A rate per second of virtual time: `50`, `0.5`; above 0 and at most WORKLOAD_RATE_MAX. */
+export function parseRate(text: string, flag: string): number {
+  const expected = `a rate per second of virtual time like 50 or 0.5 (above 0, at most ${WORKLOAD_RATE_MAX})`
+  if (!/^\s*\d+(?:\.\d+)?\s*$/.test(text)) fail(flag, expected, text)
+  const rate = Number(text)
+  if (!(rate > 0 && rate <= WORKLOAD_RATE_MAX)) fail(flag, expected, text)
+  return rate
+}
+
 /** A 32-bit unsigned seed. */
 export function parseSeed(text: string, flag = '--seed'): number {
   const expected = 'an integer seed in [0, 4294967295] like 42'
@@ -175,6 +200,16 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
       throw new UsageError(`${flag}: the time ${formatDurationMs(s.atMs)} is not within --duration ${formatDurationMs(durationMs)}; faults happen in the chaos phase`)
     }
   }
+  const kvWritesPerSec = raw.kvWrites === undefined ? 0 : parseRate(raw.kvWrites, '--kv-writes')
+  const broadcastsPerSec = raw.broadcasts === undefined ? 0 : parseRate(raw.broadcasts, '--broadcasts')
+  let workloadWindowMs: number | undefined
+  if (raw.workloadWindow !== undefined) {
+    if (kvWritesPerSec === 0 && broadcastsPerSec === 0) throw new UsageError('--workload-window: there is no workload to time; add --kv-writes RATE or --broadcasts RATE')
+    workloadWindowMs = parseDurationMs(raw.workloadWindow, '--workload-window')
+    if (workloadWindowMs <= 0 || workloadWindowMs > durationMs) {
+      throw new UsageError(`--workload-window: ${formatDurationMs(workloadWindowMs)} must be above 0 and within --duration ${formatDurationMs(durationMs)}; shorten it or raise --duration`)
+    }
+  }
   return {
     nodes,
     seed: raw.seed === undefined ? randomSeed() : parseSeed(raw.seed),
@@ -187,6 +222,9 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     lifeguard: raw.lifeguard ?? true,
     trace: raw.trace,
     json: raw.json ?? false,
+    kvWritesPerSec,
+    broadcastsPerSec,
+    workloadWindowMs,
   }
 }
 
@@ -201,6 +239,9 @@ export function replayCommand(o: SimCommandOptions): string {
     else if (s.kind === 'partition') parts.push(`--partition ${s.fraction}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}`)
   }
   if (!o.lifeguard) parts.push('--no-lifeguard')
+  if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)
+  if (o.broadcastsPerSec > 0) parts.push(`--broadcasts ${o.broadcastsPerSec}`)
+  if (o.workloadWindowMs !== undefined) parts.push(`--workload-window ${formatDurationMs(o.workloadWindowMs)}`)
   return parts.join(' ')
 }
 
@@ -217,6 +258,9 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
       ...(o.latencyMs === undefined ? {} : { latencyMs: o.latencyMs }),
     },
     steps: o.steps,
+    ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0
+      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
+      : {}),
   }
 }
 
@@ -268,9 +312,20 @@ export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
   report.replay = replayCommand(options)
   if (options.json) io.out(JSON.stringify(report, null, 2) + '\n')
   else io.out(formatReport(report) + '\n')
-  if (!report.converged) {
-    io.err(`grapevine sim: the cluster did not converge (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
+  const problems = runProblems(report)
+  if (problems.length > 0) {
+    io.err(`grapevine sim: ${problems.join('; ')} (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
     return 1
   }
   return 0
+}
+
+/** What makes a run fail: membership not converged; with a workload, state not converged or a broadcast delivered twice. */
+export function runProblems(report: Report): string[] {
+  const problems: string[] = []
+  if (!report.converged) problems.push('the cluster did not converge')
+  if (report.stateConvergenceMs === null && report.workload?.lastWriteAtMs !== null) problems.push('the cluster state did not converge')
+  const dup = report.broadcastDelivery?.duplicateDeliveries ?? 0
+  if (dup > 0) problems.push(`${dup} broadcasts were delivered twice`)
+  return problems
 }

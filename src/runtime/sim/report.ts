@@ -4,6 +4,10 @@
  */
 import type { Profile } from '../../swim/config.js'
 import type { NetworkStats } from './network.js'
+import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
+
+/** A stack run's workload: what was done, and the traffic it cost (the measured results are top-level fields of Report). */
+export type WorkloadSummary = Omit<WorkloadReport, 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'>
 
 export interface DetectionReport {
   readonly node: string
@@ -69,6 +73,30 @@ export interface Report {
   /** Virtual seconds per wall second. */
   readonly speedup: number
   readonly network: NetworkStats
+  /** Whole-stack runs only (scenario `stack` or `workload`): the writes and broadcasts made, Grapevine's bytes. */
+  readonly workload?: WorkloadSummary
+  /**
+   * Whole-stack runs only. From the last write until every live node (running or paused) held the same
+   * view of the cluster state: the same nodes and, for each, the same generation, version and live
+   * entries; crashed nodes' maps count (they stay replicated). Checked every 100 ms of virtual time.
+   * Null when it never happened in the run (`workload.stateConvergenceNote` says why).
+   */
+  readonly stateConvergenceMs?: number | null
+  /** That common view's digest (16 hex chars, a 64-bit non-cryptographic hash); null unless converged. */
+  readonly stateDigest?: string | null
+  /**
+   * Whole-stack runs only. Over (broadcast, node live at the end) pairs: the fraction delivered, the
+   * latency from the broadcast to each delivery at another node, duplicates the engines suppressed, and
+   * duplicate deliveries (must be 0: exactly once).
+   */
+  readonly broadcastDelivery?: BroadcastDeliveryReport
+  /**
+   * Whole-stack runs only. Bytes of Grapevine envelopes (memberlist user messages whose payload starts
+   * with 0x47) in every packet sent over the run, divided by (updates × nodes), where updates = key sets +
+   * deletes + broadcasts: what one update cost each node, background rounds included; push-pull
+   * streams not counted. Null without updates.
+   */
+  readonly bytesPerUpdate?: number | null
   /** The command that replays this run, when the caller knows it (the CLI sets it). */
   replay?: string
 }
@@ -124,7 +152,27 @@ export function formatReport(r: Report): string {
   const n = r.network
   rows.push(['network', `${count(n.packetsRouted)} packets routed, ${count(n.packetsLost)} lost, ${count(n.packetsBlocked)} blocked, ${count(n.packetsDuplicated)} duplicated, ${count(n.packetsReordered)} reordered`])
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
+  if (r.workload !== undefined) workloadRows(r, r.workload, rows)
   if (r.replay !== undefined) rows.push(['replay', r.replay])
   const width = Math.max(...rows.map(([k]) => k.length)) + 2
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n')
+}
+
+function ms(v: number): string {
+  return `${+v.toFixed(3)} ms`
+}
+
+function workloadRows(r: Report, w: WorkloadSummary, rows: Array<[string, string]>): void {
+  rows.push(['workload', `${w.kvWritesPerSec} writes/s, ${w.broadcastsPerSec} broadcasts/s for ${seconds(w.windowMs)}: ${count(w.sets)} sets, ${count(w.deletes)} deletes, ${count(w.broadcasts)} broadcasts`])
+  if (r.stateConvergenceMs === null || r.stateConvergenceMs === undefined) rows.push(['state convergence', `NOT REACHED: ${w.stateConvergenceNote ?? 'unknown'}`])
+  else rows.push(['state convergence', `${ms(r.stateConvergenceMs)} after the last write (digest ${r.stateDigest})`])
+  const d = r.broadcastDelivery
+  if (d !== undefined) {
+    const lat = d.latencyMs === null ? 'no latency (no deliveries elsewhere)' : `latency p50 ${ms(d.latencyMs.p50)}, p99 ${ms(d.latencyMs.p99)}, max ${ms(d.latencyMs.max)}`
+    rows.push(['broadcast delivery', `${(d.fraction * 100).toFixed(2)}% of ${count(d.broadcasts * d.liveNodes)} (broadcast, live node) pairs; ${lat}`])
+    rows.push(['', `${count(d.duplicatesSuppressed)} duplicate copies suppressed; ${d.duplicateDeliveries === 0 ? 'exactly once' : `ERROR: ${d.duplicateDeliveries} duplicate deliveries`}`])
+    if (d.errors.length > 0) rows.push(['', `e.g. ${d.errors.join('; ')}`])
+  }
+  const per = r.bytesPerUpdate === null || r.bytesPerUpdate === undefined ? 'n/a (no updates)' : `${bytes(r.bytesPerUpdate)} per update per node`
+  rows.push(['grapevine traffic', `${bytes(w.grapevineBytes)} in ${count(w.grapevineMessages)} envelopes; ${per}`])
 }

@@ -5,6 +5,10 @@
  *   phase 2, settle  heal every partition, turn loss, duplication and reordering off (latency stays),
  *                    run until every live node's view is right or `settleMaxMs` passed
  *
+ * With `stack: true` or a `workload`, every node runs the whole Grapevine stack (SWIM, Serf's layer,
+ * broadcasts, cluster state; workload.ts), the workload's writes and broadcasts run during the chaos
+ * phase, and the settle phase also waits for the state to converge and every broadcast to arrive.
+ *
  * as TigerBeetle's VOPR runs safety then liveness. Who crashes, pauses or lands on which side of a
  * partition is drawn from a generator derived from the run seed, so a scenario and a seed name one run.
  */
@@ -21,6 +25,8 @@ import type { DetectionReport, Report } from './report.js'
 import type { SimObserver } from './simulation.js'
 import { SCENARIO_SEED_INDEX, Simulation } from './simulation.js'
 import type { TraceSink } from './trace.js'
+import type { WorkloadOptions } from './workload.js'
+import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
 
 /** One fault step. Times are virtual ms from the start of the run. */
 export type ScenarioStep =
@@ -61,6 +67,10 @@ export interface ScenarioOptions {
   readonly observer?: SimObserver
   /** Protocol factory (tests); default a real Swim. */
   readonly createProtocol?: ProtocolFactory
+  /** Run the whole Grapevine stack on every node (implied by `workload`). Default false: SWIM alone. */
+  readonly stack?: boolean
+  /** Key writes and broadcasts during the chaos phase (workload.ts); implies `stack`. */
+  readonly workload?: WorkloadOptions
 }
 
 /** Default one-way delay bounds per profile, in ms. */
@@ -126,6 +136,8 @@ export function runScenario(opts: ScenarioOptions): Report {
   const tally = new Tally(sim, aftermathWindowMs(config, opts.nodes))
   sim.observe(tally)
   if (opts.observer) sim.observe(opts.observer)
+  const workload = opts.stack || opts.workload !== undefined ? new StackWorkload(sim, opts.nodes, opts.workload) : undefined
+  if (workload) sim.observe(workload)
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
@@ -185,9 +197,10 @@ export function runScenario(opts: ScenarioOptions): Report {
 
   // Phase 1: chaos.
   const networkSteps = describeNetwork(sim)
-  sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs })
+  sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs, ...workload?.spawnOptions() })
   tracker.restartConvergenceClock()
-  log(`spawned ${opts.nodes} nodes`)
+  log(`spawned ${opts.nodes} nodes${workload ? ' running the whole Grapevine stack' : ''}`)
+  workload?.start(opts.durationMs)
   for (const step of steps) schedule(step)
   sim.runUntilTime(opts.durationMs)
 
@@ -208,6 +221,10 @@ export function runScenario(opts: ScenarioOptions): Report {
     final = sim.convergence()
   }
   log(final.converged ? 'converged' : `not converged after ${formatDurationMs(settleMaxMs)} of settling`)
+  if (workload && sim.nowMs < settleEnd) {
+    const settled = sim.runUntil(() => workload.settled(), settleEnd - sim.nowMs, { checkEveryMs: CHECK_EVERY_MS })
+    log(settled ? 'state converged, broadcasts delivered' : 'state or broadcasts not settled')
+  }
 
   const wallMs = performance.now() - wallStart
   const virtualMs = sim.nowMs
@@ -251,7 +268,13 @@ export function runScenario(opts: ScenarioOptions): Report {
     eventsPerWallSec: wallMs > 0 ? (sim.stats.eventsProcessed * 1000) / wallMs : 0,
     speedup: wallMs > 0 ? virtualMs / wallMs : 0,
     network: { ...sim.network.stats },
+    ...(workload ? workloadFields(workload) : {}),
   }
+}
+
+function workloadFields(workload: StackWorkload): Pick<Report, 'workload' | 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'> {
+  const { stateConvergenceMs, stateDigest, broadcastDelivery, bytesPerUpdate, ...summary } = workload.report()
+  return { workload: summary, stateConvergenceMs, stateDigest, broadcastDelivery, bytesPerUpdate }
 }
 
 function describeNetwork(sim: Simulation): string[] {

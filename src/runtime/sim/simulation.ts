@@ -597,6 +597,7 @@ export class Simulation {
     from.counters.bytesSent += bytes.length
     this.stats.packetsSent++
     this.stats.bytesSent += bytes.length
+    for (let i = 0; i < this.observers.length; i++) this.observers[i].onPacket?.(from, to, bytes, this.now)
     const target = this.nodeAt(to)
     if (target === undefined) {
       this.stats.packetsToNowhere++

@@ -56,6 +56,8 @@ export interface SimObserver {
   onResume?(node: SimNode, atMs: number): void
   /** The node finished leaving and stopped. */
   onLeft?(node: SimNode, atMs: number): void
+  /** A datagram left `from` for `to` (before the network decides its fate); the bytes must not be changed. */
+  onPacket?(from: SimNode, to: Address, bytes: Uint8Array, atMs: number): void
 }
 
 export type FaultKind = 'spawn' | 'crash' | 'restart' | 'pause' | 'resume' | 'leave' | 'left' | 'partition' | 'unblock' | 'heal'
