@@ -174,5 +174,5 @@ function workloadRows(r: Report, w: WorkloadSummary, rows: Array<[string, string
     if (d.errors.length > 0) rows.push(['', `e.g. ${d.errors.join('; ')}`])
   }
   const per = r.bytesPerUpdate === null || r.bytesPerUpdate === undefined ? 'n/a (no updates)' : `${bytes(r.bytesPerUpdate)} per update per node`
-  rows.push(['grapevine traffic', `${bytes(w.grapevineBytes)} in ${count(w.grapevineMessages)} envelopes; ${per}`])
+  rows.push(['grapevine traffic', `${bytes(w.grapevineBytes)} in ${count(w.grapevineMessages)} envelopes (${bytes(w.grapevineBytesPerNodePerSec)}/s per node); ${per}`])
 }

@@ -92,6 +92,11 @@ export interface WorkloadReport {
   /** Envelopes counted in `grapevineBytes`. */
   readonly grapevineMessages: number
   /**
+   * grapevineBytes per node and virtual second over the whole run: mostly the state rounds' Syn
+   * digests when the cluster is quiet, so it shows how much of bytesPerUpdate is background.
+   */
+  readonly grapevineBytesPerNodePerSec: number
+  /**
    * grapevineBytes / ((sets + deletes + broadcasts) × nodes): what one update cost per node, the
    * protocols' background traffic (state rounds, heartbeats, repair pulls) included. Push-pull
    * streams (SWIM's periodic full exchange, which carries the state too) are not counted. Null
@@ -285,6 +290,7 @@ export class StackWorkload implements SimObserver {
       broadcastDelivery: this.deliveryReport(),
       grapevineBytes: this.bytes,
       grapevineMessages: this.messages,
+      grapevineBytesPerNodePerSec: this.sim.nowMs > 0 ? (this.bytes * 1000) / (this.nodes * this.sim.nowMs) : 0,
       bytesPerUpdate: updates > 0 ? this.bytes / (updates * this.nodes) : null,
     }
   }
