@@ -15,7 +15,9 @@ describe('user events through the agent', () => {
     agents.push(e1)
     const e2 = await startTestAgent('e2', { join: [gossipAddress(e1)] })
     agents.push(e2)
-    await waitFor('e1 sees e2', () => e1.node.members().filter((m) => m.state === 'alive').length === 2, 10_000)
+    // Both ways: e2's join must be complete, or (as in Serf) its join merge would skip events fired meanwhile.
+    await waitFor('e1 and e2 see each other', () => [e1, e2].every((a) => a.node.members().filter((m) => m.state === 'alive').length === 2), 10_000)
+    await waitFor('e2 joined', () => e2.info().join !== undefined && (e2.info().join as { done: boolean }).done, 10_000)
     const seen: string[] = []
     e2.node.on('serf', (e: SerfLayerEvent) => {
       if (e.type === 'userEvent') seen.push(`${e.name}:${Buffer.from(e.payload).toString()}:${e.coalesce}`)
