@@ -8,6 +8,8 @@
  *
  * ```
  * kind 0x01 Syn   [windowStart: str, windowEnd: str, digests: [Digest…]]
+ *                 [windowStart: str, windowEnd: str, digests: [Digest…], hash: uint, heartbeats: [uint…]]
+ *                 (the second, compact form summarises the window: see `Syn.summary`)
  * kind 0x02 Ack   [digests: [Digest…], deltas: [NodeDelta…]]
  * kind 0x03 Ack2  [deltas: [NodeDelta…]]
  * kind 0x04 Full  [deltas: [NodeDelta…]]          (join-time push-pull; every fromVersion is 0)
@@ -64,14 +66,28 @@ export interface NodeDelta {
 }
 
 /**
+ * A window in compact form: a hash of the (node, generation, maxVersion, lastGcVersion) of every node the
+ * sender knows in the window, and their heartbeats in the window's cyclic name order (from the first
+ * name ≥ windowStart).
+ */
+export interface WindowSummary {
+  readonly hash: number
+  readonly heartbeats: readonly number[]
+}
+
+/**
  * Digests of the nodes whose names fall in the cyclic window [windowStart, windowEnd) of name order
  * (windowStart === windowEnd: every name). A peer also sends nodes in the window that the digest omits.
+ * `digests` may also name nodes outside the window (recently changed ones); a peer treats them alike.
+ * With `summary`, the window's nodes are not listed: `digests` holds only the extra ones, and a peer whose
+ * own window hashes alike takes the heartbeats, while one that differs answers with its window's digests.
  */
 export interface Syn {
   readonly kind: 'syn'
   readonly windowStart: NodeName
   readonly windowEnd: NodeName
   readonly digests: readonly NodeDigest[]
+  readonly summary?: WindowSummary
 }
 
 /** The peer's reply: deltas the initiator lacks, and digests of nodes the initiator knows better. */
@@ -168,7 +184,13 @@ function listSize<T>(items: readonly T[], size: (item: T) => number): number {
 export function encodedSize(m: StateMessage): number {
   switch (m.kind) {
     case 'syn':
-      return 2 + strSize(m.windowStart) + strSize(m.windowEnd) + listSize(m.digests, digestSize)
+      return (
+        2 +
+        strSize(m.windowStart) +
+        strSize(m.windowEnd) +
+        listSize(m.digests, digestSize) +
+        (m.summary === undefined ? 0 : uintSize(m.summary.hash) + listSize(m.summary.heartbeats, uintSize))
+      )
     case 'ack':
       return 2 + listSize(m.digests, digestSize) + listSize(m.deltas, deltaSize)
     case 'ack2':
@@ -220,10 +242,14 @@ export function encodeStateMessage(m: StateMessage): Uint8Array {
   w.u8(StateMessageKind[m.kind])
   switch (m.kind) {
     case 'syn':
-      w.arrayHeader(3)
+      w.arrayHeader(m.summary === undefined ? 3 : 5)
       w.str(m.windowStart)
       w.str(m.windowEnd)
       writeList(w, m.digests, writeDigest)
+      if (m.summary !== undefined) {
+        w.uint(m.summary.hash)
+        writeList(w, m.summary.heartbeats, (w2, b) => w2.uint(b))
+      }
       break
     case 'ack':
       w.arrayHeader(2)
@@ -353,10 +379,21 @@ export function decodeStateMessage(bytes: Uint8Array, maxBytes: number = STATE_L
     let m: StateMessage
     switch (bytes[0]) {
       case StateMessageKind.syn: {
-        fixedArray(r, 'syn', 3)
+        const at = r.pos
+        const fields = arrayHeader(r, 'syn', 1)
+        if (fields !== 3 && fields !== 5) r.fail('bad-field', `syn has ${fields} fields, expected 3 or 5`, at)
         const windowStart = r.str(STATE_LIMITS.nodeNameMaxBytes, 'windowStart')
         const windowEnd = r.str(STATE_LIMITS.nodeNameMaxBytes, 'windowEnd')
-        m = { kind: 'syn', windowStart, windowEnd, digests: readDigests(r) }
+        const digests = readDigests(r)
+        if (fields === 3) {
+          m = { kind: 'syn', windowStart, windowEnd, digests }
+          break
+        }
+        const hash = num(r, 'hash')
+        const count = arrayHeader(r, 'heartbeats', 1)
+        const heartbeats: number[] = []
+        for (let i = 0; i < count; i++) heartbeats.push(num(r, 'heartbeat'))
+        m = { kind: 'syn', windowStart, windowEnd, digests, summary: { hash, heartbeats } }
         break
       }
       case StateMessageKind.ack: {

@@ -15,6 +15,17 @@
  * a peer also sends the nodes of the window the initiator has never heard of. Deltas are packed by
  * delta-builder.ts (stalest first, a lottery slot against starvation, ascending versions).
  *
+ * Two additions keep a large cluster fast and a quiet one cheap:
+ * - Recent changes. A Syn also names, outside its window, the nodes whose generation or maxVersion changed
+ *   here in the last RECENT_ROUNDS rounds (newest first, within RECENT_SHARE of the budget), and the
+ *   nodes a peer's Ack showed we lack. The peer treats them like window digests, so news spreads
+ *   epidemically (log N rounds) instead of waiting for a window to come round (N / window rounds).
+ * - Compact windows. A window with no recent change is sent as a 53-bit hash of its nodes' (name,
+ *   generation, maxVersion, lastGcVersion) and their heartbeats, a few bytes per node. A peer whose window
+ *   hashes alike takes the heartbeats (the phi detector's input); one that differs answers with its own
+ *   window's digests: the initiator pushes what the peer lacks in its Ack2 and names what it lacks itself
+ *   in its next Syns.
+ *
  * Messages may be lost, duplicated, delayed and reordered: every application is idempotent (entries at or
  * below our maxVersion are skipped; a delta that would leave a hole is ignored), and an Ack2 is only sent
  * for the first Ack of a recent Syn. A joining node gets everything through `fullState()` /
@@ -45,6 +56,7 @@ import {
   arrayHeaderSize,
   decodeStateMessage,
   digestSize,
+  encodedSize,
   encodeStateMessage,
   strSize,
   STATE_LIMITS,
@@ -84,6 +96,11 @@ export function inWindow(name: string, start: string, end: string): boolean {
   return start < end ? name >= start && name < end : name >= start || name < end
 }
 
+/** How many rounds a node stays among the recent changes a Syn names outside its window. */
+const RECENT_ROUNDS = 6
+/** Share of a Syn's budget for the digests of recently changed nodes. */
+const RECENT_SHARE = 0.4
+
 export class StateReconciler {
   readonly state: ClusterState
   readonly config: StateConfig
@@ -92,6 +109,15 @@ export class StateReconciler {
   private cursor = ''
   /** Peers we sent a Syn to, and when: an Ack gets an Ack2 only while its Syn is pending. */
   private readonly pending = new Map<NodeName, number>()
+  /** Rounds ticked so far. */
+  private round = 0
+  /**
+   * Nodes whose generation or maxVersion changed here in the last RECENT_ROUNDS rounds, with the round
+   * of the change; Map order is recency (a change re-inserts), so the newest are last.
+   */
+  private readonly recent = new Map<NodeName, number>()
+  /** Our own maxVersion when last recorded in `recent`. */
+  private ownVersion = 0
 
   constructor(options: ReconcilerOptions) {
     this.config = resolveStateConfig(options.config)
@@ -107,34 +133,99 @@ export class StateReconciler {
   tick(nowMs: number): { readonly collected: number } {
     this.state.tickHeartbeat()
     for (const [peer, sentAt] of this.pending) if (nowMs - sentAt > this.config.exchangeTimeoutMs) this.pending.delete(peer)
+    this.round++
+    this.noteOwnWrites()
+    for (const [name, round] of this.recent) {
+      if (this.round - round < RECENT_ROUNDS) break
+      this.recent.delete(name)
+    }
     return { collected: this.state.collectGarbage(nowMs) }
   }
 
-  /** Opens an exchange with `peer`: the digests of the next window of the name ring that fits the budget. */
+  /**
+   * Opens an exchange with `peer`: the digests of the recently changed nodes (newest first, within
+   * RECENT_SHARE of the budget), then those of the next window of the name ring that fits the rest. The
+   * recent digests spread a change epidemically (every node that learns it names it to its next peers),
+   * which a window alone cannot do once a Syn no longer holds every digest; the window is the
+   * anti-entropy that catches up everything else.
+   */
   startRound(peer: NodeName, nowMs: number): Syn {
     this.pending.set(peer, nowMs)
+    this.noteOwnWrites()
     const names = this.state.nodeNames()
     const n = names.length
     const start = this.cursor
     let first = lowerBound(names, start)
     if (first === n) first = 0
     const fixed = 2 + strSize(start)
-    const digests: NodeDigest[] = []
-    let used = fixed
-    for (let step = 0; step < n; step++) {
-      const d = this.state.digestOf(names[(first + step) % n]) as NodeDigest
-      const count = step + 1
-      const end = count === n ? start : names[(first + count) % n]
-      if (used + digestSize(d) + arrayHeaderSize(count) + strSize(end) > this.config.maxDeltaBytes) break
-      used += digestSize(d)
-      digests.push(d)
+    const extra: NodeDigest[] = []
+    const extraNames = new Set<NodeName>()
+    let extraBytes = 0
+    const share = Math.floor(this.config.maxDeltaBytes * RECENT_SHARE)
+    const newestFirst = [...this.recent.keys()].reverse()
+    for (const name of newestFirst) {
+      // A node we heard of but do not hold is named with an empty digest, so a peer sends it whole.
+      const d = this.state.digestOf(name) ?? emptyDigest(name)
+      if (extraBytes + digestSize(d) > share) break
+      extra.push(d)
+      extraNames.add(name)
+      extraBytes += digestSize(d)
+    }
+    let window = this.window(names, first, start, fixed, extra, extraNames, extraBytes)
+    if (window.count === 0 && extra.length > 0) {
+      extra.length = 0
+      extraNames.clear()
+      window = this.window(names, first, start, fixed, extra, extraNames, 0)
     }
     // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
     // (an empty window [x, x) would read as the whole ring).
-    assert(digests.length > 0, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
-    const end = digests.length === n ? start : names[(first + digests.length) % n]
+    assert(window.count > 0, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
+    const end = window.count === n ? start : names[(first + window.count) % n]
     this.cursor = end
-    return { kind: 'syn', windowStart: start, windowEnd: end, digests }
+    const full: Syn = { kind: 'syn', windowStart: start, windowEnd: end, digests: [...window.digests, ...extra] }
+    // The same window summarised: its hash and heartbeats. A quiet cluster's windows hash alike on both
+    // sides, so a Syn costs a few bytes per node instead of a digest (names included) per node. A window
+    // with a recent change here likely differs at the peer, and a differing summary costs the exchange a
+    // round: it goes in full.
+    const inside: NodeDigest[] = []
+    for (let i = 0; i < window.count; i++) {
+      const name = names[(first + i) % n]
+      if (this.recent.has(name)) return full
+      inside.push(this.state.digestOf(name) as NodeDigest)
+    }
+    const compact: Syn = { ...full, digests: extra, summary: { hash: windowHash(inside), heartbeats: inside.map((d) => d.heartbeat) } }
+    return encodedSize(compact) < encodedSize(full) ? compact : full
+  }
+
+  /** The longest run of names from `first` whose digests fit beside the `extra` ones (named once). */
+  private window(
+    names: readonly NodeName[],
+    first: number,
+    start: string,
+    fixed: number,
+    extra: readonly NodeDigest[],
+    extraNames: ReadonlySet<NodeName>,
+    extraBytes: number,
+  ): { digests: NodeDigest[]; count: number } {
+    const n = names.length
+    const digests: NodeDigest[] = []
+    let used = fixed + extraBytes
+    let count = 0
+    for (let step = 0; step < n; step++) {
+      const name = names[(first + step) % n]
+      const end = step + 1 === n ? start : names[(first + step + 1) % n]
+      if (extraNames.has(name)) {
+        if (used + arrayHeaderSize(digests.length + extra.length) + strSize(end) > this.config.maxDeltaBytes) break
+        count = step + 1
+        continue
+      }
+      const d = this.state.digestOf(name) as NodeDigest
+      if (used + digestSize(d) + arrayHeaderSize(digests.length + 1 + extra.length) + strSize(end) > this.config.maxDeltaBytes) break
+      used += digestSize(d)
+      digests.push(d)
+      count = step + 1
+    }
+    return { digests, count }
   }
 
   /** Answers a Syn with the deltas the initiator lacks and the digests of what we lack. */
@@ -148,15 +239,28 @@ export class StateReconciler {
       this.state.observeDigest(d, tally)
       const s = this.state.staleFor(d.node, d)
       if (s !== undefined) stale.push(s)
-      else if (this.state.lacks(d)) {
+      else if (this.state.lacks(d) && !(isEmptyDigest(d) && this.state.node(d.node) === undefined)) {
         const ours = this.state.digestOf(d.node) ?? { node: d.node, generation: 0, heartbeat: 0, maxVersion: 0, lastGcVersion: 0 }
         wanted.push({ digest: ours, gap: ours.generation < d.generation ? d.maxVersion + 1 : d.maxVersion - ours.maxVersion })
       }
     }
-    for (const name of this.state.nodeNames()) {
-      if (named.has(name) || !inWindow(name, syn.windowStart, syn.windowEnd)) continue
-      const s = this.state.staleFor(name, undefined)
-      if (s !== undefined) stale.push(s)
+    const offered: NodeDigest[] = []
+    if (syn.summary === undefined) {
+      for (const name of this.state.nodeNames()) {
+        if (named.has(name) || !inWindow(name, syn.windowStart, syn.windowEnd)) continue
+        const s = this.state.staleFor(name, undefined)
+        if (s !== undefined) stale.push(s)
+      }
+    } else {
+      const inside = this.windowDigests(syn.windowStart, syn.windowEnd)
+      if (windowHash(inside) === syn.summary.hash && inside.length === syn.summary.heartbeats.length) {
+        // Same nodes at the same versions: only the heartbeats are news.
+        for (let i = 0; i < inside.length; i++) this.state.observeDigest({ ...inside[i], heartbeat: syn.summary.heartbeats[i] }, tally)
+      } else {
+        // The windows differ and we cannot tell where: offer ours, the initiator sends what we lack in its
+        // Ack2 and names what it lacks in its next Syns.
+        for (const d of inside) if (!named.has(d.node)) offered.push(d)
+      }
     }
     // Digests first, at most half the budget when we also have deltas to send.
     const budget = this.config.maxDeltaBytes - 2
@@ -164,10 +268,10 @@ export class StateReconciler {
     this.rng.shuffle(wanted).sort((a, b) => b.gap - a.gap)
     const digests: NodeDigest[] = []
     let used = arrayHeaderSize(0)
-    for (const w of wanted) {
-      const cost = digestSize(w.digest) + arrayHeaderSize(digests.length + 1) - arrayHeaderSize(digests.length)
+    for (const d of [...wanted.map((w) => w.digest), ...this.rng.shuffle(offered)]) {
+      const cost = digestSize(d) + arrayHeaderSize(digests.length + 1) - arrayHeaderSize(digests.length)
       if (used + cost > digestBudget) continue
-      digests.push(w.digest)
+      digests.push(d)
       used += cost
     }
     const { deltas } = buildDeltas(stale, budget - used, this.rng, this.config.lotteryShare)
@@ -178,7 +282,11 @@ export class StateReconciler {
   /** Applies the peer's deltas and, for the first Ack of a pending Syn, answers with the deltas it asked for. */
   handleAck(from: NodeName, ack: Ack, nowMs: number): HandleResult<Ack2> {
     const tally = this.applyDeltas(ack.deltas, nowMs)
-    for (const d of ack.digests) this.state.observeDigest(d, tally)
+    for (const d of ack.digests) {
+      this.state.observeDigest(d, tally)
+      // The peer holds more of this node than we do: name it in our next Syns so that a peer sends it.
+      if (this.state.lacks(d) && !isEmptyDigest(d)) this.noteChange(d.node)
+    }
     const sentAt = this.pending.get(from)
     if (sentAt === undefined || nowMs - sentAt > this.config.exchangeTimeoutMs) return { reply: undefined, applied: tally }
     this.pending.delete(from)
@@ -209,7 +317,8 @@ export class StateReconciler {
 
   /** Merges a peer's full state (same rules as any delta: newer only, resets when needed). */
   mergeFullState(full: FullState, nowMs: number): ApplyTally {
-    return this.applyDeltas(full.deltas, nowMs)
+    // Not news to gossip: a full state is a join's catch-up, and its nodes are known everywhere else.
+    return this.applyDeltas(full.deltas, nowMs, false)
   }
 
   /**
@@ -238,11 +347,76 @@ export class StateReconciler {
     }
   }
 
-  private applyDeltas(deltas: readonly NodeDelta[], nowMs: number): ApplyTally {
+  private applyDeltas(deltas: readonly NodeDelta[], nowMs: number, news = true): ApplyTally {
     const tally = new ApplyTally()
     for (const d of deltas) this.state.applyDelta(d, nowMs, tally)
+    if (news) for (const name of tally.changed) this.noteChange(name)
     return tally
   }
+
+  /** Our digests of the nodes in the cyclic window [start, end), in its order (from the first name ≥ start). */
+  private windowDigests(start: string, end: string): NodeDigest[] {
+    const names = this.state.nodeNames()
+    const n = names.length
+    let first = lowerBound(names, start)
+    if (first === n) first = 0
+    const out: NodeDigest[] = []
+    for (let i = 0; i < n; i++) {
+      const name = names[(first + i) % n]
+      if (!inWindow(name, start, end)) break
+      out.push(this.state.digestOf(name) as NodeDigest)
+    }
+    return out
+  }
+
+  /** Records a change of `name` (generation or maxVersion) as the newest recent one. */
+  private noteChange(name: NodeName): void {
+    this.recent.delete(name)
+    this.recent.set(name, this.round)
+  }
+
+  /** Our own writes go through `state` directly: notice them by our maxVersion. */
+  private noteOwnWrites(): void {
+    const own = this.state.digestOf(this.self) as NodeDigest
+    if (own.maxVersion !== this.ownVersion) {
+      this.ownVersion = own.maxVersion
+      this.noteChange(this.self)
+    }
+  }
+}
+
+function emptyDigest(node: NodeName): NodeDigest {
+  return { node, generation: 0, heartbeat: 0, maxVersion: 0, lastGcVersion: 0 }
+}
+
+function isEmptyDigest(d: NodeDigest): boolean {
+  return d.generation === 0 && d.heartbeat === 0 && d.maxVersion === 0 && d.lastGcVersion === 0
+}
+
+/**
+ * A 53-bit hash of the (node, generation, maxVersion, lastGcVersion) of `digests` in order (heartbeats
+ * left out: they move every round). Two FNV-1a lanes with different offsets, one of 32 bits, one of 21.
+ */
+export function windowHash(digests: readonly NodeDigest[]): number {
+  let a = 0x811c9dc5
+  let b = 0x2f6b1a3d
+  const mix = (x: number): void => {
+    a = Math.imul(a ^ x, 0x01000193)
+    b = Math.imul(b ^ x, 0x5bd1e995)
+    b ^= b >>> 15
+  }
+  const num = (v: number): void => {
+    mix(v % 0x100000000)
+    mix(Math.floor(v / 0x100000000))
+  }
+  for (const d of digests) {
+    for (let i = 0; i < d.node.length; i++) mix(d.node.charCodeAt(i))
+    mix(0x10000 + d.node.length)
+    num(d.generation)
+    num(d.maxVersion)
+    num(d.lastGcVersion)
+  }
+  return (b >>> 11) * 0x100000000 + (a >>> 0)
 }
 
 function lowerBound(names: readonly string[], key: string): number {

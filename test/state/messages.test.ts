@@ -29,6 +29,8 @@ const delta: NodeDelta = {
 const samples: StateMessage[] = [
   { kind: 'syn', windowStart: '', windowEnd: '', digests: [{ node: 'a', generation: 1, heartbeat: 2, maxVersion: 3, lastGcVersion: 0 }] },
   { kind: 'syn', windowStart: 'node-5', windowEnd: 'node-2', digests: [] },
+  { kind: 'syn', windowStart: 'n', windowEnd: 'p', digests: [{ node: 'a', generation: 1, heartbeat: 2, maxVersion: 3, lastGcVersion: 0 }], summary: { hash: 2 ** 53 - 1, heartbeats: [0, 200, 70_000, 2 ** 40] } },
+  { kind: 'syn', windowStart: '', windowEnd: '', digests: [], summary: { hash: 0, heartbeats: [] } },
   { kind: 'ack', digests: [{ node: 'b', generation: 2 ** 40, heartbeat: 70_000, maxVersion: 200, lastGcVersion: 100 }], deltas: [delta] },
   { kind: 'ack2', deltas: [delta, { ...delta, node: 'node-2', entries: [] }] },
   { kind: 'full', deltas: [{ ...delta, fromVersion: 0 }] },
@@ -81,6 +83,11 @@ test('decode rejects malformed input with a typed reason and never throws', () =
   assert.equal(bad({ kind: 'ack2', deltas: [{ ...delta, node: '' }] }), 'bad-field', 'empty node')
   const d = { node: 'a', generation: 1, heartbeat: 1, maxVersion: 1, lastGcVersion: 0 }
   assert.equal(bad({ kind: 'syn', windowStart: '', windowEnd: '', digests: [d, d] }), 'bad-field')
+  // A Syn has 3 fields (window listed) or 5 (window summarised), nothing else; its heartbeats are bounded.
+  assert.equal(reason(Uint8Array.of(0x01, 0x94, 0xa0, 0xa0, 0x90, 0x00)), 'bad-field', 'syn of 4 fields')
+  assert.equal(reason(Uint8Array.of(0x01, 0x95, 0xa0, 0xa0, 0x90, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff)), 'truncated', 'heartbeats announced')
+  assert.equal(reason(Uint8Array.of(0x01, 0x95, 0xa0, 0xa0, 0x90, 0x00, 0x91, 0xa1, 0x61)), 'bad-field', 'heartbeat not a number')
+  assert.equal(reason(Uint8Array.of(0x01, 0x95, 0xa0, 0xa0, 0x90, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0x90)), 'bad-field', 'hash not a uint')
   // An array announcing more items than the bytes can hold is refused before allocation.
   assert.equal(reason(Uint8Array.of(0x03, 0x91, 0xdd, 0xff, 0xff, 0xff, 0xff)), 'truncated')
   // A map where an array belongs, a float where a version belongs.

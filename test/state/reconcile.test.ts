@@ -114,6 +114,12 @@ test('Syn windows walk the name ring within the budget, and a peer fills in node
     if (start !== undefined) assert.equal(syn.windowStart, start)
     start = syn.windowEnd
     syn.digests.forEach((d) => covered.add(d.node))
+    // A compact Syn summarises its window instead of listing it: one heartbeat per node of the window.
+    if (syn.summary !== undefined) {
+      const inside = b.state.nodeNames().filter((n) => inWindow(n, syn.windowStart, syn.windowEnd))
+      assert.equal(syn.summary.heartbeats.length, inside.length)
+      inside.forEach((n) => covered.add(n))
+    }
   }
   assert.equal(covered.size, 61)
   let rounds = 0
@@ -174,4 +180,63 @@ test('tick advances the heartbeat, which peers learn from digests', () => {
   const { applied } = b.handleSyn('a', a.startRound('b', 1000), 1000)
   assert.deepEqual(applied.heartbeats, ['a'])
   assert.equal(b.state.node('a')?.heartbeat, 2)
+})
+
+/** `count` engines that all know each other's (empty) state, through full states. */
+function meshed(count: number): StateReconciler[] {
+  const all = Array.from({ length: count }, (_, i) => engine(`m${String(i).padStart(3, '0')}`))
+  for (const x of all) for (const y of all) if (x !== y) x.mergeFullState(y.fullState(), 0)
+  return all
+}
+
+test('a Syn names recently changed nodes beside its window, so a change spreads outside the window', () => {
+  const all = meshed(300)
+  const [a, b, c] = all
+  // A change of a node far from a's next window, learned through an exchange, is named in a's next Syns.
+  const far = all[200]
+  far.state.set('k', 'v')
+  far.tick(1000)
+  exchange(far, a, 1000)
+  assert.equal(a.state.get(far.self, 'k'), 'v')
+  a.tick(2000)
+  const syn = a.startRound(b.self, 2000)
+  assert.ok(!inWindow(far.self, syn.windowStart, syn.windowEnd))
+  assert.ok(syn.digests.some((d) => d.node === far.self && d.maxVersion === 1))
+  assert.ok(encodedSize(syn) <= a.config.maxDeltaBytes)
+  // The peer answers it with the delta the initiator lacks: c asks a, which knows better.
+  c.tick(2000)
+  exchange(a, c, 2000)
+  assert.equal(c.state.get(far.self, 'k'), 'v')
+  // After a few quiet rounds the change is no longer news.
+  for (let r = 3; r < 12; r++) a.tick(r * 1000)
+  assert.ok(!a.startRound(b.self, 12_000).digests.some((d) => d.node === far.self))
+})
+
+test('a quiet window travels as a hash and heartbeats; a differing one is answered with digests and repaired', () => {
+  const all = meshed(200)
+  const [a, b] = all
+  for (let r = 1; r < 10; r++) for (const x of [a, b]) x.tick(r * 1000)
+  const syn = a.startRound(b.self, 10_000)
+  assert.ok(syn.summary !== undefined)
+  assert.equal(syn.digests.length, 0)
+  assert.ok(encodedSize(syn) < 400, String(encodedSize(syn)))
+  // Same window at b: the heartbeats are taken, nothing else is sent.
+  const before = b.state.node(a.self)?.heartbeat
+  const r1 = b.handle(a.self, syn, 10_000)
+  assert.equal(r1.reply, undefined)
+  assert.ok((b.state.node(a.self)?.heartbeat ?? 0) > (before ?? 0))
+  // b holds a change that a lacks, old enough not to be named as recent any more: only the windows differ.
+  const x = all[100]
+  x.state.set('k', 'v')
+  b.handle(x.self, { kind: 'ack2', deltas: x.fullState().deltas.filter((d) => d.node === x.self) }, 11_000)
+  assert.equal(b.state.get(x.self, 'k'), 'v')
+  for (let r = 11; r < 20; r++) for (const e of [a, b]) e.tick(r * 1000)
+  let rounds = 0
+  while (a.state.get(x.self, 'k') !== 'v') {
+    rounds++
+    assert.ok(rounds < 20, 'repaired')
+    for (const e of [a, b]) e.tick((20 + rounds) * 1000)
+    exchange(a, b, (20 + rounds) * 1000)
+  }
+  sameView(a, b)
 })
