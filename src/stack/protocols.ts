@@ -14,6 +14,7 @@
  * Pure, like everything in the stack.
  */
 import type { Rng } from '../core/rng.js'
+import { sampleOthers } from '../gossip/rumor.js'
 import type { RumorMonger, Delivery } from '../gossip/rumor.js'
 import type { StateReconciler } from '../state/reconcile.js'
 import type { ApplyTally, StateEvent } from '../state/cluster-state.js'
@@ -110,8 +111,7 @@ export class StateProtocol implements StackProtocol {
     this.counters.rounds++
     this.reconciler.tick(nowMs)
     this.flush()
-    const targets = peers.length <= this.reconciler.config.fanout ? peers : this.rng.shuffle([...peers]).slice(0, this.reconciler.config.fanout)
-    for (const peer of targets) {
+    for (const peer of sampleOthers(this.rng, peers, this.reconciler.config.fanout, this.reconciler.self)) {
       const syn = this.reconciler.startRound(peer, nowMs)
       if (send(peer, encodeStateMessage(syn))) this.counters.synsSent++
     }

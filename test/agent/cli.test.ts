@@ -3,20 +3,11 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
-import { gossipAddress, startTestAgent, stopAll, waitFor } from './helpers.js'
+import { gossipAddress, runCli, startTestAgent, stopAll, waitFor } from './helpers.js'
 
 const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
 
-interface Run { code: number; stdout: string; stderr: string }
-
-/** Runs the CLI as a child process (asynchronously, so the in-process agent keeps answering). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
-    })
-  })
-}
+const cli = runCli
 
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {

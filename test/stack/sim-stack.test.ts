@@ -2,9 +2,9 @@
 // Grapevine node runs it. Fixed seeds, virtual time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { SeededRng, deriveSeed } from '../../src/core/rng.js'
 import { Simulation } from '../../src/runtime/sim/index.js'
+import { stateDigest } from '../../src/runtime/sim/workload.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
 import { SerfLayer } from '../../src/serf/serf-layer.js'
 import { createGrapevineStack } from '../../src/stack/create.js'
@@ -29,8 +29,7 @@ function cluster(seed: number, n: number, loss = 0): Cluster {
     delegate: ({ index, name }) => {
       const start = (starts.get(name) ?? 0) + 1
       starts.set(name, start)
-      let swimSize = n
-      const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => swimSize })
+      const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => n })
       const s = createGrapevineStack({
         name,
         serf,
@@ -42,7 +41,6 @@ function cluster(seed: number, n: number, loss = 0): Cluster {
           deliveries.set(name, list)
         },
       })
-      swimSize = n
       stacks.set(name, s)
       return s.stack
     },
@@ -50,15 +48,7 @@ function cluster(seed: number, n: number, loss = 0): Cluster {
   return { sim, nodes, stacks, deliveries }
 }
 
-function stateHash(s: GrapevineStack): string {
-  const h = createHash('sha256')
-  const st = s.state.reconciler.state
-  for (const node of [...st.nodeNames()].sort()) {
-    h.update(`${node}\n`)
-    for (const [k, v] of st.entries(node).sort(([a], [b]) => (a < b ? -1 : 1))) h.update(`${k}=${v}\n`)
-  }
-  return h.digest('hex').slice(0, 16)
-}
+const stateHash = (s: GrapevineStack): string => stateDigest(s.state.reconciler.state)
 
 test('broadcasts through the whole stack reach every node exactly once', () => {
   const c = cluster(21, 40)
