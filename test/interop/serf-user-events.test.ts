@@ -13,18 +13,24 @@ import { startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
 
+/** A serf `user` event handler that appends `NAME:PAYLOAD` lines to `out`. */
+function recordingHandler(dir: string): { out: string; handler: string } {
+  const out = join(dir, 'handled.txt')
+  const handler = join(dir, 'handler.sh')
+  // Serf runs the handler with the event name in SERF_USER_EVENT and the payload on stdin.
+  writeFileSync(handler, `#!/bin/sh\n{ printf '%s:' "$SERF_USER_EVENT"; cat; echo; } >> '${out}'\n`)
+  chmodSync(handler, 0o755)
+  writeFileSync(out, '')
+  return { out, handler }
+}
+
 test('grapevine_user_events_run_serf_event_handlers_once_with_their_payload', { timeout: 60_000 }, async (t) => {
   if (!requireSerf(t)) return
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-events-'))
   const agents: Agent[] = []
   let node: GrapevineNode | undefined
   try {
-    const out = join(dir, 'handled.txt')
-    const handler = join(dir, 'handler.sh')
-    // Serf runs the handler with the event name in SERF_USER_EVENT and the payload on stdin.
-    writeFileSync(handler, `#!/bin/sh\n{ printf '%s:' "$SERF_USER_EVENT"; cat; echo; } >> '${out}'\n`)
-    chmodSync(handler, 0o755)
-    writeFileSync(out, '')
+    const { out, handler } = recordingHandler(dir)
     const a = await startAgent('serf-handler', agents, [`-event-handler=user=${handler}`])
     node = await startNode({ name: 'grapevine', bind: '127.0.0.1:0', profile: 'local', join: [a.bind] })
     const gv = node
@@ -68,11 +74,7 @@ test('serf_event_reaches_grapevine_message_handlers_once_and_broadcast_via_serf_
   const agents: Agent[] = []
   let node: GrapevineNode | undefined
   try {
-    const out = join(dir, 'handled.txt')
-    const handler = join(dir, 'handler.sh')
-    writeFileSync(handler, `#!/bin/sh\n{ printf '%s:' "$SERF_USER_EVENT"; cat; echo; } >> '${out}'\n`)
-    chmodSync(handler, 0o755)
-    writeFileSync(out, '')
+    const { out, handler } = recordingHandler(dir)
     const a = await startAgent('serf-sender', agents, [`-event-handler=user=${handler}`])
     node = await startNode({ name: 'grapevine', bind: '127.0.0.1:0', profile: 'local', join: [a.bind] })
     const gv = node
