@@ -96,8 +96,12 @@ export class AgentMetrics {
       [{ result: 'sent' }, s.tcpFallbackProbes],
       [{ result: 'succeeded' }, s.tcpFallbackSuccesses],
     ])
-    stat('grapevine_suspicions_total', 'Suspicions raised by this node', [], one((s) => s.suspicionsRaised))
+    stat('grapevine_suspicions_total', 'Suspicions raised by this node, by cause (its own failed probe, or phi accrual under phi.mode phiEarlySuspect/phiOnly)', ['cause'], (s) => [
+      [{ cause: 'probe' }, s.suspicionsRaised],
+      [{ cause: 'phi' }, s.suspicionsByPhi],
+    ])
     stat('grapevine_deaths_declared_total', 'Members this node declared dead', [], one((s) => s.deathsDeclared))
+    stat('grapevine_deaths_postponed_total', 'Expired suspicions not yet declared dead because phi still heard the member (phi.mode phiVeto/phiOnly)', [], one((s) => s.deathsPostponed))
     stat('grapevine_refutations_total', 'Accusations about this node it refuted', [], one((s) => s.refutations))
     stat('grapevine_packets_total', 'UDP packets, by direction', ['direction'], (s) => [
       [{ direction: 'in' }, s.packetsIn],

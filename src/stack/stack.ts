@@ -7,6 +7,7 @@
  *   piggyback to X ──▶ Serf's broadcasts, then (X marked Grapevine) each protocol's, in envelopes
  *   gossip round ──▶ each protocol's onRound(now, Grapevine peers, send)
  *   push-pull ──▶ Serf's state, then each protocol's section (envelope.ts); merged the same way
+ *   suspicion expired / probe tick ──▶ the second opinion (phi accrual), if any: confirmDead, accused
  *
  * Grapevine peers are the live members whose metadata carries the mark (envelope.ts); the list is
  * rebuilt only when the membership changed. A protocol only ever talks to Grapevine peers.
@@ -47,6 +48,8 @@ export interface StackOptions {
   readonly protocols: readonly StackProtocol[]
   /** Called for each dropped input, with the reason. */
   readonly onDrop?: (reason: string) => void
+  /** A second opinion on SWIM's verdicts (phi accrual; state/phi.ts PhiSecondOpinion). */
+  readonly opinion?: Pick<SwimDelegate, 'confirmDead' | 'accused'>
 }
 
 export class ProtocolStack implements SwimDelegate {
@@ -149,6 +152,14 @@ export class ProtocolStack implements SwimDelegate {
     }
     if (split.serf.length > 0) this.opts.serf?.mergeRemoteState(split.serf, join)
     for (const [id, bytes] of split.sections) this.protocols.get(id)?.mergeRemoteState?.(bytes, join, nowMs)
+  }
+
+  confirmDead(name: string, suspectedForMs: number, nowMs: number): boolean {
+    return this.opts.opinion?.confirmDead?.(name, suspectedForMs, nowMs) ?? true
+  }
+
+  accused(nowMs: number): readonly string[] {
+    return this.opts.opinion?.accused?.(nowMs) ?? []
   }
 
   isLeaving(name: string): boolean {
