@@ -158,12 +158,13 @@ export class AgentMetrics {
       [{ what: 'bytes' }, p.broadcast.bytesSent],
       [{ what: 'repair_pulls' }, p.broadcast.repairPullsSent],
     ])
-    proto('grapevine_state_exchanges_total', 'Cluster-state reconciliation: rounds, Syns (digests) sent, replies (Ack/Ack2 deltas) sent, deltas applied, full states merged', ['what'], (p) => [
+    proto('grapevine_state_exchanges_total', 'Cluster-state reconciliation: rounds, Syns (digests) sent, replies (Ack/Ack2 deltas) sent, deltas applied, full states merged, departed nodes forgotten', ['what'], (p) => [
       [{ what: 'rounds' }, p.state.rounds],
       [{ what: 'syns' }, p.state.synsSent],
       [{ what: 'replies' }, p.state.repliesSent],
       [{ what: 'deltas_applied' }, p.state.deltasApplied],
       [{ what: 'full_states' }, p.state.fullStatesMerged],
+      [{ what: 'nodes_forgotten' }, p.state.nodesForgotten],
     ])
     proto('grapevine_protocol_decode_errors_total', 'Undecodable broadcast and state messages, by protocol and reason', ['protocol', 'reason'], (p) => [
       ...Object.entries(p.broadcast.decodeErrors).map(([reason, n]): [Labels, number] => [{ protocol: 'broadcast', reason }, n]),

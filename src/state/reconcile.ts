@@ -142,6 +142,12 @@ export class StateReconciler {
     return { collected: this.state.collectGarbage(nowMs) }
   }
 
+  /** Forgets a departed node's state (ClusterState.forget) and stops naming it in Syns. */
+  forget(name: NodeName, nowMs: number): boolean {
+    this.recent.delete(name)
+    return this.state.forget(name, nowMs)
+  }
+
   /**
    * Opens an exchange with `peer`: the digests of the recently changed nodes (newest first, within
    * RECENT_SHARE of the budget), then those of the next window of the name ring that fits the rest. The

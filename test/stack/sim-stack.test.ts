@@ -189,3 +189,24 @@ test('phiEarlySuspect: where probes are rare, phi accuses a silent member first;
   const wrong = suspected.filter((e) => e.via === 'phi' && e.member.name !== victim.name)
   assert.equal(wrong.length, 0, JSON.stringify(wrong.slice(0, 3).map((e) => e.member.name)))
 })
+
+test('a node that left is forgotten everywhere after forgetLeftAfterMs and does not come back; restarted, it is taken again', () => {
+  const c = cluster(43, 12)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+  const leaver = c.nodes[6]
+  c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'batch')
+  const holds = (n: SimNode): boolean => c.stacks.get(n.name)!.state.reconciler.state.node(leaver.name) !== undefined
+  const others = c.nodes.filter((n) => n !== leaver)
+  assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'batch'), 30_000))
+  c.sim.leave(leaver)
+  c.sim.runFor(50_000)
+  assert.ok(others.every(holds), 'kept for forgetLeftAfterMs (60 s by default)')
+  assert.ok(c.sim.runUntil(() => others.every((n) => !holds(n)), 30_000), 'forgotten everywhere')
+  c.sim.runFor(60_000)
+  assert.ok(others.every((n) => !holds(n)), 'and not brought back by a peer that forgot later')
+  const forgotten = others.reduce((sum, n) => sum + c.stacks.get(n.name)!.state.counters.nodesForgotten, 0)
+  assert.equal(forgotten, others.length)
+  c.sim.restart(leaver)
+  c.sim.at(c.sim.nowMs + 1_000, () => c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'web'))
+  assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'web'), 60_000), 'a new generation is taken again')
+})

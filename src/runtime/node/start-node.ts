@@ -512,7 +512,7 @@ class NodeHandle implements GrapevineNode {
       nodes: () => st().nodeNames(),
       watch: (prefix, listener) => {
         const on = (e: StateEvent): void => {
-          if (e.type === 'nodeRestarted' || e.key.startsWith(prefix)) listener(e)
+          if (e.type === 'nodeRestarted' || e.type === 'nodeForgotten' || e.key.startsWith(prefix)) listener(e)
         }
         this.driver.events.on('state', on)
         return () => void this.driver.events.off('state', on)
