@@ -71,6 +71,29 @@ test('broadcasts through the whole stack reach every node exactly once', () => {
   }
 })
 
+test('broadcasts sent on both sides of a 20 s partition reach every node exactly once after it heals', () => {
+  const c = cluster(24, 40)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000), 'membership converged')
+  c.sim.runFor(2_000)
+  const [left, right] = [c.nodes.slice(0, 20), c.nodes.slice(20)]
+  c.sim.partition(left, right)
+  const ids: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const from = (i % 2 === 0 ? left : right)[(i * 3) % 20]
+    c.sim.at(c.sim.nowMs + 500 + i * 600, () => ids.push(c.stacks.get(from.name)!.broadcasts.broadcast('deploy', Uint8Array.of(i), c.sim.nowMs).id))
+  }
+  c.sim.runFor(20_000)
+  c.sim.heal()
+  c.sim.runFor(20_000)
+  assert.equal(ids.length, 30)
+  const repaired = c.nodes.reduce((sum, n) => sum + c.stacks.get(n.name)!.broadcasts.engine.counters.repairSent, 0)
+  assert.ok(repaired >= 100, `most of the other side's broadcasts came by repair (${repaired} sent)`)
+  for (const node of c.nodes) {
+    const got = c.deliveries.get(node.name) ?? []
+    assert.deepEqual([...got].sort(), [...ids].sort(), `${node.name} got each broadcast once`)
+  }
+})
+
 test('cluster state through the whole stack converges, with 10% loss, and a restarted node’s new generation wins', () => {
   const c = cluster(22, 30, 0.1)
   assert.ok(c.sim.runUntil((s) => s.convergence().converged, 90_000), 'membership converged')
