@@ -223,14 +223,14 @@ export class PhiAccrualDetector {
 
   /** Records a heartbeat observed at `nowMs`. `nowMs` must not go back in time (a monotonic clock). */
   heartbeat(nowMs: number): void {
-    assert(Number.isFinite(nowMs), `nowMs must be finite (got ${nowMs})`)
+    if (!Number.isFinite(nowMs)) assert(false, `nowMs must be finite (got ${nowMs})`)
     const last = this.lastMs
     if (last === undefined) {
       const estimate = this.config.firstHeartbeatEstimateMs
       this.record(estimate - estimate / 4)
       this.record(estimate + estimate / 4)
     } else {
-      assert(nowMs >= last, `heartbeat time went backwards: ${nowMs} < ${last}`)
+      if (nowMs < last) assert(false, `heartbeat time went backwards: ${nowMs} < ${last}`)
       // Akka: the interval that ends an outage is not a sample of normal behaviour.
       if (this.isAvailable(nowMs)) this.record(nowMs - last)
     }

@@ -185,7 +185,7 @@ export class StateReconciler {
     }
     // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
     // (an empty window [x, x) would read as the whole ring).
-    assert(window.count > 0, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
+    if (window.count === 0) assert(false, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
     const end = window.count === n ? start : names[(first + window.count) % n]
     this.cursor = end
     const full: Syn = { kind: 'syn', windowStart: start, windowEnd: end, digests: [...window.digests, ...extra] }
