@@ -27,6 +27,8 @@ import { fileURLToPath } from 'node:url'
 import type { CommandIo } from './sim-command.js'
 import { UsageError } from './sim-command.js'
 import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './demo-cluster-events.js'
+import { ChaosServer } from './demo-chaos.js'
+import type { ChaosAction, ChaosNode, ChaosTarget } from './demo-chaos.js'
 
 export const DEFAULT_BASE_PORT = 7946
 /** HTTP port = gossip port + this, so the default cluster's HTTP ports are 7980.. . */
@@ -39,6 +41,8 @@ const TABLE_LIMIT_MS = 2_000
 
 const CLI = fileURLToPath(new URL('./cli.js', import.meta.url))
 const WATCHDOG = new URL('./demo-cluster-watchdog.js', import.meta.url).href
+const FAULTS = new URL('./demo-faults.js', import.meta.url).href
+const ACTION_COMMANDS: Record<ChaosAction, string> = { kill: 'k', stop: 's', pause: 'p', resume: 'c', restart: 'r' }
 
 export type DemoProfile = 'local' | 'lan'
 
@@ -102,8 +106,13 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T | 'timeout'> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
 
-export class DemoCluster {
+export class DemoCluster implements ChaosTarget {
   private readonly nodes: DemoNode[] = []
+  /** The dashboard's address, once its server listens. */
+  dashboard: string | undefined
+  /** Nodes cut off from the others by the chaos controls, and the datagram loss probability. */
+  private partition = new Set<string>()
+  private loss = 0
   private readonly views = new ClusterViews()
   private readonly coalescer: ChangeCoalescer
   private converged = false
@@ -173,7 +182,7 @@ export class DemoCluster {
 
   private spawnNode(n: DemoNode, join: readonly string[]): void {
     const args = [
-      '--import', WATCHDOG, CLI, 'agent',
+      '--import', WATCHDOG, '--import', FAULTS, CLI, 'agent',
       '--name', n.name,
       '--bind', `127.0.0.1:${n.gossipPort}`,
       '--http', `127.0.0.1:${n.httpPort}`,
@@ -218,6 +227,7 @@ export class DemoCluster {
         n.gossipPort = Number(String(rec.address).split(':').pop())
         n.httpPort = Number(String(rec.http).split(':').pop())
         if (n.state === 'starting') n.state = 'up'
+        this.sendFaults()
         this.views.started(n.name)
         markStarted()
         this.checkConverged()
@@ -256,6 +266,7 @@ export class DemoCluster {
       ...this.nodes.map((n) => `  ${n.name.padEnd(9)} ${String(n.proc?.pid ?? '-').padEnd(8)} ${`127.0.0.1:${n.gossipPort}`.padEnd(19)} 127.0.0.1:${n.httpPort}`),
       '',
       `Agent logs (JSON lines, one file per node): ${this.logDir}`,
+      ...(this.dashboard === undefined ? [] : ['', `Dashboard (members, gossip, chaos controls, replay): ${this.dashboard}`]),
       '',
       ...this.help(),
       '',
@@ -407,6 +418,44 @@ export class DemoCluster {
     }
   }
 
+  nodeList(): ChaosNode[] {
+    return this.nodes.map((n) => ({
+      index: n.index, name: n.name, state: n.state, pid: n.proc?.pid ?? null,
+      gossip: `127.0.0.1:${n.gossipPort}`, http: `127.0.0.1:${n.httpPort}`, httpPort: n.httpPort,
+    }))
+  }
+
+  /** A chaos control of the dashboard: the same as typing the command. */
+  async act(index: number, action: ChaosAction): Promise<string> {
+    const n = this.nodes[index - 1]
+    const pid = n.proc?.pid
+    await this.command(`${ACTION_COMMANDS[action]} ${index}`)
+    const now = n.proc?.pid
+    return `${action} ${n.name}${pid === undefined ? '' : ` (pid ${pid})`}: now ${n.state}${now !== undefined && now !== pid ? `, pid ${now}` : ''}`
+  }
+
+  faults(): { partition: string[]; loss: number } {
+    return { partition: [...this.partition].sort(byNodeNumber), loss: this.loss }
+  }
+
+  setFaults(partition: readonly string[] | undefined, loss: number | undefined): void {
+    if (partition !== undefined) this.partition = new Set(partition)
+    if (loss !== undefined) this.loss = loss
+    const cut = this.partition.size === 0 ? 'no partition' : `${[...this.partition].sort(byNodeNumber).join(' ')} cut off from the others`
+    this.say(`${clock(Date.now())}  > faults: ${cut}, ${Math.round(this.loss * 100)}% packet loss`)
+    this.sendFaults()
+  }
+
+  /** Tells each running agent what to drop (demo-faults.ts reads it from its stdin). */
+  private sendFaults(): void {
+    for (const n of this.nodes) {
+      if (n.proc?.stdin == null || n.state === 'down') continue
+      const inCut = this.partition.has(n.name)
+      const block = this.nodes.filter((o) => o !== n && this.partition.has(o.name) !== inCut).map((o) => `127.0.0.1:${o.gossipPort}`)
+      n.proc.stdin.write(JSON.stringify({ faults: { block, loss: this.loss } }) + '\n')
+    }
+  }
+
   /** Continues paused nodes, SIGTERMs all, SIGKILLs stragglers, says how each exited. Idempotent. */
   stop(): Promise<number> {
     this.stopping ??= (async () => {
@@ -449,6 +498,15 @@ export class DemoCluster {
   }
 }
 
+/** Opens the dashboard in a browser when someone sits at this terminal with a display; never fails. */
+function openBrowser(url: string): void {
+  if (!process.stdout.isTTY || (process.env.DISPLAY === undefined && process.env.WAYLAND_DISPLAY === undefined && process.platform === 'linux')) return
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open'
+  const child = spawn(opener, [url], { stdio: 'ignore', detached: true })
+  child.on('error', () => {})
+  child.unref()
+}
+
 /** The base port to use: the one asked for, or 0 (free ports) when the default range is taken. */
 async function choosePorts(opts: DemoClusterOptions, io: CommandIo): Promise<number> {
   const base = opts.basePort ?? DEFAULT_BASE_PORT
@@ -477,15 +535,20 @@ export async function runDemoCluster(opts: DemoClusterOptions, io: CommandIo): P
   const onSignal = (): void => void cluster.stop()
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal)
   const input = createInterface({ input: process.stdin, terminal: false })
+  const chaos = new ChaosServer(cluster)
   try {
     if (!(await cluster.start(base))) {
       await cluster.stop()
       return 1
     }
+    const uiPort = await chaos.listen(base === 0 || !(await canBind(base + HTTP_OFFSET - 1, false)) ? 0 : base + HTTP_OFFSET - 1)
+    cluster.dashboard = `http://127.0.0.1:${uiPort}/ui/`
     cluster.banner()
+    openBrowser(cluster.dashboard)
     input.on('line', (line) => void cluster.command(line))
     return await cluster.stopped
   } finally {
+    await chaos.close()
     input.close()
     process.stdin.destroy()
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal)

@@ -15,6 +15,7 @@
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
  *   GET  /metrics         Prometheus text
+ *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (http-ui.ts)
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
  * 404 (no such path or member), 405 (wrong method, with Allow), 409 (force-leave of a live member),
@@ -29,6 +30,7 @@ import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import { UserEventError } from '../serf/serf-layer.js'
 import { handleDataRoute, streamData } from './http-data.js'
 import type { AgentMetrics } from './metrics.js'
+import { UiTracker, serveUi } from './http-ui.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 const SSE_HEARTBEAT_MS = 15_000
@@ -60,7 +62,7 @@ export function memberJson(m: Member): Record<string, unknown> {
 }
 
 /** φ for JSON: 3 decimals, null when no heartbeat was heard (JSON has no Infinity, but φ is always finite). */
-function phiJson(phi: number | undefined): number | null {
+export function phiJson(phi: number | undefined): number | null {
   return phi === undefined ? null : Math.round(phi * 1000) / 1000
 }
 
@@ -133,8 +135,10 @@ function filterMembers(members: Member[], query: URLSearchParams): Member[] {
 export class HttpApi {
   readonly server: Server
   private readonly streams = new Set<ServerResponse>()
+  private readonly ui: UiTracker
 
   constructor(private readonly target: ApiTarget) {
+    this.ui = new UiTracker(target.node)
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         if (res.headersSent) return void res.destroy()
@@ -169,6 +173,7 @@ export class HttpApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t = this.target
+    if (await serveUi(req, res, new URL(req.url ?? '/', 'http://agent'))) return
     if (t.token !== undefined) {
       const auth = req.headers.authorization ?? ''
       const m = /^Bearer (.+)$/.exec(auth)
@@ -242,6 +247,9 @@ export class HttpApi {
       case '/v1/events':
         requireMethod(req, 'GET')
         return this.stream(req, res)
+      case '/v1/ui/view':
+        requireMethod(req, 'GET')
+        return send(res, 200, this.ui.view())
       case '/metrics': {
         requireMethod(req, 'GET')
         const text = await t.metrics.text()
@@ -249,7 +257,7 @@ export class HttpApi {
         return void res.end(text)
       }
       default:
-        throw new HttpError(404, `no such path ${JSON.stringify(url.pathname)}; see /v1/members, /v1/self, /v1/join, /v1/leave, /v1/events, /metrics, /health`)
+        throw new HttpError(404, `no such path ${JSON.stringify(url.pathname)}; see /v1/members, /v1/self, /v1/join, /v1/leave, /v1/events, /metrics, /health, /ui`)
     }
   }
 
@@ -270,8 +278,10 @@ export class HttpApi {
     this.target.node.on('member', onMember)
     this.target.node.on('serf', onSerf)
     const stopData = streamData(res, this.target.node)
+    const stopUi = this.ui.stream(res)
     const done = (): void => {
       stopData()
+      stopUi()
       clearInterval(heartbeat)
       this.target.node.off('member', onMember)
       this.target.node.off('serf', onSerf)

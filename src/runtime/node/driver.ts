@@ -23,6 +23,14 @@ import type { SwimTimer } from '../../swim/timers.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
+/** A datagram or stream this node sent or received, for observers (the dashboard's gossip view). */
+export interface Traffic {
+  readonly direction: 'in' | 'out'
+  readonly kind: 'packet' | 'stream'
+  readonly peer: Address
+  readonly bytes: Uint8Array
+}
+
 /** setTimeout's largest delay; longer waits re-arm on the way. */
 const MAX_TIMEOUT_MS = 2_147_483_647
 
@@ -63,11 +71,13 @@ export class Driver {
 
   packet(from: Address, bytes: Uint8Array): void {
     if (this.stopped) return
+    this.observe('in', 'packet', from, bytes)
     this.run((now, out) => this.swim.handlePacket(from, bytes, now, out))
   }
 
   streamRequest(from: Address, bytes: Uint8Array): Uint8Array | null {
     if (this.stopped) return null
+    this.observe('in', 'stream', from, bytes)
     return this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
   }
 
@@ -94,10 +104,12 @@ export class Driver {
     out.clear()
     const nowMs = this.now()
     for (const p of packets) {
+      this.observe('out', 'packet', p.to, p.bytes)
       const refused = this.udp?.send(p.to, p.bytes, (reason) => this.dropped('send-failed', p.to, reason))
       if (refused !== undefined) this.dropped(`send-${refused}`, p.to, `datagram to ${p.to.ip}:${p.to.port} not sent`)
     }
     for (const s of streams) {
+      this.observe('out', 'stream', s.to, s.bytes)
       this.tcp?.exchange(s.to, s.bytes, s.timeoutMs, s.expectReply, (result: StreamResult) => {
         if (this.stopped) return
         this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, result, now, o))
@@ -106,6 +118,11 @@ export class Driver {
     for (const t of timers) this.timers.push(nowMs + t.afterMs, t.timer)
     this.arm()
     for (const e of events) this.events.emit('event', e)
+  }
+
+  /** Emits `traffic` only when someone listens, so an unobserved node pays one counter read. */
+  private observe(direction: Traffic['direction'], kind: Traffic['kind'], peer: Address, bytes: Uint8Array): void {
+    if (this.events.listenerCount('traffic') > 0) this.events.emit('traffic', { direction, kind, peer, bytes } satisfies Traffic)
   }
 
   /** Keeps one setTimeout armed for the earliest queued timer. */

@@ -37,6 +37,7 @@ import type { SerfLayerEvent } from '../../serf/serf-layer.js'
 import type { SwimStats } from '../../swim/stats.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import { Driver } from './driver.js'
+import type { Traffic } from './driver.js'
 import { decodeTags, encodeTags, tagProblems } from './tags.js'
 import type { Tags } from './tags.js'
 import { TcpTransport } from './tcp.js'
@@ -170,6 +171,9 @@ export class JoinError extends Error {
   }
 }
 
+export type { Traffic }
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'traffic'
+
 export interface GrapevineNode {
   readonly name: string
   /** The advertised address. */
@@ -226,7 +230,9 @@ export interface GrapevineNode {
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
   on(event: 'state', listener: (e: StateEvent) => void): this
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this
+  /** Each datagram and stream sent or received (with the peer's address and raw bytes), for observers. */
+  on(event: 'traffic', listener: (t: Traffic) => void): this
+  off(event: NodeEventName, listener: (...args: never[]) => void): this
 }
 
 interface Resolved {
@@ -687,12 +693,12 @@ class NodeHandle implements GrapevineNode {
     return this.driver.swim.stats
   }
 
-  on(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (e: never) => void): this {
+  on(event: NodeEventName, listener: (e: never) => void): this {
     this.driver.events.on(event, listener as (...args: unknown[]) => void)
     return this
   }
 
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this {
+  off(event: NodeEventName, listener: (...args: never[]) => void): this {
     this.driver.events.off(event, listener as (...args: unknown[]) => void)
     return this
   }

@@ -1,0 +1,21 @@
+// Builds the dashboard (web/) into dist/web: one bundled script and stylesheet, served by every agent at /ui.
+import { build } from 'esbuild'
+import { copyFile, mkdir, rm } from 'node:fs/promises'
+
+const out = new URL('../dist/web/', import.meta.url)
+await rm(out, { recursive: true, force: true })
+await mkdir(out, { recursive: true })
+await build({
+  entryPoints: [new URL('../web/src/main.tsx', import.meta.url).pathname],
+  outdir: new URL('assets/', out).pathname,
+  entryNames: 'app',
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  format: 'esm',
+  target: ['es2022'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  logLevel: 'warning',
+})
+await copyFile(new URL('../web/index.html', import.meta.url), new URL('index.html', out))

@@ -1,0 +1,215 @@
+/**
+ * The dashboard's side of the agent (the rest of the API is in http-api.ts and http-data.ts):
+ *
+ *   GET /ui, /ui/…        the dashboard page and its assets (built from web/ into dist/web), no token
+ *                         needed for these static files (the page asks for the token when the API wants one)
+ *   GET /v1/ui/view       this node's view in one answer: members with phi and time of last change, its
+ *                         health score, recent suspicions (who accused, how it reached us), state keys
+ *                         with versions, recent gossip (peer, direction, message types, bytes), counters
+ *
+ * and, on the event stream (GET /v1/events): `event: gossip` { at, direction, kind, peer, types, bytes }
+ * (sampled: at most GOSSIP_EVENTS_PER_SECOND per client), `event: suspicion` { type, member, from, via,
+ * incarnation, at }, `event: health` { score, at } and every PHI_EVERY_MS `event: phi` { health, phi:
+ * { member: φ } } (φ changes continuously, so it is sent as a sample rather than per change).
+ *
+ * A UiTracker listens to the node from the start and keeps bounded rings of what it saw; message types
+ * are decoded only when someone asks (the rings hold the raw bytes).
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { GrapevineNode, Traffic } from '../runtime/node/start-node.js'
+import type { SwimEvent } from '../swim/events.js'
+import type { StateEvent } from '../state/cluster-state.js'
+import { describePacket, describeStream } from '../runtime/sim/trace.js'
+import { memberJson, phiJson, send } from './http-api.js'
+
+export const GOSSIP_RING = 200
+export const SUSPICION_RING = 200
+export const GOSSIP_EVENTS_PER_SECOND = 30
+export const PHI_EVERY_MS = 2000
+
+/** Where the built dashboard lives: dist/web next to dist/src. */
+export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url))
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+}
+
+interface Packet {
+  readonly at: number
+  readonly direction: 'in' | 'out'
+  readonly kind: 'packet' | 'stream'
+  readonly peer: string
+  readonly bytes: Uint8Array
+}
+
+export interface SuspicionJson {
+  readonly type: 'suspected' | 'failed' | 'alive' | 'refuted'
+  readonly member: string
+  readonly from: string | null
+  readonly via: string | null
+  readonly incarnation: number
+  readonly at: number
+}
+
+/** Wall-clock ms of a runtime (performance.now) instant. */
+function wall(runtimeMs: number): number {
+  return Math.round(Date.now() - (performance.now() - runtimeMs))
+}
+
+/** Serves a file of the built dashboard; false when the path is not under /ui. */
+export async function serveUi(req: IncomingMessage, res: ServerResponse, url: URL, root = WEB_ROOT): Promise<boolean> {
+  const p = url.pathname
+  if (p !== '/ui' && !p.startsWith('/ui/')) return false
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, { error: `${req.method} is not allowed on ${p}; use GET` }, { allow: 'GET' })
+    return true
+  }
+  if (p === '/ui') {
+    res.writeHead(302, { location: '/ui/' + url.search })
+    res.end()
+    return true
+  }
+  const rel = p === '/ui/' ? 'index.html' : decodeURIComponent(p.slice('/ui/'.length))
+  const file = path.resolve(root, rel)
+  if (!file.startsWith(path.resolve(root) + path.sep)) {
+    send(res, 404, { error: `no such file ${JSON.stringify(p)}` })
+    return true
+  }
+  let body: Buffer
+  try {
+    body = await readFile(file)
+  } catch {
+    const hint = rel === 'index.html' ? '; the dashboard is not built: run `npm run build`' : ''
+    send(res, 404, { error: `no such file ${JSON.stringify(p)}${hint}` })
+    return true
+  }
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'content-length': body.length,
+    'cache-control': rel === 'index.html' ? 'no-cache' : 'max-age=300',
+  })
+  res.end(req.method === 'HEAD' ? undefined : body)
+  return true
+}
+
+/** What a node did recently, kept in bounded rings for the dashboard. */
+export class UiTracker {
+  private readonly packets: Packet[] = []
+  private readonly suspicions: SuspicionJson[] = []
+  private readonly versions = new Map<string, number>()
+  private readonly names = new Map<string, string>()
+  health = 0
+
+  constructor(private readonly node: GrapevineNode) {
+    node.on('traffic', (t) => this.traffic(t))
+    node.on('event', (e) => this.event(e))
+    node.on('state', (e) => this.state(e))
+  }
+
+  private peerName(t: Traffic): string {
+    const key = `${t.peer.ip}:${t.peer.port}`
+    let name = this.names.get(key)
+    if (name === undefined) {
+      for (const m of this.node.members()) this.names.set(`${m.address.ip}:${m.address.port}`, m.name)
+      name = this.names.get(key) ?? key
+    }
+    return name
+  }
+
+  private traffic(t: Traffic): void {
+    this.packets.push({ at: Date.now(), direction: t.direction, kind: t.kind, peer: this.peerName(t), bytes: t.bytes })
+    if (this.packets.length > GOSSIP_RING) this.packets.shift()
+  }
+
+  private event(e: SwimEvent): void {
+    const at = Date.now()
+    if (e.type === 'health') this.health = e.score
+    let s: SuspicionJson | undefined
+    if (e.type === 'suspected' || e.type === 'failed') s = { type: e.type, member: e.member.name, from: e.from, via: e.via, incarnation: e.member.incarnation, at }
+    else if (e.type === 'alive') s = { type: 'alive', member: e.member.name, from: null, via: null, incarnation: e.member.incarnation, at }
+    else if (e.type === 'refuted') s = { type: 'refuted', member: this.node.name, from: null, via: e.accusation, incarnation: e.incarnation, at }
+    if ((e.type === 'joined' || e.type === 'updated') && e.member.address !== undefined) this.names.set(`${e.member.address.ip}:${e.member.address.port}`, e.member.name)
+    if (s === undefined) return
+    this.suspicions.push(s)
+    if (this.suspicions.length > SUSPICION_RING) this.suspicions.shift()
+  }
+
+  private state(e: StateEvent): void {
+    if (e.type === 'keySet') this.versions.set(`${e.node}\0${e.key}`, e.version)
+  }
+
+  /** The newest `limit` packets as JSON (types decoded now). */
+  gossip(limit = GOSSIP_RING): Array<Record<string, unknown>> {
+    return this.packets.slice(-limit).map(packetJson)
+  }
+
+  /** The whole view for GET /v1/ui/view. */
+  view(): Record<string, unknown> {
+    const node = this.node
+    const stats = node.stats()
+    return {
+      self: node.name,
+      now: Date.now(),
+      health: this.health,
+      members: node.members().map((m) => {
+        return { ...memberJson(m), phi: phiJson(node.phi(m.name)), changedAt: wall(m.stateChangeMs) }
+      }),
+      suspicions: this.suspicions,
+      kv: node.state.nodes().flatMap((owner) => node.state.entries(owner).map(([key, value]) => ({ node: owner, key, value, version: this.versions.get(`${owner}\0${key}`) ?? null }))),
+      gossip: this.gossip(),
+      counters: { packetsIn: stats.packetsIn, packetsOut: stats.packetsOut, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, streamsIn: stats.streamsIn, streamsOut: stats.streamsOut },
+    }
+  }
+
+  /** Writes gossip (sampled), suspicions and health to an event stream; returns the unsubscribe. */
+  stream(res: ServerResponse): () => void {
+    let windowStart = 0
+    let inWindow = 0
+    const onTraffic = (): void => {
+      const now = Date.now()
+      if (now - windowStart >= 1000) {
+        windowStart = now
+        inWindow = 0
+      }
+      if (inWindow >= GOSSIP_EVENTS_PER_SECOND) return
+      inWindow++
+      const p = this.packets[this.packets.length - 1]
+      if (p !== undefined) res.write(`event: gossip\ndata: ${JSON.stringify(packetJson(p))}\n\n`)
+    }
+    const onEvent = (e: SwimEvent): void => {
+      if (e.type === 'health') res.write(`event: health\ndata: ${JSON.stringify({ score: e.score, at: Date.now() })}\n\n`)
+      else if (e.type === 'suspected' || e.type === 'failed' || e.type === 'alive' || e.type === 'refuted') {
+        res.write(`event: suspicion\ndata: ${JSON.stringify(this.suspicions[this.suspicions.length - 1])}\n\n`)
+      }
+    }
+    const phiTimer = setInterval(() => {
+      const phi: Record<string, number | null> = {}
+      for (const m of this.node.members()) phi[m.name] = phiJson(this.node.phi(m.name))
+      res.write(`event: phi\ndata: ${JSON.stringify({ health: this.health, phi })}\n\n`)
+    }, PHI_EVERY_MS)
+    phiTimer.unref()
+    // Registered after the tracker's own listeners, so the rings already hold what the event is about.
+    this.node.on('traffic', onTraffic)
+    this.node.on('event', onEvent)
+    return () => {
+      clearInterval(phiTimer)
+      this.node.off('traffic', onTraffic)
+      this.node.off('event', onEvent)
+    }
+  }
+}
+
+function packetJson(p: Packet): Record<string, unknown> {
+  const types = p.kind === 'packet' ? describePacket(p.bytes) : describeStream(p.bytes)
+  return { at: p.at, direction: p.direction, kind: p.kind, peer: p.peer, types, bytes: p.bytes.length }
+}

@@ -1,0 +1,107 @@
+// The dashboard in a real browser (playwright-core driving Debian's chromium): `grapevine demo` with 4
+// real agents, the page at the demo's dashboard address sees every member alive in every node's view,
+// kills node-3 with its chaos control and sees it failed in every other node's view, then opens a
+// replay of a `grapevine sim --trace` file and scrubs to the end. Any console error fails the test.
+// Screenshots go to test-artifacts/dashboard/ (gitignored).
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+import type { TestContext } from 'node:test'
+import { chromium } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { waitUntil } from '../interop/serf-harness.js'
+
+const CLI = fileURLToPath(new URL('../../src/agent/cli.js', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard/', import.meta.url))
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const MISSING = `no chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the dashboard browser test`
+const NODES = ['node-1', 'node-2', 'node-3', 'node-4']
+
+function requireChromium(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true
+  if (process.env.CI) assert.fail(`${MISSING} (CI is set, so this is a failure, not a skip)`)
+  t.skip(MISSING)
+  return false
+}
+
+/** Each observer's view of `member` as the views matrix shows it. */
+function cells(page: Page, member: string): Promise<Record<string, string>> {
+  return page.$$eval(`table.matrix tr[data-observer] td[data-member="${member}"]`, (tds) =>
+    Object.fromEntries(tds.map((td) => [td.parentElement?.getAttribute('data-observer'), td.getAttribute('data-state')])))
+}
+
+test('dashboard: a real cluster in chromium, kill from the chaos controls, replay a trace', { timeout: 90_000 }, async (t) => {
+  if (!requireChromium(t)) return
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'grapevine-dashboard-'))
+  const trace = path.join(tmp, 'crash.trace')
+  const sim = spawnSync(process.execPath, [CLI, 'sim', '--nodes', '30', '--seed', '11', '--duration', '20s', '--crash', '1@5s', '--trace', trace], { encoding: 'utf8', timeout: 30_000 })
+  assert.equal(sim.status, 0, sim.stderr)
+
+  const demo = spawn(process.execPath, [CLI, 'demo', '--nodes', String(NODES.length), '--base-port', '0'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  demo.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  demo.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  const detail = (): string => out.slice(-3000)
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+  const problems: string[] = []
+  try {
+    await waitUntil('the demo prints the dashboard address', () => /Dashboard .*: (http:\S+)/.test(out), 40_000, detail, 100)
+    const url = /Dashboard .*: (http:\S+)/.exec(out)![1]
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+    })
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    await page.goto(url)
+
+    // Every member appears, alive, in every node's view, and in the member table.
+    const allAlive = async (): Promise<boolean> => {
+      for (const m of NODES) {
+        const c = await cells(page, m)
+        if (NODES.some((o) => c[o] !== 'alive')) return false
+      }
+      return true
+    }
+    await waitUntil('every node sees every member alive', allAlive, 30_000, detail, 200)
+    const rows = await page.$$eval('.vbody .vrow', (r) => r.map((e) => e.getAttribute('data-key')))
+    assert.deepEqual(rows, NODES)
+    await page.getByRole('tab', { name: 'Gossip rounds' }).click()
+    await page.waitForSelector('.drill table.list tbody tr', { timeout: 10_000 })
+    await page.screenshot({ path: path.join(ARTIFACTS, '1-live.png') })
+
+    // Kill node-3 from the chaos controls: every other view turns it failed.
+    await page.getByRole('button', { name: 'kill node-3' }).click()
+    await waitUntil('node-3 is failed in every other node\'s view', async () => {
+      const c = await cells(page, 'node-3')
+      return NODES.filter((o) => o !== 'node-3').every((o) => c[o] === 'dead') && c['node-3'] === 'offline'
+    }, 40_000, detail, 200)
+    await page.getByRole('tab', { name: 'Suspicions' }).click()
+    await page.getByRole('combobox', { name: 'observer node' }).selectOption('node-2')
+    await page.waitForSelector('.vbody .vrow[data-key="node-3"].member-dead', { timeout: 10_000 })
+    await page.waitForSelector('.drill table.list td:has-text("node-3")', { timeout: 10_000 })
+    await page.screenshot({ path: path.join(ARTIFACTS, '2-killed.png') })
+
+    // Replay: open the trace, scrub to the end: the crashed node is failed in the consensus view.
+    await page.getByRole('tab', { name: 'Replay' }).click()
+    await page.setInputFiles('input[type=file]', trace)
+    await page.waitForSelector('.charts .uplot', { timeout: 10_000 })
+    const timeline = page.getByRole('slider', { name: 'virtual time' })
+    await timeline.fill(String(await timeline.getAttribute('max')))
+    await page.waitForSelector('.replay-meta .c-text-dead:has-text("1 failed")', { timeout: 10_000 })
+    assert.match(await page.textContent('[data-testid=replay-clock]') ?? '', /20\.\d s \/ 2\d\.\d s/)
+    await page.screenshot({ path: path.join(ARTIFACTS, '3-replay.png') })
+    assert.deepEqual(problems, [], 'no errors in the browser console')
+  } finally {
+    await browser.close()
+    demo.stdin.write('q\n')
+    await waitUntil('the demo exits', () => demo.exitCode !== null || demo.signalCode !== null, 20_000, detail, 100).catch(() => demo.kill('SIGKILL'))
+    const logs = /logs in (\S+grapevine-demo-\w+)/.exec(out)?.[1]
+    if (logs !== undefined) rmSync(logs, { recursive: true, force: true })
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,229 @@
+/** Simulator replay: open a `grapevine sim --trace` file, scrub through virtual time, watch views and gossip. */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import uPlot from 'uplot'
+import type { State } from './api.js'
+import { LEGEND, RingGraph, STATE_COLOR } from './graph.js'
+import { countStates } from './model.js'
+import { ViewReplay, parseTrace, series } from './trace.js'
+import type { Trace } from './trace.js'
+
+const SPEEDS = [0.5, 1, 2, 5, 10, 20]
+const CELL_COLOR: Record<State, [number, number, number]> = { alive: [52, 211, 153], suspect: [251, 191, 36], dead: [248, 113, 113], left: [148, 163, 184] }
+
+function ViewsHeatmap({ trace, replay, at }: { trace: Trace; replay: ViewReplay; at: number }) {
+  const canvas = useRef<HTMLCanvasElement>(null)
+  useEffect(() => {
+    const c = canvas.current!
+    const n = trace.nodes.length
+    const img = new ImageData(n, n)
+    trace.nodes.forEach((o, row) => {
+      const v = replay.views.get(o)
+      for (let col = 0; col < n; col++) {
+        const s = v?.get(trace.nodes[col])
+        const [r, g, b] = s === undefined ? [30, 41, 59] : CELL_COLOR[s]
+        const k = (row * n + col) * 4
+        img.data[k] = r
+        img.data[k + 1] = g
+        img.data[k + 2] = b
+        img.data[k + 3] = 255
+      }
+    })
+    const off = new OffscreenCanvas(n, n)
+    off.getContext('2d')!.putImageData(img, 0, 0)
+    const ctx = c.getContext('2d')!
+    const size = c.clientWidth
+    c.width = size
+    c.height = size
+    ctx.imageSmoothingEnabled = false
+    ctx.drawImage(off, 0, 0, size, size)
+  }, [at, trace])
+  return <canvas ref={canvas} class="heatmap" role="img" aria-label="membership views: a row per observer, a column per member, coloured by state" />
+}
+
+function Charts({ trace, focus, at, onSeek }: { trace: Trace; focus: string | undefined; at: number; onSeek: (ms: number) => void }) {
+  const box = useRef<HTMLDivElement>(null)
+  const plots = useRef<uPlot[]>([])
+  const atRef = useRef(at)
+  atRef.current = at
+  useEffect(() => {
+    const s = series(trace, focus)
+    const width = Math.max(300, box.current!.clientWidth - 8)
+    const marker = {
+      hooks: {
+        draw: [(u: uPlot) => {
+          const x = u.valToPos(atRef.current / 1000, 'x', true)
+          const ctx = u.ctx
+          ctx.save()
+          ctx.strokeStyle = '#f8fafc'
+          ctx.lineWidth = 1.5
+          ctx.beginPath()
+          ctx.moveTo(x, u.bbox.top)
+          ctx.lineTo(x, u.bbox.top + u.bbox.height)
+          ctx.stroke()
+          ctx.restore()
+        }],
+      },
+    }
+    const axis = { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' } }
+    const common = (title: string) => ({
+      title, width, height: 150, plugins: [marker], legend: { show: true }, cursor: { drag: { x: false, y: false } },
+      axes: [{ ...axis, values: (_u: uPlot, ticks: number[]) => ticks.map((v) => `${v} s`) }, { ...axis, size: 50 }],
+    })
+    box.current!.replaceChildren()
+    const made = [
+      new uPlot({ ...common(`Fraction of nodes informed that ${focus ?? '(no failure)'} failed`), scales: { x: { time: false }, y: { range: [0, 1] } }, series: [{ label: 'time', value: (_u: uPlot, v: number) => (v == null ? '–' : `${v.toFixed(1)} s`) }, { label: 'informed', stroke: '#f87171', fill: 'rgba(248,113,113,0.15)', width: 2 }] }, [s.x, s.informed], box.current!),
+      new uPlot({ ...common('Suspicions and failures declared per interval'), scales: { x: { time: false } }, series: [{ label: 'time', value: (_u: uPlot, v: number) => (v == null ? '–' : `${v.toFixed(1)} s`) }, { label: 'suspected', stroke: '#fbbf24', width: 2 }, { label: 'failed', stroke: '#f87171', width: 2 }] }, [s.x, s.suspected, s.failed], box.current!),
+      new uPlot({ ...common('KiB/s sent, all nodes'), scales: { x: { time: false } }, series: [{ label: 'time', value: (_u: uPlot, v: number) => (v == null ? '–' : `${v.toFixed(1)} s`) }, { label: 'KiB/s', stroke: '#60a5fa', fill: 'rgba(96,165,250,0.12)', width: 1.5 }] }, [s.x, s.kbytes], box.current!),
+    ]
+    for (const p of made) {
+      p.over.addEventListener('click', () => {
+        const left = p.cursor.left
+        if (left !== undefined && left >= 0) onSeek(p.posToVal(left, 'x') * 1000)
+      })
+    }
+    plots.current = made
+    return () => made.forEach((p) => p.destroy())
+  }, [trace, focus])
+  useEffect(() => {
+    for (const p of plots.current) p.redraw(false)
+  }, [at])
+  return <div class="charts" ref={box} />
+}
+
+export function Replay() {
+  const [trace, setTrace] = useState<Trace | null>(null)
+  const [name, setName] = useState('')
+  const [at, setAt] = useState(0)
+  const [playing, setPlaying] = useState(false)
+  const [speed, setSpeed] = useState(5)
+  const [error, setError] = useState('')
+  const replay = useMemo(() => (trace === null ? null : new ViewReplay(trace)), [trace])
+  const focus = useMemo(() => trace?.events.find((e) => e.type === 'failed')?.member, [trace])
+  const canvas = useRef<HTMLCanvasElement>(null)
+  const graph = useRef<RingGraph | undefined>(undefined)
+  const lastAt = useRef(0)
+
+  const open = async (file: File): Promise<void> => {
+    try {
+      const t = parseTrace(await file.text())
+      if (t.nodes.length === 0) throw new Error('no nodes found: is this a `grapevine sim --trace FILE` file?')
+      setTrace(t)
+      setName(file.name)
+      setAt(0)
+      lastAt.current = 0
+      setError('')
+    } catch (e) {
+      setError((e as Error).message)
+    }
+  }
+
+  useEffect(() => {
+    if (trace === null || canvas.current === null) return
+    graph.current = new RingGraph(canvas.current)
+    return () => graph.current?.destroy()
+  }, [trace])
+
+  if (replay !== null) replay.seek(at)
+  const consensus = replay?.consensus()
+
+  useEffect(() => {
+    if (trace === null || consensus === undefined) return
+    graph.current?.setNodes(trace.nodes.map((n) => ({ name: n, state: consensus.get(n) ?? 'alive' })))
+    // Messages sent since the last frame (forward only), at most a few hundred.
+    if (at > lastAt.current && at - lastAt.current < 2000) {
+      let shown = 0
+      for (const p of trace.packets) {
+        if (p.t <= lastAt.current) continue
+        if (p.t > at || shown > 300) break
+        if (!p.lost) graph.current?.pulse(p.from, p.to, p.types)
+        shown++
+      }
+    }
+    lastAt.current = at
+  }, [at, trace])
+
+  useEffect(() => {
+    if (!playing || trace === null) return
+    let last = performance.now()
+    let frame = requestAnimationFrame(function tick(now) {
+      const dt = (now - last) * speed
+      last = now
+      setAt((a) => {
+        const next = Math.min(trace.endMs, a + dt)
+        if (next >= trace.endMs) setPlaying(false)
+        return next
+      })
+      frame = requestAnimationFrame(tick)
+    })
+    return () => cancelAnimationFrame(frame)
+  }, [playing, speed, trace])
+
+  const faultsSoFar = trace?.faults.filter((f) => f.t <= at) ?? []
+  const counts = countStates(consensus === undefined ? [] : [...consensus.values()].map((state) => ({ state })) as never)
+  return (
+    <div class="replay">
+      <section class="panel">
+        <div class="panel-head">
+          <h2>Simulator replay</h2>
+          <label class="file">
+            <input type="file" accept=".trace,.txt,text/plain" aria-label="open a trace file" onChange={(e) => {
+              const f = (e.target as HTMLInputElement).files?.[0]
+              if (f !== undefined) void open(f)
+            }} />
+            Open a trace…
+          </label>
+          <span class="dim small">write one with <code>grapevine sim --nodes 50 --crash 1@10s --trace run.trace</code></span>
+        </div>
+        {error !== '' ? <div class="error" role="alert">{error}</div> : null}
+        {trace === null ? <div class="empty">no trace open</div> : (
+          <div class="scrub">
+            <button aria-label={playing ? 'pause replay' : 'play replay'} onClick={() => {
+              if (!playing && at >= trace.endMs) setAt(0)
+              setPlaying(!playing)
+            }}>{playing ? '❚❚ Pause' : '▶ Play'}</button>
+            <input type="range" class="timeline" min="0" max={trace.endMs} step="10" value={at} aria-label="virtual time" aria-valuetext={`${(at / 1000).toFixed(1)} seconds`}
+              onInput={(e) => {
+                setPlaying(false)
+                setAt(Number((e.target as HTMLInputElement).value))
+              }} />
+            <span class="mono clock" data-testid="replay-clock">{(at / 1000).toFixed(1)} s / {(trace.endMs / 1000).toFixed(1)} s</span>
+            <label class="inline">speed <select aria-label="replay speed" value={speed} onChange={(e) => setSpeed(Number((e.target as HTMLSelectElement).value))}>
+              {SPEEDS.map((s) => <option key={s} value={s}>{s}×</option>)}
+            </select></label>
+          </div>
+        )}
+        {trace !== null ? (
+          <div class="dim small replay-meta">
+            <span class="mono">{name}</span>: {trace.nodes.length} nodes, {trace.events.length} events, {trace.packets.length} packets and streams
+            {trace.skipped > 0 ? `, ${trace.skipped} lines not understood` : ''} ·
+            consensus now: <span class="c-text-alive">{counts.alive} alive</span>, <span class="c-text-suspect">{counts.suspect} suspect</span>, <span class="c-text-dead">{counts.dead} failed</span>, <span class="c-text-left">{counts.left} left</span>
+            {faultsSoFar.length > 0 ? <> · faults: {faultsSoFar.map((f) => `${(f.t / 1000).toFixed(1)} s ${f.text}`).join('; ')}</> : null}
+          </div>
+        ) : null}
+      </section>
+      {trace !== null && replay !== null ? (
+        <div class="columns">
+          <div class="col">
+            <section class="panel graph-panel">
+              <div class="panel-head"><h2>Gossip (colour: the state most nodes see)</h2></div>
+              <canvas ref={canvas} class="graph" role="img" aria-label="ring of simulated nodes with messages in flight" />
+              <div class="legend">{LEGEND.map(([l, c]) => <span key={l}><i style={{ background: c }} />{l}</span>)}</div>
+            </section>
+            <section class="panel">
+              <div class="panel-head"><h2>Membership views</h2><span class="dim small">row: observer, column: member</span>
+                <span class="legend">{(['alive', 'suspect', 'dead', 'left'] as State[]).map((s) => <span key={s}><i style={{ background: STATE_COLOR[s] }} />{s === 'dead' ? 'failed' : s}</span>)}</span>
+              </div>
+              <ViewsHeatmap trace={trace} replay={replay} at={at} />
+            </section>
+          </div>
+          <div class="col">
+            <section class="panel">
+              <div class="panel-head"><h2>Over time</h2><span class="dim small">click a chart to jump there</span></div>
+              <Charts trace={trace} focus={focus} at={at} onSeek={(ms) => { setPlaying(false); setAt(ms) }} />
+            </section>
+          </div>
+        </div>
+      ) : null}
+    </div>
+  )
+}
