@@ -1,6 +1,7 @@
 // The dashboard in a real browser (playwright-core driving Debian's chromium): `grapevine demo` with 4
 // real agents, the page at the demo's dashboard address sees every member alive in every node's view,
-// kills node-3 with its chaos control and sees it failed in every other node's view, then opens a
+// kills node-3 with its chaos control and sees it failed in every other node's view and on an
+// agent's own page with the keyboard, partitions node-4 and heals it, sets packet loss, then opens a
 // replay of a `grapevine sim --trace` file and scrubs to the end. Any console error fails the test.
 // Screenshots go to test-artifacts/dashboard/ (gitignored).
 import assert from 'node:assert/strict'
@@ -86,6 +87,43 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await page.waitForSelector('.drill table.list td:has-text("node-3")', { timeout: 10_000 })
     await page.screenshot({ path: path.join(ARTIFACTS, '2-killed.png') })
 
+    // The same from an agent's own page (no demo around it): node-1's /ui shows node-3 failed.
+    const cluster = (await (await fetch(new URL('/demo/api/cluster', url))).json()) as { nodes: Array<{ name: string; http: string }> }
+    const agentPage = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    agentPage.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console (agent page): ${m.text()}`)
+    })
+    agentPage.on('pageerror', (e) => problems.push(`page error (agent page): ${e.message}`))
+    await agentPage.goto(`http://${cluster.nodes[0].http}/ui/`)
+    await agentPage.waitForSelector('.vbody .vrow[data-key="node-3"].member-dead', { timeout: 10_000 })
+    // Keyboard: focus the table, move down to node-2, select it with Enter.
+    await agentPage.focus('.vbody .vrow[data-index="0"]')
+    await agentPage.keyboard.press('ArrowDown')
+    await agentPage.keyboard.press('Enter')
+    await agentPage.waitForSelector('.vbody .vrow[data-key="node-2"][aria-selected="true"]', { timeout: 5_000 })
+    await agentPage.screenshot({ path: path.join(ARTIFACTS, '3-agent.png') })
+    await agentPage.close()
+
+    // Partition node-4 from the chaos controls: node-1 and node-2 see it failed; heal: alive again.
+    await page.getByRole('checkbox', { name: 'put node-4 in the partitioned group' }).check()
+    await page.getByRole('button', { name: 'Partition checked nodes' }).click()
+    await waitUntil('node-1 and node-2 see node-4 failed', async () => {
+      const c = await cells(page, 'node-4')
+      return c['node-1'] === 'dead' && c['node-2'] === 'dead'
+    }, 30_000, detail, 200)
+    await page.screenshot({ path: path.join(ARTIFACTS, '4-partition.png') })
+    await page.getByRole('button', { name: 'Heal partition' }).click()
+    await waitUntil('node-1, node-2 and node-4 see each other alive again', async () => {
+      for (const m of ['node-1', 'node-2', 'node-4']) {
+        const c = await cells(page, m)
+        if (['node-1', 'node-2', 'node-4'].some((o) => c[o] !== 'alive')) return false
+      }
+      return true
+    }, 30_000, detail, 200)
+    await page.getByRole('slider', { name: 'packet loss percent' }).fill('20')
+    await page.getByRole('button', { name: 'Apply loss' }).click()
+    await page.waitForSelector('.chaos .status .badge:has-text("20% loss")', { timeout: 5_000 })
+
     // Replay: open the trace, scrub to the end: the crashed node is failed in the consensus view.
     await page.getByRole('tab', { name: 'Replay' }).click()
     await page.setInputFiles('input[type=file]', trace)
@@ -94,7 +132,7 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await timeline.fill(String(await timeline.getAttribute('max')))
     await page.waitForSelector('.replay-meta .c-text-dead:has-text("1 failed")', { timeout: 10_000 })
     assert.match(await page.textContent('[data-testid=replay-clock]') ?? '', /20\.\d s \/ 2\d\.\d s/)
-    await page.screenshot({ path: path.join(ARTIFACTS, '3-replay.png') })
+    await page.screenshot({ path: path.join(ARTIFACTS, '5-replay.png') })
     assert.deepEqual(problems, [], 'no errors in the browser console')
   } finally {
     await browser.close()

@@ -88,13 +88,13 @@ function MemberTable({ view, selected, onSelect, now }: { view: ObserverView | u
     return all
   }, [view?.members, view && [...view.members.values()].map((m) => m.state + m.incarnation).join(), filter, sort])
   const columns: Array<Column<MemberRow>> = [
-    { label: 'Member', width: '1.3fr', cell: (m) => <span class="mono">{m.name}{m.name === view?.self ? <span class="you"> (this node)</span> : null}</span> },
+    { label: 'Member', width: '1.6fr', cell: (m) => <span class="mono">{m.name}{m.name === view?.self ? <span class="you"> (this node)</span> : null}</span> },
     { label: 'State', width: '0.8fr', cell: (m) => <Badge state={m.state} /> },
     { label: 'Inc.', width: '0.45fr', cell: (m) => m.incarnation },
-    { label: 'Address', width: '1.3fr', cell: (m) => <span class="mono dim">{m.address}</span> },
-    { label: 'φ', width: '0.5fr', cell: (m) => (m.phi === null ? <span class="dim">–</span> : <span class={m.phi > 8 ? 'warn' : ''}>{m.phi.toFixed(2)}</span>) },
+    { label: 'Address', width: '1.4fr', cell: (m) => <span class="mono dim">{m.address}</span> },
+    { label: 'φ', width: '0.5fr', cell: (m) => (m.phi === null ? <span class="dim">–</span> : <span class={m.phi > 8 ? 'warn' : ''}>{m.phi >= 100 ? '≥100' : m.phi.toFixed(m.phi >= 10 ? 1 : 2)}</span>) },
     { label: 'Changed', width: '0.9fr', cell: (m) => <span class="dim">{ago(m.changedAt, now)}</span> },
-    { label: 'Tags', width: '1.2fr', cell: (m) => <span class="tags">{Object.entries(m.tags).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</span> },
+    { label: 'Tags', width: '1fr', cell: (m) => <span class="tags">{Object.entries(m.tags).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</span> },
   ]
   return (
     <section class="panel" aria-labelledby="members-h">

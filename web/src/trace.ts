@@ -75,10 +75,22 @@ export class ViewReplay {
 
   constructor(private readonly trace: Trace) {}
 
+  /** Nodes crashed or paused at the instant (their own view is frozen). */
+  down = new Set<string>()
+  private nextFault = 0
+
   seek(t: number): void {
     if (t < this.at) {
       this.views = new Map()
+      this.down = new Set()
       this.next = 0
+      this.nextFault = 0
+    }
+    const faults = this.trace.faults
+    while (this.nextFault < faults.length && faults[this.nextFault].t <= t) {
+      const [kind, node] = faults[this.nextFault++].text.split(' ')
+      if (kind === 'crash' || kind === 'pause') this.down.add(node)
+      else if (kind === 'resume' || kind === 'restart' || kind === 'recover') this.down.delete(node)
     }
     const ev = this.trace.events
     while (this.next < ev.length && ev[this.next].t <= t) {
