@@ -6,9 +6,13 @@ const out = new URL('../dist/web/', import.meta.url)
 await rm(out, { recursive: true, force: true })
 await mkdir(out, { recursive: true })
 await build({
-  entryPoints: [new URL('../web/src/main.tsx', import.meta.url).pathname],
+  entryPoints: {
+    app: new URL('../web/src/main.tsx', import.meta.url).pathname,
+    'sim-worker': new URL('../web/src/sim-worker.ts', import.meta.url).pathname,
+  },
   outdir: new URL('assets/', out).pathname,
-  entryNames: 'app',
+  // The simulator runs in the page too; the Node built-ins it only feature-tests are left empty.
+  alias: { 'node:zlib': new URL('../web/src/shims/empty.ts', import.meta.url).pathname },
   bundle: true,
   minify: true,
   sourcemap: true,

@@ -2,7 +2,8 @@
 // real agents, the page at the demo's dashboard address sees every member alive in every node's view,
 // kills node-3 with its chaos control and sees it failed in every other node's view and on an
 // agent's own page with the keyboard, partitions node-4 and heals it, sets packet loss, then opens a
-// replay of a `grapevine sim --trace` file and scrubs to the end. Any console error fails the test.
+// replay of a `grapevine sim --trace` file and scrubs to the end, and runs a scenario in the page.
+// Any console error fails the test.
 // Screenshots go to test-artifacts/dashboard/ (gitignored).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -133,6 +134,17 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await page.waitForSelector('.replay-meta .c-text-dead:has-text("1 failed")', { timeout: 10_000 })
     assert.match(await page.textContent('[data-testid=replay-clock]') ?? '', /20\.\d s \/ 2\d\.\d s/)
     await page.screenshot({ path: path.join(ARTIFACTS, '5-replay.png') })
+
+    // A scenario run in the page (the simulator in a Web Worker): 20 nodes, one crash at 5 s.
+    for (const [label, value] of [['nodes', '20'], ['seed', '3'], ['seconds', '15'], ['loss %', '0'], ['crash N@s', '1@5']]) {
+      await page.getByRole('textbox', { name: label, exact: true }).fill(value)
+    }
+    await page.getByRole('button', { name: 'Run scenario' }).click()
+    await page.waitForSelector('.scenario-status:has-text("ran in")', { timeout: 30_000 })
+    assert.match(await page.textContent('.replay-meta') ?? '', /grapevine sim --nodes 20 --seed 3 --duration 15s --crash 1@5s --trace FILE: 20 nodes/)
+    await timeline.fill(String(await timeline.getAttribute('max')))
+    await page.waitForSelector('.replay-meta .c-text-dead:has-text("1 failed")', { timeout: 10_000 })
+    await page.screenshot({ path: path.join(ARTIFACTS, '6-scenario.png') })
     assert.deepEqual(problems, [], 'no errors in the browser console')
   } finally {
     await browser.close()

@@ -6,6 +6,7 @@ import { LEGEND, RingGraph, STATE_COLOR } from './graph.js'
 import { countStates } from './model.js'
 import { ViewReplay, parseTrace, series } from './trace.js'
 import type { Trace } from './trace.js'
+import type { SimAnswer, SimRequest } from './sim-worker.js'
 
 const SPEEDS = [0.5, 1, 2, 5, 10, 20]
 const CELL_COLOR: Record<State, [number, number, number]> = { alive: [52, 211, 153], suspect: [251, 191, 36], dead: [248, 113, 113], left: [148, 163, 184] }
@@ -91,6 +92,89 @@ function Charts({ trace, focus, at, onSeek }: { trace: Trace; focus: string | un
   return <div class="charts" ref={box} />
 }
 
+interface ScenarioForm {
+  nodes: string
+  seed: string
+  duration: string
+  loss: string
+  crash: string
+  partition: string
+}
+
+/** The form as a simulator request and the equivalent command line; throws naming the bad field. */
+function scenarioOf(f: ScenarioForm): { request: SimRequest; command: string } {
+  const int = (v: string, field: string, min: number, max: number): number => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${field}: expected a whole number from ${min} to ${max}, got "${v}"`)
+    return n
+  }
+  const nodes = int(f.nodes, 'nodes', 2, 500)
+  const seed = int(f.seed, 'seed', 0, 4294967295)
+  const duration = int(f.duration, 'duration (s)', 1, 600)
+  const lossPct = Number(f.loss)
+  if (!(lossPct >= 0 && lossPct <= 50)) throw new Error(`loss: expected a percentage from 0 to 50, got "${f.loss}"`)
+  const steps: SimRequest['steps'] = []
+  const parts = ['grapevine sim', `--nodes ${nodes}`, `--seed ${seed}`, `--duration ${duration}s`]
+  if (lossPct > 0) parts.push(`--loss ${lossPct}%`)
+  if (f.crash.trim() !== '') {
+    const m = /^(\d+)@(\d+(?:\.\d+)?)$/.exec(f.crash.trim())
+    if (m === null || Number(m[2]) > duration) throw new Error(`crash: expected COUNT@SECONDS within the duration, like 2@10, got "${f.crash}"`)
+    steps.push({ kind: 'crash', count: Number(m[1]), atMs: Number(m[2]) * 1000 })
+    parts.push(`--crash ${m[1]}@${m[2]}s`)
+  }
+  if (f.partition.trim() !== '') {
+    const m = /^(0?\.\d+)@(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(f.partition.trim())
+    if (m === null || Number(m[2]) > duration) throw new Error(`partition: expected FRACTION@SECONDS:LENGTH within the duration, like 0.3@15:10, got "${f.partition}"`)
+    steps.push({ kind: 'partition', fraction: Number(m[1]), atMs: Number(m[2]) * 1000, lengthMs: Number(m[3]) * 1000 })
+    parts.push(`--partition ${m[1]}@${m[2]}s:${m[3]}s`)
+  }
+  return { request: { nodes, seed, durationMs: duration * 1000, loss: lossPct / 100, steps }, command: parts.join(' ') }
+}
+
+function RunScenario({ onTrace }: { onTrace: (t: Trace, name: string) => void }) {
+  const [form, setForm] = useState<ScenarioForm>({ nodes: '40', seed: '1', duration: '30', loss: '1', crash: '2@8', partition: '' })
+  const [status, setStatus] = useState('')
+  const [running, setRunning] = useState(false)
+  const field = (key: keyof ScenarioForm, label: string, width = 70) => (
+    <label class="inline">{label}<input type="text" inputMode="decimal" aria-label={label} style={{ width: `${width}px` }} value={form[key]} onInput={(e) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value })} /></label>
+  )
+  const run = (e: Event): void => {
+    e.preventDefault()
+    let scenario: ReturnType<typeof scenarioOf>
+    try {
+      scenario = scenarioOf(form)
+    } catch (err) {
+      setStatus((err as Error).message)
+      return
+    }
+    setRunning(true)
+    setStatus(`running ${scenario.command} …`)
+    const worker = new Worker(new URL('./sim-worker.js', import.meta.url), { type: 'module' })
+    worker.onmessage = (m: MessageEvent<SimAnswer>) => {
+      worker.terminate()
+      setRunning(false)
+      if (!m.data.ok) return setStatus(`the simulation failed: ${m.data.error}`)
+      onTrace(parseTrace(m.data.text), `${scenario.command} --trace FILE`)
+      setStatus(`ran in ${m.data.wallMs} ms${m.data.converged ? '' : ' (did not converge)'}; the same run on the command line: ${scenario.command} --trace FILE`)
+    }
+    worker.onerror = (err) => {
+      worker.terminate()
+      setRunning(false)
+      setStatus(`the simulation failed: ${err.message}`)
+    }
+    worker.postMessage(scenario.request)
+  }
+  return (
+    <form class="scenario" onSubmit={run} aria-label="run a scenario in the page">
+      <span class="dim small">or run one here:</span>
+      {field('nodes', 'nodes', 56)}{field('seed', 'seed', 90)}{field('duration', 'seconds', 50)}{field('loss', 'loss %', 44)}
+      {field('crash', 'crash N@s', 60)}{field('partition', 'partition F@s:len', 90)}
+      <button type="submit" disabled={running}>{running ? 'Running…' : 'Run scenario'}</button>
+      <span class="dim small scenario-status" role="status">{status}</span>
+    </form>
+  )
+}
+
 export function Replay() {
   const [trace, setTrace] = useState<Trace | null>(null)
   const [name, setName] = useState('')
@@ -104,15 +188,19 @@ export function Replay() {
   const graph = useRef<RingGraph | undefined>(undefined)
   const lastAt = useRef(0)
 
+  const load = (t: Trace, label: string): void => {
+    setPlaying(false)
+    setTrace(t)
+    setName(label)
+    setAt(0)
+    lastAt.current = 0
+    setError('')
+  }
   const open = async (file: File): Promise<void> => {
     try {
       const t = parseTrace(await file.text())
       if (t.nodes.length === 0) throw new Error('no nodes found: is this a `grapevine sim --trace FILE` file?')
-      setTrace(t)
-      setName(file.name)
-      setAt(0)
-      lastAt.current = 0
-      setError('')
+      load(t, file.name)
     } catch (e) {
       setError((e as Error).message)
     }
@@ -188,6 +276,7 @@ export function Replay() {
           </label>
           <span class="dim small">write one with <code>grapevine sim --nodes 50 --crash 1@10s --trace run.trace</code></span>
         </div>
+        <RunScenario onTrace={load} />
         {error !== '' ? <div class="error" role="alert">{error}</div> : null}
         {trace === null ? <div class="empty">no trace open</div> : (
           <div class="scrub">
