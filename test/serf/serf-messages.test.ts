@@ -52,8 +52,32 @@ test('push_pull_state_round_trips_with_nil_event_slots', () => {
   assert.equal(hex(encodeSerfMessage(back.value)), hex(bytes))
 })
 
-test('queries_and_unknown_types_decode_as_other_not_as_errors', () => {
-  assert.deepEqual(decodeSerfMessage(new Uint8Array([4, 0x80])), { ok: true, value: { type: 'other', messageType: 4 } })
+test('a query decodes exactly as serf wrote it (spec B.2), and unknown types decode as other, not as errors', () => {
+  // [verified] 04 8b a4"Addr" a4 7f000001 a7"Filters" c0 a5"Flags" 01 a2"ID" ce76749368 a5"LTime" 01 a4"Name" a7"myquery"
+  //            a7"Payload" a8"qpayload" a4"Port" cd1f36 ab"RelayFactor" 00 aa"SourceNode" a5"serfQ" a7"Timeout" ce77359400
+  const wire =
+    `048b${str('Addr')}a47f000001${str('Filters')}c0${str('Flags')}01${str('ID')}ce76749368${str('LTime')}01${str('Name')}${str('myquery')}` +
+    `${str('Payload')}${str('qpayload')}${str('Port')}cd1f36${str('RelayFactor')}00${str('SourceNode')}${str('serfQ')}${str('Timeout')}ce77359400`
+  const q = decodeSerfMessage(new Uint8Array(Buffer.from(wire, 'hex')))
+  assert.ok(q.ok && q.value.type === 'query', JSON.stringify(q))
+  assert.deepEqual(q.value, {
+    type: 'query',
+    addr: new Uint8Array([127, 0, 0, 1]),
+    filters: [],
+    flags: 1,
+    id: 0x76749368,
+    lTime: 1,
+    name: 'myquery',
+    payload: new Uint8Array(Buffer.from('qpayload')),
+    port: 0x1f36,
+    relayFactor: 0,
+    sourceNode: 'serfQ',
+    timeoutNs: 2e9,
+  })
+  assert.equal(hex(encodeSerfMessage(q.value)), wire)
+  const ack = encodeSerfMessage({ type: 'queryResponse', flags: 1, from: 'gv', id: 7, lTime: 1, payload: new Uint8Array(0) })
+  assert.equal(hex(ack), `0585${str('Flags')}01${str('From')}${str('gv')}${str('ID')}07${str('LTime')}01${str('Payload')}c0`)
+  assert.deepEqual(decodeSerfMessage(new Uint8Array([9, 0x80])), { ok: true, value: { type: 'other', messageType: 9 } })
   assert.deepEqual(decodeSerfMessage(new Uint8Array([200])), { ok: true, value: { type: 'other', messageType: 200 } })
 })
 
@@ -109,6 +133,21 @@ const serfMessage = fc.oneof(
   fc.record({ type: fc.constant('leave' as const), lTime, node: name, prune: fc.boolean() }),
   fc.record({ type: fc.constant('join' as const), lTime, node: name }),
   fc.record({ type: fc.constant('userEvent' as const), lTime, name, payload, coalesce: fc.boolean() }),
+  fc.record({
+    type: fc.constant('query' as const),
+    lTime,
+    id: fc.integer({ min: 0, max: 0xffffffff }),
+    addr: fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 16, maxLength: 16 })),
+    port: fc.integer({ min: 0, max: 0xffff }),
+    filters: fc.array(fc.uint8Array({ minLength: 1, maxLength: 30 }), { maxLength: 3 }),
+    flags: fc.integer({ min: 0, max: 3 }),
+    relayFactor: fc.integer({ min: 0, max: 255 }),
+    sourceNode: name,
+    name,
+    payload,
+    timeoutNs: fc.integer({ min: 0, max: 60e9 }),
+  }),
+  fc.record({ type: fc.constant('queryResponse' as const), lTime, id: fc.integer({ min: 0, max: 0xffffffff }), from: name, flags: fc.integer({ min: 0, max: 1 }), payload }),
   fc
     .record({
       lTime,
