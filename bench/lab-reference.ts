@@ -1,30 +1,32 @@
 /**
- * The simplest typed-array loop for push-pull anti-entropy, as a yardstick for the lab's model code:
- * one byte per site, double-buffered, a generator inlined into the loop (sfc32 seeded by splitmix32) and
- * partners drawn by multiply-and-shift with rejection. No options, no metrics beyond cycles and messages.
+ * The simplest typed-array loops for two of the lab's models, as yardsticks for its model code: one byte
+ * of state per site, double-buffered, every site scanned every cycle, partners from the lab's generator
+ * (so the ratio measures the model code, not the generator). No options and no metrics beyond cycles,
+ * messages and residue.
  */
-import { splitmix32 } from '../src/core/rng.js'
+import { LabRng } from '../src/lab/lab-rng.js'
 
-export function referencePushPull(n: number, seed: number): { cycles: number; messages: number } {
-  const mix = splitmix32(seed)
-  let a = mix()
-  let b = mix()
-  let c = mix()
-  let d = mix() | 1
+/** A uniform partner among the other n - 1 sites, from the lab's own generator (same draws, same cost). */
+function partners(n: number, seed: number): (i: number) => number {
+  const rng = new LabRng(seed)
+  return (i) => {
+    const j = rng.below(n - 1)
+    return j >= i ? j + 1 : j
+  }
+}
+
+export interface ReferenceOutcome {
+  cycles: number
+  messages: number
+  residue: number
+}
+
+/** Push-pull anti-entropy from site 0 until every site knows. */
+export function referencePushPull(n: number, seed: number): ReferenceOutcome {
+  const partner = partners(n, seed)
   let cur = new Uint8Array(n)
   let nxt = new Uint8Array(n)
-  const range = n - 1
-  const reject = 4294967296 % range
-  const draw = (): number => {
-    const t = (((a + b) | 0) + d) | 0
-    d = (d + 1) | 0
-    a = b ^ (b >>> 9)
-    b = (c + (c << 3)) | 0
-    c = (c << 21) | (c >>> 11)
-    c = (c + t) | 0
-    return t >>> 0
-  }
-  cur[draw() % n] = 1
+  cur[0] = 1
   let known = 1
   let cycles = 0
   let messages = 0
@@ -32,21 +34,13 @@ export function referencePushPull(n: number, seed: number): { cycles: number; me
     cycles++
     nxt.set(cur)
     for (let i = 0; i < n; i++) {
-      let m: number
-      let lo: number
-      do {
-        m = draw() * range
-        lo = m % 4294967296
-      } while (lo < reject)
-      let j = (m - lo) / 4294967296
-      if (j >= i) j++
+      const j = partner(i)
       const ci = cur[i]
       if (ci !== cur[j]) {
         messages++
-        if (ci === 0) {
-          if (nxt[i] === 0) { nxt[i] = 1; known++ }
-        } else if (nxt[j] === 0) {
-          nxt[j] = 1
+        const lacking = ci === 0 ? i : j
+        if (nxt[lacking] === 0) {
+          nxt[lacking] = 1
           known++
         }
       }
@@ -55,5 +49,40 @@ export function referencePushPull(n: number, seed: number): { cycles: number; me
     cur = nxt
     nxt = t
   }
-  return { cycles, messages }
+  return { cycles, messages, residue: 0 }
+}
+
+/** Push rumor mongering with feedback and a counter (reset by a needed contact), from site 0. */
+export function referenceRumorPush(n: number, k: number, seed: number): ReferenceOutcome {
+  const partner = partners(n, seed)
+  let cur = new Uint8Array(n) // 0 susceptible, 1 infective, 2 removed
+  let nxt = new Uint8Array(n)
+  const counter = new Uint8Array(n)
+  cur[0] = 1
+  let infective = 1
+  let cycles = 0
+  let messages = 0
+  while (infective > 0) {
+    cycles++
+    nxt.set(cur)
+    for (let i = 0; i < n; i++) {
+      if (cur[i] !== 1) continue
+      const j = partner(i)
+      messages++
+      if (cur[j] === 0) {
+        nxt[j] = 1
+        counter[i] = 0
+      } else if (++counter[i] >= k) {
+        nxt[i] = 2
+      }
+    }
+    const t = cur
+    cur = nxt
+    nxt = t
+    infective = 0
+    for (let i = 0; i < n; i++) if (cur[i] === 1) infective++
+  }
+  let susceptible = 0
+  for (let i = 0; i < n; i++) if (cur[i] === 0) susceptible++
+  return { cycles, messages, residue: susceptible / n }
 }

@@ -17,7 +17,7 @@
  * (push: to the partner it calls; pull: to every site that calls it), needed or not, and loses interest
  * at the end of a cycle according to --removal (see decideRemoval and the README's lab section).
  */
-import { SeededRng } from '../core/rng.js'
+import { LabRng } from './lab-rng.js'
 
 export type LabModel = 'anti-entropy' | 'rumor'
 export type LabMode = 'push' | 'pull' | 'push-pull'
@@ -98,7 +98,7 @@ export class Arena {
 interface Run {
   cfg: ModelConfig
   a: Arena
-  rng: SeededRng
+  rng: LabRng
   n: number
   /** Update messages sent so far. */
   messages: number
@@ -109,31 +109,12 @@ interface Run {
   nextLen: number
   /** Partners picked for the current caller (fanout > 1 keeps them distinct). */
   picked: Int32Array
-  /** n - 1, and the rejection threshold 2^32 mod (n - 1) of Lemire's multiply-and-shift draw. */
-  range: number
-  reject: number
-}
-
-const TWO32 = 4294967296
-const INV_TWO32 = 1 / TWO32
-/** Below this range, u32 × range is exact in a double, so the multiply-and-shift draw applies. */
-const LEMIRE_MAX_RANGE = 1 << 21
-
-/** A uniform integer in [0, n - 1) without bias: Lemire's method, with one float product in the common case. */
-function drawOther(r: Run): number {
-  const range = r.range
-  if (range >= LEMIRE_MAX_RANGE) return r.rng.int(range)
-  for (;;) {
-    const m = r.rng.u32() * range
-    const hi = Math.floor(m * INV_TWO32)
-    if (m - hi * TWO32 >= r.reject) return hi
-  }
 }
 
 /** A uniform partner of `i` among the other n - 1 sites, distinct from the first `count` in picked. */
 function partner(r: Run, i: number, count: number): number {
   for (;;) {
-    let j = drawOther(r)
+    let j = r.rng.below(r.n - 1)
     if (j >= i) j++
     let dup = false
     for (let p = 0; p < count; p++) if (r.picked[p] === j) dup = true
@@ -169,9 +150,9 @@ function deliver(r: Run, j: number, c: number): void {
   }
 }
 
-function shuffle(rng: SeededRng, xs: Int32Array, len: number): void {
+function shuffle(rng: LabRng, xs: Int32Array, len: number): void {
   for (let i = len - 1; i > 0; i--) {
-    const j = rng.int(i + 1)
+    const j = rng.below(i + 1)
     const t = xs[i]
     xs[i] = xs[j]
     xs[j] = t
@@ -230,6 +211,22 @@ function antiEntropyCycle(r: Run, c: number): void {
     }
     a.list.set(a.next.subarray(0, r.nextLen), r.listLen)
     r.listLen += r.nextLen
+  } else if (cfg.fanout === 1 && cfg.connectionLimit === 0) {
+    // The common case, kept lean: one partner per site, no refusals, sites in index order.
+    const pushToo = mode === 'push-pull'
+    const { rng, n } = r
+    let messages = 0
+    for (let i = 0; i < n; i++) {
+      const iKnows = st[i] === KNOWS
+      if (iKnows && !pushToo) continue
+      let j = rng.below(n - 1)
+      if (j >= i) j++
+      if ((st[j] === KNOWS) !== iKnows) {
+        messages++
+        deliver(r, iKnows ? j : i, c)
+      }
+    }
+    r.messages += messages
   } else {
     const order = callerOrder(r)
     const pushToo = mode === 'push-pull'
@@ -355,12 +352,12 @@ export function runOnce(cfg: ModelConfig, seed: number, arena: Arena): RunOutcom
   a.recv.fill(NEVER)
   a.counter.fill(0)
   a.flags.fill(0)
-  const rng = new SeededRng(seed)
-  const origin = rng.int(n)
+  const rng = new LabRng(seed)
+  const origin = rng.below(n)
   a.recv[origin] = 0
   a.st[origin] = KNOWS
   a.list[0] = origin
-  const r: Run = { cfg, a, rng, n, messages: 0, known: 1, removed: 0, listLen: 1, nextLen: 0, picked: new Int32Array(cfg.fanout), range: n - 1, reject: TWO32 % (n - 1) }
+  const r: Run = { cfg, a, rng, n, messages: 0, known: 1, removed: 0, listLen: 1, nextLen: 0, picked: new Int32Array(cfg.fanout) }
   const rumor = cfg.model === 'rumor'
   const curve: number[] = [n - 1, 1, 0]
   let c = 0
