@@ -102,7 +102,7 @@ function panelSpec(chart: LineChart, index: number, seriesOrder: readonly string
         title: null,
         scale: { domain: [...seriesOrder], range: PALETTE.slice(0, Math.max(1, seriesOrder.length)) },
         sort: [...seriesOrder],
-        legend: { orient: 'right', labelLimit: 280, symbolStrokeWidth: 3 },
+        legend: { orient: 'right', labelLimit: 280, symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 300 },
       },
       strokeDash: {
         field: 'dashed',
