@@ -1,6 +1,7 @@
 // Serf's messages: exact bytes as serf 0.9.4 writes them (spec B.2), round trips, and bounded decoding.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { decodeSerfMessage, encodeSerfMessage } from '../../src/serf/messages.js'
 import type { SerfPushPull } from '../../src/serf/messages.js'
 import { LamportClock } from '../../src/serf/lamport.js'
@@ -97,4 +98,68 @@ test('lamport_clock_starts_at_one_and_witness_moves_past_what_it_saw', () => {
   c.witness(-1)
   c.witness(Number.NaN)
   assert.equal(c.time(), 12)
+})
+
+// ------------------------------------------------------------------ properties (fast-check)
+
+const lTime = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
+const name = fc.string({ maxLength: 40 })
+const payload = fc.uint8Array({ maxLength: 200 })
+const serfMessage = fc.oneof(
+  fc.record({ type: fc.constant('leave' as const), lTime, node: name, prune: fc.boolean() }),
+  fc.record({ type: fc.constant('join' as const), lTime, node: name }),
+  fc.record({ type: fc.constant('userEvent' as const), lTime, name, payload, coalesce: fc.boolean() }),
+  fc
+    .record({
+      lTime,
+      statusLTimes: fc.uniqueArray(fc.tuple(name, lTime), { maxLength: 8, selector: ([k]) => k }),
+      leftMembers: fc.array(name, { maxLength: 4 }),
+      eventLTime: lTime,
+      slots: fc.array(fc.option(fc.record({ lTime, events: fc.array(fc.record({ name, payload }), { maxLength: 3 }) }), { nil: null }), { maxLength: 12 }),
+      queryLTime: lTime,
+    })
+    .map(
+      (r): SerfPushPull => ({
+        type: 'pushPull',
+        lTime: r.lTime,
+        statusLTimes: new Map(r.statusLTimes),
+        leftMembers: r.leftMembers,
+        eventLTime: r.eventLTime,
+        events: r.slots,
+        queryLTime: r.queryLTime,
+      }),
+    ),
+)
+
+test('property: every Serf message round-trips to the same bytes', () => {
+  fc.assert(
+    fc.property(serfMessage, (msg) => {
+      const bytes = encodeSerfMessage(msg)
+      const back = decodeSerfMessage(bytes)
+      assert.ok(back.ok, back.ok ? '' : back.error.message)
+      assert.equal(back.value.type, msg.type)
+      assert.equal(hex(encodeSerfMessage(back.value)), hex(bytes))
+    }),
+    { numRuns: 400, seed: 4 },
+  )
+})
+
+test('property: random bytes and damaged Serf messages decode or fail with a typed reason, never throw', () => {
+  const check = (bytes: Uint8Array): void => {
+    const r = decodeSerfMessage(bytes)
+    if (!r.ok) {
+      assert.equal(typeof r.error.reason, 'string')
+      assert.notEqual(r.error.reason, 'internal', r.error.message)
+    }
+  }
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), check), { numRuns: 2000, seed: 5 })
+  fc.assert(
+    fc.property(serfMessage, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(), (msg, edits, cut) => {
+      const bytes = Uint8Array.from(encodeSerfMessage(msg))
+      for (const [at, v] of edits) bytes[at % bytes.length] = v
+      check(bytes)
+      check(bytes.subarray(0, cut % (bytes.length + 1)))
+    }),
+    { numRuns: 1500, seed: 6 },
+  )
 })
