@@ -5,6 +5,7 @@
  *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo-cluster.ts);
  *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition
  *   agent  run a real node with its HTTP API (see agent-command.ts)
+ *   lab    the epidemic models of Demers et al. 1987 on N sites: tables, JSON, CSV, plots (lab-command.ts)
  *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
@@ -16,6 +17,7 @@ import { runDemo } from './demo-command.js'
 import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from './demo-cluster.js'
 import type { DemoProfile } from './demo-cluster.js'
 import { addAgentCommands } from './agent-command.js'
+import { addLabCommand } from './lab-command.js'
 import { ClientError } from './client.js'
 import type { CommandIo, RawSimFlags } from './sim-command.js'
 import { UsageError, parseCount, parseSeed, runSimCommand } from './sim-command.js'
@@ -91,6 +93,7 @@ export function buildProgram(): Command {
     })
 
   addAgentCommands(program, io)
+  addLabCommand(program, io)
   return program
 }
 
