@@ -192,7 +192,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     ...(raw.pause ?? []).map((t) => parsePause(t)),
     ...(raw.partition ?? []).map((t) => parsePartition(t)),
   ]
-  const crashes = steps.reduce((sum, s) => sum + (s.kind === 'crash' ? s.count : 0), 0)
+  const crashes = steps.reduce((sum, s) => sum + (s.kind === 'crash' ? (s.count ?? 0) : 0), 0)
   if (crashes >= nodes) throw new UsageError(`--crash: ${crashes} crashes in total leave no node of the ${nodes} running; crash fewer or raise --nodes`)
   for (const s of steps) {
     if (s.atMs >= durationMs) {
@@ -236,7 +236,7 @@ export function replayCommand(o: SimCommandOptions): string {
   for (const s of o.steps) {
     if (s.kind === 'crash') parts.push(`--crash ${s.count}@${formatDurationMs(s.atMs)}`)
     else if (s.kind === 'pause') parts.push(`--pause ${s.count}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}${s.everyMs ? `/${formatDurationMs(s.everyMs)}` : ''}`)
-    else if (s.kind === 'partition') parts.push(`--partition ${s.fraction}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}`)
+    else if (s.kind === 'partition') parts.push(`--partition ${s.fraction ?? 0}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs ?? 0)}`)
   }
   if (!o.lifeguard) parts.push('--no-lifeguard')
   if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)

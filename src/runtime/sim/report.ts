@@ -4,6 +4,7 @@
  */
 import type { Profile } from '../../swim/config.js'
 import type { NetworkStats } from './network.js'
+import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
 
 /** A stack run's workload: what was done, and the traffic it cost (the measured results are top-level fields of Report). */
@@ -97,6 +98,8 @@ export interface Report {
    * streams not counted. Null without updates.
    */
   readonly bytesPerUpdate?: number | null
+  /** Sampled every `intervalMs` when the scenario asked for it (scenario files always do; see timeseries.ts). */
+  readonly timeSeries?: TimeSeries
   /** The command that replays this run, when the caller knows it (the CLI sets it). */
   replay?: string
 }
