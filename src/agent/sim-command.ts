@@ -19,7 +19,7 @@ import { isProfile } from '../swim/config.js'
 import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
 import { formatDurationMs, runScenario } from '../runtime/sim/scenario.js'
 import type { Report } from '../runtime/sim/report.js'
-import { formatReport } from '../runtime/sim/report.js'
+import { formatReport, reportJson } from '../runtime/sim/report.js'
 import type { TraceSink } from '../runtime/sim/trace.js'
 
 /** A command-line mistake; the message is meant for the user as is. */
@@ -44,6 +44,7 @@ export interface RawSimFlags {
   kvWrites?: string
   broadcasts?: string
   workloadWindow?: string
+  plot?: string
 }
 
 export interface SimCommandOptions {
@@ -302,16 +303,22 @@ export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
     }
     throw err
   }
-  const trace = options.trace === undefined ? undefined : fileTrace(options.trace)
+  return finishRun((trace) => ({ ...runScenario({ ...scenarioOf(options), trace, ...(raw.plot !== undefined ? { sampleEveryMs: 1000 } : {}) }), replay: replayCommand(options) }), raw, io)
+}
+
+/**
+ * Runs (with the --trace file open when asked), prints the report as text or JSON, draws --plot, and
+ * returns the exit code: 0, or 1 when `runProblems` finds any.
+ */
+export function finishRun(run: (trace: TraceSink | undefined) => Report, raw: Pick<RawSimFlags, 'trace' | 'json' | 'plot'>, io: CommandIo): number {
+  const trace = raw.trace === undefined ? undefined : fileTrace(raw.trace)
   let report: Report
   try {
-    report = runScenario({ ...scenarioOf(options), trace: trace?.sink })
+    report = run(trace?.sink)
   } finally {
     trace?.close()
   }
-  report.replay = replayCommand(options)
-  if (options.json) io.out(JSON.stringify(report, null, 2) + '\n')
-  else io.out(formatReport(report) + '\n')
+  io.out((raw.json ? reportJson(report) : formatReport(report)) + '\n')
   const problems = runProblems(report)
   if (problems.length > 0) {
     io.err(`grapevine sim: ${problems.join('; ')} (seed ${report.seed}); replay with:\n  ${report.replay}\n`)

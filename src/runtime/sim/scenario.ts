@@ -241,14 +241,14 @@ class Tally implements SimObserver {
     readonly windowMs: number,
   ) {}
 
-  /** Whether a partition was lifted, or either node resumed from a pause, within the window before now. */
+  /** Whether a partition was lifted, or either node resumed from a pause or restarted, within the window before now. */
   private inAftermath(accuser: SimNode, accused: SimNode, atMs: number): boolean {
     const faults = this.sim.faults
     for (let i = faults.length - 1; i >= 0; i--) {
       const f = faults[i]
       if (atMs - f.atMs > this.windowMs) return false
       if (f.kind === 'heal' || f.kind === 'unblock') return true
-      if (f.kind === 'resume' && (f.nodes[0] === accuser.name || f.nodes[0] === accused.name)) return true
+      if ((f.kind === 'resume' || f.kind === 'restart') && (f.nodes[0] === accuser.name || f.nodes[0] === accused.name)) return true
     }
     return false
   }

@@ -115,7 +115,7 @@ export function formatNames(names: readonly string[]): string {
 function describePick(p: NodePick): string {
   const of = p.ofStep !== undefined ? ` of the nodes of step ${p.ofStep}` : p.among !== undefined ? ` of ${formatNames(p.among)}` : ''
   if (p.nodes !== undefined) return formatNames(p.nodes)
-  if (p.count !== undefined) return `${p.count}${p.rolling ? ' at a time' : ''} node${p.count === 1 ? '' : 's'}${of}`
+  if (p.count !== undefined) return `${p.count} node${p.count === 1 ? '' : 's'}${p.rolling ? ' at a time' : ''}${of}`
   if (p.fraction !== undefined) return `${percent(p.fraction)}${of}`
   return p.ofStep !== undefined ? `the nodes of step ${p.ofStep}` : `every node${of}`
 }
