@@ -67,8 +67,8 @@ export function buildProgram(): Command {
     .option('--broadcasts <RATE>', 'run the whole Grapevine stack; RATE broadcasts per virtual second from random nodes')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
-    .action((scenario: string | undefined, flags: RawSimFlags) => {
-      process.exitCode = scenario === undefined ? runSimCommand(flags, io) : runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
+    .action(async (scenario: string | undefined, flags: RawSimFlags) => {
+      process.exitCode = scenario === undefined ? await runSimCommand(flags, io) : await runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
     })
 
   program

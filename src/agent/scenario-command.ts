@@ -15,6 +15,7 @@ import type { TraceSink } from '../runtime/sim/trace.js'
 import type { CommandIo, RawSimFlags } from './sim-command.js'
 import { UsageError, finishRun, parseDurationMs, parseSeed } from './sim-command.js'
 import type { ScenarioFile } from './scenario-file.js'
+import { checkPlotFile } from './sim-plot.js'
 import { ScenarioFileError, loadScenarioFile } from './scenario-file.js'
 
 /** Flags that describe a cluster or its faults: a scenario file does that. */
@@ -44,6 +45,7 @@ export function fileRunOf(path: string, raw: RawSimFlags, randomSeed: () => numb
   for (const [key, flag, where] of CLUSTER_FLAGS) {
     if (raw[key] !== undefined) throw new UsageError(`${flag}: the scenario file describes the cluster; set ${where} in ${path} instead, or run without a file to use flags`)
   }
+  checkPlotFile(raw.plot)
   if (raw.lifeguard === false) throw new UsageError(`--no-lifeguard: the scenario file describes the cluster; set lifeguard: false in ${path} instead`)
   const file = loadScenarioFile(path)
   const durationMs = raw.duration === undefined ? file.scenario.durationMs : parseDurationMs(raw.duration, '--duration')
@@ -66,8 +68,8 @@ export function runFile(run: FileRun, trace?: TraceSink): Report {
   return { ...report, ...(run.file.name !== undefined ? { scenario: run.file.name } : {}), steps: [...report.steps, ...notes], replay: fileReplayCommand(run) }
 }
 
-/** `grapevine sim FILE …`; returns the exit code (0 converged, 1 not, 2 usage or file error). */
-export function runScenarioFileCommand(path: string, raw: RawSimFlags, io: CommandIo, randomSeed: () => number): number {
+/** `grapevine sim FILE …`; resolves to the exit code (0 converged, 1 not, 2 usage or file error). */
+export async function runScenarioFileCommand(path: string, raw: RawSimFlags, io: CommandIo, randomSeed: () => number): Promise<number> {
   let run: FileRun
   try {
     run = fileRunOf(path, raw, randomSeed)

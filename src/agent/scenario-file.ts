@@ -125,7 +125,7 @@ export function didYouMean(word: string, known: readonly string[]): string {
       bestD = d
     }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : ''
+  return best !== undefined && bestD <= Math.min(Math.ceil(best.length / 3), best.length - 1) ? ` (did you mean "${best}"?)` : ''
 }
 
 const quote = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v))

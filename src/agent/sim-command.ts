@@ -21,6 +21,7 @@ import { formatDurationMs, runScenario } from '../runtime/sim/scenario.js'
 import type { Report } from '../runtime/sim/report.js'
 import { formatReport, reportJson } from '../runtime/sim/report.js'
 import type { TraceSink } from '../runtime/sim/trace.js'
+import { checkPlotFile, writePlot } from './sim-plot.js'
 
 /** A command-line mistake; the message is meant for the user as is. */
 export class UsageError extends Error {
@@ -291,11 +292,12 @@ export interface CommandIo {
   readonly err: (text: string) => void
 }
 
-/** Runs `grapevine sim`; returns the exit code (0 converged, 1 not converged, 2 usage error). */
-export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
+/** Runs `grapevine sim`; resolves to the exit code (0 converged, 1 not converged, 2 usage error). */
+export async function runSimCommand(raw: RawSimFlags, io: CommandIo): Promise<number> {
   let options: SimCommandOptions
   try {
     options = parseSimFlags(raw)
+    checkPlotFile(raw.plot)
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`grapevine sim: ${err.message}\n`)
@@ -308,9 +310,9 @@ export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
 
 /**
  * Runs (with the --trace file open when asked), prints the report as text or JSON, draws --plot, and
- * returns the exit code: 0, or 1 when `runProblems` finds any.
+ * resolves to the exit code: 0, or 1 when `runProblems` finds any.
  */
-export function finishRun(run: (trace: TraceSink | undefined) => Report, raw: Pick<RawSimFlags, 'trace' | 'json' | 'plot'>, io: CommandIo): number {
+export async function finishRun(run: (trace: TraceSink | undefined) => Report, raw: Pick<RawSimFlags, 'trace' | 'json' | 'plot'>, io: CommandIo): Promise<number> {
   const trace = raw.trace === undefined ? undefined : fileTrace(raw.trace)
   let report: Report
   try {
@@ -319,6 +321,10 @@ export function finishRun(run: (trace: TraceSink | undefined) => Report, raw: Pi
     trace?.close()
   }
   io.out((raw.json ? reportJson(report) : formatReport(report)) + '\n')
+  if (raw.plot !== undefined) {
+    await writePlot(raw.plot, report)
+    io.err(`grapevine sim: time series plotted to ${raw.plot}\n`)
+  }
   const problems = runProblems(report)
   if (problems.length > 0) {
     io.err(`grapevine sim: ${problems.join('; ')} (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
