@@ -27,7 +27,7 @@ import type { Node as YamlNode, Scalar } from 'yaml'
 import type { Profile, SwimConfig } from '../swim/config.js'
 import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
 import type { LinkScope, NetworkChange, NodePick } from '../runtime/sim/steps.js'
-import { formatDurationMs } from '../runtime/sim/steps.js'
+import { formatDurationMs, nodeIndexOf, nodeName } from '../runtime/sim/steps.js'
 import type { WorkloadOptions } from '../runtime/sim/workload.js'
 import { UsageError, parseCount, parseDurationMs, parseLatency, parseProbability, parseProfile, parseRate, parseSeed } from './sim-command.js'
 
@@ -240,15 +240,9 @@ class Names {
     readonly groups: Map<string, string[]>,
   ) {}
 
-  static nameOf(index: number): string {
-    return `node-${String(index).padStart(3, '0')}`
-  }
-
   private index(word: string): number {
-    const m = /^node-(\d{3,})$/.exec(word)
-    if (m === null) return -1
-    const i = Number(m[1])
-    return Names.nameOf(i) === word && i < this.total ? i : -1
+    const i = nodeIndexOf(word)
+    return i < this.total ? i : -1
   }
 
   /** A node name, a range `node-010..node-019`, or (with groups) a group name → names; a problem otherwise. */
@@ -258,7 +252,7 @@ class Names {
     if (range.length === 2) {
       const [a, b] = range.map((w) => this.index(w.trim()))
       if (a < 0 || b < 0 || a > b) return r.problem(node, path, `${quote(word)} is not a range of nodes; write FIRST..LAST like node-000..node-009, with both among ${this.span()}`)
-      return Array.from({ length: b - a + 1 }, (_, k) => Names.nameOf(a + k))
+      return Array.from({ length: b - a + 1 }, (_, k) => nodeName(a + k))
     }
     if (this.index(word) >= 0) return [word]
     const known = withGroups ? [...this.groups.keys()] : []
@@ -268,7 +262,7 @@ class Names {
   }
 
   span(): string {
-    return `${Names.nameOf(0)}..${Names.nameOf(this.total - 1)}`
+    return `${nodeName(0)}..${nodeName(this.total - 1)}`
   }
 
   /** Words → unique names in index order. */
@@ -547,7 +541,7 @@ function readStep(r: Reader, node: YamlNode, path: string, names: Names, ids: Ma
       if (has('isolate')) {
         const g = names.list(r, get('isolate'), at('isolate'))
         if (g !== undefined) {
-          const rest = Array.from({ length: names.total }, (_, i) => Names.nameOf(i)).filter((n) => !g.includes(n))
+          const rest = Array.from({ length: names.total }, (_, i) => nodeName(i)).filter((n) => !g.includes(n))
           if (rest.length === 0) r.problem(get('isolate'), at('isolate'), 'that is every node: nothing is left on the other side')
           sides = [g, rest]
         }

@@ -54,6 +54,7 @@ import { ACTION, Item, OK_EMPTY, PACKET, REFUSED, RESET, RESUME, STREAM_REQUEST,
 import type { ConvergenceCheck } from './checkers.js'
 import { checkConvergence } from './checkers.js'
 import type { TraceSink } from './trace.js'
+import { nodeName } from './steps.js'
 import { describeEvent, describeFate, describePacket, describeStream, formatTimeMs } from './trace.js'
 
 export type { SimulationOptions, SpawnOptions, SimObserver, FaultKind, FaultRecord, SimulationStats } from './types.js'
@@ -158,7 +159,7 @@ export class Simulation {
 
   /** The name of node `index` (the same before it is spawned): node-000, node-001, … */
   nameFor(index: number): string {
-    return `node-${String(index).padStart(3, '0')}`
+    return nodeName(index)
   }
 
   /** The virtual address of node `index`: 127.1.x.y with y in 1..250. */
