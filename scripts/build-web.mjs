@@ -11,8 +11,15 @@ await build({
     'sim-worker': new URL('../web/src/sim-worker.ts', import.meta.url).pathname,
   },
   outdir: new URL('assets/', out).pathname,
-  // The simulator runs in the page too; the Node built-ins it only feature-tests are left empty.
-  alias: { 'node:zlib': new URL('../web/src/shims/empty.ts', import.meta.url).pathname },
+  // The simulator (and the scenario-file reader) run in the page too: the Node built-ins and the plot
+  // writer their modules import are replaced by stand-ins the page's code path never calls.
+  plugins: [{
+    name: 'node-stand-ins',
+    setup(b) {
+      const shim = new URL('../web/src/shims/node.ts', import.meta.url).pathname
+      b.onResolve({ filter: /^node:|\/sim-plot\.js$/ }, () => ({ path: shim }))
+    },
+  }],
   bundle: true,
   minify: true,
   sourcemap: true,

@@ -19,6 +19,8 @@
  *
  * Pure: no clock, timers or I/O. Everything happens inside the delegate calls SWIM makes.
  */
+import { QueryResponder } from './queries.js'
+import type { ReceivedQuery } from './queries.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import type { SwimDelegate } from '../swim/delegate.js'
 import { retransmitLimit } from '../swim/formulas.js'
@@ -48,6 +50,8 @@ export type SerfLayerEvent =
   | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number; readonly prune?: boolean }
   /** A Serf message we could not decode; dropped. */
   | { readonly type: 'dropped'; readonly error: DecodeError; readonly where: 'message' | 'state' }
+  /** A query for the application (filters matched us; internal `_serf_` queries are not reported). Answer with respondToQuery. */
+  | { readonly type: 'query'; readonly query: ReceivedQuery }
 
 export interface SerfLayerOptions {
   /** Our node name (memberlist's). */
@@ -64,6 +68,8 @@ export interface SerfLayerOptions {
    * synchronously inside delegate calls, so the caller applies it once the current input is done.
    */
   readonly onLeaveIntent?: (node: string, prune: boolean) => void
+  /** Our Serf tags, for queries' tag filters (default none). */
+  readonly tags?: () => Readonly<Record<string, string>>
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -83,9 +89,22 @@ export class SerfLayer implements SwimDelegate {
   private readonly events = new BroadcastQueue(SERF_QUEUE_DEPTH)
   private eventSeq = 0
   private leaving = false
+  private queryMinTime = 0
+  /** Queries: dedupe, filters, acks and responses (queries.ts). */
+  readonly queries: QueryResponder
 
   constructor(private readonly opts: SerfLayerOptions) {
     this.name = opts.name
+    this.queries = new QueryResponder(opts.name, opts.tags ?? (() => ({})))
+  }
+
+  /**
+   * The response to a query delivered as a `query` event, as a user message for `to` (the querier).
+   * Throws QueryResponseError when the query is unknown or answered already, or the response exceeds
+   * Serf's 1024-byte limit.
+   */
+  respondToQuery(query: Pick<ReceivedQuery, 'lTime' | 'id'>, payload: Uint8Array): { readonly to: string; readonly payload: Uint8Array } {
+    return this.queries.respond(query, payload)
   }
 
   /** Broadcasts a join intent at the current member clock (Serf's broadcastJoin), setting our status time. */
@@ -163,7 +182,8 @@ export class SerfLayer implements SwimDelegate {
 
   // ------------------------------------------------------------------ SwimDelegate
 
-  notifyUserMessage(payload: Uint8Array): void {
+  /** A Serf message; `send` (by member name) carries query acks back to the querier. */
+  notifyUserMessage(payload: Uint8Array, _fromName?: string, _nowMs?: number, send?: (toName: string, payload: Uint8Array) => boolean): void {
     const decoded = decodeSerfMessage(payload)
     if (!decoded.ok) {
       this.counts.dropped++
@@ -187,16 +207,26 @@ export class SerfLayer implements SwimDelegate {
         rebroadcast = this.handleUserEvent(msg.lTime, msg.name, msg.payload, msg.coalesce)
         queue = this.events
         break
+      case 'query': {
+        this.queryClock.witness(msg.lTime)
+        const o = this.queries.handle(msg, this.queryClock.time(), this.queryMinTime)
+        if (o.ack !== undefined) send?.(o.ack.to, o.ack.payload)
+        if (o.deliver !== undefined) this.opts.onEvent?.({ type: 'query', query: o.deliver })
+        rebroadcast = o.rebroadcast
+        queue = this.events
+        break
+      }
+      case 'queryResponse':
       case 'pushPull':
       case 'other':
-        // Queries, responses, relays: not taken part in yet (README). A push-pull state never comes as a message.
+        // Responses (we send no queries yet), relays, key messages. A push-pull state never comes as a message.
         this.counts.other++
         return
     }
     if (!rebroadcast) return
     // Serf re-gossips the very bytes it received.
     const copy = payload.slice()
-    if (msg.type === 'userEvent') queue.queue(`e${this.eventSeq++}`, copy)
+    if (msg.type === 'userEvent' || msg.type === 'query') queue.queue(`e${this.eventSeq++}`, copy)
     else queue.queue(msg.node, copy)
   }
 
@@ -240,6 +270,7 @@ export class SerfLayer implements SwimDelegate {
     for (const [name, lTime] of pp.statusLTimes) if (!left.has(name)) this.handleJoinIntent(lTime, name)
     // Serf's agent joins without replay: events from before the join are not delivered.
     if (join && pp.eventLTime > this.eventMinTime) this.eventMinTime = pp.eventLTime
+    if (join && pp.queryLTime > this.queryMinTime) this.queryMinTime = pp.queryLTime
     for (const slot of pp.events) {
       if (slot === null) continue
       for (const e of slot.events) this.handleUserEvent(slot.lTime, e.name, e.payload, false)

@@ -2,12 +2,13 @@
 // real agents, the page at the demo's dashboard address sees every member alive in every node's view,
 // kills node-3 with its chaos control and sees it failed in every other node's view and on an
 // agent's own page with the keyboard, partitions node-4 and heals it, sets packet loss, then opens a
-// replay of a `grapevine sim --trace` file and scrubs to the end, and runs a scenario in the page.
+// replay of a `grapevine sim --trace` file and scrubs to the end, runs a scenario from the page's form
+// and from a scenario file.
 // Any console error fails the test.
 // Screenshots go to test-artifacts/dashboard/ (gitignored).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -145,6 +146,14 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await timeline.fill(String(await timeline.getAttribute('max')))
     await page.waitForSelector('.replay-meta .c-text-dead:has-text("1 failed")', { timeout: 10_000 })
     await page.screenshot({ path: path.join(ARTIFACTS, '6-scenario.png') })
+
+    // A scenario file opened in the page runs there, as `grapevine sim FILE` would.
+    const file = path.join(tmp, 'two-crashes.yaml')
+    writeFileSync(file, 'name: two-crashes\nseed: 9\nnodes: 16\nduration: 12s\ntimeline:\n  - { at: 4s, do: crash, count: 2 }\n')
+    await page.setInputFiles('input[type=file]', file)
+    await page.waitForSelector('.replay-meta:has-text("grapevine sim two-crashes.yaml --seed 9 --trace FILE")', { timeout: 30_000 })
+    await timeline.fill(String(await timeline.getAttribute('max')))
+    await page.waitForSelector('.replay-meta .c-text-dead:has-text("2 failed")', { timeout: 10_000 })
     assert.deepEqual(problems, [], 'no errors in the browser console')
   } finally {
     await browser.close()

@@ -7,6 +7,23 @@ import { countStates } from './model.js'
 import { ViewReplay, parseTrace, series } from './trace.js'
 import type { Trace } from './trace.js'
 import type { SimAnswer, SimRequest } from './sim-worker.js'
+import type { ScenarioStep } from '../../src/runtime/sim/scenario.js'
+
+/** Runs the simulator in a Web Worker (the page stays responsive); resolves with its answer. */
+function simulate(request: SimRequest): Promise<SimAnswer> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./sim-worker.js', import.meta.url), { type: 'module' })
+    worker.onmessage = (m: MessageEvent<SimAnswer>) => {
+      worker.terminate()
+      resolve(m.data)
+    }
+    worker.onerror = (err) => {
+      worker.terminate()
+      resolve({ ok: false, error: err.message })
+    }
+    worker.postMessage(request)
+  })
+}
 
 const SPEEDS = [0.5, 1, 2, 5, 10, 20]
 const CELL_COLOR: Record<State, [number, number, number]> = { alive: [52, 211, 153], suspect: [251, 191, 36], dead: [248, 113, 113], left: [148, 163, 184] }
@@ -113,7 +130,7 @@ function scenarioOf(f: ScenarioForm): { request: SimRequest; command: string } {
   const duration = int(f.duration, 'duration (s)', 1, 600)
   const lossPct = Number(f.loss)
   if (!(lossPct >= 0 && lossPct <= 50)) throw new Error(`loss: expected a percentage from 0 to 50, got "${f.loss}"`)
-  const steps: SimRequest['steps'] = []
+  const steps: ScenarioStep[] = []
   const parts = ['grapevine sim', `--nodes ${nodes}`, `--seed ${seed}`, `--duration ${duration}s`]
   if (lossPct > 0) parts.push(`--loss ${lossPct}%`)
   if (f.crash.trim() !== '') {
@@ -128,7 +145,7 @@ function scenarioOf(f: ScenarioForm): { request: SimRequest; command: string } {
     steps.push({ kind: 'partition', fraction: Number(m[1]), atMs: Number(m[2]) * 1000, lengthMs: Number(m[3]) * 1000 })
     parts.push(`--partition ${m[1]}@${m[2]}s:${m[3]}s`)
   }
-  return { request: { nodes, seed, durationMs: duration * 1000, loss: lossPct / 100, steps }, command: parts.join(' ') }
+  return { request: { kind: 'form', nodes, seed, durationMs: duration * 1000, loss: lossPct / 100, steps }, command: parts.join(' ') }
 }
 
 function RunScenario({ onTrace }: { onTrace: (t: Trace, name: string) => void }) {
@@ -149,20 +166,12 @@ function RunScenario({ onTrace }: { onTrace: (t: Trace, name: string) => void })
     }
     setRunning(true)
     setStatus(`running ${scenario.command} …`)
-    const worker = new Worker(new URL('./sim-worker.js', import.meta.url), { type: 'module' })
-    worker.onmessage = (m: MessageEvent<SimAnswer>) => {
-      worker.terminate()
+    void simulate(scenario.request).then((a) => {
       setRunning(false)
-      if (!m.data.ok) return setStatus(`the simulation failed: ${m.data.error}`)
-      onTrace(parseTrace(m.data.text), `${scenario.command} --trace FILE`)
-      setStatus(`ran in ${m.data.wallMs} ms${m.data.converged ? '' : ' (did not converge)'}; the same run on the command line: ${scenario.command} --trace FILE`)
-    }
-    worker.onerror = (err) => {
-      worker.terminate()
-      setRunning(false)
-      setStatus(`the simulation failed: ${err.message}`)
-    }
-    worker.postMessage(scenario.request)
+      if (!a.ok) return setStatus(`the simulation failed: ${a.error}`)
+      onTrace(parseTrace(a.text), `${scenario.command} --trace FILE`)
+      setStatus(`ran in ${a.wallMs} ms${a.converged ? '' : ' (did not converge)'}; the same run on the command line: ${scenario.command} --trace FILE`)
+    })
   }
   return (
     <form class="scenario" onSubmit={run} aria-label="run a scenario in the page">
@@ -182,6 +191,7 @@ export function Replay() {
   const [playing, setPlaying] = useState(false)
   const [speed, setSpeed] = useState(5)
   const [error, setError] = useState('')
+  const [note, setNote] = useState('')
   const replay = useMemo(() => (trace === null ? null : new ViewReplay(trace)), [trace])
   const focus = useMemo(() => trace?.events.find((e) => e.type === 'failed')?.member, [trace])
   const canvas = useRef<HTMLCanvasElement>(null)
@@ -195,13 +205,23 @@ export function Replay() {
     setAt(0)
     lastAt.current = 0
     setError('')
+    setNote('')
   }
   const open = async (file: File): Promise<void> => {
     try {
+      if (/\.(ya?ml|json)$/i.test(file.name)) {
+        // A scenario file: run it here, as `grapevine sim FILE` would.
+        setNote(`running the scenario file ${file.name} …`)
+        const a = await simulate({ kind: 'file', name: file.name, text: await file.text(), seed: 1 })
+        if (!a.ok) throw new Error(a.error)
+        load(parseTrace(a.text), `${a.command} --trace FILE (ran in ${a.wallMs} ms)`)
+        return
+      }
       const t = parseTrace(await file.text())
       if (t.nodes.length === 0) throw new Error('no nodes found: is this a `grapevine sim --trace FILE` file?')
       load(t, file.name)
     } catch (e) {
+      setNote('')
       setError((e as Error).message)
     }
   }
@@ -268,16 +288,17 @@ export function Replay() {
         <div class="panel-head">
           <h2>Simulator replay</h2>
           <label class="file">
-            <input type="file" accept=".trace,.txt,text/plain" aria-label="open a trace file" onChange={(e) => {
+            <input type="file" accept=".trace,.txt,.yaml,.yml,.json,text/plain" aria-label="open a trace or scenario file" onChange={(e) => {
               const f = (e.target as HTMLInputElement).files?.[0]
               if (f !== undefined) void open(f)
             }} />
-            Open a trace…
+            Open a trace or scenario…
           </label>
-          <span class="dim small">write one with <code>grapevine sim --nodes 50 --crash 1@10s --trace run.trace</code></span>
+          <span class="dim small">a trace from <code>grapevine sim … --trace run.trace</code>, or a scenario file (YAML/JSON) to run here</span>
         </div>
         <RunScenario onTrace={load} />
         {error !== '' ? <div class="error" role="alert">{error}</div> : null}
+        {note !== '' ? <div class="dim small" role="status">{note}</div> : null}
         {trace === null ? <div class="empty">no trace open</div> : (
           <div class="scrub">
             <button aria-label={playing ? 'pause replay' : 'play replay'} onClick={() => {

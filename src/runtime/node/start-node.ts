@@ -34,6 +34,7 @@ import { resolvePhiConfig } from '../../state/phi.js'
 import type { PhiConfig } from '../../state/phi.js'
 import type { ClusterState, StateEvent } from '../../state/cluster-state.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
+import type { ReceivedQuery } from '../../serf/queries.js'
 import type { SwimStats } from '../../swim/stats.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import { Driver } from './driver.js'
@@ -115,6 +116,17 @@ export interface BroadcastMessage {
   readonly coalesce?: boolean
 }
 
+/**
+ * A Serf query this node was asked (`serf query NAME PAYLOAD` on a Serf agent, and the filters matched
+ * this node). The querier already got our ack; `respond` sends the one response it may take (at most
+ * Serf's 1024 bytes encoded; throws QueryResponseError otherwise, or when called twice) and returns
+ * false when the querier is no longer a live member. Respond within `timeoutMs`, or the querier has
+ * stopped listening.
+ */
+export interface SerfQueryEvent extends ReceivedQuery {
+  respond(payload: Uint8Array | string): boolean
+}
+
 /** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
 export interface BroadcastOptions {
   /**
@@ -172,7 +184,7 @@ export class JoinError extends Error {
 }
 
 export type { Traffic }
-export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'traffic'
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'traffic'
 
 export interface GrapevineNode {
   readonly name: string
@@ -226,6 +238,8 @@ export interface GrapevineNode {
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
   on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
+  /** A Serf query reached this node (Serf's own `_serf_…` queries are handled inside). */
+  on(event: 'query', listener: (q: SerfQueryEvent) => void): this
   /** A broadcast or a Serf user event arrived (or was sent from here), once each. */
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
@@ -390,13 +404,29 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   }
   const seed = randomBytes(4).readUInt32LE(0)
   let swimRef: Swim | undefined
+  let serfRef: SerfLayer | undefined
   const serf = o.serf
     ? new SerfLayer({
         name: o.name,
         retransmitMult: o.config.retransmitMult,
         clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
+        tags: () => (swimRef === undefined ? {} : decodeTags(swimRef.localMember().meta)),
         onEvent: (e) => {
           driverRef?.events.emit('serf', e)
+          if (e.type === 'query') {
+            const q = e.query
+            const event: SerfQueryEvent = {
+              ...q,
+              respond: (payload) => {
+                const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+                const d = driverRef
+                if (d === undefined || d.isStopped) throw new ConfigError(['the node is shut down'])
+                const r = (serfRef as SerfLayer).respondToQuery(q, bytes)
+                return d.run((_now, out) => d.swim.sendUserTo(r.to, r.payload, out))
+              },
+            }
+            driverRef?.events.emit('query', event)
+          }
           if (e.type === 'userEvent') {
             const m: BroadcastMessage = { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? o.name : '', hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce }
             driverRef?.events.emit('message', m)
@@ -410,6 +440,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
           }),
       })
     : undefined
+  serfRef = serf
   const grapevine = createGrapevineStack({
     name: o.name,
     serf,
