@@ -1,6 +1,6 @@
 // The dashboard in a real browser (playwright-core driving Debian's chromium): `grapevine demo` with 4
 // real agents, the page at the demo's dashboard address sees every member alive in every node's view,
-// kills node-3 with its chaos control and sees it failed in every other node's view and on an
+// pauses and resumes node-2 (suspected, then alive at a higher incarnation), kills node-3 with its chaos control and sees it failed in every other node's view and on an
 // agent's own page with the keyboard, partitions node-4 and heals it, sets packet loss, then opens a
 // replay of a `grapevine sim --trace` file and scrubs to the end, runs a scenario from the page's form
 // and from a scenario file.
@@ -76,6 +76,17 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await page.getByRole('tab', { name: 'Gossip rounds' }).click()
     await page.waitForSelector('.drill table.list tbody tr', { timeout: 10_000 })
     await page.screenshot({ path: path.join(ARTIFACTS, '1-live.png') })
+
+    // Pause node-2: node-1 suspects it; resume it: it refutes (or, if declared failed by then, rejoins)
+    // with a higher incarnation, alive again everywhere.
+    await page.getByRole('button', { name: 'pause node-2' }).click()
+    await waitUntil('node-1 suspects node-2', async () => ['suspect', 'dead'].includes((await cells(page, 'node-2'))['node-1']), 20_000, detail, 100)
+    await page.getByRole('button', { name: 'resume node-2' }).click()
+    await waitUntil('node-2 is alive again in every view, at a higher incarnation', async () => {
+      const c = await cells(page, 'node-2')
+      const inc = await page.textContent('.vbody .vrow[data-key="node-2"] [role=gridcell]:nth-child(3)')
+      return NODES.every((o) => c[o] === 'alive') && Number(inc) >= 2
+    }, 30_000, detail, 200)
 
     // Kill node-3 from the chaos controls: every other view turns it failed.
     await page.getByRole('button', { name: 'kill node-3' }).click()
