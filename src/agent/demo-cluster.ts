@@ -430,6 +430,7 @@ export class DemoCluster implements ChaosTarget {
     const n = this.nodes[index - 1]
     const pid = n.proc?.pid
     await this.command(`${ACTION_COMMANDS[action]} ${index}`)
+    if (action === 'kill') await within(KILL_LIMIT_MS, n.exited)
     const now = n.proc?.pid
     return `${action} ${n.name}${pid === undefined ? '' : ` (pid ${pid})`}: now ${n.state}${now !== undefined && now !== pid ? `, pid ${now}` : ''}`
   }

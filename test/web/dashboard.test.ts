@@ -82,11 +82,15 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
     await page.getByRole('button', { name: 'pause node-2' }).click()
     await waitUntil('node-1 suspects node-2', async () => ['suspect', 'dead'].includes((await cells(page, 'node-2'))['node-1']), 20_000, detail, 100)
     await page.getByRole('button', { name: 'resume node-2' }).click()
+    const observer = page.getByRole('combobox', { name: 'observer node' })
+    const incarnationOfNode2 = async (): Promise<number> => Number(await page.textContent('.vbody .vrow[data-key="node-2"] [role=gridcell]:nth-child(3)'))
     await waitUntil('node-2 is alive again in every view, at a higher incarnation', async () => {
       const c = await cells(page, 'node-2')
-      const inc = await page.textContent('.vbody .vrow[data-key="node-2"] [role=gridcell]:nth-child(3)')
-      return NODES.every((o) => c[o] === 'alive') && Number(inc) >= 2
+      return NODES.every((o) => c[o] === 'alive') && (await incarnationOfNode2()) >= 2
     }, 30_000, detail, 200)
+    await observer.selectOption('node-2')
+    assert.ok((await incarnationOfNode2()) >= 2, 'node-2 knows its own new incarnation')
+    await observer.selectOption('node-1')
 
     // Kill node-3 from the chaos controls: every other view turns it failed.
     await page.getByRole('button', { name: 'kill node-3' }).click()
@@ -95,7 +99,7 @@ test('dashboard: a real cluster in chromium, kill from the chaos controls, repla
       return NODES.filter((o) => o !== 'node-3').every((o) => c[o] === 'dead') && c['node-3'] === 'offline'
     }, 40_000, detail, 200)
     await page.getByRole('tab', { name: 'Suspicions' }).click()
-    await page.getByRole('combobox', { name: 'observer node' }).selectOption('node-2')
+    await observer.selectOption('node-2')
     await page.waitForSelector('.vbody .vrow[data-key="node-3"].member-dead', { timeout: 10_000 })
     await page.waitForSelector('.drill table.list td:has-text("node-3")', { timeout: 10_000 })
     await page.screenshot({ path: path.join(ARTIFACTS, '2-killed.png') })

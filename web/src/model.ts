@@ -74,10 +74,15 @@ export class LiveModel {
         else v.members.set(m.name, { ...m, phi: v.members.get(m.name)?.phi ?? null, changedAt: Date.now() })
         break
       }
-      case 'suspicion':
-        v.suspicions.push(data as Suspicion)
+      case 'suspicion': {
+        const s = data as Suspicion
+        // A refutation raises this node's own incarnation, which no member event reports.
+        const self = v.members.get(v.self)
+        if (s.type === 'refuted' && self !== undefined && s.incarnation > self.incarnation) v.members.set(v.self, { ...self, incarnation: s.incarnation, changedAt: s.at })
+        v.suspicions.push(s)
         if (v.suspicions.length > SUSPICIONS_KEPT) v.suspicions.shift()
         break
+      }
       case 'health':
         v.health = data.score
         break
@@ -148,6 +153,9 @@ export function episodes(suspicions: readonly Suspicion[]): Episode[] {
     } else if (cur !== undefined && cur.outcome === 'open') {
       cur.outcome = 'refuted'
       cur.endedAt = s.at
+    } else if (s.type === 'refuted') {
+      // This node heard an accusation about itself (s.via: suspect, dead, …) and refuted it.
+      all.push({ member: s.member, incarnation: s.incarnation, accuser: null, via: `${s.via} message`, at: s.at, confirmedBy: [], outcome: 'refuted', endedAt: s.at })
     }
   }
   return all.reverse()
