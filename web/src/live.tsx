@@ -286,6 +286,21 @@ function Views({ model, demo, observer, onObserve }: { model: LiveModel; demo: D
   )
 }
 
+/** Asks for the agent's bearer token (started with --http-token) and keeps it for this tab. */
+export function TokenForm() {
+  return (
+    <form class="panel token" onSubmit={(e) => {
+      e.preventDefault()
+      setToken(((e.currentTarget as HTMLFormElement).elements.namedItem('token') as HTMLInputElement).value)
+      location.reload()
+    }}>
+      <h2>This agent wants a token</h2>
+      <p>It was started with an HTTP token; enter it to watch it (kept for this browser tab only).</p>
+      <input name="token" type="password" aria-label="bearer token" autoFocus /> <button type="submit">Connect</button>
+    </form>
+  )
+}
+
 export function Live({ demo, self, refreshDemo }: { demo: DemoCluster | null; self: string | null; refreshDemo: () => void }) {
   const [needToken, setNeedToken] = useState(false)
   const model = useLive(demo, self, () => setNeedToken(true))
@@ -302,15 +317,7 @@ export function Live({ demo, self, refreshDemo }: { demo: DemoCluster | null; se
     if (observer === '' && self !== null) setObserver(self)
   }, [self])
   const view = model.views.get(observer)
-  if (needToken) {
-    return (
-      <form class="panel token" onSubmit={(e) => { e.preventDefault(); setToken(((e.currentTarget as HTMLFormElement).elements.namedItem('token') as HTMLInputElement).value); location.reload() }}>
-        <h2>This agent wants a token</h2>
-        <p>It was started with an HTTP token; enter it to watch it (kept for this browser tab only).</p>
-        <input name="token" type="password" aria-label="bearer token" autoFocus /> <button type="submit">Connect</button>
-      </form>
-    )
-  }
+  if (needToken) return <TokenForm />
   return (
     <div class="live">
       <div class="observer-bar">

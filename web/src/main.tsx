@@ -1,8 +1,8 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import type { DemoCluster } from './api.js'
-import { getJson } from './api.js'
-import { Live } from './live.js'
+import { ApiError, getJson } from './api.js'
+import { Live, TokenForm } from './live.js'
 import { Replay } from './replay.js'
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
@@ -27,7 +27,7 @@ function App() {
       }
     }, (e: Error) => {
       setDemo(null)
-      setError(e.message)
+      setError(e instanceof ApiError && e.status === 401 ? 'token' : e.message)
     })
   }, [])
   useEffect(() => {
@@ -49,7 +49,7 @@ function App() {
         </nav>
       </header>
       <main>
-        {tab === 'replay' ? <Replay /> : demo === undefined ? <div class="empty">connecting…</div> : demo === null && self === null ? (
+        {tab === 'replay' ? <Replay /> : error === 'token' ? <TokenForm /> : demo === undefined ? <div class="empty">connecting…</div> : demo === null && self === null ? (
           <div class="empty">{error === '' ? 'connecting…' : `cannot reach the agent: ${error}`}</div>
         ) : (
           <Live demo={demo} self={demo === null ? self : null} refreshDemo={refreshDemo} />
