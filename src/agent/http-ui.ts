@@ -108,6 +108,7 @@ export class UiTracker {
   private readonly suspicions: SuspicionJson[] = []
   private readonly versions = new Map<string, number>()
   private readonly names = new Map<string, string>()
+  private scannedAt = 0
   health = 0
 
   constructor(private readonly node: GrapevineNode) {
@@ -116,14 +117,16 @@ export class UiTracker {
     node.on('state', (e) => this.state(e))
   }
 
+  /** The member at the packet's address; the address itself when none is known (members rescanned at most once a second). */
   private peerName(t: Traffic): string {
     const key = `${t.peer.ip}:${t.peer.port}`
-    let name = this.names.get(key)
-    if (name === undefined) {
-      for (const m of this.node.members()) this.names.set(`${m.address.ip}:${m.address.port}`, m.name)
-      name = this.names.get(key) ?? key
-    }
-    return name
+    const name = this.names.get(key)
+    if (name !== undefined) return name
+    const now = Date.now()
+    if (now - this.scannedAt < 1000) return key
+    this.scannedAt = now
+    for (const m of this.node.members()) this.names.set(`${m.address.ip}:${m.address.port}`, m.name)
+    return this.names.get(key) ?? key
   }
 
   private traffic(t: Traffic): void {
@@ -138,7 +141,7 @@ export class UiTracker {
     if (e.type === 'suspected' || e.type === 'failed') s = { type: e.type, member: e.member.name, from: e.from, via: e.via, incarnation: e.member.incarnation, at }
     else if (e.type === 'alive') s = { type: 'alive', member: e.member.name, from: null, via: null, incarnation: e.member.incarnation, at }
     else if (e.type === 'refuted') s = { type: 'refuted', member: this.node.name, from: null, via: e.accusation, incarnation: e.incarnation, at }
-    if ((e.type === 'joined' || e.type === 'updated') && e.member.address !== undefined) this.names.set(`${e.member.address.ip}:${e.member.address.port}`, e.member.name)
+    if (e.type === 'joined' || e.type === 'updated') this.names.set(`${e.member.address.ip}:${e.member.address.port}`, e.member.name)
     if (s === undefined) return
     this.suspicions.push(s)
     if (this.suspicions.length > SUSPICION_RING) this.suspicions.shift()
