@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { DemoCluster, Gossip, MemberRow, NodeView, State } from './api.js'
 import { ApiError, STATE_LABEL, getJson, postJson, setToken, subscribe } from './api.js'
 import { LEGEND, RingGraph, STATE_COLOR } from './graph.js'
-import { LiveModel, byName, countStates, episodes } from './model.js'
+import { LiveModel, byName, compactTypes, countStates, episodes, rounds } from './model.js'
 import type { ObserverView } from './model.js'
 import { VirtualTable } from './table.js'
 import type { Column } from './table.js'
@@ -19,6 +19,10 @@ export function ago(at: number, now: number): string {
   if (s < 60) return `${s}s ago`
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s ago`
   return `${Math.floor(s / 3600)}h ago`
+}
+
+function clockTime(at: number): string {
+  return new Date(at).toLocaleTimeString([], { hour12: false })
 }
 
 function bytes(n: number): string {
@@ -167,14 +171,14 @@ function Drill({ view, now, selected }: { view: ObserverView | undefined; now: n
           )
         ) : tab === 'gossip' ? (
           <table class="list">
-            <thead><tr><th>When</th><th></th><th>Peer</th><th>Messages</th><th class="num">Bytes</th></tr></thead>
-            <tbody>{[...(view?.gossip ?? [])].reverse().slice(0, 80).map((g, i) => (
+            <thead><tr><th>When</th><th>Peer</th><th>Sent →</th><th>← Received</th><th class="num">Bytes →/←</th></tr></thead>
+            <tbody>{rounds(view?.gossip ?? []).slice(0, 60).map((r, i) => (
               <tr key={i}>
-                <td class="dim">{new Date(g.at).toLocaleTimeString()}</td>
-                <td class={g.direction === 'out' ? 'out' : 'in'} aria-label={g.direction === 'out' ? 'sent' : 'received'}>{g.direction === 'out' ? '→' : '←'}</td>
-                <td class="mono">{g.peer}</td>
-                <td class="mono small">{g.kind === 'stream' ? 'TCP ' : ''}{g.types}</td>
-                <td class="num">{g.bytes}</td>
+                <td class="dim">{clockTime(r.at)}</td>
+                <td class="mono">{r.peer}</td>
+                <td class="mono small out clip" title={compactTypes(r.sent)}>{compactTypes(r.sent) || <span class="dim">–</span>}</td>
+                <td class="mono small in clip" title={compactTypes(r.received)}>{compactTypes(r.received) || <span class="dim">–</span>}</td>
+                <td class="num">{r.bytesOut} / {r.bytesIn}</td>
               </tr>
             ))}</tbody>
           </table>

@@ -160,3 +160,51 @@ export function episodes(suspicions: readonly Suspicion[]): Episode[] {
   }
   return all.reverse()
 }
+
+/** An exchange with one peer: what went each way within ROUND_MS of its first message. */
+export interface Round {
+  at: number
+  peer: string
+  sent: string[]
+  received: string[]
+  bytesOut: number
+  bytesIn: number
+}
+
+export const ROUND_MS = 1000
+
+/** Groups messages into rounds per peer, newest first. */
+export function rounds(gossip: readonly Gossip[]): Round[] {
+  const open = new Map<string, Round>()
+  const all: Round[] = []
+  for (const g of gossip) {
+    let r = open.get(g.peer)
+    if (r === undefined || g.at - r.at > ROUND_MS) {
+      r = { at: g.at, peer: g.peer, sent: [], received: [], bytesOut: 0, bytesIn: 0 }
+      open.set(g.peer, r)
+      all.push(r)
+    }
+    const label = g.kind === 'stream' ? `TCP ${g.types}` : g.types
+    if (g.direction === 'out') {
+      r.sent.push(label)
+      r.bytesOut += g.bytes
+    } else {
+      r.received.push(label)
+      r.bytesIn += g.bytes
+    }
+  }
+  return all.reverse()
+}
+
+/** Message types of a round, counted: `user×3 · ping`. */
+export function compactTypes(labels: readonly string[]): string {
+  const counts = new Map<string, number>()
+  for (const l of labels) {
+    const tcp = l.startsWith('TCP ')
+    for (const t of (tcp ? l.slice(4) : l).split(/,(?![^(]*\))/)) {
+      const key = tcp ? `TCP ${t}` : t
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+    }
+  }
+  return [...counts].map(([t, n]) => (n > 1 ? `${t}×${n}` : t)).join(' · ')
+}

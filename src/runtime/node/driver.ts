@@ -78,7 +78,9 @@ export class Driver {
   streamRequest(from: Address, bytes: Uint8Array): Uint8Array | null {
     if (this.stopped) return null
     this.observe('in', 'stream', from, bytes)
-    return this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
+    const reply = this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
+    if (reply !== null) this.observe('out', 'stream', from, reply)
+    return reply
   }
 
   /** A drop the runtime saw before the protocol did: counted with the protocol's drops and reported. */
