@@ -5,6 +5,12 @@
  *       packets → UdpTransport.send     streams → TcpTransport.exchange (result → run(handleStreamReply))
  *       timers  → TimerQueue            events  → EventEmitter ('event')
  *
+ * With a WireSecurity (keys or a cluster label), every datagram and stream message is sealed on the way
+ * out and opened on the way in here, around the protocol (memberlist's order, spec 4.1): what cannot
+ * be opened (wrong key, no key, plaintext where encryption is required, another label) is counted and
+ * dropped before the protocol sees it; a stream request that cannot be opened is answered with an
+ * error message, as memberlist does.
+ *
  * Effects are performed after each input, as the simulator does. Timers go into the same TimerQueue the
  * simulator uses (ordered by due time, then by scheduling sequence), and one real setTimeout is armed
  * for the earliest entry; timers due at the same instant fire in scheduling order. The clock is
@@ -20,6 +26,9 @@ import type { Address } from '../../core/types.js'
 import type { SwimEvent } from '../../swim/events.js'
 import type { Swim, SwimOutbox } from '../../swim/swim.js'
 import type { SwimTimer } from '../../swim/timers.js'
+import { encodeStream } from '../../wire/codec.js'
+import type { DecodeError } from '../../wire/decode-error.js'
+import type { WireSecurity } from '../../wire/security.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -35,7 +44,7 @@ export class Driver {
   private udp: UdpTransport | undefined
   private tcp: TcpTransport | undefined
 
-  constructor(readonly swim: Swim) {}
+  constructor(readonly swim: Swim, readonly security?: WireSecurity) {}
 
   /** The transports, attached once both are bound. */
   attach(udp: UdpTransport, tcp: TcpTransport): void {
@@ -63,12 +72,33 @@ export class Driver {
 
   packet(from: Address, bytes: Uint8Array): void {
     if (this.stopped) return
-    this.run((now, out) => this.swim.handlePacket(from, bytes, now, out))
+    let plain = bytes
+    if (this.security !== undefined) {
+      const opened = this.security.openPacket(bytes)
+      if (!opened.ok) return this.rejected(opened.error, from)
+      plain = opened.value
+    }
+    this.run((now, out) => this.swim.handlePacket(from, plain, now, out))
   }
 
   streamRequest(from: Address, bytes: Uint8Array): Uint8Array | null {
     if (this.stopped) return null
-    return this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
+    const sec = this.security
+    if (sec === undefined) return this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
+    const opened = sec.openStream(bytes, true)
+    if (!opened.ok) {
+      this.rejected(opened.error, from)
+      // memberlist answers an unreadable stream with an errResp (sealed like any reply), so the dialer learns why.
+      return sec.sealStream(encodeStream({ type: 'err', error: `Failed to read stream: ${opened.error.detail}` }, { compress: false }), false)
+    }
+    const reply = this.run((now, out) => this.swim.handleStreamRequest(from, opened.value, now, out))
+    return reply === null ? null : sec.sealStream(reply, false)
+  }
+
+  /** Input the security layer refused: counted like a decode error, reported, never seen by the protocol. */
+  private rejected(err: DecodeError, from: Address): void {
+    this.swim.stats.decodeError(err.reason)
+    this.dropped(err.reason, from, err.detail)
   }
 
   /** A drop the runtime saw before the protocol did: counted with the protocol's drops and reported. */
@@ -93,19 +123,33 @@ export class Driver {
     const { packets, streams, timers, events } = out
     out.clear()
     const nowMs = this.now()
+    const sec = this.security
     for (const p of packets) {
-      const refused = this.udp?.send(p.to, p.bytes, (reason) => this.dropped('send-failed', p.to, reason))
+      const refused = this.udp?.send(p.to, sec === undefined ? p.bytes : sec.sealPacket(p.bytes), (reason) => this.dropped('send-failed', p.to, reason))
       if (refused !== undefined) this.dropped(`send-${refused}`, p.to, `datagram to ${p.to.ip}:${p.to.port} not sent`)
     }
     for (const s of streams) {
-      this.tcp?.exchange(s.to, s.bytes, s.timeoutMs, s.expectReply, (result: StreamResult) => {
+      this.tcp?.exchange(s.to, sec === undefined ? s.bytes : sec.sealStream(s.bytes, true), s.timeoutMs, s.expectReply, (result: StreamResult) => {
         if (this.stopped) return
-        this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, result, now, o))
+        const opened = sec === undefined || !result.ok || !s.expectReply ? result : this.openReply(sec, s.to, result.bytes)
+        this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, opened, now, o))
       })
     }
     for (const t of timers) this.timers.push(nowMs + t.afterMs, t.timer)
     this.arm()
     for (const e of events) this.events.emit('event', e)
+  }
+
+  /**
+   * A reply to our stream request, opened. One that cannot be (the peer has another key, none, or
+   * another label) is counted here and handed on as an error message naming why, so a join reports it.
+   */
+  private openReply(sec: WireSecurity, from: Address, bytes: Uint8Array): StreamResult {
+    const opened = sec.openStream(bytes, false)
+    if (opened.ok) return { ok: true, bytes: opened.value }
+    this.rejected(opened.error, from)
+    const error = `reply could not be opened (${opened.error.reason}: ${opened.error.detail})`
+    return { ok: true, bytes: encodeStream({ type: 'err', error }, { compress: false }).slice() }
   }
 
   /** Keeps one setTimeout armed for the earliest queued timer. */

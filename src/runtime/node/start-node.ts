@@ -10,7 +10,7 @@
  * error (EADDRINUSE, …; everything bound so far is closed again) when a socket cannot be bound, and
  * with a JoinError when `join` was given and no seed answered (the node is shut down again).
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomFillSync } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
@@ -40,6 +40,9 @@ import { Driver } from './driver.js'
 import { decodeTags, encodeTags, tagProblems } from './tags.js'
 import type { Tags } from './tags.js'
 import { TcpTransport } from './tcp.js'
+import { Keyring, KeyringError, formatKey, parseKey } from '../../wire/keyring.js'
+import type { KeyringInfo } from '../../wire/keyring.js'
+import { WireSecurity, labelProblem } from '../../wire/security.js'
 import { UdpTransport } from './udp.js'
 
 export const DEFAULT_PORT = 7946
@@ -77,6 +80,30 @@ export interface NodeOptions {
   readonly phi?: Partial<PhiConfig>
   /** This run's generation of the node's state; must grow across restarts. Default: the wall clock in ms. */
   readonly generation?: number
+  /**
+   * Encryption as memberlist and Serf do it (AES-GCM): `keys` (base64 as `serf keygen` prints, or 16,
+   * 24 or 32 bytes), the primary first. `verifyIncoming` / `verifyOutgoing` (default true) switch a
+   * running plaintext cluster over without downtime: accept both, then send encrypted, then require it.
+   */
+  readonly encryption?: EncryptionOptions
+  /** Cluster label on every packet and stream (memberlist 0.3+). Off by default: Serf 0.9.4 rejects labels. */
+  readonly label?: string
+}
+
+export interface EncryptionOptions {
+  readonly keys?: ReadonlyArray<string | Uint8Array>
+  readonly verifyIncoming?: boolean
+  readonly verifyOutgoing?: boolean
+}
+
+/** What a node's wire security is: keys by fingerprint only, never key material. */
+export interface EncryptionStatus extends KeyringInfo {
+  /** True when keys are installed and outgoing traffic is encrypted. */
+  readonly encrypting: boolean
+  readonly verifyIncoming: boolean
+  readonly verifyOutgoing: boolean
+  /** The cluster label, '' when none. */
+  readonly label: string
 }
 
 /** What `protocolStats()` returns. */
@@ -191,6 +218,18 @@ export interface GrapevineNode {
   protocolStats(): ProtocolStats
   /** The protocol's counters (drops by reason, probes, …). */
   stats(): SwimStats
+  /** Encryption and label status, keys by fingerprint. */
+  encryption(): EncryptionStatus
+  /** Installs a key (base64 or bytes) for decryption; the first key of an empty keyring becomes primary. Throws KeyringError. */
+  installKey(key: string | Uint8Array): void
+  /** Makes an installed key the primary (it encrypts from now on). Throws KeyringError when not installed. */
+  useKey(key: string | Uint8Array): void
+  /** Removes an installed key; throws KeyringError for the primary. */
+  removeKey(key: string | Uint8Array): void
+  /** Changes memberlist's verify switches while running (the plaintext-to-encrypted switch). */
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void
+  /** The keys in base64, the primary first: for writing a keyring file. Never show them. */
+  exportKeys(): string[]
   on(event: 'member', listener: (e: MemberEvent) => void): this
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
@@ -215,13 +254,17 @@ interface Resolved {
   readonly broadcast: Partial<RumorConfig>
   readonly state: Partial<StateConfig>
   readonly phi: Partial<PhiConfig>
+  readonly keyring: Keyring
+  readonly label: string
+  readonly verifyIncoming: boolean
+  readonly verifyOutgoing: boolean
 }
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   const problems: string[] = []
   if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
-  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation', 'broadcast', 'state', 'phi', 'generation'])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label'])
   for (const k of Object.keys(options)) {
     if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
   }
@@ -288,10 +331,58 @@ export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   sub('broadcast', () => resolveRumorConfig(options.broadcast ?? {}))
   sub('state', () => resolveStateConfig(options.state ?? {}))
   sub('phi', () => resolvePhiConfig(options.phi ?? {}))
+  const enc = encryptionOptions(options, problems)
   if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
   return {
     name, bind, advertise, join, config, meta: markMeta(meta), serf: options.serf ?? true, incarnation, generation,
-    broadcast: options.broadcast ?? {}, state: options.state ?? {}, phi: options.phi ?? {},
+    broadcast: options.broadcast ?? {}, state: options.state ?? {}, phi: options.phi ?? {}, ...enc,
+  }
+}
+
+function toKey(key: string | Uint8Array): Uint8Array {
+  return typeof key === 'string' ? parseKey(key) : new Keyring([key]).keys[0]
+}
+
+function encryptionOptions(options: NodeOptions, problems: string[]): Pick<Resolved, 'keyring' | 'label' | 'verifyIncoming' | 'verifyOutgoing'> {
+  const e = options.encryption ?? {}
+  const keyring = new Keyring()
+  if (e === null || typeof e !== 'object') {
+    problems.push(`encryption: expected { keys: ['<base64 key>'], verifyIncoming?, verifyOutgoing? }, got ${JSON.stringify(e)}`)
+  } else if (e.keys !== undefined && !Array.isArray(e.keys)) {
+    problems.push(`encryption.keys: expected an array of base64 keys (primary first) as \`grapevine keygen\` prints them, got ${typeof e.keys}`)
+  } else {
+    for (const [i, k] of (e.keys ?? []).entries()) {
+      try {
+        keyring.install(toKey(k))
+      } catch (err) {
+        if (!(err instanceof KeyringError)) throw err
+        problems.push(`encryption.keys[${i}]: ${err.message}`)
+      }
+    }
+  }
+  for (const f of ['verifyIncoming', 'verifyOutgoing'] as const) {
+    const v = (e as EncryptionOptions | null)?.[f]
+    if (v !== undefined && typeof v !== 'boolean') problems.push(`encryption.${f}: expected true (the default) or false, got ${JSON.stringify(v)}`)
+  }
+  const label = options.label ?? ''
+  const lp = labelProblem(label)
+  if (lp !== undefined) problems.push(lp)
+  return { keyring, label: lp === undefined ? label : '', verifyIncoming: e?.verifyIncoming ?? true, verifyOutgoing: e?.verifyOutgoing ?? true }
+}
+
+/** Nonces from the system's cryptographic generator, drawn 4 KiB at a time. */
+function cryptoRandom(): (n: number) => Uint8Array {
+  const pool = new Uint8Array(4096)
+  let at = pool.length
+  return (n) => {
+    if (n > pool.length) return new Uint8Array(randomBytes(n))
+    if (at + n > pool.length) {
+      randomFillSync(pool)
+      at = 0
+    }
+    const out = pool.slice(at, at + n)
+    at += n
+    return out
   }
 }
 
@@ -383,9 +474,15 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     onStateChange: (e) => driverRef?.events.emit('state', e),
     onDrop: (reason) => driverRef?.swim.stats.drop(reason),
   })
-  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: grapevine.stack, incarnation: o.incarnation })
+  const security = new WireSecurity(
+    { keyring: o.keyring, label: o.label, verifyIncoming: o.verifyIncoming, verifyOutgoing: o.verifyOutgoing },
+    cryptoRandom(),
+  )
+  // memberlist leaves room for the envelope in every packet it packs (spec 4.4).
+  const config = security.packetOverheadBytes === 0 ? o.config : { ...o.config, packetBytesBudget: o.config.packetBytesBudget - security.packetOverheadBytes }
+  const swim = new Swim({ name: o.name, address, config, rng: new SeededRng(seed), meta: o.meta, delegate: grapevine.stack, incarnation: o.incarnation })
   swimRef = swim
-  const driver = new Driver(swim)
+  const driver = new Driver(swim, security)
   driverRef = driver
   driver.attach(udp, tcp)
   const node = new NodeHandle(driver, udp, tcp, tcp.port, serf, grapevine)
@@ -650,6 +747,39 @@ class NodeHandle implements GrapevineNode {
 
   stats(): SwimStats {
     return this.driver.swim.stats
+  }
+
+  private get security(): WireSecurity {
+    const s = this.driver.security
+    if (s === undefined) throw new ConfigError(['the node runs without its security layer'])
+    return s
+  }
+
+  encryption(): EncryptionStatus {
+    const s = this.security
+    return { ...s.keyring.info(), encrypting: s.encrypting, verifyIncoming: s.verifyIncoming, verifyOutgoing: s.verifyOutgoing, label: s.label }
+  }
+
+  installKey(key: string | Uint8Array): void {
+    this.security.keyring.install(toKey(key))
+  }
+
+  useKey(key: string | Uint8Array): void {
+    this.security.keyring.use(toKey(key))
+  }
+
+  removeKey(key: string | Uint8Array): void {
+    this.security.keyring.remove(toKey(key))
+  }
+
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void {
+    const s = this.security
+    if (opts.incoming !== undefined) s.verifyIncoming = opts.incoming
+    if (opts.outgoing !== undefined) s.verifyOutgoing = opts.outgoing
+  }
+
+  exportKeys(): string[] {
+    return this.security.keyring.keys.map(formatKey)
   }
 
   on(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (e: never) => void): this {
