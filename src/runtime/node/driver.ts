@@ -88,6 +88,8 @@ export class Driver {
     const opened = sec.openStream(bytes, true)
     if (!opened.ok) {
       this.rejected(opened.error, from)
+      // Another cluster's label: closed without a word, as memberlist does.
+      if (opened.error.reason === 'label-mismatch') return null
       // memberlist answers an unreadable stream with an errResp (sealed like any reply), so the dialer learns why.
       return sec.sealStream(encodeStream({ type: 'err', error: `Failed to read stream: ${opened.error.detail}` }, { compress: false }), false)
     }
