@@ -14,6 +14,7 @@
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
+ *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (http-keys.ts)
  *   GET  /metrics         Prometheus text
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
@@ -28,6 +29,7 @@ import { JoinError } from '../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import { UserEventError } from '../serf/serf-layer.js'
 import { handleDataRoute, streamData } from './http-data.js'
+import { handleKeysRoute } from './http-keys.js'
 import type { AgentMetrics } from './metrics.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
@@ -45,6 +47,8 @@ export interface ApiTarget {
   join(addresses: readonly string[]): Promise<number>
   /** Starts the graceful leave and shutdown; resolves once the leave went out. */
   leave(): Promise<void>
+  /** Saves the keyring after a change (to the keyring file, when there is one). */
+  keysChanged?(): Promise<void>
 }
 
 export class HttpError extends Error {
@@ -173,6 +177,7 @@ export class HttpApi {
     }
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
+    if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
     switch (url.pathname) {
       case '/health':
         requireMethod(req, 'GET')
