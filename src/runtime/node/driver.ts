@@ -75,8 +75,14 @@ export class Driver {
     let plain = bytes
     if (this.security !== undefined) {
       const opened = this.security.openPacket(bytes)
-      if (!opened.ok) return this.rejected(opened.error, from)
+      if (!opened.ok) {
+        this.swim.stats.packetsIn++
+        this.swim.stats.bytesIn += bytes.length
+        return this.rejected(opened.error, from)
+      }
       plain = opened.value
+      // The protocol counts what it decodes; the envelope is on the wire too.
+      this.swim.stats.bytesIn += bytes.length - plain.length
     }
     this.run((now, out) => this.swim.handlePacket(from, plain, now, out))
   }
@@ -86,15 +92,30 @@ export class Driver {
     const sec = this.security
     if (sec === undefined) return this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
     const opened = sec.openStream(bytes, true)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
     if (!opened.ok) {
       this.rejected(opened.error, from)
       // Another cluster's label: closed without a word, as memberlist does.
       if (opened.error.reason === 'label-mismatch') return null
       // memberlist answers an unreadable stream with an errResp (sealed like any reply), so the dialer learns why.
-      return sec.sealStream(encodeStream({ type: 'err', error: `Failed to read stream: ${opened.error.detail}` }, { compress: false }), false)
+      return this.sealedStream(sec, encodeStream({ type: 'err', error: `Failed to read stream: ${opened.error.detail}` }, { compress: false }), false)
     }
     const reply = this.run((now, out) => this.swim.handleStreamRequest(from, opened.value, now, out))
-    return reply === null ? null : sec.sealStream(reply, false)
+    return reply === null ? null : this.sealedStream(sec, reply, false)
+  }
+
+  /** Seals a stream message, counting the envelope as wire bytes. */
+  private sealedStream(sec: WireSecurity, bytes: Uint8Array, dialer: boolean): Uint8Array {
+    const sealed = sec.sealStream(bytes, dialer)
+    this.swim.stats.streamBytesOut += sealed.length - bytes.length
+    return sealed
+  }
+
+  /** Seals a packet, counting the envelope as wire bytes. */
+  private sealedPacket(sec: WireSecurity, bytes: Uint8Array): Uint8Array {
+    const sealed = sec.sealPacket(bytes)
+    this.swim.stats.bytesOut += sealed.length - bytes.length
+    return sealed
   }
 
   /** Input the security layer refused: counted like a decode error, reported, never seen by the protocol. */
@@ -127,11 +148,11 @@ export class Driver {
     const nowMs = this.now()
     const sec = this.security
     for (const p of packets) {
-      const refused = this.udp?.send(p.to, sec === undefined ? p.bytes : sec.sealPacket(p.bytes), (reason) => this.dropped('send-failed', p.to, reason))
+      const refused = this.udp?.send(p.to, sec === undefined ? p.bytes : this.sealedPacket(sec, p.bytes), (reason) => this.dropped('send-failed', p.to, reason))
       if (refused !== undefined) this.dropped(`send-${refused}`, p.to, `datagram to ${p.to.ip}:${p.to.port} not sent`)
     }
     for (const s of streams) {
-      this.tcp?.exchange(s.to, sec === undefined ? s.bytes : sec.sealStream(s.bytes, true), s.timeoutMs, s.expectReply, (result: StreamResult) => {
+      this.tcp?.exchange(s.to, sec === undefined ? s.bytes : this.sealedStream(sec, s.bytes, true), s.timeoutMs, s.expectReply, (result: StreamResult) => {
         if (this.stopped) return
         const opened = sec === undefined || !result.ok || !s.expectReply ? result : this.openReply(sec, s.to, result.bytes)
         this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, opened, now, o))
@@ -148,6 +169,7 @@ export class Driver {
    */
   private openReply(sec: WireSecurity, from: Address, bytes: Uint8Array): StreamResult {
     const opened = sec.openStream(bytes, false)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
     if (opened.ok) return { ok: true, bytes: opened.value }
     this.rejected(opened.error, from)
     const error = `reply could not be opened (${opened.error.reason}: ${opened.error.detail})`

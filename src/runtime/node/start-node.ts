@@ -10,7 +10,7 @@
  * error (EADDRINUSE, …; everything bound so far is closed again) when a socket cannot be bound, and
  * with a JoinError when `join` was given and no seed answered (the node is shut down again).
  */
-import { randomBytes, randomFillSync } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
@@ -43,6 +43,7 @@ import { TcpTransport } from './tcp.js'
 import { Keyring, KeyringError, formatKey, parseKey } from '../../wire/keyring.js'
 import type { KeyringInfo } from '../../wire/keyring.js'
 import { WireSecurity, labelProblem } from '../../wire/security.js'
+import { cryptoRandom } from './crypto-random.js'
 import { UdpTransport } from './udp.js'
 
 export const DEFAULT_PORT = 7946
@@ -368,22 +369,6 @@ function encryptionOptions(options: NodeOptions, problems: string[]): Pick<Resol
   const lp = labelProblem(label)
   if (lp !== undefined) problems.push(lp)
   return { keyring, label: lp === undefined ? label : '', verifyIncoming: e?.verifyIncoming ?? true, verifyOutgoing: e?.verifyOutgoing ?? true }
-}
-
-/** Nonces from the system's cryptographic generator, drawn 4 KiB at a time. */
-function cryptoRandom(): (n: number) => Uint8Array {
-  const pool = new Uint8Array(4096)
-  let at = pool.length
-  return (n) => {
-    if (n > pool.length) return new Uint8Array(randomBytes(n))
-    if (at + n > pool.length) {
-      randomFillSync(pool)
-      at = 0
-    }
-    const out = pool.slice(at, at + n)
-    at += n
-    return out
-  }
 }
 
 /** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
