@@ -41,6 +41,9 @@ test('agent_keys_rotate_through_the_cli_and_the_keyring_file_follows', { timeout
     assert.equal(enc.primary, fingerprint(parseKey(K1)))
     assert.ok(!info.stdout.includes(K1), 'info must not show the key')
 
+    const metrics = await (await fetch(url(a1, '/metrics'))).text()
+    assert.match(metrics, /grapevine_encryption_enabled\{node="k1"\} 1/)
+    assert.match(metrics, /grapevine_keyring_keys\{node="k1"\} 1/)
     const gen = await runCli(['keygen'])
     assert.equal(gen.code, 0)
     assert.equal(parseKey(gen.stdout.trim()).length, 32)
