@@ -121,3 +121,22 @@ test('a_node_with_a_wrong_key_no_key_or_another_label_cannot_join_or_inject', { 
     await shutdownAll([...outsiders, ...nodes])
   }
 })
+
+test('a_label_alone_separates_clusters_on_packets_and_streams', { timeout: 60_000 }, async () => {
+  const nodes: GrapevineNode[] = []
+  try {
+    nodes.push(await fastNode('l-0', { label: 'red' }))
+    nodes.push(await fastNode('l-1', { label: 'red', join: [seedOf(nodes[0])] }))
+    await waitFor('the labelled pair forms', () => allAlive(nodes), 30_000, 100, () => view(nodes))
+    const plain = await fastNode('l-plain')
+    nodes.push(plain)
+    await assert.rejects(plain.join([seedOf(nodes[0])]), (e: unknown) => e instanceof JoinError)
+    await rounds(nodes.slice(0, 2))
+    assert.ok(drops(nodes[0], 'label-mismatch') > 0)
+    for (const n of nodes.slice(0, 2)) assert.ok(!n.members().some((m) => m.name === 'l-plain'), view(nodes))
+    assert.equal(nodes[0].encryption().label, 'red')
+    assert.equal(nodes[0].encryption().encrypting, false)
+  } finally {
+    await shutdownAll(nodes)
+  }
+})
