@@ -61,6 +61,7 @@ export function watchCommand(prefix: string, flags: ClientFlags, io: CommandIo, 
     const now = new Date().toISOString()
     if (e.type === 'keySet') io.out(`${now} ${e.node} ${e.key} = ${e.value}\n`)
     else if (e.type === 'keyDeleted') io.out(`${now} ${e.node} ${e.key} deleted\n`)
+    else if (e.type === 'nodeForgotten') io.out(`${now} ${e.node} departed; its state was forgotten\n`)
     else io.out(`${now} ${e.node} restarted (generation ${e.generation}); its old keys are gone\n`)
   })
 }

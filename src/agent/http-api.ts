@@ -3,7 +3,7 @@
  *
  *   GET  /health          { status: "ok", name }                       liveness
  *   GET  /v1/self         this member, agent info and counters
- *   GET  /v1/members      members; ?status=alive&tag=role=web filter (tag repeatable)
+ *   GET  /v1/members      members, each with its phi (null: no state heartbeat heard); ?status=alive&tag=role=web filter (tag repeatable)
  *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
  *   POST /v1/force-leave  { "name": "web-3", "prune": false } → { name, prune, previous, state }: a failed
@@ -61,6 +61,11 @@ export class HttpError extends Error {
 export function memberJson(m: Member): Record<string, unknown> {
   const ip = m.address.ip.includes(':') ? `[${m.address.ip}]` : m.address.ip
   return { name: m.name, address: `${ip}:${m.address.port}`, state: m.state, incarnation: m.incarnation, tags: m.tags }
+}
+
+/** φ for JSON: 3 decimals, null when no heartbeat was heard (JSON has no Infinity, but φ is always finite). */
+function phiJson(phi: number | undefined): number | null {
+  return phi === undefined ? null : Math.round(phi * 1000) / 1000
 }
 
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -187,7 +192,7 @@ export class HttpApi {
         return send(res, 200, { member: memberJson(t.node.localMember()), ...t.info() })
       case '/v1/members':
         requireMethod(req, 'GET')
-        return send(res, 200, filterMembers(t.node.members(), url.searchParams).map(memberJson))
+        return send(res, 200, filterMembers(t.node.members(), url.searchParams).map((m) => ({ ...memberJson(m), phi: phiJson(t.node.phi(m.name)) })))
       case '/v1/join': {
         requireMethod(req, 'POST')
         const body = (await readJson(req)) as { addresses?: unknown }

@@ -5,7 +5,7 @@
  *   GET    /v1/kv/KEY?node=N        { node, key, value }, 404 when absent (this agent's node by default)
  *   PUT    /v1/kv/KEY               { "value": "0.42" } → { key, version }: set in this node's map
  *   DELETE /v1/kv/KEY               → { key, deleted }: a tombstone, so it stays deleted everywhere
- *   POST   /v1/broadcast            { "name": "deploy", "payload": "v42" } → { id }: once to every node
+ *   POST   /v1/broadcast            { "name": "deploy", "payload": "v42" [, "via": "serf"] } → { id }: once to every node
  *
  * and, on the event stream (GET /v1/events), `event: message` for each broadcast received and
  * `event: state` for each change of any node's state. Bad keys, values and payloads get 400 with the
@@ -57,10 +57,14 @@ export async function handleDataRoute(req: IncomingMessage, res: ServerResponse,
   }
   if (path === '/v1/broadcast') {
     requireMethod(req, 'POST')
-    const body = (await readJson(req)) as { name?: unknown; payload?: unknown }
+    const body = (await readJson(req)) as { name?: unknown; payload?: unknown; via?: unknown }
     if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the broadcast's name, got ${JSON.stringify(body?.name)}`)
     if (body.payload !== undefined && typeof body.payload !== 'string') throw new HttpError(400, `payload: expected a string (sent as UTF-8), got ${JSON.stringify(body.payload)?.slice(0, 100)}`)
-    send(res, 200, { id: guard(() => node.broadcast(body.name as string, (body.payload as string | undefined) ?? '')) })
+    if (body.via !== undefined && body.via !== 'grapevine' && body.via !== 'serf') {
+      throw new HttpError(400, `via: expected "grapevine" (default) or "serf" (a Serf user event), got ${JSON.stringify(body.via)?.slice(0, 100)}`)
+    }
+    const via = body.via as 'grapevine' | 'serf' | undefined
+    send(res, 200, { id: guard(() => node.broadcast(body.name as string, (body.payload as string | undefined) ?? '', { via })) })
     return true
   }
   return false
@@ -69,7 +73,7 @@ export async function handleDataRoute(req: IncomingMessage, res: ServerResponse,
 /** Writes broadcasts and state changes to an event stream; returns the unsubscribe. */
 export function streamData(res: ServerResponse, node: GrapevineNode): () => void {
   const onMessage = (m: BroadcastMessage): void => {
-    res.write(`event: message\ndata: ${JSON.stringify({ id: m.id, name: m.name, payload: Buffer.from(m.payload).toString('utf8'), origin: m.origin, hops: m.hops })}\n\n`)
+    res.write(`event: message\ndata: ${JSON.stringify({ id: m.id, name: m.name, payload: Buffer.from(m.payload).toString('utf8'), origin: m.origin, hops: m.hops, via: m.via, ...(m.lTime === undefined ? {} : { lTime: m.lTime, coalesce: m.coalesce }) })}\n\n`)
   }
   const onState = (e: StateEvent): void => {
     res.write(`event: state\ndata: ${JSON.stringify(e)}\n\n`)
@@ -88,7 +92,7 @@ function guard<T>(op: () => T): T {
     return op()
   } catch (e) {
     const name = (e as Error).name
-    if (name === 'StateInputError' || name === 'BroadcastError' || name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+    if (name === 'StateInputError' || name === 'BroadcastError' || name === 'ConfigError' || name === 'UserEventError') throw new HttpError(400, (e as Error).message)
     throw e
   }
 }

@@ -109,8 +109,12 @@ export class AgentMetrics {
       [{ result: 'sent' }, s.tcpFallbackProbes],
       [{ result: 'succeeded' }, s.tcpFallbackSuccesses],
     ])
-    stat('grapevine_suspicions_total', 'Suspicions raised by this node', [], one((s) => s.suspicionsRaised))
+    stat('grapevine_suspicions_total', 'Suspicions raised by this node, by cause (its own failed probe, or phi accrual under phi.mode phiEarlySuspect/phiOnly)', ['cause'], (s) => [
+      [{ cause: 'probe' }, s.suspicionsRaised],
+      [{ cause: 'phi' }, s.suspicionsByPhi],
+    ])
     stat('grapevine_deaths_declared_total', 'Members this node declared dead', [], one((s) => s.deathsDeclared))
+    stat('grapevine_deaths_postponed_total', 'Expired suspicions not yet declared dead because phi still heard the member (phi.mode phiVeto/phiOnly)', [], one((s) => s.deathsPostponed))
     stat('grapevine_refutations_total', 'Accusations about this node it refuted', [], one((s) => s.refutations))
     stat('grapevine_packets_total', 'UDP packets, by direction', ['direction'], (s) => [
       [{ direction: 'in' }, s.packetsIn],
@@ -167,12 +171,13 @@ export class AgentMetrics {
       [{ what: 'bytes' }, p.broadcast.bytesSent],
       [{ what: 'repair_pulls' }, p.broadcast.repairPullsSent],
     ])
-    proto('grapevine_state_exchanges_total', 'Cluster-state reconciliation: rounds, Syns (digests) sent, replies (Ack/Ack2 deltas) sent, deltas applied, full states merged', ['what'], (p) => [
+    proto('grapevine_state_exchanges_total', 'Cluster-state reconciliation: rounds, Syns (digests) sent, replies (Ack/Ack2 deltas) sent, deltas applied, full states merged, departed nodes forgotten', ['what'], (p) => [
       [{ what: 'rounds' }, p.state.rounds],
       [{ what: 'syns' }, p.state.synsSent],
       [{ what: 'replies' }, p.state.repliesSent],
       [{ what: 'deltas_applied' }, p.state.deltasApplied],
       [{ what: 'full_states' }, p.state.fullStatesMerged],
+      [{ what: 'nodes_forgotten' }, p.state.nodesForgotten],
     ])
     proto('grapevine_protocol_decode_errors_total', 'Undecodable broadcast and state messages, by protocol and reason', ['protocol', 'reason'], (p) => [
       ...Object.entries(p.broadcast.decodeErrors).map(([reason, n]): [Labels, number] => [{ protocol: 'broadcast', reason }, n]),

@@ -43,7 +43,7 @@ export class UserEventError extends Error {
 
 export type SerfLayerEvent =
   /** A user event seen for the first time (from gossip, push-pull, or our own userEvent()). */
-  | { readonly type: 'userEvent'; readonly name: string; readonly payload: Uint8Array; readonly lTime: number; readonly coalesce: boolean }
+  | { readonly type: 'userEvent'; readonly name: string; readonly payload: Uint8Array; readonly lTime: number; readonly coalesce: boolean; readonly local: boolean }
   /** A join or leave intent that advanced a node's status time (`prune` only on leave intents). */
   | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number; readonly prune?: boolean }
   /** A Serf message we could not decode; dropped. */
@@ -138,7 +138,7 @@ export class SerfLayer implements SwimDelegate {
       )
     }
     this.eventClock.increment()
-    this.recordEvent(lTime, name, payload, coalesce)
+    this.recordEvent(lTime, name, payload, coalesce, true)
     this.events.queue(`e${this.eventSeq++}`, bytes)
     return lTime
   }
@@ -286,11 +286,11 @@ export class SerfLayer implements SwimDelegate {
       this.counts.duplicates++
       return false
     }
-    this.recordEvent(lTime, name, payload, coalesce)
+    this.recordEvent(lTime, name, payload, coalesce, false)
     return true
   }
 
-  private recordEvent(lTime: number, name: string, payload: Uint8Array, coalesce: boolean): void {
+  private recordEvent(lTime: number, name: string, payload: Uint8Array, coalesce: boolean, local: boolean): void {
     const idx = lTime % SERF_EVENT_BUFFER
     let slot = this.eventBuffer[idx]
     if (slot === null || slot.lTime !== lTime) {
@@ -298,7 +298,7 @@ export class SerfLayer implements SwimDelegate {
       this.eventBuffer[idx] = slot
     }
     slot.events.push({ name, payload })
-    this.opts.onEvent?.({ type: 'userEvent', name, payload, lTime, coalesce })
+    this.opts.onEvent?.({ type: 'userEvent', name, payload, lTime, coalesce, local })
   }
 
   private setStatus(node: string, lTime: number): void {

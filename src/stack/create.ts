@@ -12,7 +12,7 @@ import type { SerfLayer } from '../serf/serf-layer.js'
 import type { StateEvent } from '../state/cluster-state.js'
 import type { StateConfig } from '../state/config.js'
 import type { PhiConfig } from '../state/phi.js'
-import { PhiAccrualRegistry } from '../state/phi.js'
+import { PhiAccrualRegistry, PhiSecondOpinion } from '../state/phi.js'
 import { StateReconciler } from '../state/reconcile.js'
 import { BroadcastProtocol, StateProtocol } from './protocols.js'
 import { ProtocolStack } from './stack.js'
@@ -44,6 +44,7 @@ export function createGrapevineStack(o: GrapevineStackOptions): GrapevineStack {
   const phi = new PhiAccrualRegistry(o.phi)
   const broadcasts = new BroadcastProtocol(new RumorMonger({ self: o.name, rng: child(), config: o.broadcast }), (d) => o.onDelivery?.(d))
   const state = new StateProtocol(new StateReconciler({ self: o.name, generation: o.generation, rng: child(), config: o.state }), child(), phi, (e) => o.onStateChange?.(e))
-  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state], onDrop: o.onDrop })
+  const opinion = phi.config.mode === 'swimOnly' ? undefined : new PhiSecondOpinion(phi)
+  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state], onDrop: o.onDrop, opinion })
   return { stack, broadcasts, state, phi }
 }

@@ -21,6 +21,7 @@ import type { ApplyTally, StateEvent } from '../state/cluster-state.js'
 import { decodeStateMessage, encodeStateMessage, STATE_LIMITS } from '../state/messages.js'
 import type { PhiAccrualRegistry } from '../state/phi.js'
 import type { PeerSend, StackProtocol } from './stack.js'
+import type { MemberInfo } from '../swim/events.js'
 
 export const BROADCAST_PROTOCOL = 1
 export const STATE_PROTOCOL = 2
@@ -80,12 +81,18 @@ export interface StateProtocolCounters {
   decodeErrors: Record<string, number>
   deltasApplied: number
   fullStatesMerged: number
+  /** Departed nodes whose state was forgotten (StateConfig.forgetLeftAfterMs, or reaped by SWIM). */
+  nodesForgotten: number
 }
 
 export class StateProtocol implements StackProtocol {
   readonly id = STATE_PROTOCOL
-  readonly counters: StateProtocolCounters = { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0 }
+  readonly counters: StateProtocolCounters = { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0 }
   private readonly cadence: Cadence
+  /** Names in SWIM's list at the last membership change (a name gone from it was reaped). */
+  private members = new Set<string>()
+  /** Members that left, with when we saw it. */
+  private readonly leftSince = new Map<string, number>()
 
   constructor(
     readonly reconciler: StateReconciler,
@@ -106,7 +113,37 @@ export class StateProtocol implements StackProtocol {
     if (r.reply !== undefined && send(sender, r.reply)) this.counters.repliesSent++
   }
 
+  /**
+   * Departed members: one that left is forgotten forgetLeftAfterMs later; one SWIM reaped (failed for
+   * Serf's reconnect timeout, or force-left with prune) at once. A member back alive is taken again.
+   */
+  onMembership(members: readonly MemberInfo[], nowMs: number): void {
+    const self = this.reconciler.self
+    const present = new Set<string>()
+    for (const m of members) {
+      present.add(m.name)
+      if (m.name === self) continue
+      if (m.state === 'left') {
+        if (!this.leftSince.has(m.name)) this.leftSince.set(m.name, nowMs)
+        continue
+      }
+      this.leftSince.delete(m.name)
+      if (m.state !== 'dead') this.reconciler.state.unforget(m.name)
+    }
+    for (const name of this.members) {
+      if (present.has(name)) continue
+      this.leftSince.delete(name)
+      this.forget(name, nowMs)
+    }
+    this.members = present
+  }
+
   onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
+    for (const [name, since] of this.leftSince) {
+      if (nowMs - since < this.reconciler.config.forgetLeftAfterMs) continue
+      this.leftSince.delete(name)
+      this.forget(name, nowMs)
+    }
     if (this.reconciler.config.roundIntervalMs === 0 || !this.cadence.due(nowMs)) return
     this.counters.rounds++
     this.reconciler.tick(nowMs)
@@ -130,6 +167,12 @@ export class StateProtocol implements StackProtocol {
     }
     this.counters.fullStatesMerged++
     this.took(this.reconciler.mergeFullState(decoded.value, nowMs), nowMs)
+  }
+
+  private forget(name: string, nowMs: number): void {
+    this.phi.remove(name)
+    if (this.reconciler.forget(name, nowMs)) this.counters.nodesForgotten++
+    this.flush()
   }
 
   /** Local writes and whatever else queued events: hand them out now. */

@@ -5,8 +5,10 @@
  *   user message ──▶ first byte 'G' ? envelope ──▶ protocol[id].onMessage(sender, payload, now, send)
  *                                    : Serf's layer
  *   piggyback to X ──▶ Serf's broadcasts, then (X marked Grapevine) each protocol's, in envelopes
- *   gossip round ──▶ each protocol's onRound(now, Grapevine peers, send)
+ *   gossip round ──▶ each protocol's onMembership(members, now) if SWIM's list changed, then
+ *                    each protocol's onRound(now, Grapevine peers, send)
  *   push-pull ──▶ Serf's state, then each protocol's section (envelope.ts); merged the same way
+ *   suspicion expired / probe tick ──▶ the second opinion (phi accrual), if any: confirmDead, accused
  *
  * Grapevine peers are the live members whose metadata carries the mark (envelope.ts); the list is
  * rebuilt only when the membership changed. A protocol only ever talks to Grapevine peers.
@@ -15,6 +17,7 @@
  * SWIM passes in. Malformed envelopes and states are counted and dropped.
  */
 import type { MembershipView, SwimDelegate } from '../swim/delegate.js'
+import type { MemberInfo } from '../swim/events.js'
 import type { SerfLayer } from '../serf/serf-layer.js'
 import { decodeEnvelope, encodeEnvelope, encodeState, envelopeOverhead, markedVersion, splitState } from './envelope.js'
 
@@ -35,6 +38,8 @@ export interface StackProtocol {
   localState?(join: boolean): Uint8Array | undefined
   /** A peer's part of its push-pull state. */
   mergeRemoteState?(state: Uint8Array, join: boolean, nowMs: number): void
+  /** SWIM's member list changed (seen at the next gossip round): every member, us included, with its state. */
+  onMembership?(members: readonly MemberInfo[], nowMs: number): void
 }
 
 /** Where the stack reads the membership: SWIM itself, which binds itself at construction. */
@@ -47,11 +52,15 @@ export interface StackOptions {
   readonly protocols: readonly StackProtocol[]
   /** Called for each dropped input, with the reason. */
   readonly onDrop?: (reason: string) => void
+  /** A second opinion on SWIM's verdicts (phi accrual; state/phi.ts PhiSecondOpinion). */
+  readonly opinion?: Pick<SwimDelegate, 'confirmDead' | 'accused'>
 }
 
 export class ProtocolStack implements SwimDelegate {
   private membership: MembershipSource | undefined
   private peersVersion = -1
+  /** The membership version protocols were last told about (onMembership). */
+  private notifiedVersion = -1
   private peerList: string[] = []
   private peerSet = new Set<string>()
   private readonly protocols = new Map<number, StackProtocol>()
@@ -125,6 +134,12 @@ export class ProtocolStack implements SwimDelegate {
 
   onGossipRound(nowMs: number, send: (to: string, p: Uint8Array) => boolean): void {
     this.lastNowMs = nowMs
+    const m = this.membership
+    if (m !== undefined && m.membershipVersion !== this.notifiedVersion) {
+      this.notifiedVersion = m.membershipVersion
+      const members = m.members()
+      for (const p of this.protocols.values()) p.onMembership?.(members, nowMs)
+    }
     const peers = this.peers()
     for (const p of this.protocols.values()) p.onRound?.(nowMs, peers, this.sender(p.id, send))
   }
@@ -149,6 +164,14 @@ export class ProtocolStack implements SwimDelegate {
     }
     if (split.serf.length > 0) this.opts.serf?.mergeRemoteState(split.serf, join)
     for (const [id, bytes] of split.sections) this.protocols.get(id)?.mergeRemoteState?.(bytes, join, nowMs)
+  }
+
+  confirmDead(name: string, suspectedForMs: number, nowMs: number): boolean {
+    return this.opts.opinion?.confirmDead?.(name, suspectedForMs, nowMs) ?? true
+  }
+
+  accused(nowMs: number): readonly string[] {
+    return this.opts.opinion?.accused?.(nowMs) ?? []
   }
 
   isLeaving(name: string): boolean {

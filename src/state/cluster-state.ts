@@ -35,6 +35,8 @@ export type StateEvent =
   | { readonly type: 'keySet'; readonly node: NodeName; readonly key: string; readonly value: string; readonly version: number; readonly previous: string | undefined }
   | { readonly type: 'keyDeleted'; readonly node: NodeName; readonly key: string; readonly previous: string }
   | { readonly type: 'nodeRestarted'; readonly node: NodeName; readonly generation: number; readonly previousGeneration: number }
+  /** The node departed and its state was forgotten here (after a keyDeleted for each of its live keys). */
+  | { readonly type: 'nodeForgotten'; readonly node: NodeName; readonly generation: number }
 
 /** What applying one node delta did. */
 export type ApplyOutcome =
@@ -46,6 +48,7 @@ export type ApplyOutcome =
   | 'hole'
   | 'needs-reset'
   | 'not-newer'
+  | 'forgotten'
 
 /** Facts collected while applying a message. */
 export class ApplyTally {
@@ -82,6 +85,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 export class ClusterState {
   private readonly nodes = new Map<NodeName, NodeState>()
+  /** Departed nodes whose state we dropped: refused up to this generation until `untilMs` (a node tombstone). */
+  private readonly forgotten = new Map<NodeName, { readonly generation: number; readonly untilMs: number }>()
   private sortedNames: NodeName[] | undefined
   private events: StateEvent[] = []
   private readonly own: NodeState
@@ -136,11 +141,46 @@ export class ClusterState {
     return ++this.own.heartbeat
   }
 
-  /** Garbage-collects tombstones older than the grace period, in every node's map. Returns how many. */
+  /** Garbage-collects tombstones older than the grace period, in every node's map, and expired node tombstones. Returns how many entries. */
   collectGarbage(nowMs: number): number {
     let dropped = 0
     for (const ns of this.nodes.values()) dropped += ns.collectGarbage(nowMs, this.config.tombstoneGraceMs)
+    for (const [name, f] of this.forgotten) if (nowMs >= f.untilMs) this.forgotten.delete(name)
     return dropped
+  }
+
+  /**
+   * Drops a departed node's state (never our own): watchers see its live keys deleted, then
+   * `nodeForgotten`. Its state at that generation or older is refused for tombstoneGraceMs, so peers that
+   * still hold it cannot bring it back; a newer generation (the node restarted) is taken as usual.
+   * Returns false when nothing was known of the node.
+   */
+  forget(name: NodeName, nowMs: number): boolean {
+    if (name === this.self) return false
+    const ns = this.nodes.get(name)
+    if (ns === undefined) return false
+    this.nodes.delete(name)
+    this.sortedNames = undefined
+    this.forgotten.set(name, { generation: ns.generation, untilMs: nowMs + this.config.tombstoneGraceMs })
+    for (const [key, v] of ns.entries) if (!isTombstone(v)) this.events.push({ type: 'keyDeleted', node: name, key, previous: v.value })
+    this.events.push({ type: 'nodeForgotten', node: name, generation: ns.generation })
+    return true
+  }
+
+  /** Lifts a node tombstone: the node is a member again (back from a long partition at the same generation). */
+  unforget(name: NodeName): boolean {
+    return this.forgotten.delete(name)
+  }
+
+  /** Whether `name`'s state at `generation` was forgotten and must not be taken back. */
+  isForgotten(name: NodeName, generation: number): boolean {
+    const f = this.forgotten.get(name)
+    return f !== undefined && generation <= f.generation
+  }
+
+  /** Node tombstones held (departed nodes whose state is refused). */
+  get forgottenCount(): number {
+    return this.forgotten.size
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -214,7 +254,7 @@ export class ClusterState {
   lacks(digest: NodeDigest): boolean {
     if (digest.node === this.self) return false
     const ns = this.nodes.get(digest.node)
-    if (ns === undefined) return true
+    if (ns === undefined) return !this.isForgotten(digest.node, digest.generation)
     return digest.generation > ns.generation || (digest.generation === ns.generation && digest.maxVersion > ns.maxVersion)
   }
 
@@ -247,7 +287,9 @@ export class ClusterState {
     const ns = this.nodes.get(d.node)
     if (ns !== undefined && d.generation < ns.generation) return 'stale-generation'
     if (ns === undefined || d.generation > ns.generation) {
+      if (ns === undefined && this.isForgotten(d.node, d.generation)) return 'forgotten'
       if (d.fromVersion !== 0) return 'hole'
+      this.forgotten.delete(d.node)
       const fresh = this.rebuild(d, nowMs, d.heartbeat)
       if (ns !== undefined) {
         this.events.push({ type: 'nodeRestarted', node: d.node, generation: d.generation, previousGeneration: ns.generation })

@@ -56,6 +56,16 @@ export interface StateConfig {
    * range [0, 1]; 0 turns the lottery off (pure stalest-first, chitchat's order).
    */
   readonly lotteryShare: number
+  /**
+   * How long the state of a member that left gracefully stays readable here before it is forgotten. A
+   * member that failed keeps its state until SWIM reaps it (Serf's reconnect timeout, 24 h, or a
+   * force-leave with prune): it may come back. A forgotten node's state at that generation is refused
+   * from peers for tombstoneGraceMs afterwards (a node-level tombstone), so it cannot come back from a
+   * peer that has not forgotten it yet; a newer generation (the node restarted) is accepted. Default
+   * 60000 (Cassandra keeps a departed endpoint for 3 days, because its token ring needs it; ours is only
+   * read). Must be ≥ 0.
+   */
+  readonly forgetLeftAfterMs: number
 }
 
 export const STATE_DEFAULTS: StateConfig = {
@@ -68,6 +78,7 @@ export const STATE_DEFAULTS: StateConfig = {
   maxValueBytes: 768,
   maxNodeNameBytes: 128,
   lotteryShare: 0.25,
+  forgetLeftAfterMs: 60_000,
 }
 
 /** Worst-case bytes of an Ack around one entry besides its key, value and node name (headers, numbers). */
@@ -104,6 +115,7 @@ export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateCon
   const budgetOk = integer('maxDeltaBytes', 256, 65_000)
   const intervalOk = integer('roundIntervalMs', 0)
   integer('fanout', 1, 16)
+  integer('forgetLeftAfterMs', 0)
   const timeoutOk = integer('exchangeTimeoutMs', 1)
   const sizesOk = [integer('maxKeyBytes', 1, 65_535), integer('maxValueBytes', 0, 65_535), integer('maxNodeNameBytes', 1, 65_535)].every(Boolean)
   if (typeof c.lotteryShare !== 'number' || !(c.lotteryShare >= 0 && c.lotteryShare <= 1)) {

@@ -50,7 +50,7 @@ export function buildDeltas(stale: readonly StaleNode[], budgetBytes: number, rn
     deltas.push(packed.delta)
     used += grow + packed.bytes
   }
-  assert(used <= budgetBytes, `deltas of ${used} bytes exceed the budget of ${budgetBytes}`)
+  if (used > budgetBytes) assert(false, `deltas of ${used} bytes exceed the budget of ${budgetBytes}`)
   return { deltas, bytes: used }
 }
 

@@ -58,7 +58,7 @@ export class NodeState implements NodeStateView {
 
   /** Records `key`'s latest change, moving it to the end of the iteration order. */
   put(key: string, value: VersionedValue): VersionedValue | undefined {
-    assert(value.version > this.topVersion, `entry ${key}@${value.version} does not ascend past ${this.topVersion}`)
+    if (value.version <= this.topVersion) assert(false, `entry ${key}@${value.version} does not ascend past ${this.topVersion}`)
     const previous = this.entries.get(key)
     if (previous !== undefined) {
       this.entries.delete(key)

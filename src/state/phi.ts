@@ -81,9 +81,17 @@
  * opt-in: it can only turn a dead verdict into a continued suspicion, never the reverse, so it cannot
  * make detection of a real crash wrong, only later by a bounded amount. It governs only our own
  * suspicion timeout: a `dead` message from another member still applies (memberlist semantics), and
- * the member refutes it if alive. Known weak spot: a node that can send but not be reached (one-way
- * partition, blocked probe port) keeps heartbeating by gossip and stays suspect, never dead, under
- * `phiVeto`. `phiOnly` is for clusters that run the state protocol without SWIM: φ alone decides.
+ * the member refutes it if alive. A node that can send but not be reached (one-way partition, blocked
+ * probe port) keeps heartbeating by gossip; `vetoMaxMs` (default 60 s) bounds how long the veto holds,
+ * after which SWIM's verdict wins. `phiOnly` is for clusters that run the state protocol without SWIM:
+ * φ alone decides (`PhiAccrualRegistry.isAvailable`); under SWIM it makes φ both the accuser and the
+ * judge of an expired suspicion, and members never heard from (Serf agents) fall back to SWIM.
+ *
+ * How it is wired (`PhiSecondOpinion`, plugged into SWIM's delegate by the stack): when our own
+ * suspicion timer of a member expires, SWIM asks `confirmDead`; a veto keeps the member suspect and SWIM
+ * asks again every probe interval. At every probe tick SWIM asks `accused` and suspects the alive members
+ * named (suspicion source `phi`); a member is accused once per silence, not again until a new heartbeat
+ * arrived and went silent in turn, so a merely late member is not re-suspected every second.
  */
 import { assert } from '../core/assert.js'
 import type { NodeName } from '../core/types.js'
@@ -100,6 +108,17 @@ export interface PhiConfig {
   readonly acceptableHeartbeatPauseMs: number
   /** Expected heartbeat interval before any is measured: seeds the window with this ± a quarter. Must be > 0. */
   readonly firstHeartbeatEstimateMs: number
+  /**
+   * How φ takes part in SWIM's membership verdict (see "With SWIM" above): 'swimOnly' (default, as
+   * memberlist), 'phiVeto', 'phiEarlySuspect' or 'phiOnly'.
+   */
+  readonly mode: PhiCombineMode
+  /**
+   * Under 'phiVeto' and 'phiOnly', the longest a veto holds: a member suspected this long is declared
+   * dead whatever φ says, so a node that can send but not be reached (one-way partition) still dies.
+   * Default 60000; 0 means no bound. Must be ≥ 0.
+   */
+  readonly vetoMaxMs: number
 }
 
 /** Akka's cluster failure-detector defaults; see the module header for sources. */
@@ -109,7 +128,11 @@ export const PHI_DEFAULTS: PhiConfig = {
   minStdDeviationMs: 100,
   acceptableHeartbeatPauseMs: 3000,
   firstHeartbeatEstimateMs: 1000,
+  mode: 'swimOnly',
+  vetoMaxMs: 60_000,
 }
+
+const PHI_MODES: readonly PhiCombineMode[] = ['swimOnly', 'phiVeto', 'phiEarlySuspect', 'phiOnly']
 
 /** Every problem in `config`, each naming the field, the requirement and the fix; empty when valid. */
 export function phiConfigProblems(candidate: object): string[] {
@@ -119,7 +142,7 @@ export function phiConfigProblems(candidate: object): string[] {
   for (const key of Object.keys(config)) {
     if (!known.includes(key)) problems.push(`${key} is not a phi detector field; check the spelling (fields: ${known.join(', ')})`)
   }
-  const check = (name: keyof PhiConfig, ok: (v: number) => boolean, requirement: string): void => {
+  const check = (name: Exclude<keyof PhiConfig, 'mode'>, ok: (v: number) => boolean, requirement: string): void => {
     const v = config[name]
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
       problems.push(`${name} must be ${requirement} (got ${String(v)}); the default is ${PHI_DEFAULTS[name]}`)
@@ -130,6 +153,10 @@ export function phiConfigProblems(candidate: object): string[] {
   check('minStdDeviationMs', (v) => v > 0, 'a number of milliseconds > 0')
   check('acceptableHeartbeatPauseMs', (v) => v >= 0, 'a number of milliseconds ≥ 0')
   check('firstHeartbeatEstimateMs', (v) => v > 0, 'a number of milliseconds > 0, near the heartbeat interval')
+  check('vetoMaxMs', (v) => v >= 0, 'a number of milliseconds ≥ 0 (0: no bound)')
+  if (!PHI_MODES.includes(config.mode as PhiCombineMode)) {
+    problems.push(`mode must be one of ${PHI_MODES.map((m) => `'${m}'`).join(', ')} (got ${JSON.stringify(config.mode)}); the default is '${PHI_DEFAULTS.mode}'`)
+  }
   return problems
 }
 
@@ -196,14 +223,14 @@ export class PhiAccrualDetector {
 
   /** Records a heartbeat observed at `nowMs`. `nowMs` must not go back in time (a monotonic clock). */
   heartbeat(nowMs: number): void {
-    assert(Number.isFinite(nowMs), `nowMs must be finite (got ${nowMs})`)
+    if (!Number.isFinite(nowMs)) assert(false, `nowMs must be finite (got ${nowMs})`)
     const last = this.lastMs
     if (last === undefined) {
       const estimate = this.config.firstHeartbeatEstimateMs
       this.record(estimate - estimate / 4)
       this.record(estimate + estimate / 4)
     } else {
-      assert(nowMs >= last, `heartbeat time went backwards: ${nowMs} < ${last}`)
+      if (nowMs < last) assert(false, `heartbeat time went backwards: ${nowMs} < ${last}`)
       // Akka: the interval that ends an outage is not a sample of normal behaviour.
       if (this.isAvailable(nowMs)) this.record(nowMs - last)
     }
@@ -379,5 +406,54 @@ export function combineVerdict(input: VerdictInput): MemberVerdict {
       return swimVerdict === 'alive' && phiAccuses ? 'suspect' : swimVerdict
     case 'phiOnly':
       return phiAccuses ? 'dead' : 'alive'
+  }
+}
+
+/**
+ * φ as SWIM's second opinion (the delegate's `confirmDead` and `accused`), by the registry's `mode`.
+ * See "With SWIM" in the module header.
+ */
+export class PhiSecondOpinion {
+  /** The heartbeat time at which each member was last accused, so a silence is accused once. */
+  private readonly accusedAt = new Map<NodeName, number>()
+
+  private readonly config: PhiConfig
+
+  constructor(private readonly registry: PhiAccrualRegistry) {
+    this.config = registry.config
+  }
+
+  get mode(): PhiCombineMode {
+    return this.config.mode
+  }
+
+  /** Whether SWIM may declare `name` dead now that our own suspicion of it expired. */
+  confirmDead(name: NodeName, suspectedForMs: number, nowMs: number): boolean {
+    const mode = this.config.mode
+    if (mode === 'swimOnly' || mode === 'phiEarlySuspect') return true
+    if (this.config.vetoMaxMs > 0 && suspectedForMs >= this.config.vetoMaxMs) return true
+    const phi = this.registry.phi(name, nowMs)
+    // Never heard from (a Serf agent, or state rounds off): φ has no opinion, SWIM decides.
+    if (phi === undefined) return true
+    return combineVerdict({ swim: 'suspectExpired', phi, threshold: this.config.threshold, mode }) === 'dead'
+  }
+
+  /** Members whose φ crossed the threshold since their last heartbeat and were not accused for this silence yet. */
+  accused(nowMs: number): NodeName[] {
+    const mode = this.config.mode
+    if (mode !== 'phiEarlySuspect' && mode !== 'phiOnly') return []
+    const out: NodeName[] = []
+    for (const name of this.registry.names()) {
+      const d = this.registry.detector(name)
+      const last = d?.lastHeartbeatMs
+      if (d === undefined || last === undefined || this.accusedAt.get(name) === last) continue
+      if (d.phi(nowMs) < this.config.threshold) continue
+      this.accusedAt.set(name, last)
+      out.push(name)
+    }
+    if (this.accusedAt.size > 2 * this.registry.size + 64) {
+      for (const name of this.accusedAt.keys()) if (!this.registry.has(name)) this.accusedAt.delete(name)
+    }
+    return out
   }
 }

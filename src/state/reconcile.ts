@@ -142,6 +142,12 @@ export class StateReconciler {
     return { collected: this.state.collectGarbage(nowMs) }
   }
 
+  /** Forgets a departed node's state (ClusterState.forget) and stops naming it in Syns. */
+  forget(name: NodeName, nowMs: number): boolean {
+    this.recent.delete(name)
+    return this.state.forget(name, nowMs)
+  }
+
   /**
    * Opens an exchange with `peer`: the digests of the recently changed nodes (newest first, within
    * RECENT_SHARE of the budget), then those of the next window of the name ring that fits the rest. The
@@ -179,7 +185,7 @@ export class StateReconciler {
     }
     // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
     // (an empty window [x, x) would read as the whole ring).
-    assert(window.count > 0, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
+    if (window.count === 0) assert(false, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
     const end = window.count === n ? start : names[(first + window.count) % n]
     this.cursor = end
     const full: Syn = { kind: 'syn', windowStart: start, windowEnd: end, digests: [...window.digests, ...extra] }

@@ -48,6 +48,18 @@ export interface SwimDelegate {
    * heard it announce its leave (Serf's leave intent, then a crash before memberlist's leave went out).
    */
   isLeaving?(name: string): boolean
+  /**
+   * Our own suspicion timeout for `name` expired and SWIM is about to declare it dead: false postpones
+   * the declaration (a second opinion, such as phi accrual hearing the member's heartbeats), and SWIM asks
+   * again every probe interval while the member stays suspect at the same incarnation. It governs only
+   * our own timer: a `dead` message from another member still applies.
+   */
+  confirmDead?(name: string, suspectedForMs: number, nowMs: number): boolean
+  /**
+   * Members the layer above accuses now (phi accrual over its threshold). Asked at every probe tick;
+   * SWIM suspects those it holds alive, as if its own probe of them had failed (source `phi`).
+   */
+  accused?(nowMs: number): readonly string[]
   /** Payload for acks to pings (Serf's network coordinates). */
   ackPayload?(): Uint8Array
   /** A probe completed; rttMs measured, payload as the target sent it. */

@@ -9,10 +9,11 @@ export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
 /**
  * How a suspicion or death reached this node: `probe`, its own probe failed; `timeout`, its own
  * suspicion timer expired; `gossip`, a suspect/dead message from another node; `pushPull`, a dead or
- * suspect entry in an anti-entropy exchange (memberlist turns those into local suspicions).
- * Only `probe` and `timeout` are first-hand declarations by this node.
+ * suspect entry in an anti-entropy exchange (memberlist turns those into local suspicions); `phi`, the
+ * layer above accused the member (phi accrual over its threshold, delegate `accused`).
+ * Only `probe`, `phi` and `timeout` are first-hand declarations by this node.
  */
-export type SuspicionSource = 'probe' | 'timeout' | 'gossip' | 'pushPull'
+export type SuspicionSource = 'probe' | 'timeout' | 'gossip' | 'pushPull' | 'phi'
 
 /** A read-only snapshot of one member as this node sees it. */
 export interface MemberInfo {

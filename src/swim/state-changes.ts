@@ -185,6 +185,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     m.stateChangeMs = nowMs
     this.members.changed()
     if (via === 'probe') this.stats.suspicionsRaised++
+    else if (via === 'phi') this.stats.suspicionsByPhi++
     const c = this.config
     const n = this.members.carried
     const minMs = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs)
@@ -202,6 +203,12 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     if (s === undefined || s.epoch !== timer.epoch) return
     const m = this.members.get(timer.member)
     if (m === undefined || m.state !== 'suspect' || m.incarnation !== timer.incarnation) return
+    if (this.delegate?.confirmDead?.(m.name, nowMs - s.startMs, nowMs) === false) {
+      // A second opinion says it still lives: stay suspect and ask again in a probe interval.
+      this.stats.deathsPostponed++
+      out.schedule(timer, this.config.probeIntervalMs)
+      return
+    }
     this.stats.deathsDeclared++
     this.dead({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.name }, nowMs, out, 'timeout')
   }

@@ -41,7 +41,11 @@ export class SwimStats {
   tcpFallbackProbes = 0
   tcpFallbackSuccesses = 0
   suspicionsRaised = 0
+  /** Suspicions raised because the layer above accused the member (phi accrual); not in suspicionsRaised. */
+  suspicionsByPhi = 0
   deathsDeclared = 0
+  /** Times an expired suspicion was not declared dead because the delegate's second opinion (confirmDead) said no. */
+  deathsPostponed = 0
   refutations = 0
   pushPullsInitiated = 0
   pushPullsServed = 0

@@ -451,12 +451,24 @@ export class Swim {
     }
   }
 
+  /** The delegate's accusations (phi over its threshold) become our own suspicions of alive members. */
+  private raiseAccusations(nowMs: number, out: SwimOutbox): void {
+    const accused = this.delegate?.accused?.(nowMs)
+    if (accused === undefined) return
+    for (const name of accused) {
+      const m = this.table.get(name)
+      if (m === undefined || m === this.self || m.forgotten || m.state !== 'alive') continue
+      this.states.suspect({ type: 'suspect', incarnation: m.incarnation, node: m.name, from: this.name }, nowMs, out, 'phi')
+    }
+  }
+
   handleTimer(timer: SwimTimer, nowMs: number, out: SwimOutbox): void {
     if (this.stopped) return
     switch (timer.kind) {
       case 'probeTick':
         if (timer.epoch !== this.epoch || this.leaving) return
         this.prober.tick(this.epoch, nowMs, out)
+        this.raiseAccusations(nowMs, out)
         return
       case 'probeTimeout':
         this.prober.timeout(timer.seqNo, nowMs, out)

@@ -44,6 +44,11 @@ describe('agent: replicated state and broadcasts', () => {
     assert.match(run.stdout, /Broadcast deploy sent \(id d1\//)
     const seen = await readStreamUntil(reader, ac, /event: message\ndata: \{[^\n]*"name":"deploy","payload":"v42","origin":"d1"/)
     assert.match(seen, /"origin":"d1"/)
+    // The same route sends a Serf user event when asked; it arrives as a message with via "serf".
+    const sent = await fetch(url(d1, '/v1/broadcast'), { method: 'POST', body: JSON.stringify({ name: 'restart', payload: 'web', via: 'serf' }) })
+    assert.equal(sent.status, 200)
+    assert.match(((await sent.json()) as { id: string }).id, /^serf:\d+:restart$/)
+    await readStreamUntil(reader, ac, /event: message\ndata: \{[^\n]*"name":"restart","payload":"web","origin":"","hops":0,"via":"serf"/)
   })
 
   it('bad_requests_get_4xx_with_a_reason', async () => {
@@ -57,6 +62,8 @@ describe('agent: replicated state and broadcasts', () => {
       ['/v1/kv?node=nobody', undefined, 404, /no state known for node "nobody"/],
       ['/v1/broadcast', post('{"payload":"x"}'), 400, /name: expected/],
       ['/v1/broadcast', post(JSON.stringify({ name: 'big', payload: 'x'.repeat(5000) })), 400, /over the limit/],
+      ['/v1/broadcast', post(JSON.stringify({ name: 'x', via: 'carrier-pigeon' })), 400, /via: expected "grapevine" \(default\) or "serf"/],
+      ['/v1/broadcast', post(JSON.stringify({ name: 'big', payload: 'x'.repeat(600), via: 'serf' })), 400, /Serf's limit is 512/],
     ]
     for (const [path, init, status, reason] of cases) {
       const res = await fetch(url(d1, path), init)

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
 import { gossipAddress, readStreamUntil, startTestAgent, stopAll, url, waitFor } from './helpers.js'
 
-interface MemberJson { name: string; address: string; state: string; incarnation: number; tags: Record<string, string> }
+interface MemberJson { name: string; address: string; state: string; incarnation: number; tags: Record<string, string>; phi?: number | null }
 
 async function getJson<T>(u: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(u, init)
@@ -30,6 +30,8 @@ describe('agent HTTP API', () => {
     assert.equal(status, 200)
     assert.deepEqual(body.map((m) => m.name).sort(), ['a1', 'a2'])
     assert.deepEqual(body.find((m) => m.name === 'a1')?.tags, { role: 'web' })
+    assert.equal(body.find((m) => m.name === 'a1')?.phi, null, 'no phi for ourselves')
+    assert.ok(body.every((m) => m.phi === null || (typeof m.phi === 'number' && m.phi >= 0)), JSON.stringify(body))
     const web = await getJson<MemberJson[]>(url(a2, '/v1/members?tag=role%3Dweb&status=alive'))
     assert.deepEqual(web.body.map((m) => m.name), ['a1'])
   })

@@ -10,6 +10,9 @@ import { SerfLayer } from '../../src/serf/serf-layer.js'
 import { createGrapevineStack } from '../../src/stack/create.js'
 import type { GrapevineStack } from '../../src/stack/create.js'
 import { markMeta } from '../../src/stack/envelope.js'
+import type { PhiConfig } from '../../src/state/phi.js'
+import type { Swim } from '../../src/swim/swim.js'
+import type { SwimConfig } from '../../src/swim/config.js'
 import { encodeTags } from '../../src/runtime/node/tags.js'
 
 interface Cluster {
@@ -19,8 +22,8 @@ interface Cluster {
   deliveries: Map<string, string[]>
 }
 
-function cluster(seed: number, n: number, loss = 0): Cluster {
-  const sim = new Simulation({ seed, network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5, loss } })
+function cluster(seed: number, n: number, loss = 0, phi: Partial<PhiConfig> = {}, config: Partial<SwimConfig> = {}): Cluster {
+  const sim = new Simulation({ seed, config, network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5, loss } })
   const stacks = new Map<string, GrapevineStack>()
   const deliveries = new Map<string, string[]>()
   const starts = new Map<string, number>()
@@ -35,6 +38,7 @@ function cluster(seed: number, n: number, loss = 0): Cluster {
         serf,
         rng: new SeededRng(deriveSeed(deriveSeed(seed, index), start)),
         generation: start,
+        phi,
         onDelivery: (d) => {
           const list = deliveries.get(name) ?? []
           list.push(d.id)
@@ -61,6 +65,29 @@ test('broadcasts through the whole stack reach every node exactly once', () => {
   }
   c.sim.runFor(10_000)
   assert.equal(ids.length, 10)
+  for (const node of c.nodes) {
+    const got = c.deliveries.get(node.name) ?? []
+    assert.deepEqual([...got].sort(), [...ids].sort(), `${node.name} got each broadcast once`)
+  }
+})
+
+test('broadcasts sent on both sides of a 20 s partition reach every node exactly once after it heals', () => {
+  const c = cluster(24, 40)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000), 'membership converged')
+  c.sim.runFor(2_000)
+  const [left, right] = [c.nodes.slice(0, 20), c.nodes.slice(20)]
+  c.sim.partition(left, right)
+  const ids: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const from = (i % 2 === 0 ? left : right)[(i * 3) % 20]
+    c.sim.at(c.sim.nowMs + 500 + i * 600, () => ids.push(c.stacks.get(from.name)!.broadcasts.broadcast('deploy', Uint8Array.of(i), c.sim.nowMs).id))
+  }
+  c.sim.runFor(20_000)
+  c.sim.heal()
+  c.sim.runFor(20_000)
+  assert.equal(ids.length, 30)
+  const repaired = c.nodes.reduce((sum, n) => sum + c.stacks.get(n.name)!.broadcasts.engine.counters.repairSent, 0)
+  assert.ok(repaired >= 100, `most of the other side's broadcasts came by repair (${repaired} sent)`)
   for (const node of c.nodes) {
     const got = c.deliveries.get(node.name) ?? []
     assert.deepEqual([...got].sort(), [...ids].sort(), `${node.name} got each broadcast once`)
@@ -103,4 +130,106 @@ test('phi from state heartbeats: low for live members, crosses the threshold for
   c.sim.runFor(15_000)
   const phi = watcher.phi.phi(victim.name, c.sim.nowMs)
   assert.ok(phi !== undefined && phi >= 8, `phi of crashed ${victim.name} = ${phi}`)
+})
+
+/** Who declared `victim` failed, first-hand (its own suspicion timer), and every failed event about it. */
+function failuresOf(c: Cluster, victim: string): { declared: number; failedEvents: number } {
+  let declared = 0
+  let failedEvents = 0
+  for (const { event: e } of c.sim.allEvents()) {
+    if (e.type !== 'failed' || e.member.name !== victim) continue
+    failedEvents++
+    if (e.via === 'timeout') declared++
+  }
+  return { declared, failedEvents }
+}
+
+const swimOf = (n: SimNode): Swim => n.protocol as Swim
+
+test('phiVeto: a member nobody can reach but whose heartbeats still arrive stays suspect instead of dying; SWIM alone declares it dead', () => {
+  const outcome = (mode: 'swimOnly' | 'phiVeto'): { declared: number; failedEvents: number; postponed: number; aliveAfter: boolean } => {
+    const c = cluster(31, 12, 0, { mode })
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+    c.sim.runFor(20_000) // phi learns the heartbeat rhythm
+    const victim = c.nodes[5]
+    // One way: the rest cannot reach the victim (probes and suspect messages vanish), but it still sends
+    // its state Syns, which carry its heartbeat.
+    c.sim.partition(c.nodes.filter((n) => n !== victim), [victim], { oneWay: true })
+    c.sim.runFor(25_000)
+    c.sim.heal()
+    c.sim.runFor(30_000)
+    const postponed = c.nodes.reduce((sum, n) => sum + swimOf(n).stats.deathsPostponed, 0)
+    const aliveAfter = c.nodes.every((n) => n === victim || n.protocol.members().find((m) => m.name === victim.name)?.state === 'alive')
+    return { ...failuresOf(c, victim.name), postponed, aliveAfter }
+  }
+  const swimOnly = outcome('swimOnly')
+  const veto = outcome('phiVeto')
+  assert.ok(swimOnly.declared > 0 && swimOnly.failedEvents >= 11, `SWIM alone declares it dead: ${JSON.stringify(swimOnly)}`)
+  assert.equal(swimOnly.postponed, 0)
+  assert.equal(veto.failedEvents, 0, `phiVeto: never dead anywhere: ${JSON.stringify(veto)}`)
+  assert.ok(veto.postponed > 0, JSON.stringify(veto))
+  assert.ok(swimOnly.aliveAfter && veto.aliveAfter, 'alive everywhere once the partition heals')
+})
+
+test('phiVeto still detects a crash, later by at most the phi crossing; vetoMaxMs bounds a veto', () => {
+  const detection = (phi: Partial<PhiConfig>): { firstMs: number; allMs: number } => {
+    const c = cluster(37, 12, 0, phi)
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+    c.sim.runFor(20_000)
+    const victim = c.nodes[4]
+    const at = c.sim.nowMs
+    c.sim.crash(victim)
+    const allSee = (): boolean => c.nodes.every((n) => n === victim || n.protocol.members().find((m) => m.name === victim.name)?.state === 'dead')
+    assert.ok(c.sim.runUntil(allSee, 90_000), `crash of ${victim.name} detected everywhere (${JSON.stringify(phi)})`)
+    const times = c.sim.allEvents().filter(({ event: e }) => e.type === 'failed' && e.member.name === victim.name).map((e) => e.atMs - at)
+    return { firstMs: Math.min(...times), allMs: c.sim.nowMs - at }
+  }
+  const swimOnly = detection({})
+  const veto = detection({ mode: 'phiVeto' })
+  // With 1 s heartbeats φ crosses 8 about 4.5–6.6 s after the last one; SWIM's own timeout is similar.
+  assert.ok(veto.firstMs <= swimOnly.firstMs + 8_000, `veto delays detection by a bounded amount: ${JSON.stringify({ swimOnly, veto })}`)
+  // A veto that never ends would hide the crash if φ never crossed; with heartbeats still flowing
+  // from elsewhere that is the one-way case, bounded by vetoMaxMs. Here: a huge pause keeps φ low.
+  const bounded = detection({ mode: 'phiVeto', acceptableHeartbeatPauseMs: 3_600_000, vetoMaxMs: 20_000 })
+  assert.ok(bounded.firstMs >= 20_000 && bounded.firstMs <= 45_000, `vetoMaxMs bounds the veto: ${JSON.stringify(bounded)}`)
+})
+
+test('phiEarlySuspect: where probes are rare, phi accuses a silent member first; live members are never accused', () => {
+  // Probes every 10 s: a given member is probed about every 10 s by someone; φ crosses ~5 s after the last heartbeat.
+  const c = cluster(41, 12, 0, { mode: 'phiEarlySuspect' }, { probeIntervalMs: 10_000, probeTimeoutMs: 2_000 })
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+  c.sim.runFor(20_000)
+  const victim = c.nodes[9]
+  c.sim.crash(victim)
+  const allSee = (): boolean => c.nodes.every((n) => n === victim || n.protocol.members().find((m) => m.name === victim.name)?.state === 'dead')
+  // Suspicion lasts 4 × log10(12) × 10 s ≈ 43 s at least with these probes.
+  assert.ok(c.sim.runUntil(allSee, 240_000), 'the crash is detected everywhere')
+  const byPhi = c.nodes.reduce((sum, n) => sum + swimOf(n).stats.suspicionsByPhi, 0)
+  const suspected = c.sim.allEvents().flatMap(({ event: e }) => (e.type === 'suspected' ? [e] : []))
+  const phiEvents = suspected.filter((e) => e.member.name === victim.name && e.via === 'phi').length
+  assert.ok(byPhi > 0 && phiEvents === byPhi, `suspicions by phi: ${byPhi}, events ${phiEvents}`)
+  // Live members are never accused: their heartbeats keep φ low.
+  const wrong = suspected.filter((e) => e.via === 'phi' && e.member.name !== victim.name)
+  assert.equal(wrong.length, 0, JSON.stringify(wrong.slice(0, 3).map((e) => e.member.name)))
+})
+
+test('a node that left is forgotten everywhere after forgetLeftAfterMs and does not come back; restarted, it is taken again', () => {
+  const c = cluster(43, 12)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+  const leaver = c.nodes[6]
+  c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'batch')
+  const holds = (n: SimNode): boolean => c.stacks.get(n.name)!.state.reconciler.state.node(leaver.name) !== undefined
+  const others = c.nodes.filter((n) => n !== leaver)
+  assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'batch'), 30_000))
+  c.sim.leave(leaver)
+  c.sim.runFor(50_000)
+  assert.ok(others.every(holds), 'kept for forgetLeftAfterMs (60 s by default)')
+  assert.ok(c.sim.runUntil(() => others.every((n) => !holds(n)), 30_000), 'forgotten everywhere')
+  c.sim.runFor(60_000)
+  assert.ok(others.every((n) => !holds(n)), 'and not brought back by a peer that forgot later')
+  const forgotten = others.reduce((sum, n) => sum + c.stacks.get(n.name)!.state.counters.nodesForgotten, 0)
+  assert.equal(forgotten, others.length)
+  c.sim.restart(leaver)
+  c.sim.at(c.sim.nowMs + 1_000, () => c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'web'))
+  assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'web'), 60_000), 'a new generation is taken again')
 })

@@ -277,6 +277,8 @@ test('bad config names each field and its fix, all at once', () => {
         minStdDeviationMs: -1,
         acceptableHeartbeatPauseMs: Number.NaN,
         firstHeartbeatEstimateMs: 0,
+        mode: 'phiMaybe',
+        vetoMaxMs: -5,
         tresholdTypo: 3,
       } as never)
     } catch (e) {
@@ -286,11 +288,12 @@ test('bad config names each field and its fix, all at once', () => {
   })()
   assert.ok(err instanceof ConfigError)
   assert.equal(err.name, 'ConfigError')
-  const fields = ['threshold', 'maxSampleSize', 'minStdDeviationMs', 'acceptableHeartbeatPauseMs', 'firstHeartbeatEstimateMs', 'tresholdTypo']
+  const fields = ['threshold', 'maxSampleSize', 'minStdDeviationMs', 'acceptableHeartbeatPauseMs', 'firstHeartbeatEstimateMs', 'mode', 'vetoMaxMs', 'tresholdTypo']
   assert.equal(err.problems.length, fields.length, err.message)
   for (const field of fields) assert.ok(err.problems.some((p) => p.startsWith(`${field} `)), `${field} named: ${err.message}`)
   assert.match(err.problems.find((p) => p.startsWith('threshold '))!, /must be a number > 0 .*default is 8/)
   assert.match(err.problems.find((p) => p.startsWith('tresholdTypo '))!, /check the spelling/)
+  assert.match(err.problems.find((p) => p.startsWith('mode '))!, /one of 'swimOnly', 'phiVeto', 'phiEarlySuspect', 'phiOnly' \(got "phiMaybe"\); the default is 'swimOnly'/)
   assert.throws(() => new PhiAccrualDetector({ maxSampleSize: 1 }), /maxSampleSize must be an integer in \[2, 1000000\]/)
   assert.throws(() => new PhiAccrualRegistry({ threshold: -1 }), ConfigError)
 })

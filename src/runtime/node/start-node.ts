@@ -122,15 +122,41 @@ export interface ProtocolStats {
 }
 
 /** A broadcast as a node's `message` handler gets it, once per node. */
+/**
+ * A broadcast as `message` listeners get it: Grapevine's own (`via: 'grapevine'`, rumor mongering to the
+ * Grapevine nodes) or a Serf user event (`via: 'serf'`, from any Serf agent or Grapevine node of the
+ * cluster, as `serf event NAME PAYLOAD` sends them).
+ */
 export interface BroadcastMessage {
-  /** `origin/epoch.seq`, unique per broadcast. */
+  /** `origin/epoch.seq` for Grapevine's broadcasts; `serf:LTIME:NAME` for Serf user events. */
   readonly id: string
   readonly name: string
   readonly payload: Uint8Array
-  /** The node that broadcast it. */
+  /** The node that broadcast it; '' for a Serf user event from another node (Serf does not say who sent it). */
   readonly origin: string
-  /** Gossip hops from the origin (0 for our own). */
+  /** Gossip hops from the origin (0 for our own; 0 for Serf user events, which do not count them). */
   readonly hops: number
+  readonly via: 'grapevine' | 'serf'
+  /** Serf user events only: the event's Lamport time and whether Serf agents may coalesce it. */
+  readonly lTime?: number
+  readonly coalesce?: boolean
+}
+
+/** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
+export interface BroadcastOptions {
+  /**
+   * 'grapevine' (default): rumor mongering to the Grapevine nodes, payload up to the broadcast config's
+   * maxPayloadBytes. 'serf': a Serf user event, which Serf agents receive too (their `user` event
+   * handlers run); name and payload together at most Serf's 512 bytes.
+   */
+  readonly via?: 'grapevine' | 'serf'
+  /** Serf user events only: let Serf agents merge events of this name that arrive close together. Default false. */
+  readonly coalesce?: boolean
+}
+
+/** The id under which a Serf user event is reported to `message` listeners. */
+export function serfEventId(lTime: number, name: string): string {
+  return `serf:${lTime}:${name}`
 }
 
 /** A node's view of the replicated cluster state (each node owns its own map; everyone reads all). */
@@ -209,8 +235,9 @@ export interface GrapevineNode {
   /**
    * Broadcasts a payload to every live Grapevine node, delivered once each (`message` events; here
    * too, at once). Returns its id. Throws BroadcastError when the payload or name is over its limit.
+   * With `via: 'serf'` it goes out as a Serf user event instead (see userEvent), reaching Serf agents too.
    */
-  broadcast(name: string, payload: Uint8Array | string): string
+  broadcast(name: string, payload: Uint8Array | string, opts?: BroadcastOptions): string
   /** The replicated cluster state: this node's map to write, every node's to read. */
   readonly state: NodeStateApi
   /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
@@ -235,7 +262,7 @@ export interface GrapevineNode {
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
   on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
-  /** A broadcast arrived (or was sent from here), once per broadcast. */
+  /** A broadcast or a Serf user event arrived (or was sent from here), once each. */
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
   on(event: 'state', listener: (e: StateEvent) => void): this
@@ -438,7 +465,13 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
         name: o.name,
         retransmitMult: o.config.retransmitMult,
         clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
-        onEvent: (e) => driverRef?.events.emit('serf', e),
+        onEvent: (e) => {
+          driverRef?.events.emit('serf', e)
+          if (e.type === 'userEvent') {
+            const m: BroadcastMessage = { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? o.name : '', hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce }
+            driverRef?.events.emit('message', m)
+          }
+        },
         // Arrives inside a SWIM input; applied right after it, as an input of its own.
         onLeaveIntent: (node, prune) =>
           queueMicrotask(() => {
@@ -455,7 +488,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     broadcast: o.broadcast,
     state: o.state,
     phi: o.phi,
-    onDelivery: (d) => driverRef?.events.emit('message', { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops }),
+    onDelivery: (d) => driverRef?.events.emit('message', { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } satisfies BroadcastMessage),
     onStateChange: (e) => driverRef?.events.emit('state', e),
     onDrop: (reason) => driverRef?.swim.stats.drop(reason),
   })
@@ -519,7 +552,9 @@ class NodeHandle implements GrapevineNode {
 
   readonly state: NodeStateApi
 
-  broadcast(name: string, payload: Uint8Array | string): string {
+  broadcast(name: string, payload: Uint8Array | string, opts: BroadcastOptions = {}): string {
+    if (opts.via === 'serf') return serfEventId(this.userEvent(name, payload, { coalesce: opts.coalesce }), name)
+    if (opts.via !== undefined && opts.via !== 'grapevine') throw new ConfigError([`via: expected 'grapevine' or 'serf', got ${JSON.stringify(opts.via)}`])
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
     if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
     if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
@@ -559,7 +594,7 @@ class NodeHandle implements GrapevineNode {
       nodes: () => st().nodeNames(),
       watch: (prefix, listener) => {
         const on = (e: StateEvent): void => {
-          if (e.type === 'nodeRestarted' || e.key.startsWith(prefix)) listener(e)
+          if (e.type === 'nodeRestarted' || e.type === 'nodeForgotten' || e.key.startsWith(prefix)) listener(e)
         }
         this.driver.events.on('state', on)
         return () => void this.driver.events.off('state', on)
