@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import type { GrapevineNode } from '../../src/index.js'
 import { JoinError, startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
@@ -15,7 +16,8 @@ test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_witho
   if (!requireSerf(t)) return
   const keygen = (): string => execFileSync('serf', ['keygen'], { encoding: 'utf8' }).trim()
   const k1 = keygen()
-  const k2 = keygen()
+  // The new key is an AES-128 one (16 bytes): Serf accepts 16, 24 and 32.
+  const k2 = randomBytes(16).toString('base64')
   const agents: Agent[] = []
   const nodes: GrapevineNode[] = []
   const outsiders: GrapevineNode[] = []
