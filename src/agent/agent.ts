@@ -95,6 +95,10 @@ export class Agent extends EventEmitter {
       keysChanged: () => this.saveKeyring(),
     })
     warnSecurityDrops(node, log)
+    // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
+    node.on('keyring', () => {
+      this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
+    })
     node.on('member', (e: MemberEvent) => {
       const m = memberJson(e.member)
       log.info({ event: e.type, member: m.name, address: m.address, incarnation: m.incarnation }, `member ${e.type}`)

@@ -12,7 +12,8 @@
  * `eventBroadcasts`), each retransmitted retransmitLimit(retransmitMult, n) times, n being the
  * memberlist cluster size. A queued intent about a node is replaced by a newer one about the same node.
  *
- * Deliberately left out (NEEDSWORK when wanted): queries (type 4; Serf then lists us as not acking),
+ * Queries (type 4) go to `onQuery` undecoded: the runtime answers Serf's key-management queries
+ * (key-queries.ts). Deliberately left out (NEEDSWORK when wanted): other queries (Serf then lists us as not acking),
  * intents buffered for members we do not know yet (Serf keeps them 5 min; we record their LTime in
  * the same status map, which is bounded), coalescing, and LeftMembers in our push-pull state (always
  * empty: a wrong entry would make Serf mark a live node leaving, so we only report what is certain).
@@ -24,7 +25,7 @@ import type { SwimDelegate } from '../swim/delegate.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { LamportClock } from './lamport.js'
-import { decodeSerfMessage, encodeSerfMessage } from './messages.js'
+import { SERF_QUERY, decodeSerfMessage, encodeSerfMessage } from './messages.js'
 import type { SerfEventSlot, SerfPushPull } from './messages.js'
 
 /** Serf's EventBuffer: user events are deduplicated in this many slots, indexed by LTime. */
@@ -64,6 +65,8 @@ export interface SerfLayerOptions {
    * synchronously inside delegate calls, so the caller applies it once the current input is done.
    */
   readonly onLeaveIntent?: (node: string, prune: boolean) => void
+  /** A Serf query (`[4]…`, undecoded): key-management queries are answered by the runtime (key-queries.ts). */
+  readonly onQuery?: (message: Uint8Array) => void
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -187,8 +190,11 @@ export class SerfLayer implements SwimDelegate {
         rebroadcast = this.handleUserEvent(msg.lTime, msg.name, msg.payload, msg.coalesce)
         queue = this.events
         break
-      case 'pushPull':
       case 'other':
+        if (msg.messageType === SERF_QUERY) this.opts.onQuery?.(payload)
+        this.counts.other++
+        return
+      case 'pushPull':
         // Queries, responses, relays: not taken part in yet (README). A push-pull state never comes as a message.
         this.counts.other++
         return

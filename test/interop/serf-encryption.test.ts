@@ -1,12 +1,14 @@
 // Encryption against real Serf 0.9.4 agents on loopback: Grapevine nodes and `serf agent -encrypt` on the
-// same key form one cluster; keys rotate across the running mixed cluster (install, use, remove) without
-// losing a member; nodes with a wrong key cannot join, either way.
+// same key form one cluster; `serf keys` rotates keys across the running mixed cluster (install, use,
+// remove; Grapevine answers Serf's key queries) without losing a member; nodes with a wrong key cannot
+// join, either way.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { GrapevineNode } from '../../src/index.js'
 import { JoinError, startNode } from '../../src/index.js'
+import { fingerprint, parseKey } from '../../src/wire/keyring.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
 
@@ -53,24 +55,33 @@ test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_witho
       await waitUntil(`${step}: all four still alive everywhere`, everyoneAlive, 30_000, async () => `${await views()}\n${logsOf(agents)}`, 500)
     }
 
-    // Serf's keys commands reach the Serf agents through internal queries (Grapevine does not answer those
-    // yet, so they report 2 of 4); the Grapevine nodes are told through their own API.
-    const serfKeys = async (flag: string, key: string): Promise<void> => {
+    // Serf's keys commands reach every member through internal queries, the Grapevine nodes included:
+    // they answer, so each command reports 4 of 4 and `keys -list` shows the keys on all four.
+    const serfKeys = async (flag: string, key: string): Promise<string> => {
       const r = await serfCommand(['keys', `-rpc-addr=${agents[0].rpc}`, flag, key])
-      assert.match(r.output, /2\/4 nodes reported success|Successfully/, r.output)
+      assert.equal(r.code, 0, r.output)
+      return r.output
     }
     await serfKeys('-install', k2)
-    for (const n of nodes) n.installKey(k2)
+    for (const n of nodes) assert.equal(n.encryption().keys.length, 2, `${n.name} did not install k2`)
     await settle('k2 installed')
     await serfKeys('-use', k2)
-    for (const n of nodes) n.useKey(k2)
+    for (const n of nodes) assert.equal(n.encryption().primary, fingerprint(parseKey(k2)), `${n.name} did not switch to k2`)
     await settle('k2 primary')
+    const refused = await serfCommand(['keys', `-rpc-addr=${agents[0].rpc}`, '-remove', k2])
+    assert.notEqual(refused.code, 0, 'removing the primary must fail')
+    assert.match(refused.output, /4\/4 nodes reported failure|primary/i, refused.output)
     await serfKeys('-remove', k1)
-    for (const n of nodes) n.removeKey(k1)
     await settle('k1 removed')
+    const list = await serfCommand(['keys', `-rpc-addr=${agents[1].rpc}`, '-list'])
+    assert.equal(list.code, 0, list.output)
+    assert.match(list.output, new RegExp(`${k2.replace(/[+/=]/g, (c) => `\\${c}`)}\\s+\\[4/4\\]`), list.output)
+    assert.ok(!list.output.includes(k1), list.output)
     assert.deepEqual(failed, [], await views())
-    for (const n of nodes) assert.equal(n.stats().dropped.get('decrypt-failed') ?? 0, 0, `${n.name} could not decrypt some packets`)
-    // (`serf keys -list` needs every member to answer its query, so it fails in a mixed cluster.)
+    for (const n of nodes) {
+      assert.deepEqual(n.exportKeys(), [k2])
+      assert.equal(n.stats().dropped.get('decrypt-failed') ?? 0, 0, `${n.name} could not decrypt some packets`)
+    }
 
     // Only k2 works now: a Grapevine node holding k1 alone cannot join a Serf agent, and a Serf agent
     // holding k1 cannot join a Grapevine node.

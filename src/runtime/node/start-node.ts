@@ -44,6 +44,8 @@ import { Keyring, KeyringError, formatKey, parseKey } from '../../wire/keyring.j
 import type { KeyringInfo } from '../../wire/keyring.js'
 import { WireSecurity, labelProblem } from '../../wire/security.js'
 import { cryptoRandom } from './crypto-random.js'
+import { KeyQueryResponder, keyringControl } from '../../serf/key-queries.js'
+import { addressFromWire } from '../../swim/member.js'
 import { UdpTransport } from './udp.js'
 
 export const DEFAULT_PORT = 7946
@@ -266,7 +268,9 @@ export interface GrapevineNode {
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
   on(event: 'state', listener: (e: StateEvent) => void): this
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this
+  /** The keyring was changed from the network (Serf's `keys` queries); the agent saves its keyring file. */
+  on(event: 'keyring', listener: () => void): this
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (...args: never[]) => void): this
 }
 
 interface Resolved {
@@ -478,8 +482,20 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
             const d = driverRef
             if (d !== undefined && !d.isStopped) d.run((now, out) => d.swim.forceLeave(node, prune, now, out))
           }),
+        // Serf's key queries (`serf keys …` on an agent): answered right after the input, like intents.
+        onQuery: (message) => queueMicrotask(() => answerKeyQuery(message)),
       })
     : undefined
+  const keyQueries = new KeyQueryResponder(o.name, keyringControl(o.keyring, () => driverRef?.events.emit('keyring')))
+  const answerKeyQuery = (message: Uint8Array): void => {
+    const d = driverRef
+    if (d === undefined || d.isStopped) return
+    const answer = keyQueries.handle(message)
+    if (answer === undefined) return
+    if ('error' in answer) return d.dropped(`serf-query-${answer.error.reason}`, undefined, answer.error.message)
+    const to = addressFromWire(answer.to.addr, answer.to.port)
+    if (to !== undefined) d.run((_now, out) => d.swim.sendUserPacket(to, answer.response, out))
+  }
   const grapevine = createGrapevineStack({
     name: o.name,
     serf,
@@ -802,12 +818,12 @@ class NodeHandle implements GrapevineNode {
     return this.security.keyring.keys.map(formatKey)
   }
 
-  on(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (e: never) => void): this {
+  on(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (e: never) => void): this {
     this.driver.events.on(event, listener as (...args: unknown[]) => void)
     return this
   }
 
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state', listener: (...args: never[]) => void): this {
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (...args: never[]) => void): this {
     this.driver.events.off(event, listener as (...args: unknown[]) => void)
     return this
   }
