@@ -6,20 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent } from '../../src/agent/agent.js'
-import { resolveAgentConfig } from '../../src/agent/config.js'
-import type { RawAgentFlags } from '../../src/agent/config.js'
 import { UsageError } from '../../src/agent/sim-command.js'
 import { fingerprint, parseKey } from '../../src/wire/keyring.js'
-import { FAST } from '../runtime/helpers.js'
-import { gossipAddress, runCli, stopAll, url, waitFor } from './helpers.js'
+import { agentConfigWithFiles, gossipAddress, runCli, stopAll, url, waitFor } from './helpers.js'
 
 const K1 = Buffer.alloc(32, 1).toString('base64')
 const K2 = Buffer.alloc(16, 2).toString('base64')
 
-function config(name: string, flags: RawAgentFlags): ReturnType<typeof resolveAgentConfig> {
-  const readFile = (p: string): string => (p === 'agent.json' ? JSON.stringify({ swim: FAST, joinRetryIntervalMs: 50 }) : readFileSync(p, 'utf8'))
-  return resolveAgentConfig({ name, bind: '127.0.0.1:0', http: '127.0.0.1:0', profile: 'local', logLevel: 'silent', config: 'agent.json', ...flags }, {}, readFile)
-}
+const config = agentConfigWithFiles
 
 test('agent_keys_rotate_through_the_cli_and_the_keyring_file_follows', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-keys-'))

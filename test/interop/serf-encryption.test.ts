@@ -9,7 +9,12 @@ import { randomBytes } from 'node:crypto'
 import type { GrapevineNode } from '../../src/index.js'
 import { JoinError, startNode } from '../../src/index.js'
 import { fingerprint, parseKey } from '../../src/wire/keyring.js'
-import type { Agent } from './serf-harness.js'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Agent } from '../../src/agent/agent.js'
+import { agentConfigWithFiles } from '../agent/helpers.js'
+import type { Agent as SerfAgent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
 
 const FAST = { probeIntervalMs: 500, probeTimeoutMs: 200, reconnectIntervalMs: 0 }
@@ -20,19 +25,23 @@ test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_witho
   const k1 = keygen()
   // The new key is an AES-128 one (16 bytes): Serf accepts 16, 24 and 32.
   const k2 = randomBytes(16).toString('base64')
-  const agents: Agent[] = []
+  const agents: SerfAgent[] = []
   const nodes: GrapevineNode[] = []
   const outsiders: GrapevineNode[] = []
   const failed: string[] = []
+  const grapevineAgents: Agent[] = []
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-serf-keys-'))
+  const ring = join(dir, 'gv1.keyring.json')
   try {
     for (let i = 0; i < 2; i++) await startAgent(`serf${i}`, agents, [`-encrypt=${k1}`])
     const j = await serfCommand(['join', `-rpc-addr=${agents[1].rpc}`, agents[0].bind])
     assert.equal(j.code, 0, j.output)
-    for (let i = 0; i < 2; i++) {
-      const n = await startNode({ name: `gv${i}`, bind: '127.0.0.1:0', profile: 'local', config: FAST, encryption: { keys: [k1] } })
-      n.on('member', (e) => void (e.type === 'failed' ? failed.push(`${n.name}: ${e.member.name}`) : undefined))
-      nodes.push(n)
-    }
+    // gv0 is a bare node, gv1 a whole agent with a keyring file (which must follow `serf keys`).
+    nodes.push(await startNode({ name: 'gv0', bind: '127.0.0.1:0', profile: 'local', config: FAST, encryption: { keys: [k1] } }))
+    const agent = await Agent.start(agentConfigWithFiles('gv1', { encrypt: k1, keyringFile: ring }))
+    grapevineAgents.push(agent)
+    nodes.push(agent.node)
+    for (const n of nodes) n.on('member', (e) => void (e.type === 'failed' ? failed.push(`${n.name}: ${e.member.name}`) : undefined))
     assert.equal(await nodes[0].join([agents[0].bind]), 1)
     assert.equal(await nodes[1].join([`127.0.0.1:${nodes[0].port}`]), 1)
     const names = ['serf0', 'serf1', 'gv0', 'gv1']
@@ -78,6 +87,7 @@ test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_witho
     assert.match(list.output, new RegExp(`${k2.replace(/[+/=]/g, (c) => `\\${c}`)}\\s+\\[4/4\\]`), list.output)
     assert.ok(!list.output.includes(k1), list.output)
     assert.deepEqual(failed, [], await views())
+    await waitUntil('gv1\'s keyring file holds only k2', () => JSON.stringify(JSON.parse(readFileSync(ring, 'utf8'))) === JSON.stringify([k2]), 10_000, () => readFileSync(ring, 'utf8'))
     for (const n of nodes) {
       assert.deepEqual(n.exportKeys(), [k2])
       assert.equal(n.stats().dropped.get('decrypt-failed') ?? 0, 0, `${n.name} could not decrypt some packets`)
@@ -101,7 +111,9 @@ test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_witho
     await waitUntil('fresh is alive at serf0', async () => (await serfMembers(agents[0].rpc)).some((m) => m.name === 'fresh' && m.status === 'alive'), 30_000, views, 500)
     for (const n of nodes) assert.ok(!n.members().some((m) => m.name === 'old-key' || m.name === 'stranger'), await views())
   } finally {
-    await Promise.all([...outsiders, ...nodes].map((n) => n.shutdown()))
+    await Promise.all([...outsiders, ...nodes.slice(0, 1)].map((n) => n.shutdown()))
+    await Promise.all(grapevineAgents.map((a) => a.stop({ leave: false })))
+    rmSync(dir, { recursive: true, force: true })
     await stopAll(agents.map((a) => a.proc))
   }
 })
