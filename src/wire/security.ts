@@ -20,6 +20,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { DecodeError, decodeFail, decodeOk, type DecodeResult } from './decode-error.js'
 import type { Keyring } from './keyring.js'
 import { maxPushStateBytes } from './limits.js'
+import { encodeStream } from './stream-codec.js'
 import { MessageType } from './messages.js'
 
 /** Bytes of nonce and tag (memberlist's nonceSize and GCM's tag). */
@@ -263,6 +264,27 @@ export class WireSecurity {
       return decodeFail(new DecodeError('not-encrypted', 'encryption is configured but remote state is not encrypted', 0))
     }
     return decodeOk(rest)
+  }
+
+  /**
+   * What to answer a stream request that could not be opened: nothing for another cluster's label
+   * (memberlist closes those without a word), otherwise an error message sealed like any reply, so the
+   * dialer learns why (memberlist's errResp).
+   */
+  rejectedRequestReply(error: DecodeError): Uint8Array | null {
+    if (error.reason === 'label-mismatch') return null
+    return this.sealStream(encodeStream({ type: 'err', error: `Failed to read stream: ${error.detail}` }, { compress: false }), false)
+  }
+
+  /**
+   * A reply to our own stream request, opened; one that cannot be (the peer has another key, none, or
+   * another label) becomes a local error message naming why, so a join reports it. `error` is set then.
+   */
+  openReply(bytes: Uint8Array): { bytes: Uint8Array; error?: DecodeError } {
+    const opened = this.openStream(bytes, false)
+    if (opened.ok) return { bytes: opened.value }
+    const text = `reply could not be opened (${opened.error.reason}: ${opened.error.detail})`
+    return { bytes: encodeStream({ type: 'err', error: text }, { compress: false }).slice(), error: opened.error }
   }
 
   private streamAad(header: Uint8Array): Uint8Array {

@@ -26,7 +26,6 @@ import type { Address } from '../../core/types.js'
 import type { SwimEvent } from '../../swim/events.js'
 import type { Swim, SwimOutbox } from '../../swim/swim.js'
 import type { SwimTimer } from '../../swim/timers.js'
-import { encodeStream } from '../../wire/codec.js'
 import type { DecodeError } from '../../wire/decode-error.js'
 import type { WireSecurity } from '../../wire/security.js'
 import type { TcpTransport } from './tcp.js'
@@ -95,10 +94,9 @@ export class Driver {
     this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
     if (!opened.ok) {
       this.rejected(opened.error, from)
-      // Another cluster's label: closed without a word, as memberlist does.
-      if (opened.error.reason === 'label-mismatch') return null
-      // memberlist answers an unreadable stream with an errResp (sealed like any reply), so the dialer learns why.
-      return this.sealedStream(sec, encodeStream({ type: 'err', error: `Failed to read stream: ${opened.error.detail}` }, { compress: false }), false)
+      const reply = sec.rejectedRequestReply(opened.error)
+      if (reply !== null) this.swim.stats.streamBytesOut += reply.length
+      return reply
     }
     const reply = this.run((now, out) => this.swim.handleStreamRequest(from, opened.value, now, out))
     return reply === null ? null : this.sealedStream(sec, reply, false)
@@ -163,17 +161,12 @@ export class Driver {
     for (const e of events) this.events.emit('event', e)
   }
 
-  /**
-   * A reply to our stream request, opened. One that cannot be (the peer has another key, none, or
-   * another label) is counted here and handed on as an error message naming why, so a join reports it.
-   */
+  /** A reply to our stream request, opened (see WireSecurity.openReply); one that cannot be is counted. */
   private openReply(sec: WireSecurity, from: Address, bytes: Uint8Array): StreamResult {
-    const opened = sec.openStream(bytes, false)
-    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
-    if (opened.ok) return { ok: true, bytes: opened.value }
-    this.rejected(opened.error, from)
-    const error = `reply could not be opened (${opened.error.reason}: ${opened.error.detail})`
-    return { ok: true, bytes: encodeStream({ type: 'err', error }, { compress: false }).slice() }
+    const opened = sec.openReply(bytes)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.error === undefined ? opened.bytes.length : 0)
+    if (opened.error !== undefined) this.rejected(opened.error, from)
+    return { ok: true, bytes: opened.bytes }
   }
 
   /** Keeps one setTimeout armed for the earliest queued timer. */
