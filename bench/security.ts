@@ -10,6 +10,9 @@
  *    LAN timings), first without a key, then with one: UDP and TCP bytes on the wire (memberlist
  *    framing, no IP/UDP headers; the envelope of encrypted packets included), measured over --window s
  *    after convergence and --warmup s.
+ * 3. The same in the simulator (deterministic: SWIM alone, LAN timings, 1 % loss, 60 virtual s after
+ *    30 s), plaintext and encrypted, the encrypted nodes packing 29 bytes less per packet as the real
+ *    runtime does.
  *
  * Prints tables and writes bench/results/security-<timestamp>.json.
  */
@@ -22,7 +25,11 @@ import { decodePacket, encodeCompound, encodeMessage } from '../src/wire/codec.j
 import type { AliveMsg } from '../src/wire/messages.js'
 import { addCrc } from '../src/wire/crc32.js'
 import { Keyring, formatKey } from '../src/wire/keyring.js'
-import { WireSecurity } from '../src/wire/security.js'
+import { WireSecurity, encryptOverheadBytes } from '../src/wire/security.js'
+import { Simulation } from '../src/runtime/sim/simulation.js'
+import type { SimNode } from '../src/runtime/sim/node.js'
+import { createSwim } from '../src/runtime/sim/protocol.js'
+import { withSecurity } from '../src/runtime/sim/secure.js'
 import { measure } from './codec.js'
 import { table } from './sim.js'
 
@@ -157,6 +164,40 @@ async function clusterBench(nodes: number, windowS: number, warmupS: number, key
   }
 }
 
+interface SimRow {
+  mode: string
+  nodes: number
+  udpBytesPerSecPerNode: number
+  tcpBytesPerSecPerNode: number
+  packetsPerSecPerNode: number
+  converged: boolean
+}
+
+function simBench(nodes: number, keyed: boolean): SimRow {
+  const key = new SeededRng(9).bytes(32)
+  const sim = new Simulation({
+    seed: 7,
+    recordEvents: false,
+    network: { latencyMs: [1, 5], packetLossProbability: 0.01 },
+    ...(keyed ? { config: { packetBytesBudget: 1400 - encryptOverheadBytes[1] }, createProtocol: withSecurity(createSwim, () => ({ keyring: new Keyring([key]) })) } : {}),
+  })
+  sim.spawn(nodes)
+  sim.runFor(30_000)
+  const sum = (f: (c: SimNode['counters']) => number): number => sim.nodes.reduce((s, n) => s + f(n.counters), 0)
+  const before = { udp: sum((c) => c.bytesSent), tcp: sum((c) => c.streamBytesSent), packets: sum((c) => c.packetsSent) }
+  const windowS = 60
+  sim.runFor(windowS * 1000)
+  const per = (x: number): number => Math.round(x / windowS / nodes)
+  return {
+    mode: keyed ? 'encrypted (32-byte key)' : 'plaintext',
+    nodes,
+    udpBytesPerSecPerNode: per(sum((c) => c.bytesSent) - before.udp),
+    tcpBytesPerSecPerNode: per(sum((c) => c.streamBytesSent) - before.tcp),
+    packetsPerSecPerNode: Math.round(((sum((c) => c.packetsSent) - before.packets) / windowS / nodes) * 10) / 10,
+    converged: sim.convergence().converged,
+  }
+}
+
 async function main(): Promise<void> {
   const nodes = arg('nodes', 32)
   const windowS = arg('window', 20)
@@ -178,13 +219,18 @@ async function main(): Promise<void> {
   console.log(table(['mode', 'UDP B/s/node', 'TCP B/s/node', 'packets/s/node', 'B/packet', 'min alive', 'decrypt fails'], rows.map((r) => [
     r.mode, String(r.udpBytesPerSecPerNode), String(r.tcpBytesPerSecPerNode), r.packetsPerSecPerNode.toFixed(1), String(r.bytesPerPacket), String(r.alive), String(r.decryptFailures),
   ])))
+  const simRows = [simBench(nodes, false), simBench(nodes, true)]
+  console.log(`\nsimulator, ${nodes} nodes, SWIM alone, 60 virtual s: wire bytes per node\n`)
+  console.log(table(['mode', 'UDP B/s/node', 'TCP B/s/node', 'packets/s/node', 'converged'], simRows.map((r) => [
+    r.mode, String(r.udpBytesPerSecPerNode), String(r.tcpBytesPerSecPerNode), r.packetsPerSecPerNode.toFixed(1), String(r.converged),
+  ])))
   const ratio = (encrypted.udpBytesPerSecPerNode + encrypted.tcpBytesPerSecPerNode) / Math.max(1, plain.udpBytesPerSecPerNode + plain.tcpBytesPerSecPerNode)
   console.log(`\nencrypted / plaintext bytes per node: ${ratio.toFixed(3)}`)
 
   const dir = new URL('../../bench/results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  const body = JSON.stringify({ date: new Date().toISOString(), node: process.version, settings: { nodes, windowS, warmupS, runMs: RUN_MS }, cipher, cluster: rows, bytesRatio: ratio, wallMs: performance.now() - began }, null, 2)
+  const body = JSON.stringify({ date: new Date().toISOString(), node: process.version, settings: { nodes, windowS, warmupS, runMs: RUN_MS }, cipher, cluster: rows, simulator: simRows, bytesRatio: ratio, wallMs: performance.now() - began }, null, 2)
   writeFileSync(new URL(`security-${stamp}.json`, dir), body + '\n')
   console.log(`\nresults written to bench/results/security-${stamp}.json`)
 }
