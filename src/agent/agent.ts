@@ -154,7 +154,8 @@ export class Agent extends EventEmitter {
       await node.shutdown()
       throw e
     }
-    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags }, 'agent started')
+    const enc = node.encryption()
+    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
 
     let seeds = config.join
     if (config.snapshot !== undefined) {

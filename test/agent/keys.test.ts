@@ -58,6 +58,16 @@ test('agent_keys_rotate_through_the_cli_and_the_keyring_file_follows', { timeout
     assert.equal(list.code, 0)
     assert.ok(list.stdout.includes(fingerprint(parseKey(K2))) && !list.stdout.includes(K2), list.stdout)
 
+    // The verify switches, through the CLI (the plaintext-to-encrypted switch), and their usage errors.
+    const relax = await runCli(['keys', 'verify', '--incoming', 'false', '--json', ...http])
+    assert.equal(relax.code, 0, relax.stderr)
+    assert.equal((JSON.parse(relax.stdout) as { verifyIncoming: boolean }).verifyIncoming, false)
+    assert.equal(a1.node.encryption().verifyIncoming, false)
+    assert.equal((await runCli(['keys', 'verify', '--incoming', 'true', ...http])).code, 0)
+    assert.equal(a1.node.encryption().verifyIncoming, true)
+    assert.equal((await runCli(['keys', 'verify', ...http])).code, 2)
+    assert.equal((await runCli(['keys', 'verify', '--outgoing', 'maybe', ...http])).code, 2)
+
     // Bad input: 4xx with the reason.
     const notInstalled = await fetch(url(a1, '/v1/keys/use'), { method: 'POST', body: JSON.stringify({ key: K1 }) })
     assert.equal(notInstalled.status, 400)
