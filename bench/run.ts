@@ -1,10 +1,11 @@
 /**
- * `npm run bench` (node --expose-gc dist/bench/run.js [--quick]): the codec bench and the simulator
- * bench, printed as tables and written as JSON under bench/results/ (gitignored).
+ * `npm run bench` (node --expose-gc dist/bench/run.js [--quick]): the codec bench, the simulator
+ * bench and the epidemic lab bench, printed as tables and written as JSON under bench/results/ (gitignored).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { runCodecBench } from './codec.js'
 import { formatSimBench, runSimBench, table } from './sim.js'
+import { formatLabBench, runLabBench } from './lab.js'
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick')
@@ -24,11 +25,15 @@ async function main(): Promise<void> {
   const sim = runSimBench({ quick, progress: (line) => process.stderr.write(`${line}\n`) })
   console.log(formatSimBench(sim))
 
+  console.log('\nepidemic lab (grapevine lab) next to the simplest typed-array loop for the same model')
+  const lab = await runLabBench({ quick, progress: (line) => process.stderr.write(`${line}\n`) })
+  console.log(formatLabBench(lab))
+
   const dir = new URL('../../bench/results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const file = new URL(`bench-${stamp}.json`, dir)
-  const body = JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, gcExposed, codec, sim }, null, 2) + '\n'
+  const body = JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, gcExposed, codec, sim, lab }, null, 2) + '\n'
   writeFileSync(file, body)
   writeFileSync(new URL('latest.json', dir), body)
   console.log(`\nresults written to bench/results/bench-${stamp}.json`)

@@ -5,10 +5,12 @@
  *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo-cluster.ts);
  *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition
  *   agent  run a real node with its HTTP API (see agent-command.ts)
+ *   lab    the epidemic models of Demers et al. 1987 on N sites: tables, JSON, CSV, plots (lab-command.ts)
  *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */
+import { randomInt } from 'node:crypto'
 import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
@@ -16,9 +18,11 @@ import { runDemo } from './demo-command.js'
 import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from './demo-cluster.js'
 import type { DemoProfile } from './demo-cluster.js'
 import { addAgentCommands } from './agent-command.js'
+import { addLabCommand } from './lab-command.js'
 import { ClientError } from './client.js'
 import type { CommandIo, RawSimFlags } from './sim-command.js'
 import { UsageError, parseCount, parseSeed, runSimCommand } from './sim-command.js'
+import { runScenarioFileCommand } from './scenario-command.js'
 
 const io: CommandIo = {
   out: (text) => process.stdout.write(text),
@@ -47,7 +51,8 @@ export function buildProgram(): Command {
 
   program
     .command('sim')
-    .description('run a deterministic simulation of a cluster under faults and print its report')
+    .description('run a deterministic simulation of a cluster under faults and print its report; with a scenario file (YAML or JSON), run that')
+    .argument('[scenario]', 'a scenario file (.yaml or .json; see examples/): it sets the cluster and the timeline, so only --seed, --duration, --json, --plot and --trace apply')
     .option('--nodes <N>', 'cluster size (default 50)')
     .option('--seed <S>', 'run seed, 0..4294967295 (default: random, printed with the replay command)')
     .option('--duration <TIME>', 'chaos phase length, e.g. 120s, 500ms, 2m (default 120s)')
@@ -63,8 +68,9 @@ export function buildProgram(): Command {
     .option('--kv-writes <RATE>', 'run the whole Grapevine stack; RATE key writes per virtual second on random nodes (sets and some deletes)')
     .option('--broadcasts <RATE>', 'run the whole Grapevine stack; RATE broadcasts per virtual second from random nodes')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
-    .action((flags: RawSimFlags) => {
-      process.exitCode = runSimCommand(flags, io)
+    .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
+    .action(async (scenario: string | undefined, flags: RawSimFlags) => {
+      process.exitCode = scenario === undefined ? await runSimCommand(flags, io) : await runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
     })
 
   program
@@ -91,6 +97,7 @@ export function buildProgram(): Command {
     })
 
   addAgentCommands(program, io)
+  addLabCommand(program, io)
   return program
 }
 

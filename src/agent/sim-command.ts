@@ -19,8 +19,9 @@ import { isProfile } from '../swim/config.js'
 import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
 import { formatDurationMs, runScenario } from '../runtime/sim/scenario.js'
 import type { Report } from '../runtime/sim/report.js'
-import { formatReport } from '../runtime/sim/report.js'
+import { formatReport, reportJson } from '../runtime/sim/report.js'
 import type { TraceSink } from '../runtime/sim/trace.js'
+import { checkPlotFile, writePlot } from './sim-plot.js'
 
 /** A command-line mistake; the message is meant for the user as is. */
 export class UsageError extends Error {
@@ -44,6 +45,7 @@ export interface RawSimFlags {
   kvWrites?: string
   broadcasts?: string
   workloadWindow?: string
+  plot?: string
 }
 
 export interface SimCommandOptions {
@@ -192,7 +194,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     ...(raw.pause ?? []).map((t) => parsePause(t)),
     ...(raw.partition ?? []).map((t) => parsePartition(t)),
   ]
-  const crashes = steps.reduce((sum, s) => sum + (s.kind === 'crash' ? s.count : 0), 0)
+  const crashes = steps.reduce((sum, s) => sum + (s.kind === 'crash' ? (s.count ?? 0) : 0), 0)
   if (crashes >= nodes) throw new UsageError(`--crash: ${crashes} crashes in total leave no node of the ${nodes} running; crash fewer or raise --nodes`)
   for (const s of steps) {
     if (s.atMs >= durationMs) {
@@ -236,7 +238,7 @@ export function replayCommand(o: SimCommandOptions): string {
   for (const s of o.steps) {
     if (s.kind === 'crash') parts.push(`--crash ${s.count}@${formatDurationMs(s.atMs)}`)
     else if (s.kind === 'pause') parts.push(`--pause ${s.count}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}${s.everyMs ? `/${formatDurationMs(s.everyMs)}` : ''}`)
-    else if (s.kind === 'partition') parts.push(`--partition ${s.fraction}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs)}`)
+    else if (s.kind === 'partition') parts.push(`--partition ${s.fraction ?? 0}@${formatDurationMs(s.atMs)}:${formatDurationMs(s.lengthMs ?? 0)}`)
   }
   if (!o.lifeguard) parts.push('--no-lifeguard')
   if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)
@@ -290,11 +292,12 @@ export interface CommandIo {
   readonly err: (text: string) => void
 }
 
-/** Runs `grapevine sim`; returns the exit code (0 converged, 1 not converged, 2 usage error). */
-export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
+/** Runs `grapevine sim`; resolves to the exit code (0 converged, 1 not converged, 2 usage error). */
+export async function runSimCommand(raw: RawSimFlags, io: CommandIo): Promise<number> {
   let options: SimCommandOptions
   try {
     options = parseSimFlags(raw)
+    checkPlotFile(raw.plot)
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`grapevine sim: ${err.message}\n`)
@@ -302,16 +305,26 @@ export function runSimCommand(raw: RawSimFlags, io: CommandIo): number {
     }
     throw err
   }
-  const trace = options.trace === undefined ? undefined : fileTrace(options.trace)
+  return finishRun((trace) => ({ ...runScenario({ ...scenarioOf(options), trace, ...(raw.plot !== undefined ? { sampleEveryMs: 1000 } : {}) }), replay: replayCommand(options) }), raw, io)
+}
+
+/**
+ * Runs (with the --trace file open when asked), prints the report as text or JSON, draws --plot, and
+ * resolves to the exit code: 0, or 1 when `runProblems` finds any.
+ */
+export async function finishRun(run: (trace: TraceSink | undefined) => Report, raw: Pick<RawSimFlags, 'trace' | 'json' | 'plot'>, io: CommandIo): Promise<number> {
+  const trace = raw.trace === undefined ? undefined : fileTrace(raw.trace)
   let report: Report
   try {
-    report = runScenario({ ...scenarioOf(options), trace: trace?.sink })
+    report = run(trace?.sink)
   } finally {
     trace?.close()
   }
-  report.replay = replayCommand(options)
-  if (options.json) io.out(JSON.stringify(report, null, 2) + '\n')
-  else io.out(formatReport(report) + '\n')
+  io.out((raw.json ? reportJson(report) : formatReport(report)) + '\n')
+  if (raw.plot !== undefined) {
+    await writePlot(raw.plot, report)
+    io.err(`grapevine sim: time series plotted to ${raw.plot}\n`)
+  }
   const problems = runProblems(report)
   if (problems.length > 0) {
     io.err(`grapevine sim: ${problems.join('; ')} (seed ${report.seed}); replay with:\n  ${report.replay}\n`)

@@ -12,20 +12,21 @@
  * `eventBroadcasts`), each retransmitted retransmitLimit(retransmitMult, n) times, n being the
  * memberlist cluster size. A queued intent about a node is replaced by a newer one about the same node.
  *
- * Queries (type 4) go to `onQuery` undecoded: the runtime answers Serf's key-management queries
- * (key-queries.ts). Deliberately left out (NEEDSWORK when wanted): other queries (Serf then lists us as not acking),
+ * Deliberately left out (NEEDSWORK when wanted): queries (type 4; Serf then lists us as not acking),
  * intents buffered for members we do not know yet (Serf keeps them 5 min; we record their LTime in
  * the same status map, which is bounded), coalescing, and LeftMembers in our push-pull state (always
  * empty: a wrong entry would make Serf mark a live node leaving, so we only report what is certain).
  *
  * Pure: no clock, timers or I/O. Everything happens inside the delegate calls SWIM makes.
  */
+import { QueryResponder } from './queries.js'
+import type { ReceivedQuery } from './queries.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import type { SwimDelegate } from '../swim/delegate.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { LamportClock } from './lamport.js'
-import { SERF_QUERY, decodeSerfMessage, encodeSerfMessage } from './messages.js'
+import { decodeSerfMessage, encodeSerfMessage } from './messages.js'
 import type { SerfEventSlot, SerfPushPull } from './messages.js'
 
 /** Serf's EventBuffer: user events are deduplicated in this many slots, indexed by LTime. */
@@ -49,6 +50,8 @@ export type SerfLayerEvent =
   | { readonly type: 'intent'; readonly intent: 'join' | 'leave'; readonly node: string; readonly lTime: number; readonly prune?: boolean }
   /** A Serf message we could not decode; dropped. */
   | { readonly type: 'dropped'; readonly error: DecodeError; readonly where: 'message' | 'state' }
+  /** A query for the application (filters matched us; internal `_serf_` queries are not reported). Answer with respondToQuery. */
+  | { readonly type: 'query'; readonly query: ReceivedQuery }
 
 export interface SerfLayerOptions {
   /** Our node name (memberlist's). */
@@ -65,8 +68,14 @@ export interface SerfLayerOptions {
    * synchronously inside delegate calls, so the caller applies it once the current input is done.
    */
   readonly onLeaveIntent?: (node: string, prune: boolean) => void
-  /** A Serf query (`[4]…`, undecoded): key-management queries are answered by the runtime (key-queries.ts). */
-  readonly onQuery?: (message: Uint8Array) => void
+  /** Our Serf tags, for queries' tag filters (default none). */
+  readonly tags?: () => Readonly<Record<string, string>>
+  /**
+   * Serf's key-management queries (`_serf_install-key`, `_serf_use-key`, `_serf_remove-key`,
+   * `_serf_list-keys`): the runtime applies them to its keyring and returns the key response payload
+   * (key-queries.ts), or undefined to leave the query unanswered. Called synchronously, once per query.
+   */
+  readonly onKeyQuery?: (name: string, payload: Uint8Array) => Uint8Array | undefined
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -86,9 +95,22 @@ export class SerfLayer implements SwimDelegate {
   private readonly events = new BroadcastQueue(SERF_QUEUE_DEPTH)
   private eventSeq = 0
   private leaving = false
+  private queryMinTime = 0
+  /** Queries: dedupe, filters, acks and responses (queries.ts). */
+  readonly queries: QueryResponder
 
   constructor(private readonly opts: SerfLayerOptions) {
     this.name = opts.name
+    this.queries = new QueryResponder(opts.name, opts.tags ?? (() => ({})))
+  }
+
+  /**
+   * The response to a query delivered as a `query` event, as a user message for `to` (the querier).
+   * Throws QueryResponseError when the query is unknown or answered already, or the response exceeds
+   * Serf's 1024-byte limit.
+   */
+  respondToQuery(query: Pick<ReceivedQuery, 'lTime' | 'id'>, payload: Uint8Array): { readonly to: string; readonly payload: Uint8Array } {
+    return this.queries.respond(query, payload)
   }
 
   /** Broadcasts a join intent at the current member clock (Serf's broadcastJoin), setting our status time. */
@@ -166,7 +188,8 @@ export class SerfLayer implements SwimDelegate {
 
   // ------------------------------------------------------------------ SwimDelegate
 
-  notifyUserMessage(payload: Uint8Array): void {
+  /** A Serf message; `send` (by member name) carries query acks back to the querier. */
+  notifyUserMessage(payload: Uint8Array, _fromName?: string, _nowMs?: number, send?: (toName: string, payload: Uint8Array) => boolean): void {
     const decoded = decodeSerfMessage(payload)
     if (!decoded.ok) {
       this.counts.dropped++
@@ -190,19 +213,33 @@ export class SerfLayer implements SwimDelegate {
         rebroadcast = this.handleUserEvent(msg.lTime, msg.name, msg.payload, msg.coalesce)
         queue = this.events
         break
-      case 'other':
-        if (msg.messageType === SERF_QUERY) this.opts.onQuery?.(payload)
-        this.counts.other++
-        return
+      case 'query': {
+        this.queryClock.witness(msg.lTime)
+        const o = this.queries.handle(msg, this.queryClock.time(), this.queryMinTime)
+        if (o.ack !== undefined) send?.(o.ack.to, o.ack.payload)
+        if (o.internal !== undefined) {
+          const answer = this.opts.onKeyQuery?.(o.internal.name, o.internal.payload)
+          if (answer !== undefined) {
+            const r = this.queries.respondInternal(o.internal, answer)
+            send?.(r.to, r.payload)
+          }
+        }
+        if (o.deliver !== undefined) this.opts.onEvent?.({ type: 'query', query: o.deliver })
+        rebroadcast = o.rebroadcast
+        queue = this.events
+        break
+      }
+      case 'queryResponse':
       case 'pushPull':
-        // Queries, responses, relays: not taken part in yet (README). A push-pull state never comes as a message.
+      case 'other':
+        // Responses (we send no queries yet), relays, key messages. A push-pull state never comes as a message.
         this.counts.other++
         return
     }
     if (!rebroadcast) return
     // Serf re-gossips the very bytes it received.
     const copy = payload.slice()
-    if (msg.type === 'userEvent') queue.queue(`e${this.eventSeq++}`, copy)
+    if (msg.type === 'userEvent' || msg.type === 'query') queue.queue(`e${this.eventSeq++}`, copy)
     else queue.queue(msg.node, copy)
   }
 
@@ -246,6 +283,7 @@ export class SerfLayer implements SwimDelegate {
     for (const [name, lTime] of pp.statusLTimes) if (!left.has(name)) this.handleJoinIntent(lTime, name)
     // Serf's agent joins without replay: events from before the join are not delivered.
     if (join && pp.eventLTime > this.eventMinTime) this.eventMinTime = pp.eventLTime
+    if (join && pp.queryLTime > this.queryMinTime) this.queryMinTime = pp.queryLTime
     for (const slot of pp.events) {
       if (slot === null) continue
       for (const e of slot.events) this.handleUserEvent(slot.lTime, e.name, e.payload, false)

@@ -106,7 +106,7 @@ export class ProtocolStack implements SwimDelegate {
   notifyUserMessage(payload: Uint8Array, fromName: string | undefined, nowMs: number, send: (to: string, p: Uint8Array) => boolean): void {
     this.lastNowMs = nowMs
     if (payload.length === 0 || payload[0] !== 0x47) {
-      this.opts.serf?.notifyUserMessage(payload)
+      this.opts.serf?.notifyUserMessage(payload, fromName, nowMs, send)
       return
     }
     const env = decodeEnvelope(payload)

@@ -1,33 +1,36 @@
-// Serf's key-management queries: the query as Serf 0.9.4 writes it (spec B.2, verified bytes), the key
-// request inside, the response Grapevine sends back, and answering each query once.
+// Serf's key-management queries: a query as Serf 0.9.4 writes it (spec B.2's verified layout) goes
+// through the Serf layer's query handling (dedupe, filters) to the keyring, and the response goes back
+// to the querier in Serf's layout, once per query.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode } from '@msgpack/msgpack'
-import { KeyQueryResponder, decodeKeyRequest, decodeSerfQuery, keyringControl } from '../../src/serf/key-queries.js'
+import { answerKeyQuery, decodeKeyRequest, keyringControl } from '../../src/serf/key-queries.js'
+import { SerfLayer } from '../../src/serf/serf-layer.js'
 import { MsgpackWriter } from '../../src/wire/msgpack-writer.js'
 import { Keyring, formatKey } from '../../src/wire/keyring.js'
 
-const text = (s: string): number[] => [...new TextEncoder().encode(s)]
-const fixstr = (s: string): number[] => [0xa0 + s.length, ...text(s)]
-
-/** Spec B.2's verified query, with the name and payload given. */
-function query(name: string, payload: Uint8Array, id = 0x76749368): Uint8Array {
+/** Spec B.2's verified query, with the name, payload and id given. */
+function query(name: string, payload: Uint8Array, id: number, lTime = 5): Uint8Array {
   const w = new MsgpackWriter(256)
   w.u8(4)
   w.mapHeader(11)
-  w.raw(Uint8Array.of(...fixstr('Addr'), 0xa4, 127, 0, 0, 1))
-  w.raw(Uint8Array.of(...fixstr('Filters'), 0xc0))
-  w.raw(Uint8Array.of(...fixstr('Flags'), 0x00))
-  w.raw(Uint8Array.of(...fixstr('ID'), 0xce, (id >>> 24) & 0xff, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff))
-  w.raw(Uint8Array.of(...fixstr('LTime'), 0x05))
-  w.str('Name')
-  w.str(name)
-  w.str('Payload')
-  w.bytes(payload)
-  w.raw(Uint8Array.of(...fixstr('Port'), 0xcd, 0x1f, 0x36))
-  w.raw(Uint8Array.of(...fixstr('RelayFactor'), 0x00))
-  w.raw(Uint8Array.of(...fixstr('SourceNode'), ...fixstr('serfQ')))
-  w.raw(Uint8Array.of(...fixstr('Timeout'), 0xce, 0x77, 0x35, 0x94, 0x00))
+  const kv: Array<[string, () => void]> = [
+    ['Addr', () => w.bytes(Uint8Array.of(127, 0, 0, 1))],
+    ['Filters', () => w.nil()],
+    ['Flags', () => w.uint(0)],
+    ['ID', () => w.uint(id)],
+    ['LTime', () => w.uint(lTime)],
+    ['Name', () => w.str(name)],
+    ['Payload', () => w.bytes(payload)],
+    ['Port', () => w.uint(0x1f36)],
+    ['RelayFactor', () => w.uint(0)],
+    ['SourceNode', () => w.str('serfQ')],
+    ['Timeout', () => w.uint(2_000_000_000)],
+  ]
+  for (const [k, v] of kv) {
+    w.str(k)
+    v()
+  }
   return w.finish()
 }
 
@@ -50,49 +53,51 @@ function response(bytes: Uint8Array): { outer: Record<string, unknown>; body: Re
   return { outer, body: decode(payload.subarray(1)) as Record<string, unknown> }
 }
 
-test('a serf query decodes: address, port, id, lamport time, name, source and the key request inside', () => {
+test('a key request decodes; anything else is a typed error', () => {
   const key = new Uint8Array(16).fill(9)
-  const q = decodeSerfQuery(query('_serf_install-key', keyRequest(key)))
-  assert.ok(q.ok, q.ok ? '' : q.error.message)
-  assert.deepEqual([...q.value.addr], [127, 0, 0, 1])
-  assert.equal(q.value.port, 0x1f36)
-  assert.equal(q.value.id, 0x76749368)
-  assert.equal(q.value.lTime, 5)
-  assert.equal(q.value.sourceNode, 'serfQ')
-  const k = decodeKeyRequest(q.value.payload)
+  const k = decodeKeyRequest(keyRequest(key))
   assert.ok(k.ok)
   assert.deepEqual([...k.value], [...key])
-  assert.equal(decodeSerfQuery(Uint8Array.of(4, 0x81)).ok, false)
+  assert.equal(decodeKeyRequest(Uint8Array.of(7, 0x81)).ok, false)
+  assert.equal(decodeKeyRequest(Uint8Array.of(3)).ok, false)
 })
 
-test('key queries are applied and answered once, with serf\'s response layout; other queries are ignored', () => {
+test('key queries reach the keyring through the serf layer and are answered once, in serf\'s layout', () => {
   const k1 = new Uint8Array(32).fill(1)
   const k2 = new Uint8Array(16).fill(2)
   const ring = new Keyring([k1])
-  const r = new KeyQueryResponder('gv', keyringControl(ring, () => undefined))
-  const ans = r.handle(query('_serf_install-key', keyRequest(k2), 1))
-  assert.ok(ans !== undefined && !('error' in ans))
-  assert.equal(ans.op, 'install')
+  let changes = 0
+  const control = keyringControl(ring, () => changes++)
+  const layer = new SerfLayer({ name: 'gv', retransmitMult: 4, clusterSize: () => 3, onKeyQuery: (name, payload) => answerKeyQuery(name, payload, control) })
+  const sent: Array<{ to: string; bytes: Uint8Array }> = []
+  const deliver = (bytes: Uint8Array): void => layer.notifyUserMessage(bytes, 'serfQ', 0, (to, p) => {
+    sent.push({ to, bytes: p })
+    return true
+  })
+  deliver(query('_serf_install-key', keyRequest(k2), 1))
   assert.equal(ring.keys.length, 2)
-  const { outer, body } = response(ans.response)
+  assert.equal(changes, 1)
+  assert.equal(sent.length, 1)
+  assert.equal(sent[0].to, 'serfQ')
+  const { outer, body } = response(sent[0].bytes)
   assert.deepEqual([outer.From, outer.ID, outer.LTime, outer.Flags], ['gv', 1, 5, 0])
   assert.deepEqual(body, { Keys: null, Message: '', PrimaryKey: '', Result: true })
-  assert.equal(r.handle(query('_serf_install-key', keyRequest(k2), 1)), undefined, 'a second copy of the same query is not answered again')
+  deliver(query('_serf_install-key', keyRequest(k2), 1))
+  assert.equal(sent.length, 1, 'a second copy of the same query is not answered again')
   // Removing the primary fails with memberlist's reason; list reports every key and the primary.
-  const rm = r.handle(query('_serf_remove-key', keyRequest(k1), 2))
-  assert.ok(rm !== undefined && !('error' in rm))
-  const rmBody = response(rm.response).body as { Result: boolean; Message: string }
-  assert.equal(rmBody.Result, false)
-  assert.match(rmBody.Message, /primary/)
-  const list = r.handle(query('_serf_list-keys', new Uint8Array(0), 3))
-  assert.ok(list !== undefined && !('error' in list))
-  const listBody = response(list.response).body as { Keys: string[]; PrimaryKey: string }
-  assert.deepEqual(listBody.Keys, [formatKey(k1), formatKey(k2)])
-  assert.equal(listBody.PrimaryKey, formatKey(k1))
-  assert.equal(r.handle(query('my-user-query', new Uint8Array(0), 4)), undefined)
+  deliver(query('_serf_remove-key', keyRequest(k1), 2))
+  const rm = response(sent[1].bytes).body as { Result: boolean; Message: string }
+  assert.equal(rm.Result, false)
+  assert.match(rm.Message, /primary/)
+  deliver(query('_serf_list-keys', new Uint8Array(0), 3))
+  const list = response(sent[2].bytes).body as { Keys: string[]; PrimaryKey: string }
+  assert.deepEqual(list.Keys, [formatKey(k1), formatKey(k2)])
+  assert.equal(list.PrimaryKey, formatKey(k1))
+  deliver(query('_serf_conflict', new TextEncoder().encode('x'), 4))
+  assert.equal(sent.length, 3, 'other internal queries are not answered')
   // Without encryption, Serf's own answer.
-  const none = new KeyQueryResponder('gv', keyringControl(new Keyring(), () => undefined)).handle(query('_serf_install-key', keyRequest(k2), 5))
-  assert.ok(none !== undefined && !('error' in none))
-  const noneBody = response(none.response).body as { Result: boolean; Message: string }
+  const none = answerKeyQuery('_serf_install-key', keyRequest(k2), keyringControl(new Keyring(), () => undefined))
+  assert.ok(none !== undefined)
+  const noneBody = decode(none.subarray(1)) as { Result: boolean; Message: string }
   assert.deepEqual([noneBody.Result, noneBody.Message], [false, 'No keyring to modify (encryption not enabled)'])
 })

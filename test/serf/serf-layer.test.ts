@@ -84,7 +84,7 @@ test('junk_user_messages_are_dropped_with_an_event', () => {
   const { serf, events } = layer('gv')
   serf.notifyUserMessage(new Uint8Array([0, 0x91]))
   assert.equal(events[0]?.type, 'dropped')
-  serf.notifyUserMessage(new Uint8Array([4, 0x80])) // a query: not taken part in, not an error
+  serf.notifyUserMessage(new Uint8Array([9, 0x80])) // a relay: not taken part in, not an error
   assert.equal(events.length, 1)
   assert.equal(serf.counts.other, 1)
 })
@@ -138,4 +138,51 @@ test('force_leave_is_applied_here_first_then_gossiped_with_prune_and_marks_the_n
   serf.notifyUserMessage(encodeSerfMessage({ type: 'leave', lTime: 60, node: 'gv', prune: false }))
   assert.deepEqual(applied, [['web-3', true]])
   assert.equal(serf.isLeaving('gv'), false)
+})
+
+test('queries: deduped, acked to the querier when asked, filtered by node and tag, internal ones not delivered, one response each', () => {
+  const events: SerfLayerEvent[] = []
+  const serf = new SerfLayer({ name: 'gv', retransmitMult: 4, clusterSize: () => 3, tags: () => ({ role: 'db' }), onEvent: (e) => events.push(e) })
+  const sent: Array<[string, Uint8Array]> = []
+  const send = (to: string, p: Uint8Array): boolean => (sent.push([to, p]), true)
+  const tagFilter = (tag: string, expr: string): Uint8Array => {
+    // [1][msgpack {Expr, Tag}]
+    const enc = (x: string): number[] => [0xa0 | x.length, ...Buffer.from(x)]
+    return new Uint8Array([1, 0x82, ...enc('Expr'), ...enc(expr), ...enc('Tag'), ...enc(tag)])
+  }
+  const nodeFilter = (...names: string[]): Uint8Array => new Uint8Array([0, 0x90 | names.length, ...names.flatMap((n) => [0xa0 | n.length, ...Buffer.from(n)])])
+  const query = (over: Partial<Parameters<typeof encodeSerfMessage>[0] & { type: 'query' }>): Uint8Array =>
+    encodeSerfMessage({
+      type: 'query', lTime: 5, id: 1, addr: new Uint8Array([127, 0, 0, 1]), port: 7946, filters: [], flags: 1, relayFactor: 0,
+      sourceNode: 'asker', name: 'whoami', payload: new Uint8Array([1]), timeoutNs: 2e9, ...over,
+    })
+  serf.notifyUserMessage(query({}), 'asker', 0, send)
+  serf.notifyUserMessage(query({}), 'asker', 0, send) // a duplicate: nothing new
+  assert.equal(serf.queries.counts.duplicates, 1)
+  assert.equal(sent.length, 1)
+  assert.equal(sent[0][0], 'asker')
+  assert.deepEqual(decodeSerfMessage(sent[0][1]), { ok: true, value: { type: 'queryResponse', lTime: 5, id: 1, from: 'gv', flags: 1, payload: new Uint8Array(0) } })
+  const delivered = events.flatMap((e) => (e.type === 'query' ? [e.query] : []))
+  assert.deepEqual(delivered.map((q) => [q.name, q.sourceNode, q.timeoutMs]), [['whoami', 'asker', 2000]])
+  assert.equal(serf.queryClock.time(), 6)
+  assert.equal(drain(serf).length, 4, 're-gossiped its retransmit limit')
+  // One response, within Serf's limit.
+  assert.throws(() => serf.respondToQuery(delivered[0], new Uint8Array(2000)), /Serf's limit is 1024/)
+  const r = serf.respondToQuery(delivered[0], new Uint8Array([42]))
+  assert.equal(r.to, 'asker')
+  assert.deepEqual(decodeSerfMessage(r.payload), { ok: true, value: { type: 'queryResponse', lTime: 5, id: 1, from: 'gv', flags: 0, payload: new Uint8Array([42]) } })
+  assert.throws(() => serf.respondToQuery(delivered[0], new Uint8Array([1])), /answered already/)
+  // Filters, internal queries and no-broadcast.
+  serf.notifyUserMessage(query({ id: 2, filters: [nodeFilter('other', 'gv')] }), 'asker', 0, send)
+  serf.notifyUserMessage(query({ id: 3, filters: [nodeFilter('other')] }), 'asker', 0, send)
+  serf.notifyUserMessage(query({ id: 4, filters: [tagFilter('role', '^d')] }), 'asker', 0, send)
+  serf.notifyUserMessage(query({ id: 5, filters: [tagFilter('role', 'web')] }), 'asker', 0, send)
+  serf.notifyUserMessage(query({ id: 6, filters: [tagFilter('role', '(')] }), 'asker', 0, send) // not a regular expression: no match
+  serf.notifyUserMessage(query({ id: 7, name: '_serf_ping', flags: 1 | 2 }), 'asker', 0, send)
+  serf.notifyUserMessage(query({ id: 8, flags: 0 }), 'asker', 0, send)
+  const acked = sent.slice(1).map(([, p]) => { const d = decodeSerfMessage(p); return d.ok && d.value.type === 'queryResponse' ? d.value.id : -1 })
+  assert.deepEqual(acked, [2, 4, 7])
+  assert.deepEqual(events.flatMap((e) => (e.type === 'query' ? [e.query.id] : [])), [1, 2, 4, 8])
+  assert.equal(serf.queries.counts.filteredOut, 3)
+  assert.equal(drain(serf).length, 6 * 4, 'every new query but the no-broadcast ping re-gossiped')
 })

@@ -40,12 +40,12 @@ test('workload_flags_reach_the_scenario_and_the_replay_command', () => {
   assert.equal(scenarioOf(parseSimFlags({ seed: '1', broadcasts: '1' })).workload?.kvWritesPerSec, 0)
 })
 
-test('a_small_workload_run_prints_the_stack_fields_in_text_and_json', () => {
+test('a_small_workload_run_prints_the_stack_fields_in_text_and_json', async () => {
   let out = ''
   let err = ''
   const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) }
   const flags = { nodes: '20', seed: '5', duration: '5s', kvWrites: '20', broadcasts: '2' }
-  assert.equal(runSimCommand({ ...flags, json: true }, io), 0, err)
+  assert.equal(await runSimCommand({ ...flags, json: true }, io), 0, err)
   const report = JSON.parse(out) as Report
   assert.equal(typeof report.stateConvergenceMs, 'number')
   assert.match(report.stateDigest!, /^[0-9a-f]{16}$/)
@@ -53,12 +53,12 @@ test('a_small_workload_run_prints_the_stack_fields_in_text_and_json', () => {
   assert.equal(typeof report.bytesPerUpdate, 'number')
   assert.match(report.replay!, /--kv-writes 20 --broadcasts 2$/)
   out = ''
-  assert.equal(runSimCommand(flags, io), 0, err)
+  assert.equal(await runSimCommand(flags, io), 0, err)
   assert.match(out, /state convergence +\d+(\.\d+)? ms after the last write \(digest [0-9a-f]{16}\)/)
   assert.match(out, /broadcast delivery +100\.00% of 200 \(broadcast, live node\) pairs; latency p50 /)
   assert.match(out, /exactly once/)
   assert.match(out, /grapevine traffic .* per update per node/)
-  assert.equal(runSimCommand({ kvWrites: 'fast' }, io), 2)
+  assert.equal(await runSimCommand({ kvWrites: 'fast' }, io), 2)
   assert.match(err, /^grapevine sim: --kv-writes: expected a rate per second/)
 })
 

@@ -2,55 +2,18 @@
 // Grapevine node runs it. Fixed seeds, virtual time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SeededRng, deriveSeed } from '../../src/core/rng.js'
-import { Simulation } from '../../src/runtime/sim/index.js'
 import { stateDigest } from '../../src/runtime/sim/workload.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
-import { SerfLayer } from '../../src/serf/serf-layer.js'
-import { createGrapevineStack } from '../../src/stack/create.js'
+import { stackCluster, type StackCluster } from '../helpers/stack-cluster.js'
 import type { GrapevineStack } from '../../src/stack/create.js'
-import { markMeta } from '../../src/stack/envelope.js'
 import type { PhiConfig } from '../../src/state/phi.js'
 import type { Swim } from '../../src/swim/swim.js'
 import type { SwimConfig } from '../../src/swim/config.js'
-import { encodeTags } from '../../src/runtime/node/tags.js'
 
-interface Cluster {
-  sim: Simulation
-  nodes: SimNode[]
-  stacks: Map<string, GrapevineStack>
-  deliveries: Map<string, string[]>
-}
+type Cluster = StackCluster
 
-function cluster(seed: number, n: number, loss = 0, phi: Partial<PhiConfig> = {}, config: Partial<SwimConfig> = {}): Cluster {
-  const sim = new Simulation({ seed, config, network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5, loss } })
-  const stacks = new Map<string, GrapevineStack>()
-  const deliveries = new Map<string, string[]>()
-  const starts = new Map<string, number>()
-  const nodes = sim.spawn(n, {
-    meta: markMeta(encodeTags({ role: 'sim' })),
-    delegate: ({ index, name }) => {
-      const start = (starts.get(name) ?? 0) + 1
-      starts.set(name, start)
-      const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => n })
-      const s = createGrapevineStack({
-        name,
-        serf,
-        rng: new SeededRng(deriveSeed(deriveSeed(seed, index), start)),
-        generation: start,
-        phi,
-        onDelivery: (d) => {
-          const list = deliveries.get(name) ?? []
-          list.push(d.id)
-          deliveries.set(name, list)
-        },
-      })
-      stacks.set(name, s)
-      return s.stack
-    },
-  })
-  return { sim, nodes, stacks, deliveries }
-}
+const cluster = (seed: number, n: number, loss = 0, phi: Partial<PhiConfig> = {}, config: Partial<SwimConfig> = {}): Cluster =>
+  stackCluster(seed, n, { loss, phi, config })
 
 const stateHash = (s: GrapevineStack): string => stateDigest(s.state.reconciler.state)
 

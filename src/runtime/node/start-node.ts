@@ -34,6 +34,7 @@ import { resolvePhiConfig } from '../../state/phi.js'
 import type { PhiConfig } from '../../state/phi.js'
 import type { ClusterState, StateEvent } from '../../state/cluster-state.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
+import type { ReceivedQuery } from '../../serf/queries.js'
 import type { SwimStats } from '../../swim/stats.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import { Driver } from './driver.js'
@@ -44,8 +45,7 @@ import { Keyring, KeyringError, formatKey, parseKey } from '../../wire/keyring.j
 import type { KeyringInfo } from '../../wire/keyring.js'
 import { WireSecurity, labelProblem } from '../../wire/security.js'
 import { cryptoRandom } from './crypto-random.js'
-import { KeyQueryResponder, keyringControl } from '../../serf/key-queries.js'
-import { addressFromWire } from '../../swim/member.js'
+import { answerKeyQuery, keyringControl } from '../../serf/key-queries.js'
 import { UdpTransport } from './udp.js'
 
 export const DEFAULT_PORT = 7946
@@ -142,6 +142,17 @@ export interface BroadcastMessage {
   /** Serf user events only: the event's Lamport time and whether Serf agents may coalesce it. */
   readonly lTime?: number
   readonly coalesce?: boolean
+}
+
+/**
+ * A Serf query this node was asked (`serf query NAME PAYLOAD` on a Serf agent, and the filters matched
+ * this node). The querier already got our ack; `respond` sends the one response it may take (at most
+ * Serf's 1024 bytes encoded; throws QueryResponseError otherwise, or when called twice) and returns
+ * false when the querier is no longer a live member. Respond within `timeoutMs`, or the querier has
+ * stopped listening.
+ */
+export interface SerfQueryEvent extends ReceivedQuery {
+  respond(payload: Uint8Array | string): boolean
 }
 
 /** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
@@ -264,13 +275,15 @@ export interface GrapevineNode {
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
   on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
+  /** A Serf query reached this node (Serf's own `_serf_…` queries are handled inside). */
+  on(event: 'query', listener: (q: SerfQueryEvent) => void): this
   /** A broadcast or a Serf user event arrived (or was sent from here), once each. */
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
   on(event: 'state', listener: (e: StateEvent) => void): this
   /** The keyring was changed from the network (Serf's `keys` queries); the agent saves its keyring file. */
   on(event: 'keyring', listener: () => void): this
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (...args: never[]) => void): this
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring', listener: (...args: never[]) => void): this
 }
 
 interface Resolved {
@@ -464,13 +477,30 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   }
   const seed = randomBytes(4).readUInt32LE(0)
   let swimRef: Swim | undefined
+  let serfRef: SerfLayer | undefined
+  const keyControl = keyringControl(o.keyring, () => driverRef?.events.emit('keyring'))
   const serf = o.serf
     ? new SerfLayer({
         name: o.name,
         retransmitMult: o.config.retransmitMult,
         clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
+        tags: () => (swimRef === undefined ? {} : decodeTags(swimRef.localMember().meta)),
         onEvent: (e) => {
           driverRef?.events.emit('serf', e)
+          if (e.type === 'query') {
+            const q = e.query
+            const event: SerfQueryEvent = {
+              ...q,
+              respond: (payload) => {
+                const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+                const d = driverRef
+                if (d === undefined || d.isStopped) throw new ConfigError(['the node is shut down'])
+                const r = (serfRef as SerfLayer).respondToQuery(q, bytes)
+                return d.run((_now, out) => d.swim.sendUserTo(r.to, r.payload, out))
+              },
+            }
+            driverRef?.events.emit('query', event)
+          }
           if (e.type === 'userEvent') {
             const m: BroadcastMessage = { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? o.name : '', hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce }
             driverRef?.events.emit('message', m)
@@ -482,20 +512,11 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
             const d = driverRef
             if (d !== undefined && !d.isStopped) d.run((now, out) => d.swim.forceLeave(node, prune, now, out))
           }),
-        // Serf's key queries (`serf keys …` on an agent): answered right after the input, like intents.
-        onQuery: (message) => queueMicrotask(() => answerKeyQuery(message)),
+        // Serf's key queries (`serf keys …` on an agent): answered from the keyring at once, as Serf does.
+        onKeyQuery: (name, payload) => answerKeyQuery(name, payload, keyControl),
       })
     : undefined
-  const keyQueries = new KeyQueryResponder(o.name, keyringControl(o.keyring, () => driverRef?.events.emit('keyring')))
-  const answerKeyQuery = (message: Uint8Array): void => {
-    const d = driverRef
-    if (d === undefined || d.isStopped) return
-    const answer = keyQueries.handle(message)
-    if (answer === undefined) return
-    if ('error' in answer) return d.dropped(`serf-query-${answer.error.reason}`, undefined, answer.error.message)
-    const to = addressFromWire(answer.to.addr, answer.to.port)
-    if (to !== undefined) d.run((_now, out) => d.swim.sendUserPacket(to, answer.response, out))
-  }
+  serfRef = serf
   const grapevine = createGrapevineStack({
     name: o.name,
     serf,
@@ -818,12 +839,12 @@ class NodeHandle implements GrapevineNode {
     return this.security.keyring.keys.map(formatKey)
   }
 
-  on(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (e: never) => void): this {
+  on(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring', listener: (e: never) => void): this {
     this.driver.events.on(event, listener as (...args: unknown[]) => void)
     return this
   }
 
-  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'keyring', listener: (...args: never[]) => void): this {
+  off(event: 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring', listener: (...args: never[]) => void): this {
     this.driver.events.off(event, listener as (...args: unknown[]) => void)
     return this
   }

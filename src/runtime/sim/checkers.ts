@@ -131,6 +131,16 @@ export class ViewTracker implements SimObserver {
     return ['absent', 'alive', 'suspect', 'dead', 'left'][this.views[observer.index * this.cap + target.index]]
   }
 
+  /** How many nodes `observer` currently sees alive, itself included (0 when it is not live). */
+  aliveSeenBy(observer: SimNode): number {
+    const o = observer.index
+    if (o >= this.cap || this.observing[o] === 0) return 0
+    let alive = 0
+    const base = o * this.cap
+    for (let t = 0; t < this.cap; t++) if (this.views[base + t] === ALIVE) alive++
+    return alive
+  }
+
   // ------------------------------------------------------------------ internals
 
   private mismatch(o: number, t: number): number {

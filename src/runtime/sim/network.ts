@@ -11,7 +11,9 @@
  *
  * Knob names follow TigerBeetle's packet simulator (`packet_simulator.zig`): one-way delay bounds,
  * loss, duplication ("replay" there) and reordering probabilities. Defaults apply to every link;
- * `setLink` overrides any of them for one direction of one link.
+ * `shape(from, to, knobs)` overrides some of them on every link from a set of nodes to a set (a rack's
+ * loss, the WAN latency between two datacenters; later rules win, `unshape(id)` lifts one), and
+ * `setLink` overrides any of them for one direction of one link, over everything else.
  *
  * Partitions are rules "block every link from this set to that set", so they are asymmetric by
  * construction: `block(A, B)` stops A → B and leaves B → A open. `partition(A, B)` blocks both
@@ -144,6 +146,19 @@ interface BlockRule {
   readonly to: Uint8Array
 }
 
+/** Knobs for every link from a node of `from` to a node of `to`; null stands for every node, present and future. */
+interface ShapeRule {
+  readonly id: number
+  readonly from: Uint8Array | null
+  readonly to: Uint8Array | null
+  overrides: Partial<LinkOptions>
+}
+
+const inMask = (m: Uint8Array | null, id: number): boolean => m === null || (id < m.length && m[id] === 1)
+
+/** Knobs that decide whether a datagram arrives once, as sent: the settle phase turns them off. */
+const NOISE: Partial<LinkOptions> = { packetLossProbability: 0, packetDuplicationProbability: 0, packetReorderProbability: 0 }
+
 /** Node ids must stay below this (link keys are from × LINK_STRIDE + to). */
 export const MAX_NODE_ID = 1 << 20
 const LINK_STRIDE = MAX_NODE_ID
@@ -154,6 +169,7 @@ export class Network {
   private rules: BlockRule[] = []
   private nextRuleId = 1
   private readonly links = new Map<number, Partial<LinkOptions>>()
+  private shapes: ShapeRule[] = []
   /** Arrival delays of the copies decided by the last `route` call (valid for `copies` entries). */
   readonly delays: [number, number] = [0, 0]
   /** Fate bits of the last `route` call. */
@@ -194,10 +210,37 @@ export class Network {
     this.setLink(b, a, overrides)
   }
 
-  /** The knobs in force on from → to. */
+  /** The knobs in force on from → to: defaults, then matching shape rules in order, then the link's own override. */
   linkOptions(from: number, to: number): NetworkOptions {
+    let merged: NetworkOptions = this.opts
+    for (const r of this.shapes) if (inMask(r.from, from) && inMask(r.to, to)) merged = { ...merged, ...r.overrides }
     const o = this.links.size === 0 ? undefined : this.links.get(from * LINK_STRIDE + to)
-    return o === undefined ? this.opts : { ...this.opts, ...o }
+    return o === undefined ? merged : { ...merged, ...o }
+  }
+
+  /**
+   * Overrides knobs on every link from a node of `from` to a node of `to` (one direction; `null`: every
+   * node, including nodes added later), over the defaults and earlier rules. Validated against the
+   * defaults; throws NetworkOptionsError. Returns the rule id for `unshape`.
+   */
+  shape(from: Iterable<number> | null, to: Iterable<number> | null, overrides: Partial<LinkOptions>): number {
+    checkLink({ ...this.opts, ...overrides }, 'link rule')
+    const rule: ShapeRule = { id: this.nextRuleId++, from: from === null ? null : mask(from), to: to === null ? null : mask(to), overrides: { ...overrides } }
+    this.shapes.push(rule)
+    return rule.id
+  }
+
+  /** Lifts the given shape rules (unknown ids are ignored). */
+  unshape(ids: number | readonly number[]): void {
+    const drop = new Set(typeof ids === 'number' ? [ids] : ids)
+    this.shapes = this.shapes.filter((r) => !drop.has(r.id))
+  }
+
+  /** Turns loss, duplication and reordering off everywhere (defaults, rules, links); delays stay. */
+  calm(): void {
+    this.opts = { ...this.opts, ...NOISE }
+    for (const r of this.shapes) r.overrides = { ...r.overrides, ...NOISE }
+    for (const [key, o] of this.links) this.links.set(key, { ...o, ...NOISE })
   }
 
   /** Blocks every link from a node of `from` to a node of `to` (one direction). Returns the rule id for `unblock`. */
@@ -273,7 +316,7 @@ export class Network {
       this.lastFate = Fate.blocked
       return 0
     }
-    const o = this.links.size === 0 ? this.opts : this.linkOptions(from, to)
+    const o = this.links.size === 0 && this.shapes.length === 0 ? this.opts : this.linkOptions(from, to)
     const rng = this.rng
     if (o.packetLossProbability > 0 && rng.float() < o.packetLossProbability) {
       this.stats.packetsLost++
@@ -306,7 +349,7 @@ export class Network {
    */
   streamDelay(from: number, to: number): number {
     this.stats.streamHops++
-    return this.sampleDelay(this.links.size === 0 ? this.opts : this.linkOptions(from, to))
+    return this.sampleDelay(this.links.size === 0 && this.shapes.length === 0 ? this.opts : this.linkOptions(from, to))
   }
 
   private sampleDelay(o: LinkOptions): number {

@@ -4,6 +4,7 @@
  */
 import type { Profile } from '../../swim/config.js'
 import type { NetworkStats } from './network.js'
+import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
 
 /** A stack run's workload: what was done, and the traffic it cost (the measured results are top-level fields of Report). */
@@ -54,7 +55,7 @@ export interface Report {
   readonly falsePositives: { readonly suspicions: number; readonly deaths: number }
   /**
    * The part of `falsePositives` that came within `windowMs` after a partition was lifted or the
-   * accuser or accused resumed from a pause: accusations the fault set in motion that completed once
+   * accuser or accused resumed from a pause or restarted: accusations the fault set in motion that completed once
    * it was over (a probe already failed, a suspicion timer already running).
    */
   readonly falsePositivesInAftermath: { readonly suspicions: number; readonly deaths: number; readonly windowMs: number }
@@ -87,7 +88,8 @@ export interface Report {
   /**
    * Whole-stack runs only. Over (broadcast, node live at the end) pairs: the fraction delivered, the
    * latency from the broadcast to each delivery at another node, duplicates the engines suppressed, and
-   * duplicate deliveries (must be 0: exactly once).
+   * duplicate deliveries (must be 0: exactly once per process; a restarted node's new process may
+   * deliver again what its predecessor did, counted apart).
    */
   readonly broadcastDelivery?: BroadcastDeliveryReport
   /**
@@ -97,6 +99,10 @@ export interface Report {
    * streams not counted. Null without updates.
    */
   readonly bytesPerUpdate?: number | null
+  /** Sampled every `intervalMs` when the scenario asked for it (scenario files always do; see timeseries.ts). */
+  readonly timeSeries?: TimeSeries
+  /** The scenario file's name, for runs of one. */
+  readonly scenario?: string
   /** The command that replays this run, when the caller knows it (the CLI sets it). */
   replay?: string
 }
@@ -122,6 +128,7 @@ function bytes(n: number): string {
 /** The readable report: one aligned key/value line per fact, detection one line per crashed node. */
 export function formatReport(r: Report): string {
   const rows: Array<[string, string]> = []
+  if (r.scenario !== undefined) rows.push(['scenario', r.scenario])
   rows.push(['seed', String(r.seed)])
   rows.push(['nodes', String(r.nodes)])
   rows.push(['profile', `${r.profile}, Lifeguard ${r.lifeguard ? 'on' : 'off'}`])
@@ -140,7 +147,7 @@ export function formatReport(r: Report): string {
   rows.push(['false positives', `${r.falsePositives.suspicions} suspicions, ${r.falsePositives.deaths} deaths (of ${r.accusations.suspicions} suspicions, ${r.accusations.deaths} deaths declared first-hand)`])
   const after = r.falsePositivesInAftermath
   if (after.suspicions + after.deaths > 0) {
-    rows.push(['', `of which ${after.suspicions} suspicions, ${after.deaths} deaths within ${seconds(after.windowMs)} after a partition was lifted or a pause ended`])
+    rows.push(['', `of which ${after.suspicions} suspicions, ${after.deaths} deaths within ${seconds(after.windowMs)} after a partition was lifted, a pause ended or a node restarted`])
   }
   rows.push(['refutations', String(r.refutations)])
   if (r.healthMaxima.length === 0) rows.push(['local health', 'every node stayed at 0'])
@@ -153,9 +160,37 @@ export function formatReport(r: Report): string {
   rows.push(['network', `${count(n.packetsRouted)} packets routed, ${count(n.packetsLost)} lost, ${count(n.packetsBlocked)} blocked, ${count(n.packetsDuplicated)} duplicated, ${count(n.packetsReordered)} reordered`])
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
   if (r.workload !== undefined) workloadRows(r, r.workload, rows)
+  if (r.timeSeries !== undefined) timeSeriesRows(r.timeSeries, rows)
   if (r.replay !== undefined) rows.push(['replay', r.replay])
   const width = Math.max(...rows.map(([k]) => k.length)) + 2
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n')
+}
+
+/** A few lines about the time series: the widest gap between live nodes and what a node saw alive, accusations, peak traffic. */
+function timeSeriesRows(ts: TimeSeries, rows: Array<[string, string]>): void {
+  const n = ts.t.length
+  if (n === 0) {
+    rows.push(['time series', 'none (the run was shorter than one interval)'])
+    return
+  }
+  // After the cluster first formed (every node seeing every live node), so that the initial joins do not count.
+  const formed = ts.t.findIndex((_, i) => ts.aliveMin[i] === ts.live[i])
+  let worst = Math.max(0, formed)
+  for (let i = worst + 1; i < n; i++) if (ts.live[i] - ts.aliveMin[i] > ts.live[worst] - ts.aliveMin[worst]) worst = i
+  const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0)
+  const peak = Math.max(...ts.bytesPerSec)
+  rows.push(['time series', `${n} samples, one per ${seconds(ts.intervalMs)} of virtual time (--json for the columns, --plot to draw them)`])
+  rows.push(['', `widest gap${formed > 0 ? ' once formed' : ''}: at ${ts.t[worst]} s a node saw ${ts.aliveMin[worst]} of ${ts.live[worst]} live nodes alive (median ${ts.aliveMedian[worst]})`])
+  rows.push(['', `${sum(ts.suspicions)} suspicions, ${sum(ts.deaths)} dead declarations first-hand; cluster traffic peak ${bytes(peak)}/s`])
+}
+
+/** The report as `grapevine sim --json` prints it: indented, with each time-series column on one line. */
+export function reportJson(report: Report): string {
+  const { timeSeries, ...rest } = report
+  const text = JSON.stringify(rest, null, 2)
+  if (timeSeries === undefined) return text
+  const columns = Object.entries(timeSeries).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+  return `${text.slice(0, -2)},\n  "timeSeries": {\n${columns.join(',\n')}\n  }\n}`
 }
 
 function ms(v: number): string {
@@ -170,7 +205,7 @@ function workloadRows(r: Report, w: WorkloadSummary, rows: Array<[string, string
   if (d !== undefined) {
     const lat = d.latencyMs === null ? 'no latency (no deliveries elsewhere)' : `latency p50 ${ms(d.latencyMs.p50)}, p99 ${ms(d.latencyMs.p99)}, max ${ms(d.latencyMs.max)}`
     rows.push(['broadcast delivery', `${(d.fraction * 100).toFixed(2)}% of ${count(d.broadcasts * d.liveNodes)} (broadcast, live node) pairs; ${lat}`])
-    rows.push(['', `${count(d.duplicatesSuppressed)} duplicate copies suppressed; ${d.duplicateDeliveries === 0 ? 'exactly once' : `ERROR: ${d.duplicateDeliveries} duplicate deliveries`}`])
+    rows.push(['', `${count(d.duplicatesSuppressed)} duplicate copies suppressed; ${d.duplicateDeliveries === 0 ? 'exactly once' : `ERROR: ${d.duplicateDeliveries} duplicate deliveries`}${d.redeliveriesAfterRestart > 0 ? ` per process (${count(d.redeliveriesAfterRestart)} delivered again by restarted nodes)` : ''}`])
     if (d.errors.length > 0) rows.push(['', `e.g. ${d.errors.join('; ')}`])
   }
   const per = r.bytesPerUpdate === null || r.bytesPerUpdate === undefined ? 'n/a (no updates)' : `${bytes(r.bytesPerUpdate)} per update per node`

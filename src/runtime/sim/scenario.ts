@@ -27,21 +27,12 @@ import { SCENARIO_SEED_INDEX, Simulation } from './simulation.js'
 import type { TraceSink } from './trace.js'
 import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
+import { StepRunner, formatDurationMs, formatStep } from './steps.js'
+import type { ScenarioStep } from './steps.js'
+import { TimeSeriesSampler } from './timeseries.js'
 
-/** One fault step. Times are virtual ms from the start of the run. */
-export type ScenarioStep =
-  /** Crash `count` running nodes at `atMs`. */
-  | { readonly kind: 'crash'; readonly count: number; readonly atMs: number }
-  /** Pause `count` running nodes at `atMs` for `lengthMs`; again every `everyMs` (fresh picks) while the chaos phase lasts. */
-  | { readonly kind: 'pause'; readonly count: number; readonly atMs: number; readonly lengthMs: number; readonly everyMs?: number }
-  /** Cut a random `fraction` of the live nodes from the rest at `atMs` for `lengthMs` (both ways unless oneWay: the fraction cannot reach the rest). */
-  | { readonly kind: 'partition'; readonly fraction: number; readonly atMs: number; readonly lengthMs: number; readonly oneWay?: boolean }
-  /** `count` running nodes leave gracefully at `atMs`. */
-  | { readonly kind: 'leave'; readonly count: number; readonly atMs: number }
-  /** Packet loss probability from `atMs` on. */
-  | { readonly kind: 'loss'; readonly probability: number; readonly atMs: number }
-  /** One-way delay bounds from `atMs` on. */
-  | { readonly kind: 'latency'; readonly minMs: number; readonly maxMs: number; readonly atMs: number }
+export type { ScenarioStep, NodePick, Repeat, NetworkChange, LinkScope } from './steps.js'
+export { formatStep, formatDurationMs, formatNames } from './steps.js'
 
 export interface ScenarioOptions {
   readonly seed: number
@@ -71,6 +62,8 @@ export interface ScenarioOptions {
   readonly stack?: boolean
   /** Key writes and broadcasts during the chaos phase (workload.ts); implies `stack`. */
   readonly workload?: WorkloadOptions
+  /** Sample time series every this many virtual ms (timeseries.ts) into `report.timeSeries`; default none. */
+  readonly sampleEveryMs?: number
 }
 
 /** Default one-way delay bounds per profile, in ms. */
@@ -78,32 +71,6 @@ export const PROFILE_LATENCY_MS: Readonly<Record<Profile, readonly [number, numb
   local: [0.1, 1],
   lan: [0.5, 5],
   wan: [20, 150],
-}
-
-/** `1500` → `1.5s`, `120000` → `2m`, `250` → `250ms`. */
-export function formatDurationMs(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms >= 1000) return `${+(ms / 1000).toFixed(3)}s`
-  return `${+ms.toFixed(3)}ms`
-}
-
-/** A step as one readable line. */
-export function formatStep(step: ScenarioStep): string {
-  const at = formatDurationMs(step.atMs)
-  switch (step.kind) {
-    case 'crash':
-      return `crash ${step.count} node${step.count === 1 ? '' : 's'} at ${at}`
-    case 'pause':
-      return `pause ${step.count} node${step.count === 1 ? '' : 's'} at ${at} for ${formatDurationMs(step.lengthMs)}${step.everyMs ? `, every ${formatDurationMs(step.everyMs)}` : ''}`
-    case 'partition':
-      return `partition ${+(step.fraction * 100).toFixed(2)}% of the nodes at ${at} for ${formatDurationMs(step.lengthMs)}${step.oneWay ? ' (one way)' : ''}`
-    case 'leave':
-      return `leave ${step.count} node${step.count === 1 ? '' : 's'} at ${at}`
-    case 'loss':
-      return `loss ${+(step.probability * 100).toFixed(3)}% from ${at}`
-    case 'latency':
-      return `latency ${formatDurationMs(step.minMs)}..${formatDurationMs(step.maxMs)} from ${at}`
-  }
 }
 
 /** The default settle budget: a crash at the very end must be detectable, and a healed partition must re-merge. */
@@ -141,59 +108,19 @@ export function runScenario(opts: ScenarioOptions): Report {
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
-  const running = (): SimNode[] => sim.nodes.filter((n) => n.status === 'running' && !n.leaving)
-  const pick = (count: number): SimNode[] => rng.sample(running(), count).sort((a, b) => a.index - b.index)
-  const names = (nodes: readonly SimNode[]): string =>
-    nodes.length <= 8 ? nodes.map((n) => n.name).join(' ') : `${nodes.slice(0, 8).map((n) => n.name).join(' ')} …+${nodes.length - 8} more`
-
-  const schedule = (step: ScenarioStep): void => {
-    if (step.atMs >= opts.durationMs) return
-    sim.at(step.atMs, () => {
-      switch (step.kind) {
-        case 'crash': {
-          const victims = pick(step.count)
-          if (victims.length > 0) firstGoneAtMs = Math.min(firstGoneAtMs, sim.nowMs)
-          log(`crash ${names(victims)}`)
-          for (const n of victims) sim.crash(n)
-          return
-        }
-        case 'leave': {
-          const leavers = pick(step.count)
-          log(`leave ${names(leavers)}`)
-          for (const n of leavers) sim.leave(n)
-          return
-        }
-        case 'pause': {
-          const paused = pick(step.count)
-          log(`pause ${names(paused)} for ${formatDurationMs(step.lengthMs)}`)
-          for (const n of paused) sim.pause(n, step.lengthMs)
-          if (step.everyMs && step.everyMs > 0) schedule({ ...step, atMs: step.atMs + step.everyMs })
-          return
-        }
-        case 'partition': {
-          const live = rng.shuffle(sim.liveNodes())
-          const size = Math.min(live.length - 1, Math.max(1, Math.round(step.fraction * live.length)))
-          const side = live.slice(0, size).sort((a, b) => a.index - b.index)
-          const rest = live.slice(size).sort((a, b) => a.index - b.index)
-          log(`partition ${side.length} nodes from ${rest.length}${step.oneWay ? ' (one way)' : ''}: ${names(side)}`)
-          const ids = sim.partition(side, rest, { oneWay: step.oneWay })
-          sim.at(step.atMs + step.lengthMs, () => {
-            log(`partition of ${side.length} nodes ends`)
-            sim.unblock(ids)
-          })
-          return
-        }
-        case 'loss':
-          log(`loss ${step.probability}`)
-          sim.network.configure({ packetLossProbability: step.probability })
-          return
-        case 'latency':
-          log(`latency ${step.minMs}..${step.maxMs} ms`)
-          sim.network.configure({ oneWayDelayMsMin: step.minMs, oneWayDelayMsMax: step.maxMs })
-          return
-      }
-    })
-  }
+  const sampler = opts.sampleEveryMs ? new TimeSeriesSampler(sim, tracker, opts.sampleEveryMs) : undefined
+  if (sampler) sim.observe(sampler)
+  const runner = new StepRunner({
+    sim,
+    rng,
+    durationMs: opts.durationMs,
+    log: (text) => {
+      sampler?.mark(text)
+      log(text)
+    },
+    spawnOptions: workload?.spawnOptions(),
+    onGone: (atMs) => (firstGoneAtMs = Math.min(firstGoneAtMs, atMs)),
+  })
 
   // Phase 1: chaos.
   const networkSteps = describeNetwork(sim)
@@ -201,15 +128,17 @@ export function runScenario(opts: ScenarioOptions): Report {
   tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes${workload ? ' running the whole Grapevine stack' : ''}`)
   workload?.start(opts.durationMs)
-  for (const step of steps) schedule(step)
+  sampler?.start()
+  for (const step of steps) runner.schedule(step)
   sim.runUntilTime(opts.durationMs)
 
   // Phase 2: heal and settle.
   const settleMaxMs = opts.settleMaxMs ?? defaultSettleMaxMs(config, opts.nodes)
   const settleStart = sim.nowMs
   sim.heal()
-  sim.network.configure({ packetLossProbability: 0, packetDuplicationProbability: 0, packetReorderProbability: 0 })
+  sim.network.calm()
   log('settle: partitions healed, loss off')
+  sampler?.mark('settle')
   const settleEnd = settleStart + settleMaxMs
   let final = sim.convergence()
   while (!final.converged && sim.nowMs < settleEnd) {
@@ -269,6 +198,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     speedup: wallMs > 0 ? virtualMs / wallMs : 0,
     network: { ...sim.network.stats },
     ...(workload ? workloadFields(workload) : {}),
+    ...(sampler ? { timeSeries: sampler.result } : {}),
   }
 }
 
@@ -311,14 +241,14 @@ class Tally implements SimObserver {
     readonly windowMs: number,
   ) {}
 
-  /** Whether a partition was lifted, or either node resumed from a pause, within the window before now. */
+  /** Whether a partition was lifted, or either node resumed from a pause or restarted, within the window before now. */
   private inAftermath(accuser: SimNode, accused: SimNode, atMs: number): boolean {
     const faults = this.sim.faults
     for (let i = faults.length - 1; i >= 0; i--) {
       const f = faults[i]
       if (atMs - f.atMs > this.windowMs) return false
       if (f.kind === 'heal' || f.kind === 'unblock') return true
-      if (f.kind === 'resume' && (f.nodes[0] === accuser.name || f.nodes[0] === accused.name)) return true
+      if ((f.kind === 'resume' || f.kind === 'restart') && (f.nodes[0] === accuser.name || f.nodes[0] === accused.name)) return true
     }
     return false
   }

@@ -54,10 +54,13 @@ import { ACTION, Item, OK_EMPTY, PACKET, REFUSED, RESET, RESUME, STREAM_REQUEST,
 import type { ConvergenceCheck } from './checkers.js'
 import { checkConvergence } from './checkers.js'
 import type { TraceSink } from './trace.js'
+import { nodeName } from './steps.js'
 import { describeEvent, describeFate, describePacket, describeStream, formatTimeMs } from './trace.js'
 
 export type { SimulationOptions, SpawnOptions, SimObserver, FaultKind, FaultRecord, SimulationStats } from './types.js'
 export { SimulationError } from './types.js'
+
+const indexOf = (n: SimNode | number): number => (typeof n === 'number' ? n : n.index)
 
 /** Reserved child-seed indexes (node indexes stay far below). */
 export const NETWORK_SEED_INDEX = 0x7ff0_0001
@@ -154,6 +157,11 @@ export class Simulation {
     this.observers.push(observer)
   }
 
+  /** The name of node `index` (the same before it is spawned): node-000, node-001, … */
+  nameFor(index: number): string {
+    return nodeName(index)
+  }
+
   /** The virtual address of node `index`: 127.1.x.y with y in 1..250. */
   addressFor(index: number): Address {
     return { ip: `127.1.${Math.floor(index / 250)}.${(index % 250) + 1}`, port: this.port }
@@ -170,7 +178,7 @@ export class Simulation {
     const seeds = this.seedAddresses(opts.join ?? true)
     for (let i = 0; i < count; i++) {
       const index = this.nodeList.length
-      const name = `node-${String(index).padStart(3, '0')}`
+      const name = this.nameFor(index)
       const setup: NodeSetup = { config, meta: opts.meta, delegate: opts.delegate }
       const address = this.addressFor(index)
       const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
@@ -288,11 +296,27 @@ export class Simulation {
     return result
   }
 
-  /** Cuts groupA from groupB (both directions, or only A → B with oneWay). Returns rule ids for `unblock`. */
-  partition(groupA: readonly SimNode[], groupB: readonly SimNode[], opts: { oneWay?: boolean } = {}): number[] {
-    const ids = this.network.partition(groupA.map((n) => n.index), groupB.map((n) => n.index), opts)
-    this.fault('partition', [...groupA.map((n) => n.name), '|', ...groupB.map((n) => n.name)], opts.oneWay ? 'one-way' : 'both ways')
+  /**
+   * Cuts groupA from groupB (both directions, or only A → B with oneWay). Nodes may be given by index,
+   * including nodes not spawned yet (they are cut once they exist). Returns rule ids for `unblock`.
+   */
+  partition(groupA: ReadonlyArray<SimNode | number>, groupB: ReadonlyArray<SimNode | number>, opts: { oneWay?: boolean } = {}): number[] {
+    const ids = this.network.partition(groupA.map(indexOf), groupB.map(indexOf), opts)
+    this.fault('partition', [...groupA.map((n) => this.nameOf(n)), '|', ...groupB.map((n) => this.nameOf(n))], opts.oneWay ? 'one-way' : 'both ways')
     return ids
+  }
+
+  /** Isolates each group from every other, both directions (see `partition` for indexes). Returns rule ids. */
+  split(groups: ReadonlyArray<ReadonlyArray<SimNode | number>>): number[] {
+    const ids = this.network.split(groups.map((g) => g.map(indexOf)))
+    const names: string[] = []
+    groups.forEach((g, i) => names.push(...(i > 0 ? ['|'] : []), ...g.map((n) => this.nameOf(n))))
+    this.fault('partition', names, 'split')
+    return ids
+  }
+
+  private nameOf(n: SimNode | number): string {
+    return typeof n === 'number' ? this.nameFor(n) : n.name
   }
 
   /** Lifts the given partition rules. */

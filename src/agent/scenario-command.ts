@@ -1,0 +1,88 @@
+/**
+ * `grapevine sim FILE`: runs a scenario file (scenario-file.ts) and prints the report as the flag-driven
+ * `grapevine sim` does, with the time series; `--plot FILE.svg|.png` draws them.
+ *
+ *   grapevine sim examples/two-dc-partition.yaml [--seed S] [--duration TIME] [--json] [--plot F] [--trace F]
+ *
+ * The file describes the cluster, so the flags that describe one (--nodes, --profile, --loss, …) are
+ * refused with a message saying where to change it instead. `--duration` may shorten (or lengthen)
+ * the chaos phase: steps from then on do not run, and the report's steps say so.
+ */
+import type { Report } from '../runtime/sim/report.js'
+import { runScenario } from '../runtime/sim/scenario.js'
+import { formatDurationMs } from '../runtime/sim/steps.js'
+import type { TraceSink } from '../runtime/sim/trace.js'
+import type { CommandIo, RawSimFlags } from './sim-command.js'
+import { UsageError, finishRun, parseDurationMs, parseSeed } from './sim-command.js'
+import type { ScenarioFile } from './scenario-file.js'
+import { checkPlotFile } from './sim-plot.js'
+import { ScenarioFileError, loadScenarioFile } from './scenario-file.js'
+
+/** Flags that describe a cluster or its faults: a scenario file does that. */
+const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [
+  ['nodes', '--nodes', 'nodes:'],
+  ['profile', '--profile', 'profile:'],
+  ['loss', '--loss', 'network: { loss: … } or a network step'],
+  ['latency', '--latency', 'network: { latency: … } or a network step'],
+  ['crash', '--crash', 'a crash step in timeline:'],
+  ['pause', '--pause', 'a pause step in timeline:'],
+  ['partition', '--partition', 'a partition step in timeline:'],
+  ['kvWrites', '--kv-writes', 'workload: { kvWrites: … }'],
+  ['broadcasts', '--broadcasts', 'workload: { broadcasts: … }'],
+  ['workloadWindow', '--workload-window', 'workload: { window: … }'],
+]
+
+/** The scenario file's run with the command line's overrides (seed, duration). */
+export interface FileRun {
+  readonly file: ScenarioFile
+  readonly path: string
+  readonly seed: number
+  readonly durationMs: number
+}
+
+/** Validates the flags given with a scenario file; throws UsageError. */
+export function fileRunOf(path: string, raw: RawSimFlags, randomSeed: () => number): FileRun {
+  for (const [key, flag, where] of CLUSTER_FLAGS) {
+    if (raw[key] !== undefined) throw new UsageError(`${flag}: the scenario file describes the cluster; set ${where} in ${path} instead, or run without a file to use flags`)
+  }
+  checkPlotFile(raw.plot)
+  if (raw.lifeguard === false) throw new UsageError(`--no-lifeguard: the scenario file describes the cluster; set lifeguard: false in ${path} instead`)
+  const file = loadScenarioFile(path)
+  const durationMs = raw.duration === undefined ? file.scenario.durationMs : parseDurationMs(raw.duration, '--duration')
+  if (durationMs <= 0) throw new UsageError(`--duration: expected a duration above 0 like 30s, got ${JSON.stringify(raw.duration)}`)
+  const seed = raw.seed !== undefined ? parseSeed(raw.seed) : (file.seed ?? randomSeed())
+  return { file, path, seed, durationMs }
+}
+
+/** The command that replays a file run. */
+export function fileReplayCommand(run: FileRun): string {
+  const duration = run.durationMs !== run.file.scenario.durationMs ? ` --duration ${formatDurationMs(run.durationMs)}` : ''
+  return `grapevine sim ${run.path} --seed ${run.seed}${duration}`
+}
+
+/** Runs a scenario file; the report carries the time series. */
+export function runFile(run: FileRun, trace?: TraceSink): Report {
+  const skipped = run.file.scenario.steps?.filter((s) => s.atMs >= run.durationMs).length ?? 0
+  const report = runScenario({ ...run.file.scenario, seed: run.seed, durationMs: run.durationMs, trace })
+  const notes = skipped > 0 ? [`(${skipped} step${skipped === 1 ? '' : 's'} after --duration ${formatDurationMs(run.durationMs)} not run)`] : []
+  return { ...report, ...(run.file.name !== undefined ? { scenario: run.file.name } : {}), steps: [...report.steps, ...notes], replay: fileReplayCommand(run) }
+}
+
+/** `grapevine sim FILE …`; resolves to the exit code (0 converged, 1 not, 2 usage or file error). */
+export async function runScenarioFileCommand(path: string, raw: RawSimFlags, io: CommandIo, randomSeed: () => number): Promise<number> {
+  let run: FileRun
+  try {
+    run = fileRunOf(path, raw, randomSeed)
+  } catch (err) {
+    if (err instanceof ScenarioFileError) {
+      io.err(`grapevine sim: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} in ${path}:\n${err.message}\n`)
+      return 2
+    }
+    if (err instanceof UsageError) {
+      io.err(`grapevine sim: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  return finishRun((trace) => runFile(run, trace), raw, io)
+}

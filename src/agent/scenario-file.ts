@@ -1,0 +1,639 @@
+/**
+ * Scenario files for `grapevine sim FILE`: a cluster, named groups of nodes, network conditions and a
+ * timeline of faults, joins and network changes, in YAML or JSON (JSON is read as YAML 1.2, which it
+ * is, so both get line numbers). Every field is validated; each problem names the file, the line and
+ * the field, e.g. `slow.yaml:14: timeline[3].count: expected a positive integer like 3, got -2`, and an
+ * unknown field or value suggests the closest known one.
+ *
+ *   name: two-dc-partition            # optional, printed in the report
+ *   seed: 7                           # optional; --seed overrides
+ *   nodes: 60                         # cluster size at the start (nodes are node-000, node-001, …)
+ *   profile: lan                      # lan | wan | local
+ *   duration: 3m                      # the chaos phase; then partitions heal, loss stops, and it settles
+ *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }
+ *   groups: { dc1: node-000..node-029, dc2: [node-030..node-059] }
+ *   workload: { kvWrites: 5, broadcasts: 0.5, window: 2m }    # runs the whole Grapevine stack
+ *   timeline:
+ *     - { at: 10s, do: network, between: [dc1, dc2], latency: 30ms..40ms }
+ *     - { at: 30s, do: partition, between: [dc1, dc2], id: split }
+ *     - { at: 90s, do: heal, step: split }
+ *
+ * The format is written out, field by field, in README.md ("Scenario files").
+ */
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
+import type { Node as YamlNode, Scalar } from 'yaml'
+import type { Profile, SwimConfig } from '../swim/config.js'
+import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
+import type { LinkScope, NetworkChange, NodePick } from '../runtime/sim/steps.js'
+import { formatDurationMs, nodeIndexOf, nodeName } from '../runtime/sim/steps.js'
+import type { WorkloadOptions } from '../runtime/sim/workload.js'
+import { UsageError, parseCount, parseDurationMs, parseLatency, parseProbability, parseProfile, parseRate, parseSeed } from './sim-command.js'
+
+/** One problem in a scenario file. */
+export interface ScenarioProblem {
+  readonly line: number
+  /** The field, as a path: `timeline[3].count`; `` for the whole file. */
+  readonly path: string
+  readonly message: string
+}
+
+/** A scenario file that does not validate; the message lists every problem, one per line. */
+export class ScenarioFileError extends Error {
+  override readonly name = 'ScenarioFileError'
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ScenarioProblem[],
+  ) {
+    super(problems.map((p) => `${file}:${p.line}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`).join('\n'))
+  }
+}
+
+/** A validated scenario file. */
+export interface ScenarioFile {
+  readonly name: string | undefined
+  readonly description: string | undefined
+  /** The file's seed, when it has one (the command line's --seed wins). */
+  readonly seed: number | undefined
+  /** Named groups, each as node names in index order. */
+  readonly groups: Readonly<Record<string, readonly string[]>>
+  /** Every node the run will have: the initial ones and those the join steps add. */
+  readonly totalNodes: number
+  /** Everything `runScenario` needs but the seed. */
+  readonly scenario: Omit<ScenarioOptions, 'seed'>
+}
+
+const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'stack', 'workload', 'timeline']
+/** SWIM settings a file may change: file name, configuration key, kind of value. */
+const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'count' | 'bool']> = [
+  ['probeInterval', 'probeIntervalMs', 'duration'],
+  ['probeTimeout', 'probeTimeoutMs', 'duration'],
+  ['indirectChecks', 'indirectChecks', 'count'],
+  ['disableTcpPings', 'disableTcpPings', 'bool'],
+  ['suspicionMult', 'suspicionMult', 'count'],
+  ['suspicionMaxTimeoutMult', 'suspicionMaxTimeoutMult', 'count'],
+  ['retransmitMult', 'retransmitMult', 'count'],
+  ['awarenessMaxMultiplier', 'awarenessMaxMultiplier', 'count'],
+  ['gossipInterval', 'gossipIntervalMs', 'duration'],
+  ['gossipNodes', 'gossipNodes', 'count'],
+  ['pushPullInterval', 'pushPullIntervalMs', 'duration'],
+]
+const NETWORK = ['latency', 'loss', 'duplication', 'reorder']
+const WORKLOAD = ['kvWrites', 'broadcasts', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
+const PICK = ['nodes', 'group', 'step', 'count', 'fraction', 'rolling']
+const REPEAT = ['every', 'times']
+const FIELDS: Readonly<Record<ScenarioStep['kind'], readonly string[]>> = {
+  crash: [...PICK, ...REPEAT, 'down'],
+  restart: [...PICK, ...REPEAT, 'down'],
+  pause: [...PICK, ...REPEAT, 'for'],
+  leave: PICK,
+  partition: ['fraction', 'between', 'isolate', 'oneWay', 'for'],
+  heal: ['step'],
+  join: ['count', ...REPEAT],
+  network: [...NETWORK, 'group', 'between', 'for'],
+  loss: [],
+  latency: [],
+}
+/** The step kinds a file may use (loss and latency are `network` steps in files). */
+const KINDS = ['crash', 'restart', 'pause', 'leave', 'partition', 'heal', 'join', 'network'] as const
+type FileKind = (typeof KINDS)[number]
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1))
+      diag = up
+    }
+  }
+  return row[b.length]
+}
+
+/** ` (did you mean "count"?)` when a known word is close, else ``. */
+export function didYouMean(word: string, known: readonly string[]): string {
+  let best: string | undefined
+  let bestD = Infinity
+  for (const k of known) {
+    const d = distance(word, k)
+    if (d < bestD) {
+      best = k
+      bestD = d
+    }
+  }
+  return best !== undefined && bestD <= Math.min(Math.ceil(best.length / 3), best.length - 1) ? ` (did you mean "${best}"?)` : ''
+}
+
+const quote = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v))
+
+/** Reads typed values from yaml nodes, recording each problem with its line. */
+class Reader {
+  readonly problems: ScenarioProblem[] = []
+  constructor(private readonly lines: LineCounter) {}
+
+  lineOf(node: YamlNode | null | undefined): number {
+    const at = node?.range?.[0]
+    return at === undefined ? 1 : this.lines.linePos(at).line
+  }
+
+  problem(node: YamlNode | null | undefined, path: string, message: string): undefined {
+    this.problems.push({ line: this.lineOf(node), path, message })
+    return undefined
+  }
+
+  /** A map's fields by name; unknown names are problems (with a suggestion). */
+  fields(node: YamlNode | null | undefined, path: string, known: readonly string[], what = 'a map of fields'): Map<string, YamlNode | null> | undefined {
+    if (!isMap(node)) return this.problem(node, path, `expected ${what}, got ${describe(node)}`)
+    const out = new Map<string, YamlNode | null>()
+    for (const pair of node.items) {
+      const key = pair.key as YamlNode | null
+      if (!isScalar(key) || typeof key.value !== 'string') {
+        this.problem(key, path, `field names must be words, got ${describe(key)}`)
+        continue
+      }
+      const name = key.value
+      const at = path === '' ? name : `${path}.${name}`
+      if (!known.includes(name)) {
+        this.problem(key, at, `unknown field${didYouMean(name, known)}; known fields: ${known.join(', ')}`)
+        continue
+      }
+      out.set(name, (pair.value as YamlNode | null) ?? null)
+    }
+    return out
+  }
+
+  /** Runs a sim-command parser on a scalar's text; its UsageError becomes this field's problem. */
+  parse<T>(node: YamlNode | null, path: string, parser: (text: string, flag: string) => T): T | undefined {
+    if (!isScalar(node) || node.value === null || typeof node.value === 'object') return this.problem(node, path, `expected a value, got ${describe(node)}`)
+    try {
+      return parser(String(node.value), path)
+    } catch (err) {
+      if (err instanceof UsageError) return this.problem(node, path, err.message.slice(path.length + 2))
+      throw err
+    }
+  }
+
+  duration(node: YamlNode | null, path: string, positive = false): number | undefined {
+    const ms = this.parse(node, path, (t, f) => parseDurationMs(t, f))
+    if (ms !== undefined && positive && ms <= 0) return this.problem(node, path, `must be above 0 (got ${quote((node as Scalar).value)})`)
+    return ms
+  }
+
+  count(node: YamlNode | null, path: string, allowZero = false): number | undefined {
+    const expected = allowZero ? 'an integer ≥ 0 like 3' : 'a positive integer like 3'
+    if (!isScalar(node) || typeof node.value !== 'number') return this.parse(node, path, (t, f) => parseCount(t, f, expected, allowZero))
+    if (!Number.isSafeInteger(node.value) || node.value < (allowZero ? 0 : 1)) return this.problem(node, path, `expected ${expected}, got ${node.value}`)
+    return node.value
+  }
+
+  probability(node: YamlNode | null, path: string): number | undefined {
+    return this.parse(node, path, (t, f) => parseProbability(t, f))
+  }
+
+  /** A fraction strictly between 0 and 1. */
+  fraction(node: YamlNode | null, path: string): number | undefined {
+    const p = this.probability(node, path)
+    if (p !== undefined && (p <= 0 || p >= 1)) return this.problem(node, path, `must lie strictly between 0 and 1, like 0.3 or 30% (got ${quote((node as Scalar).value)})`)
+    return p
+  }
+
+  bool(node: YamlNode | null, path: string): boolean | undefined {
+    if (!isScalar(node) || typeof node.value !== 'boolean') return this.problem(node, path, `expected true or false, got ${describe(node)}`)
+    return node.value
+  }
+
+  string(node: YamlNode | null, path: string): string | undefined {
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') return this.problem(node, path, `expected a text, got ${describe(node)}`)
+    return node.value
+  }
+
+  /** One word or a list of them. */
+  words(node: YamlNode | null, path: string): Array<{ word: string; node: YamlNode; path: string }> | undefined {
+    if (isScalar(node) && typeof node.value === 'string') return [{ word: node.value, node, path }]
+    if (!isSeq(node) || node.items.length === 0) return this.problem(node, path, `expected a name or a list of names, got ${describe(node)}`)
+    const out: Array<{ word: string; node: YamlNode; path: string }> = []
+    node.items.forEach((item, i) => {
+      const n = item as YamlNode
+      if (isScalar(n) && typeof n.value === 'string') out.push({ word: n.value, node: n, path: `${path}[${i}]` })
+      else this.problem(n, `${path}[${i}]`, `expected a name, got ${describe(n)}`)
+    })
+    return out
+  }
+}
+
+function describe(node: YamlNode | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing'
+  if (isMap(node)) return 'a map'
+  if (isSeq(node)) return 'a list'
+  if (isScalar(node)) return node.value === null ? 'nothing' : quote(node.value)
+  return 'something else'
+}
+
+/** The node names a file may mention: node-000 … for every node the run will have. */
+class Names {
+  constructor(
+    readonly total: number,
+    readonly groups: Map<string, string[]>,
+  ) {}
+
+  private index(word: string): number {
+    const i = nodeIndexOf(word)
+    return i < this.total ? i : -1
+  }
+
+  /** A node name, a range `node-010..node-019`, or (with groups) a group name → names; a problem otherwise. */
+  resolve(r: Reader, word: string, node: YamlNode, path: string, withGroups: boolean): string[] | undefined {
+    if (withGroups && this.groups.has(word)) return this.groups.get(word)!
+    const range = word.split('..')
+    if (range.length === 2) {
+      const [a, b] = range.map((w) => this.index(w.trim()))
+      if (a < 0 || b < 0 || a > b) return r.problem(node, path, `${quote(word)} is not a range of nodes; write FIRST..LAST like node-000..node-009, with both among ${this.span()}`)
+      return Array.from({ length: b - a + 1 }, (_, k) => nodeName(a + k))
+    }
+    if (this.index(word) >= 0) return [word]
+    const known = withGroups ? [...this.groups.keys()] : []
+    const hint = didYouMean(word, known)
+    const groups = withGroups && this.groups.size > 0 ? `, or a group (${[...this.groups.keys()].join(', ')})` : ''
+    return r.problem(node, path, `${quote(word)} is not a node${withGroups ? ' or group' : ''}${hint}; nodes are ${this.span()}${groups}`)
+  }
+
+  span(): string {
+    return `${nodeName(0)}..${nodeName(this.total - 1)}`
+  }
+
+  /** Words → unique names in index order. */
+  list(r: Reader, node: YamlNode | null, path: string, withGroups = true): string[] | undefined {
+    const words = r.words(node, path)
+    if (words === undefined) return undefined
+    const out = new Set<string>()
+    let ok = true
+    for (const w of words) {
+      const names = this.resolve(r, w.word, w.node, w.path, withGroups)
+      if (names === undefined) ok = false
+      else for (const n of names) out.add(n)
+    }
+    return ok ? [...out].sort() : undefined
+  }
+}
+
+/** Reads and validates a scenario file; throws ScenarioFileError listing every problem. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read the scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  return parseScenario(text, basename(path))
+}
+
+/** Parses and validates scenario text (YAML or JSON); `file` names it in problems. */
+export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFile {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const r = new Reader(lines)
+  for (const e of doc.errors) {
+    const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+    r.problems.push({ line: lines.linePos(e.pos[0]).line, path: '', message: `not valid YAML or JSON: ${message}` })
+  }
+  if (r.problems.length > 0) throw new ScenarioFileError(file, r.problems)
+  const root = doc.contents as YamlNode | null
+  const top = r.fields(root, '', TOP, 'a scenario: a map with nodes, duration and timeline')
+  if (top === undefined) throw new ScenarioFileError(file, r.problems)
+  const get = (k: string): YamlNode | null | undefined => top.get(k)
+  const required = (k: string): YamlNode | null => {
+    if (!top.has(k)) r.problem(root, k, 'missing; it is required')
+    return get(k) ?? null
+  }
+
+  const opt = <T>(k: string, read: (n: YamlNode | null, p: string) => T | undefined): T | undefined => (top.has(k) ? read(get(k)!, k) : undefined)
+  const name = opt('name', (n, p) => r.string(n, p))
+  const description = opt('description', (n, p) => r.string(n, p))
+  const seed = opt('seed', (n, p) => r.parse(n, p, (t, f) => parseSeed(t, f)))
+  const nodesNode = required('nodes')
+  let nodes = top.has('nodes') ? r.count(nodesNode, 'nodes') : undefined
+  if (nodes !== undefined && nodes < 2) nodes = r.problem(nodesNode, 'nodes', `expected at least 2 nodes, got ${nodes}`)
+  const profile: Profile | undefined = opt('profile', (n, p) => r.parse(n, p, (t, f) => parseProfile(t, f)))
+  const lifeguard = opt('lifeguard', (n, p) => r.bool(n, p))
+  const durationNode = required('duration')
+  const durationMs = top.has('duration') ? r.duration(durationNode, 'duration', true) : undefined
+  const settleMaxMs = opt('settleMax', (n, p) => r.duration(n, p, true))
+  const joinSpreadMs = opt('joinSpread', (n, p) => r.duration(n, p))
+  const stack = opt('stack', (n, p) => r.bool(n, p))
+  const config = opt('swim', (n, p) => readSwim(r, n, p))
+  const network = opt('network', (n, p) => readChange(r, n, p, NETWORK))
+  const workload = opt('workload', (n, p) => readWorkload(r, n, p, durationMs))
+
+  // Join steps add nodes: count them first, so that groups and steps may name the nodes to come.
+  const timelineNode = required('timeline')
+  const items = isSeq(timelineNode) ? (timelineNode.items as YamlNode[]) : top.has('timeline') ? r.problem(timelineNode, 'timeline', `expected a list of steps, got ${describe(timelineNode)}`) : undefined
+  const total = (nodes ?? 0) + countJoins(items ?? [], durationMs)
+  const names = new Names(Math.max(total, 1), new Map())
+  if (top.has('groups')) readGroups(r, get('groups')!, names)
+
+  const steps: ScenarioStep[] = []
+  const ids = new Map<string, FileKind>()
+  ;(items ?? []).forEach((item, i) => {
+    const step = readStep(r, item, `timeline[${i}]`, names, ids, durationMs)
+    if (step !== undefined) steps.push(step)
+  })
+  if (r.problems.length > 0) throw new ScenarioFileError(file, r.problems.sort((a, b) => a.line - b.line))
+  const scenario: Omit<ScenarioOptions, 'seed'> = {
+    nodes: nodes!,
+    durationMs: durationMs!,
+    ...(profile !== undefined ? { profile } : {}),
+    ...(lifeguard !== undefined ? { lifeguard } : {}),
+    ...(config !== undefined ? { config } : {}),
+    ...(settleMaxMs !== undefined ? { settleMaxMs } : {}),
+    ...(joinSpreadMs !== undefined ? { joinSpreadMs } : {}),
+    ...(network !== undefined ? { network: networkOptions(network) } : {}),
+    ...(stack !== undefined ? { stack } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+    steps,
+    sampleEveryMs: 1000,
+  }
+  return { name, description, seed, groups: Object.fromEntries(names.groups), totalNodes: total, scenario }
+}
+
+function networkOptions(c: NetworkChange): NonNullable<ScenarioOptions['network']> {
+  return {
+    ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
+    ...(c.loss !== undefined ? { packetLossProbability: c.loss } : {}),
+    ...(c.duplication !== undefined ? { packetDuplicationProbability: c.duplication } : {}),
+    ...(c.reorder !== undefined ? { packetReorderProbability: c.reorder } : {}),
+  }
+}
+
+/** Network knobs from a map (the top-level `network`, or a network step's own fields). */
+function readChange(r: Reader, node: YamlNode | null, path: string, known: readonly string[], fields?: Map<string, YamlNode | null>): NetworkChange | undefined {
+  const f = fields ?? r.fields(node, path, known)
+  if (f === undefined) return undefined
+  const at = (k: string): string => (path === '' ? k : `${path}.${k}`)
+  const change: { -readonly [K in keyof NetworkChange]: NetworkChange[K] } = {}
+  if (f.has('latency')) change.latencyMs = r.parse(f.get('latency')!, at('latency'), (t, flag) => parseLatency(t, flag))
+  if (f.has('loss')) change.loss = r.probability(f.get('loss')!, at('loss'))
+  if (f.has('duplication')) change.duplication = r.probability(f.get('duplication')!, at('duplication'))
+  if (f.has('reorder')) change.reorder = r.probability(f.get('reorder')!, at('reorder'))
+  return change
+}
+
+function readSwim(r: Reader, node: YamlNode | null, path: string): Partial<SwimConfig> | undefined {
+  const f = r.fields(node, path, SWIM.map(([name]) => name))
+  if (f === undefined) return undefined
+  const config: Record<string, number | boolean | undefined> = {}
+  for (const [name, key, kind] of SWIM) {
+    if (!f.has(name)) continue
+    const v = f.get(name)!
+    const at = `${path}.${name}`
+    config[key] = kind === 'duration' ? r.duration(v, at, key !== 'pushPullIntervalMs') : kind === 'count' ? r.count(v, at, key === 'indirectChecks') : r.bool(v, at)
+  }
+  return config as Partial<SwimConfig>
+}
+
+function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs: number | undefined): WorkloadOptions | undefined {
+  const f = r.fields(node, path, WORKLOAD)
+  if (f === undefined) return undefined
+  const w: { -readonly [K in keyof WorkloadOptions]: WorkloadOptions[K] } = {}
+  const rate = (k: 'kvWrites' | 'broadcasts'): number | undefined => (f.has(k) ? r.parse(f.get(k)!, `${path}.${k}`, (t, flag) => parseRate(t, flag)) : undefined)
+  w.kvWritesPerSec = rate('kvWrites') ?? 0
+  w.broadcastsPerSec = rate('broadcasts') ?? 0
+  if (!f.has('kvWrites') && !f.has('broadcasts')) r.problem(node, path, 'needs kvWrites or broadcasts (per second of virtual time), or remove it and set stack: true for the stack without a workload')
+  if (f.has('window')) {
+    const win = r.duration(f.get('window')!, `${path}.window`, true)
+    if (win !== undefined && durationMs !== undefined && win > durationMs) r.problem(f.get('window'), `${path}.window`, `${formatDurationMs(win)} is longer than duration ${formatDurationMs(durationMs)}`)
+    w.windowMs = win
+  }
+  if (f.has('keySpace')) w.keySpace = r.count(f.get('keySpace')!, `${path}.keySpace`)
+  if (f.has('deleteFraction')) w.deleteFraction = r.probability(f.get('deleteFraction')!, `${path}.deleteFraction`)
+  if (f.has('payloadBytes')) {
+    w.payloadBytes = r.count(f.get('payloadBytes')!, `${path}.payloadBytes`)
+    if (w.payloadBytes !== undefined && w.payloadBytes > 1024) r.problem(f.get('payloadBytes'), `${path}.payloadBytes`, `broadcast payloads are at most 1024 bytes (got ${w.payloadBytes})`)
+  }
+  return Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)) as WorkloadOptions
+}
+
+function readGroups(r: Reader, node: YamlNode, names: Names): void {
+  if (!isMap(node)) {
+    r.problem(node, 'groups', `expected a map of group names to nodes, like dc1: node-000..node-049; got ${describe(node)}`)
+    return
+  }
+  for (const pair of node.items) {
+    const key = pair.key as YamlNode | null
+    if (!isScalar(key) || typeof key.value !== 'string' || !/^[A-Za-z][\w.-]*$/.test(key.value)) {
+      r.problem(key, 'groups', `group names are words starting with a letter, like dc1 or rack-3; got ${describe(key)}`)
+      continue
+    }
+    const g = key.value
+    if (/^node-\d+$/.test(g) || g === 'all') {
+      r.problem(key, `groups.${g}`, 'a group may not take a node\'s name or "all"; pick another name')
+      continue
+    }
+    const members = names.list(r, (pair.value as YamlNode | null) ?? null, `groups.${g}`, false)
+    if (members !== undefined) names.groups.set(g, members)
+  }
+}
+
+/** Nodes the join steps add over the chaos phase (read leniently: problems are reported by readStep). */
+function countJoins(items: readonly YamlNode[], durationMs: number | undefined): number {
+  let total = 0
+  for (const item of items) {
+    if (!isMap(item) || item.get('do') !== 'join') continue
+    const count = item.get('count')
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) continue
+    const at = safeMs(item.get('at')) ?? 0
+    const every = safeMs(item.get('every'))
+    const times = item.get('times')
+    let runs = 1
+    if (every !== undefined && every > 0) {
+      const fit = durationMs === undefined ? 1 : Math.max(0, Math.ceil((durationMs - at) / every))
+      runs = typeof times === 'number' && Number.isSafeInteger(times) && times > 0 ? Math.min(times, fit) : fit
+    }
+    total += count * runs
+  }
+  return Math.min(total, 60_000)
+}
+
+function safeMs(v: unknown): number | undefined {
+  try {
+    return typeof v === 'string' ? parseDurationMs(v, '') : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function readStep(r: Reader, node: YamlNode, path: string, names: Names, ids: Map<string, FileKind>, durationMs: number | undefined): ScenarioStep | undefined {
+  if (!isMap(node)) return r.problem(node, path, `expected a step like { at: 30s, do: crash, count: 1 }, got ${describe(node)}`)
+  const doNode = node.get('do', true) as YamlNode | undefined
+  const kindWord = isScalar(doNode) ? doNode.value : undefined
+  if (doNode === undefined) return r.problem(node, `${path}.do`, `missing; say what the step does: ${KINDS.join(', ')}`)
+  if (typeof kindWord !== 'string' || !(KINDS as readonly string[]).includes(kindWord)) {
+    return r.problem(doNode, `${path}.do`, `unknown step ${describe(doNode)}${didYouMean(String(kindWord), KINDS)}; steps are ${KINDS.join(', ')}`)
+  }
+  const kind = kindWord as FileKind
+  const f = r.fields(node, path, ['at', 'do', 'id', ...FIELDS[kind]])
+  if (f === undefined) return undefined
+  const at = (k: string): string => `${path}.${k}`
+  const has = (k: string): boolean => f.has(k)
+  const get = (k: string): YamlNode | null => f.get(k) ?? null
+  const problems = r.problems.length
+
+  if (!has('at')) r.problem(node, at('at'), 'missing; when the step happens, like 30s')
+  const atMs = has('at') ? r.duration(get('at'), at('at')) : undefined
+  if (atMs !== undefined && durationMs !== undefined && atMs >= durationMs) {
+    r.problem(get('at'), at('at'), `${formatDurationMs(atMs)} is not within duration ${formatDurationMs(durationMs)}; steps happen in the chaos phase (raise duration)`)
+  }
+  let id: string | undefined
+  if (has('id')) {
+    id = r.string(get('id'), at('id'))
+    if (id !== undefined && ids.has(id)) r.problem(get('id'), at('id'), `another step is already called ${quote(id)}`)
+    if (id !== undefined) ids.set(id, kind)
+  }
+  const stepRef = (wanted?: FileKind): string | undefined => {
+    const ref = r.string(get('step'), at('step'))
+    if (ref === undefined) return undefined
+    const kindOf = ids.get(ref)
+    if (kindOf === undefined) return r.problem(get('step'), at('step'), `no earlier step has id ${quote(ref)}${didYouMean(ref, [...ids.keys()])}; give that step an id: field`)
+    if (wanted !== undefined && kindOf !== wanted) return r.problem(get('step'), at('step'), `step ${quote(ref)} is a ${kindOf} step; heal names a partition step`)
+    return ref
+  }
+  const repeat = (): { everyMs?: number; times?: number } => {
+    const everyMs = has('every') ? r.duration(get('every'), at('every'), true) : undefined
+    const times = has('times') ? r.count(get('times'), at('times')) : undefined
+    if (has('times') && !has('every')) r.problem(get('times'), at('times'), 'repeats need every: (the time between two executions)')
+    return { ...(everyMs !== undefined ? { everyMs } : {}), ...(times !== undefined ? { times } : {}) }
+  }
+  const lengthOf = (k: string, required: boolean): number | undefined => {
+    if (!has(k)) {
+      if (required) r.problem(node, at(k), 'missing; how long, like 5s')
+      return undefined
+    }
+    return r.duration(get(k), at(k), true)
+  }
+  const pick = (): NodePick | undefined => readPick(r, f, path, names, stepRef)
+  const base = { atMs: atMs ?? 0, ...(id !== undefined ? { id } : {}) }
+
+  let step: ScenarioStep | undefined
+  switch (kind) {
+    case 'crash':
+    case 'restart': {
+      const p = pick()
+      const downMs = has('down') ? r.duration(get('down'), at('down')) : undefined
+      step = { kind, ...base, ...p, ...repeat(), ...(downMs !== undefined ? { downMs } : {}) }
+      break
+    }
+    case 'pause': {
+      const p = pick()
+      step = { kind, ...base, ...p, ...repeat(), lengthMs: lengthOf('for', true) ?? 0 }
+      break
+    }
+    case 'leave':
+      step = { kind, ...base, ...pick() }
+      break
+    case 'partition': {
+      const ways = ['fraction', 'between', 'isolate'].filter(has)
+      if (ways.length !== 1) r.problem(node, path, `a partition needs exactly one of fraction (random), between (groups) or isolate (a group from the rest)${ways.length > 1 ? `; got ${ways.join(' and ')}` : ''}`)
+      let sides: string[][] | undefined
+      if (has('between')) sides = readSides(r, get('between'), at('between'), names)
+      if (has('isolate')) {
+        const g = names.list(r, get('isolate'), at('isolate'))
+        if (g !== undefined) {
+          const rest = Array.from({ length: names.total }, (_, i) => nodeName(i)).filter((n) => !g.includes(n))
+          if (rest.length === 0) r.problem(get('isolate'), at('isolate'), 'that is every node: nothing is left on the other side')
+          sides = [g, rest]
+        }
+      }
+      const fraction = has('fraction') ? r.fraction(get('fraction'), at('fraction')) : undefined
+      const oneWay = has('oneWay') ? r.bool(get('oneWay'), at('oneWay')) : undefined
+      if (oneWay && sides !== undefined && sides.length > 2) r.problem(get('oneWay'), at('oneWay'), 'a one-way cut needs two sides')
+      const lengthMs = lengthOf('for', false)
+      step = { kind, ...base, ...(sides !== undefined ? { sides } : { fraction }), ...(oneWay ? { oneWay } : {}), ...(lengthMs !== undefined ? { lengthMs } : {}) }
+      break
+    }
+    case 'heal': {
+      const ofStep = has('step') ? stepRef('partition') : undefined
+      step = { kind, ...base, ...(ofStep !== undefined ? { ofStep } : {}) }
+      break
+    }
+    case 'join': {
+      if (!has('count')) r.problem(node, at('count'), 'missing; how many nodes join, like 5')
+      const count = has('count') ? r.count(get('count'), at('count')) : undefined
+      step = { kind, ...base, count: count ?? 0, ...repeat() }
+      break
+    }
+    case 'network': {
+      const change = readChange(r, node, path, NETWORK, f)
+      if (![...NETWORK].some(has)) r.problem(node, path, `a network step changes at least one of ${NETWORK.join(', ')}`)
+      if (has('group') && has('between')) r.problem(node, path, 'a network step applies to a group or between groups, not both')
+      let scope: LinkScope | undefined
+      if (has('group')) {
+        const g = names.list(r, get('group'), at('group'))
+        if (g !== undefined) scope = { group: g }
+      } else if (has('between')) {
+        const sides = readSides(r, get('between'), at('between'), names)
+        if (sides !== undefined && sides.length !== 2) r.problem(get('between'), at('between'), `a network change applies between two groups (got ${sides.length})`)
+        else if (sides !== undefined) scope = { between: [sides[0], sides[1]] }
+      }
+      const lengthMs = lengthOf('for', false)
+      step = { kind, ...base, change: change ?? {}, ...(scope !== undefined ? { scope } : {}), ...(lengthMs !== undefined ? { lengthMs } : {}) }
+      break
+    }
+  }
+  return r.problems.length === problems ? step : undefined
+}
+
+/** `between: [dc1, dc2]`: two or more sides, each a group, a node, a range or a list of them; no node on two sides. */
+function readSides(r: Reader, node: YamlNode | null, path: string, names: Names): string[][] | undefined {
+  if (!isSeq(node) || node.items.length < 2) return r.problem(node, path, `expected two or more groups, like [dc1, dc2]; got ${describe(node)}`)
+  const sides: string[][] = []
+  const seen = new Map<string, number>()
+  let ok = true
+  node.items.forEach((item, i) => {
+    const side = names.list(r, item as YamlNode, `${path}[${i}]`)
+    if (side === undefined) {
+      ok = false
+      return
+    }
+    for (const n of side) {
+      const other = seen.get(n)
+      if (other !== undefined) {
+        r.problem(item as YamlNode, `${path}[${i}]`, `${n} is on side ${other} too; the sides of a cut must not overlap`)
+        ok = false
+        return
+      }
+      seen.set(n, i)
+    }
+    sides.push(side)
+  })
+  return ok ? sides : undefined
+}
+
+/** The node pick of a crash, restart, pause or leave step. */
+function readPick(r: Reader, f: Map<string, YamlNode | null>, path: string, names: Names, stepRef: () => string | undefined): NodePick | undefined {
+  const at = (k: string): string => `${path}.${k}`
+  const has = (k: string): boolean => f.has(k)
+  const get = (k: string): YamlNode | null => f.get(k) ?? null
+  const whole = get('do')
+  const sources = ['nodes', 'group', 'step'].filter(has)
+  if (sources.length > 1) return r.problem(whole, path, `pick nodes with one of nodes, group or step, not ${sources.join(' and ')}`)
+  if (has('count') && has('fraction')) return r.problem(get('fraction'), at('fraction'), 'give count or fraction, not both')
+  if (sources.length === 0 && !has('count') && !has('fraction')) {
+    return r.problem(whole, path, 'which nodes? give nodes (names or groups), group (every node of it, or count/fraction of it), step (the nodes of an earlier step) or count/fraction (random nodes)')
+  }
+  if (has('nodes') && (has('count') || has('fraction'))) return r.problem(get('nodes'), at('nodes'), 'nodes names the nodes exactly; to draw some of them at random use group with count or fraction')
+  const p: { -readonly [K in keyof NodePick]: NodePick[K] } = {}
+  if (has('nodes')) p.nodes = names.list(r, get('nodes'), at('nodes'))
+  if (has('group')) p.among = names.list(r, get('group'), at('group'))
+  if (has('step')) p.ofStep = stepRef()
+  if (has('count')) p.count = r.count(get('count'), at('count'))
+  if (has('fraction')) p.fraction = r.fraction(get('fraction'), at('fraction'))
+  if (has('rolling')) {
+    p.rolling = r.bool(get('rolling'), at('rolling'))
+    if (p.rolling && (!has('every') || has('nodes'))) r.problem(get('rolling'), at('rolling'), 'a rolling step goes through a group (or every node) count at a time: it needs every: and no nodes:')
+    if (p.rolling && has('fraction')) r.problem(get('rolling'), at('rolling'), 'a rolling step takes count nodes at a time, not a fraction')
+  }
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as NodePick
+}

@@ -1,0 +1,57 @@
+// Serf queries reaching Grapevine, against a real serf 0.9.4 agent on loopback: `serf reachability`
+// counts Grapevine as acking, `serf query` gets Grapevine's ack and its application's response, and a
+// tag filter that does not match Grapevine gets neither. Without serf on PATH the test fails under CI
+// and is skipped elsewhere, saying so.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { GrapevineNode, SerfQueryEvent } from '../../src/index.js'
+import { startNode } from '../../src/index.js'
+import type { Agent } from './serf-harness.js'
+import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
+
+test('serf_queries_get_grapevine_acks_and_responses_and_tag_filters_apply', { timeout: 90_000 }, async (t) => {
+  if (!requireSerf(t)) return
+  const agents: Agent[] = []
+  let node: GrapevineNode | undefined
+  try {
+    const a = await startAgent('serf-asker', agents)
+    node = await startNode({ name: 'grapevine', bind: '127.0.0.1:0', profile: 'local', tags: { role: 'db' }, join: [a.bind] })
+    const gv = node
+    const asked: SerfQueryEvent[] = []
+    gv.on('query', (q) => {
+      asked.push(q)
+      if (q.name === 'whoami') q.respond(`grapevine says ${Buffer.from(q.payload).toString()}`)
+    })
+    const detail = async (): Promise<string> =>
+      `serf: ${JSON.stringify((await serfMembers(a.rpc)).map((m) => [m.name, m.status]))}\nasked: ${JSON.stringify(asked.map((q) => q.name))}\n${logsOf(agents)}`
+    await waitUntil('serf lists grapevine alive', async () => (await serfMembers(a.rpc)).some((m) => m.name === 'grapevine' && m.status === 'alive'), 15_000, detail)
+
+    // serf reachability: an internal `_serf_ping` query with acks; Grapevine must ack it.
+    const reach = await serfCommand(['reachability', `-rpc-addr=${a.rpc}`])
+    assert.equal(reach.code, 0, reach.output)
+    assert.match(reach.output, /Successfully contacted all live nodes/, reach.output + (await detail()))
+    assert.equal(asked.length, 0, 'internal queries are not handed to the application')
+
+    // A user query: the ack and the application's response.
+    const q = await serfCommand(['query', `-rpc-addr=${a.rpc}`, '-timeout=3s', 'whoami', 'hello'])
+    assert.equal(q.code, 0, q.output)
+    assert.match(q.output, /Ack from 'grapevine'/, q.output)
+    assert.match(q.output, /Response from 'grapevine': grapevine says hello/, q.output)
+    assert.equal(asked.length, 1)
+    assert.equal(asked[0].sourceNode, 'serf-asker')
+    assert.throws(() => asked[0].respond('twice'), /answered already/)
+
+    // Tag filters: role=db matches Grapevine, role=web does not (no ack, no delivery).
+    const match = await serfCommand(['query', `-rpc-addr=${a.rpc}`, '-timeout=2s', '-tag', 'role=^d.$', 'tagged', 'x'])
+    assert.match(match.output, /Ack from 'grapevine'/, match.output)
+    const miss = await serfCommand(['query', `-rpc-addr=${a.rpc}`, '-timeout=2s', '-tag', 'role=web', 'tagged', 'y'])
+    assert.doesNotMatch(miss.output, /from 'grapevine'/, miss.output)
+    // A node filter naming only the serf agent leaves Grapevine out too.
+    const named = await serfCommand(['query', `-rpc-addr=${a.rpc}`, '-timeout=2s', '-node', 'serf-asker', 'named', 'z'])
+    assert.doesNotMatch(named.output, /from 'grapevine'/, named.output)
+    assert.deepEqual(asked.map((x) => x.name), ['whoami', 'tagged'])
+  } finally {
+    await node?.shutdown()
+    await stopAll(agents.map((x) => x.proc))
+  }
+})
