@@ -4,7 +4,6 @@
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
  * exits at once with 1), until `grapevine leave` (exit 0), or until the join retries run out (exit 1).
  */
-import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
@@ -17,12 +16,13 @@ import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
 import type { RawAgentFlags } from './config.js'
 import type { CommandIo } from './sim-command.js'
 import { UsageError } from './sim-command.js'
+import { CONFIG_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Runs the agent until it stops; resolves with the exit code. */
 export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Promise<number> {
-  const config = resolveAgentConfig(flags, process.env, (p) => readFileSync(p, 'utf8'))
+  const config = resolveAgentConfig(flags, process.env, (p) => readBoundedText(p, CONFIG_FILE_MAX_BYTES, 'file'))
   let agent
   try {
     agent = await startAgent(config, { processMetrics: true })

@@ -37,6 +37,7 @@ import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
 import { UsageError } from './sim-command.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
+import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
 export const DEFAULT_BIND = '0.0.0.0:7946'
@@ -121,9 +122,10 @@ export function readKeyringFile(path: string, readFile: (path: string) => string
   let text: string
   try {
     text = readFile(path)
+    if (text.length > KEYRING_FILE_MAX_BYTES) throw new FileTooLargeError(`it holds ${text.length} characters; a keyring file is at most ${KEYRING_FILE_MAX_BYTES} bytes`)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    problems.push(`keyring file ${JSON.stringify(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a readable path`)
+    problems.push(`keyring file ${JSON.stringify(path)}: cannot read it (${readFailure(e)}); give a readable path`)
     return []
   }
   let parsed: unknown
@@ -154,13 +156,18 @@ export function isLoopback(ip: string): boolean {
   return ip === '::1' || /^127\./.test(ip)
 }
 
+/** Why a file could not be read: the size cap's own message, or the system's error code. */
+function readFailure(e: unknown): string {
+  return e instanceof FileTooLargeError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)
+}
+
 /** Reads and checks the config file; problems name the file and the field. */
 function readConfigFile(path: string, readFile: (path: string) => string, problems: string[]): Record<string, unknown> {
   let text: string
   try {
     text = readFile(path)
   } catch (e) {
-    problems.push(`--config ${JSON.stringify(path)}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give the path of a JSON config file`)
+    problems.push(`--config ${JSON.stringify(path)}: cannot read the file (${readFailure(e)}); give the path of a JSON config file`)
     return {}
   }
   let parsed: unknown
