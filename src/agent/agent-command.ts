@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from './agent.js'
-import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
@@ -137,6 +137,21 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
     .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }) => {
       process.exitCode = await eventCommand(name, payload, flags, io)
+    })
+
+  clientOptions(
+    program
+      .command('query')
+      .description('send a Serf query and print the acks and responses (Serf agents answer with their query handlers, Grapevine nodes with on("query"))')
+      .argument('<NAME>', 'query name')
+      .argument('[PAYLOAD]', 'payload text (the query at most 1024 bytes encoded)'),
+  )
+    .option('--timeout <TIME>', 'how long to collect answers, e.g. 3s (default: Serf\'s, from the cluster size)')
+    .option('--node <NAME>', 'only this member answers (repeatable)', collect)
+    .option('--tag <KEY=REGEXP>', 'only members whose tag matches answer (repeatable)', collect)
+    .option('--no-ack', 'do not ask for acks')
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean }) => {
+      process.exitCode = await queryCommand(name, payload, flags, io)
     })
 
   const kv = program.command('kv').description("read and write the replicated cluster state (each node writes its own map, everyone reads all)")

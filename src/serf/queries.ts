@@ -21,6 +21,7 @@
  * matches nothing (Serf would also answer nothing to an expression it cannot compile).
  */
 import { MsgpackReader, KeyTable } from '../wire/msgpack-reader.js'
+import { MsgpackWriter } from '../wire/msgpack-writer.js'
 import { DecodeError } from '../wire/decode-error.js'
 import type { SerfQuery } from './messages.js'
 import { QUERY_FLAG_ACK, QUERY_RESPONSE_FLAG_ACK, SERF_NAME_MAX_BYTES, SERF_QUERY_SIZE_LIMIT, SERF_STATE_MEMBERS_MAX, encodeSerfMessage, readArrayHeader } from './messages.js'
@@ -73,6 +74,14 @@ export class QueryResponder {
     private readonly self: string,
     private readonly tags: () => Readonly<Record<string, string>>,
   ) {}
+
+  /** Marks a query of ours as seen, so its copies gossiped back to us are duplicates. */
+  remember(lTime: number, id: number): void {
+    const idx = lTime % SERF_QUERY_BUFFER
+    const slot = this.buffer[idx]
+    if (slot !== null && slot.lTime === lTime) slot.ids.push(id)
+    else this.buffer[idx] = { lTime, ids: [id] }
+  }
 
   /** Serf's handleQuery for one received query; `now` is the query clock after witnessing it. */
   handle(q: SerfQuery, clockNow: number, minTime: number): QueryOutcome {
@@ -179,4 +188,29 @@ function compile(expr: string): RegExp | undefined {
   } catch {
     return undefined
   }
+}
+
+const filterWriter = new MsgpackWriter(64)
+
+/** Serf's query filters: `[0][names]` for a node list, `[1]{Expr, Tag}` per tag expression. */
+export function encodeQueryFilters(nodes: readonly string[] | undefined, tags: Readonly<Record<string, string>> | undefined): Uint8Array[] {
+  const out: Uint8Array[] = []
+  if (nodes !== undefined && nodes.length > 0) {
+    const w = filterWriter.reset()
+    w.u8(FILTER_NODES)
+    w.arrayHeader(nodes.length)
+    for (const n of nodes) w.str(n)
+    out.push(w.finish().slice())
+  }
+  for (const [tag, expr] of Object.entries(tags ?? {})) {
+    const w = filterWriter.reset()
+    w.u8(FILTER_TAG)
+    w.mapHeader(2)
+    w.str('Expr')
+    w.str(expr)
+    w.str('Tag')
+    w.str(tag)
+    out.push(w.finish().slice())
+  }
+  return out
 }

@@ -15,7 +15,7 @@ import { lookup } from 'node:dns/promises'
 import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
-import { addressKey } from '../../core/types.js'
+import { addressKey, ipToBytes } from '../../core/types.js'
 import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
 import type { MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
@@ -155,6 +155,29 @@ export interface SerfQueryEvent extends ReceivedQuery {
   respond(payload: Uint8Array | string): boolean
 }
 
+/** Options of `node.query`. */
+export interface QueryOptions {
+  /** How long to collect acks and responses; default Serf's: 16 gossip intervals × ceil(log10(N + 1)). */
+  readonly timeoutMs?: number
+  /** Ask every member that takes the query to ack it (default true). */
+  readonly ack?: boolean
+  /** Only these members take the query (Serf's node filter). */
+  readonly nodes?: readonly string[]
+  /** Only members whose tag matches each regular expression take it (Serf's tag filters). */
+  readonly tags?: Readonly<Record<string, string>>
+  /** Called for each response as it arrives. */
+  readonly onResponse?: (from: string, payload: Uint8Array) => void
+}
+
+/** What a query collected by its deadline. */
+export interface QueryResult {
+  readonly name: string
+  readonly lTime: number
+  /** Members that acked, in arrival order. */
+  readonly acks: readonly string[]
+  readonly responses: ReadonlyArray<{ readonly from: string; readonly payload: Uint8Array }>
+}
+
 /** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
 export interface BroadcastOptions {
   /**
@@ -241,6 +264,13 @@ export interface GrapevineNode {
    * without the Serf layer.
    */
   userEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): number
+  /**
+   * Sends a Serf query to the cluster (what `serf query` does) and resolves at its deadline with the
+   * members that acked and the responses (Serf agents answer through their `query` event handlers,
+   * Grapevine nodes through `on('query')`). The querying node does not take its own query. Throws
+   * QueryResponseError for a name starting with `_serf_` or a query over Serf's 1024 bytes.
+   */
+  query(name: string, payload?: Uint8Array | string, opts?: QueryOptions): Promise<QueryResult>
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags): void
   /** Replaces the raw metadata (at most 512 bytes). */
@@ -568,6 +598,8 @@ class NodeHandle implements GrapevineNode {
   readonly address: Address
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
   private readonly leaves: Array<() => void> = []
+  /** Queries waiting for their deadline; shutdown() ends them early. */
+  private readonly pendingQueries = new Set<() => void>()
   private closing: Promise<void> | undefined
   /** The Serf leave intent's wait (a second leave() shares it); shutdown() ends it early. */
   private serfLeaving: Promise<void> | undefined
@@ -736,6 +768,7 @@ class NodeHandle implements GrapevineNode {
       this.driver.swim.shutdown()
       this.driver.stop()
       for (const done of this.leaves.splice(0)) done()
+      for (const done of [...this.pendingQueries]) done()
       this.serfLeaveDone?.()
       for (const [id, p] of this.joins) {
         this.joins.delete(id)
@@ -786,6 +819,44 @@ class NodeHandle implements GrapevineNode {
     if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
     if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
     return this.driver.run(() => serf.userEvent(name, bytes, opts.coalesce === true))
+  }
+
+  query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
+    const serf = this.serf
+    if (serf === undefined) throw new ConfigError(['serf: queries need the Serf layer; start the node with serf: true (the default)'])
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
+    const c = this.driver.swim.config
+    // Serf's DefaultQueryTimeout: GossipInterval × QueryTimeoutMult (16) × ceil(log10(N + 1)).
+    const timeoutMs = opts.timeoutMs ?? c.gossipIntervalMs * 16 * Math.max(1, Math.ceil(Math.log10(this.driver.swim.estimatedClusterSize() + 1)))
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError([`timeoutMs: expected a positive number of milliseconds, got ${String(opts.timeoutMs)}`])
+    const id = randomBytes(4).readUInt32LE(0)
+    const addr = ipToBytes(this.address.ip) as Uint8Array
+    const { lTime } = this.driver.run((now) =>
+      serf.query({ name, payload: bytes, id, addr, port: this.address.port, timeoutMs, nowMs: now, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags }),
+    )
+    const result: { acks: string[]; responses: Array<{ from: string; payload: Uint8Array }> } = { acks: [], responses: [] }
+    const listener = (e: SerfLayerEvent): void => {
+      if (e.type !== 'queryReply' || e.lTime !== lTime || e.id !== id) return
+      if (e.ack) result.acks.push(e.from)
+      else {
+        result.responses.push({ from: e.from, payload: e.payload })
+        opts.onResponse?.(e.from, e.payload)
+      }
+    }
+    this.driver.events.on('serf', listener)
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.pendingQueries.delete(done)
+        this.driver.events.off('serf', listener)
+        serf.closeQuery(lTime, id)
+        resolve({ name, lTime, acks: result.acks, responses: result.responses })
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.pendingQueries.add(done)
+    })
   }
 
   setTags(tags: Tags): void {
