@@ -27,7 +27,7 @@ const RUN_MS = 300
 const WARMUP_MS = 60
 
 /** Runs `op` in batches until `ms` have passed; returns operations per second. */
-function measure(op: () => unknown, ms: number): number {
+export function measure(op: () => unknown, ms: number): number {
   let sink: unknown
   let batch = 1
   let ops = 0

@@ -16,7 +16,7 @@ await build({
   plugins: [{
     name: 'node-stand-ins',
     setup(b) {
-      const shim = new URL('../web/src/shims/node.ts', import.meta.url).pathname
+      const shim = new URL('../web/src/shims/node.cjs', import.meta.url).pathname
       b.onResolve({ filter: /^node:|\/sim-plot\.js$/ }, () => ({ path: shim }))
     },
   }],

@@ -4,24 +4,25 @@
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
  * exits at once with 1), until `grapevine leave` (exit 0), or until the join retries run out (exit 1).
  */
-import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from './agent.js'
-import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
 import type { ClientFlags } from './client.js'
+import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
 import type { RawAgentFlags } from './config.js'
 import type { CommandIo } from './sim-command.js'
 import { UsageError } from './sim-command.js'
+import { CONFIG_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Runs the agent until it stops; resolves with the exit code. */
 export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Promise<number> {
-  const config = resolveAgentConfig(flags, process.env, (p) => readFileSync(p, 'utf8'))
+  const config = resolveAgentConfig(flags, process.env, (p) => readBoundedText(p, CONFIG_FILE_MAX_BYTES, 'file'))
   let agent
   try {
     agent = await startAgent(config, { processMetrics: true })
@@ -86,6 +87,11 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .addOption(new Option('--log-format <FORMAT>', 'log format (default json)').choices(['json', 'pretty']))
     .option('--snapshot <FILE>', 'save known members here and rejoin them on restart')
     .option('--rejoin-after-leave', 'rejoin the snapshot\'s members even after a graceful leave')
+    .option('--encrypt <KEY>', 'encrypt gossip with this base64 key (16, 24 or 32 bytes, as `grapevine keygen` or `serf keygen` print)')
+    .option('--keyring-file <FILE>', 'keyring to load at start and to keep up to date on key changes (JSON array of base64 keys, primary first)')
+    .option('--label <LABEL>', 'cluster label on every packet and stream (off by default; Serf 0.9.4 does not accept labels)')
+    .option('--encrypt-verify-incoming <BOOL>', 'require encrypted input when keys are installed (default true; false while switching a cluster over)')
+    .option('--encrypt-verify-outgoing <BOOL>', 'encrypt what we send when keys are installed (default true; false while switching a cluster over)')
     .action(async (flags: RawAgentFlags) => {
       const code = await runAgentCommand(flags, io)
       // Everything is closed; exit now rather than wait for stray handles of dependencies.
@@ -133,6 +139,21 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       process.exitCode = await eventCommand(name, payload, flags, io)
     })
 
+  clientOptions(
+    program
+      .command('query')
+      .description('send a Serf query and print the acks and responses (Serf agents answer with their query handlers, Grapevine nodes with on("query"))')
+      .argument('<NAME>', 'query name')
+      .argument('[PAYLOAD]', 'payload text (the query at most 1024 bytes encoded)'),
+  )
+    .option('--timeout <TIME>', 'how long to collect answers, e.g. 3s (default: Serf\'s, from the cluster size)')
+    .option('--node <NAME>', 'only this member answers (repeatable)', collect)
+    .option('--tag <KEY=REGEXP>', 'only members whose tag matches answer (repeatable)', collect)
+    .option('--no-ack', 'do not ask for acks')
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean }) => {
+      process.exitCode = await queryCommand(name, payload, flags, io)
+    })
+
   const kv = program.command('kv').description("read and write the replicated cluster state (each node writes its own map, everyone reads all)")
   clientOptions(kv.command('set').description("set a key of the agent's node").argument('<KEY>').argument('<VALUE>')).action(
     async (key: string, value: string, flags: ClientFlags) => {
@@ -167,6 +188,26 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       const ac = new AbortController()
       process.once('SIGINT', () => ac.abort())
       process.exitCode = await watchCommand(prefix, flags, io, process.env, ac.signal)
+    })
+
+  program
+    .command('keygen')
+    .description('print a new random 32-byte encryption key in base64 (for --encrypt and `keys install`)')
+    .action(() => {
+      process.exitCode = keygenCommand(io)
+    })
+
+  clientOptions(
+    program
+      .command('keys')
+      .description("manage a running agent's encryption keys without a restart: list, install KEY, use KEY, remove KEY, verify --incoming B --outgoing B")
+      .argument('<ACTION>', 'list, install, use, remove or verify')
+      .argument('[KEY]', 'base64 key (install, use, remove)'),
+  )
+    .option('--incoming <BOOL>', 'verify: require encrypted input (true or false)')
+    .option('--outgoing <BOOL>', 'verify: encrypt what is sent (true or false)')
+    .action(async (action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string }) => {
+      process.exitCode = await keysCommand(action, key, flags, io)
     })
 
   clientOptions(program.command('force-leave').description('mark a failed member as left, for members that will never come back').argument('<NAME>', 'member name'), false)

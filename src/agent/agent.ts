@@ -20,6 +20,7 @@ import type { AgentConfig, LogFormat, LogLevel } from './config.js'
 import { HttpApi, memberJson } from './http-api.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
+import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import type { SnapshotData } from './snapshot.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
@@ -91,6 +92,12 @@ export class Agent extends EventEmitter {
       info: () => this.info(),
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),
+      keysChanged: () => this.saveKeyring(),
+    })
+    warnSecurityDrops(node, log)
+    // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
+    node.on('keyring', () => {
+      this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
     })
     node.on('member', (e: MemberEvent) => {
       const m = memberJson(e.member)
@@ -133,9 +140,12 @@ export class Agent extends EventEmitter {
       broadcast: config.broadcast,
       state: config.state,
       phi: config.phi,
+      encryption: { keys: config.keys, verifyIncoming: config.encryptVerifyIncoming, verifyOutgoing: config.encryptVerifyOutgoing },
+      label: config.label,
     })
     const agent = new Agent(config, node, log, opts)
     try {
+      await agent.saveKeyring()
       const h = parseHostPort(config.http)
       if (h === undefined) throw new Error(`--http ${JSON.stringify(config.http)}: expected HOST:PORT`)
       agent.httpPort = await agent.api.listen(h.ip, h.port)
@@ -144,7 +154,8 @@ export class Agent extends EventEmitter {
       await node.shutdown()
       throw e
     }
-    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags }, 'agent started')
+    const enc = node.encryption()
+    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
 
     let seeds = config.join
     if (config.snapshot !== undefined) {
@@ -195,6 +206,14 @@ export class Agent extends EventEmitter {
     void attempt()
   }
 
+  /** Writes the keyring file (when configured and the keyring is not empty): Serf's format, primary first. */
+  async saveKeyring(): Promise<void> {
+    const path = this.config.keyringFile
+    const keys = this.node.exportKeys()
+    if (path === undefined || keys.length === 0) return
+    await writeKeyringFile(path, keys)
+  }
+
   info(): Record<string, unknown> {
     const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
     for (const m of this.node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
@@ -203,6 +222,7 @@ export class Agent extends EventEmitter {
       agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },
       join: { seeds: this.joinState.seeds, attempts: this.joinState.attempts, done: this.joinState.done, lastError: this.joinState.lastError ?? null },
       members: counts,
+      encryption: this.node.encryption(),
       stats: {
         probes: s.probes, probeFailures: s.probeFailures, suspicionsRaised: s.suspicionsRaised, refutations: s.refutations,
         packetsIn: s.packetsIn, packetsOut: s.packetsOut, bytesIn: s.bytesIn, bytesOut: s.bytesOut,

@@ -7,7 +7,7 @@
  * Exit codes: 0 done, 1 the agent refused or is not running, 2 usage mistakes.
  */
 import type { CommandIo } from './sim-command.js'
-import { UsageError } from './sim-command.js'
+import { UsageError, parseDurationMs } from './sim-command.js'
 import { DEFAULT_HTTP } from './config.js'
 
 export interface ClientFlags {
@@ -119,6 +119,33 @@ export async function eventCommand(name: string, payload: string | undefined, fl
   const res = await call(target(flags, env), 'POST', '/v1/event', { name, payload: payload ?? '', coalesce: flags.coalesce !== false })
   const body = (await res.json()) as { name: string; lTime: number }
   io.out(flags.json === true ? JSON.stringify(body) + '\n' : `Event '${body.name}' dispatched (Lamport time ${body.lTime}).\n`)
+  return 0
+}
+
+export async function queryCommand(
+  name: string,
+  payload: string | undefined,
+  flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean },
+  io: CommandIo,
+  env = process.env,
+): Promise<number> {
+  const tags: Record<string, string> = {}
+  for (const t of flags.tag ?? []) {
+    const eq = t.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--tag ${JSON.stringify(t)}: expected KEY=REGEXP, like role=^web$`)
+    tags[t.slice(0, eq)] = t.slice(eq + 1)
+  }
+  const timeoutMs = flags.timeout === undefined ? undefined : parseDurationMs(flags.timeout, '--timeout')
+  const res = await call(target(flags, env), 'POST', '/v1/query', { name, payload: payload ?? '', timeoutMs, nodes: flags.node, tags, ack: flags.ack !== false })
+  const body = (await res.json()) as { name: string; lTime: number; acks: string[]; responses: Array<{ from: string; payload: string }> }
+  if (flags.json === true) {
+    io.out(JSON.stringify(body) + '\n')
+    return 0
+  }
+  io.out(`Query '${body.name}' dispatched (Lamport time ${body.lTime})\n`)
+  for (const a of body.acks) io.out(`Ack from '${a}'\n`)
+  for (const r of body.responses) io.out(`Response from '${r.from}': ${r.payload}\n`)
+  io.out(`Total acks: ${body.acks.length}\nTotal responses: ${body.responses.length}\n`)
   return 0
 }
 

@@ -18,10 +18,17 @@
  *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat
  *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
  *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
+ *   --encrypt KEY         GRAPEVINE_ENCRYPT               encrypt (base64, as `grapevine keygen` prints)
+ *   --keyring-file FILE   GRAPEVINE_KEYRING_FILE          keyringFile (JSON array of base64 keys, primary first)
+ *   --label LABEL         GRAPEVINE_LABEL                 label (off by default: Serf 0.9.4 rejects labels)
+ *   --encrypt-verify-incoming B  GRAPEVINE_ENCRYPT_VERIFY_INCOMING  encryptVerifyIncoming (default true)
+ *   --encrypt-verify-outgoing B  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  encryptVerifyOutgoing (default true)
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
  * Tags merge key by key (a flag's value for a key wins over the environment's and the file's).
+ * Keys: an existing keyring file gives the keyring; --encrypt adds its key to it as the primary (as
+ * memberlist does with a SecretKey next to a keyring); without a file, --encrypt alone is the keyring.
  */
 import os from 'node:os'
 import { ConfigError } from '../swim/config.js'
@@ -29,6 +36,8 @@ import type { Profile, SwimConfig } from '../swim/config.js'
 import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
 import { UsageError } from './sim-command.js'
+import { KeyringError, parseKey } from '../wire/keyring.js'
+import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
 export const DEFAULT_BIND = '0.0.0.0:7946'
@@ -58,6 +67,13 @@ export interface AgentConfig {
   readonly broadcast: Record<string, unknown>
   readonly state: Record<string, unknown>
   readonly phi: Record<string, unknown>
+  /** Encryption keys in base64, the primary first; empty: no encryption. */
+  readonly keys: readonly string[]
+  /** Where the keyring is kept (read at start, rewritten on every key change); undefined: not kept. */
+  readonly keyringFile: string | undefined
+  readonly label: string
+  readonly encryptVerifyIncoming: boolean
+  readonly encryptVerifyOutgoing: boolean
 }
 
 /** The agent's flags as commander hands them over. */
@@ -77,6 +93,11 @@ export interface RawAgentFlags {
   logFormat?: string
   snapshot?: string
   rejoinAfterLeave?: boolean
+  encrypt?: string
+  keyringFile?: string
+  label?: string
+  encryptVerifyIncoming?: string
+  encryptVerifyOutgoing?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -90,10 +111,54 @@ interface Sourced<T> {
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
+  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing',
 ])
+
+/**
+ * Reads a keyring file (Serf's format: a JSON array of base64 keys, the primary first). Undefined when
+ * the file does not exist yet; problems name the file.
+ */
+export function readKeyringFile(path: string, readFile: (path: string) => string, problems: string[]): string[] | undefined {
+  let text: string
+  try {
+    text = readFile(path)
+    if (text.length > KEYRING_FILE_MAX_BYTES) throw new FileTooLargeError(`it holds ${text.length} characters; a keyring file is at most ${KEYRING_FILE_MAX_BYTES} bytes`)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    problems.push(`keyring file ${JSON.stringify(path)}: cannot read it (${readFailure(e)}); give a readable path`)
+    return []
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (e) {
+    problems.push(`keyring file ${JSON.stringify(path)}: not valid JSON (${(e as Error).message}); it holds an array of base64 keys like ["<key>"]`)
+    return []
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((k) => typeof k !== 'string')) {
+    problems.push(`keyring file ${JSON.stringify(path)}: expected a non-empty JSON array of base64 keys (primary first), as \`grapevine keygen\` prints them`)
+    return []
+  }
+  const keys: string[] = []
+  for (const [i, k] of (parsed as string[]).entries()) {
+    try {
+      parseKey(k)
+      keys.push(k.trim())
+    } catch (e) {
+      if (!(e instanceof KeyringError)) throw e
+      problems.push(`keyring file ${JSON.stringify(path)} entry ${i}: ${e.message}`)
+    }
+  }
+  return keys
+}
 
 export function isLoopback(ip: string): boolean {
   return ip === '::1' || /^127\./.test(ip)
+}
+
+/** Why a file could not be read: the size cap's own message, or the system's error code. */
+function readFailure(e: unknown): string {
+  return e instanceof FileTooLargeError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)
 }
 
 /** Reads and checks the config file; problems name the file and the field. */
@@ -102,7 +167,7 @@ function readConfigFile(path: string, readFile: (path: string) => string, proble
   try {
     text = readFile(path)
   } catch (e) {
-    problems.push(`--config ${JSON.stringify(path)}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give the path of a JSON config file`)
+    problems.push(`--config ${JSON.stringify(path)}: cannot read the file (${readFailure(e)}); give the path of a JSON config file`)
     return {}
   }
   let parsed: unknown
@@ -230,6 +295,33 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     else problems.push(`${fileFrom('rejoinAfterLeave')} ${JSON.stringify(file.rejoinAfterLeave)}: expected true or false`)
   }
 
+  const boolOf = (s: Sourced<unknown> | undefined, fallback: boolean): boolean => {
+    if (s === undefined) return fallback
+    if (typeof s.value === 'boolean') return s.value
+    if (s.value === 'true' || s.value === '1') return true
+    if (s.value === 'false' || s.value === '0') return false
+    problems.push(`${s.from} ${JSON.stringify(s.value)}: expected true or false`)
+    return fallback
+  }
+  const encryptS = pick('--encrypt', flags.encrypt, 'GRAPEVINE_ENCRYPT', 'encrypt')
+  const encrypt = str(encryptS, 'a base64 key of 16, 24 or 32 bytes, as `grapevine keygen` prints')
+  if (encrypt !== undefined) {
+    try {
+      parseKey(encrypt)
+    } catch (e) {
+      if (!(e instanceof KeyringError)) throw e
+      problems.push(`${encryptS?.from}: ${e.message}`)
+    }
+  }
+  const keyringFile = str(pick('--keyring-file', flags.keyringFile, 'GRAPEVINE_KEYRING_FILE', 'keyringFile'), 'a file path, like /var/lib/grapevine/keyring.json')
+  const fromFile = keyringFile === undefined ? undefined : readKeyringFile(keyringFile, readFile, problems)
+  const keys = [...(encrypt === undefined ? [] : [encrypt.trim()]), ...(fromFile ?? []).filter((k) => k !== encrypt?.trim())]
+  const labelS = pick('--label', flags.label, 'GRAPEVINE_LABEL', 'label')
+  const label = str(labelS, 'a cluster label of 1 to 255 bytes, like prod') ?? ''
+  if (Buffer.byteLength(label) > 255) problems.push(`${labelS?.from} ${JSON.stringify(label.slice(0, 40))}…: at most 255 bytes; choose a shorter label`)
+  const encryptVerifyIncoming = boolOf(pick('--encrypt-verify-incoming', flags.encryptVerifyIncoming, 'GRAPEVINE_ENCRYPT_VERIFY_INCOMING', 'encryptVerifyIncoming'), true)
+  const encryptVerifyOutgoing = boolOf(pick('--encrypt-verify-outgoing', flags.encryptVerifyOutgoing, 'GRAPEVINE_ENCRYPT_VERIFY_OUTGOING', 'encryptVerifyOutgoing'), true)
+
   const tags: Record<string, string> = {}
   if (file.tags !== undefined) {
     if (file.tags !== null && typeof file.tags === 'object' && !Array.isArray(file.tags)) {
@@ -274,5 +366,8 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   if (problems.length > 0) {
     throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
   }
-  return { name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi }
+  return {
+    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing,
+  }
 }

@@ -11,9 +11,12 @@
  *   POST /v1/event        { "name": "deploy", "payload": "v42", "coalesce": true } → { name, lTime }: a
  *                         Serf user event to every member (coalesce defaults to true, as `serf event`;
  *                         400 when over Serf's 512-byte limit)
+ *   POST /v1/query        { "name": "whoami", "payload": "hi", "timeoutMs": 3000, "nodes": [...], "tags": {"role": "^web$"} }
+ *                         → { name, lTime, acks, responses: [{ from, payload }] } once the query's deadline passed
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
+ *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (http-keys.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (http-ui.ts)
  *
@@ -24,11 +27,13 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
-import type { GrapevineNode, Member, MemberEvent } from '../runtime/node/start-node.js'
+import type { GrapevineNode, Member, MemberEvent, QueryResult } from '../runtime/node/start-node.js'
+import { QueryResponseError } from '../serf/queries.js'
 import { JoinError } from '../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import { UserEventError } from '../serf/serf-layer.js'
 import { handleDataRoute, streamData } from './http-data.js'
+import { handleKeysRoute } from './http-keys.js'
 import type { AgentMetrics } from './metrics.js'
 import { UiTracker, serveUi } from './http-ui.js'
 
@@ -47,6 +52,8 @@ export interface ApiTarget {
   join(addresses: readonly string[]): Promise<number>
   /** Starts the graceful leave and shutdown; resolves once the leave went out. */
   leave(): Promise<void>
+  /** Saves the keyring after a change (to the keyring file, when there is one). */
+  keysChanged?(): Promise<void>
 }
 
 export class HttpError extends Error {
@@ -183,6 +190,7 @@ export class HttpApi {
     }
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
+    if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
     switch (url.pathname) {
       case '/health':
         requireMethod(req, 'GET')
@@ -243,6 +251,34 @@ export class HttpApi {
           if (e instanceof UserEventError || (e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
           throw e
         }
+      }
+      case '/v1/query': {
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { name?: unknown; payload?: unknown; timeoutMs?: unknown; nodes?: unknown; tags?: unknown; ack?: unknown }
+        if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the query name, got ${JSON.stringify(body?.name)?.slice(0, 100)}`)
+        if (body.payload !== undefined && typeof body.payload !== 'string') throw new HttpError(400, `payload: expected a string (sent as UTF-8), got ${JSON.stringify(body.payload)?.slice(0, 100)}`)
+        const timeoutMs = body.timeoutMs
+        if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 300_000)) {
+          throw new HttpError(400, `timeoutMs: expected milliseconds in (0, 300000], got ${JSON.stringify(timeoutMs)?.slice(0, 100)}`)
+        }
+        const nodes = body.nodes
+        if (nodes !== undefined && !(Array.isArray(nodes) && nodes.length <= 256 && nodes.every((n) => typeof n === 'string'))) {
+          throw new HttpError(400, `nodes: expected an array of member names, got ${JSON.stringify(nodes)?.slice(0, 100)}`)
+        }
+        const tags = body.tags
+        if (tags !== undefined && !(tags !== null && typeof tags === 'object' && !Array.isArray(tags) && Object.values(tags).every((v) => typeof v === 'string'))) {
+          throw new HttpError(400, `tags: expected an object of tag → regular expression, like {"role": "^web$"}, got ${JSON.stringify(tags)?.slice(0, 100)}`)
+        }
+        if (body.ack !== undefined && typeof body.ack !== 'boolean') throw new HttpError(400, `ack: expected true or false, got ${JSON.stringify(body.ack)}`)
+        let pending: Promise<QueryResult>
+        try {
+          pending = t.node.query(body.name, body.payload ?? '', { timeoutMs: timeoutMs as number | undefined, nodes: nodes as string[] | undefined, tags: tags as Record<string, string> | undefined, ack: body.ack as boolean | undefined })
+        } catch (e) {
+          if (e instanceof QueryResponseError || (e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          throw e
+        }
+        const r = await pending
+        return send(res, 200, { name: r.name, lTime: r.lTime, acks: r.acks, responses: r.responses.map((x) => ({ from: x.from, payload: Buffer.from(x.payload).toString('utf8') })) })
       }
       case '/v1/events':
         requireMethod(req, 'GET')

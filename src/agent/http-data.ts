@@ -31,7 +31,7 @@ export async function handleDataRoute(req: IncomingMessage, res: ServerResponse,
     return true
   }
   if (path.startsWith('/v1/kv/')) {
-    const key = decodeURIComponent(path.slice('/v1/kv/'.length))
+    const key = decodeKey(path.slice('/v1/kv/'.length))
     if (key === '') throw new HttpError(400, 'key: expected /v1/kv/KEY with a non-empty key')
     switch (req.method) {
       case 'GET':
@@ -83,6 +83,15 @@ export function streamData(res: ServerResponse, node: GrapevineNode): () => void
   return () => {
     node.off('message', onMessage)
     node.off('state', onState)
+  }
+}
+
+/** The key of /v1/kv/KEY, percent-decoded; malformed escapes are the client's mistake (400). */
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new HttpError(400, `key: ${JSON.stringify(raw.slice(0, 100))} is not valid percent-encoding; escape "%" as %25`)
   }
 }
 

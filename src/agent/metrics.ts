@@ -14,7 +14,8 @@
  * initiated|served|rejected}, stream_errors_total, broadcasts_dropped_total (SWIM's queue); and for
  * Grapevine's own protocols: rumors_total{outcome}, rumor_messages_total{what},
  * state_exchanges_total{what}, protocol_decode_errors_total{protocol,reason}, state_version,
- * state_nodes, phi{member}.
+ * state_nodes, phi{member}; encryption_enabled (1 when sending encrypted) and keyring_keys (keys
+ * installed; which ones, by fingerprint, is in /v1/keys, never in metrics).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
@@ -79,6 +80,18 @@ export class AgentMetrics {
       help: 'Lifeguard local health (awareness) score; 0 is healthy, higher means this node is slow to answer',
       registers: [r],
       collect: () => (r.getSingleMetric('grapevine_health_score') as Gauge).set(this.healthScore),
+    })
+    new Gauge({
+      name: 'grapevine_encryption_enabled',
+      help: '1 when this node encrypts what it sends (keys installed and verify-outgoing on), else 0',
+      registers: [r],
+      collect: () => (r.getSingleMetric('grapevine_encryption_enabled') as Gauge).set(node.encryption().encrypting ? 1 : 0),
+    })
+    new Gauge({
+      name: 'grapevine_keyring_keys',
+      help: 'Encryption keys installed (the primary included)',
+      registers: [r],
+      collect: () => (r.getSingleMetric('grapevine_keyring_keys') as Gauge).set(node.encryption().keys.length),
     })
     this.memberEvents = new Counter({ name: 'grapevine_member_events_total', help: 'Membership changes seen, by type', labelNames: ['type'], registers: [r] })
 

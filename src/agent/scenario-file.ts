@@ -20,7 +20,7 @@
  *
  * The format is written out, field by field, in README.md ("Scenario files").
  */
-import { readFileSync } from 'node:fs'
+import { FileTooLargeError, SCENARIO_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
 import { basename } from 'node:path'
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode, Scalar } from 'yaml'
@@ -284,8 +284,9 @@ class Names {
 export function loadScenarioFile(path: string): ScenarioFile {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readBoundedText(path, SCENARIO_FILE_MAX_BYTES, 'the scenario file')
   } catch (err) {
+    if (err instanceof FileTooLargeError) throw new UsageError(err.message)
     throw new UsageError(`cannot read the scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
   }
   return parseScenario(text, basename(path))

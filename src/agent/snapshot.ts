@@ -10,9 +10,10 @@
  * `left` is true after a graceful leave: like Serf, a restarted agent then does not rejoin the old
  * members unless asked to (`--rejoin-after-leave`).
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import type { GrapevineNode } from '../runtime/node/start-node.js'
 import { memberJson } from './http-api.js'
+import { SNAPSHOT_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
 
 export interface SnapshotData {
   readonly version: 1
@@ -26,7 +27,7 @@ export interface SnapshotData {
 export async function readSnapshot(path: string): Promise<SnapshotData | undefined> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = readBoundedText(path, SNAPSHOT_FILE_MAX_BYTES, 'snapshot')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e

@@ -11,9 +11,9 @@
  * ```
  *
  * Internal queries: `_serf_ping` (what `serf reachability` sends) needs only the ack. Key management
- * (`_serf_install-key`, …) and name-conflict votes (`_serf_conflict`) are acked but not answered, so
- * Serf counts no response from us for them. Responses go to the querier by memberlist user message,
- * to the member named SourceNode (Serf sends to the query's Addr:Port, which is that member's address);
+ * (`_serf_install-key`, …) is handed back as `internal` and answered by the runtime from its keyring
+ * (key-queries.ts, respondInternal); name-conflict votes (`_serf_conflict`) are acked but not
+ * answered. Responses go to the querier by memberlist user message, to the member named SourceNode (Serf sends to the query's Addr:Port, which is that member's address);
  * Serf's response relays (RelayFactor) are not used: the direct path is the only one.
  *
  * Tag filters are regular expressions written for Go's RE2; JavaScript's engine reads the common
@@ -21,6 +21,7 @@
  * matches nothing (Serf would also answer nothing to an expression it cannot compile).
  */
 import { MsgpackReader, KeyTable } from '../wire/msgpack-reader.js'
+import { MsgpackWriter } from '../wire/msgpack-writer.js'
 import { DecodeError } from '../wire/decode-error.js'
 import type { SerfQuery } from './messages.js'
 import { QUERY_FLAG_ACK, QUERY_RESPONSE_FLAG_ACK, SERF_NAME_MAX_BYTES, SERF_QUERY_SIZE_LIMIT, SERF_STATE_MEMBERS_MAX, encodeSerfMessage, readArrayHeader } from './messages.js'
@@ -59,6 +60,8 @@ export interface QueryOutcome {
   readonly ack?: { readonly to: string; readonly payload: Uint8Array }
   /** A query for the application (not an internal one), when the filters matched us. */
   readonly deliver?: ReceivedQuery
+  /** An internal (`_serf_…`) query that matched us, for the layer to answer (key management). */
+  readonly internal?: SerfQuery
 }
 
 export class QueryResponder {
@@ -71,6 +74,14 @@ export class QueryResponder {
     private readonly self: string,
     private readonly tags: () => Readonly<Record<string, string>>,
   ) {}
+
+  /** Marks a query of ours as seen, so its copies gossiped back to us are duplicates. */
+  remember(lTime: number, id: number): void {
+    const idx = lTime % SERF_QUERY_BUFFER
+    const slot = this.buffer[idx]
+    if (slot !== null && slot.lTime === lTime) slot.ids.push(id)
+    else this.buffer[idx] = { lTime, ids: [id] }
+  }
 
   /** Serf's handleQuery for one received query; `now` is the query clock after witnessing it. */
   handle(q: SerfQuery, clockNow: number, minTime: number): QueryOutcome {
@@ -99,7 +110,7 @@ export class QueryResponder {
         ? { to: q.sourceNode, payload: encodeSerfMessage({ type: 'queryResponse', lTime: q.lTime, id: q.id, from: this.self, flags: QUERY_RESPONSE_FLAG_ACK, payload: new Uint8Array(0) }) }
         : undefined
     if (ack !== undefined) this.counts.acks++
-    if (q.name.startsWith('_serf_')) return { rebroadcast, ack }
+    if (q.name.startsWith('_serf_')) return { rebroadcast, ack, internal: q }
     const deliver: ReceivedQuery = { name: q.name, payload: q.payload, lTime: q.lTime, id: q.id, sourceNode: q.sourceNode, timeoutMs: q.timeoutNs / 1e6 }
     this.open.set(`${q.lTime}/${q.id}`, deliver)
     if (this.open.size > SERF_QUERY_BUFFER) this.open.delete(this.open.keys().next().value as string)
@@ -122,6 +133,12 @@ export class QueryResponder {
     this.open.delete(key)
     this.counts.responses++
     return { to: q.sourceNode, payload: bytes }
+  }
+
+  /** The response to an internal query the layer answers itself (no size check: key responses are small). */
+  respondInternal(q: SerfQuery, payload: Uint8Array): { readonly to: string; readonly payload: Uint8Array } {
+    this.counts.responses++
+    return { to: q.sourceNode, payload: encodeSerfMessage({ type: 'queryResponse', lTime: q.lTime, id: q.id, from: this.self, flags: 0, payload }) }
   }
 
   /** Every filter must match (Serf's shouldProcessQuery); an undecodable filter matches nothing. */
@@ -171,4 +188,29 @@ function compile(expr: string): RegExp | undefined {
   } catch {
     return undefined
   }
+}
+
+const filterWriter = new MsgpackWriter(64)
+
+/** Serf's query filters: `[0][names]` for a node list, `[1]{Expr, Tag}` per tag expression. */
+export function encodeQueryFilters(nodes: readonly string[] | undefined, tags: Readonly<Record<string, string>> | undefined): Uint8Array[] {
+  const out: Uint8Array[] = []
+  if (nodes !== undefined && nodes.length > 0) {
+    const w = filterWriter.reset()
+    w.u8(FILTER_NODES)
+    w.arrayHeader(nodes.length)
+    for (const n of nodes) w.str(n)
+    out.push(w.finish().slice())
+  }
+  for (const [tag, expr] of Object.entries(tags ?? {})) {
+    const w = filterWriter.reset()
+    w.u8(FILTER_TAG)
+    w.mapHeader(2)
+    w.str('Expr')
+    w.str(expr)
+    w.str('Tag')
+    w.str(tag)
+    out.push(w.finish().slice())
+  }
+  return out
 }

@@ -19,14 +19,14 @@
  *
  * Pure: no clock, timers or I/O. Everything happens inside the delegate calls SWIM makes.
  */
-import { QueryResponder } from './queries.js'
+import { QueryResponder, QueryResponseError, SERF_QUERY_BUFFER, encodeQueryFilters } from './queries.js'
 import type { ReceivedQuery } from './queries.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import type { SwimDelegate } from '../swim/delegate.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { LamportClock } from './lamport.js'
-import { decodeSerfMessage, encodeSerfMessage } from './messages.js'
+import { QUERY_RESPONSE_FLAG_ACK, SERF_QUERY_SIZE_LIMIT, decodeSerfMessage, encodeSerfMessage } from './messages.js'
 import type { SerfEventSlot, SerfPushPull } from './messages.js'
 
 /** Serf's EventBuffer: user events are deduplicated in this many slots, indexed by LTime. */
@@ -52,6 +52,8 @@ export type SerfLayerEvent =
   | { readonly type: 'dropped'; readonly error: DecodeError; readonly where: 'message' | 'state' }
   /** A query for the application (filters matched us; internal `_serf_` queries are not reported). Answer with respondToQuery. */
   | { readonly type: 'query'; readonly query: ReceivedQuery }
+  /** An ack or a response to a query we sent (query()), once per member and kind, before its deadline. */
+  | { readonly type: 'queryReply'; readonly lTime: number; readonly id: number; readonly from: string; readonly ack: boolean; readonly payload: Uint8Array }
 
 export interface SerfLayerOptions {
   /** Our node name (memberlist's). */
@@ -70,6 +72,12 @@ export interface SerfLayerOptions {
   readonly onLeaveIntent?: (node: string, prune: boolean) => void
   /** Our Serf tags, for queries' tag filters (default none). */
   readonly tags?: () => Readonly<Record<string, string>>
+  /**
+   * Serf's key-management queries (`_serf_install-key`, `_serf_use-key`, `_serf_remove-key`,
+   * `_serf_list-keys`): the runtime applies them to its keyring and returns the key response payload
+   * (key-queries.ts), or undefined to leave the query unanswered. Called synchronously, once per query.
+   */
+  readonly onKeyQuery?: (name: string, payload: Uint8Array) => Uint8Array | undefined
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -90,12 +98,59 @@ export class SerfLayer implements SwimDelegate {
   private eventSeq = 0
   private leaving = false
   private queryMinTime = 0
+  /** Queries we sent and still listen to, by `lTime/id`: who acked and who responded. */
+  private readonly asked = new Map<string, { readonly deadlineMs: number; readonly acks: Set<string>; readonly responses: Set<string> }>()
   /** Queries: dedupe, filters, acks and responses (queries.ts). */
   readonly queries: QueryResponder
 
   constructor(private readonly opts: SerfLayerOptions) {
     this.name = opts.name
     this.queries = new QueryResponder(opts.name, opts.tags ?? (() => ({})))
+  }
+
+  /**
+   * Sends a query (Serf's Query): LTime = queryClock, then increment; gossiped to every member, which
+   * acks it (when `requestAck`) and may respond, by user message to `addr`:`port` (our memberlist
+   * address) and to our name. Replies arrive as `queryReply` events until `nowMs + timeoutMs`. Filters:
+   * only the `nodes` named, and only members whose tag matches each regular expression in `tags`.
+   * Throws QueryResponseError when the query is over Serf's 1024-byte limit; nothing is sent then.
+   */
+  query(q: {
+    readonly name: string
+    readonly payload: Uint8Array
+    readonly id: number
+    readonly addr: Uint8Array
+    readonly port: number
+    readonly timeoutMs: number
+    readonly nowMs: number
+    readonly requestAck?: boolean
+    readonly nodes?: readonly string[]
+    readonly tags?: Readonly<Record<string, string>>
+  }): { readonly lTime: number; readonly id: number } {
+    if (typeof q.name !== 'string' || q.name.length === 0 || q.name.startsWith('_serf_')) {
+      throw new QueryResponseError(`query name: expected a non-empty name not starting with _serf_ (Serf's own queries), got ${JSON.stringify(q.name)}`)
+    }
+    const filters = encodeQueryFilters(q.nodes, q.tags)
+    const lTime = this.queryClock.time()
+    const msg = {
+      type: 'query' as const, lTime, id: q.id, addr: q.addr, port: q.port, filters, flags: q.requestAck === false ? 0 : 1,
+      relayFactor: 0, sourceNode: this.name, name: q.name, payload: q.payload, timeoutNs: Math.round(q.timeoutMs * 1e6),
+    }
+    const bytes = encodeSerfMessage(msg)
+    if (bytes.length > SERF_QUERY_SIZE_LIMIT) {
+      throw new QueryResponseError(`query ${JSON.stringify(q.name)} is ${bytes.length} bytes encoded; Serf's limit is ${SERF_QUERY_SIZE_LIMIT}`)
+    }
+    this.queryClock.increment()
+    this.queries.remember(lTime, q.id)
+    this.asked.set(`${lTime}/${q.id}`, { deadlineMs: q.nowMs + q.timeoutMs, acks: new Set(), responses: new Set() })
+    if (this.asked.size > SERF_QUERY_BUFFER) this.asked.delete(this.asked.keys().next().value as string)
+    this.events.queue(`e${this.eventSeq++}`, bytes)
+    return { lTime, id: q.id }
+  }
+
+  /** Stops listening to a query's replies (its deadline passed). */
+  closeQuery(lTime: number, id: number): void {
+    this.asked.delete(`${lTime}/${id}`)
   }
 
   /**
@@ -211,15 +266,33 @@ export class SerfLayer implements SwimDelegate {
         this.queryClock.witness(msg.lTime)
         const o = this.queries.handle(msg, this.queryClock.time(), this.queryMinTime)
         if (o.ack !== undefined) send?.(o.ack.to, o.ack.payload)
+        if (o.internal !== undefined) {
+          const answer = this.opts.onKeyQuery?.(o.internal.name, o.internal.payload)
+          if (answer !== undefined) {
+            const r = this.queries.respondInternal(o.internal, answer)
+            send?.(r.to, r.payload)
+          }
+        }
         if (o.deliver !== undefined) this.opts.onEvent?.({ type: 'query', query: o.deliver })
         rebroadcast = o.rebroadcast
         queue = this.events
         break
       }
-      case 'queryResponse':
+      case 'queryResponse': {
+        const asked = this.asked.get(`${msg.lTime}/${msg.id}`)
+        const ack = (msg.flags & QUERY_RESPONSE_FLAG_ACK) !== 0
+        const seen = asked === undefined ? undefined : ack ? asked.acks : asked.responses
+        if (asked === undefined || seen === undefined || (_nowMs ?? 0) > asked.deadlineMs || seen.has(msg.from)) {
+          this.counts.other++
+          return
+        }
+        seen.add(msg.from)
+        this.opts.onEvent?.({ type: 'queryReply', lTime: msg.lTime, id: msg.id, from: msg.from, ack, payload: msg.payload })
+        return
+      }
       case 'pushPull':
       case 'other':
-        // Responses (we send no queries yet), relays, key messages. A push-pull state never comes as a message.
+        // Relays, key messages. A push-pull state never comes as a message.
         this.counts.other++
         return
     }

@@ -24,6 +24,10 @@
  * - `trailing-bytes`: bytes left over after a complete message.
  * - `too-many-nodes`: a push/pull header announcing more node states than allowed.
  * - `too-many-parts`: one packet unwrapped into more messages than allowed.
+ * - `label-mismatch`: a cluster label header different from ours (or one missing, or unexpected).
+ * - `decrypt-failed`: no installed key authenticates the packet or stream (wrong key, no key, tampering).
+ * - `not-encrypted`: plaintext where encryption is required (keys installed, verify-incoming on).
+ * - `unexpected-encryption`: an encrypted stream while no key is installed.
  * - `internal`: a bug in the decoder turned into a drop instead of a crash. Tests assert it never occurs.
  */
 export type DecodeErrorReason =
@@ -41,6 +45,10 @@ export type DecodeErrorReason =
   | 'trailing-bytes'
   | 'too-many-nodes'
   | 'too-many-parts'
+  | 'label-mismatch'
+  | 'decrypt-failed'
+  | 'not-encrypted'
+  | 'unexpected-encryption'
   | 'internal'
 
 /** A rejected input. Blast radius: none; the input is dropped and no state changed. */

@@ -6,6 +6,7 @@
  * - decode-error: the typed errors every decoder returns instead of throwing;
  * - limits: every byte and count bound (also as the `limits` namespace);
  * - lzw, crc32: Go-compatible LZW and CRC-32/IEEE;
+ * - keyring, security: AES-GCM encryption with key rotation, and cluster labels (the outer layers);
  * - msgpack-writer, msgpack-scan: Go-identical msgpack output and object framing, for higher layers
  *   (serf-style user messages) that need the same encoding.
  */
@@ -16,5 +17,7 @@ export * from './limits.js'
 export * as limits from './limits.js'
 export * from './lzw.js'
 export * from './crc32.js'
+export * from './keyring.js'
+export * from './security.js'
 export { MsgpackWriter, MsgpackFloat64, encodeMsgpack, type MsgpackValue } from './msgpack-writer.js'
 export { msgpackObjectLength } from './msgpack-scan.js'

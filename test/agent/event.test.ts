@@ -1,5 +1,6 @@
 // `grapevine event` and POST /v1/event: a Serf user event fired through one agent reaches the other
 // agent's event stream once; bad events get 400 with the reason, and the CLI exits 1 saying it.
+// `grapevine query` and POST /v1/query: acks and responses of the other agent, filters, 400s.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
@@ -40,5 +41,27 @@ describe('user events through the agent', () => {
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /400: user event "big" is \d+ bytes encoded/)
     assert.equal(seen.length, 2)
+
+    // Queries: `grapevine query` through e1, answered by e2's on('query'); filters and bad input.
+    e2.node.on('query', (q) => q.respond(`e2 has ${Buffer.from(q.payload).toString()}`))
+    const q = await runCli(['query', 'whoami', 'hi', '--timeout', '1500ms', '--http', e1.httpAddress])
+    assert.equal(q.code, 0, q.stderr)
+    assert.match(q.stdout, /Query 'whoami' dispatched \(Lamport time \d+\)\nAck from 'e2'\nResponse from 'e2': e2 has hi\nTotal acks: 1\nTotal responses: 1/)
+    const none = await fetch(url(e1, '/v1/query'), { method: 'POST', body: JSON.stringify({ name: 'whoami', timeoutMs: 800, tags: { role: 'nobody' } }) })
+    const noneBody = (await none.json()) as { name: string; acks: string[]; responses: unknown[] }
+    assert.deepEqual([noneBody.name, noneBody.acks, noneBody.responses], ['whoami', [], []], 'a tag filter nobody matches: no acks')
+    for (const [body, reason] of [
+      [{ name: '_serf_ping' }, /not starting with _serf_/],
+      [{ name: 'q', timeoutMs: -1 }, /timeoutMs: expected milliseconds/],
+      [{ name: 'q', tags: ['x'] }, /tags: expected an object/],
+      [{ name: 'q', payload: 'x'.repeat(1100) }, /Serf's limit is 1024/],
+    ] as const) {
+      const r = await fetch(url(e1, '/v1/query'), { method: 'POST', body: JSON.stringify(body) })
+      assert.equal(r.status, 400, JSON.stringify(body))
+      assert.match(((await r.json()) as { error: string }).error, reason)
+    }
+    const badTag = await runCli(['query', 'q', '--tag', 'role', '--http', e1.httpAddress])
+    assert.equal(badTag.code, 2)
+    assert.match(badTag.stderr, /--tag "role": expected KEY=REGEXP/)
   })
 })

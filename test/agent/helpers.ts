@@ -1,5 +1,6 @@
 // Shared helpers of the agent tests: in-process agents on loopback with ephemeral ports and the
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 // fast SWIM timings of the runtime tests.
 import { resolveAgentConfig } from '../../src/agent/config.js'
 import type { AgentConfig, RawAgentFlags } from '../../src/agent/config.js'
@@ -14,6 +15,12 @@ export function agentConfig(name: string, flags: RawAgentFlags = {}, file: Recor
     {},
     () => JSON.stringify({ swim: FAST, joinRetryIntervalMs: 50, ...file }),
   )
+}
+
+/** Like agentConfig, but other files (a keyring file, …) are read from disk. */
+export function agentConfigWithFiles(name: string, flags: RawAgentFlags = {}): AgentConfig {
+  const readFile = (p: string): string => (p === 'agent.json' ? JSON.stringify({ swim: FAST, joinRetryIntervalMs: 50 }) : readFileSync(p, 'utf8'))
+  return resolveAgentConfig({ name, bind: '127.0.0.1:0', http: '127.0.0.1:0', profile: 'local', logLevel: 'silent', config: 'agent.json', ...flags }, {}, readFile)
 }
 
 export function startTestAgent(name: string, flags: RawAgentFlags = {}, file: Record<string, unknown> = {}): Promise<Agent> {

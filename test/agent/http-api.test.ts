@@ -94,8 +94,8 @@ describe('agent HTTP API', () => {
     sock.close()
     await waitFor('a1 counts the bad packet', () => (a1.node.stats().decodeErrors.get('bad-crc') ?? 0) === 1, 10_000)
     await waitFor('a1 has heard a2 heartbeat', () => a1.node.phi('a2') !== undefined, 15_000)
-    // The heartbeat may have come in the join's full state, before a1's first round had a peer to send a Syn to.
-    await waitFor('a1 has sent a Syn', () => a1.node.protocolStats().state.synsSent > 0, 15_000)
+    // a1's own first state round may come later than a2's heartbeat: the series below needs one.
+    await waitFor('a1 has sent a state Syn', () => a1.node.protocolStats().state.synsSent > 0, 15_000)
     const res = await fetch(url(a1, '/metrics'))
     assert.equal(res.status, 200)
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/)

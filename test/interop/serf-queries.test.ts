@@ -1,9 +1,13 @@
-// Serf queries reaching Grapevine, against a real serf 0.9.4 agent on loopback: `serf reachability`
-// counts Grapevine as acking, `serf query` gets Grapevine's ack and its application's response, and a
-// tag filter that does not match Grapevine gets neither. Without serf on PATH the test fails under CI
+// Serf queries both ways, against a real serf 0.9.4 agent on loopback: `serf reachability` counts
+// Grapevine as acking, `serf query` gets Grapevine's ack and its application's response, and a tag
+// filter that does not match Grapevine gets neither; `node.query` gets acks and responses from Serf
+// agents (their query handlers) and Grapevine nodes, with node and tag filters. Without serf on PATH the test fails under CI
 // and is skipped elsewhere, saying so.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { GrapevineNode, SerfQueryEvent } from '../../src/index.js'
 import { startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
@@ -53,5 +57,45 @@ test('serf_queries_get_grapevine_acks_and_responses_and_tag_filters_apply', { ti
   } finally {
     await node?.shutdown()
     await stopAll(agents.map((x) => x.proc))
+  }
+})
+
+test('grapevine_queries_are_acked_and_answered_by_serf_agents_and_grapevine_nodes', { timeout: 90_000 }, async (t) => {
+  if (!requireSerf(t)) return
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-query-'))
+  const agents: Agent[] = []
+  const nodes: GrapevineNode[] = []
+  try {
+    // Serf runs the query handler with the payload on stdin; its stdout is the response.
+    const handler = join(dir, 'answer.sh')
+    writeFileSync(handler, `#!/bin/sh\nprintf 'serf got %s' "$(cat)"\n`)
+    chmodSync(handler, 0o755)
+    const a = await startAgent('serf-answerer', agents, [`-event-handler=query=${handler}`])
+    const asker = await startNode({ name: 'gv-asker', bind: '127.0.0.1:0', profile: 'local', join: [a.bind] })
+    nodes.push(asker)
+    const peer = await startNode({ name: 'gv-peer', bind: '127.0.0.1:0', profile: 'local', tags: { role: 'db' }, join: [a.bind] })
+    nodes.push(peer)
+    peer.on('query', (q) => q.respond(`gv-peer got ${Buffer.from(q.payload).toString()}`))
+    const detail = async (): Promise<string> => `serf: ${JSON.stringify((await serfMembers(a.rpc)).map((m) => [m.name, m.status]))}\n${logsOf(agents)}`
+    await waitUntil('everyone sees three alive', async () => (await serfMembers(a.rpc)).filter((m) => m.status === 'alive').length === 3 && asker.members().filter((m) => m.state === 'alive').length === 3, 15_000, detail)
+
+    const streamed: string[] = []
+    const r = await asker.query('ask', 'hi', { timeoutMs: 3000, onResponse: (from) => streamed.push(from) })
+    assert.deepEqual([...r.acks].sort(), ['gv-peer', 'serf-answerer'], JSON.stringify(r) + (await detail()))
+    const answers = Object.fromEntries(r.responses.map((x) => [x.from, Buffer.from(x.payload).toString()]))
+    assert.deepEqual(answers, { 'gv-peer': 'gv-peer got hi', 'serf-answerer': 'serf got hi' })
+    assert.deepEqual([...streamed].sort(), ['gv-peer', 'serf-answerer'])
+
+    // Filters: the tag filter leaves only gv-peer; the node filter only the serf agent.
+    const byTag = await asker.query('ask', 'db?', { timeoutMs: 2000, tags: { role: '^db$' } })
+    assert.deepEqual(byTag.acks, ['gv-peer'])
+    const byNode = await asker.query('ask', 'you', { timeoutMs: 2000, nodes: ['serf-answerer'] })
+    assert.deepEqual(byNode.acks, ['serf-answerer'])
+    assert.throws(() => asker.query('_serf_ping'), /not starting with _serf_/)
+    assert.throws(() => asker.query('big', 'x'.repeat(1100)), /Serf's limit is 1024/)
+  } finally {
+    await Promise.all(nodes.map((n) => n.shutdown()))
+    await stopAll(agents.map((x) => x.proc))
+    rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -5,6 +5,12 @@
  *       packets → UdpTransport.send     streams → TcpTransport.exchange (result → run(handleStreamReply))
  *       timers  → TimerQueue            events  → EventEmitter ('event')
  *
+ * With a WireSecurity (keys or a cluster label), every datagram and stream message is sealed on the way
+ * out and opened on the way in here, around the protocol (memberlist's order, spec 4.1): what cannot
+ * be opened (wrong key, no key, plaintext where encryption is required, another label) is counted and
+ * dropped before the protocol sees it; a stream request that cannot be opened is answered with an
+ * error message, as memberlist does.
+ *
  * Effects are performed after each input, as the simulator does. Timers go into the same TimerQueue the
  * simulator uses (ordered by due time, then by scheduling sequence), and one real setTimeout is armed
  * for the earliest entry; timers due at the same instant fire in scheduling order. The clock is
@@ -20,10 +26,12 @@ import type { Address } from '../../core/types.js'
 import type { SwimEvent } from '../../swim/events.js'
 import type { Swim, SwimOutbox } from '../../swim/swim.js'
 import type { SwimTimer } from '../../swim/timers.js'
+import type { DecodeError } from '../../wire/decode-error.js'
+import type { WireSecurity } from '../../wire/security.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
-/** A datagram or stream this node sent or received, for observers (the dashboard's gossip view). */
+/** A datagram or stream this node sent or received (plaintext), for observers (the dashboard's gossip view). */
 export interface Traffic {
   readonly direction: 'in' | 'out'
   readonly kind: 'packet' | 'stream'
@@ -43,7 +51,7 @@ export class Driver {
   private udp: UdpTransport | undefined
   private tcp: TcpTransport | undefined
 
-  constructor(readonly swim: Swim) {}
+  constructor(readonly swim: Swim, readonly security?: WireSecurity) {}
 
   /** The transports, attached once both are bound. */
   attach(udp: UdpTransport, tcp: TcpTransport): void {
@@ -71,16 +79,64 @@ export class Driver {
 
   packet(from: Address, bytes: Uint8Array): void {
     if (this.stopped) return
-    this.observe('in', 'packet', from, bytes)
-    this.run((now, out) => this.swim.handlePacket(from, bytes, now, out))
+    let plain = bytes
+    if (this.security !== undefined) {
+      const opened = this.security.openPacket(bytes)
+      if (!opened.ok) {
+        this.swim.stats.packetsIn++
+        this.swim.stats.bytesIn += bytes.length
+        return this.rejected(opened.error, from)
+      }
+      plain = opened.value
+      // The protocol counts what it decodes; the envelope is on the wire too.
+      this.swim.stats.bytesIn += bytes.length - plain.length
+    }
+    this.observe('in', 'packet', from, plain)
+    this.run((now, out) => this.swim.handlePacket(from, plain, now, out))
   }
 
   streamRequest(from: Address, bytes: Uint8Array): Uint8Array | null {
     if (this.stopped) return null
+    const sec = this.security
+    if (sec === undefined) return this.serveStream(from, bytes)
+    const opened = sec.openStream(bytes, true)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
+    if (!opened.ok) {
+      this.rejected(opened.error, from)
+      const reply = sec.rejectedRequestReply(opened.error)
+      if (reply !== null) this.swim.stats.streamBytesOut += reply.length
+      return reply
+    }
+    const reply = this.serveStream(from, opened.value)
+    return reply === null ? null : this.sealedStream(sec, reply, false)
+  }
+
+  /** Runs a (plaintext) stream request; observers see it and the reply. */
+  private serveStream(from: Address, bytes: Uint8Array): Uint8Array | null {
     this.observe('in', 'stream', from, bytes)
     const reply = this.run((now, out) => this.swim.handleStreamRequest(from, bytes, now, out))
     if (reply !== null) this.observe('out', 'stream', from, reply)
     return reply
+  }
+
+  /** Seals a stream message, counting the envelope as wire bytes. */
+  private sealedStream(sec: WireSecurity, bytes: Uint8Array, dialer: boolean): Uint8Array {
+    const sealed = sec.sealStream(bytes, dialer)
+    this.swim.stats.streamBytesOut += sealed.length - bytes.length
+    return sealed
+  }
+
+  /** Seals a packet, counting the envelope as wire bytes. */
+  private sealedPacket(sec: WireSecurity, bytes: Uint8Array): Uint8Array {
+    const sealed = sec.sealPacket(bytes)
+    this.swim.stats.bytesOut += sealed.length - bytes.length
+    return sealed
+  }
+
+  /** Input the security layer refused: counted like a decode error, reported, never seen by the protocol. */
+  private rejected(err: DecodeError, from: Address): void {
+    this.swim.stats.decodeError(err.reason)
+    this.dropped(err.reason, from, err.detail)
   }
 
   /** A drop the runtime saw before the protocol did: counted with the protocol's drops and reported. */
@@ -105,21 +161,31 @@ export class Driver {
     const { packets, streams, timers, events } = out
     out.clear()
     const nowMs = this.now()
+    const sec = this.security
     for (const p of packets) {
       this.observe('out', 'packet', p.to, p.bytes)
-      const refused = this.udp?.send(p.to, p.bytes, (reason) => this.dropped('send-failed', p.to, reason))
+      const refused = this.udp?.send(p.to, sec === undefined ? p.bytes : this.sealedPacket(sec, p.bytes), (reason) => this.dropped('send-failed', p.to, reason))
       if (refused !== undefined) this.dropped(`send-${refused}`, p.to, `datagram to ${p.to.ip}:${p.to.port} not sent`)
     }
     for (const s of streams) {
       this.observe('out', 'stream', s.to, s.bytes)
-      this.tcp?.exchange(s.to, s.bytes, s.timeoutMs, s.expectReply, (result: StreamResult) => {
+      this.tcp?.exchange(s.to, sec === undefined ? s.bytes : this.sealedStream(sec, s.bytes, true), s.timeoutMs, s.expectReply, (result: StreamResult) => {
         if (this.stopped) return
-        this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, result, now, o))
+        const opened = sec === undefined || !result.ok || !s.expectReply ? result : this.openReply(sec, s.to, result.bytes)
+        this.run((now, o) => this.swim.handleStreamReply(s.exchangeId, opened, now, o))
       })
     }
     for (const t of timers) this.timers.push(nowMs + t.afterMs, t.timer)
     this.arm()
     for (const e of events) this.events.emit('event', e)
+  }
+
+  /** A reply to our stream request, opened (see WireSecurity.openReply); one that cannot be is counted. */
+  private openReply(sec: WireSecurity, from: Address, bytes: Uint8Array): StreamResult {
+    const opened = sec.openReply(bytes)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.error === undefined ? opened.bytes.length : 0)
+    if (opened.error !== undefined) this.rejected(opened.error, from)
+    return { ok: true, bytes: opened.bytes }
   }
 
   /** Emits `traffic` only when someone listens, so an unobserved node pays one counter read. */

@@ -15,7 +15,7 @@ import { lookup } from 'node:dns/promises'
 import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
-import { addressKey } from '../../core/types.js'
+import { addressKey, ipToBytes } from '../../core/types.js'
 import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
 import type { MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
@@ -42,6 +42,11 @@ import type { Traffic } from './driver.js'
 import { decodeTags, encodeTags, tagProblems } from './tags.js'
 import type { Tags } from './tags.js'
 import { TcpTransport } from './tcp.js'
+import { Keyring, KeyringError, formatKey, parseKey } from '../../wire/keyring.js'
+import type { KeyringInfo } from '../../wire/keyring.js'
+import { WireSecurity, labelProblem } from '../../wire/security.js'
+import { cryptoRandom } from './crypto-random.js'
+import { answerKeyQuery, keyringControl } from '../../serf/key-queries.js'
 import { UdpTransport } from './udp.js'
 
 export const DEFAULT_PORT = 7946
@@ -79,6 +84,30 @@ export interface NodeOptions {
   readonly phi?: Partial<PhiConfig>
   /** This run's generation of the node's state; must grow across restarts. Default: the wall clock in ms. */
   readonly generation?: number
+  /**
+   * Encryption as memberlist and Serf do it (AES-GCM): `keys` (base64 as `serf keygen` prints, or 16,
+   * 24 or 32 bytes), the primary first. `verifyIncoming` / `verifyOutgoing` (default true) switch a
+   * running plaintext cluster over without downtime: accept both, then send encrypted, then require it.
+   */
+  readonly encryption?: EncryptionOptions
+  /** Cluster label on every packet and stream (memberlist 0.3+). Off by default: Serf 0.9.4 rejects labels. */
+  readonly label?: string
+}
+
+export interface EncryptionOptions {
+  readonly keys?: ReadonlyArray<string | Uint8Array>
+  readonly verifyIncoming?: boolean
+  readonly verifyOutgoing?: boolean
+}
+
+/** What a node's wire security is: keys by fingerprint only, never key material. */
+export interface EncryptionStatus extends KeyringInfo {
+  /** True when keys are installed and outgoing traffic is encrypted. */
+  readonly encrypting: boolean
+  readonly verifyIncoming: boolean
+  readonly verifyOutgoing: boolean
+  /** The cluster label, '' when none. */
+  readonly label: string
 }
 
 /** What `protocolStats()` returns. */
@@ -125,6 +154,29 @@ export interface BroadcastMessage {
  */
 export interface SerfQueryEvent extends ReceivedQuery {
   respond(payload: Uint8Array | string): boolean
+}
+
+/** Options of `node.query`. */
+export interface QueryOptions {
+  /** How long to collect acks and responses; default Serf's: 16 gossip intervals × ceil(log10(N + 1)). */
+  readonly timeoutMs?: number
+  /** Ask every member that takes the query to ack it (default true). */
+  readonly ack?: boolean
+  /** Only these members take the query (Serf's node filter). */
+  readonly nodes?: readonly string[]
+  /** Only members whose tag matches each regular expression take it (Serf's tag filters). */
+  readonly tags?: Readonly<Record<string, string>>
+  /** Called for each response as it arrives. */
+  readonly onResponse?: (from: string, payload: Uint8Array) => void
+}
+
+/** What a query collected by its deadline. */
+export interface QueryResult {
+  readonly name: string
+  readonly lTime: number
+  /** Members that acked, in arrival order. */
+  readonly acks: readonly string[]
+  readonly responses: ReadonlyArray<{ readonly from: string; readonly payload: Uint8Array }>
 }
 
 /** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
@@ -184,7 +236,7 @@ export class JoinError extends Error {
 }
 
 export type { Traffic }
-export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'traffic'
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic'
 
 export interface GrapevineNode {
   readonly name: string
@@ -216,6 +268,13 @@ export interface GrapevineNode {
    * without the Serf layer.
    */
   userEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): number
+  /**
+   * Sends a Serf query to the cluster (what `serf query` does) and resolves at its deadline with the
+   * members that acked and the responses (Serf agents answer through their `query` event handlers,
+   * Grapevine nodes through `on('query')`). The querying node does not take its own query. Throws
+   * QueryResponseError for a name starting with `_serf_` or a query over Serf's 1024 bytes.
+   */
+  query(name: string, payload?: Uint8Array | string, opts?: QueryOptions): Promise<QueryResult>
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags): void
   /** Replaces the raw metadata (at most 512 bytes). */
@@ -234,6 +293,18 @@ export interface GrapevineNode {
   protocolStats(): ProtocolStats
   /** The protocol's counters (drops by reason, probes, …). */
   stats(): SwimStats
+  /** Encryption and label status, keys by fingerprint. */
+  encryption(): EncryptionStatus
+  /** Installs a key (base64 or bytes) for decryption; the first key of an empty keyring becomes primary. Throws KeyringError. */
+  installKey(key: string | Uint8Array): void
+  /** Makes an installed key the primary (it encrypts from now on). Throws KeyringError when not installed. */
+  useKey(key: string | Uint8Array): void
+  /** Removes an installed key; throws KeyringError for the primary. */
+  removeKey(key: string | Uint8Array): void
+  /** Changes memberlist's verify switches while running (the plaintext-to-encrypted switch). */
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void
+  /** The keys in base64, the primary first: for writing a keyring file. Never show them. */
+  exportKeys(): string[]
   on(event: 'member', listener: (e: MemberEvent) => void): this
   on(event: 'event', listener: (e: SwimEvent) => void): this
   /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
@@ -244,7 +315,9 @@ export interface GrapevineNode {
   on(event: 'message', listener: (m: BroadcastMessage) => void): this
   /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
   on(event: 'state', listener: (e: StateEvent) => void): this
-  /** Each datagram and stream sent or received (with the peer's address and raw bytes), for observers. */
+  /** The keyring was changed from the network (Serf's `keys` queries); the agent saves its keyring file. */
+  on(event: 'keyring', listener: () => void): this
+  /** Each datagram and stream sent or received (with the peer's address and plaintext bytes), for observers. */
   on(event: 'traffic', listener: (t: Traffic) => void): this
   off(event: NodeEventName, listener: (...args: never[]) => void): this
 }
@@ -262,13 +335,17 @@ interface Resolved {
   readonly broadcast: Partial<RumorConfig>
   readonly state: Partial<StateConfig>
   readonly phi: Partial<PhiConfig>
+  readonly keyring: Keyring
+  readonly label: string
+  readonly verifyIncoming: boolean
+  readonly verifyOutgoing: boolean
 }
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   const problems: string[] = []
   if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
-  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation', 'broadcast', 'state', 'phi', 'generation'])
+  const known = new Set(['name', 'bind', 'advertise', 'join', 'profile', 'config', 'tags', 'serf', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label'])
   for (const k of Object.keys(options)) {
     if (!known.has(k)) problems.push(`${k}: not an option of startNode; options are ${[...known].join(', ')}`)
   }
@@ -335,11 +412,43 @@ export function resolveNodeOptions(options: NodeOptions = {}): Resolved {
   sub('broadcast', () => resolveRumorConfig(options.broadcast ?? {}))
   sub('state', () => resolveStateConfig(options.state ?? {}))
   sub('phi', () => resolvePhiConfig(options.phi ?? {}))
+  const enc = encryptionOptions(options, problems)
   if (problems.length > 0 || bind === undefined || config === undefined) throw new ConfigError(problems)
   return {
     name, bind, advertise, join, config, meta: markMeta(meta), serf: options.serf ?? true, incarnation, generation,
-    broadcast: options.broadcast ?? {}, state: options.state ?? {}, phi: options.phi ?? {},
+    broadcast: options.broadcast ?? {}, state: options.state ?? {}, phi: options.phi ?? {}, ...enc,
   }
+}
+
+function toKey(key: string | Uint8Array): Uint8Array {
+  return typeof key === 'string' ? parseKey(key) : new Keyring([key]).keys[0]
+}
+
+function encryptionOptions(options: NodeOptions, problems: string[]): Pick<Resolved, 'keyring' | 'label' | 'verifyIncoming' | 'verifyOutgoing'> {
+  const e = options.encryption ?? {}
+  const keyring = new Keyring()
+  if (e === null || typeof e !== 'object') {
+    problems.push(`encryption: expected { keys: ['<base64 key>'], verifyIncoming?, verifyOutgoing? }, got ${JSON.stringify(e)}`)
+  } else if (e.keys !== undefined && !Array.isArray(e.keys)) {
+    problems.push(`encryption.keys: expected an array of base64 keys (primary first) as \`grapevine keygen\` prints them, got ${typeof e.keys}`)
+  } else {
+    for (const [i, k] of (e.keys ?? []).entries()) {
+      try {
+        keyring.install(toKey(k))
+      } catch (err) {
+        if (!(err instanceof KeyringError)) throw err
+        problems.push(`encryption.keys[${i}]: ${err.message}`)
+      }
+    }
+  }
+  for (const f of ['verifyIncoming', 'verifyOutgoing'] as const) {
+    const v = (e as EncryptionOptions | null)?.[f]
+    if (v !== undefined && typeof v !== 'boolean') problems.push(`encryption.${f}: expected true (the default) or false, got ${JSON.stringify(v)}`)
+  }
+  const label = options.label ?? ''
+  const lp = labelProblem(label)
+  if (lp !== undefined) problems.push(lp)
+  return { keyring, label: lp === undefined ? label : '', verifyIncoming: e?.verifyIncoming ?? true, verifyOutgoing: e?.verifyOutgoing ?? true }
 }
 
 /** The address to advertise when bound to a wildcard: the first non-internal interface of the family. */
@@ -405,6 +514,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   const seed = randomBytes(4).readUInt32LE(0)
   let swimRef: Swim | undefined
   let serfRef: SerfLayer | undefined
+  const keyControl = keyringControl(o.keyring, () => driverRef?.events.emit('keyring'))
   const serf = o.serf
     ? new SerfLayer({
         name: o.name,
@@ -438,6 +548,8 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
             const d = driverRef
             if (d !== undefined && !d.isStopped) d.run((now, out) => d.swim.forceLeave(node, prune, now, out))
           }),
+        // Serf's key queries (`serf keys …` on an agent): answered from the keyring at once, as Serf does.
+        onKeyQuery: (name, payload) => answerKeyQuery(name, payload, keyControl),
       })
     : undefined
   serfRef = serf
@@ -453,9 +565,15 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     onStateChange: (e) => driverRef?.events.emit('state', e),
     onDrop: (reason) => driverRef?.swim.stats.drop(reason),
   })
-  const swim = new Swim({ name: o.name, address, config: o.config, rng: new SeededRng(seed), meta: o.meta, delegate: grapevine.stack, incarnation: o.incarnation })
+  const security = new WireSecurity(
+    { keyring: o.keyring, label: o.label, verifyIncoming: o.verifyIncoming, verifyOutgoing: o.verifyOutgoing },
+    cryptoRandom(),
+  )
+  // memberlist leaves room for the envelope in every packet it packs (spec 4.4).
+  const config = security.packetOverheadBytes === 0 ? o.config : { ...o.config, packetBytesBudget: o.config.packetBytesBudget - security.packetOverheadBytes }
+  const swim = new Swim({ name: o.name, address, config, rng: new SeededRng(seed), meta: o.meta, delegate: grapevine.stack, incarnation: o.incarnation })
   swimRef = swim
-  const driver = new Driver(swim)
+  const driver = new Driver(swim, security)
   driverRef = driver
   driver.attach(udp, tcp)
   const node = new NodeHandle(driver, udp, tcp, tcp.port, serf, grapevine)
@@ -486,6 +604,8 @@ class NodeHandle implements GrapevineNode {
   readonly address: Address
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
   private readonly leaves: Array<() => void> = []
+  /** Queries waiting for their deadline; shutdown() ends them early. */
+  private readonly pendingQueries = new Set<() => void>()
   private closing: Promise<void> | undefined
   /** The Serf leave intent's wait (a second leave() shares it); shutdown() ends it early. */
   private serfLeaving: Promise<void> | undefined
@@ -654,6 +774,7 @@ class NodeHandle implements GrapevineNode {
       this.driver.swim.shutdown()
       this.driver.stop()
       for (const done of this.leaves.splice(0)) done()
+      for (const done of [...this.pendingQueries]) done()
       this.serfLeaveDone?.()
       for (const [id, p] of this.joins) {
         this.joins.delete(id)
@@ -706,6 +827,44 @@ class NodeHandle implements GrapevineNode {
     return this.driver.run(() => serf.userEvent(name, bytes, opts.coalesce === true))
   }
 
+  query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
+    const serf = this.serf
+    if (serf === undefined) throw new ConfigError(['serf: queries need the Serf layer; start the node with serf: true (the default)'])
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
+    const c = this.driver.swim.config
+    // Serf's DefaultQueryTimeout: GossipInterval × QueryTimeoutMult (16) × ceil(log10(N + 1)).
+    const timeoutMs = opts.timeoutMs ?? c.gossipIntervalMs * 16 * Math.max(1, Math.ceil(Math.log10(this.driver.swim.estimatedClusterSize() + 1)))
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError([`timeoutMs: expected a positive number of milliseconds, got ${String(opts.timeoutMs)}`])
+    const id = randomBytes(4).readUInt32LE(0)
+    const addr = ipToBytes(this.address.ip) as Uint8Array
+    const { lTime } = this.driver.run((now) =>
+      serf.query({ name, payload: bytes, id, addr, port: this.address.port, timeoutMs, nowMs: now, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags }),
+    )
+    const result: { acks: string[]; responses: Array<{ from: string; payload: Uint8Array }> } = { acks: [], responses: [] }
+    const listener = (e: SerfLayerEvent): void => {
+      if (e.type !== 'queryReply' || e.lTime !== lTime || e.id !== id) return
+      if (e.ack) result.acks.push(e.from)
+      else {
+        result.responses.push({ from: e.from, payload: e.payload })
+        opts.onResponse?.(e.from, e.payload)
+      }
+    }
+    this.driver.events.on('serf', listener)
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.pendingQueries.delete(done)
+        this.driver.events.off('serf', listener)
+        serf.closeQuery(lTime, id)
+        resolve({ name, lTime, acks: result.acks, responses: result.responses })
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.pendingQueries.add(done)
+    })
+  }
+
   setTags(tags: Tags): void {
     const problems = tagProblems(tags)
     if (problems.length > 0) throw new ConfigError(problems)
@@ -722,6 +881,39 @@ class NodeHandle implements GrapevineNode {
 
   stats(): SwimStats {
     return this.driver.swim.stats
+  }
+
+  private get security(): WireSecurity {
+    const s = this.driver.security
+    if (s === undefined) throw new ConfigError(['the node runs without its security layer'])
+    return s
+  }
+
+  encryption(): EncryptionStatus {
+    const s = this.security
+    return { ...s.keyring.info(), encrypting: s.encrypting, verifyIncoming: s.verifyIncoming, verifyOutgoing: s.verifyOutgoing, label: s.label }
+  }
+
+  installKey(key: string | Uint8Array): void {
+    this.security.keyring.install(toKey(key))
+  }
+
+  useKey(key: string | Uint8Array): void {
+    this.security.keyring.use(toKey(key))
+  }
+
+  removeKey(key: string | Uint8Array): void {
+    this.security.keyring.remove(toKey(key))
+  }
+
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void {
+    const s = this.security
+    if (opts.incoming !== undefined) s.verifyIncoming = opts.incoming
+    if (opts.outgoing !== undefined) s.verifyOutgoing = opts.outgoing
+  }
+
+  exportKeys(): string[] {
+    return this.security.keyring.keys.map(formatKey)
   }
 
   on(event: NodeEventName, listener: (e: never) => void): this {

@@ -8,10 +8,17 @@
  *
  * Unencrypted memberlist streams carry no length prefix, so messages are framed by parsing (the codec's
  * streamFrameLength) instead of waiting for EOF: Serf keeps its side open until it has our reply.
- * Inbound work is bounded: at most `maxInboundStreams` connections at once (more are closed at
- * accept) and at most `maxRequestBytes` per request.
+ * Inbound work is bounded (every refusal is reported to `dropped` with its reason, so it is counted):
+ * - at most `maxInboundStreams` connections at once; when full, a new connection takes the place of the
+ *   oldest one that has not sent a byte yet (`stream-evicted-idle`: half-open connections cannot lock
+ *   members out), or is closed at accept when every one is busy (`too-many-streams`);
+ * - per source IP, a token bucket of `sourceBurst` connections refilled at `sourceRatePerSec`
+ *   (`stream-rate-limited`), over at most `maxTrackedSources` sources;
+ * - a connection must send its first byte within `firstByteTimeoutMs` and a whole request within the
+ *   stream timeout (`stream-timeout`: slow senders), and at most `maxRequestBytes`.
  */
 import net from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { StreamFailure, StreamResult } from '../../core/effects.js'
 import type { Address } from '../../core/types.js'
 import { maxPushStateBytes } from '../../wire/limits.js'
@@ -22,6 +29,49 @@ import { isIpv4, normalizeIp } from './address.js'
 export const maxInboundStreams = 128
 /** Largest inbound request or reply read (memberlist's maxPushStateBytes, 20 MiB). */
 export const maxRequestBytes = maxPushStateBytes
+/** Time a new connection has to send its first byte: dialers write at once, so this is generous. */
+export const firstByteTimeoutMs = 2_000
+/**
+ * Stream connections one source IP may open: a burst, then a steady rate. A member opens one push-pull
+ * per push-pull interval plus TCP pings during failures; a whole loopback test cluster shares one IP,
+ * so the figures are generous.
+ */
+export const sourceBurst = 64
+export const sourceRatePerSec = 32
+/** Sources the rate limiter remembers; the least recently seen is forgotten first. */
+export const maxTrackedSources = 4096
+
+/** Token buckets per source IP, bounded in size. `nowMs` is handed in, so it is testable. */
+export class SourceRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; atMs: number }>()
+
+  constructor(
+    readonly burst = sourceBurst,
+    readonly ratePerSec = sourceRatePerSec,
+    readonly maxSources = maxTrackedSources,
+  ) {}
+
+  /** Takes one token for `ip`; false when its bucket is empty. */
+  take(ip: string, nowMs: number): boolean {
+    let b = this.buckets.get(ip)
+    if (b === undefined) {
+      if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value as string)
+      b = { tokens: this.burst, atMs: nowMs }
+    } else {
+      this.buckets.delete(ip)
+      b.tokens = Math.min(this.burst, b.tokens + ((nowMs - b.atMs) / 1000) * this.ratePerSec)
+      b.atMs = nowMs
+    }
+    this.buckets.set(ip, b)
+    if (b.tokens < 1) return false
+    b.tokens -= 1
+    return true
+  }
+
+  get trackedSources(): number {
+    return this.buckets.size
+  }
+}
 
 export interface TcpHandlers {
   /** One whole request arrived (or bytes that cannot be framed: the handler's decoder reports them). Returns the reply. */
@@ -60,8 +110,11 @@ function remoteOf(socket: net.Socket): Address | undefined {
 
 export class TcpTransport {
   private readonly open = new Set<net.Socket>()
+  /** Inbound connections that have not sent a byte yet, oldest first: the first to make room. */
+  private readonly idle = new Set<net.Socket>()
   private inbound = 0
   private closed = false
+  private readonly limiter = new SourceRateLimiter()
 
   private constructor(
     private readonly server: net.Server,
@@ -92,26 +145,48 @@ export class TcpTransport {
 
   private accept(socket: net.Socket): void {
     const from = remoteOf(socket)
-    if (this.closed || this.inbound >= maxInboundStreams) {
-      this.handlers.dropped('too-many-streams', from, `more than ${maxInboundStreams} inbound streams at once`)
-      socket.destroy()
-      return
-    }
     if (from === undefined) {
       this.handlers.dropped('bad-source', undefined, `unreadable peer address ${String(socket.remoteAddress)}`)
       socket.destroy()
       return
     }
+    if (!this.closed && !this.limiter.take(from.ip, performance.now())) {
+      this.handlers.dropped('stream-rate-limited', from, `more than ${sourceBurst} streams at once or ${sourceRatePerSec}/s from ${from.ip}`)
+      socket.destroy()
+      return
+    }
+    if (!this.closed && this.inbound >= maxInboundStreams) {
+      const oldestIdle = this.idle.values().next().value as net.Socket | undefined
+      if (oldestIdle !== undefined) {
+        this.handlers.dropped('stream-evicted-idle', remoteOf(oldestIdle), `closed to make room: ${maxInboundStreams} inbound streams and this one had sent nothing`)
+        this.release(oldestIdle)
+        oldestIdle.destroy()
+      }
+    }
+    if (this.closed || this.inbound >= maxInboundStreams) {
+      this.handlers.dropped('too-many-streams', from, `more than ${maxInboundStreams} inbound streams at once`)
+      socket.destroy()
+      return
+    }
     this.inbound++
     this.open.add(socket)
+    this.idle.add(socket)
     const reader = new FrameReader()
     let done = false
     const finish = (): void => {
       if (done) return
       done = true
       clearTimeout(deadline)
+      clearTimeout(firstByte)
+      this.idle.delete(socket)
       socket.removeAllListeners('data')
     }
+    const firstByte = setTimeout(() => {
+      if (done || reader.size > 0) return
+      finish()
+      this.handlers.dropped('stream-timeout', from, `no byte within ${firstByteTimeoutMs} ms`)
+      socket.destroy()
+    }, Math.min(firstByteTimeoutMs, this.readTimeoutMs))
     const deadline = setTimeout(() => {
       if (done) return
       finish()
@@ -124,9 +199,9 @@ export class TcpTransport {
       finish()
     })
     socket.on('close', () => {
+      // Closed before a whole message (by the peer or by eviction) or after the reply: either way the slot is free.
       finish()
-      this.open.delete(socket)
-      this.inbound--
+      this.release(socket)
     })
     socket.on('end', () => {
       if (done) return
@@ -136,6 +211,7 @@ export class TcpTransport {
     })
     socket.on('data', (chunk: Buffer) => {
       if (done) return
+      this.idle.delete(socket)
       const r = reader.push(chunk)
       if (r.kind === 'more') return
       finish()
@@ -153,6 +229,12 @@ export class TcpTransport {
         else socket.end()
       }
     })
+  }
+
+  /** Frees an inbound connection's slot, once (eviction frees it before the socket's close event). */
+  private release(socket: net.Socket): void {
+    this.idle.delete(socket)
+    if (this.open.delete(socket)) this.inbound--
   }
 
   /**
