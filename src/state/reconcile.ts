@@ -268,9 +268,11 @@ export class StateReconciler {
         for (const d of inside) if (!named.has(d.node)) offered.push(d)
       }
     }
-    // Digests first, at most half the budget when we also have deltas to send.
+    // Digests first, at most half the budget when we also have deltas to send, and always leaving room
+    // for the deltas array's header (an empty array is one byte: without it, digests that filled the
+    // budget exactly made an Ack one byte over it).
     const budget = this.config.maxDeltaBytes - 2
-    const digestBudget = stale.length > 0 ? Math.floor(budget / 2) : budget
+    const digestBudget = (stale.length > 0 ? Math.floor(budget / 2) : budget) - arrayHeaderSize(0)
     this.rng.shuffle(wanted).sort((a, b) => b.gap - a.gap)
     const digests: NodeDigest[] = []
     let used = arrayHeaderSize(0)

@@ -160,3 +160,49 @@ test('a deleted key never comes back, however stale the replayed messages', () =
 test('the generated runs do exercise resets', () => {
   assert.ok(resets > 20, `only ${resets} resets`)
 })
+
+test('property: whatever a Syn names, the reply fits maxDeltaBytes and handling never throws (many nodes)', async () => {
+  const { ApplyTally } = await import('../../src/state/cluster-state.js')
+  const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
+  const digest = fc.record({
+    node: name,
+    generation: fc.integer({ min: 0, max: 5 }),
+    heartbeat: fc.integer({ min: 0, max: 1e6 }),
+    maxVersion: fc.integer({ min: 0, max: 300 }),
+    lastGcVersion: fc.integer({ min: 0, max: 3 }),
+  })
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.constant([]), fc.uniqueArray(fc.tuple(name, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 6 })), { maxLength: 120, selector: ([n]) => n })),
+      fc.array(digest, { maxLength: 200 }),
+      fc.integer({ min: 256, max: 1400 }),
+      fc.boolean(),
+      fc.nat(),
+      (known, digests, maxDeltaBytes, window, seed) => {
+        // '~' sorts after every generated name, so a window of them leaves our own node out (nothing stale).
+        const b = new StateReconciler({ self: '~self', generation: 1, rng: new SeededRng(seed), config: { maxDeltaBytes, maxKeyBytes: 8, maxValueBytes: 24, maxNodeNameBytes: 16 } })
+        for (const [node, generation, keys] of known) {
+          const entries = Array.from({ length: keys }, (_, i) => ({ key: `k${i}`, value: `v${i}`, version: i + 1 }))
+          b.state.applyDelta({ node, generation, heartbeat: 1, lastGcVersion: 0, fromVersion: 0, toVersion: keys, entries }, 0, new ApplyTally())
+        }
+        const sorted = [...new Set(digests.map((d) => d.node))].sort()
+        const syn = { kind: 'syn' as const, windowStart: window ? (sorted[0] ?? '') : '', windowEnd: window ? (sorted[sorted.length - 1] ?? '') : '', digests }
+        const r = b.handle('peer', syn, 10)
+        if (r.reply !== undefined) assert.ok(encodeStateMessage(r.reply).length <= maxDeltaBytes, `reply of ${encodeStateMessage(r.reply).length} bytes over ${maxDeltaBytes}`)
+      },
+    ),
+    { numRuns: 600, seed: 20261123 },
+  )
+})
+
+test('an Ack whose digests fill the budget exactly still fits it (regression: 1 byte over, an invariant error)', async () => {
+  // We lack every node a Syn names and hold nothing it does not: no deltas, only digests we want. For
+  // some budget in the range the digests land exactly on it; the empty deltas array must still fit.
+  const digests = Array.from({ length: 300 }, (_, i) => ({ node: `n${String(i).padStart(3, '0')}`, generation: 1, heartbeat: 5, maxVersion: 3, lastGcVersion: 0 }))
+  for (let maxDeltaBytes = 256; maxDeltaBytes <= 1400; maxDeltaBytes++) {
+    const b = new StateReconciler({ self: '~self', generation: 1, rng: new SeededRng(maxDeltaBytes), config: { maxDeltaBytes, maxKeyBytes: 8, maxValueBytes: 24, maxNodeNameBytes: 16 } })
+    const r = b.handle('peer', { kind: 'syn', windowStart: 'n000', windowEnd: 'n299', digests }, 10)
+    assert.ok(r.reply !== undefined && r.reply.kind === 'ack')
+    assert.ok(encodeStateMessage(r.reply).length <= maxDeltaBytes, `budget ${maxDeltaBytes}: ${encodeStateMessage(r.reply).length} bytes`)
+  }
+})
