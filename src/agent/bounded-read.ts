@@ -26,19 +26,16 @@ export function readBoundedText(path: string, maxBytes: number, what: string): s
   try {
     const size = fstatSync(fd).size
     if (size > maxBytes) throw new FileTooLargeError(`${what} ${path} is ${size} bytes; at most ${maxBytes} are read (is it the right file?)`)
-    // Read one byte more than the cap: a file that grows (or a device reporting size 0) is still bounded.
-    const buf = Buffer.alloc(Math.min(maxBytes, Math.max(size, 0)) + 1)
-    let n = 0
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null)
-      if (got === 0) break
-      n += got
-      if (n === buf.length) {
-        if (n > maxBytes) throw new FileTooLargeError(`${what} ${path} is over ${maxBytes} bytes; at most ${maxBytes} are read (is it the right file?)`)
-        break
-      }
+    // Read to the end, counting: a file that grows meanwhile, or a device that reports size 0, stays bounded.
+    const chunks: Buffer[] = []
+    const chunk = Buffer.alloc(64 * 1024)
+    let total = 0
+    for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
+      total += got
+      if (total > maxBytes) throw new FileTooLargeError(`${what} ${path} is over ${maxBytes} bytes; at most ${maxBytes} are read (is it the right file?)`)
+      chunks.push(Buffer.from(chunk.subarray(0, got)))
     }
-    return buf.subarray(0, n).toString('utf8')
+    return Buffer.concat(chunks).toString('utf8')
   } finally {
     closeSync(fd)
   }

@@ -237,8 +237,8 @@ export class SerfLayer implements SwimDelegate {
 
   // ------------------------------------------------------------------ SwimDelegate
 
-  /** A Serf message; `send` (by member name) carries query acks back to the querier. */
-  notifyUserMessage(payload: Uint8Array, _fromName?: string, _nowMs?: number, send?: (toName: string, payload: Uint8Array) => boolean): void {
+  /** A Serf message; `nowMs` times replies to our queries, `send` (by member name) carries query acks back to the querier. */
+  notifyUserMessage(payload: Uint8Array, _fromName?: string, nowMs = 0, send?: (toName: string, payload: Uint8Array) => boolean): void {
     const decoded = decodeSerfMessage(payload)
     if (!decoded.ok) {
       this.counts.dropped++
@@ -282,7 +282,7 @@ export class SerfLayer implements SwimDelegate {
         const asked = this.asked.get(`${msg.lTime}/${msg.id}`)
         const ack = (msg.flags & QUERY_RESPONSE_FLAG_ACK) !== 0
         const seen = asked === undefined ? undefined : ack ? asked.acks : asked.responses
-        if (asked === undefined || seen === undefined || (_nowMs ?? 0) > asked.deadlineMs || seen.has(msg.from)) {
+        if (asked === undefined || seen === undefined || nowMs > asked.deadlineMs || seen.has(msg.from)) {
           this.counts.other++
           return
         }

@@ -61,6 +61,9 @@ export class ProtocolStack implements SwimDelegate {
   private peersVersion = -1
   /** The membership version protocols were last told about (onMembership). */
   private notifiedVersion = -1
+  /** SWIM's member list at `snapshotVersion`, copied once per change for the peer list and onMembership. */
+  private snapshot: readonly MemberInfo[] = []
+  private snapshotVersion = -1
   private peerList: string[] = []
   private peerSet = new Set<string>()
   private readonly protocols = new Map<number, StackProtocol>()
@@ -82,13 +85,22 @@ export class ProtocolStack implements SwimDelegate {
     this.membership = membership
   }
 
+  /** SWIM's members (us included) at the current membership version. */
+  private members(m: MembershipSource): readonly MemberInfo[] {
+    if (m.membershipVersion !== this.snapshotVersion) {
+      this.snapshotVersion = m.membershipVersion
+      this.snapshot = m.members()
+    }
+    return this.snapshot
+  }
+
   /** Live members other than us that speak Grapevine's own protocols. */
   peers(): readonly string[] {
     const m = this.membership
     if (m === undefined) return this.peerList
     if (m.membershipVersion !== this.peersVersion) {
       this.peersVersion = m.membershipVersion
-      this.peerList = m.members()
+      this.peerList = this.members(m)
         .filter((x) => x.name !== m.name && x.state === 'alive' && markedVersion(x.meta) !== undefined)
         .map((x) => x.name)
       this.peerSet = new Set(this.peerList)
@@ -137,7 +149,7 @@ export class ProtocolStack implements SwimDelegate {
     const m = this.membership
     if (m !== undefined && m.membershipVersion !== this.notifiedVersion) {
       this.notifiedVersion = m.membershipVersion
-      const members = m.members()
+      const members = this.members(m)
       for (const p of this.protocols.values()) p.onMembership?.(members, nowMs)
     }
     const peers = this.peers()

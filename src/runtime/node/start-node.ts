@@ -528,7 +528,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
             const event: SerfQueryEvent = {
               ...q,
               respond: (payload) => {
-                const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+                const bytes = payloadBytes(payload)
                 const d = driverRef
                 if (d === undefined || d.isStopped) throw new ConfigError(['the node is shut down'])
                 const r = (serfRef as SerfLayer).respondToQuery(q, bytes)
@@ -593,6 +593,13 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   return node
 }
 
+/** A payload as bytes: strings as UTF-8. Throws ConfigError for anything else. */
+function payloadBytes(payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+  if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+  return bytes
+}
+
 function withTags(m: MemberInfo): Member {
   return { ...m, tags: decodeTags(m.meta) }
 }
@@ -630,8 +637,7 @@ class NodeHandle implements GrapevineNode {
   broadcast(name: string, payload: Uint8Array | string, opts: BroadcastOptions = {}): string {
     if (opts.via === 'serf') return serfEventId(this.userEvent(name, payload, { coalesce: opts.coalesce }), name)
     if (opts.via !== undefined && opts.via !== 'grapevine') throw new ConfigError([`via: expected 'grapevine' or 'serf', got ${JSON.stringify(opts.via)}`])
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    const bytes = payloadBytes(payload)
     if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
     if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
     return this.driver.run((now) => this.grapevine.broadcasts.broadcast(name, bytes, now).id)
@@ -821,8 +827,7 @@ class NodeHandle implements GrapevineNode {
   userEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): number {
     const serf = this.serf
     if (serf === undefined) throw new ConfigError(['serf: user events need the Serf layer; start the node with serf: true (the default)'])
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    const bytes = payloadBytes(payload)
     if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
     return this.driver.run(() => serf.userEvent(name, bytes, opts.coalesce === true))
   }
@@ -830,8 +835,7 @@ class NodeHandle implements GrapevineNode {
   query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
     const serf = this.serf
     if (serf === undefined) throw new ConfigError(['serf: queries need the Serf layer; start the node with serf: true (the default)'])
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+    const bytes = payloadBytes(payload)
     if (this.driver.isStopped) throw new ConfigError(['the node is shut down'])
     const c = this.driver.swim.config
     // Serf's DefaultQueryTimeout: GossipInterval × QueryTimeoutMult (16) × ceil(log10(N + 1)).
