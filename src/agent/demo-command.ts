@@ -3,7 +3,7 @@
  * (`grapevine demo` without --sim runs real agents: demo-cluster.ts). Membership changes are printed as they happen,
  * summarised per second of virtual time so the output stays readable, then the final report.
  */
-import type { SwimEvent } from '../swim/events.js'
+import type { NodeEvent } from '../node/index.js'
 import type { SimNode } from '../runtime/sim/node.js'
 import type { ScenarioStep } from '../runtime/sim/scenario.js'
 import { runScenario } from '../runtime/sim/scenario.js'
@@ -21,7 +21,7 @@ class SecondSummary {
 
   constructor(private readonly print: (line: string) => void) {}
 
-  event(node: SimNode, event: SwimEvent, atMs: number): void {
+  event(node: SimNode, event: NodeEvent, atMs: number): void {
     if (!(SHOWN as readonly string[]).includes(event.type)) return
     this.advance(atMs)
     const type = event.type as Shown

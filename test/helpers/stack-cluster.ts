@@ -1,59 +1,72 @@
-// A simulated cluster where every node runs the whole Grapevine stack (SWIM + Serf's layer + broadcasts
-// + cluster state + phi), as a real node does. Fixed seeds, virtual time.
-import { SeededRng, deriveSeed } from '../../src/core/rng.js'
+// A simulated cluster of composed nodes (SWIM + Serf's layer + broadcasts + cluster state + phi), the
+// very node a real one runs. Fixed seeds, virtual time. Operations go through the node's own inputs.
 import { Simulation } from '../../src/runtime/sim/index.js'
 import type { ProtocolFactory } from '../../src/runtime/sim/protocol.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
-import { encodeTags } from '../../src/runtime/node/tags.js'
-import { SerfLayer } from '../../src/serf/serf-layer.js'
-import { createGrapevineStack } from '../../src/stack/create.js'
+import { ComposedNode } from '../../src/node/index.js'
+import type { ClusterState, NodeSettings } from '../../src/node/index.js'
 import type { GrapevineStack } from '../../src/stack/create.js'
-import { markMeta } from '../../src/stack/envelope.js'
 import type { PhiConfig } from '../../src/state/phi.js'
 import type { SwimConfig } from '../../src/swim/config.js'
 
 export interface StackCluster {
   sim: Simulation
   nodes: SimNode[]
-  stacks: Map<string, GrapevineStack>
+  /** The current stack of each node, by name (reads and counters; act through the functions below). */
+  stacks: { get(name: string): GrapevineStack | undefined }
   /** Broadcast ids delivered, per node name, in delivery order. */
   deliveries: Map<string, string[]>
+  /** The composed node a simulated node currently runs. */
+  nodeOf(node: SimNode): ComposedNode
+  /** The cluster state a node holds. */
+  stateOf(node: SimNode): ClusterState
+  broadcast(node: SimNode, name: string, payload: Uint8Array): string
+  set(node: SimNode, key: string, value: string): number
+  delete(node: SimNode, key: string): boolean
 }
 
 export interface StackClusterOptions {
   readonly loss?: number
   readonly phi?: Partial<PhiConfig>
   readonly config?: Partial<SwimConfig>
-  /** Protocol factory for the simulation (default a real Swim for every node). */
+  /** Node settings over the defaults. */
+  readonly node?: NodeSettings
+  /** Protocol factory for the simulation (default the composed node). */
   readonly createProtocol?: ProtocolFactory
 }
 
 export function stackCluster(seed: number, n: number, o: StackClusterOptions = {}): StackCluster {
-  const sim = new Simulation({ seed, config: o.config ?? {}, createProtocol: o.createProtocol, network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5, loss: o.loss ?? 0 } })
-  const stacks = new Map<string, GrapevineStack>()
+  const sim = new Simulation({
+    seed,
+    config: o.config ?? {},
+    createProtocol: o.createProtocol,
+    network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5, loss: o.loss ?? 0 },
+    node: { tags: { role: 'sim' }, phi: o.phi ?? {}, ...o.node },
+  })
   const deliveries = new Map<string, string[]>()
-  const starts = new Map<string, number>()
-  const nodes = sim.spawn(n, {
-    meta: markMeta(encodeTags({ role: 'sim' })),
-    delegate: ({ index, name }) => {
-      const start = (starts.get(name) ?? 0) + 1
-      starts.set(name, start)
-      const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => n })
-      const s = createGrapevineStack({
-        name,
-        serf,
-        rng: new SeededRng(deriveSeed(deriveSeed(seed, index), start)),
-        generation: start,
-        phi: o.phi ?? {},
-        onDelivery: (d) => {
-          const list = deliveries.get(name) ?? []
-          list.push(d.id)
-          deliveries.set(name, list)
-        },
-      })
-      stacks.set(name, s)
-      return s.stack
+  sim.observe({
+    onEvent: (node, e) => {
+      if (e.type !== 'message' || e.message.via !== 'grapevine') return
+      const list = deliveries.get(node.name) ?? []
+      list.push(e.message.id)
+      deliveries.set(node.name, list)
     },
   })
-  return { sim, nodes, stacks, deliveries }
+  const nodes = sim.spawn(n)
+  const nodeOf = (node: SimNode): ComposedNode => {
+    if (!(node.protocol instanceof ComposedNode)) throw new Error(`${node.name} does not run the composed node`)
+    return node.protocol
+  }
+  const stateOf = (node: SimNode): ClusterState => nodeOf(node).clusterState!
+  return {
+    sim,
+    nodes,
+    deliveries,
+    stacks: { get: (name) => { const node = sim.node(name); return node === undefined ? undefined : nodeOf(node).stack } },
+    nodeOf,
+    stateOf,
+    broadcast: (node, name, payload) => sim.invoke(node, (p, now, out) => (p as ComposedNode).broadcast(name, payload, now, out)),
+    set: (node, key, value) => sim.invoke(node, (p, now, out) => (p as ComposedNode).setKey(key, value, now, out)),
+    delete: (node, key) => sim.invoke(node, (p, now, out) => (p as ComposedNode).deleteKey(key, now, out)),
+  }
 }

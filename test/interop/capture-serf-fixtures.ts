@@ -56,9 +56,9 @@ async function capture(): Promise<void> {
     record(undefined, 'streamRequest', bytes)
     return streamRequest(from, bytes)
   }
-  const swim = driver.swim
+  const swim = driver.node.swim
   const reply = swim.handleStreamReply.bind(swim)
-  swim.handleStreamReply = (id: number, result: StreamResult, now, out) => {
+  swim.handleStreamReply = (id: number, result: StreamResult, now: number, out: Parameters<typeof reply>[3]) => {
     if (result.ok) record(undefined, 'streamReply', result.bytes)
     reply(id, result, now, out)
   }

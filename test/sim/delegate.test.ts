@@ -2,6 +2,7 @@
 // user state in push-pull, node metadata, ping completion.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { Swim } from '../../src/swim/swim.js'
 import { Simulation } from '../../src/runtime/sim/index.js'
 import type { SwimDelegate } from '../../src/swim/delegate.js'
 
@@ -51,14 +52,17 @@ class EchoLayer implements SwimDelegate {
 
 test('user broadcasts ride on SWIM packets to every node; user state travels in push-pull; meta from the delegate', () => {
   const layers = new Map<string, EchoLayer>()
-  const sim = new Simulation({ seed: 77, network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5 } })
-  const nodes = sim.spawn(30, {
-    delegate: ({ name }) => {
-      const layer = new EchoLayer(name)
-      layers.set(name, layer)
-      return layer
+  // SWIM with a layer of this test's own as its delegate, in place of the composed node's stack.
+  const sim = new Simulation({
+    seed: 77,
+    network: { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5 },
+    createProtocol: (o) => {
+      const layer = new EchoLayer(o.name)
+      layers.set(o.name, layer)
+      return new Swim({ name: o.name, address: o.address, config: o.config, rng: o.rng, seeds: o.seeds, delegate: layer })
     },
   })
+  const nodes = sim.spawn(30)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000))
   layers.get(nodes[3].name)!.say('deploy v42')
   sim.runFor(10_000)

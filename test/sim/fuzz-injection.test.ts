@@ -13,7 +13,8 @@ import type { Address } from '../../src/core/types.js'
 import type { ProtocolOptions, SimOutbox, SimProtocol } from '../../src/runtime/sim/protocol.js'
 import { stateDigest } from '../../src/runtime/sim/workload.js'
 import type { MemberInfo } from '../../src/swim/events.js'
-import { Swim } from '../../src/swim/swim.js'
+import { createNode } from '../../src/runtime/sim/protocol.js'
+import type { ComposedNode } from '../../src/node/index.js'
 import type { SwimTimer } from '../../src/swim/timers.js'
 import { stackCluster } from '../helpers/stack-cluster.js'
 
@@ -116,7 +117,7 @@ function run(seed: number): void {
   const attackUntilMs = 70_000
   const c = stackCluster(seed, HONEST, {
     createProtocol: (options, index) => {
-      if (index < HONEST) return new Swim(options)
+      if (index < HONEST) return createNode(options, index)
       attacker = new Attacker(options, new SeededRng(seed ^ 0x5eed), captured, () => c.nodes.map((n) => n.address), attackUntilMs)
       return attacker
     },
@@ -133,9 +134,8 @@ function run(seed: number): void {
   for (let i = 0; i < 40; i++) {
     const node = c.nodes[i % HONEST]
     c.sim.at(5_000 + i * 1_000, () => {
-      const stack = c.stacks.get(node.name)!
-      stack.state.reconciler.state.set(`k${i % 7}`, `v${i}`)
-      stack.broadcasts.broadcast('tick', Uint8Array.of(i), c.sim.nowMs)
+      c.set(node, `k${i % 7}`, `v${i}`)
+      c.broadcast(node, 'tick', Uint8Array.of(i))
     })
   }
   c.sim.runFor(attackUntilMs)
@@ -158,7 +158,7 @@ function run(seed: number): void {
   for (const n of c.nodes) {
     assert.deepEqual([...(c.deliveries.get(n.name) ?? [])].length, 40, `seed ${seed}: ${n.name} delivered each broadcast once`)
   }
-  const dropped = c.nodes.reduce((sum, n) => sum + [...(n.protocol as Swim).stats.decodeErrors.values()].reduce((a, b) => a + b, 0), 0)
+  const dropped = c.nodes.reduce((sum, n) => sum + [...(n.protocol as ComposedNode).stats.decodeErrors.values()].reduce((a, b) => a + b, 0), 0)
   assert.ok(dropped > 1000, `seed ${seed}: damaged packets were counted as decode errors (${dropped})`)
 }
 

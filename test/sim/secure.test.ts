@@ -5,9 +5,6 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRng } from '../../src/core/rng.js'
 import { Simulation } from '../../src/runtime/sim/simulation.js'
-import { createSwim } from '../../src/runtime/sim/protocol.js'
-import { withSecurity } from '../../src/runtime/sim/secure.js'
-import { Keyring } from '../../src/wire/keyring.js'
 
 const rng = new SeededRng(21)
 const KEY = rng.bytes(32)
@@ -18,7 +15,7 @@ function run(seed: number, keyed: boolean, outsider: boolean): { sim: Simulation
     seed,
     recordEvents: true,
     network: { latencyMs: [1, 8], packetLossProbability: 0.02 },
-    createProtocol: keyed ? withSecurity(createSwim, (index) => ({ keyring: new Keyring([outsider && index === 8 ? OTHER : KEY]) })) : undefined,
+    nodeFor: keyed ? (index) => ({ encryption: { keys: [outsider && index === 8 ? OTHER : KEY] } }) : undefined,
   })
   sim.spawn(8)
   sim.runFor(20_000)

@@ -7,6 +7,7 @@ import type { SimNode } from '../../src/runtime/sim/node.js'
 import { stackCluster, type StackCluster } from '../helpers/stack-cluster.js'
 import type { GrapevineStack } from '../../src/stack/create.js'
 import type { PhiConfig } from '../../src/state/phi.js'
+import type { ComposedNode } from '../../src/node/index.js'
 import type { Swim } from '../../src/swim/swim.js'
 import type { SwimConfig } from '../../src/swim/config.js'
 
@@ -24,7 +25,7 @@ test('broadcasts through the whole stack reach every node exactly once', () => {
   const ids: string[] = []
   for (let i = 0; i < 10; i++) {
     const from = c.nodes[(i * 7) % c.nodes.length]
-    c.sim.at(c.sim.nowMs + i * 50, () => ids.push(c.stacks.get(from.name)!.broadcasts.broadcast('deploy', Uint8Array.of(i), c.sim.nowMs).id))
+    c.sim.at(c.sim.nowMs + i * 50, () => ids.push(c.broadcast(from, 'deploy', Uint8Array.of(i))))
   }
   c.sim.runFor(10_000)
   assert.equal(ids.length, 10)
@@ -43,7 +44,7 @@ test('broadcasts sent on both sides of a 20 s partition reach every node exactly
   const ids: string[] = []
   for (let i = 0; i < 30; i++) {
     const from = (i % 2 === 0 ? left : right)[(i * 3) % 20]
-    c.sim.at(c.sim.nowMs + 500 + i * 600, () => ids.push(c.stacks.get(from.name)!.broadcasts.broadcast('deploy', Uint8Array.of(i), c.sim.nowMs).id))
+    c.sim.at(c.sim.nowMs + 500 + i * 600, () => ids.push(c.broadcast(from, 'deploy', Uint8Array.of(i))))
   }
   c.sim.runFor(20_000)
   c.sim.heal()
@@ -62,10 +63,10 @@ test('cluster state through the whole stack converges, with 10% loss, and a rest
   assert.ok(c.sim.runUntil((s) => s.convergence().converged, 90_000), 'membership converged')
   for (let i = 0; i < 300; i++) {
     const node = c.nodes[i % c.nodes.length]
-    c.sim.at(c.sim.nowMs + i * 20, () => c.stacks.get(node.name)!.state.reconciler.state.set(`k${i % 40}`, `v${i}`))
+    c.sim.at(c.sim.nowMs + i * 20, () => c.set(node, `k${i % 40}`, `v${i}`))
   }
   const del = c.nodes[3]
-  c.sim.at(c.sim.nowMs + 7_000, () => c.stacks.get(del.name)!.state.reconciler.state.delete('k3', c.sim.nowMs))
+  c.sim.at(c.sim.nowMs + 7_000, () => c.delete(del, 'k3'))
   const converged = (): boolean => new Set(c.nodes.map((n) => stateHash(c.stacks.get(n.name)!))).size === 1
   c.sim.runFor(8_000)
   assert.ok(c.sim.runUntil(converged, 60_000), 'state converged')
@@ -74,7 +75,7 @@ test('cluster state through the whole stack converges, with 10% loss, and a rest
   const r = c.nodes[5]
   assert.ok((c.stacks.get(c.nodes[0].name)!.state.reconciler.state.entries(r.name)).length > 0)
   c.sim.restart(r)
-  c.sim.at(c.sim.nowMs + 1_000, () => c.stacks.get(r.name)!.state.reconciler.state.set('fresh', 'yes'))
+  c.sim.at(c.sim.nowMs + 1_000, () => c.set(r, 'fresh', 'yes'))
   assert.ok(c.sim.runUntil(() => c.nodes.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(r.name, 'fresh') === 'yes'), 60_000))
   for (const n of c.nodes) assert.deepEqual(c.stacks.get(n.name)!.state.reconciler.state.entries(r.name), [['fresh', 'yes']])
 })
@@ -107,7 +108,7 @@ function failuresOf(c: Cluster, victim: string): { declared: number; failedEvent
   return { declared, failedEvents }
 }
 
-const swimOf = (n: SimNode): Swim => n.protocol as Swim
+const swimOf = (n: SimNode): Swim => (n.protocol as ComposedNode).swim
 
 test('phiVeto: a member nobody can reach but whose heartbeats still arrive stays suspect instead of dying; SWIM alone declares it dead', () => {
   const outcome = (mode: 'swimOnly' | 'phiVeto'): { declared: number; failedEvents: number; postponed: number; aliveAfter: boolean } => {
@@ -180,7 +181,7 @@ test('a node that left is forgotten everywhere after forgetLeftAfterMs and does 
   const c = cluster(43, 12)
   assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
   const leaver = c.nodes[6]
-  c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'batch')
+  c.set(leaver, 'role', 'batch')
   const holds = (n: SimNode): boolean => c.stacks.get(n.name)!.state.reconciler.state.node(leaver.name) !== undefined
   const others = c.nodes.filter((n) => n !== leaver)
   assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'batch'), 30_000))
@@ -193,6 +194,6 @@ test('a node that left is forgotten everywhere after forgetLeftAfterMs and does 
   const forgotten = others.reduce((sum, n) => sum + c.stacks.get(n.name)!.state.counters.nodesForgotten, 0)
   assert.equal(forgotten, others.length)
   c.sim.restart(leaver)
-  c.sim.at(c.sim.nowMs + 1_000, () => c.stacks.get(leaver.name)!.state.reconciler.state.set('role', 'web'))
+  c.sim.at(c.sim.nowMs + 1_000, () => c.set(leaver, 'role', 'web'))
   assert.ok(c.sim.runUntil(() => others.every((n) => c.stacks.get(n.name)!.state.reconciler.state.get(leaver.name, 'role') === 'web'), 60_000), 'a new generation is taken again')
 })

@@ -15,7 +15,7 @@
  * Crashes, departures, restarts and spawns flip one row and one column (O(n)). `Simulation.convergence()`
  * is the authoritative O(n²) check against each node's members(); the scenario uses both.
  */
-import type { SwimEvent } from '../../swim/events.js'
+import type { NodeEvent } from '../../node/index.js'
 import type { SimNode } from './node.js'
 import type { SimObserver } from './types.js'
 
@@ -90,7 +90,7 @@ export class ViewTracker implements SimObserver {
     this.becomeGone(node.index)
   }
 
-  onEvent(node: SimNode, event: SwimEvent, atMs: number): void {
+  onEvent(node: SimNode, event: NodeEvent, atMs: number): void {
     this.now = atMs
     let view: number
     switch (event.type) {

@@ -4,7 +4,7 @@
  * monomorphic, and the record of one stream exchange.
  */
 import type { StreamResult } from '../../core/effects.js'
-import type { SwimTimer } from '../../swim/timers.js'
+import type { NodeTimer } from '../../node/index.js'
 import type { SimNode } from './node.js'
 
 export interface Exchange {
@@ -34,7 +34,7 @@ export class Item {
     readonly node: SimNode | null,
     /** Generation the item belongs to (timers, stream results), or the pause token (resume). */
     readonly gen: number,
-    readonly timer: SwimTimer | null,
+    readonly timer: NodeTimer | null,
     readonly from: SimNode | null,
     readonly bytes: Uint8Array | null,
     readonly stream: Exchange | null,

@@ -14,7 +14,7 @@
  * a restarted process never sees its predecessor's timers or sockets.
  */
 import type { Address } from '../../core/types.js'
-import type { MemberInfo, SwimEvent } from '../../swim/events.js'
+import type { MemberInfo, NodeEvent } from '../../node/index.js'
 import type { SimOutbox, SimProtocol } from './protocol.js'
 
 export type NodeStatus = 'running' | 'paused' | 'crashed' | 'left'
@@ -40,7 +40,7 @@ export interface NodeCounters {
 /** An event a node emitted, with the virtual time it was emitted at. */
 export interface RecordedEvent {
   readonly atMs: number
-  readonly event: SwimEvent
+  readonly event: NodeEvent
 }
 
 export class SimNode {

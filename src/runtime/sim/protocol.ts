@@ -1,29 +1,31 @@
 /**
- * What the simulator drives: the input surface of `Swim` (src/swim/swim.ts), named here so the
- * simulator's mechanics can also be tested with a scripted stand-in (test/sim/) and so that a later
- * composite node (SWIM + gossip + state) with the same surface can run under the simulator unchanged.
+ * What the simulator drives: the composed node (src/node/), exactly as the real runtime drives it. The
+ * surface is named here so the simulator's own mechanics can also be tested with a scripted stand-in
+ * (test/sim/); the default factory builds a ComposedNode from the node's resolved settings.
+ *
+ *   Simulation ──ProtocolOptions (name, address, settings, rng, seeds, restart)──▶ createNode ──▶ ComposedNode
  */
 import type { Outbox, StreamResult } from '../../core/effects.js'
 import type { Rng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
-import type { SwimConfig } from '../../swim/config.js'
-import type { SwimDelegate } from '../../swim/delegate.js'
-import type { MemberInfo, SwimEvent } from '../../swim/events.js'
-import type { SwimTimer } from '../../swim/timers.js'
-import { Swim } from '../../swim/swim.js'
+import { ComposedNode } from '../../node/index.js'
+import type { MemberInfo, NodeEvent, NodeTimer, ResolvedSettings, SwimConfig } from '../../node/index.js'
 
-export type SimOutbox = Outbox<SwimTimer, SwimEvent>
+export type SimOutbox = Outbox<NodeTimer, NodeEvent>
 
-/** The options the simulator hands to each protocol instance (the shape of SwimOptions). */
+/** The options the simulator hands to each protocol instance. */
 export interface ProtocolOptions {
   readonly name: string
   readonly address: Address
+  /** The node's SWIM settings (the simulation's, with the spawn call's overrides). */
   readonly config: SwimConfig
+  /** Everything else the node runs with (the same settings a real node resolves), its config included. */
+  readonly settings: ResolvedSettings
   readonly rng: Rng
-  readonly delegate?: SwimDelegate
-  readonly meta?: Uint8Array
-  /** Addresses the node joined through; Swim's reconnect loop retries them. */
+  /** Addresses the node joined through; the reconnect loop retries them. */
   readonly seeds?: readonly Address[]
+  /** 0 for the first start, r for the r-th restart (the node's state generation is r + 1). */
+  readonly restart: number
 }
 
 /** The protocol object of one simulated node. Every input carries `nowMs` (virtual) and an outbox. */
@@ -36,7 +38,7 @@ export interface SimProtocol {
   handlePacket(from: Address, bytes: Uint8Array, nowMs: number, out: SimOutbox): void
   handleStreamRequest(from: Address, bytes: Uint8Array, nowMs: number, out: SimOutbox): Uint8Array | null
   handleStreamReply(exchangeId: number, result: StreamResult, nowMs: number, out: SimOutbox): void
-  handleTimer(timer: SwimTimer, nowMs: number, out: SimOutbox): void
+  handleTimer(timer: NodeTimer, nowMs: number, out: SimOutbox): void
   members(): MemberInfo[]
   readonly healthScore: number
   /** Replaces the local node's metadata (memberlist UpdateNode); optional. */
@@ -48,5 +50,9 @@ export interface SimProtocol {
 /** Builds the protocol of a node (spawned or restarted). `index` is the node's simulation index. */
 export type ProtocolFactory = (options: ProtocolOptions, index: number) => SimProtocol
 
-/** The default: a real `Swim`. */
-export const createSwim: ProtocolFactory = (options) => new Swim(options)
+/** The default: the composed node a real node runs, with nonces from the node's seeded generator. */
+export const createNode: ProtocolFactory = (o) =>
+  new ComposedNode(
+    { ...o.settings, name: o.name, address: o.address, config: o.config, generation: o.restart + 1, seeds: o.seeds },
+    { rng: o.rng },
+  )

@@ -2,7 +2,7 @@
  * What a scenario run reports, and its readable form. Times are virtual milliseconds unless the
  * field name says wall; detection times are relative to the crash.
  */
-import type { Profile } from '../../swim/config.js'
+import type { Profile } from '../../node/index.js'
 import type { NetworkStats } from './network.js'
 import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'

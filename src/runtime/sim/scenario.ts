@@ -5,17 +5,17 @@
  *   phase 2, settle  heal every partition, turn loss, duplication and reordering off (latency stays),
  *                    run until every live node's view is right or `settleMaxMs` passed
  *
- * With `stack: true` or a `workload`, every node runs the whole Grapevine stack (SWIM, Serf's layer,
- * broadcasts, cluster state; workload.ts), the workload's writes and broadcasts run during the chaos
- * phase, and the settle phase also waits for the state to converge and every broadcast to arrive.
+ * Every node runs the composed node a real node runs (SWIM, Serf's layer, broadcasts, cluster state,
+ * phi), unless `membershipOnly` gives SWIM alone. With `stack: true` or a `workload`, the stack is
+ * measured too (workload.ts): the workload's writes and broadcasts run during the chaos phase, and the
+ * settle phase also waits for the state to converge and every broadcast to arrive.
  *
  * as TigerBeetle's VOPR runs safety then liveness. Who crashes, pauses or lands on which side of a
  * partition is drawn from a generator derived from the run seed, so a scenario and a seed name one run.
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
-import type { Profile, SwimConfig } from '../../swim/config.js'
-import { resolveConfig } from '../../swim/config.js'
-import type { SwimEvent } from '../../swim/events.js'
+import { resolveConfig } from '../../node/index.js'
+import type { NodeEvent, Profile, SwimConfig } from '../../node/index.js'
 import { pushPullScaleMs, suspicionTimeoutMs } from '../../swim/formulas.js'
 import { ViewTracker } from './checkers.js'
 import type { NetworkOptionsInput } from './network.js'
@@ -56,11 +56,13 @@ export interface ScenarioOptions {
   readonly log?: (text: string, atMs: number) => void
   /** Extra observer (the demo prints membership changes through it). */
   readonly observer?: SimObserver
-  /** Protocol factory (tests); default a real Swim. */
+  /** Protocol factory (tests); default the composed node. */
   readonly createProtocol?: ProtocolFactory
-  /** Run the whole Grapevine stack on every node (implied by `workload`). Default false: SWIM alone. */
+  /** SWIM alone on every node, as a real node with `membershipOnly: true`. Default false: the whole stack. */
+  readonly membershipOnly?: boolean
+  /** Measure the stack (state convergence, broadcast delivery, envelope bytes) even without a workload. */
   readonly stack?: boolean
-  /** Key writes and broadcasts during the chaos phase (workload.ts); implies `stack`. */
+  /** Key writes and broadcasts during the chaos phase (workload.ts); needs the whole stack. */
   readonly workload?: WorkloadOptions
   /** Sample time series every this many virtual ms (timeseries.ts) into `report.timeSeries`; default none. */
   readonly sampleEveryMs?: number
@@ -94,7 +96,11 @@ export function runScenario(opts: ScenarioOptions): Report {
     trace: opts.trace,
     recordEvents: false,
     createProtocol: opts.createProtocol,
+    node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' } },
   })
+  if (opts.membershipOnly && (opts.stack || opts.workload !== undefined)) {
+    throw new RangeError('a workload needs the whole stack: drop membershipOnly (--membership-only) or the workload')
+  }
   const rng = new SeededRng(deriveSeed(sim.seed, SCENARIO_SEED_INDEX))
   const log = (text: string): void => opts.log?.(text, sim.nowMs)
   const tracker = new ViewTracker()
@@ -118,15 +124,14 @@ export function runScenario(opts: ScenarioOptions): Report {
       sampler?.mark(text)
       log(text)
     },
-    spawnOptions: workload?.spawnOptions(),
     onGone: (atMs) => (firstGoneAtMs = Math.min(firstGoneAtMs, atMs)),
   })
 
   // Phase 1: chaos.
   const networkSteps = describeNetwork(sim)
-  sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs, ...workload?.spawnOptions() })
+  sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs })
   tracker.restartConvergenceClock()
-  log(`spawned ${opts.nodes} nodes${workload ? ' running the whole Grapevine stack' : ''}`)
+  log(`spawned ${opts.nodes} nodes running ${opts.membershipOnly ? 'SWIM alone' : 'the whole Grapevine stack'}`)
   workload?.start(opts.durationMs)
   sampler?.start()
   for (const step of steps) runner.schedule(step)
@@ -253,7 +258,7 @@ class Tally implements SimObserver {
     return false
   }
 
-  onEvent(node: SimNode, event: SwimEvent): void {
+  onEvent(node: SimNode, event: NodeEvent): void {
     switch (event.type) {
       case 'suspected':
       case 'failed': {

@@ -38,15 +38,13 @@ import { CollectingOutbox } from '../../core/effects.js'
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
-import type { Profile, SwimConfig } from '../../swim/config.js'
-import { resolveConfig } from '../../swim/config.js'
-import type { SwimEvent } from '../../swim/events.js'
-import type { SwimTimer } from '../../swim/timers.js'
+import { resolveConfig, resolveNodeSettingsOrThrow } from '../../node/index.js'
+import type { NodeEvent, NodeSettings, NodeTimer, Profile, ResolvedSettings, SwimConfig } from '../../node/index.js'
 import { Network } from './network.js'
 import type { RecordedEvent } from './node.js'
 import { SimNode } from './node.js'
 import type { ProtocolFactory, SimOutbox, SimProtocol } from './protocol.js'
-import { createSwim } from './protocol.js'
+import { createNode } from './protocol.js'
 import type { FaultKind, FaultRecord, SimObserver, SimulationOptions, SimulationStats, SpawnOptions } from './types.js'
 import { SimulationError } from './types.js'
 import type { Exchange } from './items.js'
@@ -70,8 +68,7 @@ export const SCENARIO_SEED_INDEX = 0x7ff0_0003
 
 interface NodeSetup {
   readonly config: SwimConfig
-  readonly meta: Uint8Array | undefined
-  readonly delegate: SpawnOptions['delegate']
+  readonly settings: ResolvedSettings
 }
 
 export class Simulation {
@@ -94,7 +91,7 @@ export class Simulation {
 
   private now = 0
   private readonly queue = new TimerQueue<Item>()
-  private readonly out = new CollectingOutbox<SwimTimer, SwimEvent>()
+  private readonly out = new CollectingOutbox<NodeTimer, NodeEvent>()
   private readonly nodeList: SimNode[] = []
   private readonly setups: NodeSetup[] = []
   private readonly byIp = new Map<string, SimNode>()
@@ -107,6 +104,8 @@ export class Simulation {
   private readonly port: number
   private readonly configPartial: Partial<SwimConfig>
   private readonly profile: Profile | undefined
+  private readonly nodeSettings: NodeSettings
+  private readonly nodeFor: SimulationOptions['nodeFor']
   private streamSeq = 0
   private stepping = false
 
@@ -120,7 +119,11 @@ export class Simulation {
     this.rng = new SeededRng(deriveSeed(this.seed, CONTROL_SEED_INDEX))
     this.trace = opts.trace
     this.recordEvents = opts.recordEvents ?? true
-    this.factory = opts.createProtocol ?? createSwim
+    this.factory = opts.createProtocol ?? createNode
+    this.nodeSettings = opts.node ?? {}
+    this.nodeFor = opts.nodeFor
+    // Checked once here, so a bad setting fails the construction, not the first spawn.
+    this.settingsFor(0, {})
     this.port = opts.port ?? 7946
   }
 
@@ -179,7 +182,8 @@ export class Simulation {
     for (let i = 0; i < count; i++) {
       const index = this.nodeList.length
       const name = this.nameFor(index)
-      const setup: NodeSetup = { config, meta: opts.meta, delegate: opts.delegate }
+      const settings = this.settingsFor(index, opts)
+      const setup: NodeSetup = { config, settings: opts.meta === undefined ? settings : { ...settings, meta: opts.meta } }
       const address = this.addressFor(index)
       const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
       const node = new SimNode(index, name, address, this.factory(this.protocolOptions(index, name, address, setup, 0, own), index))
@@ -195,7 +199,7 @@ export class Simulation {
     this.fault('spawn', created.length === 1 ? [created[0].name] : [`${created[0].name}..${created[created.length - 1].name}`])
     for (const node of created) {
       for (const o of this.observers) o.onSpawn?.(node, this.now)
-      const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+      const out = new CollectingOutbox<NodeTimer, NodeEvent>()
       node.protocol.start(this.now, out)
       this.drain(node, out)
     }
@@ -248,7 +252,7 @@ export class Simulation {
     node.protocol = this.factory(this.protocolOptions(node.index, node.name, node.address, setup, node.restarts, seeds), node.index)
     this.fault('restart', [node.name], `restart #${node.restarts}`)
     for (const o of this.observers) o.onRestart?.(node, this.now)
-    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
     node.protocol.start(this.now, out)
     this.drain(node, out)
     if (seeds.length > 0) this.joinNow(node, seeds)
@@ -277,7 +281,7 @@ export class Simulation {
     if (node.leaving) return
     node.leaving = true
     this.fault('leave', [node.name])
-    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
     node.protocol.leave(this.now, out)
     this.drain(node, out)
   }
@@ -290,7 +294,7 @@ export class Simulation {
    */
   invoke<R>(node: SimNode, operation: (protocol: SimProtocol, nowMs: number, out: SimOutbox) => R): R {
     if (node.status !== 'running') throw new SimulationError(`cannot invoke an operation on ${node.name}: it is ${node.status}`, this.seed, this.now)
-    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
     const result = operation(node.protocol, this.now, out)
     this.drain(node, out)
     return result
@@ -424,11 +428,17 @@ export class Simulation {
       name,
       address,
       config: setup.config,
+      settings: setup.settings,
       rng: new SeededRng(restart === 0 ? nodeSeed : deriveSeed(nodeSeed, restart)),
-      delegate: setup.delegate?.({ index, name }),
-      meta: setup.meta,
       seeds,
+      restart,
     }
+  }
+
+  /** The node settings of node `index`: the simulation's, then `nodeFor(index)`'s, then the spawn call's. */
+  private settingsFor(index: number, opts: SpawnOptions): ResolvedSettings {
+    const merged: NodeSettings = { ...this.nodeSettings, ...this.nodeFor?.(index), ...opts.node }
+    return resolveNodeSettingsOrThrow({ ...merged, config: { ...this.configPartial, ...merged.config }, profile: this.profile ?? merged.profile }, { name: this.nameFor(index), generation: 1 })
   }
 
   private seedAddresses(join: NonNullable<SpawnOptions['join']>): Address[] {
@@ -442,7 +452,7 @@ export class Simulation {
   }
 
   private joinNow(node: SimNode, seeds: readonly Address[]): void {
-    const out = new CollectingOutbox<SwimTimer, SwimEvent>()
+    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
     node.lastJoinId = node.protocol.join(seeds.slice(), this.now, out)
     this.drain(node, out)
   }
@@ -588,7 +598,7 @@ export class Simulation {
   }
 
   /** Performs and empties everything the protocol of `node` wrote into `out`. */
-  private drain(node: SimNode, out: CollectingOutbox<SwimTimer, SwimEvent>): void {
+  private drain(node: SimNode, out: CollectingOutbox<NodeTimer, NodeEvent>): void {
     const packets = out.packets
     if (packets.length > 0) {
       for (let i = 0; i < packets.length; i++) this.sendPacket(node, packets[i].to, packets[i].bytes)
@@ -664,7 +674,7 @@ export class Simulation {
     this.queue.push(this.now + delay, new Item(STREAM_REQUEST, target, 0, null, null, null, ex, null, null))
   }
 
-  private emitted(node: SimNode, event: SwimEvent): void {
+  private emitted(node: SimNode, event: NodeEvent): void {
     node.counters.eventsEmitted++
     if (this.recordEvents) node.events.push({ atMs: this.now, event })
     if (this.trace) this.trace(`${formatTimeMs(this.now)} event ${node.name} ${describeEvent(event)}`)

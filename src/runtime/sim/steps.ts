@@ -200,8 +200,8 @@ export interface StepRunnerOptions {
   /** Steps at or after this time do not run. */
   readonly durationMs: number
   readonly log: (text: string) => void
-  /** Spawn options of joining nodes (the whole stack's delegate and metadata). */
-  readonly spawnOptions?: Pick<SpawnOptions, 'meta' | 'delegate'>
+  /** Spawn options of joining nodes (their metadata and node settings). */
+  readonly spawnOptions?: Pick<SpawnOptions, 'meta' | 'node'>
   /** Told when a node crashes (the report's first-gone time). */
   readonly onGone?: (atMs: number) => void
 }

@@ -8,7 +8,7 @@
  * Sampling is a read-only action in the simulation's queue: it changes no node's inputs, so a run
  * with and without samples is the same run.
  */
-import type { SwimEvent } from '../../swim/events.js'
+import type { NodeEvent } from '../../node/index.js'
 import type { ViewTracker } from './checkers.js'
 import type { SimNode } from './node.js'
 import type { SimObserver, Simulation } from './simulation.js'
@@ -66,7 +66,7 @@ export class TimeSeriesSampler implements SimObserver {
     return this.series
   }
 
-  onEvent(node: SimNode, event: SwimEvent): void {
+  onEvent(node: SimNode, event: NodeEvent): void {
     if (event.type !== 'suspected' && event.type !== 'failed') return
     if (event.from !== node.name || (event.via !== 'probe' && event.via !== 'timeout')) return
     if (event.type === 'suspected') this.suspicions++

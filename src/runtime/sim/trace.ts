@@ -8,7 +8,7 @@
  *   <virtual ms> event <node> <type> <member> …
  *   <virtual ms> fault <kind> <node> …
  */
-import type { SwimEvent } from '../../swim/events.js'
+import type { NodeEvent } from '../../node/index.js'
 import { decodePacket, decodeStream } from '../../wire/codec.js'
 import { Fate } from './network.js'
 
@@ -49,7 +49,7 @@ export function describeFate(fate: number, copies: number, delays: readonly numb
 }
 
 /** One event as `<type> <details>`. */
-export function describeEvent(event: SwimEvent): string {
+export function describeEvent(event: NodeEvent): string {
   switch (event.type) {
     case 'joined':
     case 'updated':
@@ -70,5 +70,17 @@ export function describeEvent(event: SwimEvent): string {
       return `dropped reason=${event.reason} from=${event.from.ip}:${event.from.port}`
     case 'health':
       return `health score=${event.score}`
+    case 'message':
+      return `message id=${event.message.id} via=${event.message.via} hops=${event.message.hops}`
+    case 'stateChanged':
+      return `state ${event.event.type} node=${event.event.node}${'key' in event.event ? ` key=${event.event.key}` : ''}`
+    case 'serf':
+      return `serf ${event.event.type}`
+    case 'keyringChanged':
+      return 'keyringChanged'
+    case 'queryCompleted':
+      return `queryCompleted id=${event.id} acks=${event.result.acks.length} responses=${event.result.responses.length}`
+    case 'forceLeaveCompleted':
+      return `forceLeaveCompleted seq=${event.seq}`
   }
 }

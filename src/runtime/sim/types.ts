@@ -2,9 +2,7 @@
  * The simulation's public vocabulary: options, observer hooks, fault records, counters and the error
  * it throws. Split from simulation.ts to keep that file about the event loop.
  */
-import type { Profile, SwimConfig } from '../../swim/config.js'
-import type { SwimDelegate } from '../../swim/delegate.js'
-import type { SwimEvent } from '../../swim/events.js'
+import type { NodeEvent, NodeSettings, Profile, SwimConfig } from '../../node/index.js'
 import type { Address } from '../../core/types.js'
 import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
@@ -24,7 +22,15 @@ export interface SimulationOptions {
   readonly trace?: TraceSink
   /** Keep every emitted event in `node.events` (default true; large runs turn it off and observe instead). */
   readonly recordEvents?: boolean
-  /** Builds each node's protocol; default a real Swim. Tests of the simulator's mechanics pass a stand-in. */
+  /**
+   * What every node runs, as a real node's settings (src/node/settings.ts): the whole stack by default
+   * (SWIM, Serf's layer, broadcasts, cluster state, phi); `{ membershipOnly: true }` gives SWIM alone.
+   * `config` and `profile` above are the SWIM settings.
+   */
+  readonly node?: NodeSettings
+  /** Per-node settings over `node` (keys of one node, say); called at each spawn. */
+  readonly nodeFor?: (index: number) => NodeSettings | undefined
+  /** Builds each node's protocol; default the composed node (src/node/). Tests of the simulator's mechanics pass a stand-in. */
   readonly createProtocol?: ProtocolFactory
   /** Port of every virtual address (default 7946). */
   readonly port?: number
@@ -41,15 +47,16 @@ export interface SpawnOptions {
   readonly joinSpreadMs?: number
   /** Configuration overrides for these nodes only. */
   readonly config?: Partial<SwimConfig>
+  /** Raw metadata for these nodes (instead of the settings' tags). */
   readonly meta?: Uint8Array
-  /** A delegate per node (called again on restart). */
-  readonly delegate?: (node: { readonly index: number; readonly name: string }) => SwimDelegate
+  /** Node settings for these nodes over the simulation's. */
+  readonly node?: NodeSettings
 }
 
 /** Hooks for checkers and reports; every method optional, called synchronously. */
 export interface SimObserver {
   onSpawn?(node: SimNode, atMs: number): void
-  onEvent?(node: SimNode, event: SwimEvent, atMs: number): void
+  onEvent?(node: SimNode, event: NodeEvent, atMs: number): void
   onCrash?(node: SimNode, atMs: number): void
   onRestart?(node: SimNode, atMs: number): void
   onPause?(node: SimNode, atMs: number, untilMs: number): void

@@ -1,7 +1,8 @@
 /**
- * The whole Grapevine stack under a workload, in a scenario: every node runs SWIM with Serf's layer,
- * broadcasts and cluster state (createGrapevineStack), and the workload writes keys and broadcasts
- * while the scenario's faults apply. What it measures goes into the report (report.ts):
+ * The whole Grapevine stack under a workload, in a scenario: every node is the composed node a real
+ * node runs (SWIM, Serf's layer, broadcasts, cluster state, phi), and the workload writes keys and
+ * broadcasts through the node's own operations while the scenario's faults apply. What it measures
+ * goes into the report (report.ts):
  *
  *   writes       `kvWritesPerSec` per virtual second during the window, each on a random running node:
  *                a set of a random key of a bounded key space (so keys are overwritten), or with
@@ -14,21 +15,17 @@
  *   bytes        Grapevine envelopes (memberlist user messages starting with 0x47) in every packet
  *                sent, read from the simulator's packet stream
  *
- * Deterministic: the workload draws from its own generator derived from the run seed, and each
- * node's stack from deriveSeed(deriveSeed(seed, index), start) with a per-name start counter, so the
- * generation grows across restarts.
+ * Deterministic: the workload draws from its own generator derived from the run seed; each node's
+ * randomness is the simulation's (one seed per node and restart), and its state generation grows
+ * across restarts.
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
-import { encodeTags } from '../node/tags.js'
-import { SerfLayer } from '../../serf/serf-layer.js'
-import { createGrapevineStack } from '../../stack/create.js'
-import type { GrapevineStack } from '../../stack/create.js'
-import { ENVELOPE_MAGIC, markMeta } from '../../stack/envelope.js'
-import type { ClusterState } from '../../state/cluster-state.js'
+import { ComposedNode, ENVELOPE_MAGIC } from '../../node/index.js'
+import type { ClusterState, NodeEvent } from '../../node/index.js'
 import { decodePacket } from '../../wire/codec.js'
 import type { SimNode } from './node.js'
-import type { SimObserver, Simulation, SpawnOptions } from './simulation.js'
+import type { SimObserver, Simulation } from './simulation.js'
 
 /** Reserved child-seed index of the workload's generator (next to the simulation's own). */
 export const WORKLOAD_SEED_INDEX = 0x7ff0_0004
@@ -138,6 +135,13 @@ export class Hash64 {
   }
 }
 
+/** The cluster state a simulated node holds (its composed node's). */
+function stateOf(node: SimNode): ClusterState {
+  const st = node.protocol instanceof ComposedNode ? node.protocol.clusterState : undefined
+  if (st === undefined) throw new Error(`${node.name} runs no cluster state: the workload needs the whole stack on every node`)
+  return st
+}
+
 /** Cheap: node names with generation and maxVersion (under the reconciliation invariant, equal pairs mean equal maps). */
 function versionsOf(st: ClusterState): string {
   let s = ''
@@ -169,14 +173,12 @@ function us(ms: number): number {
 }
 
 /**
- * Builds the stacks, drives the workload and measures it. Give `spawnOptions()` to sim.spawn, then
- * call `start(durationMs)`; `settled()` tells the settle phase when to stop; `report()` at the end.
+ * Drives the workload on the composed nodes and measures it. Observe the simulation with it before
+ * spawning, then call `start(durationMs)`; `settled()` tells the settle phase when to stop; `report()` at the end.
  */
 export class StackWorkload implements SimObserver {
-  /** The current stack of each node, by name. */
-  readonly stacks = new Map<string, GrapevineStack>()
-  private readonly allStacks: GrapevineStack[] = []
-  private readonly starts = new Map<string, number>()
+  /** Every node process started (restarts included), for the protocols' counters. */
+  private readonly allNodes: ComposedNode[] = []
   private readonly rng: SeededRng
   private readonly kvRate: number
   private readonly bcRate: number
@@ -216,27 +218,16 @@ export class StackWorkload implements SimObserver {
     this.payloadBytes = options.payloadBytes ?? 32
   }
 
-  /** Metadata with Grapevine's mark and a delegate factory building each node's stack. */
-  spawnOptions(): Pick<SpawnOptions, 'meta' | 'delegate'> {
-    const seed = this.sim.seed
-    return {
-      meta: markMeta(encodeTags({ role: 'sim' })),
-      delegate: ({ index, name }) => {
-        const start = (this.starts.get(name) ?? 0) + 1
-        this.starts.set(name, start)
-        const serf = new SerfLayer({ name, retransmitMult: 4, clusterSize: () => this.nodes })
-        const s = createGrapevineStack({
-          name,
-          serf,
-          rng: new SeededRng(deriveSeed(deriveSeed(seed, index), start)),
-          generation: start,
-          onDelivery: (d) => this.onDelivery(name, start, d.id),
-        })
-        this.stacks.set(name, s)
-        this.allStacks.push(s)
-        return s.stack
-      },
-    }
+  onSpawn(node: SimNode): void {
+    if (node.protocol instanceof ComposedNode) this.allNodes.push(node.protocol)
+  }
+
+  onRestart(node: SimNode): void {
+    this.onSpawn(node)
+  }
+
+  onEvent(node: SimNode, event: NodeEvent): void {
+    if (event.type === 'message' && event.message.via === 'grapevine') this.onDelivery(node.name, node.restarts, event.message.id)
   }
 
   /** Schedules the writes and broadcasts of [now, now + windowMs). */
@@ -310,14 +301,14 @@ export class StackWorkload implements SimObserver {
     const nodes = this.running()
     if (nodes.length === 0) return
     const node = nodes[this.rng.int(nodes.length)]
-    const st = this.stacks.get(node.name)!.state.reconciler.state
     const now = this.sim.nowMs
-    const live = st.entries()
+    const live = stateOf(node).entries()
     if (live.length > 0 && this.rng.float() < this.deleteFraction) {
-      st.delete(live[this.rng.int(live.length)][0], now)
+      const key = live[this.rng.int(live.length)][0]
+      this.sim.invoke(node, (p, t, out) => (p as ComposedNode).deleteKey(key, t, out))
       this.deletes++
     } else {
-      st.set(`k${this.rng.int(this.keySpace)}`, `v${i}`)
+      this.sim.invoke(node, (p, t, out) => (p as ComposedNode).setKey(`k${this.rng.int(this.keySpace)}`, `v${i}`, t, out))
       this.sets++
     }
     this.lastWriteAtMs = now
@@ -330,8 +321,8 @@ export class StackWorkload implements SimObserver {
     const payload = new Uint8Array(this.payloadBytes)
     for (let b = 0; b < payload.length; b++) payload[b] = (i >>> ((b % 4) * 8)) & 0xff
     const now = this.sim.nowMs
-    const d = this.stacks.get(node.name)!.broadcasts.broadcast('sim', payload, now)
-    this.sentAt.set(d.id, now)
+    const id = this.sim.invoke(node, (p, t, out) => (p as ComposedNode).broadcast('sim', payload, t, out))
+    this.sentAt.set(id, now)
   }
 
   /**
@@ -376,7 +367,7 @@ export class StackWorkload implements SimObserver {
   }
 
   private liveStates(): Array<[SimNode, ClusterState]> {
-    return this.sim.liveNodes().map((n) => [n, this.stacks.get(n.name)!.state.reconciler.state])
+    return this.sim.liveNodes().map((n) => [n, stateOf(n)])
   }
 
   /** The digest every live node's view has, or null when two differ. */
@@ -432,7 +423,7 @@ export class StackWorkload implements SimObserver {
     }
     latencies.sort((a, b) => a - b)
     let duplicatesSuppressed = 0
-    for (const s of this.allStacks) duplicatesSuppressed += s.broadcasts.engine.counters.duplicates
+    for (const n of this.allNodes) duplicatesSuppressed += n.protocolStats().broadcast.duplicates
     return {
       broadcasts: this.sentAt.size,
       liveNodes: live.length,

@@ -1,0 +1,566 @@
+/**
+ * THE composed node: one resolved configuration in, SWIM + Serf's layer + Grapevine's stack (broadcasts,
+ * cluster state, phi as SWIM's second opinion) + sealing and opening of packets out. Both runtimes drive
+ * only this; neither builds SWIM's delegate stack itself.
+ *
+ *   runtime input (nowMs, out) ──▶ open (keys, label) ──▶ Swim.handleX ──▶ delegate: ProtocolStack
+ *        │                                                                   ├─ SerfLayer (intents, events, queries, keys)
+ *        │                                                                   └─ broadcasts, cluster state, phi
+ *        └─ node timers (Serf leave wait, force-leave wait, query deadlines, leave deadline)
+ *   layer callbacks ──▶ events into the input's outbox; leave intents ──▶ applied right after the input
+ *   sends ──▶ sealed ──▶ out (the runtime performs them)
+ *
+ * Pure: no sockets, timers, clocks or Math.random. Time comes with every input, randomness from the
+ * Rng (and, for AES-GCM nonces, the runtime's random bytes), and every effect goes to the outbox.
+ * Every timer the node needs, its own included, is data in that outbox.
+ *
+ * Operations a user calls (join, leave, broadcast, set a key, query…) are inputs too: each takes
+ * `nowMs` and an outbox. Reads (members, state, stats) take nothing and change nothing.
+ */
+import type { StreamResult } from '../core/effects.js'
+import type { Rng } from '../core/rng.js'
+import { SeededRng } from '../core/rng.js'
+import type { Address } from '../core/types.js'
+import { ipToBytes } from '../core/types.js'
+import { ConfigError } from '../swim/config.js'
+import type { SwimConfig } from '../swim/config.js'
+import type { MemberInfo, MemberState } from '../swim/events.js'
+import { META_MAX_BYTES, Swim } from '../swim/swim.js'
+import type { SwimStats } from '../swim/stats.js'
+import { SerfLayer } from '../serf/serf-layer.js'
+import type { SerfLayerEvent } from '../serf/serf-layer.js'
+import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
+import type { ReceivedQuery } from '../serf/queries.js'
+import { newRumorCounters } from '../gossip/rumor-types.js'
+import { createGrapevineStack } from '../stack/create.js'
+import type { GrapevineStack } from '../stack/create.js'
+import { markMeta } from '../stack/envelope.js'
+import type { ClusterState } from '../state/cluster-state.js'
+import type { DecodeError } from '../wire/decode-error.js'
+import { WireSecurity } from '../wire/security.js'
+import type { RandomBytes } from '../wire/security.js'
+import { decodeTags, encodeTags, tagProblems } from '../runtime/node/tags.js'
+import type { Tags } from '../runtime/node/tags.js'
+import { SealingOutbox } from './sealing.js'
+import type { ResolvedSettings } from './settings.js'
+import { SERF_BROADCAST_TIMEOUT_MS, serfEventId } from './types.js'
+import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
+
+/** Everything a composed node is built from. */
+export interface NodeSpec extends ResolvedSettings {
+  /** The address other members reach us at (the bound one, or the advertised one). */
+  readonly address: Address
+  /** Addresses the reconnect loop retries (join() adds its seeds too). */
+  readonly seeds?: readonly Address[]
+}
+
+/** What the runtime hands in: the node's randomness. */
+export interface NodeEnv {
+  /** Seeds every protocol's generator (each gets its own stream). */
+  readonly rng: Rng
+  /** Bytes for AES-GCM nonces; the real runtime gives crypto's, the simulator the seeded generator's. Default: `rng`. */
+  readonly randomBytes?: RandomBytes
+}
+
+interface PendingQuery {
+  readonly name: string
+  readonly acks: string[]
+  readonly responses: Array<{ readonly from: string; readonly payload: Uint8Array }>
+}
+
+type LeavePhase = 'none' | 'serf' | 'swim' | 'done'
+
+export class ComposedNode {
+  readonly name: string
+  readonly address: Address
+  readonly swim: Swim
+  readonly serf: SerfLayer | undefined
+  /** Grapevine's protocols; undefined when membership-only. */
+  readonly stack: GrapevineStack | undefined
+  readonly security: WireSecurity
+  readonly settings: NodeSpec
+  /** Called with each datagram and stream sent or received, in plaintext, when set (the dashboard's view). */
+  onTraffic: ((t: Traffic) => void) | undefined
+
+  private readonly rng: Rng
+  /** The outbox of the input being handled: where layer callbacks emit. */
+  private out: NodeOutbox | undefined
+  /** Actions that must run after the current input (a leave intent applied to SWIM, a leave's next phase). */
+  private readonly deferred: Array<(nowMs: number, out: NodeOutbox) => void> = []
+  private leavePhase: LeavePhase = 'none'
+  private leaveEpoch = 0
+  private forceSeq = 0
+  private readonly forceWaits = new Set<number>()
+  private readonly queries = new Map<string, PendingQuery>()
+  private stopped = false
+  /** Events a layer raised outside any input (a read that touched state); emitted with the next input. */
+  private orphans: NodeEvent[] = []
+  /** What protocolStats() reports when membership-only: counters that stay zero. */
+  private readonly noProtocols: ProtocolStats = {
+    broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
+    state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0 },
+  }
+
+  constructor(spec: NodeSpec, env: NodeEnv) {
+    this.settings = spec
+    this.name = spec.name
+    this.address = spec.address
+    this.rng = env.rng
+    const child = (): Rng => new SeededRng(env.rng.u32())
+    const swimRng = child()
+    const stackRng = child()
+    const nonceRng = env.randomBytes === undefined ? child() : undefined
+    this.security = new WireSecurity(
+      { keyring: spec.keyring, label: spec.label, verifyIncoming: spec.verifyIncoming, verifyOutgoing: spec.verifyOutgoing },
+      env.randomBytes ?? ((n) => (nonceRng as Rng).bytes(n)),
+    )
+    let swimRef: Swim | undefined
+    const keyControl = keyringControl(spec.keyring, () => this.emit({ type: 'keyringChanged' }))
+    this.serf = spec.serf
+      ? new SerfLayer({
+          name: spec.name,
+          retransmitMult: spec.config.retransmitMult,
+          clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
+          tags: () => (swimRef === undefined ? {} : decodeTags(swimRef.localMember().meta)),
+          onEvent: (e) => this.serfEvent(e),
+          // Arrives inside a SWIM input; applied to SWIM right after it.
+          onLeaveIntent: (node, prune) => this.defer((now, out) => this.swim.forceLeave(node, prune, now, out)),
+          // Serf's key queries (`serf keys …` on an agent): answered from the keyring at once, as Serf does.
+          onKeyQuery: (name, payload) => answerKeyQuery(name, payload, keyControl),
+        })
+      : undefined
+    this.stack = spec.membershipOnly
+      ? undefined
+      : createGrapevineStack({
+          name: spec.name,
+          serf: this.serf,
+          rng: stackRng,
+          generation: spec.generation,
+          broadcast: spec.broadcast,
+          state: spec.state,
+          phi: spec.phi,
+          onDelivery: (d) => this.emit({ type: 'message', message: { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } }),
+          onStateChange: (event) => this.emit({ type: 'stateChanged', event }),
+          onDrop: (reason) => this.swim.stats.drop(reason),
+        })
+    // memberlist leaves room for the envelope in every packet it packs (spec 4.4).
+    const overhead = this.security.packetOverheadBytes
+    const config: SwimConfig = overhead === 0 ? spec.config : { ...spec.config, packetBytesBudget: spec.config.packetBytesBudget - overhead }
+    this.swim = new Swim({
+      name: spec.name, address: spec.address, config, rng: swimRng, meta: spec.meta, incarnation: spec.incarnation, seeds: spec.seeds,
+      delegate: this.stack?.stack ?? this.serf,
+    })
+    swimRef = this.swim
+  }
+
+  // ------------------------------------------------------------------ inputs from the network and timers
+
+  start(nowMs: number, out: NodeOutbox): void {
+    this.input(nowMs, out, (o) => {
+      this.swim.start(nowMs, o)
+      // Serf's join intent: queued now, it goes out with the first gossip to anyone and sets our statusLTime.
+      this.serf?.join()
+    })
+  }
+
+  handlePacket(from: Address, bytes: Uint8Array, nowMs: number, out: NodeOutbox): void {
+    if (this.stopped) return
+    const opened = this.security.openPacket(bytes)
+    if (!opened.ok) {
+      this.swim.stats.packetsIn++
+      this.swim.stats.bytesIn += bytes.length
+      return this.rejected(opened.error, from, out)
+    }
+    const plain = opened.value
+    // The protocol counts what it decodes; the envelope is on the wire too.
+    this.swim.stats.bytesIn += bytes.length - plain.length
+    this.onTraffic?.({ direction: 'in', kind: 'packet', peer: from, bytes: plain })
+    this.input(nowMs, out, (o) => this.swim.handlePacket(from, plain, nowMs, o))
+  }
+
+  /** A stream request (a whole message); returns the reply to write back, sealed, or null for none. */
+  handleStreamRequest(from: Address, bytes: Uint8Array, nowMs: number, out: NodeOutbox): Uint8Array | null {
+    if (this.stopped) return null
+    const sec = this.security
+    const opened = sec.openStream(bytes, true)
+    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
+    if (!opened.ok) {
+      this.rejected(opened.error, from, out)
+      const reply = sec.rejectedRequestReply(opened.error)
+      if (reply !== null) this.swim.stats.streamBytesOut += reply.length
+      return reply
+    }
+    this.onTraffic?.({ direction: 'in', kind: 'stream', peer: from, bytes: opened.value })
+    const reply = this.input(nowMs, out, (o) => this.swim.handleStreamRequest(from, opened.value, nowMs, o))
+    if (reply === null) return null
+    this.onTraffic?.({ direction: 'out', kind: 'stream', peer: from, bytes: reply })
+    const sealed = sec.sealStream(reply, false)
+    this.swim.stats.streamBytesOut += sealed.length - reply.length
+    return sealed
+  }
+
+  /** The outcome of a stream we opened (the reply as it came off the wire). */
+  handleStreamReply(exchangeId: number, result: StreamResult, nowMs: number, out: NodeOutbox): void {
+    if (this.stopped) return
+    let r = result
+    if (result.ok && result.bytes.length > 0) {
+      const opened = this.security.openReply(result.bytes)
+      this.swim.stats.streamBytesIn += result.bytes.length - (opened.error === undefined ? opened.bytes.length : 0)
+      if (opened.error !== undefined) this.rejected(opened.error, this.address, out)
+      r = { ok: true, bytes: opened.bytes }
+    }
+    this.input(nowMs, out, (o) => this.swim.handleStreamReply(exchangeId, r, nowMs, o))
+  }
+
+  handleTimer(timer: NodeTimer, nowMs: number, out: NodeOutbox): void {
+    if (this.stopped) return
+    this.input(nowMs, out, (o) => (isOwnTimer(timer) ? this.ownTimer(timer, nowMs, o) : this.swim.handleTimer(timer, nowMs, o)))
+  }
+
+  /** A drop the runtime saw before the protocol did (a send that failed, a stream cut): counted and reported. */
+  dropped(reason: string, from: Address | undefined, detail: string, out: NodeOutbox): void {
+    if (this.stopped) return
+    this.swim.stats.drop(reason)
+    out.emit({ type: 'dropped', reason, from: from ?? { ip: '0.0.0.0', port: 0 }, detail })
+  }
+
+  /** Stops for good: later inputs are ignored. Pending waits end (their completions are not reported). */
+  shutdown(): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.swim.shutdown()
+  }
+
+  get isStopped(): boolean {
+    return this.stopped
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. */
+  join(seeds: readonly Address[], nowMs: number, out: NodeOutbox): number {
+    this.live()
+    return this.input(nowMs, out, (o) => {
+      const id = this.swim.join(seeds, nowMs, o)
+      // Serf's Join broadcasts a join intent once memberlist joined.
+      this.serf?.join()
+      return id
+    })
+  }
+
+  /**
+   * Leaves gracefully, as Serf does: first Serf's leave intent (so Serf agents record `left`, not
+   * `failed`) with up to SERF_BROADCAST_TIMEOUT_MS to go out, then memberlist's own leave. A
+   * `leaveCompleted` event ends it, at the latest `timeoutMs` after this call when given. A second
+   * call while leaving does nothing.
+   */
+  leave(nowMs: number, out: NodeOutbox, timeoutMs?: number): void {
+    if (this.stopped || this.leavePhase !== 'none' || this.swim.isLeaving) return
+    const epoch = ++this.leaveEpoch
+    this.input(nowMs, out, (o) => {
+      if (timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
+      const serf = this.serf
+      // Skipped without the Serf layer or when alone (as Serf does).
+      if (serf === undefined || !this.othersAlive()) return this.leaveSwim(nowMs, o)
+      this.leavePhase = 'serf'
+      o.schedule({ kind: 'serfLeaveWait', epoch }, Math.max(0, Math.min(SERF_BROADCAST_TIMEOUT_MS, timeoutMs ?? SERF_BROADCAST_TIMEOUT_MS)))
+      serf.leave(() => this.defer((now, o2) => this.leaveSwim(now, o2)))
+    })
+  }
+
+  /**
+   * Serf's force-leave of a failed member (see GrapevineNode.forceLeave). Returns the member's state
+   * before, whether anything knew the name, and the sequence number of the `forceLeaveCompleted`
+   * event to wait for (undefined: nothing to wait for).
+   */
+  forceLeave(name: string, prune: boolean, nowMs: number, out: NodeOutbox): { readonly before: MemberState | undefined; readonly known: boolean; readonly wait: number | undefined } {
+    this.live()
+    if (typeof name !== 'string' || name.length === 0) throw new ConfigError([`name: expected a member name, got ${JSON.stringify(name)}`])
+    const before = this.swim.member(name)?.state
+    const serf = this.serf
+    if (serf === undefined) {
+      const was = this.input(nowMs, out, (o) => this.swim.forceLeave(name, prune, nowMs, o))
+      return { before: was, known: was !== undefined, wait: undefined }
+    }
+    if (before === undefined && serf.statusLTime(name) === undefined) return { before, known: false, wait: undefined }
+    // Alone, nobody will carry the intent (Serf does not wait then either); our own view changes at once.
+    const othersAlive = this.othersAlive()
+    const seq = ++this.forceSeq
+    this.input(nowMs, out, (o) => {
+      if (othersAlive) {
+        this.forceWaits.add(seq)
+        o.schedule({ kind: 'forceLeaveWait', seq }, SERF_BROADCAST_TIMEOUT_MS)
+      }
+      serf.forceLeave(name, prune, () => this.forceLeaveDone(seq))
+    })
+    return { before, known: true, wait: othersAlive ? seq : undefined }
+  }
+
+  /** Fires a Serf user event (see GrapevineNode.userEvent); returns its Lamport time. */
+  userEvent(name: string, payload: Uint8Array, coalesce: boolean, nowMs: number, out: NodeOutbox): number {
+    const serf = this.requireSerf('user events')
+    this.live()
+    return this.input(nowMs, out, () => serf.userEvent(name, payload, coalesce))
+  }
+
+  /**
+   * Sends a Serf query; a `queryCompleted` event with the returned id brings what it collected at its
+   * deadline. Replies also come as `serf` events (`queryReply`) as they arrive.
+   */
+  query(name: string, payload: Uint8Array, opts: QueryOptions, nowMs: number, out: NodeOutbox): { readonly id: number; readonly lTime: number; readonly timeoutMs: number } {
+    const serf = this.requireSerf('queries')
+    this.live()
+    const c = this.swim.config
+    // Serf's DefaultQueryTimeout: GossipInterval × QueryTimeoutMult (16) × ceil(log10(N + 1)).
+    const timeoutMs = opts.timeoutMs ?? c.gossipIntervalMs * 16 * Math.max(1, Math.ceil(Math.log10(this.swim.estimatedClusterSize() + 1)))
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError([`timeoutMs: expected a positive number of milliseconds, got ${String(opts.timeoutMs)}`])
+    const id = this.rng.u32()
+    const addr = ipToBytes(this.address.ip) as Uint8Array
+    return this.input(nowMs, out, (o) => {
+      const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags })
+      this.queries.set(queryKey(lTime, id), { name, acks: [], responses: [] })
+      o.schedule({ kind: 'queryDeadline', lTime, id }, timeoutMs)
+      return { id, lTime, timeoutMs }
+    })
+  }
+
+  /** What a query has collected so far (undefined once completed or unknown). */
+  queryProgress(lTime: number, id: number): QueryResult | undefined {
+    const q = this.queries.get(queryKey(lTime, id))
+    return q === undefined ? undefined : { name: q.name, lTime, acks: [...q.acks], responses: [...q.responses] }
+  }
+
+  /**
+   * The one response to a query this node was asked (a `serf` event of type `query`). Throws
+   * QueryResponseError when answered already or too large; false when the querier is no longer a live member.
+   */
+  respondToQuery(query: Pick<ReceivedQuery, 'lTime' | 'id'>, payload: Uint8Array, nowMs: number, out: NodeOutbox): boolean {
+    const serf = this.requireSerf('queries')
+    this.live()
+    return this.input(nowMs, out, (o) => {
+      const r = serf.respondToQuery(query, payload)
+      return this.swim.sendUserTo(r.to, r.payload, o)
+    })
+  }
+
+  /** Broadcasts to every live Grapevine node, delivered here at once (a `message` event). Returns its id. */
+  broadcast(name: string, payload: Uint8Array, nowMs: number, out: NodeOutbox): string {
+    const stack = this.requireStack('broadcasts')
+    if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
+    this.live()
+    return this.input(nowMs, out, () => stack.broadcasts.broadcast(name, payload, nowMs).id)
+  }
+
+  /** Sets a key of this node's cluster state; returns the change's version. */
+  setKey(key: string, value: string, nowMs: number, out: NodeOutbox): number {
+    const stack = this.requireStack('cluster state')
+    this.live()
+    return this.input(nowMs, out, () => {
+      const v = stack.state.reconciler.state.set(key, value)
+      stack.state.flush()
+      return v
+    })
+  }
+
+  /** Deletes a key of this node's cluster state (a tombstone); false when absent. */
+  deleteKey(key: string, nowMs: number, out: NodeOutbox): boolean {
+    const stack = this.requireStack('cluster state')
+    this.live()
+    return this.input(nowMs, out, () => {
+      const r = stack.state.reconciler.state.delete(key, nowMs)
+      stack.state.flush()
+      return r
+    })
+  }
+
+  /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
+  setTags(tags: Tags, nowMs: number, out: NodeOutbox): void {
+    const problems = tagProblems(tags)
+    if (problems.length > 0) throw new ConfigError(problems)
+    const meta = encodeTags(tags)
+    this.setMeta(this.stack === undefined ? meta : markMeta(meta), nowMs, out)
+  }
+
+  /** Replaces the raw metadata (at most 512 bytes). */
+  setMeta(meta: Uint8Array, nowMs: number, out: NodeOutbox): void {
+    if (!(meta instanceof Uint8Array) || meta.length > META_MAX_BYTES) {
+      throw new ConfigError([`meta: expected at most ${META_MAX_BYTES} bytes, got ${meta instanceof Uint8Array ? `${meta.length} bytes` : typeof meta}`])
+    }
+    if (this.stopped) return
+    this.input(nowMs, out, (o) => this.swim.setMeta(meta, nowMs, o))
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  members(): MemberInfo[] {
+    return this.swim.members()
+  }
+
+  localMember(): MemberInfo {
+    return this.swim.localMember()
+  }
+
+  member(name: string): MemberInfo | undefined {
+    return this.swim.member(name)
+  }
+
+  get healthScore(): number {
+    return this.swim.healthScore
+  }
+
+  get stats(): SwimStats {
+    return this.swim.stats
+  }
+
+  get config(): SwimConfig {
+    return this.swim.config
+  }
+
+  /** The replicated cluster state this node holds; undefined when membership-only. */
+  get clusterState(): ClusterState | undefined {
+    return this.stack?.state.reconciler.state
+  }
+
+  /** The phi accrual suspicion level of a member (undefined: none heard yet, or membership-only). */
+  phi(name: string, nowMs: number): number | undefined {
+    return this.stack?.phi.phi(name, nowMs)
+  }
+
+  /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them); zeros when membership-only. */
+  protocolStats(): ProtocolStats {
+    const g = this.stack
+    if (g === undefined) return this.noProtocols
+    const st = g.state.reconciler.state
+    return {
+      broadcast: g.broadcasts.engine.counters,
+      hotRumors: g.broadcasts.engine.hotCount,
+      state: g.state.counters,
+      stateNodes: st.nodeNames().length,
+      stateVersion: st.digestOf(this.name)?.maxVersion ?? 0,
+      stack: g.stack.counts,
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Runs one input: sends sealed, layer events into `out`, deferred actions right after. */
+  private input<T>(nowMs: number, out: NodeOutbox, fn: (sealed: NodeOutbox) => T): T {
+    const sealed = new SealingOutbox(out, this.security, this.swim.stats, this.onTraffic, (e) => this.admit(e))
+    const prev = this.out
+    this.out = sealed
+    if (this.orphans.length > 0) for (const e of this.orphans.splice(0)) sealed.emit(e)
+    try {
+      return fn(sealed)
+    } finally {
+      for (let guard = 0; this.deferred.length > 0 && guard < 10_000; guard++) this.deferred.shift()!(nowMs, sealed)
+      this.out = prev
+    }
+  }
+
+  private defer(action: (nowMs: number, out: NodeOutbox) => void): void {
+    this.deferred.push(action)
+  }
+
+  /** A layer's event: into the current input's outbox (or, outside any input, the next one's). */
+  private emit(e: NodeEvent): void {
+    if (this.out !== undefined) this.out.emit(e)
+    else this.orphans.push(e)
+  }
+
+  private ownTimer(t: NodeOwnTimer, nowMs: number, out: NodeOutbox): void {
+    switch (t.kind) {
+      case 'serfLeaveWait':
+        if (t.epoch === this.leaveEpoch && this.leavePhase === 'serf') this.leaveSwim(nowMs, out)
+        return
+      case 'leaveDeadline':
+        if (t.epoch === this.leaveEpoch && this.leavePhase !== 'done') out.emit({ type: 'leaveCompleted', timedOut: true })
+        return
+      case 'forceLeaveWait':
+        return this.forceLeaveDone(t.seq)
+      case 'queryDeadline': {
+        const key = queryKey(t.lTime, t.id)
+        const q = this.queries.get(key)
+        if (q === undefined) return
+        this.queries.delete(key)
+        this.serf?.closeQuery(t.lTime, t.id)
+        out.emit({ type: 'queryCompleted', id: t.id, result: { name: q.name, lTime: t.lTime, acks: q.acks, responses: q.responses } })
+      }
+    }
+  }
+
+  /** memberlist's leave: SWIM broadcasts our dead and reports leaveCompleted (passed on once). */
+  private leaveSwim(nowMs: number, out: NodeOutbox): void {
+    if (this.leavePhase === 'swim' || this.leavePhase === 'done') return
+    this.leavePhase = 'swim'
+    this.swim.leave(nowMs, out)
+  }
+
+  /** Every event passes here: a leave is reported completed once (SWIM's, or the caller's deadline). */
+  private admit(e: NodeEvent): boolean {
+    if (e.type !== 'leaveCompleted') return true
+    if (this.leavePhase === 'done') return false
+    this.leavePhase = 'done'
+    return true
+  }
+
+  private forceLeaveDone(seq: number): void {
+    if (!this.forceWaits.delete(seq)) return
+    this.emit({ type: 'forceLeaveCompleted', seq })
+  }
+
+  private serfEvent(e: SerfLayerEvent): void {
+    this.emit({ type: 'serf', event: e })
+    if (e.type === 'userEvent') {
+      this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : '', hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })
+    } else if (e.type === 'queryReply') {
+      const q = this.queries.get(queryKey(e.lTime, e.id))
+      if (q === undefined) return
+      if (e.ack) q.acks.push(e.from)
+      else q.responses.push({ from: e.from, payload: e.payload })
+    }
+  }
+
+  private rejected(err: DecodeError, from: Address, out: NodeOutbox): void {
+    this.swim.stats.decodeError(err.reason)
+    this.swim.stats.drop(err.reason)
+    out.emit({ type: 'dropped', reason: err.reason, from, detail: err.detail })
+  }
+
+  private othersAlive(): boolean {
+    return this.swim.members().some((m) => m.name !== this.name && m.state === 'alive')
+  }
+
+  private live(): void {
+    if (this.stopped) throw new NodeStoppedError()
+  }
+
+  private requireSerf(what: string): SerfLayer {
+    if (this.serf === undefined) throw new ConfigError([`serf: ${what} need the Serf layer; start the node with serf: true (the default) and without membershipOnly`])
+    return this.serf
+  }
+
+  private requireStack(what: string): GrapevineStack {
+    if (this.stack === undefined) throw new ConfigError([`membershipOnly: ${what} need Grapevine's stack; start the node without membershipOnly`])
+    return this.stack
+  }
+}
+
+/** A call on a node that was shut down. */
+export class NodeStoppedError extends Error {
+  override readonly name = 'NodeStoppedError'
+  constructor() {
+    super('the node is shut down')
+  }
+}
+
+const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline'])
+
+function isOwnTimer(t: NodeTimer): t is NodeOwnTimer {
+  return OWN_TIMERS.has(t.kind)
+}
+
+function queryKey(lTime: number, id: number): string {
+  return `${lTime}/${id}`
+}
+
+

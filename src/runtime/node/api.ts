@@ -1,0 +1,155 @@
+/**
+ * The real runtime's public face: what `startNode` resolves to, and the data its listeners get. The
+ * node behind it is the composed node (src/node/); this file only names what a user calls.
+ */
+import type { MemberState, SwimEvent } from '../../node/index.js'
+import type {
+  BroadcastMessage, EncryptionStatus, Member, MemberEvent, ProtocolStats, QueryOptions as NodeQueryOptions, QueryResult,
+  QueryToAnswer, SerfLayerEvent, StateEvent, SwimStats, Tags, Traffic,
+} from '../../node/index.js'
+import type { Address } from '../../core/types.js'
+
+export type {
+  BroadcastMessage, EncryptionStatus, Member, MemberEvent, MemberEventType, ProtocolStats, QueryResult, Traffic,
+} from '../../node/index.js'
+export { serfEventId, SERF_BROADCAST_TIMEOUT_MS } from '../../node/index.js'
+
+/**
+ * A Serf query this node was asked (`serf query NAME PAYLOAD` on a Serf agent, and the filters matched
+ * this node). The querier already got our ack; `respond` sends the one response it may take (at most
+ * Serf's 1024 bytes encoded; throws QueryResponseError otherwise, or when called twice) and returns
+ * false when the querier is no longer a live member. Respond within `timeoutMs`, or the querier has
+ * stopped listening.
+ */
+export interface SerfQueryEvent extends QueryToAnswer {
+  respond(payload: Uint8Array | string): boolean
+}
+
+/** Options of `node.query`. */
+export interface QueryOptions extends NodeQueryOptions {
+  /** Called for each response as it arrives. */
+  readonly onResponse?: (from: string, payload: Uint8Array) => void
+}
+
+/** How `node.broadcast` sends: Grapevine's rumor mongering (default) or a Serf user event. */
+export interface BroadcastOptions {
+  /**
+   * 'grapevine' (default): rumor mongering to the Grapevine nodes, payload up to the broadcast config's
+   * maxPayloadBytes. 'serf': a Serf user event, which Serf agents receive too (their `user` event
+   * handlers run); name and payload together at most Serf's 512 bytes.
+   */
+  readonly via?: 'grapevine' | 'serf'
+  /** Serf user events only: let Serf agents merge events of this name that arrive close together. Default false. */
+  readonly coalesce?: boolean
+}
+
+/** A node's view of the replicated cluster state (each node owns its own map; everyone reads all). */
+export interface NodeStateApi {
+  /** Sets a key of this node's map; replicated to every node. Returns the change's version. */
+  set(key: string, value: string): number
+  /** Deletes a key of this node's map (a tombstone, so it stays deleted everywhere); false if absent. */
+  delete(key: string): boolean
+  /** A key of a node's map (this node's by default). */
+  get(node: string, key: string): string | undefined
+  /** The live keys of a node's map (this node's by default), sorted by key. */
+  entries(node?: string): Array<[string, string]>
+  /** Nodes whose state this node holds. */
+  nodes(): readonly string[]
+  /** Calls `listener` for every change of a key starting with `prefix`, on any node; returns the unsubscribe. */
+  watch(prefix: string, listener: (e: StateEvent) => void): () => void
+}
+
+/** join() found no seed that answered. Nothing changed except that the seeds are retried by the reconnect loop. */
+export class JoinError extends Error {
+  override readonly name = 'JoinError'
+  constructor(readonly errors: readonly string[]) {
+    super(`join failed: no seed answered${errors.length > 0 ? `\n  - ${errors.join('\n  - ')}` : ''}`)
+  }
+}
+
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic'
+
+export interface GrapevineNode {
+  readonly name: string
+  /** The advertised address. */
+  readonly address: Address
+  /** The bound port (UDP and TCP). */
+  readonly port: number
+  /** Push-pull with each seed; resolves with how many answered, rejects with JoinError if none did. */
+  join(addresses: readonly string[]): Promise<number>
+  /** Broadcasts our departure; resolves once it went out or after timeoutMs (config leaveTimeoutMs). */
+  leave(timeoutMs?: number): Promise<void>
+  /** Closes every socket and timer; idempotent. Afterwards nothing of ours keeps the process alive. */
+  shutdown(): Promise<void>
+  members(): Member[]
+  localMember(): Member
+  /**
+   * Serf's force-leave: tells the cluster that a failed member will not come back. Every member (this
+   * one first) records it `left`, which stops reconnect attempts; with `prune` it is also forgotten at
+   * once (`reaped`). A live member is not affected (it refutes the intent). Resolves with the member's
+   * state before, or undefined when no member has that name; waits (at most SERF_BROADCAST_TIMEOUT_MS)
+   * until the intent went out. Without the Serf layer only this node's view changes.
+   */
+  forceLeave(name: string, opts?: { prune?: boolean }): Promise<MemberState | undefined>
+  /**
+   * Fires a Serf user event: delivered here (`serf` event `userEvent`) and gossiped to every member,
+   * where Serf agents run their `user` event handlers. `coalesce` (default false) lets Serf agents
+   * merge events of the same name that arrive close together. Returns the event's Lamport time.
+   * Throws UserEventError for an empty name or an event over Serf's 512-byte limit, and ConfigError
+   * without the Serf layer.
+   */
+  userEvent(name: string, payload?: Uint8Array | string, opts?: { coalesce?: boolean }): number
+  /**
+   * Sends a Serf query to the cluster (what `serf query` does) and resolves at its deadline with the
+   * members that acked and the responses (Serf agents answer through their `query` event handlers,
+   * Grapevine nodes through `on('query')`). The querying node does not take its own query. Throws
+   * QueryResponseError for a name starting with `_serf_` or a query over Serf's 1024 bytes.
+   */
+  query(name: string, payload?: Uint8Array | string, opts?: QueryOptions): Promise<QueryResult>
+  /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
+  setTags(tags: Tags): void
+  /** Replaces the raw metadata (at most 512 bytes). */
+  setMeta(meta: Uint8Array): void
+  /**
+   * Broadcasts a payload to every live Grapevine node, delivered once each (`message` events; here
+   * too, at once). Returns its id. Throws BroadcastError when the payload or name is over its limit.
+   * With `via: 'serf'` it goes out as a Serf user event instead (see userEvent), reaching Serf agents too.
+   */
+  broadcast(name: string, payload: Uint8Array | string, opts?: BroadcastOptions): string
+  /** The replicated cluster state: this node's map to write, every node's to read. */
+  readonly state: NodeStateApi
+  /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
+  phi(name: string): number | undefined
+  /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them). */
+  protocolStats(): ProtocolStats
+  /** The protocol's counters (drops by reason, probes, …). */
+  stats(): SwimStats
+  /** Encryption and label status, keys by fingerprint. */
+  encryption(): EncryptionStatus
+  /** Installs a key (base64 or bytes) for decryption; the first key of an empty keyring becomes primary. Throws KeyringError. */
+  installKey(key: string | Uint8Array): void
+  /** Makes an installed key the primary (it encrypts from now on). Throws KeyringError when not installed. */
+  useKey(key: string | Uint8Array): void
+  /** Removes an installed key; throws KeyringError for the primary. */
+  removeKey(key: string | Uint8Array): void
+  /** Changes memberlist's verify switches while running (the plaintext-to-encrypted switch). */
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void
+  /** The keys in base64, the primary first: for writing a keyring file. Never show them. */
+  exportKeys(): string[]
+  on(event: 'member', listener: (e: MemberEvent) => void): this
+  on(event: 'event', listener: (e: SwimEvent) => void): this
+  /** Serf layer facts: user events, join/leave intents, undecodable Serf messages (only with serf: true). */
+  on(event: 'serf', listener: (e: SerfLayerEvent) => void): this
+  /** A Serf query reached this node (Serf's own `_serf_…` queries are handled inside). */
+  on(event: 'query', listener: (q: SerfQueryEvent) => void): this
+  /** A broadcast or a Serf user event arrived (or was sent from here), once each. */
+  on(event: 'message', listener: (m: BroadcastMessage) => void): this
+  /** A key of some node's state changed here (set, deleted, or the node restarted with a new generation). */
+  on(event: 'state', listener: (e: StateEvent) => void): this
+  /** The keyring was changed from the network (Serf's `keys` queries); the agent saves its keyring file. */
+  on(event: 'keyring', listener: () => void): this
+  /** Each datagram and stream sent or received (with the peer's address and plaintext bytes), for observers. */
+  on(event: 'traffic', listener: (t: Traffic) => void): this
+  off(event: NodeEventName, listener: (...args: never[]) => void): this
+}
+

@@ -1,0 +1,323 @@
+/**
+ * The node handle `startNode` resolves to: user calls become inputs of the composed node (through the
+ * driver), and the node's events become the listeners' events.
+ *
+ *   user call ──▶ driver.run(node.op(…, nowMs, out)) ──▶ effects
+ *   NodeEvent ──▶ route ──▶ 'event' (SWIM's), 'member', 'message', 'state', 'serf', 'query', 'keyring'
+ *                       └─▶ pending promises: joinCompleted, leaveCompleted, queryCompleted, forceLeaveCompleted
+ *
+ * Every wait (Serf's leave and force-leave waits, query deadlines, the leave deadline) is a timer of
+ * the node; the handle only holds the promises those timers' events settle. shutdown() settles them all.
+ */
+import { EventEmitter } from 'node:events'
+import type { Address } from '../../core/types.js'
+import { addressKey } from '../../core/types.js'
+import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, decodeTags, serfEventId } from '../../node/index.js'
+import type { ComposedNode, MemberEventType, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
+import { formatKey } from '../../wire/keyring.js'
+import type { WireSecurity } from '../../wire/security.js'
+import { toKey } from '../../node/index.js'
+import { JoinError } from './api.js'
+import type { BroadcastOptions, EncryptionStatus, GrapevineNode, Member, NodeEventName, NodeStateApi, ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent } from './api.js'
+import type { Driver } from './driver.js'
+import type { TcpTransport } from './tcp.js'
+import type { UdpTransport } from './udp.js'
+
+/** A payload as bytes: strings as UTF-8. Throws ConfigError for anything else. */
+export function payloadBytes(payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+  if (!(bytes instanceof Uint8Array)) throw new ConfigError([`payload: expected a string or a Uint8Array, got ${typeof payload}`])
+  return bytes
+}
+
+function withTags(m: MemberInfo): Member {
+  return { ...m, tags: decodeTags(m.meta) }
+}
+
+export class NodeHandle implements GrapevineNode {
+  readonly name: string
+  readonly address: Address
+  readonly state: NodeStateApi
+  private readonly bus = new EventEmitter()
+  private readonly node: ComposedNode
+  private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
+  private readonly leaves: Array<() => void> = []
+  private readonly queries = new Map<number, { lTime: number; done: (r: QueryResult) => void; onResponse?: QueryOptions['onResponse'] }>()
+  private readonly forceLeaves = new Map<number, () => void>()
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly udp: UdpTransport,
+    private readonly tcp: TcpTransport,
+    readonly port: number,
+    /** Resolves seed texts to addresses (DNS for host names). */
+    private readonly resolveSeed: (text: string) => Promise<Address>,
+  ) {
+    this.node = driver.node
+    this.name = this.node.name
+    this.address = this.node.address
+    driver.events.on('event', (e: NodeEvent) => this.route(e))
+    this.state = this.stateApi()
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private route(e: NodeEvent): void {
+    switch (e.type) {
+      case 'message':
+        this.bus.emit('message', e.message)
+        return
+      case 'stateChanged':
+        this.bus.emit('state', e.event)
+        return
+      case 'keyringChanged':
+        this.bus.emit('keyring')
+        return
+      case 'serf':
+        return this.serfEvent(e.event)
+      case 'queryCompleted': {
+        const q = this.queries.get(e.id)
+        if (q !== undefined && q.lTime === e.result.lTime) q.done(e.result)
+        return
+      }
+      case 'forceLeaveCompleted':
+        this.forceLeaves.get(e.seq)?.()
+        return
+      case 'joinCompleted': {
+        const pending = this.joins.get(e.joinId)
+        if (pending !== undefined) {
+          this.joins.delete(e.joinId)
+          if (e.contacted > 0) pending.resolve(e.contacted)
+          else pending.reject(new JoinError(e.errors))
+        }
+        break
+      }
+      case 'leaveCompleted':
+        for (const done of this.leaves.splice(0)) done()
+        break
+    }
+    this.bus.emit('event', e)
+    if (MEMBER_EVENT_TYPES.has(e.type) && 'member' in e) this.bus.emit('member', { type: e.type as MemberEventType, member: withTags(e.member) })
+  }
+
+  private serfEvent(e: Extract<NodeEvent, { type: 'serf' }>['event']): void {
+    this.bus.emit('serf', e)
+    if (e.type === 'query') {
+      const q = e.query
+      const event: SerfQueryEvent = {
+        ...q,
+        respond: (payload) => {
+          const bytes = payloadBytes(payload)
+          if (this.driver.isStopped) throw new NodeStoppedError()
+          return this.driver.run((now, out) => this.node.respondToQuery(q, bytes, now, out))
+        },
+      }
+      this.bus.emit('query', event)
+    } else if (e.type === 'queryReply' && !e.ack) {
+      for (const [id, q] of this.queries) if (id === e.id && q.lTime === e.lTime) q.onResponse?.(e.from, e.payload)
+    }
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  broadcast(name: string, payload: Uint8Array | string, opts: BroadcastOptions = {}): string {
+    if (opts.via === 'serf') return serfEventId(this.userEvent(name, payload, { coalesce: opts.coalesce }), name)
+    if (opts.via !== undefined && opts.via !== 'grapevine') throw new ConfigError([`via: expected 'grapevine' or 'serf', got ${JSON.stringify(opts.via)}`])
+    const bytes = payloadBytes(payload)
+    return this.driver.run((now, out) => this.node.broadcast(name, bytes, now, out))
+  }
+
+  async join(addresses: readonly string[]): Promise<number> {
+    if (!Array.isArray(addresses) || addresses.length === 0) {
+      throw new ConfigError([`join: expected a non-empty array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(addresses)}`])
+    }
+    const errors: string[] = []
+    const seeds: Address[] = []
+    for (const text of addresses) {
+      try {
+        seeds.push(await this.resolveSeed(text))
+      } catch (e) {
+        errors.push((e as Error).message)
+      }
+    }
+    const own = seeds.filter((s) => addressKey(s) !== addressKey(this.address))
+    if (own.length === 0) throw new JoinError([...errors, ...(seeds.length > 0 ? ['the only seeds given are this node itself'] : [])])
+    if (this.driver.isStopped) throw new JoinError(['the node is shut down'])
+    return new Promise<number>((resolve, reject) => {
+      this.driver.run((now, out) => {
+        const id = this.node.join(own, now, out)
+        this.joins.set(id, { resolve, reject })
+      })
+    })
+  }
+
+  leave(timeoutMs?: number): Promise<void> {
+    if (this.driver.isStopped) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.leaves.push(resolve)
+      // A second leave() while the first is in flight: the node does nothing new, the first completion resolves both.
+      this.driver.run((now, out) => this.node.leave(now, out, timeoutMs))
+    })
+  }
+
+  shutdown(): Promise<void> {
+    if (this.closing === undefined) {
+      this.node.shutdown()
+      this.driver.stop()
+      for (const done of this.leaves.splice(0)) done()
+      for (const [id, q] of [...this.queries]) {
+        const r = this.node.queryProgress(q.lTime, id)
+        q.done(r ?? { name: '', lTime: q.lTime, acks: [], responses: [] })
+      }
+      for (const done of [...this.forceLeaves.values()]) done()
+      for (const [id, p] of this.joins) {
+        this.joins.delete(id)
+        p.reject(new JoinError(['the node was shut down']))
+      }
+      this.closing = Promise.all([this.udp.close(), this.tcp.close()]).then(() => undefined)
+    }
+    return this.closing
+  }
+
+  members(): Member[] {
+    return this.node.members().map(withTags)
+  }
+
+  localMember(): Member {
+    return withTags(this.node.localMember())
+  }
+
+  async forceLeave(name: string, opts: { prune?: boolean } = {}): Promise<MemberState | undefined> {
+    if (typeof name !== 'string' || name.length === 0) throw new ConfigError([`name: expected a member name, got ${JSON.stringify(name)}`])
+    if (this.driver.isStopped) return this.node.member(name)?.state
+    const r = this.driver.run((now, out) => this.node.forceLeave(name, opts.prune === true, now, out))
+    if (r.wait !== undefined) {
+      const seq = r.wait
+      await new Promise<void>((resolve) => {
+        this.forceLeaves.set(seq, () => {
+          this.forceLeaves.delete(seq)
+          resolve()
+        })
+      })
+    }
+    return r.before
+  }
+
+  userEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): number {
+    const bytes = payloadBytes(payload)
+    return this.driver.run((now, out) => this.node.userEvent(name, bytes, opts.coalesce === true, now, out))
+  }
+
+  query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
+    const bytes = payloadBytes(payload)
+    // Bad names, sizes and options throw here, before anything is sent.
+    const { id, lTime } = this.driver.run((now, out) => this.node.query(name, bytes, opts, now, out))
+    return new Promise((resolve) => {
+      this.queries.set(id, {
+        lTime,
+        onResponse: opts.onResponse,
+        done: (r) => {
+          this.queries.delete(id)
+          resolve(r)
+        },
+      })
+    })
+  }
+
+  setTags(tags: Tags): void {
+    this.driver.run((now, out) => this.node.setTags(tags, now, out))
+  }
+
+  setMeta(meta: Uint8Array): void {
+    this.driver.run((now, out) => this.node.setMeta(meta, now, out))
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  phi(name: string): number | undefined {
+    return this.node.phi(name, this.driver.now())
+  }
+
+  protocolStats(): ProtocolStats {
+    return this.node.protocolStats()
+  }
+
+  stats(): SwimStats {
+    return this.node.stats
+  }
+
+  private stateApi(): NodeStateApi {
+    const st = () => {
+      const s = this.node.clusterState
+      if (s === undefined) throw new ConfigError(['membershipOnly: cluster state needs Grapevine\'s stack; start the node without membershipOnly'])
+      return s
+    }
+    return {
+      set: (key, value) => this.driver.run((now, out) => this.node.setKey(key, value, now, out)),
+      delete: (key) => this.driver.run((now, out) => this.node.deleteKey(key, now, out)),
+      get: (node, key) => st().get(node, key),
+      entries: (node) => st().entries(node ?? this.name),
+      nodes: () => st().nodeNames(),
+      watch: (prefix, listener) => {
+        const on = (e: Parameters<typeof listener>[0]): void => {
+          if (e.type === 'nodeRestarted' || e.type === 'nodeForgotten' || e.key.startsWith(prefix)) listener(e)
+        }
+        this.bus.on('state', on)
+        return () => void this.bus.off('state', on)
+      },
+    }
+  }
+
+  // ------------------------------------------------------------------ security
+
+  private get security(): WireSecurity {
+    return this.node.security
+  }
+
+  encryption(): EncryptionStatus {
+    const s = this.security
+    return { ...s.keyring.info(), encrypting: s.encrypting, verifyIncoming: s.verifyIncoming, verifyOutgoing: s.verifyOutgoing, label: s.label }
+  }
+
+  installKey(key: string | Uint8Array): void {
+    this.security.keyring.install(toKey(key))
+  }
+
+  useKey(key: string | Uint8Array): void {
+    this.security.keyring.use(toKey(key))
+  }
+
+  removeKey(key: string | Uint8Array): void {
+    this.security.keyring.remove(toKey(key))
+  }
+
+  setEncryptionVerify(opts: { incoming?: boolean; outgoing?: boolean }): void {
+    const s = this.security
+    if (opts.incoming !== undefined) s.verifyIncoming = opts.incoming
+    if (opts.outgoing !== undefined) s.verifyOutgoing = opts.outgoing
+  }
+
+  exportKeys(): string[] {
+    return this.security.keyring.keys.map(formatKey)
+  }
+
+  // ------------------------------------------------------------------ listeners
+
+  on(event: NodeEventName, listener: (e: never) => void): this {
+    this.bus.on(event, listener as (...args: unknown[]) => void)
+    if (event === 'traffic') this.watchTraffic()
+    return this
+  }
+
+  off(event: NodeEventName, listener: (...args: never[]) => void): this {
+    this.bus.off(event, listener as (...args: unknown[]) => void)
+    if (event === 'traffic') this.watchTraffic()
+    return this
+  }
+
+  /** The node reports traffic only while someone listens, so an unobserved node pays nothing for it. */
+  private watchTraffic(): void {
+    this.node.onTraffic = this.bus.listenerCount('traffic') > 0 ? (t) => this.bus.emit('traffic', t) : undefined
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * startNode's options: the node's settings (src/node/settings.ts, shared with the simulator) plus what
+ * only a real node has: the address to bind, the one to advertise, and seeds to join. Checked once;
+ * one ConfigError lists every bad field with its fix, before anything is bound.
+ */
+import os from 'node:os'
+import type { Address } from '../../core/types.js'
+import { ConfigError, NODE_SETTING_FIELDS, resolveNodeSettings } from '../../node/index.js'
+import type { NodeSettings, ResolvedSettings } from '../../node/index.js'
+import { isUnspecified, parseHostPort } from './address.js'
+
+export const DEFAULT_PORT = 7946
+
+export type { EncryptionOptions } from '../../node/index.js'
+
+export interface NodeOptions extends NodeSettings {
+  /** Unique node name in the cluster. Default: os.hostname(). */
+  readonly name?: string
+  /** Where to listen, UDP and TCP on the same port: '127.0.0.1:7946', '[::1]:7946', '0.0.0.0:7946'. Port 0 picks a free one. Default '0.0.0.0:7946'. */
+  readonly bind?: string
+  /** The address other members use to reach us. Default: the bind address (a bound wildcard picks the first non-internal IPv4 interface). */
+  readonly advertise?: string
+  /** Seeds to join at start ('HOST:PORT', port 7946 when omitted). startNode rejects when none answers. */
+  readonly join?: readonly string[]
+}
+
+export interface ResolvedNodeOptions {
+  readonly settings: ResolvedSettings
+  readonly bind: Address
+  readonly advertise: Address | undefined
+  readonly join: readonly string[]
+}
+
+const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join']
+
+/** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
+export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
+  const problems: string[] = []
+  if (options === null || typeof options !== 'object') throw new ConfigError([`options: expected an object, got ${JSON.stringify(options)}`])
+  for (const k of Object.keys(options)) {
+    if (!FIELDS.includes(k)) problems.push(`${k}: not an option of startNode; options are ${FIELDS.join(', ')}`)
+  }
+  const bindText = options.bind ?? `0.0.0.0:${DEFAULT_PORT}`
+  const bind = typeof bindText === 'string' ? parseHostPort(bindText) : undefined
+  if (bind === undefined) {
+    problems.push(`bind: expected HOST:PORT with an IP literal like 127.0.0.1:7946 or [::1]:7946, got ${JSON.stringify(bindText)}`)
+  }
+  let advertise: Address | undefined
+  if (options.advertise !== undefined) {
+    advertise = typeof options.advertise === 'string' ? parseHostPort(options.advertise, bind?.port) : undefined
+    if (advertise === undefined || isUnspecified(advertise.ip)) {
+      problems.push(`advertise: expected HOST[:PORT] with a reachable IP literal like 10.0.0.5:7946, got ${JSON.stringify(options.advertise)}`)
+    }
+  }
+  const join = options.join ?? []
+  if (!Array.isArray(join) || join.some((s) => typeof s !== 'string' || s.length === 0)) {
+    problems.push(`join: expected an array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(options.join)}`)
+  }
+  const settings = resolveNodeSettings(options, { name: os.hostname(), generation: Date.now() }, problems)
+  if (problems.length > 0 || bind === undefined || settings === undefined) throw new ConfigError(problems)
+  return { settings, bind, advertise, join }
+}
