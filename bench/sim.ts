@@ -1,5 +1,7 @@
 /**
- * Simulator speed and memory at 100, 500 and 1000 nodes (LAN profile, 0.5–5 ms one way, no faults).
+ * Simulator speed and memory at 100, 500 and 1000 nodes (LAN profile, 0.5–5 ms one way, no faults),
+ * for two programs: SWIM alone (`membershipOnly`, the rows the targets are about, comparable across
+ * versions) and the whole stack every real node runs (Serf's layer, broadcasts, cluster state, phi).
  *
  * Per size: the join phase (all nodes join node-000 at t = 0) runs until every node sees every node
  * alive, measured separately; after 30 s of unmeasured warm-up (the join's broadcasts die down), the
@@ -15,7 +17,10 @@ import { ViewTracker } from '../src/runtime/sim/checkers.js'
 /** Virtual time run (unmeasured) between join convergence and the steady-state measurement. */
 export const WARMUP_VIRTUAL_MS = 30_000
 
+export type SimProgram = 'membership' | 'full stack'
+
 export interface SimBenchRow {
+  readonly program: SimProgram
   readonly nodes: number
   readonly joinConverged: boolean
   readonly joinVirtualMs: number
@@ -47,10 +52,10 @@ function collect(): void {
   }
 }
 
-export function benchOneSize(nodes: number, steadyVirtualMs: number, seed = 1): SimBenchRow {
+export function benchOneSize(nodes: number, steadyVirtualMs: number, seed = 1, program: SimProgram = 'membership'): SimBenchRow {
   collect()
   const heapBefore = process.memoryUsage().heapUsed
-  const sim = new Simulation({ seed, network: { latencyMs: [0.5, 5] }, recordEvents: false })
+  const sim = new Simulation({ seed, network: { latencyMs: [0.5, 5] }, recordEvents: false, node: { membershipOnly: program === 'membership' } })
   const tracker = new ViewTracker()
   tracker.reserve(nodes)
   sim.observe(tracker)
@@ -75,8 +80,9 @@ export function benchOneSize(nodes: number, steadyVirtualMs: number, seed = 1): 
   collect()
   const heapAfter = process.memoryUsage().heapUsed
   const exposed = typeof (globalThis as { gc?: unknown }).gc === 'function'
-  const target = targetsFor(nodes)
+  const target = program === 'membership' ? targetsFor(nodes) : { speedup: null, heapPerNodeMb: null }
   const row: SimBenchRow = {
+    program,
     nodes,
     joinConverged,
     joinVirtualMs,
@@ -112,10 +118,15 @@ export function runSimBench(opts: SimBenchOptions): SimBenchRow[] {
         [500, 60_000],
         [1000, 30_000],
       ]
+  const full: Array<[number, number]> = opts.quick ? [[100, 10_000]] : [[100, 60_000], [500, 20_000]]
   const rows: SimBenchRow[] = []
   for (const [nodes, steady] of plan) {
-    opts.progress?.(`sim: ${nodes} nodes…`)
+    opts.progress?.(`sim: ${nodes} nodes, SWIM alone…`)
     rows.push(benchOneSize(nodes, steady))
+  }
+  for (const [nodes, steady] of full) {
+    opts.progress?.(`sim: ${nodes} nodes, the whole stack…`)
+    rows.push(benchOneSize(nodes, steady, 1, 'full stack'))
   }
   return rows
 }
@@ -125,8 +136,9 @@ function fixed(n: number, digits = 1): string {
 }
 
 export function formatSimBench(rows: readonly SimBenchRow[]): string {
-  const header = ['nodes', 'join (virtual)', 'join wall', 'join ×', 'steady ×', 'target ×', 'events/wall s', 'pkts/node/s', 'heap/node', 'target heap']
+  const header = ['program', 'nodes', 'join (virtual)', 'join wall', 'join ×', 'steady ×', 'target ×', 'events/wall s', 'pkts/node/s', 'heap/node', 'target heap']
   const lines = rows.map((r) => [
+    r.program,
     String(r.nodes),
     `${fixed(r.joinVirtualMs / 1000, 2)} s${r.joinConverged ? '' : ' (not converged)'}`,
     `${fixed(r.joinWallMs / 1000, 2)} s`,

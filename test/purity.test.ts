@@ -8,7 +8,7 @@ import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PROTOCOL_DIRS = ['src/core', 'src/wire', 'src/swim', 'src/serf', 'src/stack', 'src/gossip', 'src/state', 'src/overlay', 'src/aggregation']
+const PROTOCOL_DIRS = ['src/core', 'src/wire', 'src/swim', 'src/serf', 'src/stack', 'src/gossip', 'src/state', 'src/node', 'src/overlay', 'src/aggregation']
 const FORBIDDEN: ReadonlyArray<[RegExp, string]> = [
   [/\bDate\s*\.\s*now\b|\bnew\s+Date\b|\bDate\s*\(/, 'the clock (Date)'],
   [/\bperformance\s*\./, 'the clock (performance)'],
@@ -77,4 +77,19 @@ test('the purity scan does catch each forbidden reach (so it cannot pass vacuous
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('the runtimes drive the composed node only: they import src/node, src/core and src/wire, never a protocol directly', () => {
+  const allowed = new Set(['node', 'core', 'wire', 'runtime'])
+  const offenders: string[] = []
+  for (const file of sources(join(root, 'src/runtime'))) {
+    const text = readFileSync(file, 'utf8')
+    for (const m of text.matchAll(/\bfrom\s+['"](\.\.?\/[^'"]+)['"]/g)) {
+      const target = resolve(dirname(file), m[1])
+      const rel = target.slice(join(root, 'src').length + 1)
+      const top = rel.split(/[\\/]/)[0]
+      if (!allowed.has(top)) offenders.push(`${file.slice(root.length + 1)} imports ${m[1]}`)
+    }
+  }
+  assert.deepEqual(offenders, [])
 })

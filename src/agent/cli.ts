@@ -65,8 +65,9 @@ export function buildProgram(): Command {
     .option('--no-lifeguard', 'classic SWIM: no local health, fixed suspicion timeout')
     .option('--trace <FILE>', 'write one line per packet, stream, event and fault to FILE')
     .option('--json', 'print the report as JSON')
-    .option('--kv-writes <RATE>', 'run the whole Grapevine stack; RATE key writes per virtual second on random nodes (sets and some deletes)')
-    .option('--broadcasts <RATE>', 'run the whole Grapevine stack; RATE broadcasts per virtual second from random nodes')
+    .option('--kv-writes <RATE>', 'RATE key writes per virtual second on random nodes (sets and some deletes)')
+    .option('--broadcasts <RATE>', 'RATE broadcasts per virtual second from random nodes')
+    .option('--membership-only', 'SWIM alone on every node (default: the whole stack a real node runs: Serf, broadcasts, cluster state, phi)')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
     .action(async (scenario: string | undefined, flags: RawSimFlags) => {

@@ -75,6 +75,9 @@ export function phiJson(phi: number | undefined): number | null {
 
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body) + '\n'
+  // A body we did not read (an error answered before it) is drained, so the client's kept-alive
+  // connection stays usable instead of being reset under its next request.
+  if (!res.req.readableEnded) res.req.resume()
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }

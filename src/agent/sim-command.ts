@@ -6,8 +6,11 @@
  *                 [--partition FRACTION@TIME:LENGTH]… [--no-lifeguard] [--trace FILE] [--json]
  *                 [--kv-writes RATE] [--broadcasts RATE] [--workload-window TIME]
  *
- * A workload flag runs the whole Grapevine stack on every node (runtime/sim/workload.ts) and adds state
- * convergence, broadcast delivery and bytes per update to the report.
+ *                 [--membership-only]
+ *
+ * Every node runs the composed node a real node runs (SWIM, Serf's layer, broadcasts, cluster state,
+ * phi); --membership-only gives SWIM alone. A workload flag adds writes and broadcasts
+ * (runtime/sim/workload.ts) and state convergence, broadcast delivery and bytes per update to the report.
  *
  * A bad flag raises UsageError naming the flag, what was given and the expected form; the CLI prints
  * its message and exits with code 2.
@@ -46,6 +49,7 @@ export interface RawSimFlags {
   broadcasts?: string
   workloadWindow?: string
   plot?: string
+  membershipOnly?: boolean
 }
 
 export interface SimCommandOptions {
@@ -67,6 +71,8 @@ export interface SimCommandOptions {
   readonly broadcastsPerSec: number
   /** How long the workload runs; undefined: the whole --duration. */
   readonly workloadWindowMs: number | undefined
+  /** SWIM alone on every node (default: the whole stack, as every real node runs it). */
+  readonly membershipOnly?: boolean
 }
 
 const DURATION_FORM = 'a duration like 30s, 500ms or 2m'
@@ -212,7 +218,12 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
       throw new UsageError(`--workload-window: ${formatDurationMs(workloadWindowMs)} must be above 0 and within --duration ${formatDurationMs(durationMs)}; shorten it or raise --duration`)
     }
   }
+  const membershipOnly = raw.membershipOnly === true
+  if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0)) {
+    throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts) needs the whole stack; drop --membership-only or the workload`)
+  }
   return {
+    membershipOnly,
     nodes,
     seed: raw.seed === undefined ? randomSeed() : parseSeed(raw.seed),
     randomSeed: raw.seed === undefined,
@@ -244,6 +255,7 @@ export function replayCommand(o: SimCommandOptions): string {
   if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)
   if (o.broadcastsPerSec > 0) parts.push(`--broadcasts ${o.broadcastsPerSec}`)
   if (o.workloadWindowMs !== undefined) parts.push(`--workload-window ${formatDurationMs(o.workloadWindowMs)}`)
+  if (o.membershipOnly === true) parts.push('--membership-only')
   return parts.join(' ')
 }
 
@@ -260,6 +272,7 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
       ...(o.latencyMs === undefined ? {} : { latencyMs: o.latencyMs }),
     },
     steps: o.steps,
+    membershipOnly: o.membershipOnly === true,
     ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0
       ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
       : {}),

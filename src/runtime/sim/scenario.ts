@@ -16,7 +16,7 @@
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { resolveConfig } from '../../node/index.js'
 import type { NodeEvent, Profile, SwimConfig } from '../../node/index.js'
-import { pushPullScaleMs, suspicionTimeoutMs } from '../../swim/formulas.js'
+import { pushPullScaleMs, suspicionTimeoutMs } from '../../node/index.js'
 import { ViewTracker } from './checkers.js'
 import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
