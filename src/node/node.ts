@@ -235,6 +235,11 @@ export class ComposedNode {
     return this.stopped
   }
 
+  /** leave() ran to its end (its `leaveCompleted` was reported). */
+  get hasLeft(): boolean {
+    return this.leavePhase === 'done'
+  }
+
   // ------------------------------------------------------------------ operations
 
   /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. */

@@ -153,7 +153,7 @@ export class NodeHandle implements GrapevineNode {
   }
 
   leave(timeoutMs?: number): Promise<void> {
-    if (this.driver.isStopped) return Promise.resolve()
+    if (this.driver.isStopped || this.node.hasLeft) return Promise.resolve()
     return new Promise<void>((resolve) => {
       this.leaves.push(resolve)
       // A second leave() while the first is in flight: the node does nothing new, the first completion resolves both.
