@@ -168,7 +168,8 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   if (problems.length > 0 || config === undefined) return undefined
   const membershipOnly = o.membershipOnly ?? false
   return {
-    name, config, meta: membershipOnly ? tags : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly, incarnation, generation,
+    // Membership-only without tags is plain memberlist: no metadata at all.
+    name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly, incarnation, generation,
     broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, ...enc,
   }
 }

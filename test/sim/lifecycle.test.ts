@@ -5,6 +5,9 @@ import assert from 'node:assert/strict'
 import { Simulation } from '../../src/runtime/sim/index.js'
 import type { SimNode } from '../../src/runtime/sim/index.js'
 
+// Claims about the membership protocol: every node runs SWIM alone (the composed node, membership-only).
+const SWIM_ALONE = { membershipOnly: true } as const
+
 const LATENCY = { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5 }
 
 function stateIn(observer: SimNode, name: string): string | undefined {
@@ -12,7 +15,7 @@ function stateIn(observer: SimNode, name: string): string | undefined {
 }
 
 test('a crashed node restarted with the same name and address rejoins at a higher incarnation', () => {
-  const sim = new Simulation({ seed: 41, network: LATENCY })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 41, network: LATENCY })
   const nodes = sim.spawn(20)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000))
   const victim = nodes[7]
@@ -27,7 +30,7 @@ test('a crashed node restarted with the same name and address rejoins at a highe
 })
 
 test('a graceful leave is seen as left by everyone and the leaver finishes', () => {
-  const sim = new Simulation({ seed: 42, network: LATENCY })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 42, network: LATENCY })
   const nodes = sim.spawn(20)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000))
   const leaver = nodes[4]
@@ -41,7 +44,7 @@ test('a graceful leave is seen as left by everyone and the leaver finishes', () 
 })
 
 test('failed and left members are reaped after their configured times', () => {
-  const sim = new Simulation({ seed: 43, network: LATENCY, config: { reconnectTimeoutMs: 120_000, tombstoneTimeoutMs: 60_000, reapIntervalMs: 5_000 } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 43, network: LATENCY, config: { reconnectTimeoutMs: 120_000, tombstoneTimeoutMs: 60_000, reapIntervalMs: 5_000 } })
   const nodes = sim.spawn(10)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000))
   sim.crash(nodes[1])
@@ -59,7 +62,7 @@ test('failed and left members are reaped after their configured times', () => {
 })
 
 test('a metadata update reaches every node as an update event', () => {
-  const sim = new Simulation({ seed: 44, network: LATENCY })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 44, network: LATENCY })
   const nodes = sim.spawn(30)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000))
   const changer = nodes[9]

@@ -8,6 +8,9 @@ import type { SimNode } from '../../src/runtime/sim/index.js'
 import { detectionBoundMs } from '../../src/swim/formulas.js'
 import { resolveConfig } from '../../src/swim/config.js'
 
+// Claims about the membership protocol: every node runs SWIM alone (the composed node, membership-only).
+const SWIM_ALONE = { membershipOnly: true } as const
+
 const LATENCY = { oneWayDelayMsMin: 0.5, oneWayDelayMsMax: 5 }
 
 function why(seed: number, replay: string): string {
@@ -16,7 +19,7 @@ function why(seed: number, replay: string): string {
 
 test('200 nodes join through one seed and converge', () => {
   const seed = 200
-  const r = runScenario({ seed, nodes: 200, durationMs: 60_000 })
+  const r = runScenario({ membershipOnly: true, seed, nodes: 200, durationMs: 60_000 })
   assert.equal(r.converged, true, why(seed, '--nodes 200 --duration 60s'))
   assert.ok(r.joinConvergenceMs !== null && r.joinConvergenceMs < 30_000, `join convergence ${r.joinConvergenceMs} ms; ${why(seed, '--nodes 200 --duration 60s')}`)
   assert.equal(r.falsePositives.suspicions + r.falsePositives.deaths, 0)
@@ -25,7 +28,7 @@ test('200 nodes join through one seed and converge', () => {
 test('a crashed node is declared dead by every other node within the bound the configuration implies', () => {
   for (const seed of [11, 12, 13]) {
     const n = 50
-    const r = runScenario({ seed, nodes: n, durationMs: 120_000, steps: [{ kind: 'crash', count: 1, atMs: 30_000 }] })
+    const r = runScenario({ membershipOnly: true, seed, nodes: n, durationMs: 120_000, steps: [{ kind: 'crash', count: 1, atMs: 30_000 }] })
     const replay = why(seed, '--nodes 50 --duration 120s --crash 1@30s')
     const bound = detectionBoundMs(resolveConfig({}, 'lan'), n)
     assert.equal(r.detection.length, 1)
@@ -44,7 +47,7 @@ test('a crashed node is declared dead by every other node within the bound the c
 
 test('10% packet loss on 50 nodes for 10 virtual minutes: no live node is declared dead', () => {
   const seed = 10
-  const r = runScenario({ seed, nodes: 50, durationMs: 600_000, network: { ...LATENCY, packetLossProbability: 0.1 } })
+  const r = runScenario({ membershipOnly: true, seed, nodes: 50, durationMs: 600_000, network: { ...LATENCY, packetLossProbability: 0.1 } })
   assert.equal(r.falsePositives.deaths, 0, why(seed, '--nodes 50 --duration 10m --loss 0.1'))
   assert.equal(r.converged, true)
   // Without the TCP fallback, UDP alone carries the probes: ~250 suspicions in 10 minutes, all refuted,
@@ -52,8 +55,8 @@ test('10% packet loss on 50 nodes for 10 virtual minutes: no live node is declar
   // that node's timer declares the live node dead (memberlist behaves the same). Lifeguard's long
   // unconfirmed suspicions make that rare, and rarer than classic SWIM.
   const network = { ...LATENCY, packetLossProbability: 0.1 }
-  const udpOnly = runScenario({ seed, nodes: 50, durationMs: 600_000, config: { disableTcpPings: true }, network })
-  const classic = runScenario({ seed, nodes: 50, durationMs: 600_000, lifeguard: false, config: { disableTcpPings: true }, network })
+  const udpOnly = runScenario({ membershipOnly: true, seed, nodes: 50, durationMs: 600_000, config: { disableTcpPings: true }, network })
+  const classic = runScenario({ membershipOnly: true, seed, nodes: 50, durationMs: 600_000, lifeguard: false, config: { disableTcpPings: true }, network })
   assert.ok(udpOnly.accusations.suspicions > 100, 'loss does cause suspicions without TCP pings')
   assert.ok(udpOnly.falsePositives.deaths <= udpOnly.accusations.suspicions / 100, `UDP only: ${udpOnly.falsePositives.deaths} false deaths of ${udpOnly.accusations.suspicions} suspicions`)
   assert.ok(udpOnly.falsePositives.deaths < classic.falsePositives.deaths, `Lifeguard ${udpOnly.falsePositives.deaths} vs classic ${classic.falsePositives.deaths} false deaths`)
@@ -62,7 +65,7 @@ test('10% packet loss on 50 nodes for 10 virtual minutes: no live node is declar
 
 test('a 30% partition for 60 s is detected on both sides and heals back into one view', () => {
   const seed = 30
-  const sim = new Simulation({ seed, network: LATENCY })
+  const sim = new Simulation({ node: SWIM_ALONE, seed, network: LATENCY })
   const nodes = sim.spawn(50)
   assert.ok(sim.runUntil((s) => s.convergence().converged, 60_000), 'initial join')
   const minority = nodes.slice(0, 15)
@@ -84,7 +87,7 @@ test('a 30% partition for 60 s is detected on both sides and heals back into one
 })
 
 function slowNode(lifeguard: boolean, seed: number): { victimDeaths: number; victimSuspected: number; victimRefuted: number; falseAccusations: number; healthyDeaths: number } {
-  const sim = new Simulation({ seed, config: { lifeguard }, network: LATENCY })
+  const sim = new Simulation({ node: SWIM_ALONE, seed, config: { lifeguard }, network: LATENCY })
   const nodes = sim.spawn(20)
   sim.runFor(30_000)
   const victim = nodes[5]
@@ -133,7 +136,7 @@ test('a node paused repeatedly beyond the probe timeout is refuted, not declared
 
 function traceHash(seed: number): string {
   const h = createHash('sha256')
-  const sim = new Simulation({ seed, network: { ...LATENCY, packetLossProbability: 0.02, packetDuplicationProbability: 0.01, packetReorderProbability: 0.02 }, trace: (line: string) => h.update(line).update('\n') })
+  const sim = new Simulation({ node: SWIM_ALONE, seed, network: { ...LATENCY, packetLossProbability: 0.02, packetDuplicationProbability: 0.01, packetReorderProbability: 0.02 }, trace: (line: string) => h.update(line).update('\n') })
   const nodes = sim.spawn(30)
   sim.runFor(20_000)
   sim.crash(nodes[3])

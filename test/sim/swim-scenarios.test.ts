@@ -9,6 +9,9 @@ import { ViewTracker } from '../../src/runtime/sim/checkers.js'
 import { runScenario } from '../../src/runtime/sim/scenario.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
 
+// Claims about the membership protocol: every node runs SWIM alone (the composed node, membership-only).
+const SWIM_ALONE = { membershipOnly: true } as const
+
 function stateOf(observer: SimNode, target: SimNode): string {
   return observer.members().find((m) => m.name === target.name)?.state ?? 'absent'
 }
@@ -17,6 +20,7 @@ function chaoticRun(seed: number): { hash: string; lines: number } {
   const hash = createHash('sha256')
   let lines = 0
   const sim = new Simulation({
+    node: SWIM_ALONE,
     seed,
     network: { latencyMs: [1, 8], packetLossProbability: 0.05, packetDuplicationProbability: 0.02, packetReorderProbability: 0.05 },
     trace: (line) => {
@@ -44,7 +48,7 @@ test('determinism_the_same_seed_replays_the_same_swim_run_byte_for_byte', () => 
 })
 
 test('a_cluster_joined_through_one_seed_converges_within_one_push_pull_period', () => {
-  const sim = new Simulation({ seed: 1, network: { latencyMs: [1, 5] } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 1, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
   sim.spawn(30)
@@ -58,7 +62,7 @@ test('a_cluster_joined_through_one_seed_converges_within_one_push_pull_period', 
 })
 
 test('a_crashed_node_is_suspected_then_declared_dead_everywhere', () => {
-  const sim = new Simulation({ seed: 2, network: { latencyMs: [1, 5] } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 2, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
   const nodes = sim.spawn(20)
@@ -74,7 +78,7 @@ test('a_crashed_node_is_suspected_then_declared_dead_everywhere', () => {
 })
 
 test('a_restarted_node_rejoins_and_is_alive_everywhere_again', () => {
-  const sim = new Simulation({ seed: 3, network: { latencyMs: [1, 5] } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 3, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
   const nodes = sim.spawn(12)
@@ -88,7 +92,7 @@ test('a_restarted_node_rejoins_and_is_alive_everywhere_again', () => {
 })
 
 test('a_node_that_leaves_is_seen_as_left_and_stops', () => {
-  const sim = new Simulation({ seed: 4, network: { latencyMs: [1, 5] } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 4, network: { latencyMs: [1, 5] } })
   const nodes = sim.spawn(10)
   sim.runFor(5_000)
   sim.leave(nodes[3])
@@ -99,7 +103,7 @@ test('a_node_that_leaves_is_seen_as_left_and_stops', () => {
 })
 
 test('a_long_pause_gets_a_node_declared_dead_and_it_comes_back_after_resuming', () => {
-  const sim = new Simulation({ seed: 5, network: { latencyMs: [1, 5] } })
+  const sim = new Simulation({ node: SWIM_ALONE, seed: 5, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
   const nodes = sim.spawn(10)
@@ -115,7 +119,7 @@ test('a_long_pause_gets_a_node_declared_dead_and_it_comes_back_after_resuming', 
 })
 
 test('run_scenario_reports_detection_and_no_false_positives_on_a_clean_network', () => {
-  const report = runScenario({ seed: 6, nodes: 24, durationMs: 40_000, steps: [{ kind: 'crash', count: 2, atMs: 15_000 }] })
+  const report = runScenario({ membershipOnly: true, seed: 6, nodes: 24, durationMs: 40_000, steps: [{ kind: 'crash', count: 2, atMs: 15_000 }] })
   assert.equal(report.converged, true)
   assert.equal(report.detection.length, 2)
   for (const d of report.detection) {
@@ -127,7 +131,7 @@ test('run_scenario_reports_detection_and_no_false_positives_on_a_clean_network',
   assert.ok(report.messagesPerNodePerSec > 0 && report.bytesPerNodePerSec > 0)
   assert.equal(report.seed, 6)
   // The same scenario and seed give the same report (wall-clock fields aside).
-  const again = runScenario({ seed: 6, nodes: 24, durationMs: 40_000, steps: [{ kind: 'crash', count: 2, atMs: 15_000 }] })
+  const again = runScenario({ membershipOnly: true, seed: 6, nodes: 24, durationMs: 40_000, steps: [{ kind: 'crash', count: 2, atMs: 15_000 }] })
   const strip = (r: typeof report) => ({ ...r, wallMs: 0, eventsPerWallSec: 0, speedup: 0 })
   assert.deepEqual(strip(again), strip(report))
 })
