@@ -61,7 +61,7 @@ describe('agent: random input at the HTTP API', () => {
 })
 
 describe('random config files and scenario texts', () => {
-  it('config files: problems named as a usage error, never another exception', () => {
+  it('random config files get their problems named as a usage error, never another exception', () => {
     fc.assert(
       fc.property(fc.oneof(fc.json({ maxDepth: 4 }), fc.string({ maxLength: 300 }), fc.dictionary(fc.constantFrom('bind', 'swim', 'state', 'phi', 'broadcast', 'tags', 'encrypt', 'http', 'join', 'label', 'profile'), fc.jsonValue({ maxDepth: 3 })).map((d) => JSON.stringify(d))), (text) => {
         try {
@@ -74,7 +74,7 @@ describe('random config files and scenario texts', () => {
     )
   })
 
-  it('scenario texts: ScenarioFileError or UsageError with the problems, never another exception', () => {
+  it('random scenario texts get a ScenarioFileError or UsageError naming the problems, never another exception', () => {
     const keys = fc.constantFrom('nodes', 'seed', 'duration', 'profile', 'network', 'groups', 'timeline', 'workload', 'at', 'kind', 'count', 'loss', 'latency', 'nodesPerGroup')
     const yamlish = fc.dictionary(keys, fc.jsonValue({ maxDepth: 3 })).map((d) => JSON.stringify(d))
     fc.assert(
