@@ -53,7 +53,8 @@ describe('agent: random input at the HTTP API', () => {
           if (res.status >= 400 && method !== 'HEAD') assert.match(text, /"error":"[^"]+/, `${method} ${target}: a 4xx names its reason`)
         },
       ),
-      { numRuns: 400, seed: 77 },
+      // includeErrorInReport: a failure prints what went wrong (a thrown fetch error, an assertion), not only the input.
+      { numRuns: 400, seed: 77, includeErrorInReport: true },
     )
     const health = await fetch(url(a, '/health'))
     assert.equal(health.status, 200)
