@@ -31,7 +31,7 @@ describe('grapevine CLI clients', () => {
   })
   after(() => stopAll([a1, a2, ...extra]))
 
-  it('members_json_lists_the_cluster', async () => {
+  it('members --json lists the cluster with tags', async () => {
     const r = await cli(['members', '--json', '--http', a1.httpAddress])
     assert.equal(r.code, 0, r.stderr)
     const members = JSON.parse(r.stdout) as Array<{ name: string; state: string; tags: Record<string, string> }>
@@ -39,7 +39,7 @@ describe('grapevine CLI clients', () => {
     assert.deepEqual(members.find((m) => m.name === 'c1')?.tags, { role: 'web' })
   })
 
-  it('members_prints_a_table_and_filters_by_tag', async () => {
+  it('members prints a table and filters by tag', async () => {
     const r = await cli(['members', '--tag', 'role=web'], { GRAPEVINE_HTTP_ADDR: a2.httpAddress })
     assert.equal(r.code, 0, r.stderr)
     const lines = r.stdout.trim().split('\n')
@@ -48,19 +48,19 @@ describe('grapevine CLI clients', () => {
     assert.match(lines[1], /^c1\s+127\.0\.0\.1:\d+\s+alive\s+role=web$/)
   })
 
-  it('info_shows_the_agent', async () => {
+  it('info --json shows the agent it asked', async () => {
     const r = await cli(['info', '--json', '--http', a2.httpAddress])
     assert.equal(r.code, 0, r.stderr)
     assert.equal((JSON.parse(r.stdout) as { member: { name: string } }).member.name, 'c2')
   })
 
-  it('join_reports_how_many_answered', async () => {
+  it('join reports how many nodes answered', async () => {
     const r = await cli(['join', gossipAddress(a1), '--http', a2.httpAddress])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /contacting 1 node/)
   })
 
-  it('monitor_streams_member_events', async () => {
+  it('monitor streams member events', async () => {
     const child = execFile(process.execPath, [CLI, 'monitor', '--json', '--http', a1.httpAddress])
     let out = ''
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
@@ -79,21 +79,21 @@ describe('grapevine CLI clients', () => {
     }
   })
 
-  it('a_missing_agent_is_named_with_how_to_start_one', async () => {
+  it('a missing agent is named, with how to start one', async () => {
     const port = await closedPort()
     const r = await cli(['members', '--http', `127.0.0.1:${port}`])
     assert.equal(r.code, 1)
     assert.equal(r.stderr, `grapevine: no agent at http://127.0.0.1:${port} — start one with \`grapevine agent --bind 127.0.0.1:7946\`\n`)
   })
 
-  it('agent_usage_errors_exit_2_without_a_stack_trace', async () => {
+  it('agent usage errors exit 2 without a stack trace', async () => {
     const r = await cli(['agent', '--bind', 'nowhere', '--http', '127.0.0.1:0'])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /^grapevine: --bind "nowhere": expected HOST:PORT/)
     assert.doesNotMatch(r.stderr, /\n\s+at /)
   })
 
-  it('agent_process_leaves_on_sigterm_and_exits_0', async () => {
+  it('an agent process leaves on SIGTERM and exits 0', async () => {
     const child = execFile(process.execPath, [CLI, 'agent', '--name', 'proc', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--profile', 'local', '--join', gossipAddress(a1)])
     let out = ''
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()))

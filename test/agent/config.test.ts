@@ -21,7 +21,7 @@ function problemOf(flags: RawAgentFlags, env: Record<string, string> = {}, file:
 }
 
 describe('agent config', () => {
-  it('defaults_are_serf_like_and_loopback_http', () => {
+  it('the defaults are Serf\'s, with HTTP on loopback', () => {
     const c = resolveAgentConfig({ name: 'n1' }, {}, files({}))
     assert.equal(c.bind, '0.0.0.0:7946')
     assert.equal(c.http, '127.0.0.1:7980')
@@ -31,7 +31,7 @@ describe('agent config', () => {
     assert.equal(c.httpToken, undefined)
   })
 
-  it('flags_beat_environment_beat_file', () => {
+  it('flags beat the environment, which beats the file', () => {
     const file = { name: 'from-file', bind: '127.0.0.3:7000', advertise: '127.0.0.9:7000', profile: 'wan', join: ['10.0.0.1:7946'], logLevel: 'debug' }
     const env = { GRAPEVINE_BIND: '127.0.0.2:7000', GRAPEVINE_PROFILE: 'local', GRAPEVINE_JOIN: '10.0.0.2:7946, seeds.example.com' }
     const c = resolveAgentConfig({ config: 'a.json', bind: '127.0.0.1:7000' }, env, files({ 'a.json': JSON.stringify(file) }))
@@ -45,12 +45,12 @@ describe('agent config', () => {
     assert.deepEqual(f.join, ['10.0.0.3'])
   })
 
-  it('config_path_can_come_from_the_environment', () => {
+  it('the config path can come from the environment', () => {
     const c = resolveAgentConfig({}, { GRAPEVINE_CONFIG: 'b.json' }, files({ 'b.json': '{"name":"env-file"}' }))
     assert.equal(c.name, 'env-file')
   })
 
-  it('tags_merge_key_by_key_with_flags_winning', () => {
+  it('tags merge key by key, flags winning', () => {
     const c = resolveAgentConfig(
       { config: 'a.json', tag: ['role=api', 'dc=eu=1'] },
       { GRAPEVINE_TAGS: 'role=db,zone=b' },
@@ -59,7 +59,7 @@ describe('agent config', () => {
     assert.deepEqual(c.tags, { role: 'api', rack: 'r1', zone: 'b', dc: 'eu=1' })
   })
 
-  it('errors_name_the_source_the_value_and_the_fix', () => {
+  it('errors name the source, the value and the fix', () => {
     assert.match(problemOf({ bind: 'localhost' }), /--bind "localhost": expected HOST:PORT with an IP literal/)
     assert.match(problemOf({}, { GRAPEVINE_BIND: 'nope' }), /GRAPEVINE_BIND "nope": expected HOST:PORT/)
     assert.match(problemOf({}, {}, { bind: 7946 }), /config file a\.json field "bind" 7946: expected HOST:PORT/)
@@ -73,13 +73,13 @@ describe('agent config', () => {
     assert.match(problemOf({}, {}, { swim: { probeIntervalMs: -5 } }), /field "swim": probeIntervalMs/)
   })
 
-  it('lists_every_problem_at_once', () => {
+  it('every problem is listed at once', () => {
     const msg = problemOf({ bind: 'x', profile: 'y' })
     assert.match(msg, /--bind/)
     assert.match(msg, /--profile/)
   })
 
-  it('http_off_loopback_requires_a_token', () => {
+  it('HTTP off loopback requires a token', () => {
     assert.match(problemOf({ http: '0.0.0.0:7980' }), /--http "0\.0\.0\.0:7980": the HTTP API is off loopback, so it needs a token; add --http-token/)
     const c = resolveAgentConfig({ http: '0.0.0.0:7980', httpToken: 's3cret' }, {}, files({}))
     assert.equal(c.httpToken, 's3cret')
@@ -88,7 +88,7 @@ describe('agent config', () => {
 })
 
 describe('agent logs', () => {
-  it('json_logs_are_one_object_per_line_and_pretty_logs_are_readable', () => {
+  it('JSON logs are one object per line and pretty logs are readable', () => {
     const lines: string[] = []
     const sink = { write: (l: string) => lines.push(l) }
     createLogger('info', 'json', sink).info({ member: 'web-2' }, 'member joined')

@@ -17,7 +17,7 @@ describe('agent: replicated state and broadcasts', () => {
   })
   after(() => stopAll([d1, d2]))
 
-  it('kv_set_on_one_agent_is_read_through_the_other_then_deleted', async () => {
+  it('a key set on one agent is read through the other, then deleted', async () => {
     const set = await runCli(['kv', 'set', 'load', '0.42', '--http', d1.httpAddress])
     assert.equal(set.code, 0, set.stderr)
     assert.match(set.stdout, /load set \(version \d+\)/)
@@ -34,7 +34,7 @@ describe('agent: replicated state and broadcasts', () => {
     assert.match(missing.stderr, /404: no key "load" in d1's state/)
   })
 
-  it('broadcast_reaches_the_other_agent_and_its_event_stream', async () => {
+  it('a broadcast reaches the other agent and its event stream', async () => {
     const ac = new AbortController()
     const res = await fetch(url(d2, '/v1/events'), { signal: ac.signal })
     const reader = res.body!.getReader()
@@ -51,7 +51,7 @@ describe('agent: replicated state and broadcasts', () => {
     await readStreamUntil(reader, ac, /event: message\ndata: \{[^\n]*"name":"restart","payload":"web","origin":"","hops":0,"via":"serf"/)
   })
 
-  it('bad_requests_get_4xx_with_a_reason', async () => {
+  it('bad requests get a 4xx with a reason', async () => {
     const put = (body: string): RequestInit => ({ method: 'PUT', body })
     const post = (body: string): RequestInit => ({ method: 'POST', body })
     const cases: Array<[string, RequestInit | undefined, number, RegExp]> = [

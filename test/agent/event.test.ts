@@ -11,7 +11,7 @@ describe('user events through the agent', () => {
   const agents: Agent[] = []
   after(() => stopAll(agents))
 
-  it('cli_and_api_events_reach_the_other_agent_once', async () => {
+  it('events sent from the CLI and the API reach the other agent once', async () => {
     const e1 = await startTestAgent('e1')
     agents.push(e1)
     const e2 = await startTestAgent('e2', { join: [gossipAddress(e1)] })

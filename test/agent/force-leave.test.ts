@@ -15,7 +15,7 @@ describe('force-leave', () => {
   const agents: Agent[] = []
   after(() => stopAll(agents))
 
-  it('turns_a_failed_member_left_everywhere_then_prune_forgets_it', async () => {
+  it('turns a failed member left everywhere, then prune forgets it', async () => {
     const f1 = await startTestAgent('f1')
     agents.push(f1)
     const f2 = await startTestAgent('f2', { join: [gossipAddress(f1)] })
@@ -51,7 +51,7 @@ describe('force-leave', () => {
     assert.match(again.stderr, /404: no member named "f3"/)
   })
 
-  it('a_restarted_agent_starts_one_incarnation_past_its_snapshot', async () => {
+  it('a restarted agent starts one incarnation past its snapshot', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grapevine-inc-'))
     try {
       const snapshot = join(dir, 'snap.json')

@@ -53,7 +53,8 @@ describe('agent: random input at the HTTP API', () => {
           if (res.status >= 400 && method !== 'HEAD') assert.match(text, /"error":"[^"]+/, `${method} ${target}: a 4xx names its reason`)
         },
       ),
-      { numRuns: 400, seed: 77 },
+      // includeErrorInReport: a failure prints what went wrong (a thrown fetch error, an assertion), not only the input.
+      { numRuns: 400, seed: 77, includeErrorInReport: true },
     )
     const health = await fetch(url(a, '/health'))
     assert.equal(health.status, 200)
@@ -61,7 +62,7 @@ describe('agent: random input at the HTTP API', () => {
 })
 
 describe('random config files and scenario texts', () => {
-  it('config files: problems named as a usage error, never another exception', () => {
+  it('random config files get their problems named as a usage error, never another exception', () => {
     fc.assert(
       fc.property(fc.oneof(fc.json({ maxDepth: 4 }), fc.string({ maxLength: 300 }), fc.dictionary(fc.constantFrom('bind', 'swim', 'state', 'phi', 'broadcast', 'tags', 'encrypt', 'http', 'join', 'label', 'profile'), fc.jsonValue({ maxDepth: 3 })).map((d) => JSON.stringify(d))), (text) => {
         try {
@@ -74,7 +75,7 @@ describe('random config files and scenario texts', () => {
     )
   })
 
-  it('scenario texts: ScenarioFileError or UsageError with the problems, never another exception', () => {
+  it('random scenario texts get a ScenarioFileError or UsageError naming the problems, never another exception', () => {
     const keys = fc.constantFrom('nodes', 'seed', 'duration', 'profile', 'network', 'groups', 'timeline', 'workload', 'at', 'kind', 'count', 'loss', 'latency', 'nodesPerGroup')
     const yamlish = fc.dictionary(keys, fc.jsonValue({ maxDepth: 3 })).map((d) => JSON.stringify(d))
     fc.assert(

@@ -25,7 +25,7 @@ describe('agent HTTP API', () => {
   })
   after(() => stopAll([a1, a2, ...extra]))
 
-  it('members_lists_both_with_tags_and_filters', async () => {
+  it('GET /v1/members lists both agents with tags, and filters by tag and status', async () => {
     const { status, body } = await getJson<MemberJson[]>(url(a1, '/v1/members'))
     assert.equal(status, 200)
     assert.deepEqual(body.map((m) => m.name).sort(), ['a1', 'a2'])
@@ -36,7 +36,7 @@ describe('agent HTTP API', () => {
     assert.deepEqual(web.body.map((m) => m.name), ['a1'])
   })
 
-  it('self_reports_this_member_and_agent_info', async () => {
+  it('GET /v1/self reports this member and the agent', async () => {
     const { status, body } = await getJson<{ member: MemberJson; agent: { http: string }; members: Record<string, number> }>(url(a2, '/v1/self'))
     assert.equal(status, 200)
     assert.equal(body.member.name, 'a2')
@@ -45,13 +45,13 @@ describe('agent HTTP API', () => {
     assert.equal(body.members.alive, 2)
   })
 
-  it('health_answers_ok', async () => {
+  it('GET /health answers 200 with status ok', async () => {
     const { status, body } = await getJson<{ status: string }>(url(a1, '/health'))
     assert.equal(status, 200)
     assert.equal(body.status, 'ok')
   })
 
-  it('join_contacts_a_new_agent', async () => {
+  it('POST /v1/join contacts the given agent and the joiner sees the cluster', async () => {
     const a3 = await startTestAgent('a3')
     extra.push(a3)
     const { status, body } = await getJson<{ contacted: number }>(url(a3, '/v1/join'), post(JSON.stringify({ addresses: [gossipAddress(a1)] })))
@@ -60,7 +60,7 @@ describe('agent HTTP API', () => {
     await waitFor('a3 sees a2', () => a3.node.members().some((m) => m.name === 'a2'), 10_000)
   })
 
-  it('invalid_requests_get_4xx_with_a_reason', async () => {
+  it('invalid requests get a 4xx with a reason', async () => {
     const cases: Array<[string, RequestInit | undefined, number, RegExp]> = [
       ['/v1/join', post('{bad'), 400, /not valid JSON/],
       ['/v1/join', post('{"addresses":[]}'), 400, /addresses: expected a non-empty array/],
@@ -87,7 +87,7 @@ describe('agent HTTP API', () => {
     assert.match(bad.body.error, /join failed/)
   })
 
-  it('metrics_expose_the_expected_series', async () => {
+  it('GET /metrics exposes the expected series', async () => {
     // One corrupt datagram: a CRC header whose checksum does not match.
     const sock = dgram.createSocket('udp4')
     await new Promise<void>((r) => sock.send(Uint8Array.of(12, 0, 0, 0, 0, 0, 1, 2), a1.node.port, '127.0.0.1', () => r()))
@@ -132,7 +132,7 @@ describe('agent HTTP API', () => {
     }
   })
 
-  it('events_stream_delivers_a_member_event', async () => {
+  it('the event stream delivers a member event', async () => {
     const ac = new AbortController()
     const res = await fetch(url(a1, '/v1/events'), { signal: ac.signal })
     assert.equal(res.status, 200)
@@ -146,7 +146,7 @@ describe('agent HTTP API', () => {
     assert.match(seen, /"name":"a4"/)
   })
 
-  it('leave_answers_then_the_agent_stops_and_others_see_it_left', async () => {
+  it('POST /v1/leave answers, then the agent stops and the others see it left', async () => {
     const a5 = await startTestAgent('a5', { join: [gossipAddress(a1)] })
     extra.push(a5)
     await waitFor('a1 sees a5', () => a1.node.members().some((m) => m.name === 'a5' && m.state === 'alive'), 10_000)
@@ -166,7 +166,7 @@ describe('agent HTTP API with a token', () => {
   })
   after(() => stopAll([a]))
 
-  it('requests_without_the_bearer_token_get_401', async () => {
+  it('requests without the bearer token get 401', async () => {
     for (const path of ['/v1/members', '/metrics', '/health', '/v1/events']) {
       const none = await getJson<{ error: string }>(url(a, path))
       assert.equal(none.status, 401, path)

@@ -15,7 +15,7 @@ const K2 = Buffer.alloc(16, 2).toString('base64')
 
 const config = agentConfigWithFiles
 
-test('agent_keys_rotate_through_the_cli_and_the_keyring_file_follows', { timeout: 90_000 }, async () => {
+test('an agent\'s keys rotate through the CLI and the keyring file follows', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-keys-'))
   const agents: Agent[] = []
   try {
@@ -87,7 +87,7 @@ test('agent_keys_rotate_through_the_cli_and_the_keyring_file_follows', { timeout
   }
 })
 
-test('agent_encryption_config_errors_name_the_source_and_the_fix', () => {
+test('agent encryption config errors name the source and the fix', () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-keys-'))
   try {
     assert.throws(() => config('x', { encrypt: 'nope' }), (e: unknown) => e instanceof UsageError && /--encrypt.*16, 24 or 32/.test(e.message))
@@ -104,7 +104,7 @@ test('agent_encryption_config_errors_name_the_source_and_the_fix', () => {
   }
 })
 
-test('security_drops_are_logged_at_most_once_per_reason_per_interval_with_the_count_in_between', async () => {
+test('security drops are logged at most once per reason per interval, with the count in between', async () => {
   const { EventEmitter } = await import('node:events')
   const { createLogger } = await import('../../src/agent/agent.js')
   const { warnSecurityDrops } = await import('../../src/agent/keyring-file.js')

@@ -17,7 +17,7 @@ describe('agent snapshot', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  it('an_agent_restarted_from_its_snapshot_rejoins_without_join', async () => {
+  it('an agent restarted from its snapshot rejoins without --join', async () => {
     dir = await mkdtemp(join(tmpdir(), 'grapevine-snap-'))
     const file = join(dir, 'b.json')
     const seed = await startTestAgent('seed')
@@ -43,7 +43,7 @@ describe('agent snapshot', () => {
     await waitFor('the restarted agent knows the seed', () => again.node.members().some((m) => m.name === 'seed' && m.state === 'alive'), 10_000)
   })
 
-  it('after_a_graceful_leave_the_snapshot_is_not_rejoined', async () => {
+  it('after a graceful leave the snapshot is not rejoined', async () => {
     const file = join(dir, 'c.json')
     const seed = agents[0]
     const c = await startTestAgent('c', { join: [gossipAddress(seed)], snapshot: file })
@@ -56,12 +56,12 @@ describe('agent snapshot', () => {
     assert.equal(again.info().join && (again.info().join as { seeds: string[] }).seeds.length, 0)
   })
 
-  it('join_backoff_doubles_and_is_capped', () => {
+  it('the join backoff doubles and is capped', () => {
     assert.deepEqual([1, 2, 3, 4].map((n) => joinBackoffMs(n, 1000)), [1000, 2000, 4000, 8000])
     assert.equal(joinBackoffMs(20, 1000), 30_000)
   })
 
-  it('join_retries_until_a_seed_appears_and_names_are_resolved', async () => {
+  it('join retries until a seed appears, and names are resolved', async () => {
     // 'localhost' goes through the resolver on each attempt; the first attempts find nobody listening.
     const probe = await startTestAgent('probe')
     const port = probe.node.port
@@ -75,7 +75,7 @@ describe('agent snapshot', () => {
     await waitFor('d joined target', () => d.node.members().some((m) => m.name === 'target'), 20_000)
   })
 
-  it('join_gives_up_after_the_limit', async () => {
+  it('join gives up after the limit', async () => {
     const e = await startTestAgent('e', { join: ['127.0.0.1:9'], joinRetryMax: '2' })
     agents.push(e)
     const reason = await new Promise<string>((r) => e.once('joinFailed', r))

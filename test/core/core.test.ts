@@ -40,7 +40,7 @@ test('rng.int is uniform enough and within bounds; sample gives distinct items',
   assert.equal(r.sample(items, 80).length, 50)
 })
 
-test('IP literals round trip, IPv4-mapped IPv6 becomes IPv4', () => {
+test('IP literals round-trip unchanged, and IPv4-mapped IPv6 becomes IPv4', () => {
   assert.deepEqual([...ipToBytes('127.0.0.1')!], [127, 0, 0, 1])
   assert.equal(bytesToIp(ipToBytes('::1')!), '::1')
   assert.equal(bytesToIp(ipToBytes('fe80::1:2')!), 'fe80::1:2')

@@ -2,11 +2,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DEFAULT_RUMOR_CONFIG, RumorConfigError, resolveRumorConfig } from '../../src/gossip/config.js'
 
-test('defaults_are_valid', () => {
+test('the default rumor config is valid', () => {
   assert.deepEqual(resolveRumorConfig(), DEFAULT_RUMOR_CONFIG)
 })
 
-test('config_errors_name_every_bad_field_and_the_fix', () => {
+test('config errors name every bad field and the fix', () => {
   try {
     resolveRumorConfig({ fanout: 0, mode: 'gossip' as never, k: 1.5, maxPayloadBytes: 1300, dedupeWindowMs: 1000, bogus: 1 } as never)
     assert.fail('expected RumorConfigError')

@@ -35,7 +35,7 @@ function normalise(m: RumorMessage): unknown {
   return { ...m, known: undefined, had: undefined, ids, rumors: m.rumors.map((r) => ({ ...r, payload: [...r.payload] })) }
 }
 
-test('messages_round_trip_through_encode_and_decode', () => {
+test('every message round-trips through encode and decode unchanged', () => {
   fc.assert(
     fc.property(message, (m) => {
       const bytes = encodeRumorMessage(m)
@@ -47,7 +47,7 @@ test('messages_round_trip_through_encode_and_decode', () => {
   )
 })
 
-test('decode_rejects_random_bytes_with_a_reason_and_never_throws', () => {
+test('decode rejects random bytes with a reason and never throws', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
       const r = decodeRumorMessage(bytes)
@@ -57,7 +57,7 @@ test('decode_rejects_random_bytes_with_a_reason_and_never_throws', () => {
   )
 })
 
-test('decode_rejects_mutated_and_truncated_valid_messages_with_a_reason', () => {
+test('decode rejects mutated and truncated valid messages with a reason', () => {
   fc.assert(
     fc.property(message, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (m, at, value, cut) => {
       const bytes = encodeRumorMessage(m)
@@ -76,7 +76,7 @@ test('decode_rejects_mutated_and_truncated_valid_messages_with_a_reason', () => 
   )
 })
 
-test('decode_names_the_reason_for_each_kind_of_junk', () => {
+test('decode names the reason for each kind of junk', () => {
   const valid = encodeRumorMessage({ kind: 'reply', had: [{ origin: 'a', epoch: 1, seq: 2 }], rumors: [] })
   const reason = (bytes: number[] | Uint8Array): string => {
     const r = decodeRumorMessage(bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes))

@@ -25,7 +25,7 @@ function push(...rumors: WireRumor[]): Uint8Array {
 
 const peers = (n: number): string[] => Array.from({ length: n }, (_, i) => `p${i}`)
 
-test('never_sends_a_rumor_back_to_the_node_it_came_from_nor_its_origin', () => {
+test('a rumor is never sent back to the node it came from, nor to its origin', () => {
   const b = engine('b', { k: 64, fanout: 3 })
   const got = b.handleMessage('a', push(rumor('o', 1)), 0)
   assert.equal(got.delivered.length, 1)
@@ -41,7 +41,7 @@ test('never_sends_a_rumor_back_to_the_node_it_came_from_nor_its_origin', () => {
   assert.equal(b.piggyback('c', 10_000, 1400).length, 1)
 })
 
-test('prefers_peers_not_yet_told_then_never_sends_to_peers_known_to_have_it', () => {
+test('peers not yet told are preferred, and peers known to have a rumor never get it', () => {
   const a = engine('a', { fanout: 1, k: 64 })
   a.broadcast('t', Uint8Array.of(1), 0)
   const view = peers(19)
@@ -58,7 +58,7 @@ test('prefers_peers_not_yet_told_then_never_sends_to_peers_known_to_have_it', ()
   }
 })
 
-test('feedback_counter_loses_interest_after_k_unnecessary_contacts', () => {
+test('feedback-counter loses interest after k unnecessary contacts', () => {
   const a = engine('a', { fanout: 1, k: 2, feedback: true, removal: 'counter' })
   const d = a.broadcast('t', Uint8Array.of(1), 0)
   const sent = decode(a.tick(200, ['b', 'c', 'x']).sends[0].bytes)
@@ -73,7 +73,7 @@ test('feedback_counter_loses_interest_after_k_unnecessary_contacts', () => {
   assert.equal(d.hops, 0)
 })
 
-test('a_receiver_acks_only_the_rumors_it_already_had', () => {
+test('a receiver acks only the rumors it already had', () => {
   const b = engine('b')
   const first = b.handleMessage('a', push(rumor('o', 1)), 0)
   assert.equal(first.sends.length, 0, 'nothing to ack for a new rumor')
@@ -84,7 +84,7 @@ test('a_receiver_acks_only_the_rumors_it_already_had', () => {
   assert.deepEqual(reply.kind === 'reply' && reply.had.map((i) => i.seq), [1])
 })
 
-test('pull_replies_with_hot_rumors_missing_from_the_digest', () => {
+test('a pull is answered with the hot rumors missing from its digest', () => {
   const b = engine('b', { mode: 'pull' })
   b.broadcast('t', Uint8Array.of(1), 0)
   b.broadcast('t', Uint8Array.of(2), 0)
@@ -100,7 +100,7 @@ test('pull_replies_with_hot_rumors_missing_from_the_digest', () => {
   assert.equal(b.handleMessage('a', again.bytes, 401).sends.length, 0)
 })
 
-test('oversize_payload_is_refused_with_an_error_naming_the_limit_and_nothing_changes', () => {
+test('an oversize payload is refused with an error naming the limit, and nothing changes', () => {
   const a = engine('a')
   assert.throws(
     () => a.broadcast('t', new Uint8Array(1025), 0),
@@ -115,7 +115,7 @@ test('oversize_payload_is_refused_with_an_error_naming_the_limit_and_nothing_cha
   assert.equal(a.broadcast('t', new Uint8Array(1024), 0).id.endsWith('.1'), true, 'no sequence number was used')
 })
 
-test('queue_overflow_drops_the_rumor_closest_to_losing_interest_and_counts_it', () => {
+test('queue overflow drops the rumor closest to losing interest and counts it', () => {
   const a = engine('a', { maxQueue: 4, k: 3, feedback: false, fanout: 1 })
   const first = a.broadcast('t', Uint8Array.of(0), 0)
   a.tick(200, ['b']) // the first rumor has now had one (blind) contact
@@ -126,7 +126,7 @@ test('queue_overflow_drops_the_rumor_closest_to_losing_interest_and_counts_it', 
   assert.ok(sent.kind === 'rumors' && !sent.rumors.some((r) => `a/${r.epoch}.${r.seq}` === first.id), 'the contacted one went first')
 })
 
-test('duplicates_are_suppressed_and_memory_stays_bounded_by_the_window', () => {
+test('duplicates are suppressed, and memory stays bounded by the window', () => {
   const b = engine('b', { dedupeWindowMs: 10_000, maxRumorAgeMs: 5_000, retainMs: 5_000, maxQueue: 16 })
   let delivered = 0
   for (let i = 1; i <= 5000; i++) {
@@ -141,14 +141,14 @@ test('duplicates_are_suppressed_and_memory_stays_bounded_by_the_window', () => {
   assert.equal(b.counters.seenEvictedEarly, 0)
 })
 
-test('a_full_dedupe_set_forgets_early_and_counts_it', () => {
+test('a full dedupe set forgets early and counts it', () => {
   const b = engine('b', { dedupeMaxEntries: 16 })
   for (let i = 1; i <= 100; i++) b.handleMessage('a', push(rumor('o', i)), i)
   assert.equal(b.seenCount, 16)
   assert.equal(b.counters.seenEvictedEarly, 84)
 })
 
-test('rumors_older_than_maxRumorAgeMs_are_refused_and_hot_ones_expire', () => {
+test('rumors older than maxRumorAgeMs are refused, and hot ones expire', () => {
   const b = engine('b', { maxRumorAgeMs: 1000, dedupeWindowMs: 2000, retainMs: 1000 })
   assert.equal(b.handleMessage('a', push(rumor('o', 1, 1001)), 0).delivered.length, 0)
   assert.equal(b.counters.tooOld, 1)
@@ -158,14 +158,14 @@ test('rumors_older_than_maxRumorAgeMs_are_refused_and_hot_ones_expire', () => {
   assert.equal(b.hotCount, 0)
 })
 
-test('junk_is_counted_by_reason_and_dropped', () => {
+test('junk is counted by reason and dropped', () => {
   const b = engine('b')
   const out = b.handleMessage('a', Uint8Array.of(0x07, 0, 0), 0)
   assert.deepEqual(out.sends, [])
   assert.deepEqual(b.counters.decodeErrors, { 'unknown-type': 1 })
 })
 
-test('repair_pull_fetches_a_retained_rumor_that_is_no_longer_hot', () => {
+test('a repair pull fetches a retained rumor that is no longer hot', () => {
   const a = engine('a', { repairIntervalMs: 1000, k: 1 })
   a.broadcast('t', Uint8Array.of(9), 0)
   const b = engine('b', { repairIntervalMs: 1000 })
@@ -183,7 +183,7 @@ test('repair_pull_fetches_a_retained_rumor_that_is_no_longer_hot', () => {
   assert.equal(a.counters.repairSent, 1)
 })
 
-test('piggyback_respects_the_byte_limit_and_pull_mode_never_pushes', () => {
+test('piggybacks respect the byte limit, and pull mode never pushes', () => {
   const a = engine('a', { k: 64 })
   for (let i = 0; i < 10; i++) a.broadcast('t', new Uint8Array(100), 0)
   const small = a.piggyback('b', 10, 350)

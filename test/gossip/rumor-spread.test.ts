@@ -22,15 +22,15 @@ function everyBroadcastReachesEveryLiveNodeOnce(loss: number, seed: number): voi
   assert.equal(t.dropped, 0)
 }
 
-test('every_broadcast_reaches_every_live_node_exactly_once_200_nodes_default_policy', () => {
+test('every broadcast reaches every live node of 200 exactly once under the default policy', () => {
   for (const seed of [1, 2, 3]) everyBroadcastReachesEveryLiveNodeOnce(0, seed)
 })
 
-test('every_broadcast_reaches_every_live_node_exactly_once_200_nodes_10_percent_loss', () => {
+test('every broadcast reaches every live node of 200 exactly once under 10% loss', () => {
   for (const seed of [4, 5, 6]) everyBroadcastReachesEveryLiveNodeOnce(0.1, seed)
 })
 
-test('each_policy_combination_spreads_and_repair_completes_it', () => {
+test('each policy combination spreads, and repair completes it', () => {
   for (const mode of ['push', 'pull', 'push-pull'] as const) {
     for (const removal of ['counter', 'coin'] as const) {
       for (const feedback of [true, false]) {
@@ -51,7 +51,7 @@ test('each_policy_combination_spreads_and_repair_completes_it', () => {
   }
 })
 
-test('the_harness_is_deterministic_for_a_seed', () => {
+test('the harness is deterministic for a seed', () => {
   const run = (): string => {
     const h = new RumorHarness({ nodes: 50, seed: 99, loss: 0.1 })
     const id = h.broadcast(0, 't', Uint8Array.of(1))

@@ -19,7 +19,7 @@ import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, wai
 
 const FAST = { probeIntervalMs: 500, probeTimeoutMs: 200, reconnectIntervalMs: 0 }
 
-test('grapevine_and_serf_agents_share_an_encrypted_cluster_and_rotate_keys_without_losing_a_member', { timeout: 240_000 }, async (t) => {
+test('Grapevine nodes and Serf agents share an encrypted cluster and rotate keys without losing a member', { timeout: 240_000 }, async (t) => {
   if (!requireSerf(t)) return
   const keygen = (): string => execFileSync('serf', ['keygen'], { encoding: 'utf8' }).trim()
   const k1 = keygen()

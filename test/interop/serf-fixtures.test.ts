@@ -110,7 +110,7 @@ function reencodePacket(buf: Uint8Array, where: string): Uint8Array {
   }
 }
 
-test('every_packet_and_stream_captured_from_serf_decodes_and_reencodes_to_identical_bytes', (t) => {
+test('every packet and stream captured from Serf decodes and re-encodes to identical bytes', (t) => {
   const all = fixtures()
   assert.ok(all.length >= 20, `expected captured fixtures, found ${all.length}`)
   for (const [i, f] of all.entries()) {

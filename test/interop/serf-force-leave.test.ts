@@ -12,7 +12,7 @@ import { startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, startChild, statusIn, stopAll, waitUntil } from './serf-harness.js'
 
-test('force_leave_works_both_ways_between_grapevine_and_serf', { timeout: 90_000 }, async (t) => {
+test('Grapevine force-leaves a dead Serf agent and serf force-leaves a dead Grapevine node: each is left for the others, and prune forgets it', { timeout: 90_000 }, async (t) => {
   if (!requireSerf(t)) return
   const agents: Agent[] = []
   const children: ChildProcess[] = []

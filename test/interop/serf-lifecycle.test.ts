@@ -15,7 +15,7 @@ import type { SerfLayerEvent } from '../../src/serf/serf-layer.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfComplaints, serfMembers, sleep, startAgent, startChild, statusIn, stopAll, waitUntil } from './serf-harness.js'
 
-test('serf_agents_join_grapevine_and_graceful_leaves_show_left_both_ways_with_and_without_compression', { timeout: 60_000 }, async (t) => {
+test('Serf agents join Grapevine, and graceful leaves show as left both ways, with and without compression', { timeout: 60_000 }, async (t) => {
   if (!requireSerf(t)) return
   const agents: Agent[] = []
   let node: GrapevineNode | undefined
@@ -75,12 +75,10 @@ test('serf_agents_join_grapevine_and_graceful_leaves_show_left_both_ways_with_an
     assert.ok(serfEvents.some((e) => e.type === 'intent' && e.intent === 'leave' && e.node === 'serf-plain'), JSON.stringify(serfEvents))
     await waitUntil('serf-zip lists serf-plain left', async () => (await statusIn(a, 'serf-plain')) === 'left', 15_000, detail)
 
-    // (d) Grapevine leave(): serf-zip must list it `left`, not `failed`.
-    const started = Date.now()
+    // (d) Grapevine leave(): serf-zip must list it `left`, not `failed`. How long a leave takes is claimed in
+    // virtual time by the simulator (test/sim/lifecycle.test.ts), not measured here.
     await gv.leave()
-    const leaveMs = Date.now() - started
     await waitUntil('serf-zip lists grapevine left', async () => (await statusIn(a, 'grapevine')) === 'left', 15_000, detail)
-    assert.ok(leaveMs < 10_000, `leave took ${leaveMs} ms`)
     assert.match(a.log, /EventMemberLeave: grapevine /)
     assert.doesNotMatch(a.log, /EventMemberFailed: grapevine /)
     t.diagnostic(`serf-zip members after grapevine left: ${JSON.stringify((await serfMembers(a.rpc)).map((m) => [m.name, m.status]))}`)
@@ -93,7 +91,7 @@ test('serf_agents_join_grapevine_and_graceful_leaves_show_left_both_ways_with_an
   }
 })
 
-test('a_paused_grapevine_refutes_serfs_suspicion_and_a_killed_one_is_marked_failed', { timeout: 60_000 }, async (t) => {
+test('a paused Grapevine node refutes Serf\'s suspicion, and a killed one is marked failed', { timeout: 60_000 }, async (t) => {
   if (!requireSerf(t)) return
   const agents: Agent[] = []
   const children: ChildProcess[] = []

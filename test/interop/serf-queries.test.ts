@@ -13,7 +13,7 @@ import { startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfCommand, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
 
-test('serf_queries_get_grapevine_acks_and_responses_and_tag_filters_apply', { timeout: 90_000 }, async (t) => {
+test('Serf queries get acks and responses from Grapevine, and tag filters apply', { timeout: 90_000 }, async (t) => {
   if (!requireSerf(t)) return
   const agents: Agent[] = []
   let node: GrapevineNode | undefined
@@ -60,7 +60,7 @@ test('serf_queries_get_grapevine_acks_and_responses_and_tag_filters_apply', { ti
   }
 })
 
-test('grapevine_queries_are_acked_and_answered_by_serf_agents_and_grapevine_nodes', { timeout: 90_000 }, async (t) => {
+test('Grapevine queries are acked and answered by Serf agents and Grapevine nodes', { timeout: 90_000 }, async (t) => {
   if (!requireSerf(t)) return
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-query-'))
   const agents: Agent[] = []

@@ -24,7 +24,7 @@ function recordingHandler(dir: string): { out: string; handler: string } {
   return { out, handler }
 }
 
-test('grapevine_user_events_run_serf_event_handlers_once_with_their_payload', { timeout: 60_000 }, async (t) => {
+test('Grapevine user events run Serf event handlers once, with their payload', { timeout: 60_000 }, async (t) => {
   if (!requireSerf(t)) return
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-events-'))
   const agents: Agent[] = []
@@ -68,7 +68,7 @@ test('grapevine_user_events_run_serf_event_handlers_once_with_their_payload', { 
   }
 })
 
-test('serf_event_reaches_grapevine_message_handlers_once_and_broadcast_via_serf_reaches_serf', { timeout: 60_000 }, async (t) => {
+test('a serf event reaches Grapevine message handlers once, and a broadcast via Serf reaches Serf', { timeout: 60_000 }, async (t) => {
   if (!requireSerf(t)) return
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-events-'))
   const agents: Agent[] = []

@@ -10,7 +10,7 @@ import { startNode } from '../../src/index.js'
 import type { Agent } from './serf-harness.js'
 import { logsOf, requireSerf, serfMembers, startAgent, stopAll, waitUntil } from './serf-harness.js'
 
-test('grapevine_joins_a_three_agent_serf_cluster_and_detects_a_killed_agent', { timeout: 180_000 }, async (t) => {
+test('Grapevine joins a three-agent Serf cluster and detects a killed agent', { timeout: 180_000 }, async (t) => {
   if (!requireSerf(t)) return
   const agents: Agent[] = []
   let node: GrapevineNode | undefined

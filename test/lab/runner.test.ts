@@ -38,7 +38,7 @@ test('results depend on the seed only, not on the worker count', async () => {
   assert.notDeepEqual(strip(other), strip(inline))
 })
 
-test('every variant runs: both models, three modes, four removals, limits, fanout, push-then-pull', async () => {
+test('every variant runs: both models, three modes, four removals, connection limits, fanout and push-then-pull', async () => {
   for (const mode of ['push', 'pull', 'push-pull'] as const) {
     for (const removal of ['feedback-counter', 'blind-counter', 'feedback-coin', 'blind-coin'] as const) {
       for (const extra of [{}, { connectionLimit: 1, hunt: 1 }, { fanout: 3 }]) {
@@ -97,7 +97,7 @@ test('--json prints { model, mode, removal, nodes, runs, seed, rows: [...] } wit
   assert.ok(Math.abs(aeDoc.rows[0].theory.rounds - Math.log(1000) / Math.log(3)) < 1e-9)
 })
 
-test('the table, the CSV and the plot', async () => {
+test('the table and the CSV have a row per k with mean ± sd, and the plot titles its axes', async () => {
   const r = await runLab({ ...opts, mode: 'push', ks: [1, 2] }, { workers: 0 })
   const t = formatTable(r)
   assert.match(t, /^rumor mongering, push, feedback-coin — 300 sites, 24 runs, seed 11/)
@@ -120,7 +120,7 @@ test('the table, the CSV and the plot', async () => {
   }
 })
 
-test('flags: ranges for --k, defaults, and a UsageError naming the flag for each mistake', () => {
+test('lab flags take ranges for --k and have defaults, and each mistake is a UsageError naming the flag', () => {
   assert.deepEqual(parseKList('1..5'), [1, 2, 3, 4, 5])
   assert.deepEqual(parseKList('4,1,2..3'), [1, 2, 3, 4])
   const d = parseLabFlags('rumor', {})

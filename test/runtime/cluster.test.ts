@@ -9,7 +9,7 @@ import type { GrapevineNode, MemberEvent } from '../../src/index.js'
 import { JoinError } from '../../src/index.js'
 import { fastNode, seedOf, shutdownAll, stateOf, view, waitFor } from './helpers.js'
 
-test('four_nodes_join_through_one_and_all_see_each_other_alive_with_tags', async () => {
+test('four nodes join through one and all see each other alive, with tags', async () => {
   const nodes: GrapevineNode[] = []
   try {
     const first = await fastNode('n0', { tags: { role: 'seed', zone: 'a' } })
@@ -31,7 +31,7 @@ test('four_nodes_join_through_one_and_all_see_each_other_alive_with_tags', async
   }
 })
 
-test('changed_tags_reach_the_others_as_updated', async () => {
+test('changed tags reach the others as an updated event', async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('t0', { tags: { v: '1' } }))
@@ -47,7 +47,7 @@ test('changed_tags_reach_the_others_as_updated', async () => {
   }
 })
 
-test('a_node_shut_down_without_leaving_is_marked_failed_by_the_others', async () => {
+test('a node shut down without leaving is marked failed by the others', async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('c0'))
@@ -66,7 +66,7 @@ test('a_node_shut_down_without_leaving_is_marked_failed_by_the_others', async ()
   }
 })
 
-test('a_graceful_leave_is_seen_as_left', async () => {
+test('a graceful leave is seen as left', async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('l0'))
@@ -84,7 +84,7 @@ test('a_graceful_leave_is_seen_as_left', async () => {
   }
 })
 
-test('join_rejects_with_a_join_error_when_no_seed_answers', async () => {
+test('join rejects with a JoinError when no seed answers', async () => {
   const lonely = await fastNode('lonely')
   const closed = await fastNode('closed')
   const port = closed.port
@@ -102,7 +102,7 @@ test('join_rejects_with_a_join_error_when_no_seed_answers', async () => {
   }
 })
 
-test('a_process_that_starts_joins_leaves_and_shuts_down_two_nodes_exits_by_itself', async () => {
+test('a process that starts, joins, leaves and shuts down two nodes exits by itself', async () => {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'two-nodes-child.js')
   const child = spawn(process.execPath, [script, '--run'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -10,7 +10,7 @@ import { SeededRng } from '../../src/core/rng.js'
 import { SourceRateLimiter, maxInboundStreams } from '../../src/runtime/node/tcp.js'
 import { FAST, fastNode, seedOf, shutdownAll, stateOf, view, waitFor } from './helpers.js'
 
-test('the_source_rate_limiter_allows_a_burst_then_the_rate_and_forgets_the_oldest_source', () => {
+test('the source rate limiter allows a burst, then the rate, and forgets the oldest source', () => {
   const l = new SourceRateLimiter(4, 2, 3)
   for (let i = 0; i < 4; i++) assert.ok(l.take('10.0.0.1', 0))
   assert.equal(l.take('10.0.0.1', 0), false)
@@ -25,7 +25,7 @@ test('the_source_rate_limiter_allows_a_burst_then_the_rate_and_forgets_the_oldes
 })
 
 for (const encrypted of [false, true]) {
-  test(`a_node_flooded_with_junk_datagrams_and_half_open_connections_keeps_its_view_and_answers_probes${encrypted ? '_encrypted' : ''}`, { timeout: 120_000 }, async () => {
+  test(`a node flooded with junk datagrams and half-open connections keeps its view and answers probes${encrypted ? ' (encrypted)' : ''}`, { timeout: 120_000 }, async () => {
     const nodes: GrapevineNode[] = []
     const sockets: net.Socket[] = []
     const udp = dgram.createSocket('udp4')

@@ -17,7 +17,7 @@ async function rejectsNaming(options: unknown, ...fragments: string[]): Promise<
   })
 }
 
-test('bad_options_throw_config_errors_naming_the_field_and_the_fix', async () => {
+test('bad options throw config errors naming the field and the fix', async () => {
   await rejectsNaming({ bind: 'x' }, 'bind: expected HOST:PORT with an IP literal like 127.0.0.1:7946', '"x"')
   await rejectsNaming({ bind: 'localhost:7946' }, 'bind:', '"localhost:7946"')
   await rejectsNaming({ bind: '127.0.0.1:70000' }, 'bind:')
@@ -39,7 +39,7 @@ test('bad_options_throw_config_errors_naming_the_field_and_the_fix', async () =>
   await rejectsNaming({ bind: 'x', profile: 'fast', tags: { a: 1 } }, 'bind:', 'profile:', 'tags.a:')
 })
 
-test('tags_encode_as_serf_does_and_plain_meta_is_a_role', () => {
+test('tags encode as Serf encodes them, and plain metadata reads as a role', () => {
   const meta = encodeTags({ role: 'web', dc: 'east' })
   assert.equal(meta[0], 0xff)
   assert.deepEqual(decodeTags(meta), { role: 'web', dc: 'east' })
@@ -47,7 +47,7 @@ test('tags_encode_as_serf_does_and_plain_meta_is_a_role', () => {
   assert.deepEqual(decodeTags(Uint8Array.of(0xff, 0x81, 0xc1)), {})
 })
 
-test('garbage_datagrams_and_a_garbage_stream_are_dropped_and_the_node_keeps_working', async () => {
+test('garbage datagrams and a garbage stream are dropped, and the node keeps working', async () => {
   const nodes: GrapevineNode[] = []
   const sock = dgram.createSocket('udp4')
   try {
@@ -89,7 +89,7 @@ function hasIpv6Loopback(): boolean {
   return Object.values(os.networkInterfaces()).some((list) => (list ?? []).some((i) => i.family === 'IPv6' && i.address === '::1'))
 }
 
-test('nodes_on_ipv6_loopback_join_and_see_each_other', async (t) => {
+test('nodes on the IPv6 loopback join and see each other', async (t) => {
   if (!hasIpv6Loopback()) {
     t.skip('this machine has no IPv6 loopback (::1); IPv6 is not tested here')
     return
@@ -110,7 +110,7 @@ test('nodes_on_ipv6_loopback_join_and_see_each_other', async (t) => {
   }
 })
 
-test('a_dual_stack_node_reaches_ipv4_peers_through_mapped_addresses', async (t) => {
+test('a dual-stack node reaches IPv4 peers through mapped addresses', async (t) => {
   if (!hasIpv6Loopback()) {
     t.skip('this machine has no IPv6 loopback (::1); dual stack is not tested here')
     return

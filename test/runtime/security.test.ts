@@ -28,7 +28,7 @@ function drops(n: GrapevineNode, reason: string): number {
   return n.stats().dropped.get(reason) ?? 0
 }
 
-test('a_running_plaintext_cluster_switches_to_encryption_then_rotates_keys_without_losing_a_member', { timeout: 120_000 }, async () => {
+test('a running plaintext cluster switches to encryption, then rotates keys, without losing a member', { timeout: 120_000 }, async () => {
   const nodes: GrapevineNode[] = []
   const failures: string[] = []
   try {
@@ -85,7 +85,7 @@ test('a_running_plaintext_cluster_switches_to_encryption_then_rotates_keys_witho
   }
 })
 
-test('a_node_with_a_wrong_key_no_key_or_another_label_cannot_join_or_inject', { timeout: 120_000 }, async () => {
+test('a node with a wrong key, no key or another label can neither join nor inject', { timeout: 120_000 }, async () => {
   const nodes: GrapevineNode[] = []
   const outsiders: GrapevineNode[] = []
   try {
@@ -122,7 +122,7 @@ test('a_node_with_a_wrong_key_no_key_or_another_label_cannot_join_or_inject', { 
   }
 })
 
-test('a_label_alone_separates_clusters_on_packets_and_streams', { timeout: 60_000 }, async () => {
+test('a label alone separates clusters, on packets and on streams', { timeout: 60_000 }, async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('l-0', { label: 'red' }))

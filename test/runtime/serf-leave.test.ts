@@ -7,7 +7,7 @@ import type { GrapevineNode } from '../../src/index.js'
 import type { SerfLayerEvent } from '../../src/serf/serf-layer.js'
 import { fastNode, seedOf, shutdownAll, stateOf, waitFor } from './helpers.js'
 
-test('leave_sends_the_serf_leave_intent_before_the_dead_message', async () => {
+test('leave() sends the Serf leave intent before the dead message', async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('s0'))
@@ -32,7 +32,7 @@ test('leave_sends_the_serf_leave_intent_before_the_dead_message', async () => {
   }
 })
 
-test('serf_false_runs_plain_memberlist_without_serf_messages', async () => {
+test('a node with serf: false runs plain memberlist, without Serf messages', async () => {
   const nodes: GrapevineNode[] = []
   try {
     nodes.push(await fastNode('p0', { serf: false }))

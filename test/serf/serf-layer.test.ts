@@ -17,7 +17,7 @@ function drain(serf: SerfLayer, rounds = 20): Uint8Array[] {
   return all
 }
 
-test('join_intent_sets_our_status_time_and_is_sent_retransmit_limit_times', () => {
+test('a join intent sets our status time and is sent retransmit-limit times', () => {
   const { serf } = layer('gv')
   serf.join()
   assert.equal(serf.statusLTime('gv'), 1)
@@ -27,7 +27,7 @@ test('join_intent_sets_our_status_time_and_is_sent_retransmit_limit_times', () =
   assert.deepEqual(decodeSerfMessage(sent[0]), { ok: true, value: { type: 'join', lTime: 1, node: 'gv' } })
 })
 
-test('leave_intent_reports_when_it_has_gone_out', () => {
+test('a leave intent reports when it has gone out', () => {
   const { serf } = layer('gv')
   serf.join()
   drain(serf)
@@ -41,7 +41,7 @@ test('leave_intent_reports_when_it_has_gone_out', () => {
   assert.equal(serf.pendingBroadcasts, 0)
 })
 
-test('intents_are_witnessed_rebroadcast_once_and_stale_ones_ignored', () => {
+test('intents are witnessed and rebroadcast once, and stale ones are ignored', () => {
   const { serf, events } = layer('gv')
   const join = encodeSerfMessage({ type: 'join', lTime: 9, node: 'serf0' })
   serf.notifyUserMessage(join)
@@ -58,7 +58,7 @@ test('intents_are_witnessed_rebroadcast_once_and_stale_ones_ignored', () => {
   assert.deepEqual(events[1], { type: 'intent', intent: 'leave', node: 'serf0', lTime: 12, prune: false })
 })
 
-test('an_old_leave_intent_about_ourselves_is_refuted_with_a_join_intent', () => {
+test('an old leave intent about ourselves is refuted with a join intent', () => {
   const { serf } = layer('gv')
   serf.join()
   drain(serf)
@@ -69,7 +69,7 @@ test('an_old_leave_intent_about_ourselves_is_refuted_with_a_join_intent', () => 
   assert.ok(m.ok && m.value.type === 'join' && m.value.node === 'gv' && m.value.lTime === 6)
 })
 
-test('user_events_are_surfaced_once_and_regossiped', () => {
+test('user events are surfaced once and regossiped', () => {
   const { serf, events } = layer('gv')
   const ev = encodeSerfMessage({ type: 'userEvent', lTime: 3, name: 'deploy', payload: new Uint8Array([1]), coalesce: true })
   serf.notifyUserMessage(ev)
@@ -80,7 +80,7 @@ test('user_events_are_surfaced_once_and_regossiped', () => {
   assert.deepEqual(drain(serf)[0], ev)
 })
 
-test('junk_user_messages_are_dropped_with_an_event', () => {
+test('junk user messages are dropped with an event', () => {
   const { serf, events } = layer('gv')
   serf.notifyUserMessage(new Uint8Array([0, 0x91]))
   assert.equal(events[0]?.type, 'dropped')
@@ -89,7 +89,7 @@ test('junk_user_messages_are_dropped_with_an_event', () => {
   assert.equal(serf.counts.other, 1)
 })
 
-test('push_pull_state_merges_like_serf', () => {
+test('push-pull state merges as Serf merges it', () => {
   const a = layer('a')
   const b = layer('b')
   a.serf.join()
@@ -114,7 +114,7 @@ test('push_pull_state_merges_like_serf', () => {
   assert.equal(c.serf.counts.dropped, 1)
 })
 
-test('force_leave_is_applied_here_first_then_gossiped_with_prune_and_marks_the_node_leaving', () => {
+test('force-leave is applied here first, then gossiped with prune, and marks the node leaving', () => {
   const applied: Array<[string, boolean]> = []
   const events: SerfLayerEvent[] = []
   const serf = new SerfLayer({ name: 'gv', retransmitMult: 4, clusterSize: () => 3, onEvent: (e) => events.push(e), onLeaveIntent: (n, p) => applied.push([n, p]) })
@@ -140,7 +140,7 @@ test('force_leave_is_applied_here_first_then_gossiped_with_prune_and_marks_the_n
   assert.equal(serf.isLeaving('gv'), false)
 })
 
-test('queries: deduped, acked to the querier when asked, filtered by node and tag, internal ones not delivered, one response each', () => {
+test('queries are deduplicated, acked to the querier when asked and filtered by node and tag; internal ones are not delivered; each gets one response', () => {
   const events: SerfLayerEvent[] = []
   const serf = new SerfLayer({ name: 'gv', retransmitMult: 4, clusterSize: () => 3, tags: () => ({ role: 'db' }), onEvent: (e) => events.push(e) })
   const sent: Array<[string, Uint8Array]> = []

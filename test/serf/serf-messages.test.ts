@@ -9,7 +9,7 @@ import { LamportClock } from '../../src/serf/lamport.js'
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const str = (s: string): string => (0xa0 | s.length).toString(16) + Buffer.from(s).toString('hex')
 
-test('user_event_encodes_byte_for_byte_as_serf_wrote_it', () => {
+test('a user event encodes byte for byte as Serf wrote it', () => {
   // Spec B.2 [verified]: 03 84 a2"CC" c3 a5"LTime" 04 a4"Name" a7"myevent" a7"Payload" aa"payload123"
   const bytes = encodeSerfMessage({ type: 'userEvent', coalesce: true, lTime: 4, name: 'myevent', payload: Buffer.from('payload123') })
   assert.equal(hex(bytes), `0384${str('CC')}c3${str('LTime')}04${str('Name')}${str('myevent')}${str('Payload')}${str('payload123')}`)
@@ -18,7 +18,7 @@ test('user_event_encodes_byte_for_byte_as_serf_wrote_it', () => {
   assert.deepEqual(back.value, { type: 'userEvent', coalesce: true, lTime: 4, name: 'myevent', payload: new Uint8Array(Buffer.from('payload123')) })
 })
 
-test('leave_and_join_intents_have_go_field_names_in_sorted_order', () => {
+test('leave and join intents have Go field names, in sorted order', () => {
   const leave = encodeSerfMessage({ type: 'leave', lTime: 300, node: 'gv', prune: false })
   assert.equal(hex(leave), `0083${str('LTime')}cd012c${str('Node')}${str('gv')}${str('Prune')}c2`)
   const join = encodeSerfMessage({ type: 'join', lTime: 1, node: 'gv' })
@@ -27,7 +27,7 @@ test('leave_and_join_intents_have_go_field_names_in_sorted_order', () => {
   assert.deepEqual(decodeSerfMessage(join), { ok: true, value: { type: 'join', lTime: 1, node: 'gv' } })
 })
 
-test('push_pull_state_round_trips_with_nil_event_slots', () => {
+test('push-pull state round-trips with nil event slots', () => {
   const events: SerfPushPull['events'] = new Array(512).fill(null)
   const withEvent = [...events]
   withEvent[7] = { lTime: 7, events: [{ name: 'deploy', payload: new Uint8Array([1, 2]) }] }
@@ -81,7 +81,7 @@ test('a query decodes exactly as serf wrote it (spec B.2), and unknown types dec
   assert.deepEqual(decodeSerfMessage(new Uint8Array([200])), { ok: true, value: { type: 'other', messageType: 200 } })
 })
 
-test('junk_serf_messages_return_typed_errors_and_never_throw', () => {
+test('junk Serf messages return typed errors and never throw', () => {
   const cases: Array<[number[], string]> = [
     [[], 'empty'],
     [[0], 'truncated'],
@@ -109,7 +109,7 @@ test('junk_serf_messages_return_typed_errors_and_never_throw', () => {
   }
 })
 
-test('lamport_clock_starts_at_one_and_witness_moves_past_what_it_saw', () => {
+test('the Lamport clock starts at one, and witness moves it past what it saw', () => {
   const c = new LamportClock()
   assert.equal(c.time(), 1)
   c.witness(0)

@@ -25,7 +25,7 @@ function rejects(fn: () => unknown, message: string): void {
   })
 }
 
-test('durations_accept_ms_s_and_m', () => {
+test('durations accept ms, s and m, and nothing else', () => {
   assert.equal(parseDurationMs('500ms', '--duration'), 500)
   assert.equal(parseDurationMs('30s', '--duration'), 30_000)
   assert.equal(parseDurationMs('1.5s', '--duration'), 1500)
@@ -35,7 +35,7 @@ test('durations_accept_ms_s_and_m', () => {
   rejects(() => parseDurationMs('-1s', '--duration'), '--duration: expected a duration like 30s, 500ms or 2m, got "-1s"')
 })
 
-test('crash_is_count_at_time', () => {
+test('--crash is COUNT@TIME', () => {
   assert.deepEqual(parseCrash('3@30s'), { kind: 'crash', count: 3, atMs: 30_000 })
   rejects(() => parseCrash('3@'), '--crash: expected COUNT@TIME like 3@30s, got "3@"')
   rejects(() => parseCrash('3'), '--crash: expected COUNT@TIME like 3@30s, got "3"')
@@ -45,7 +45,7 @@ test('crash_is_count_at_time', () => {
   rejects(() => parseCrash('2@3s@4s'), '--crash: expected COUNT@TIME like 3@30s, got "2@3s@4s"')
 })
 
-test('pause_is_count_at_time_for_length_with_an_optional_period', () => {
+test('--pause is COUNT@TIME:LENGTH with an optional period', () => {
   assert.deepEqual(parsePause('2@30s:5s'), { kind: 'pause', count: 2, atMs: 30_000, lengthMs: 5000 })
   assert.deepEqual(parsePause('1@10s:500ms/20s'), { kind: 'pause', count: 1, atMs: 10_000, lengthMs: 500, everyMs: 20_000 })
   const form = 'COUNT@TIME:LENGTH[/EVERY] like 2@30s:5s or 2@30s:5s/20s'
@@ -54,7 +54,7 @@ test('pause_is_count_at_time_for_length_with_an_optional_period', () => {
   rejects(() => parsePause('2@30s:0s'), `--pause: expected ${form} with LENGTH and EVERY above 0, got "2@30s:0s"`)
 })
 
-test('partition_is_fraction_at_time_for_length', () => {
+test('--partition is FRACTION@TIME:LENGTH', () => {
   assert.deepEqual(parsePartition('0.3@40s:20s'), { kind: 'partition', fraction: 0.3, atMs: 40_000, lengthMs: 20_000 })
   assert.equal((parsePartition('25%@1m:30s') as { fraction: number }).fraction, 0.25)
   rejects(() => parsePartition('1.5@40s:20s'), '--partition: expected FRACTION@TIME:LENGTH like 0.3@40s:20s, got "1.5@40s:20s"')
@@ -62,7 +62,7 @@ test('partition_is_fraction_at_time_for_length', () => {
   rejects(() => parsePartition('0.3@40s'), '--partition: expected FRACTION@TIME:LENGTH like 0.3@40s:20s, got "0.3@40s"')
 })
 
-test('loss_latency_seed_and_profile', () => {
+test('--loss, --latency, --seed and --profile parse their forms and name the flag on a mistake', () => {
   assert.equal(parseProbability('0.05', '--loss'), 0.05)
   assert.equal(parseProbability('5%', '--loss'), 0.05)
   rejects(() => parseProbability('1.2', '--loss'), '--loss: expected a probability like 0.05 or 5%, got "1.2"')
@@ -79,7 +79,7 @@ test('loss_latency_seed_and_profile', () => {
   rejects(() => parseProfile('lam'), '--profile: expected one of lan, wan, local, got "lam"')
 })
 
-test('flags_combine_into_a_scenario_with_defaults_and_a_replay_command', () => {
+test('flags combine into a scenario with defaults and a replay command', () => {
   const o = parseSimFlags({ nodes: '40', seed: '9', duration: '90s', loss: '0.02', crash: ['2@30s', '1@40s'], pause: ['1@50s:5s/10s'], partition: ['0.25@60s:10s'], lifeguard: false }, () => 123)
   assert.equal(o.nodes, 40)
   assert.equal(o.seed, 9)
@@ -111,7 +111,7 @@ test('flags_combine_into_a_scenario_with_defaults_and_a_replay_command', () => {
   assert.deepEqual({ ...again }, { ...o })
 })
 
-test('flags_that_contradict_each_other_are_refused', () => {
+test('flags that contradict each other are refused', () => {
   rejects(() => parseSimFlags({ nodes: '1' }), '--nodes: expected a node count like 50 (at least 2), got "1"')
   rejects(() => parseSimFlags({ nodes: '5', crash: ['3@1s', '2@2s'] }), '--crash: 5 crashes in total leave no node of the 5 running; crash fewer or raise --nodes')
   rejects(() => parseSimFlags({ duration: '60s', crash: ['1@90s'] }), '--crash: the time 90s is not within --duration 1m; faults happen in the chaos phase')

@@ -11,7 +11,7 @@ function rate(net: Network, from: number, to: number, n: number, bit: number): n
   return hits / n
 }
 
-test('loss_rate_is_near_the_setting_over_many_packets', () => {
+test('the loss rate is near its setting over many packets', () => {
   for (const p of [0.01, 0.05, 0.3]) {
     const net = new Network(42, { packetLossProbability: p })
     const n = 200_000
@@ -22,7 +22,7 @@ test('loss_rate_is_near_the_setting_over_many_packets', () => {
   }
 })
 
-test('duplication_and_reordering_rates_are_near_their_settings', () => {
+test('duplication and reordering rates are near their settings', () => {
   const net = new Network(7, { packetDuplicationProbability: 0.1, packetReorderProbability: 0.2, packetReorderDelayMsMax: 50 })
   const n = 100_000
   let dup = 0
@@ -38,7 +38,7 @@ test('duplication_and_reordering_rates_are_near_their_settings', () => {
   assert.ok(Math.abs(reordered / n - expected) < 0.006, `reordered ${reordered / n} vs ${expected}`)
 })
 
-test('delays_stay_within_the_bounds_and_reordering_adds_at_most_its_max', () => {
+test('delays stay within their bounds and reordering adds at most its maximum', () => {
   const net = new Network(3, { oneWayDelayMsMin: 2, oneWayDelayMsMax: 8 })
   let sum = 0
   const n = 50_000
@@ -67,7 +67,7 @@ test('delays_stay_within_the_bounds_and_reordering_adds_at_most_its_max', () => 
   assert.ok(Math.abs(esum / n - 5) < 0.2, `exponential mean ${esum / n}`)
 })
 
-test('block_stops_exactly_the_directions_asked', () => {
+test('block stops exactly the directions asked', () => {
   const net = new Network(1)
   const a = [0, 1, 2]
   const b = [3, 4]
@@ -87,7 +87,7 @@ test('block_stops_exactly_the_directions_asked', () => {
   assert.equal(net.stats.packetsBlocked, 1)
 })
 
-test('partition_is_symmetric_unless_one_way_and_unblock_lifts_only_its_rules', () => {
+test('a partition is symmetric unless one-way, and unblock lifts only its own rules', () => {
   const net = new Network(1)
   const both = net.partition([0, 1], [2, 3])
   assert.ok(net.isBlocked(0, 2) && net.isBlocked(2, 0) && net.isBlocked(1, 3) && net.isBlocked(3, 1))
@@ -102,7 +102,7 @@ test('partition_is_symmetric_unless_one_way_and_unblock_lifts_only_its_rules', (
   assert.ok(!net.isBlocked(4, 5) && !net.partitioned)
 })
 
-test('split_isolates_every_group_from_every_other', () => {
+test('split isolates every group from every other', () => {
   const net = new Network(1)
   const groups = [[0, 1], [2], [3, 4, 5]]
   net.split(groups)
@@ -112,7 +112,7 @@ test('split_isolates_every_group_from_every_other', () => {
   }
 })
 
-test('link_overrides_apply_to_one_direction_only', () => {
+test('link overrides apply to one direction only', () => {
   const net = new Network(9, { latencyMs: [1, 2] })
   net.setLink(0, 1, { packetLossProbability: 1 })
   net.setLink(1, 0, { oneWayDelayMsMin: 50, oneWayDelayMsMax: 60 })
@@ -128,7 +128,7 @@ test('link_overrides_apply_to_one_direction_only', () => {
   assert.equal(net.linkOptions(1, 0).oneWayDelayMsMin, 50)
 })
 
-test('the_same_seed_gives_the_same_decisions_and_another_seed_different_ones', () => {
+test('the same seed gives the same decisions, and another seed different ones', () => {
   const run = (seed: number): string => {
     const net = new Network(seed, { packetLossProbability: 0.2, packetDuplicationProbability: 0.1, packetReorderProbability: 0.1 })
     const out: string[] = []
@@ -142,7 +142,7 @@ test('the_same_seed_gives_the_same_decisions_and_another_seed_different_ones', (
   assert.notEqual(run(11), run(12))
 })
 
-test('configure_changes_defaults_and_bad_knobs_are_rejected_with_their_name', () => {
+test('configure changes the defaults, and bad knobs are rejected with their name', () => {
   const net = new Network(1, { loss: 0.5, latencyMs: [3, 4] })
   assert.equal(net.options.packetLossProbability, 0.5)
   assert.equal(net.options.oneWayDelayMsMin, 3)

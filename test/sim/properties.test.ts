@@ -36,7 +36,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 const STATE: Record<string, string> = { joined: 'alive', suspected: 'suspect', failed: 'dead', left: 'left', reaped: 'absent' }
 
-test('view_tracker_counts_always_match_a_brute_force_recount', () => {
+test('the view tracker\'s counts always match a brute-force recount', () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
       const tracker = new ViewTracker()
@@ -157,7 +157,7 @@ function runSchedule(seed: number, faults: readonly Fault[]): string {
   return hash.digest('hex')
 }
 
-test('any_fault_schedule_runs_cleanly_and_replays_to_the_identical_trace', () => {
+test('any fault schedule runs cleanly and replays to the identical trace', () => {
   fc.assert(
     fc.property(fc.nat(), fc.array(faultArb, { maxLength: 12 }), (seed, faults) => {
       assert.equal(runSchedule(seed, faults), runSchedule(seed, faults))

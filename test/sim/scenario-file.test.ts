@@ -27,7 +27,7 @@ function problems(text: string, file = 'bad.yaml'): string[] {
 
 const HEAD = 'nodes: 10\nduration: 1m\n'
 
-test('every_problem_names_the_file_line_and_field', () => {
+test('every problem names the file, the line and the field', () => {
   const text = [
     'nodes: 10', //                                  1
     'duration: 1m', //                               2
@@ -48,7 +48,7 @@ test('every_problem_names_the_file_line_and_field', () => {
   assert.deepEqual(problems(text, 'scenario.yaml'), ['scenario.yaml:14: timeline[3].count: expected a positive integer like 3, got -2'])
 })
 
-test('bad_values_unknown_fields_and_references_are_each_reported', () => {
+test('bad values, unknown fields and unknown references are each reported', () => {
   const cases: Array<[string, string[]]> = [
     [`${HEAD}duraton: 30s\ntimeline: []\n`, ['bad.yaml:3: duraton: unknown field (did you mean "duration"?); known fields: name, description, seed, nodes, profile, lifeguard, swim, duration, settleMax, joinSpread, network, groups, stack, workload, timeline']],
     ['nodes: 10\ntimeline: []\n', ['bad.yaml:1: duration: missing; it is required']],
@@ -84,12 +84,12 @@ test('bad_values_unknown_fields_and_references_are_each_reported', () => {
   for (const [text, expected] of cases) assert.deepEqual(problems(text), expected, text)
 })
 
-test('json_files_get_line_numbers_too', () => {
+test('JSON files get line numbers too', () => {
   const text = '{\n  "nodes": 10,\n  "duration": "30s",\n  "timeline": [\n    { "at": "5s", "do": "crash", "count": 0 }\n  ]\n}\n'
   assert.deepEqual(problems(text, 'bad.json'), ['bad.json:5: timeline[0].count: expected a positive integer like 3, got 0'])
 })
 
-test('did_you_mean_only_suggests_close_words', () => {
+test('"did you mean" only suggests close words', () => {
   assert.equal(didYouMean('cuont', ['count', 'nodes']), ' (did you mean "count"?)')
   assert.equal(didYouMean('zebra', ['count', 'nodes']), '')
 })
@@ -120,7 +120,7 @@ timeline:
   - { at: 30s, do: leave, nodes: node-009 }
 `
 
-test('yaml_and_json_give_the_same_scenario', () => {
+test('YAML and JSON give the same scenario', () => {
   const yaml = parseScenario(GOOD_YAML, 'good.yaml')
   const asJson = JSON.stringify({
     name: 'good', seed: 4, nodes: 8, profile: 'local', lifeguard: false, swim: { indirectChecks: 2, probeInterval: '500ms' },
@@ -157,7 +157,7 @@ function virtual(r: Report): Omit<Report, 'wallMs' | 'eventsPerWallSec' | 'speed
   return rest
 }
 
-test('a_scenario_file_run_is_deterministic_per_seed_and_every_step_acts', () => {
+test('a scenario file run is deterministic per seed, and every step acts', () => {
   const file = parseScenario(GOOD_YAML, 'good.yaml')
   const restarted: string[] = []
   const spawned: string[] = []
@@ -182,7 +182,7 @@ test('a_scenario_file_run_is_deterministic_per_seed_and_every_step_acts', () => 
   assert.ok(a.network.packetsBlocked > 0 && a.network.packetsLost > 0)
 })
 
-test('a_rolling_restart_restarts_every_node_of_its_group_once_in_order', () => {
+test('a rolling restart restarts every node of its group once, in order', () => {
   const file = parseScenario(`${HEAD}groups: { g: [node-002..node-005] }\ntimeline:\n  - { at: 5s, do: restart, group: g, count: 2, rolling: true, every: 10s }\n`)
   const restarts: Array<[string, number]> = []
   const r = runScenario({ ...file.scenario, seed: 1, observer: { onRestart: (n: SimNode, at: number) => restarts.push([n.name, at]) } })
@@ -191,7 +191,7 @@ test('a_rolling_restart_restarts_every_node_of_its_group_once_in_order', () => {
   assert.equal(r.falsePositives.deaths, 0)
 })
 
-test('shape_rules_change_links_between_sets_later_rules_win_and_calm_turns_noise_off', () => {
+test('shape rules change links between sets, later rules win, and calm turns noise off', () => {
   const net = new Network(1, { loss: 0.1 })
   const a = net.shape([0, 1], null, { packetLossProbability: 0.3 })
   net.shape(null, [1], { oneWayDelayMsMin: 40, oneWayDelayMsMax: 50 })
@@ -207,7 +207,7 @@ test('shape_rules_change_links_between_sets_later_rules_win_and_calm_turns_noise
   assert.equal(net.linkOptions(0, 2).packetLossProbability, 0.2)
 })
 
-test('every_example_validates', () => {
+test('every example scenario file validates', () => {
   const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f))
   assert.deepEqual(files.sort(), ['flaky-rack.yaml', 'rolling-restart.yaml', 'slow-node.yaml', 'two-dc-partition.yaml'])
   for (const f of files) {
@@ -217,7 +217,7 @@ test('every_example_validates', () => {
   }
 })
 
-test('the_slow_node_example_runs_in_full_and_nobody_is_declared_dead', () => {
+test('the slow-node example runs in full and nobody is declared dead', () => {
   const file = loadScenarioFile(join(EXAMPLES, 'slow-node.yaml'))
   const r = runScenario({ ...file.scenario, seed: file.seed! })
   assert.equal(r.converged, true)
@@ -227,7 +227,7 @@ test('the_slow_node_example_runs_in_full_and_nobody_is_declared_dead', () => {
   assert.equal(Math.min(...r.timeSeries!.aliveMedian.slice(5)), 29, 'the others see at most the paused node suspected')
 })
 
-test('the_two_datacenter_example_splits_and_heals_shortened_without_its_workload', () => {
+test('the two-datacenter example splits and heals (shortened, without its workload)', () => {
   const file = loadScenarioFile(join(EXAMPLES, 'two-dc-partition.yaml'))
   const { workload: _w, ...swimOnly } = file.scenario
   const r = runScenario({ ...(swimOnly as ScenarioOptions), seed: file.seed!, durationMs: 150_000 })
@@ -240,7 +240,7 @@ test('the_two_datacenter_example_splits_and_heals_shortened_without_its_workload
   assert.equal(r.falsePositives.deaths, 0)
 })
 
-test('the_command_runs_a_file_refuses_cluster_flags_and_plots', async () => {
+test('the command runs a file, refuses cluster flags and plots', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-scenario-'))
   try {
     let out = ''

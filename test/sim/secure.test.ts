@@ -30,7 +30,7 @@ function run(seed: number, keyed: boolean, outsider: boolean): { sim: Simulation
   return { sim, packets, bytes }
 }
 
-test('an_encrypted_simulated_cluster_converges_and_replays_from_its_seed', () => {
+test('an encrypted simulated cluster converges and replays from its seed', () => {
   const a = run(5, true, false)
   assert.ok(a.sim.convergence().converged, JSON.stringify(a.sim.convergence().examples))
   for (const n of a.sim.nodes) assert.equal(n.protocol.members().filter((m) => m.state === 'alive').length, 8)
@@ -41,7 +41,7 @@ test('an_encrypted_simulated_cluster_converges_and_replays_from_its_seed', () =>
   assert.ok(a.bytes > plain.bytes, `${a.bytes} encrypted vs ${plain.bytes} plain`)
 })
 
-test('a_simulated_node_with_another_key_never_gets_in', () => {
+test('a simulated node with another key never gets in', () => {
   const { sim } = run(6, true, true)
   const outsider = sim.nodes[8]
   for (const n of sim.nodes.slice(0, 8)) {

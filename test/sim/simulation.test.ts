@@ -27,7 +27,7 @@ function schedule(sim: Simulation, node: SimNode, kind: 'probeTick' | 'gossipTic
   sim.invoke(node, (_p, _now, out) => out.schedule({ kind, epoch }, afterMs))
 }
 
-test('spawn_names_addresses_starts_and_joins_through_the_first_node', () => {
+test('spawn names, addresses and starts nodes, which join through the first node', () => {
   const sim = fixedSim()
   const nodes = sim.spawn(3)
   assert.deepEqual(nodes.map((n) => n.name), ['node-000', 'node-001', 'node-002'])
@@ -41,7 +41,7 @@ test('spawn_names_addresses_starts_and_joins_through_the_first_node', () => {
   assert.deepEqual(stubOf(later).of('join')[0].seeds, ['127.1.0.1:7946'])
 })
 
-test('same_instant_timers_fire_in_scheduling_order_and_the_clock_jumps', () => {
+test('timers due at the same instant fire in scheduling order, and the clock jumps', () => {
   const sim = fixedSim()
   const [a] = sim.spawn(1)
   schedule(sim, a, 'reapTick', 1, 500)
@@ -52,7 +52,7 @@ test('same_instant_timers_fire_in_scheduling_order_and_the_clock_jumps', () => {
   assert.equal(sim.nowMs, 10_000)
 })
 
-test('pause_holds_timers_and_packets_then_fires_late_timers_first_in_due_order_then_deliveries_in_arrival_order', () => {
+test('pause holds timers and packets, then fires late timers first in due order, then deliveries in arrival order', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   schedule(sim, b, 'probeTick', 1, 500)
@@ -78,7 +78,7 @@ test('pause_holds_timers_and_packets_then_fires_late_timers_first_in_due_order_t
   assert.deepEqual(sim.faults.filter((f) => f.kind === 'resume').map((f) => [f.atMs, f.detail]), [[1100, '2 timers, 2 deliveries held']])
 })
 
-test('pausing_a_paused_node_extends_the_pause', () => {
+test('pausing a paused node extends the pause', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   sim.pause(b, 100)
@@ -89,7 +89,7 @@ test('pausing_a_paused_node_extends_the_pause', () => {
   assert.deepEqual(stubOf(b).of('packet').map((p) => p.at), [250])
 })
 
-test('a_stream_to_a_paused_node_is_served_at_resume_and_answered_after', () => {
+test('a stream to a paused node is served at resume and answered after', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   sim.pause(b, 500)
@@ -99,7 +99,7 @@ test('a_stream_to_a_paused_node_is_served_at_resume_and_answered_after', () => {
   assert.deepEqual(stubOf(a).of('streamReply').map((r) => [r.at, r.exchangeId, r.result]), [[510, 9, 'ok:3,2,1']])
 })
 
-test('a_stream_exchange_takes_one_delay_each_way_and_reports_delivery_without_reply', () => {
+test('a stream exchange takes one delay each way and reports delivery without a reply', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   openStream(sim, a, b.address, 1, true)
@@ -118,7 +118,7 @@ test('a_stream_exchange_takes_one_delay_each_way_and_reports_delivery_without_re
   assert.equal(a.counters.streamsFailed, 1)
 })
 
-test('streams_across_a_partition_time_out_and_need_both_directions', () => {
+test('streams across a partition time out, and need both directions', () => {
   const sim = fixedSim()
   const [a, b, c] = sim.spawn(3, { join: false })
   sim.partition([b], [a], { oneWay: true }) // b cannot reach a; a still reaches b
@@ -140,7 +140,7 @@ test('streams_across_a_partition_time_out_and_need_both_directions', () => {
   assert.equal(stubOf(a).of('streamReply').at(-1)?.result, 'ok:3,2,1')
 })
 
-test('a_crashed_node_drops_packets_refuses_streams_after_one_round_trip_and_loses_its_timers', () => {
+test('a crashed node drops packets, refuses streams after one round trip and loses its timers', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   schedule(sim, b, 'probeTick', 1, 100)
@@ -160,7 +160,7 @@ test('a_crashed_node_drops_packets_refuses_streams_after_one_round_trip_and_lose
   assert.equal(sim.faults.filter((f) => f.kind === 'crash').length, 1)
 })
 
-test('restart_brings_a_fresh_protocol_with_the_same_identity_that_rejoins', () => {
+test('restart brings a fresh protocol with the same identity, which rejoins', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2)
   schedule(sim, b, 'probeTick', 1, 500)
@@ -187,7 +187,7 @@ test('restart_brings_a_fresh_protocol_with_the_same_identity_that_rejoins', () =
   assert.deepEqual(stubOf(a).of('join')[0].seeds, ['127.1.0.2:7946'])
 })
 
-test('a_reply_to_an_opener_that_crashed_is_dropped', () => {
+test('a reply to an opener that crashed is dropped', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   openStream(sim, a, b.address, 1, true, 1000)
@@ -199,7 +199,7 @@ test('a_reply_to_an_opener_that_crashed_is_dropped', () => {
   assert.deepEqual(stubOf(a).of('streamReply'), [], 'neither the reply nor the timeout reaches the new instance')
 })
 
-test('leave_stops_the_node_when_it_reports_leave_completed_and_events_are_recorded_with_virtual_time', () => {
+test('leave stops the node when it reports leaveCompleted, and events are recorded with virtual time', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   sim.runFor(40)
@@ -214,7 +214,7 @@ test('leave_stops_the_node_when_it_reports_leave_completed_and_events_are_record
   assert.throws(() => sim.leave(b), SimulationError)
 })
 
-test('unknown_addresses_swallow_packets_and_streams_time_out', () => {
+test('unknown addresses swallow packets, and streams to them time out', () => {
   const sim = fixedSim()
   const [a] = sim.spawn(1)
   const nowhere = { ip: '10.9.9.9', port: 7946 }
@@ -225,7 +225,7 @@ test('unknown_addresses_swallow_packets_and_streams_time_out', () => {
   assert.deepEqual(stubOf(a).of('streamReply').map((r) => [r.at, r.result]), [[300, 'timeout']])
 })
 
-test('run_until_stops_at_the_instant_the_predicate_holds', () => {
+test('runUntil stops at the instant the predicate holds', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   sim.at(123, () => send(sim, a, b.address, 1))
@@ -237,7 +237,7 @@ test('run_until_stops_at_the_instant_the_predicate_holds', () => {
   assert.equal(sim.nowMs, 1033)
 })
 
-test('a_throwing_protocol_is_reported_with_node_seed_and_time', () => {
+test('a throwing protocol is reported with node, seed and time', () => {
   const sim = fixedSim(77)
   const [a] = sim.spawn(1)
   stubOf(a).onTimer = () => {
@@ -277,7 +277,7 @@ function chattyRun(seed: number): { hash: string; lines: number } {
   return { hash: createHash('sha256').update(lines.join('\n')).digest('hex'), lines: lines.length }
 }
 
-test('determinism_same_seed_gives_an_identical_trace_and_another_seed_a_different_one', () => {
+test('the same seed gives an identical trace, and another seed a different one', () => {
   const first = chattyRun(2024)
   const again = chattyRun(2024)
   assert.ok(first.lines > 1000, `a busy trace (${first.lines} lines)`)
@@ -285,7 +285,7 @@ test('determinism_same_seed_gives_an_identical_trace_and_another_seed_a_differen
   assert.notEqual(chattyRun(2025).hash, first.hash)
 })
 
-test('view_tracker_follows_events_crashes_and_detection_milestones', () => {
+test('the view tracker follows events, crashes and detection milestones', () => {
   const sim = fixedSim()
   const tracker = new ViewTracker()
   sim.observe(tracker)
@@ -316,7 +316,7 @@ test('view_tracker_follows_events_crashes_and_detection_milestones', () => {
   assert.equal(tracker.viewOf(b, c), 'dead')
 })
 
-test('restarts_and_new_nodes_join_through_a_live_node_when_the_first_node_is_down', () => {
+test('restarts and new nodes join through a live node when the first node is down', () => {
   const sim = fixedSim()
   const [first, b, c] = sim.spawn(3)
   sim.crash(first)

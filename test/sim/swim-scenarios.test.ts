@@ -39,7 +39,7 @@ function chaoticRun(seed: number): { hash: string; lines: number } {
   return { hash: hash.digest('hex'), lines }
 }
 
-test('determinism_the_same_seed_replays_the_same_swim_run_byte_for_byte', () => {
+test('the same seed replays the same SWIM run byte for byte', () => {
   const a = chaoticRun(99)
   const b = chaoticRun(99)
   assert.ok(a.lines > 2_000, `a busy run (${a.lines} trace lines)`)
@@ -47,7 +47,7 @@ test('determinism_the_same_seed_replays_the_same_swim_run_byte_for_byte', () => 
   assert.notEqual(chaoticRun(100).hash, a.hash)
 })
 
-test('a_cluster_joined_through_one_seed_converges_within_one_push_pull_period', () => {
+test('a cluster joined through one seed converges within one push-pull period', () => {
   const sim = new Simulation({ node: SWIM_ALONE, seed: 1, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
@@ -61,7 +61,7 @@ test('a_cluster_joined_through_one_seed_converges_within_one_push_pull_period', 
   }
 })
 
-test('a_crashed_node_is_suspected_then_declared_dead_everywhere', () => {
+test('a crashed node is suspected, then declared dead everywhere', () => {
   const sim = new Simulation({ node: SWIM_ALONE, seed: 2, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
@@ -77,7 +77,7 @@ test('a_crashed_node_is_suspected_then_declared_dead_everywhere', () => {
   for (const n of sim.liveNodes()) assert.equal(stateOf(n, victim), 'dead', `${n.name}'s view`)
 })
 
-test('a_restarted_node_rejoins_and_is_alive_everywhere_again', () => {
+test('a restarted node rejoins and is alive everywhere again', () => {
   const sim = new Simulation({ node: SWIM_ALONE, seed: 3, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
@@ -91,7 +91,7 @@ test('a_restarted_node_rejoins_and_is_alive_everywhere_again', () => {
   for (const n of sim.liveNodes()) if (n !== nodes[4]) assert.equal(stateOf(n, nodes[4]), 'alive', `${n.name}'s view`)
 })
 
-test('a_node_that_leaves_is_seen_as_left_and_stops', () => {
+test('a node that leaves is seen as left and stops', () => {
   const sim = new Simulation({ node: SWIM_ALONE, seed: 4, network: { latencyMs: [1, 5] } })
   const nodes = sim.spawn(10)
   sim.runFor(5_000)
@@ -102,7 +102,7 @@ test('a_node_that_leaves_is_seen_as_left_and_stops', () => {
   assert.ok(sim.convergence().converged)
 })
 
-test('a_long_pause_gets_a_node_declared_dead_and_it_comes_back_after_resuming', () => {
+test('a long pause gets a node declared dead, and it comes back after resuming', () => {
   const sim = new Simulation({ node: SWIM_ALONE, seed: 5, network: { latencyMs: [1, 5] } })
   const tracker = new ViewTracker()
   sim.observe(tracker)
@@ -118,7 +118,7 @@ test('a_long_pause_gets_a_node_declared_dead_and_it_comes_back_after_resuming', 
   assert.ok(sleeper.events.some((e) => e.event.type === 'refuted'), 'it refuted its death')
 })
 
-test('run_scenario_reports_detection_and_no_false_positives_on_a_clean_network', () => {
+test('runScenario reports detection and no false positives on a clean network', () => {
   const report = runScenario({ membershipOnly: true, seed: 6, nodes: 24, durationMs: 40_000, steps: [{ kind: 'crash', count: 2, atMs: 15_000 }] })
   assert.equal(report.converged, true)
   assert.equal(report.detection.length, 2)

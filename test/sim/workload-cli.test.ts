@@ -15,7 +15,7 @@ function rejects(fn: () => unknown, message: string): void {
 
 const RATE = 'a rate per second of virtual time like 50 or 0.5 (above 0, at most 10000)'
 
-test('workload_rates_are_positive_numbers_per_second', () => {
+test('workload rates are positive numbers per second', () => {
   assert.equal(parseRate('50', '--kv-writes'), 50)
   assert.equal(parseRate('0.5', '--broadcasts'), 0.5)
   rejects(() => parseRate('0', '--kv-writes'), `--kv-writes: expected ${RATE}, got "0"`)
@@ -24,13 +24,13 @@ test('workload_rates_are_positive_numbers_per_second', () => {
   rejects(() => parseRate('20000', '--kv-writes'), `--kv-writes: expected ${RATE}, got "20000"`)
 })
 
-test('workload_window_needs_a_workload_and_must_lie_within_the_duration', () => {
+test('the workload window needs a workload and must lie within the duration', () => {
   rejects(() => parseSimFlags({ workloadWindow: '10s' }), '--workload-window: there is no workload to time; add --kv-writes RATE or --broadcasts RATE')
   rejects(() => parseSimFlags({ duration: '30s', kvWrites: '5', workloadWindow: '40s' }), '--workload-window: 40s must be above 0 and within --duration 30s; shorten it or raise --duration')
   rejects(() => parseSimFlags({ kvWrites: '5', workloadWindow: '10' }), '--workload-window: expected a duration like 30s, 500ms or 2m, got "10"')
 })
 
-test('workload_flags_reach_the_scenario_and_the_replay_command', () => {
+test('workload flags reach the scenario and the replay command', () => {
   const o = parseSimFlags({ nodes: '200', seed: '7', duration: '60s', kvWrites: '50', broadcasts: '2', workloadWindow: '45s' })
   assert.deepEqual([o.kvWritesPerSec, o.broadcastsPerSec, o.workloadWindowMs], [50, 2, 45_000])
   assert.deepEqual(scenarioOf(o).workload, { kvWritesPerSec: 50, broadcastsPerSec: 2, windowMs: 45_000 })
@@ -40,7 +40,7 @@ test('workload_flags_reach_the_scenario_and_the_replay_command', () => {
   assert.equal(scenarioOf(parseSimFlags({ seed: '1', broadcasts: '1' })).workload?.kvWritesPerSec, 0)
 })
 
-test('a_small_workload_run_prints_the_stack_fields_in_text_and_json', async () => {
+test('a small workload run prints the stack fields, in text and in JSON', async () => {
   let out = ''
   let err = ''
   const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) }
@@ -62,7 +62,7 @@ test('a_small_workload_run_prints_the_stack_fields_in_text_and_json', async () =
   assert.match(err, /^grapevine sim: --kv-writes: expected a rate per second/)
 })
 
-test('a_run_fails_when_the_state_does_not_converge_or_a_broadcast_arrives_twice', () => {
+test('a run fails when the state does not converge or a broadcast arrives twice', () => {
   const base = { converged: true, workload: { lastWriteAtMs: 1000 }, stateConvergenceMs: 500, broadcastDelivery: { duplicateDeliveries: 0 } } as unknown as Report
   assert.deepEqual(runProblems(base), [])
   assert.deepEqual(runProblems({ ...base, stateConvergenceMs: null }), ['the cluster state did not converge'])

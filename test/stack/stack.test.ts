@@ -11,7 +11,7 @@ import { SerfLayer } from '../../src/serf/serf-layer.js'
 import { encodeSerfMessage } from '../../src/serf/messages.js'
 import { encodeTags } from '../../src/runtime/node/tags.js'
 
-test('envelope round trip, and junk is refused with a reason', () => {
+test('an envelope round-trips unchanged, and junk is refused with a reason', () => {
   const bytes = encodeEnvelope(2, 'näme-1', Uint8Array.of(1, 2, 3))
   assert.deepEqual(decodeEnvelope(bytes), { protocol: 2, sender: 'näme-1', payload: Uint8Array.of(1, 2, 3) })
   assert.equal(typeof decodeEnvelope(Uint8Array.of(0x47, 1)), 'string')
@@ -32,7 +32,7 @@ test('the mark follows the tags map; plain Serf metadata and look-alike tag valu
   assert.equal(markedVersion(new Uint8Array(0)), undefined)
 })
 
-test('push-pull state: Serf part then sections, split back exactly; malformed tails are refused', () => {
+test('push-pull state is the Serf part then the sections, split back exactly; malformed tails are refused', () => {
   const serf = encodeSerfMessage({ type: 'join', lTime: 3, node: 'a' }) // any one Serf message will do
   const whole = encodeState(serf, [[1, Uint8Array.of(9, 9)], [2, new Uint8Array(0)]])
   const split = splitState(whole)
@@ -52,7 +52,7 @@ function member(name: string, marked: boolean, state: MemberInfo['state'] = 'ali
   return { name, address: { ip: '127.0.0.1', port: 1 }, state, incarnation: 1, meta: marked ? markMeta(tags) : tags, vsn: Uint8Array.of(1, 5, 5, 2, 5, 5), stateChangeMs: 0 }
 }
 
-test('routing: Serf messages to Serf, envelopes to their protocol; sends and piggybacks only to Grapevine peers', () => {
+test('Serf messages are routed to Serf and envelopes to their protocol; sends and piggybacks go only to Grapevine peers', () => {
   const got: string[] = []
   const proto: StackProtocol = {
     id: 1,
@@ -99,7 +99,7 @@ test('routing: Serf messages to Serf, envelopes to their protocol; sends and pig
   assert.deepEqual(got.slice(-1), ['round:gv-2,gv-4'])
 })
 
-test('push-pull through the stack: Serf state still merged by Serf, sections by their protocol', () => {
+test('push-pull through the stack still has Serf merge its state, and each section merged by its protocol', () => {
   const merged: number[] = []
   const proto: StackProtocol = { id: 2, onMessage: () => undefined, localState: () => Uint8Array.of(42), mergeRemoteState: (s) => merged.push(s[0]) }
   const a = new ProtocolStack({ name: 'a', serf: new SerfLayer({ name: 'a', retransmitMult: 4, clusterSize: () => 2 }), protocols: [proto] })

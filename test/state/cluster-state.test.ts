@@ -29,7 +29,7 @@ function check(replica: ClusterState, own: ClusterState): void {
   assertReplica(replica.self, own.self, replica.node(own.self)!, own.node(own.self)!)
 }
 
-test('set, get, delete and entries on the own map; versions grow with every change', () => {
+test('set, get, delete and entries read back the own map, and versions grow with every change', () => {
   const a = owner()
   assert.equal(a.set('load', '0.1'), 1)
   assert.equal(a.set('role', 'db'), 2)
@@ -194,7 +194,7 @@ test('a truncated reset leaves lastGcVersion above maxVersion, and ordinary delt
   assert.deepEqual(r.entries('a'), a.entries('a'))
 })
 
-test('staleFor: unknown and older generations from scratch, equal or newer digests need nothing', () => {
+test('staleFor sends unknown and older generations from scratch, and equal or newer digests need nothing', () => {
   const a = owner('a', 5)
   a.set('x', '1')
   a.set('y', '2')

@@ -328,7 +328,7 @@ test('the registry reports never-heard nodes as undefined and frees a removed no
   assert.equal(r.detector('a')?.sampleCount, 2)
 })
 
-test('combineVerdict: swimOnly, phiVeto, phiEarlySuspect and phiOnly', () => {
+test('combineVerdict follows each mode: swimOnly is SWIM\'s verdict, phiVeto only delays death, phiEarlySuspect only accelerates suspicion, phiOnly ignores SWIM', () => {
   const T = 8
   const cases: Array<[PhiCombineMode, SwimOpinion, number | undefined, MemberVerdict]> = [
     ['swimOnly', 'alive', 20, 'alive'],

@@ -182,10 +182,20 @@ test('tick advances the heartbeat, which peers learn from digests', () => {
   assert.equal(b.state.node('a')?.heartbeat, 2)
 })
 
-/** `count` engines that all know each other's (empty) state, through full states. */
+/**
+ * `count` engines that all know each other's (empty) state, through full states gathered at one hub (the
+ * first engine): every other engine's full state goes to the hub, then the hub's single full state goes to
+ * every other engine. O(count²) deltas applied, where merging every engine's full state into every other one
+ * was O(count³) (each of count² full states grew to count nodes). A merged full state is not news (it names
+ * no recent change), so the engines end exactly as with the all-pairs merge.
+ */
 function meshed(count: number): StateReconciler[] {
   const all = Array.from({ length: count }, (_, i) => engine(`m${String(i).padStart(3, '0')}`))
-  for (const x of all) for (const y of all) if (x !== y) x.mergeFullState(y.fullState(), 0)
+  const [hub, ...rest] = all
+  for (const x of rest) hub.mergeFullState(x.fullState(), 0)
+  const everyone = hub.fullState()
+  for (const x of rest) x.mergeFullState(everyone, 0)
+  for (const x of all) assert.equal(x.state.nodeNames().length, count, `${x.self} knows every engine`)
   return all
 }
 

@@ -34,7 +34,7 @@ function scenario(options: Omit<HarnessOptions, 'nodes'> & { nodes?: number }): 
   return new StateHarness({ nodes: NODES, ...options })
 }
 
-test('200 nodes, 2,000 writes: identical state everywhere', (t) => {
+test('after 2,000 writes on 200 nodes every node holds identical state', (t) => {
   const h = scenario({ seed: 7 })
   writeSpread(h, WRITES, 10_000)
   const ms = h.runUntilConverged(60_000)
@@ -44,7 +44,7 @@ test('200 nodes, 2,000 writes: identical state everywhere', (t) => {
   assert.ok(h.stats.maxPacketBytes <= 1300)
 })
 
-test('200 nodes, 2,000 writes, 10% packet loss and duplicates: identical state everywhere', (t) => {
+test('after 2,000 writes on 200 nodes under 10% packet loss and duplicates every node holds identical state', (t) => {
   const h = scenario({ seed: 8, network: { packetLossProbability: 0.1, packetDuplicateProbability: 0.02, oneWayDelayMsMax: 40 } })
   writeSpread(h, WRITES, 10_000)
   const ms = h.runUntilConverged(90_000)

@@ -23,7 +23,7 @@ test('a ping for us is acked to its source address, a ping for another node is d
   assert.equal(swim.stats.dropped.get('wrong-node'), 1)
 })
 
-test('probe: direct ack ends the probe; no suspicion', () => {
+test('a direct ack ends the probe without suspicion', () => {
   const { swim, out } = newNode()
   deliver(swim, out, 0, alive('x', 1, 2))
   out.clear()
@@ -38,7 +38,7 @@ test('probe: direct ack ends the probe; no suspicion', () => {
   assert.equal(swim.member('x')?.state, 'alive')
 })
 
-test('probe: indirect pings with nack requests, then TCP fallback, then suspicion with health penalty', () => {
+test('an unanswered probe goes to indirect pings with nack requests, then a TCP fallback, then suspicion with a health penalty', () => {
   const { swim, out } = newNode()
   deliver(swim, out, 0, alive('x', 1, 2), alive('h1', 1, 3), alive('h2', 1, 4), alive('h3', 1, 5))
   out.clear()
@@ -324,7 +324,7 @@ test('a node started at a given incarnation announces itself at it', () => {
   assert.throws(() => new swimModule.Swim({ name: 'me', address: addr(1), config: resolveConfig({}), rng: new SeededRng(1), incarnation: 0 }), /incarnation 0/)
 })
 
-test('stats: message counts and encoded bytes by type, wire bytes, stream bytes, decode errors by reason', () => {
+test('stats count messages and encoded bytes by type, wire bytes, stream bytes and decode errors by reason', () => {
   const { swim, out } = newNode()
   const ping: PingMsg = { type: 'ping', seqNo: 5, node: 'me' }
   const bytes = encodeMessage(ping)

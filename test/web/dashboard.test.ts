@@ -37,7 +37,7 @@ function cells(page: Page, member: string): Promise<Record<string, string>> {
     Object.fromEntries(tds.map((td) => [td.parentElement?.getAttribute('data-observer'), td.getAttribute('data-state')])))
 }
 
-test('dashboard: a real cluster in chromium, kill from the chaos controls, replay a trace', { timeout: 90_000 }, async (t) => {
+test('the dashboard shows a real cluster in chromium, kills a node from the chaos controls and replays a trace', { timeout: 90_000 }, async (t) => {
   if (!requireChromium(t)) return
   mkdirSync(ARTIFACTS, { recursive: true })
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'grapevine-dashboard-'))

@@ -43,7 +43,7 @@ const SERF_ACK: AckMsg = { type: 'ack', seqNo: 5, payload: xorshiftBytes(1, 130,
 // ---------------------------------------------------------------------------------------------------
 // Spec byte examples ([verified] against serf 0.9.4)
 
-test('spec 3.1: serf ping body, byte for byte', () => {
+test('spec 3.1: a ping encodes byte for byte as serf wrote it, and decodes back', () => {
   const want = bytes('00 85 a4"Node" a3"ts1" a5"SeqNo" 01 aa"SourceAddr" a4 7f000001 aa"SourceNode" a5"serf1" aa"SourcePort" cd1f0a')
   const ping: PacketMessage = {
     type: 'ping',
@@ -57,14 +57,14 @@ test('spec 3.1: serf ping body, byte for byte', () => {
   assert.deepEqual(plain(decodeOne(want)), plain(ping))
 })
 
-test('spec 3.3: serf ack with a 130-byte payload (da 00 82)', () => {
+test('spec 3.3: an ack with a 130-byte payload encodes it as str16 (da 00 82), as serf did', () => {
   const want = concat(bytes('02 82 a7"Payload" da0082'), SERF_ACK.payload!, bytes('a5"SeqNo" 05'))
   assert.equal(hex(encodeMessage(SERF_ACK)), hex(want))
   assert.deepEqual(plain(decodeOne(want)), plain(SERF_ACK))
   assert.equal(want.length, 150)
 })
 
-test('spec 3.7: serf alive, byte for byte', () => {
+test('spec 3.7: an alive encodes byte for byte as serf wrote it, and decodes back', () => {
   const want = bytes(
     '04 86 a4"Addr" a4 7f000001 ab"Incarnation" 01 a4"Meta" ab ff81a3"env"a4"test" a4"Node" a5"serf1" a4"Port" cd1f0a a3"Vsn" a6 010502020505',
   )
@@ -88,7 +88,7 @@ test('spec 3.11: compress is [9] {Algo: 0, Buf: str-family LZW bytes}; a 98-byte
   assert.deepEqual(plain(r.messages), [{ type: 'user', payload: payload.slice(1) }])
 })
 
-test('spec 4.2: compound header 07 02 0096 003f for a 150-byte ack and a 63-byte alive', () => {
+test('spec 4.2: a compound of a 150-byte ack and a 63-byte alive has the header 07 02 0096 003f and decodes to both', () => {
   const alive63: AliveMsg = { ...SERF_ALIVE, node: 'serf123', meta: null }
   const parts = [encodeMessage(SERF_ACK), encodeMessage(alive63)]
   assert.deepEqual(parts.map((p) => p.length), [150, 63])
@@ -232,7 +232,7 @@ function body(type: number, obj: unknown): Uint8Array {
   return concat(new Uint8Array([type]), oracleEncode(obj))
 }
 
-test('accepted: str8 strings, bin strings, bin byte fields, Vsn as an int array, keys in any order', () => {
+test('decoding accepts str8 strings, bin strings, bin byte fields, Vsn as an int array and keys in any order', () => {
   const long = 'n'.repeat(40) // str8 from @msgpack/msgpack
   const m = decodeOne(
     body(4, {
@@ -255,7 +255,7 @@ test('accepted: str8 strings, bin strings, bin byte fields, Vsn as an int array,
   })
 })
 
-test('accepted: nil for any field gives its zero value; missing keys too; unknown keys are skipped', () => {
+test('decoding takes nil or a missing key as the zero value, and skips unknown keys', () => {
   const nils = { SeqNo: null, Node: null, Nack: null, Target: null, Port: null }
   const m = decodeOne(body(1, { ...nils, Future: { a: [1, { b: 2 }] } }))
   assert.deepEqual(plain(m), { type: 'indirectPing', seqNo: 0, target: new Uint8Array(0), port: 0, node: '', nack: false })
@@ -265,7 +265,7 @@ test('accepted: nil for any field gives its zero value; missing keys too; unknow
   assert.deepEqual(s, { type: 'suspect', incarnation: 2, node: '', from: '' })
 })
 
-test('accepted: every integer form (u8..u64, i8..i64 when non-negative), bool as fixint 0/1', () => {
+test('decoding accepts every integer form (u8..u64, i8..i64 when non-negative) and bool as fixint 0/1', () => {
   const forms = ['05', 'cc05', 'cd0005', 'ce00000005', 'cf0000000000000005']
   forms.push('d005', 'd10005', 'd200000005', 'd30000000000000005')
   for (const f of forms) {
@@ -275,7 +275,7 @@ test('accepted: every integer form (u8..u64, i8..i64 when non-negative), bool as
   assert.ok(ip.type === 'indirectPing' && ip.nack)
 })
 
-test('accepted: 16-byte (IPv4-mapped) addresses and empty legacy ones', () => {
+test('decoding accepts 16-byte (IPv4-mapped) addresses and empty legacy ones', () => {
   const mapped = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3])
   const m = decodeOne(encodeMessage({ ...SERF_ALIVE, addr: mapped }))
   assert.ok(m.type === 'alive' && m.addr.length === 16)
@@ -293,7 +293,7 @@ function rejects(b: Uint8Array, reason: string): void {
   assert.equal(r.error.name, 'DecodeError')
 }
 
-test('rejected: floats for integer fields, negative or out-of-range integers (bad-field)', () => {
+test('decoding rejects floats for integer fields and negative or out-of-range integers (bad-field)', () => {
   rejects(bytes('0b 81 a5"SeqNo" cb3ff0000000000000'), 'bad-field') // 1.0
   rejects(bytes('0b 81 a5"SeqNo" ca3f800000'), 'bad-field') // float32 1.0
   rejects(bytes('0b 81 a5"SeqNo" ff'), 'bad-field') // -1
@@ -307,7 +307,7 @@ function aliveFields(): Record<string, unknown> {
   return { Addr: LOCALHOST, Incarnation: 1, Meta: null, Node: 'n', Port: 1, Vsn: VSN_SERF }
 }
 
-test('rejected: Vsn that is not exactly 6 bytes, or missing (0.2.2 would panic)', () => {
+test('decoding rejects a Vsn that is not exactly 6 bytes, or missing (0.2.2 would panic)', () => {
   rejects(body(4, { ...aliveFields(), Vsn: new Uint8Array(5) }), 'bad-field')
   rejects(body(4, { ...aliveFields(), Vsn: [1, 2, 3, 4, 5, 6, 7] }), 'bad-field')
   rejects(body(4, { ...aliveFields(), Vsn: null }), 'bad-field')
@@ -316,13 +316,13 @@ test('rejected: Vsn that is not exactly 6 bytes, or missing (0.2.2 would panic)'
   rejects(body(4, { ...aliveFields(), Vsn: [1, 2, 3, 4, 5, 256] }), 'bad-field')
 })
 
-test('rejected: addresses that are not 4 or 16 bytes', () => {
+test('decoding rejects addresses that are not 4 or 16 bytes', () => {
   rejects(body(4, { ...aliveFields(), Addr: new Uint8Array(5) }), 'bad-field')
   rejects(body(1, { SeqNo: 1, Target: new Uint8Array(3) }), 'bad-field')
   rejects(body(0, { SeqNo: 1, Node: '', SourceAddr: new Uint8Array(6) }), 'bad-field')
 })
 
-test('rejected: a body that is not a map, a non-string key, a string field of the wrong type', () => {
+test('decoding rejects a body that is not a map, a non-string key and a string field of the wrong type', () => {
   rejects(body(0, [1, 'x']), 'bad-field')
   rejects(bytes('00 c0'), 'bad-field')
   rejects(bytes('00 05'), 'bad-field')
@@ -331,7 +331,7 @@ test('rejected: a body that is not a map, a non-string key, a string field of th
   rejects(bytes('00 81 a4"Node" c1'), 'bad-msgpack')
 })
 
-test('rejected: trailing bytes after a body, empty input, wrappers and stream types, unknown types', () => {
+test('decoding a message rejects trailing bytes after a body, empty input, wrappers, stream types and unknown types', () => {
   rejects(concat(encodeMessage({ type: 'nack', seqNo: 1 }), new Uint8Array([0])), 'trailing-bytes')
   rejects(new Uint8Array(0), 'empty')
   rejects(bytes('07 00'), 'not-supported')
@@ -384,7 +384,7 @@ test('a bad part is reported and the other parts of the compound still decode', 
   assert.equal(r.errors[0].offset, 2 + 6 + PING.length + 2, 'offset of the Vsn key in the datagram')
 })
 
-test('compound edge cases: zero parts, a zero-length part, a truncated length table, trailing bytes', () => {
+test('compounds with zero parts, a zero-length part, a truncated length table or trailing bytes decode what they can and report the rest', () => {
   assert.deepEqual(decodePacket(bytes('07 00')), { messages: [], sizes: [], errors: [] })
   const zeroPart = concat(bytes('07 02 0000'), new Uint8Array([0, PING.length]), PING)
   const z = decodePacket(zeroPart)
@@ -397,7 +397,7 @@ test('compound edge cases: zero parts, a zero-length part, a truncated length ta
   assert.deepEqual(trailing.errors.map((e) => e.reason), ['trailing-bytes'])
 })
 
-test('nested wrappers: compress in a compound part, compound in compress, all under a CRC', () => {
+test('nested wrappers decode: compress in a compound part, compound in compress, all under a CRC', () => {
   const compressInCompound = encodeCompound([encodeCompress(concat(PING)), ALIVE])
   assert.deepEqual(decodePacket(compressInCompound).messages.map((m) => m.type), ['ping', 'alive'])
   const compoundInCompress = encodeCompress(encodeCompound([PING, ALIVE]))
@@ -428,7 +428,7 @@ test('a CRC inside a compound or a compress is not-supported; only the outermost
   assert.deepEqual(reasons(bytes('0c 00 00')), ['truncated'])
 })
 
-test('size checks come first: empty and oversized datagrams', () => {
+test('empty and oversized datagrams are refused before anything is decoded; a maximum-size one is fine', () => {
   assert.deepEqual(reasons(new Uint8Array(0)), ['empty'])
   const big = new Uint8Array(maxPacketBytes + 1)
   big[0] = 8
@@ -438,7 +438,7 @@ test('size checks come first: empty and oversized datagrams', () => {
   assert.deepEqual(decodePacket(max).errors, [])
 })
 
-test('unknown and misplaced types inside a packet', () => {
+test('unknown and misplaced types inside a packet are typed errors', () => {
   assert.deepEqual(reasons(bytes('63 00')), ['unknown-type'])
   assert.deepEqual(reasons(bytes('06 80')), ['not-supported'])
   assert.deepEqual(reasons(bytes('0a 00 00 00 00')), ['not-supported'])

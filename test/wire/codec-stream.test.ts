@@ -256,7 +256,7 @@ test('decodeStream: node states are checked like alive messages (Vsn, Addr, Stat
   assert.equal(decodeReason(withNode({ ...good, Incarnation: 1.5 })), 'bad-field')
 })
 
-test('decodeStream: types that are not stream messages, and wrappers that belong to other layers', () => {
+test('decodeStream refuses types that are not stream messages and wrappers that belong to other layers', () => {
   assert.equal(decodeReason(new Uint8Array(0)), 'empty')
   assert.equal(decodeReason(bytes('0a 00000001 00')), 'not-supported')
   assert.equal(decodeReason(bytes('f4 01 "x" 00')), 'not-supported')

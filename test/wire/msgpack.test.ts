@@ -41,7 +41,7 @@ test('integers use the smallest form whatever the Go width: 7946 = cd 1f 0a, 80 
   for (const [v, want] of cases) assert.equal(write((w) => w.int(v)), want, String(v))
 })
 
-test('strings: fixstr below 32 bytes, str16 (da) from 32, str32 (db) from 65536, never str8 (d9)', () => {
+test('strings are written as fixstr below 32 bytes, str16 (da) from 32, str32 (db) from 65536, never str8 (d9)', () => {
   assert.equal(write((w) => w.str('')), 'a0')
   assert.equal(write((w) => w.str('a'.repeat(31))), 'bf' + '61'.repeat(31))
   assert.equal(write((w) => w.str('a'.repeat(32))), 'da0020' + '61'.repeat(32))
@@ -62,7 +62,7 @@ test('byte fields are written in the str family, not bin; nil is c0, empty is a0
   assert.equal(write((w) => w.bytesOrNil(new Uint8Array(0))), 'a0')
 })
 
-test('bool, nil, float64, array and map headers', () => {
+test('bool, nil, float64 and array and map headers are written in their smallest msgpack form', () => {
   assert.equal(write((w) => w.bool(true)), 'c3')
   assert.equal(write((w) => w.bool(false)), 'c2')
   assert.equal(write((w) => w.nil()), 'c0')

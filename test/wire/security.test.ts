@@ -50,7 +50,7 @@ test('decryption tries every installed key in order; a wrong key, a short input 
   }
 })
 
-test('keys: base64 of 16, 24 or 32 bytes as serf keygen prints; anything else names the problem without echoing the key', () => {
+test('keys are base64 of 16, 24 or 32 bytes as serf keygen prints them; anything else names the problem without echoing the key', () => {
   assert.equal(hex(parseKey(formatKey(key32))), hex(key32))
   assert.equal(parseKey('AAAAAAAAAAAAAAAAAAAAAA==').length, 16)
   for (const bad of ['', 'not base64!', 'AAAA', Buffer.alloc(20).toString('base64')]) {
@@ -78,7 +78,7 @@ test('keyring rules: install appends, use makes primary (only installed keys), t
   assert.equal(empty.info().primary, fingerprint(key24))
 })
 
-test('packets: sealed with the primary key and a label, opened by a node holding the key among others', () => {
+test('packets sealed with the primary key and a label are opened by a node holding that key among others', () => {
   const a = secure([key32], { label: 'prod' })
   const b = secure([key16, key32], { label: 'prod' })
   const plain = Uint8Array.of(0, 1, 2, 3, 4)
@@ -115,7 +115,7 @@ test('the switch to encryption: verify-incoming off accepts plaintext and cipher
   assert.ok(errors.length > 0)
 })
 
-test('streams: [10][u32 L][payload] with the header (and label) as additional data; the label header only from the dialer', () => {
+test('sealed streams are [10][u32 L][payload] with the header (and label) as additional data; only the dialer sends the label header', () => {
   const msg = encodeStream({ type: 'ping', seqNo: 9, node: 'b' }, { compress: true })
   for (const vsn of [0, 1] as const) {
     const a = secure([key24], { label: 'blue', encryptionVersion: vsn })
