@@ -20,7 +20,7 @@
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
-import { encodeTags } from '../node/tags.js'
+import { encodeTags } from '../../serf/tags.js'
 import { SerfLayer } from '../../serf/serf-layer.js'
 import { createGrapevineStack } from '../../stack/create.js'
 import type { GrapevineStack } from '../../stack/create.js'

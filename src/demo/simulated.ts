@@ -8,7 +8,7 @@ import type { SimNode } from '../runtime/sim/node.js'
 import type { ScenarioStep } from '../runtime/sim/scenario.js'
 import { runScenario } from '../runtime/sim/scenario.js'
 import { formatReport } from '../runtime/sim/report.js'
-import type { CommandIo } from './sim-command.js'
+import type { CommandIo } from '../output/io.js'
 
 const SHOWN = ['joined', 'suspected', 'alive', 'failed', 'left', 'reaped', 'refuted'] as const
 type Shown = (typeof SHOWN)[number]

@@ -24,11 +24,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { CommandIo } from './sim-command.js'
-import { UsageError } from './sim-command.js'
-import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './demo-cluster-events.js'
-import { ChaosServer } from './demo-chaos.js'
-import type { ChaosAction, ChaosNode, ChaosTarget } from './demo-chaos.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
+import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './cluster-events.js'
+import { ChaosServer } from './chaos.js'
+import type { ChaosAction, ChaosNode, ChaosTarget } from './chaos.js'
 
 export const DEFAULT_BASE_PORT = 7946
 /** HTTP port = gossip port + this, so the default cluster's HTTP ports are 7980.. . */
@@ -39,9 +39,9 @@ const STOP_LIMIT_MS = 10_000
 const KILL_LIMIT_MS = 3_000
 const TABLE_LIMIT_MS = 2_000
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url))
-const WATCHDOG = new URL('./demo-cluster-watchdog.js', import.meta.url).href
-const FAULTS = new URL('./demo-faults.js', import.meta.url).href
+const CLI = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
+const WATCHDOG = new URL('./watchdog.js', import.meta.url).href
+const FAULTS = new URL('./faults.js', import.meta.url).href
 const ACTION_COMMANDS: Record<ChaosAction, string> = { kill: 'k', stop: 's', pause: 'p', resume: 'c', restart: 'r' }
 
 export type DemoProfile = 'local' | 'lan'

@@ -20,8 +20,8 @@
  */
 import { createServer, request } from 'node:http'
 import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http'
-import { HttpError, readJson, requireMethod, send } from './http-api.js'
-import { serveUi } from './http-ui.js'
+import { HttpError, readJson, requireMethod, send } from '../agent/http/respond.js'
+import { serveUi } from '../agent/http/ui.js'
 
 export type ChaosAction = 'kill' | 'stop' | 'pause' | 'resume' | 'restart'
 export const CHAOS_ACTIONS: readonly ChaosAction[] = ['kill', 'stop', 'pause', 'resume', 'restart']

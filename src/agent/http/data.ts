@@ -12,9 +12,13 @@
  * reason the node gave.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { GrapevineNode, BroadcastMessage } from '../runtime/node/start-node.js'
-import type { StateEvent } from '../state/cluster-state.js'
-import { HttpError, readJson, requireMethod, send } from './http-api.js'
+import type { GrapevineNode, BroadcastMessage } from '../../runtime/node/start-node.js'
+import type { StateEvent } from '../../state/cluster-state.js'
+import { StateInputError } from '../../state/cluster-state.js'
+import { BroadcastError } from '../../gossip/rumor-types.js'
+import { UserEventError } from '../../serf/serf-layer.js'
+import { ConfigError, NodeStoppedError } from '../../core/errors.js'
+import { HttpError, readJson, requireMethod, send } from './respond.js'
 
 /** Handles the request when it is one of these routes; false otherwise. */
 export async function handleDataRoute(req: IncomingMessage, res: ServerResponse, url: URL, node: GrapevineNode): Promise<boolean> {
@@ -100,8 +104,7 @@ function guard<T>(op: () => T): T {
   try {
     return op()
   } catch (e) {
-    const name = (e as Error).name
-    if (name === 'StateInputError' || name === 'BroadcastError' || name === 'ConfigError' || name === 'UserEventError') throw new HttpError(400, (e as Error).message)
+    if (e instanceof StateInputError || e instanceof BroadcastError || e instanceof ConfigError || e instanceof NodeStoppedError || e instanceof UserEventError) throw new HttpError(400, e.message)
     throw e
   }
 }
