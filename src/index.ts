@@ -2,7 +2,8 @@
  * Grapevine's public surface. Subpaths: `grapevine/sim` (the simulator), `grapevine/wire` (the codec).
  */
 export { Swim, META_MAX_BYTES } from './swim/swim.js'
-export type { SwimOptions, SwimOutbox } from './swim/swim.js'
+export type { SwimOptions } from './swim/swim.js'
+export type { SwimOutbox } from './swim/outbox.js'
 export { resolveConfig, ConfigError, PROFILES, isProfile } from './swim/config.js'
 export type { SwimConfig, Profile } from './swim/config.js'
 export type { SwimEvent, MemberInfo, MemberState, SuspicionSource } from './swim/events.js'

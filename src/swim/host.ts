@@ -11,7 +11,7 @@ import type { SwimDelegate } from './delegate.js'
 import type { Member } from './member.js'
 import type { MemberTable } from './member-table.js'
 import type { SwimStats } from './stats.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 
 export interface SwimHost {
   readonly name: string

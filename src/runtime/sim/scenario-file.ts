@@ -21,16 +21,15 @@
  * The format is written out, field by field, in README.md ("Scenario files").
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
-import type { Node as YamlNode, Scalar } from 'yaml'
+import type { Node as YamlNode } from 'yaml'
 import type { Profile, SwimConfig } from '../../swim/config.js'
 import type { ScenarioOptions, ScenarioStep } from './scenario.js'
 import type { LinkScope, NetworkChange, NodePick } from './steps.js'
-import { formatDurationMs, nodeIndexOf, nodeName } from './steps.js'
+import { formatDurationMs, nodeName } from './steps.js'
 import type { WorkloadOptions } from './workload.js'
 import type { ScenarioProblem } from './scenario-reader.js'
 import { Names, Reader, describe, didYouMean, quote } from './scenario-reader.js'
-import { UsageError } from '../../core/errors.js'
-import { parseCount, parseDurationMs, parseLatency, parseProbability, parseProfile, parseRate, parseSeed } from './scenario-values.js'
+import { parseDurationMs, parseLatency, parseProfile, parseRate, parseSeed } from './scenario-values.js'
 
 /** A scenario file that does not validate; the message lists every problem, one per line. */
 export class ScenarioFileError extends Error {
