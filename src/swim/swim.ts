@@ -31,7 +31,7 @@ import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import type { SwimConfig } from './config.js'
 import type { SwimDelegate } from './delegate.js'
-import type { MemberInfo, MemberState } from './events.js'
+import type { DropReason, MemberInfo, MemberState } from './events.js'
 import { pushPullScaleMs, retransmitLimit } from './formulas.js'
 import type { Member } from './member.js'
 import { EMPTY, isDeadOrLeft, snapshot } from './member.js'
@@ -538,7 +538,7 @@ export class Swim {
     this.dropped(err.reason, from, out, err.message)
   }
 
-  private dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void {
+  private dropped(reason: DropReason, from: Address, out: SwimOutbox, detail?: string): void {
     this.stats.drop(reason)
     out.emit({ type: 'dropped', reason, from, detail })
   }

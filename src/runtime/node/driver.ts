@@ -23,7 +23,7 @@ import { CollectingOutbox } from '../../core/effects.js'
 import type { StreamResult } from '../../core/effects.js'
 import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
-import type { SwimEvent } from '../../swim/events.js'
+import type { DropReason, SwimEvent } from '../../swim/events.js'
 import type { Swim } from '../../swim/swim.js'
 import type { SwimOutbox } from '../../swim/outbox.js'
 import type { SwimTimer } from '../../swim/timers.js'
@@ -141,7 +141,7 @@ export class Driver {
   }
 
   /** A drop the runtime saw before the protocol did: counted with the protocol's drops and reported. */
-  dropped(reason: string, from: Address | undefined, detail: string): void {
+  dropped(reason: DropReason, from: Address | undefined, detail: string): void {
     if (this.stopped) return
     this.swim.stats.drop(reason)
     const event: SwimEvent = { type: 'dropped', reason, from: from ?? { ip: '0.0.0.0', port: 0 }, detail }

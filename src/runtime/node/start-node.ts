@@ -18,7 +18,7 @@ import type { Address } from '../../core/types.js'
 import { addressKey, ipToBytes } from '../../core/types.js'
 import { ConfigError, isProfile, resolveConfig } from '../../swim/config.js'
 import type { Profile, SwimConfig } from '../../swim/config.js'
-import type { MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
+import type { DropReason, MemberInfo, MemberState, SwimEvent } from '../../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../../swim/swim.js'
 import { SerfLayer } from '../../serf/serf-layer.js'
 import { createGrapevineStack } from '../../stack/create.js'
@@ -481,7 +481,7 @@ async function resolveSeed(text: string): Promise<Address> {
 async function bindBoth(bind: Address, readTimeoutMs: number, driver: () => Driver | undefined): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
   const tcpHandlers = {
     request: (from: Address, bytes: Uint8Array) => driver()?.streamRequest(from, bytes) ?? null,
-    dropped: (reason: string, from: Address | undefined, detail: string) => driver()?.dropped(reason, from, detail),
+    dropped: (reason: DropReason, from: Address | undefined, detail: string) => driver()?.dropped(reason, from, detail),
   }
   const udpHandlers = {
     packet: (from: Address, bytes: Uint8Array) => driver()?.packet(from, bytes),
