@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `grapevine` command. Subcommands:
+ * The `grapevine` command: the package's `bin` and `npm start`'s entry. Each subcommand lives in its own
+ * file of cli/; the demo's supervisor is in demo/, the daemon in agent/. Subcommands:
  *   sim    run a deterministic simulation and print its report (see sim-command.ts)
- *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo-cluster.ts);
- *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition
+ *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo/cluster.ts);
+ *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition (demo/simulated.ts)
  *   agent  run a real node with its HTTP API (see agent-command.ts)
  *   lab    the epidemic models of Demers et al. 1987 on N sites: tables, JSON, CSV, plots (lab-command.ts)
- *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
+ *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts; kv, broadcast
+ *          and watch in client-data.ts, keys and keygen in client-keys.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */

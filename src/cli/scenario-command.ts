@@ -1,5 +1,6 @@
 /**
- * `grapevine sim FILE`: runs a scenario file (scenario-file.ts) and prints the report as the flag-driven
+ * `grapevine sim FILE`: reads a scenario file, runs it (the language itself, pure, is
+ * runtime/sim/scenario-file.ts) and prints the report as the flag-driven
  * `grapevine sim` does, with the time series; `--plot FILE.svg|.png` draws them.
  *
  *   grapevine sim examples/two-dc-partition.yaml [--seed S] [--duration TIME] [--json] [--plot F] [--trace F]

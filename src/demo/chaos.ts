@@ -14,7 +14,7 @@
  *                                       resume (SIGCONT), restart → { ok, message }
  *   POST /demo/api/faults               { "partition": ["node-3", "node-4"], "loss": 0.2 } → the faults now:
  *                                       the named nodes are cut off from the others; loss is the probability
- *                                       that each datagram is dropped (demo-faults.ts does it in the agents)
+ *                                       that each datagram is dropped (faults.ts does it in the agents)
  *
  * The page finds out it runs under the demo by asking for /demo/api/cluster (404 on an agent).
  */

@@ -1,6 +1,6 @@
 /**
  * `grapevine demo --sim`: a simulated 50-node cluster goes through a crash, a pause and a partition
- * (`grapevine demo` without --sim runs real agents: demo-cluster.ts). Membership changes are printed as they happen,
+ * (`grapevine demo` without --sim runs real agents: cluster.ts). Membership changes are printed as they happen,
  * summarised per second of virtual time so the output stays readable, then the final report.
  */
 import type { SwimEvent } from '../swim/events.js'

@@ -1,5 +1,6 @@
 /**
- * The agent's HTTP API (JSON), on node:http:
+ * The agent's HTTP API (JSON), on node:http. This file routes and answers the membership, event and
+ * query routes; the rest of the API is beside it in agent/http/, with the shared pieces in respond.ts:
  *
  *   GET  /health          { status: "ok", name }                       liveness
  *   GET  /v1/self         this member, agent info and counters
@@ -15,10 +16,10 @@
  *                         → { name, lTime, acks, responses: [{ from, payload }] } once the query's deadline passed
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
- *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
- *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (http-keys.ts)
+ *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
+ *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /metrics         Prometheus text
- *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (http-ui.ts)
+ *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
  * 404 (no such path or member), 405 (wrong method, with Allow), 409 (force-leave of a live member),

@@ -1,5 +1,5 @@
 /**
- * The agent's routes for replicated state and broadcasts (the rest of the API is in http-api.ts):
+ * The agent's routes for replicated state and broadcasts (the rest of the API is in api.ts):
  *
  *   GET    /v1/kv?node=N&prefix=P   { node: { key: value } } for every node, or only N; keys with prefix P
  *   GET    /v1/kv/KEY?node=N        { node, key, value }, 404 when absent (this agent's node by default)

@@ -1,5 +1,5 @@
 /**
- * The agent's routes for encryption keys (the rest of the API is in http-api.ts). Keys go in as base64
+ * The agent's routes for encryption keys (the rest of the API is in api.ts). Keys go in as base64
  * and never come out: every answer names keys by fingerprint (`sha256:` + 16 hex digits).
  *
  *   GET  /v1/keys           { encrypting, verifyIncoming, verifyOutgoing, label, primary, keys }

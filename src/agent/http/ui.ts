@@ -1,5 +1,5 @@
 /**
- * The dashboard's side of the agent (the rest of the API is in http-api.ts and http-data.ts):
+ * The dashboard's side of the agent (the rest of the API is in api.ts and data.ts):
  *
  *   GET /ui, /ui/…        the dashboard page and its assets (built from web/ into dist/web), no token
  *                         needed for these static files (the page asks for the token when the API wants one)

@@ -19,6 +19,11 @@
  *     - { at: 90s, do: heal, step: split }
  *
  * The format is written out, field by field, in README.md ("Scenario files").
+ *
+ * This is the language alone: text in, a validated scenario out. It reads no file and imports no Node
+ * built-in, so the dashboard runs it in the browser (web/src/sim-worker.ts); `grapevine sim FILE` reads
+ * the file (cli/scenario-command.ts). Values are parsed by scenario-values.ts, YAML nodes read by
+ * scenario-reader.ts.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
