@@ -242,7 +242,7 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
   const started = new Date()
   const serfVersion = firstLine('serf', ['version'])
   if (serfVersion === 'unknown') throw new Error("serf does not run: install Debian's serf package (bench/cluster-setup.sh does)")
-  const cli = fileURLToPath(new URL('../src/agent/cli.js', import.meta.url))
+  const cli = fileURLToPath(new URL('../src/cli/cli.js', import.meta.url))
   let agentConfig: string | undefined
   if (opts.membershipOnly) {
     agentConfig = join(mkdtempSync(join(os.tmpdir(), 'gvbench-')), 'agent.json')

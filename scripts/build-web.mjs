@@ -11,15 +11,8 @@ await build({
     'sim-worker': new URL('../web/src/sim-worker.ts', import.meta.url).pathname,
   },
   outdir: new URL('assets/', out).pathname,
-  // The simulator (and the scenario-file reader) run in the page too: the Node built-ins and the plot
-  // writer their modules import are replaced by stand-ins the page's code path never calls.
-  plugins: [{
-    name: 'node-stand-ins',
-    setup(b) {
-      const shim = new URL('../web/src/shims/node.cjs', import.meta.url).pathname
-      b.onResolve({ filter: /^node:|\/sim-plot\.js$/ }, () => ({ path: shim }))
-    },
-  }],
+  // The simulator and the scenario language run in the page too: they are pure TypeScript and import
+  // no Node built-in, so the bundle needs no stand-ins.
   bundle: true,
   minify: true,
   sourcemap: true,

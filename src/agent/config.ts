@@ -35,7 +35,7 @@ import { ConfigError } from '../swim/config.js'
 import type { Profile, SwimConfig } from '../swim/config.js'
 import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
-import { UsageError } from './sim-command.js'
+import { UsageError } from '../core/errors.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 

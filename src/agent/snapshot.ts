@@ -12,7 +12,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises'
 import type { GrapevineNode } from '../runtime/node/start-node.js'
-import { memberJson } from './http-api.js'
+import { memberJson } from './http/respond.js'
 import { SNAPSHOT_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
 
 export interface SnapshotData {

@@ -7,6 +7,7 @@
  * peer already had the rumor) or blind (every contact counts). The defaults were picked by measurement
  * (`bench/rumor-policies.ts`); the numbers are in the README and in the doc of `DEFAULT_RUMOR_CONFIG`.
  */
+import { ConfigError } from '../core/errors.js'
 
 export type RumorMode = 'push' | 'pull' | 'push-pull'
 export type RumorRemoval = 'counter' | 'coin'
@@ -112,15 +113,7 @@ export const DEFAULT_RUMOR_CONFIG: RumorConfig = {
 /** Fixed bytes of a rumors message around one rumor: kind, flags, counts, epoch, varints, hops, lengths. */
 export const ONE_RUMOR_FRAMING_BYTES = 1 + 1 + 1 + 1 + 4 + 5 + 5 + 1 + 1 + 2 + 2
 
-/** Thrown by resolveRumorConfig. Nothing was started. `problems` lists each bad field with its fix. */
-export class RumorConfigError extends Error {
-  override readonly name = 'RumorConfigError'
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid broadcast configuration:\n  - ${problems.join('\n  - ')}`)
-  }
-}
-
-/** Merges `partial` over the defaults and validates the result; throws one RumorConfigError listing every problem. */
+/** Merges `partial` over the defaults and validates the result; throws one ConfigError (`invalid broadcast configuration`) listing every problem. */
 export function resolveRumorConfig(partial: Partial<RumorConfig> = {}): RumorConfig {
   const problems: string[] = []
   const known = new Set(Object.keys(DEFAULT_RUMOR_CONFIG))
@@ -172,6 +165,6 @@ export function resolveRumorConfig(partial: Partial<RumorConfig> = {}): RumorCon
       `dedupeWindowMs (${c.dedupeWindowMs}) must be at least 2 × maxRumorAgeMs (${c.maxRumorAgeMs}) so that a late copy cannot outlive its remembered id; raise dedupeWindowMs to ${2 * c.maxRumorAgeMs} or lower maxRumorAgeMs`,
     )
   }
-  if (problems.length > 0) throw new RumorConfigError(problems)
+  if (problems.length > 0) throw new ConfigError(problems, 'broadcast')
   return c
 }

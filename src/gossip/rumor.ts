@@ -115,7 +115,7 @@ export class RumorMonger {
   private nextRepairAtMs: number | undefined
   private readonly seen: SeenSet
 
-  /** Throws RumorConfigError for a bad config or a self name longer than NODE_NAME_MAX_BYTES. */
+  /** Throws ConfigError for a bad config or a self name longer than NODE_NAME_MAX_BYTES. */
   constructor(options: RumorMongerOptions) {
     this.config = resolveRumorConfig(options.config)
     const selfBytes = utf8Length(options.self)

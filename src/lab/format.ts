@@ -2,7 +2,7 @@
  * The lab's output: a table like the paper's (one row per k, mean ± standard deviation, theory beside),
  * CSV (one line per k) and JSON ({ model, mode, removal, nodes, runs, seed, rows: [...] }).
  */
-import { table } from '../agent/client.js'
+import { table } from '../output/table.js'
 import type { LabOptions, LabResult, LabRow, Stat } from './runner.js'
 
 /** The JSON document of a sweep. Anti-entropy has no k and no removal: both are null there. */

@@ -2,8 +2,8 @@
  * `grapevine lab --plot FILE.svg|png`: the mean susceptible/infective/removed fractions per cycle and,
  * for a sweep over k, residue and traffic against k with the theory beside them.
  */
-import type { Figure, LineChart, Series } from '../plot/index.js'
-import { writeFigure } from '../plot/index.js'
+import type { Figure, LineChart, Series } from '../output/plot.js'
+import { writeFigure } from '../output/plot.js'
 import type { LabResult } from './runner.js'
 
 const cycles = (n: number): number[] => Array.from({ length: n }, (_, i) => i)

@@ -2,7 +2,7 @@
  * The composed node (`src/node/`): what both runtimes drive. The runtimes import this, `core` and
  * `wire`, never the protocols below directly: the types they need of those are re-exported here.
  */
-export { ComposedNode, NodeStoppedError } from './node.js'
+export { ComposedNode } from './node.js'
 export type { NodeSpec, NodeEnv } from './node.js'
 export { resolveNodeSettings, resolveNodeSettingsOrThrow, toKey, NODE_SETTING_FIELDS } from './settings.js'
 export type { NodeSettings, EncryptionOptions, ResolvedSettings, SettingsDefaults } from './settings.js'
@@ -11,14 +11,15 @@ export type {
   BroadcastMessage, EncryptionStatus, Member, MemberEvent, MemberEventType, NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer,
   ProtocolStats, QueryOptions, QueryResult, QueryToAnswer, Traffic,
 } from './types.js'
-export { ConfigError, isProfile, resolveConfig, PROFILES } from '../swim/config.js'
+export { ConfigError, NodeStoppedError } from '../core/errors.js'
+export { isProfile, resolveConfig, PROFILES } from '../swim/config.js'
 export type { Profile, SwimConfig } from '../swim/config.js'
-export type { MemberInfo, MemberState, SwimEvent, SuspicionSource } from '../swim/events.js'
+export type { DropReason, MemberInfo, MemberState, SwimEvent, SuspicionSource } from '../swim/events.js'
 export type { SwimTimer } from '../swim/timers.js'
 export type { SwimStats } from '../swim/stats.js'
 export { META_MAX_BYTES } from '../swim/swim.js'
-export { decodeTags, encodeTags, tagProblems } from '../runtime/node/tags.js'
-export type { Tags } from '../runtime/node/tags.js'
+export { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
+export type { Tags } from '../serf/tags.js'
 export type { SerfLayerEvent } from '../serf/serf-layer.js'
 export type { ReceivedQuery } from '../serf/queries.js'
 export type { StateEvent, ClusterState } from '../state/cluster-state.js'

@@ -22,9 +22,9 @@ import type { Rng } from '../core/rng.js'
 import { SeededRng } from '../core/rng.js'
 import type { Address } from '../core/types.js'
 import { ipToBytes } from '../core/types.js'
-import { ConfigError } from '../swim/config.js'
+import { ConfigError, NodeStoppedError } from '../core/errors.js'
 import type { SwimConfig } from '../swim/config.js'
-import type { MemberInfo, MemberState } from '../swim/events.js'
+import type { DropReason, MemberInfo, MemberState } from '../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../swim/swim.js'
 import type { SwimStats } from '../swim/stats.js'
 import { SerfLayer } from '../serf/serf-layer.js'
@@ -39,8 +39,8 @@ import type { ClusterState } from '../state/cluster-state.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { WireSecurity } from '../wire/security.js'
 import type { RandomBytes } from '../wire/security.js'
-import { decodeTags, encodeTags, tagProblems } from '../runtime/node/tags.js'
-import type { Tags } from '../runtime/node/tags.js'
+import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
+import type { Tags } from '../serf/tags.js'
 import { SealingOutbox } from './sealing.js'
 import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, serfEventId } from './types.js'
@@ -218,7 +218,7 @@ export class ComposedNode {
   }
 
   /** A drop the runtime saw before the protocol did (a send that failed, a stream cut): counted and reported. */
-  dropped(reason: string, from: Address | undefined, detail: string, out: NodeOutbox): void {
+  dropped(reason: DropReason, from: Address | undefined, detail: string, out: NodeOutbox): void {
     if (this.stopped) return
     this.swim.stats.drop(reason)
     out.emit({ type: 'dropped', reason, from: from ?? { ip: '0.0.0.0', port: 0 }, detail })
@@ -547,14 +547,6 @@ export class ComposedNode {
   private requireStack(what: string): GrapevineStack {
     if (this.stack === undefined) throw new ConfigError([`membershipOnly: ${what} need Grapevine's stack; start the node without membershipOnly`])
     return this.stack
-  }
-}
-
-/** A call on a node that was shut down. */
-export class NodeStoppedError extends Error {
-  override readonly name = 'NodeStoppedError'
-  constructor() {
-    super('the node is shut down')
   }
 }
 

@@ -8,7 +8,8 @@
  * What only one runtime knows (sockets to bind, seeds to resolve, the host name, the wall clock as a
  * generation) stays with that runtime and is handed in as `defaults`.
  */
-import { ConfigError, isProfile, resolveConfig } from '../swim/config.js'
+import { ConfigError } from '../core/errors.js'
+import { isProfile, resolveConfig } from '../swim/config.js'
 import type { Profile, SwimConfig } from '../swim/config.js'
 import { resolveRumorConfig } from '../gossip/config.js'
 import type { RumorConfig } from '../gossip/config.js'
@@ -19,8 +20,8 @@ import type { PhiConfig } from '../state/phi.js'
 import { markMeta } from '../stack/envelope.js'
 import { Keyring, KeyringError, parseKey } from '../wire/keyring.js'
 import { labelProblem } from '../wire/security.js'
-import { encodeTags, tagProblems } from '../runtime/node/tags.js'
-import type { Tags } from '../runtime/node/tags.js'
+import { encodeTags, tagProblems } from '../serf/tags.js'
+import type { Tags } from '../serf/tags.js'
 
 /** What a node runs, whichever runtime runs it. Every field optional; defaults documented per field. */
 export interface NodeSettings {

@@ -14,6 +14,7 @@ import type { StateConfig } from '../state/config.js'
 import type { PhiConfig } from '../state/phi.js'
 import { PhiAccrualRegistry, PhiSecondOpinion } from '../state/phi.js'
 import { StateReconciler } from '../state/reconcile.js'
+import type { DropReason } from '../swim/events.js'
 import { BroadcastProtocol, StateProtocol } from './protocols.js'
 import { ProtocolStack } from './stack.js'
 
@@ -29,7 +30,7 @@ export interface GrapevineStackOptions {
   readonly phi?: Partial<PhiConfig>
   readonly onDelivery?: (d: Delivery) => void
   readonly onStateChange?: (e: StateEvent) => void
-  readonly onDrop?: (reason: string) => void
+  readonly onDrop?: (reason: DropReason) => void
 }
 
 export interface GrapevineStack {

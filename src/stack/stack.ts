@@ -17,7 +17,7 @@
  * SWIM passes in. Malformed envelopes and states are counted and dropped.
  */
 import type { MembershipView, SwimDelegate } from '../swim/delegate.js'
-import type { MemberInfo } from '../swim/events.js'
+import type { DropReason, MemberInfo } from '../swim/events.js'
 import type { SerfLayer } from '../serf/serf-layer.js'
 import { decodeEnvelope, encodeEnvelope, encodeState, envelopeOverhead, markedVersion, splitState } from './envelope.js'
 
@@ -51,7 +51,7 @@ export interface StackOptions {
   readonly serf?: SerfLayer
   readonly protocols: readonly StackProtocol[]
   /** Called for each dropped input, with the reason. */
-  readonly onDrop?: (reason: string) => void
+  readonly onDrop?: (reason: DropReason) => void
   /** A second opinion on SWIM's verdicts (phi accrual; state/phi.ts PhiSecondOpinion). */
   readonly opinion?: Pick<SwimDelegate, 'confirmDead' | 'accused'>
 }
@@ -196,7 +196,7 @@ export class ProtocolStack implements SwimDelegate {
     return (to, payload) => this.isPeer(to) && send(to, encodeEnvelope(id, this.opts.name, payload))
   }
 
-  private drop(reason: string): void {
+  private drop(reason: DropReason): void {
     this.counts.dropped++
     this.opts.onDrop?.(reason)
   }

@@ -2,9 +2,10 @@
  * Cluster state configuration: one typed object with documented defaults, validated once.
  *
  * Each doc gives the meaning, the trade-off, the default and the constraint; `resolveStateConfig` checks
- * the constraints and throws one `StateConfigError` listing every bad field with its fix (the shape of
+ * the constraints and throws one `ConfigError` listing every bad field with its fix (the shape of
  * swim/config.ts).
  */
+import { ConfigError } from '../core/errors.js'
 
 export interface StateConfig {
   /**
@@ -86,15 +87,7 @@ export const DELTA_FRAMING_BYTES = 72
 /** Worst-case bytes of a Syn carrying one digest, besides its three names (window start, end, digest). */
 export const SYN_FRAMING_BYTES = 58
 
-/** Thrown by resolveStateConfig. Nothing was started. `problems` lists each bad field with its fix. */
-export class StateConfigError extends Error {
-  override readonly name = 'StateConfigError'
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid state configuration:\n  - ${problems.join('\n  - ')}`)
-  }
-}
-
-/** Merges `partial` over the defaults and validates the result. Throws StateConfigError. */
+/** Merges `partial` over the defaults and validates the result. Throws ConfigError (`invalid state configuration`). */
 export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateConfig {
   const problems: string[] = []
   const known = new Set(Object.keys(STATE_DEFAULTS))
@@ -136,6 +129,6 @@ export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateCon
       problems.push(`maxDeltaBytes (${c.maxDeltaBytes}) must hold a Syn of one digest: 3 × maxNodeNameBytes + ${SYN_FRAMING_BYTES} = ${syn}; raise maxDeltaBytes or lower maxNodeNameBytes`)
     }
   }
-  if (problems.length > 0) throw new StateConfigError(problems)
+  if (problems.length > 0) throw new ConfigError(problems, 'state')
   return c
 }

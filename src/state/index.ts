@@ -1,6 +1,6 @@
 /** Replicated cluster state: versioned key-value per node, Syn/Ack/Ack2 reconciliation, tombstones. */
 export { ApplyTally, ClusterState, StateInputError, type ApplyOutcome, type StaleNode, type StateEvent } from './cluster-state.js'
-export { DELTA_FRAMING_BYTES, resolveStateConfig, STATE_DEFAULTS, StateConfigError, SYN_FRAMING_BYTES, type StateConfig } from './config.js'
+export { DELTA_FRAMING_BYTES, resolveStateConfig, STATE_DEFAULTS, SYN_FRAMING_BYTES, type StateConfig } from './config.js'
 export { buildDeltas, packNode } from './delta-builder.js'
 export { assertReplica, checkReplica, checkStructure } from './invariant.js'
 export {

@@ -95,7 +95,7 @@
  */
 import { assert } from '../core/assert.js'
 import type { NodeName } from '../core/types.js'
-import { ConfigError } from '../swim/config.js'
+import { ConfigError } from '../core/errors.js'
 
 export interface PhiConfig {
   /** φ at or above which a node is not available. Lower detects faster with more false suspicions; 8 means a 1-in-10⁸ lateness. Must be > 0. */

@@ -5,6 +5,7 @@
  * gives the meaning, the trade-off and the constraint; `resolveConfig` checks the constraints and throws
  * one ConfigError listing every bad field with its fix.
  */
+import { ConfigError } from '../core/errors.js'
 
 export type Profile = 'lan' | 'wan' | 'local'
 
@@ -120,13 +121,8 @@ export const PROFILES: Readonly<Record<Profile, SwimConfig>> = {
   },
 }
 
-/** Thrown by resolveConfig. Nothing was started. `problems` lists each bad field with its fix. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
-  }
-}
+/** Thrown by resolveConfig (one class for every layer's configuration: core/errors.ts). */
+export { ConfigError }
 
 export function isProfile(value: string): value is Profile {
   return value === 'lan' || value === 'wan' || value === 'local'

@@ -3,6 +3,7 @@
  * `startNode` turns them into `node.on('member', …)`.
  */
 import type { Address } from '../core/types.js'
+import type { DecodeErrorReason } from '../wire/decode-error.js'
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
 
@@ -28,6 +29,43 @@ export interface MemberInfo {
   readonly stateChangeMs: number
 }
 
+/**
+ * Why a remote packet or stream (or one of our own sends) was dropped: the label of `dropped` events and
+ * of the `dropped` counters (SwimStats, the agent's metrics). Stable strings. Every reason, by who finds it:
+ *
+ * - the codec and the security layer: every DecodeErrorReason (wire/decode-error.ts).
+ * - the membership layer (swim/): `wrong-node` (a ping for another node), `bad-vsn` (an alive with protocol
+ *   versions we cannot read), `conflict` (a name claimed from another address), `rejected-by-delegate`
+ *   (the delegate vetoed an alive or a join), `incompatible-version` (a push-pull from an incompatible
+ *   protocol version), `unexpected-stream-message` (an ack or error where a request was expected).
+ * - the protocol stack over the user channel (stack/): `bad-envelope`, `unknown-protocol`, `bad-state`.
+ * - the real runtime's sockets (runtime/node/): `socket-error`, `bad-source`, `stream-rate-limited`,
+ *   `stream-evicted-idle`, `too-many-streams`, `stream-timeout`, `stream-reset`, `stream-truncated`; and for
+ *   datagrams we could not send, `send-failed`, `send-closed`, `send-unreachable-family`.
+ */
+export type DropReason =
+  | DecodeErrorReason
+  | 'wrong-node'
+  | 'bad-vsn'
+  | 'conflict'
+  | 'rejected-by-delegate'
+  | 'incompatible-version'
+  | 'unexpected-stream-message'
+  | 'bad-envelope'
+  | 'unknown-protocol'
+  | 'bad-state'
+  | 'socket-error'
+  | 'bad-source'
+  | 'stream-rate-limited'
+  | 'stream-evicted-idle'
+  | 'too-many-streams'
+  | 'stream-timeout'
+  | 'stream-reset'
+  | 'stream-truncated'
+  | 'send-failed'
+  | 'send-closed'
+  | 'send-unreachable-family'
+
 export type SwimEvent =
   /** A member became alive: new, or back from dead/left. */
   | { readonly type: 'joined'; readonly member: MemberInfo }
@@ -50,6 +88,6 @@ export type SwimEvent =
   /** leave() finished: the left broadcast went out (or the timeout passed). */
   | { readonly type: 'leaveCompleted'; readonly timedOut: boolean }
   /** A remote packet or stream was dropped. Counted; the node carries on. */
-  | { readonly type: 'dropped'; readonly reason: string; readonly from: Address; readonly detail?: string }
+  | { readonly type: 'dropped'; readonly reason: DropReason; readonly from: Address; readonly detail?: string }
   /** Local health score changed (0 = healthy). */
   | { readonly type: 'health'; readonly score: number }

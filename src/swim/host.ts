@@ -8,10 +8,11 @@ import type { DecodeError } from '../wire/decode-error.js'
 import type { Awareness } from './awareness.js'
 import type { SwimConfig } from './config.js'
 import type { SwimDelegate } from './delegate.js'
+import type { DropReason } from './events.js'
 import type { Member } from './member.js'
 import type { MemberTable } from './member-table.js'
 import type { SwimStats } from './stats.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 
 export interface SwimHost {
   readonly name: string
@@ -26,7 +27,7 @@ export interface SwimHost {
   /** Local health (Lifeguard), shared by the parts that read or change it. */
   readonly awareness: Awareness
   /** Rejected input: counted by reason and emitted as `dropped`. */
-  dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void
+  dropped(reason: DropReason, from: Address, out: SwimOutbox, detail?: string): void
   /** Input that could not be decoded: counted by reason, then dropped. */
   undecodable(err: DecodeError, from: Address, out: SwimOutbox): void
 }

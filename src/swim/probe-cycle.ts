@@ -23,7 +23,7 @@ import { SwimPart } from './host.js'
 import type { Member } from './member.js'
 import { internAddress, protocolMax, snapshot } from './member.js'
 import type { PacketSender } from './sender.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 
 /** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
 const NACK_TIMEOUT_FRACTION = 0.8

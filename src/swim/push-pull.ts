@@ -22,7 +22,7 @@ import type { SwimHost } from './host.js'
 import { SwimPart } from './host.js'
 import type { PacketSender } from './sender.js'
 import type { StateChanges } from './state-changes.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 
 /** What push-pull needs from the node. */
 export interface PushPullHost extends SwimHost {

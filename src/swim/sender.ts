@@ -17,7 +17,7 @@ import type { SwimConfig } from './config.js'
 import type { Member } from './member.js'
 import { protocolMax } from './member.js'
 import type { SwimStats } from './stats.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 
 /** Framing cost of a compound packet, and of each part in it (memberlist's compoundHeaderOverhead etc.). */
 const COMPOUND_HEADER_OVERHEAD = 2

@@ -23,7 +23,7 @@ import { EMPTY, bytesEqual, internAddress, internVsn, isDeadOrLeft, snapshot } f
 import type { SwimHost } from './host.js'
 import { SwimPart } from './host.js'
 import { Suspicion } from './suspicion.js'
-import type { SwimOutbox } from './swim.js'
+import type { SwimOutbox } from './outbox.js'
 import type { SwimTimer } from './timers.js'
 
 /** What the state handlers need from the node. */

@@ -1,3 +1,6 @@
+import type { DecodeErrorReason } from '../wire/decode-error.js'
+import type { DropReason } from './events.js'
+
 /**
  * Counters kept by the membership layer; the agent exports them as Prometheus metrics.
  *
@@ -29,9 +32,9 @@ export class SwimStats {
   readonly streamMessagesOut = new Map<string, number>()
   readonly streamMessageBytesOut = new Map<string, number>()
   /** Input that could not be decoded, by DecodeError reason (also counted in `dropped`). */
-  readonly decodeErrors = new Map<string, number>()
-  /** Dropped input, by reason (decode error reasons, 'wrong-node', 'conflict', 'bad-vsn', …). */
-  readonly dropped = new Map<string, number>()
+  readonly decodeErrors = new Map<DecodeErrorReason, number>()
+  /** Dropped input, by reason (every DropReason: decode error reasons, 'wrong-node', 'conflict', 'bad-vsn', …). */
+  readonly dropped = new Map<DropReason, number>()
   probes = 0
   probeFailures = 0
   acksReceived = 0
@@ -65,10 +68,10 @@ export class SwimStats {
   streamOut(type: string, bytes: number): void {
     tally(this.streamMessagesOut, this.streamMessageBytesOut, type, bytes)
   }
-  decodeError(reason: string): void {
+  decodeError(reason: DecodeErrorReason): void {
     add(this.decodeErrors, reason, 1)
   }
-  drop(reason: string): void {
+  drop(reason: DropReason): void {
     add(this.dropped, reason, 1)
   }
 }
@@ -78,6 +81,6 @@ function tally(counts: Map<string, number>, sizes: Map<string, number>, type: st
   add(sizes, type, bytes)
 }
 
-function add(map: Map<string, number>, key: string, n: number): void {
+function add<K>(map: Map<K, number>, key: K, n: number): void {
   map.set(key, (map.get(key) ?? 0) + n)
 }

@@ -10,17 +10,19 @@
  *   probe-cycle.ts    probe → indirect probes (+ TCP) → suspect; the helper's relays and nacks
  *   state-changes.ts  alive / suspect / dead handlers, Lifeguard suspicions, refutation
  *   push-pull.ts      anti-entropy: our state encoded, a remote state verified and merged
+ *   exchanges.ts      stream exchanges and their replies: joins, periodic push-pull, reconnect, TCP pings
  *   sender.ts         encoding, piggybacking, compounds, compression, CRC, traffic counters
  *   host.ts           the narrow view of this node those parts work through
+ *   outbox.ts         SwimOutbox, the effects sink every part writes to
  *
  * Dissemination: every state change is queued as a named broadcast (a newer one about the same node
  * replaces the older) and piggybacked on pings, acks and gossip rounds until its transmit limit.
  * Anti-entropy: push-pull of the whole table over a stream, periodically and on join.
  */
-import type { Outbox, StreamResult } from '../core/effects.js'
+import type { StreamResult } from '../core/effects.js'
 import type { Rng } from '../core/rng.js'
 import type { Address } from '../core/types.js'
-import { addressKey, ipToBytes, sameAddress } from '../core/types.js'
+import { ipToBytes } from '../core/types.js'
 import { assert } from '../core/assert.js'
 import { decodePacket, decodeStream } from '../wire/codec.js'
 import type { DecodeError } from '../wire/decode-error.js'
@@ -29,7 +31,7 @@ import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import type { SwimConfig } from './config.js'
 import type { SwimDelegate } from './delegate.js'
-import type { MemberInfo, MemberState, SwimEvent } from './events.js'
+import type { DropReason, MemberInfo, MemberState } from './events.js'
 import { pushPullScaleMs, retransmitLimit } from './formulas.js'
 import type { Member } from './member.js'
 import { EMPTY, isDeadOrLeft, snapshot } from './member.js'
@@ -37,13 +39,14 @@ import { MemberTable } from './member-table.js'
 import type { ProbeHost } from './probe-cycle.js'
 import { ProbeCycle } from './probe-cycle.js'
 import { PushPull } from './push-pull.js'
+import { Exchanges } from './exchanges.js'
 import { PacketSender } from './sender.js'
 import type { StateChangeHost } from './state-changes.js'
 import { StateChanges, aliveOf } from './state-changes.js'
 import { SwimStats } from './stats.js'
 import type { SwimTimer } from './timers.js'
+import type { SwimOutbox } from './outbox.js'
 
-export type SwimOutbox = Outbox<SwimTimer, SwimEvent>
 
 export interface SwimOptions {
   readonly name: string
@@ -67,19 +70,6 @@ export interface SwimOptions {
 export const META_MAX_BYTES = 512
 const USER_MSG_OVERHEAD = 1
 
-type Exchange =
-  | { readonly kind: 'join'; readonly joinId: number; readonly seed: Address }
-  | { readonly kind: 'pushPull'; readonly peer: string }
-  | { readonly kind: 'reconnect'; readonly peer: string }
-  | { readonly kind: 'tcpPing'; readonly seqNo: number }
-  | { readonly kind: 'userMessage' }
-
-interface JoinState {
-  pending: number
-  contacted: number
-  readonly errors: string[]
-}
-
 export class Swim {
   readonly name: string
   readonly address: Address
@@ -95,12 +85,8 @@ export class Swim {
   private readonly prober: ProbeCycle
   private readonly pushPull: PushPull
   private readonly awareness: Awareness
+  private readonly exchanges: Exchanges
   private readonly queue = new BroadcastQueue()
-  private readonly exchanges = new Map<number, Exchange>()
-  private readonly joins = new Map<number, JoinState>()
-  private readonly seeds: Address[] = []
-  private exchangeSeq = 0
-  private joinSeq = 0
   /** Bumped by shutdown(): every periodic timer of an older epoch is ignored. */
   private epoch = 0
   private started = false
@@ -162,10 +148,11 @@ export class Swim {
     this.prober = new ProbeCycle({
       ...host,
       suspect: (msg, nowMs, out) => this.states.suspect(msg, nowMs, out, 'probe'),
-      openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.openTcpPing(seqNo, to, bytes, timeoutMs, out),
+      openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.exchanges.openTcpPing(seqNo, to, bytes, timeoutMs, out),
     })
     this.pushPull = new PushPull({ ...host, states: this.states })
-    for (const s of opts.seeds ?? []) this.addSeed(s)
+    this.exchanges = new Exchanges({ ...host, rng: this.rng, pushPull: this.pushPull, prober: this.prober, isStopped: () => this.stopped })
+    for (const s of opts.seeds ?? []) this.exchanges.addSeed(s)
     const inc = opts.incarnation ?? 1
     assert(Number.isInteger(inc) && inc >= 1 && inc <= 0xffffffff, `incarnation ${inc} is not an integer in 1..2^32-1`)
     this.startIncarnation = inc
@@ -244,19 +231,8 @@ export class Swim {
    */
   join(seeds: readonly Address[], nowMs: number, out: SwimOutbox): number {
     assert(this.started, 'join() before start()')
-    const joinId = ++this.joinSeq
-    const targets = seeds.filter((s) => !sameAddress(s, this.address))
-    for (const s of targets) this.addSeed(s)
-    const state: JoinState = { pending: targets.length, contacted: 0, errors: [] }
-    this.joins.set(joinId, state)
-    if (targets.length === 0) {
-      this.finishJoin(joinId, out)
-      return joinId
-    }
-    const request = this.pushPull.localState(true)
-    for (const seed of targets) this.startPushPull(seed, { kind: 'join', joinId, seed }, request, out)
     void nowMs
-    return joinId
+    return this.exchanges.join(seeds, out)
   }
 
   /**
@@ -334,9 +310,7 @@ export class Swim {
 
   /** Sends a user message reliably over a stream (memberlist SendReliable). */
   sendUserStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
-    const id = ++this.exchangeSeq
-    this.exchanges.set(id, { kind: 'userMessage' })
-    this.send.stream(to, 'userStream', this.send.encodeStream({ type: 'userStream', payload }), id, false, out)
+    this.exchanges.userStream(to, payload, out)
   }
 
   // ------------------------------------------------------------------ inputs
@@ -420,35 +394,7 @@ export class Swim {
   }
 
   handleStreamReply(exchangeId: number, result: StreamResult, nowMs: number, out: SwimOutbox): void {
-    const ex = this.exchanges.get(exchangeId)
-    if (ex === undefined) return
-    this.exchanges.delete(exchangeId)
-    if (this.stopped) return
-    if (!result.ok) this.stats.streamErrors++
-    else this.stats.streamBytesIn += result.bytes.length
-    switch (ex.kind) {
-      case 'join': {
-        const join = this.joins.get(ex.joinId)
-        if (join === undefined) return
-        const error = this.pushPull.handleReply(result, nowMs, out, ex.seed)
-        if (error === undefined) join.contacted++
-        else join.errors.push(`${addressKey(ex.seed)}: ${error}`)
-        join.pending--
-        if (join.pending === 0) this.finishJoin(ex.joinId, out)
-        return
-      }
-      case 'pushPull':
-      case 'reconnect': {
-        const peer = this.table.get(ex.peer)
-        this.pushPull.handleReply(result, nowMs, out, peer?.address ?? this.address)
-        return
-      }
-      case 'tcpPing':
-        this.prober.tcpPingReply(ex.seqNo, result, nowMs, out)
-        return
-      case 'userMessage':
-        return
-    }
+    this.exchanges.reply(exchangeId, result, nowMs, out)
   }
 
   /** The delegate's accusations (phi over its threshold) become our own suspicions of alive members. */
@@ -496,12 +442,12 @@ export class Swim {
       case 'pushPullTick':
         if (timer.epoch !== this.epoch) return
         out.schedule({ kind: 'pushPullTick', epoch: this.epoch }, pushPullScaleMs(this.config.pushPullIntervalMs, this.table.carried))
-        if (!this.leaving) this.periodicPushPull(out)
+        if (!this.leaving) this.exchanges.periodicPushPull(out)
         return
       case 'reconnectTick':
         if (timer.epoch !== this.epoch) return
         out.schedule({ kind: 'reconnectTick', epoch: this.epoch }, this.config.reconnectIntervalMs)
-        if (!this.leaving) this.reconnect(out)
+        if (!this.leaving) this.exchanges.reconnect(out)
         return
       case 'reapTick':
         if (timer.epoch !== this.epoch) return
@@ -557,62 +503,6 @@ export class Swim {
     out.schedule({ kind: 'gossipTick', epoch: this.epoch }, next - nowMs)
   }
 
-  // ------------------------------------------------------------------ stream exchanges
-
-  private periodicPushPull(out: SwimOutbox): void {
-    const [peer] = this.table.randomMembers(1, (m) => m.state === 'alive')
-    if (peer === undefined) return
-    this.startPushPull(peer.address, { kind: 'pushPull', peer: peer.name }, this.pushPull.localState(false), out)
-  }
-
-  /**
-   * Serf's reconnect: with probability failed/alive, push-pull with a random failed member; and when a
-   * seed address belongs to no alive member, try it, so the two sides of a long partition find each
-   * other again even after they forgot each other.
-   */
-  private reconnect(out: SwimOutbox): void {
-    const alive = this.table.size - 1 - this.table.down.size
-    const failed: Member[] = []
-    for (const m of this.table.down) if (m.state === 'dead') failed.push(m)
-    if (failed.length > 0) {
-      const p = alive === 0 ? 1 : failed.length / alive
-      if (this.rng.float() < p) {
-        const target = failed[this.rng.int(failed.length)]
-        this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(true), out)
-      }
-    }
-    const orphanSeeds = this.seeds.filter((s) => {
-      const m = this.table.memberAt(s)
-      return m === undefined || isDeadOrLeft(m.state)
-    })
-    if (orphanSeeds.length > 0) {
-      const seed = orphanSeeds[this.rng.int(orphanSeeds.length)]
-      const joinId = ++this.joinSeq
-      this.joins.set(joinId, { pending: 1, contacted: 0, errors: [] })
-      this.startPushPull(seed, { kind: 'join', joinId, seed }, this.pushPull.localState(true), out)
-    }
-  }
-
-  private startPushPull(to: Address, exchange: Exchange, request: Uint8Array, out: SwimOutbox): void {
-    const id = ++this.exchangeSeq
-    this.exchanges.set(id, exchange)
-    this.stats.pushPullsInitiated++
-    this.send.stream(to, 'pushPull', request, id, true, out)
-  }
-
-  private openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void {
-    const id = ++this.exchangeSeq
-    this.exchanges.set(id, { kind: 'tcpPing', seqNo })
-    this.send.stream(to, 'ping', bytes, id, true, out, timeoutMs)
-  }
-
-  private finishJoin(joinId: number, out: SwimOutbox): void {
-    const join = this.joins.get(joinId)
-    if (join === undefined) return
-    this.joins.delete(joinId)
-    out.emit({ type: 'joinCompleted', joinId, contacted: join.contacted, errors: join.errors })
-  }
-
   // ------------------------------------------------------------------ leave and reaping
 
   private finishLeave(timedOut: boolean, out: SwimOutbox): void {
@@ -637,11 +527,6 @@ export class Swim {
 
   // ------------------------------------------------------------------ helpers
 
-  private addSeed(seed: Address): void {
-    if (sameAddress(seed, this.address)) return
-    if (!this.seeds.some((s) => sameAddress(s, seed))) this.seeds.push(seed)
-  }
-
   private vsnArray(): Uint8Array {
     const [dMin, dMax, dCur] = this.config.delegateVersions
     return Uint8Array.of(1, 5, this.config.protocolVersion, dMin, dMax, dCur)
@@ -653,7 +538,7 @@ export class Swim {
     this.dropped(err.reason, from, out, err.message)
   }
 
-  private dropped(reason: string, from: Address, out: SwimOutbox, detail?: string): void {
+  private dropped(reason: DropReason, from: Address, out: SwimOutbox, detail?: string): void {
     this.stats.drop(reason)
     out.emit({ type: 'dropped', reason, from, detail })
   }

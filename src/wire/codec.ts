@@ -30,7 +30,8 @@ import {
 } from './limits.js'
 import { lzwCompress, lzwDecompress, type LzwCompressOptions } from './lzw.js'
 import { MessageType, type ErrMsg, type PacketMessage } from './messages.js'
-import { U16, r, readCompressBody, readPacketMessage, w, writeCompressWrapper, writePacketMessage } from './schema.js'
+import { U16, w, writeCompressWrapper, writePacketMessage } from './schema.js'
+import { r, readCompressBody, readPacketMessage } from './schema-read.js'
 
 export { lzwAlgo } from './schema.js'
 export { decodeStream, encodeStream, streamFrameLength, type StreamFrame } from './stream-codec.js'

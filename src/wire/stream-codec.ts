@@ -27,28 +27,8 @@ import {
   type UserStreamMsg,
 } from './messages.js'
 import { msgpackObjectLength } from './msgpack-scan.js'
-import {
-  K_JOIN,
-  K_NODES,
-  K_USER_MSG_LEN,
-  K_USER_STATE_LEN,
-  key,
-  notSupportedOrUnknown,
-  r,
-  readAck,
-  readCompressBody,
-  readErr,
-  readPing,
-  readPushNodeState,
-  readPushPullHeader,
-  readUserMsgLen,
-  w,
-  writeAck,
-  writeCompressWrapper,
-  writeErr,
-  writePing,
-  writePushNodeState,
-} from './schema.js'
+import { K_JOIN, K_NODES, K_USER_MSG_LEN, K_USER_STATE_LEN, key, w, writeAck, writeCompressWrapper, writeErr, writePing, writePushNodeState } from './schema.js'
+import { notSupportedOrUnknown, r, readAck, readCompressBody, readErr, readPing, readPushNodeState, readPushPullHeader, readUserMsgLen } from './schema-read.js'
 
 const LEADING_CLEAR: LzwCompressOptions = { leadingClear: true }
 

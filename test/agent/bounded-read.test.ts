@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CONFIG_FILE_MAX_BYTES, FileTooLargeError, SCENARIO_FILE_MAX_BYTES, readBoundedText } from '../../src/agent/bounded-read.js'
 import { resolveAgentConfig } from '../../src/agent/config.js'
-import { loadScenarioFile } from '../../src/agent/scenario-file.js'
+import { loadScenarioFile } from '../../src/cli/scenario-command.js'
 
 test('files over their cap are refused before reading, with the size and the cap named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-bounded-'))

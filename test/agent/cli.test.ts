@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Agent } from '../../src/agent/agent.js'
 import { gossipAddress, runCli, startTestAgent, stopAll, waitFor } from './helpers.js'
 
-const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
+const CLI = new URL('../../src/cli/cli.js', import.meta.url).pathname
 
 const cli = runCli
 

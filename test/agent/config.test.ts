@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { resolveAgentConfig } from '../../src/agent/config.js'
 import { createLogger } from '../../src/agent/agent.js'
 import type { RawAgentFlags } from '../../src/agent/config.js'
+import { UsageError } from '../../src/core/errors.js'
 
 const files = (content: Record<string, string>) => (path: string): string => {
   const text = content[path]
@@ -14,8 +15,8 @@ function problemOf(flags: RawAgentFlags, env: Record<string, string> = {}, file:
   try {
     resolveAgentConfig({ config: 'a.json', ...flags }, env, files({ 'a.json': typeof file === 'string' ? file : JSON.stringify(file) }))
   } catch (e) {
-    assert.equal((e as Error).name, 'UsageError')
-    return (e as Error).message
+    assert.ok(e instanceof UsageError, `expected a UsageError, got ${String(e)}`)
+    return e.message
   }
   assert.fail('expected a UsageError')
 }

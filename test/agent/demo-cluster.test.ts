@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
-import { ChangeCoalescer, ClusterViews } from '../../src/agent/demo-cluster-events.js'
+import { ChangeCoalescer, ClusterViews } from '../../src/demo/cluster-events.js'
 import { sleep, waitUntil } from '../interop/serf-harness.js'
 
-const CLI = fileURLToPath(new URL('../../src/agent/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/cli.js', import.meta.url))
 
 function running(pid: number): boolean {
   try {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Agent } from '../../src/agent/agent.js'
 import { resolveAgentConfig } from '../../src/agent/config.js'
-import { parseScenario, ScenarioFileError } from '../../src/agent/scenario-file.js'
-import { UsageError } from '../../src/agent/sim-command.js'
+import { parseScenario, ScenarioFileError } from '../../src/runtime/sim/scenario-file.js'
+import { UsageError } from '../../src/core/errors.js'
 import { startTestAgent, stopAll, url } from './helpers.js'
 
 const PATHS = ['/v1/kv', '/v1/kv/', '/v1/kv/k', '/v1/broadcast', '/v1/event', '/v1/force-leave', '/v1/members', '/v1/self', '/v1/keys', '/v1/keys/install', '/v1/keys/use', '/v1/keys/remove', '/v1/keys/verify', '/health', '/metrics', '/nowhere']

@@ -39,7 +39,7 @@ export async function stopAll(agents: readonly (Agent | undefined)[]): Promise<v
   await Promise.all(agents.map((a) => a?.stop({ leave: false })))
 }
 
-const CLI = new URL('../../src/agent/cli.js', import.meta.url).pathname
+const CLI = new URL('../../src/cli/cli.js', import.meta.url).pathname
 
 /** Runs the CLI as a child process (asynchronously, so in-process agents keep answering). */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {

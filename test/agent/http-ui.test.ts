@@ -51,7 +51,7 @@ describe('agent dashboard routes', () => {
   })
 
   it('/ui refuses paths outside the built folder', async () => {
-    for (const p of ['/ui/..%2F..%2Fpackage.json', '/ui/%2e%2e/src/agent/cli.js', '/ui/nothing-here.js']) {
+    for (const p of ['/ui/..%2F..%2Fpackage.json', '/ui/%2e%2e/src/cli/cli.js', '/ui/nothing-here.js']) {
       const res = await fetch(url(a2, p))
       assert.equal(res.status, 404, p)
       await res.text()

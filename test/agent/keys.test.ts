@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent } from '../../src/agent/agent.js'
-import { UsageError } from '../../src/agent/sim-command.js'
+import { UsageError } from '../../src/core/errors.js'
 import { fingerprint, parseKey } from '../../src/wire/keyring.js'
 import { agentConfigWithFiles, gossipAddress, runCli, stopAll, url, waitFor } from './helpers.js'
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { freePort, stopAll, waitUntil } from '../interop/serf-harness.js'
 
-const CLI = fileURLToPath(new URL('../../src/agent/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/cli.js', import.meta.url))
 const COUNT = 10
 const LOG_CHARS = 20_000
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DEFAULT_RUMOR_CONFIG, RumorConfigError, resolveRumorConfig } from '../../src/gossip/config.js'
+import { DEFAULT_RUMOR_CONFIG, resolveRumorConfig } from '../../src/gossip/config.js'
+import { ConfigError } from '../../src/core/errors.js'
 
 test('the default rumor config is valid', () => {
   assert.deepEqual(resolveRumorConfig(), DEFAULT_RUMOR_CONFIG)
@@ -9,9 +10,9 @@ test('the default rumor config is valid', () => {
 test('config errors name every bad field and the fix', () => {
   try {
     resolveRumorConfig({ fanout: 0, mode: 'gossip' as never, k: 1.5, maxPayloadBytes: 1300, dedupeWindowMs: 1000, bogus: 1 } as never)
-    assert.fail('expected RumorConfigError')
+    assert.fail('expected ConfigError')
   } catch (e) {
-    assert.ok(e instanceof RumorConfigError)
+    assert.ok(e instanceof ConfigError)
     const text = e.problems.join('\n')
     assert.match(text, /fanout must be an integer in \[1, 64\] \(got 0\); the default is 3/)
     assert.match(text, /mode must be 'push', 'pull' or 'push-pull'/)

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { runLab } from '../../src/lab/runner.js'
 import type { LabOptions } from '../../src/lab/runner.js'
 import { formatCsv, formatTable, pm, toJson } from '../../src/lab/format.js'
-import { parseKList, parseLabFlags, runLabCommand } from '../../src/agent/lab-command.js'
-import type { RawLabFlags } from '../../src/agent/lab-command.js'
-import { UsageError } from '../../src/agent/sim-command.js'
+import { parseKList, parseLabFlags, runLabCommand } from '../../src/cli/lab-command.js'
+import type { RawLabFlags } from '../../src/cli/lab-command.js'
+import { UsageError } from '../../src/core/errors.js'
 import { runCli } from '../agent/helpers.js'
 
 const opts: LabOptions = {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { figureFormat, figureSvg, writeFigure } from '../../src/plot/index.js'
-import type { Figure } from '../../src/plot/index.js'
+import { figureFormat, figureSvg, writeFigure } from '../../src/output/plot.js'
+import type { Figure } from '../../src/output/plot.js'
 
 const figure: Figure = {
   title: 'Two panels',

@@ -8,6 +8,7 @@ import { JoinError } from '../../src/index.js'
 import { SeededRng } from '../../src/core/rng.js'
 import { formatKey } from '../../src/wire/keyring.js'
 import { fastNode, seedOf, shutdownAll, stateOf, view, waitFor } from './helpers.js'
+import type { DropReason } from '../../src/swim/events.js'
 
 const rng = new SeededRng(11)
 const K1 = formatKey(rng.bytes(32))
@@ -24,7 +25,7 @@ async function rounds(nodes: readonly GrapevineNode[], packets = 30): Promise<vo
   await waitFor(`${packets} more packets at every node`, () => nodes.every((n, i) => n.stats().packetsIn >= start[i] + packets), 30_000)
 }
 
-function drops(n: GrapevineNode, reason: string): number {
+function drops(n: GrapevineNode, reason: DropReason): number {
   return n.stats().dropped.get(reason) ?? 0
 }
 

@@ -2,20 +2,9 @@
 // the expected form (the CLI prints that message and exits with code 2).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import {
-  UsageError,
-  parseCrash,
-  parseDurationMs,
-  parseLatency,
-  parsePartition,
-  parsePause,
-  parseProbability,
-  parseProfile,
-  parseSeed,
-  parseSimFlags,
-  replayCommand,
-  scenarioOf,
-} from '../../src/agent/sim-command.js'
+import { parseSimFlags, replayCommand, scenarioOf } from '../../src/cli/sim-command.js'
+import { UsageError } from '../../src/core/errors.js'
+import { parseCrash, parseDurationMs, parseLatency, parsePartition, parsePause, parseProbability, parseProfile, parseSeed } from '../../src/runtime/sim/scenario-values.js'
 
 function rejects(fn: () => unknown, message: string): void {
   assert.throws(fn, (e: unknown) => {

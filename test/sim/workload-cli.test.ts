@@ -2,7 +2,9 @@
 // fix; they reach the scenario and the replay command; a small run prints the stack fields.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { UsageError, parseRate, parseSimFlags, replayCommand, runProblems, runSimCommand, scenarioOf } from '../../src/agent/sim-command.js'
+import { parseSimFlags, replayCommand, runProblems, runSimCommand, scenarioOf } from '../../src/cli/sim-command.js'
+import { UsageError } from '../../src/core/errors.js'
+import { parseRate } from '../../src/runtime/sim/scenario-values.js'
 import type { Report } from '../../src/runtime/sim/index.js'
 
 function rejects(fn: () => unknown, message: string): void {

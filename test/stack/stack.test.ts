@@ -9,7 +9,7 @@ import type { MembershipSource, StackProtocol } from '../../src/stack/stack.js'
 import type { MemberInfo } from '../../src/swim/events.js'
 import { SerfLayer } from '../../src/serf/serf-layer.js'
 import { encodeSerfMessage } from '../../src/serf/messages.js'
-import { encodeTags } from '../../src/runtime/node/tags.js'
+import { encodeTags } from '../../src/serf/tags.js'
 
 test('an envelope round-trips unchanged, and junk is refused with a reason', () => {
   const bytes = encodeEnvelope(2, 'näme-1', Uint8Array.of(1, 2, 3))

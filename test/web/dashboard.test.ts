@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core'
 import type { Page } from 'playwright-core'
 import { waitUntil } from '../interop/serf-harness.js'
 
-const CLI = fileURLToPath(new URL('../../src/agent/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/cli.js', import.meta.url))
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard/', import.meta.url))
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const MISSING = `no chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the dashboard browser test`

@@ -6,7 +6,7 @@
  */
 import { runScenario } from '../../src/runtime/sim/scenario.js'
 import type { ScenarioOptions, ScenarioStep } from '../../src/runtime/sim/scenario.js'
-import { parseScenario } from '../../src/agent/scenario-file.js'
+import { parseScenario } from '../../src/runtime/sim/scenario-file.js'
 
 export type SimRequest =
   | { kind: 'form'; nodes: number; seed: number; durationMs: number; loss: number; steps: ScenarioStep[] }

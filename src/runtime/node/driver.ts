@@ -18,7 +18,7 @@ import { CollectingOutbox } from '../../core/effects.js'
 import type { StreamResult } from '../../core/effects.js'
 import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
-import type { ComposedNode, NodeEvent, NodeOutbox, NodeTimer } from '../../node/index.js'
+import type { ComposedNode, DropReason, NodeEvent, NodeOutbox, NodeTimer } from '../../node/index.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -71,7 +71,7 @@ export class Driver {
   }
 
   /** A drop the runtime saw before the node did: counted with the protocol's drops and reported. */
-  dropped(reason: string, from: Address | undefined, detail: string): void {
+  dropped(reason: DropReason, from: Address | undefined, detail: string): void {
     if (this.stopped) return
     this.run((_now, out) => this.node.dropped(reason, from, detail, out))
   }

@@ -17,6 +17,7 @@ import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
 import { ComposedNode, ConfigError } from '../../node/index.js'
+import type { DropReason } from '../../node/index.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import type { GrapevineNode } from './api.js'
 import { cryptoRandom } from './crypto-random.js'
@@ -93,7 +94,7 @@ async function resolveSeed(text: string): Promise<Address> {
 async function bindBoth(bind: Address, readTimeoutMs: number, driver: () => Driver | undefined): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
   const tcpHandlers = {
     request: (from: Address, bytes: Uint8Array) => driver()?.streamRequest(from, bytes) ?? null,
-    dropped: (reason: string, from: Address | undefined, detail: string) => driver()?.dropped(reason, from, detail),
+    dropped: (reason: DropReason, from: Address | undefined, detail: string) => driver()?.dropped(reason, from, detail),
   }
   const udpHandlers = {
     packet: (from: Address, bytes: Uint8Array) => driver()?.packet(from, bytes),

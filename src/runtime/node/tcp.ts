@@ -21,6 +21,7 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { StreamFailure, StreamResult } from '../../core/effects.js'
 import type { Address } from '../../core/types.js'
+import type { DropReason } from '../../swim/events.js'
 import { maxPushStateBytes } from '../../wire/limits.js'
 import { streamFrameLength } from '../../wire/codec.js'
 import { isIpv4, normalizeIp } from './address.js'
@@ -77,7 +78,7 @@ export interface TcpHandlers {
   /** One whole request arrived (or bytes that cannot be framed: the handler's decoder reports them). Returns the reply. */
   request(from: Address, bytes: Uint8Array): Uint8Array | null
   /** An inbound stream was dropped before reaching the protocol. */
-  dropped(reason: string, from: Address | undefined, detail: string): void
+  dropped(reason: DropReason, from: Address | undefined, detail: string): void
 }
 
 /** Reads framed messages from a socket: accumulates chunks and asks the codec whether one is complete. */

@@ -10,6 +10,7 @@
  */
 import dgram from 'node:dgram'
 import type { Address } from '../../core/types.js'
+import type { DropReason } from '../../swim/events.js'
 import { maxPacketBytes } from '../../wire/limits.js'
 import { isIpv4, normalizeIp } from './address.js'
 
@@ -17,7 +18,7 @@ export interface UdpHandlers {
   /** A datagram of at most maxPacketBytes arrived. */
   packet(from: Address, bytes: Uint8Array): void
   /** A datagram was dropped before reaching the protocol (too large, unreadable source). */
-  dropped(reason: string, from: Address | undefined, detail: string): void
+  dropped(reason: DropReason, from: Address | undefined, detail: string): void
 }
 
 export class UdpTransport {
@@ -73,7 +74,7 @@ export class UdpTransport {
    * Sends one datagram from the bound socket. Best effort: returns a reason when it cannot even be
    * attempted (wrong address family, closed); asynchronous send errors go to `onError`.
    */
-  send(to: Address, bytes: Uint8Array, onError: (reason: string) => void): string | undefined {
+  send(to: Address, bytes: Uint8Array, onError: (reason: string) => void): 'closed' | 'unreachable-family' | undefined {
     if (this.closed) return 'closed'
     let host = to.ip
     if (this.family === 'udp4' && !isIpv4(host)) return 'unreachable-family'

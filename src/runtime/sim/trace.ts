@@ -7,9 +7,11 @@
  *   <virtual ms> stream#<id> open|request|reply|result <from> > <to> …
  *   <virtual ms> event <node> <type> <member> …
  *   <virtual ms> fault <kind> <node> …
+ *
+ * The message types of packets and streams are described by wire/describe.ts, which the agent's
+ * dashboard uses too.
  */
 import type { NodeEvent } from '../../node/index.js'
-import { decodePacket, decodeStream } from '../../wire/codec.js'
 import { Fate } from './network.js'
 
 export type TraceSink = (line: string) => void
@@ -17,24 +19,6 @@ export type TraceSink = (line: string) => void
 /** Virtual milliseconds with microsecond precision, right-aligned. */
 export function formatTimeMs(ms: number): string {
   return ms.toFixed(3).padStart(11)
-}
-
-/** The message types inside a packet, e.g. `ping,alive,suspect`; decode errors appear as `!reason`. */
-export function describePacket(bytes: Uint8Array): string {
-  const { messages, errors } = decodePacket(bytes)
-  const parts: string[] = []
-  for (const m of messages) parts.push(m.type)
-  for (const e of errors) parts.push(`!${e.reason}`)
-  return parts.join(',')
-}
-
-/** The message type of a stream's content, or `!reason` when it does not decode. */
-export function describeStream(bytes: Uint8Array): string {
-  if (bytes.length === 0) return 'empty'
-  const decoded = decodeStream(bytes)
-  if (!decoded.ok) return `!${decoded.error.reason}`
-  const msg = decoded.value
-  return msg.type === 'pushPull' ? `pushPull(join=${msg.join},nodes=${msg.nodes.length})` : msg.type
 }
 
 /** The fate part of a packet line: `+3.214` (arrival delay), `lost`, `blocked`, `dup +1.2 +5.6`, `reordered`. */

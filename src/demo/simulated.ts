@@ -1,6 +1,6 @@
 /**
  * `grapevine demo --sim`: a simulated 50-node cluster goes through a crash, a pause and a partition
- * (`grapevine demo` without --sim runs real agents: demo-cluster.ts). Membership changes are printed as they happen,
+ * (`grapevine demo` without --sim runs real agents: cluster.ts). Membership changes are printed as they happen,
  * summarised per second of virtual time so the output stays readable, then the final report.
  */
 import type { NodeEvent } from '../node/index.js'
@@ -8,7 +8,7 @@ import type { SimNode } from '../runtime/sim/node.js'
 import type { ScenarioStep } from '../runtime/sim/scenario.js'
 import { runScenario } from '../runtime/sim/scenario.js'
 import { formatReport } from '../runtime/sim/report.js'
-import type { CommandIo } from './sim-command.js'
+import type { CommandIo } from '../output/io.js'
 
 const SHOWN = ['joined', 'suspected', 'alive', 'failed', 'left', 'reaped', 'refuted'] as const
 type Shown = (typeof SHOWN)[number]

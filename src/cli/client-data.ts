@@ -3,8 +3,9 @@
  * broadcast NAME [PAYLOAD]`, `grapevine watch [PREFIX]`. Each talks to a running agent's HTTP API.
  */
 import type { ClientFlags } from './client.js'
-import { call, readEvents, table, target } from './client.js'
-import type { CommandIo } from './sim-command.js'
+import { call, readEvents, target } from './client.js'
+import { table } from '../output/table.js'
+import type { CommandIo } from '../output/io.js'
 
 export async function kvSetCommand(key: string, value: string, flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
   const res = await call(target(flags, env), 'PUT', `/v1/kv/${encodeURIComponent(key)}`, { value })

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `grapevine` command. Subcommands:
+ * The `grapevine` command: the package's `bin` and `npm start`'s entry. Each subcommand lives in its own
+ * file of cli/; the demo's supervisor is in demo/, the daemon in agent/. Subcommands:
  *   sim    run a deterministic simulation and print its report (see sim-command.ts)
- *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo-cluster.ts);
- *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition
+ *   demo   a local cluster of 5 real agents, printing membership changes (npm start; demo/cluster.ts);
+ *          demo --sim: a simulated 50-node cluster through a crash, a pause and a partition (demo/simulated.ts)
  *   agent  run a real node with its HTTP API (see agent-command.ts)
  *   lab    the epidemic models of Demers et al. 1987 on N sites: tables, JSON, CSV, plots (lab-command.ts)
- *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts)
+ *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts; kv, broadcast
+ *          and watch in client-data.ts, keys and keygen in client-keys.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */
@@ -14,14 +16,17 @@ import { randomInt } from 'node:crypto'
 import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { runDemo } from './demo-command.js'
-import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from './demo-cluster.js'
-import type { DemoProfile } from './demo-cluster.js'
+import { runDemo } from '../demo/simulated.js'
+import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from '../demo/cluster.js'
+import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { addLabCommand } from './lab-command.js'
 import { ClientError } from './client.js'
-import type { CommandIo, RawSimFlags } from './sim-command.js'
-import { UsageError, parseCount, parseSeed, runSimCommand } from './sim-command.js'
+import type { RawSimFlags } from './sim-command.js'
+import type { CommandIo } from '../output/io.js'
+import { runSimCommand } from './sim-command.js'
+import { UsageError } from '../core/errors.js'
+import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
 import { runScenarioFileCommand } from './scenario-command.js'
 
 const io: CommandIo = {

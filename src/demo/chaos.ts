@@ -14,14 +14,14 @@
  *                                       resume (SIGCONT), restart → { ok, message }
  *   POST /demo/api/faults               { "partition": ["node-3", "node-4"], "loss": 0.2 } → the faults now:
  *                                       the named nodes are cut off from the others; loss is the probability
- *                                       that each datagram is dropped (demo-faults.ts does it in the agents)
+ *                                       that each datagram is dropped (faults.ts does it in the agents)
  *
  * The page finds out it runs under the demo by asking for /demo/api/cluster (404 on an agent).
  */
 import { createServer, request } from 'node:http'
 import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http'
-import { HttpError, readJson, requireMethod, send } from './http-api.js'
-import { serveUi } from './http-ui.js'
+import { HttpError, readJson, requireMethod, send } from '../agent/http/respond.js'
+import { serveUi } from '../agent/http/ui.js'
 
 export type ChaosAction = 'kill' | 'stop' | 'pause' | 'resume' | 'restart'
 export const CHAOS_ACTIONS: readonly ChaosAction[] = ['kill', 'stop', 'pause', 'resume', 'restart']

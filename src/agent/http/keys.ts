@@ -1,5 +1,5 @@
 /**
- * The agent's routes for encryption keys (the rest of the API is in http-api.ts). Keys go in as base64
+ * The agent's routes for encryption keys (the rest of the API is in api.ts). Keys go in as base64
  * and never come out: every answer names keys by fingerprint (`sha256:` + 16 hex digits).
  *
  *   GET  /v1/keys           { encrypting, verifyIncoming, verifyOutgoing, label, primary, keys }
@@ -13,9 +13,9 @@
  * the file; the change is in effect anyway).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { GrapevineNode } from '../runtime/node/start-node.js'
-import { KeyringError } from '../wire/keyring.js'
-import { HttpError, readJson, requireMethod, send } from './http-api.js'
+import type { GrapevineNode } from '../../runtime/node/start-node.js'
+import { KeyringError } from '../../wire/keyring.js'
+import { HttpError, readJson, requireMethod, send } from './respond.js'
 
 export async function handleKeysRoute(req: IncomingMessage, res: ServerResponse, url: URL, node: GrapevineNode, persist: () => Promise<void>): Promise<boolean> {
   const path = url.pathname

@@ -6,9 +6,9 @@
  */
 import type { Report } from '../runtime/sim/report.js'
 import type { TimeSeries } from '../runtime/sim/timeseries.js'
-import type { Figure } from '../plot/index.js'
-import { figureFormat, writeFigure } from '../plot/index.js'
-import { UsageError } from './sim-command.js'
+import type { Figure } from '../output/plot.js'
+import { figureFormat, writeFigure } from '../output/plot.js'
+import { UsageError } from '../core/errors.js'
 
 const WIDTH = 760
 const HEIGHT = 200

@@ -7,16 +7,16 @@
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
-import { startAgent } from './agent.js'
+import { startAgent } from '../agent/agent.js'
 import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
-import { DEFAULT_HTTP, resolveAgentConfig } from './config.js'
-import type { RawAgentFlags } from './config.js'
-import type { CommandIo } from './sim-command.js'
-import { UsageError } from './sim-command.js'
-import { CONFIG_FILE_MAX_BYTES, readBoundedText } from './bounded-read.js'
+import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
+import type { RawAgentFlags } from '../agent/config.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
+import { CONFIG_FILE_MAX_BYTES, readBoundedText } from '../agent/bounded-read.js'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 

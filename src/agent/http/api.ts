@@ -1,5 +1,6 @@
 /**
- * The agent's HTTP API (JSON), on node:http:
+ * The agent's HTTP API (JSON), on node:http. This file routes and answers the membership, event and
+ * query routes; the rest of the API is beside it in agent/http/, with the shared pieces in respond.ts:
  *
  *   GET  /health          { status: "ok", name }                       liveness
  *   GET  /v1/self         this member, agent info and counters
@@ -15,10 +16,10 @@
  *                         → { name, lTime, acks, responses: [{ from, payload }] } once the query's deadline passed
  *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
  *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
- *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (http-data.ts)
- *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (http-keys.ts)
+ *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
+ *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /metrics         Prometheus text
- *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (http-ui.ts)
+ *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
  * 404 (no such path or member), 405 (wrong method, with Allow), 409 (force-leave of a live member),
@@ -27,17 +28,18 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
-import type { GrapevineNode, Member, MemberEvent, QueryResult } from '../runtime/node/start-node.js'
-import { QueryResponseError } from '../serf/queries.js'
-import { JoinError } from '../runtime/node/start-node.js'
-import type { SerfLayerEvent } from '../serf/serf-layer.js'
-import { UserEventError } from '../serf/serf-layer.js'
-import { handleDataRoute, streamData } from './http-data.js'
-import { handleKeysRoute } from './http-keys.js'
-import type { AgentMetrics } from './metrics.js'
-import { UiTracker, serveUi } from './http-ui.js'
+import type { GrapevineNode, Member, MemberEvent, QueryResult } from '../../runtime/node/start-node.js'
+import { QueryResponseError } from '../../serf/queries.js'
+import { JoinError } from '../../runtime/node/start-node.js'
+import type { SerfLayerEvent } from '../../serf/serf-layer.js'
+import { UserEventError } from '../../serf/serf-layer.js'
+import { ConfigError, NodeStoppedError } from '../../core/errors.js'
+import { handleDataRoute, streamData } from './data.js'
+import { handleKeysRoute } from './keys.js'
+import type { AgentMetrics } from '../metrics.js'
+import { UiTracker, serveUi } from './ui.js'
+import { HttpError, memberJson, phiJson, readJson, requireMethod, send } from './respond.js'
 
-export const BODY_LIMIT_BYTES = 64 * 1024
 const SSE_HEARTBEAT_MS = 15_000
 const MEMBER_STATES = new Set(['alive', 'suspect', 'dead', 'left'])
 
@@ -56,78 +58,11 @@ export interface ApiTarget {
   keysChanged?(): Promise<void>
 }
 
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super(message)
-  }
-}
-
-/** A member as JSON: address as HOST:PORT text, no raw bytes. */
-export function memberJson(m: Member): Record<string, unknown> {
-  const ip = m.address.ip.includes(':') ? `[${m.address.ip}]` : m.address.ip
-  return { name: m.name, address: `${ip}:${m.address.port}`, state: m.state, incarnation: m.incarnation, tags: m.tags }
-}
-
-/** φ for JSON: 3 decimals, null when no heartbeat was heard (JSON has no Infinity, but φ is always finite). */
-export function phiJson(phi: number | undefined): number | null {
-  return phi === undefined ? null : Math.round(phi * 1000) / 1000
-}
-
-export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body) + '\n'
-  // A body we did not read (an error answered before it) is drained, so the client's kept-alive
-  // connection stays usable instead of being reset under its next request.
-  if (!res.req.readableEnded) res.req.resume()
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
-  res.end(text)
-}
-
 function tokenMatches(given: string, expected: string): boolean {
   // Compare digests so the comparison takes the same time whatever the lengths.
   const a = createHash('sha256').update(given).digest()
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
-}
-
-export function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0)
-    if (declared > BODY_LIMIT_BYTES) {
-      reject(new HttpError(413, `body of ${declared} bytes is over the 64 KiB limit (${BODY_LIMIT_BYTES} bytes)`))
-      req.resume()
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    let failed = false
-    req.on('data', (c: Buffer) => {
-      if (failed) return
-      size += c.length
-      if (size > BODY_LIMIT_BYTES) {
-        failed = true
-        reject(new HttpError(413, `body is over the 64 KiB limit (${BODY_LIMIT_BYTES} bytes)`))
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('error', (e) => reject(new HttpError(400, `reading the body failed: ${e.message}`)))
-    req.on('end', () => {
-      if (failed) return
-      const text = Buffer.concat(chunks).toString('utf8')
-      if (text.trim() === '') return resolve({})
-      try {
-        resolve(JSON.parse(text))
-      } catch (e) {
-        reject(new HttpError(400, `body is not valid JSON (${(e as Error).message})`))
-      }
-    })
-  })
-}
-
-export function requireMethod(req: IncomingMessage, allowed: string): void {
-  if (req.method !== allowed && !(allowed === 'GET' && req.method === 'HEAD')) {
-    throw new HttpError(405, `${req.method} is not allowed on this path; use ${allowed}`, { allow: allowed })
-  }
 }
 
 function filterMembers(members: Member[], query: URLSearchParams): Member[] {
@@ -215,7 +150,7 @@ export class HttpApi {
           return send(res, 200, { contacted: await t.join(a as string[]) })
         } catch (e) {
           if (e instanceof JoinError) throw new HttpError(502, e.message)
-          if ((e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          if (e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
           throw e
         }
       }
@@ -251,7 +186,7 @@ export class HttpApi {
           const lTime = t.node.userEvent(body.name, body.payload ?? '', { coalesce: body.coalesce !== false })
           return send(res, 200, { name: body.name, lTime })
         } catch (e) {
-          if (e instanceof UserEventError || (e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          if (e instanceof UserEventError || e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
           throw e
         }
       }
@@ -277,7 +212,7 @@ export class HttpApi {
         try {
           pending = t.node.query(body.name, body.payload ?? '', { timeoutMs: timeoutMs as number | undefined, nodes: nodes as string[] | undefined, tags: tags as Record<string, string> | undefined, ack: body.ack as boolean | undefined })
         } catch (e) {
-          if (e instanceof QueryResponseError || (e as Error).name === 'ConfigError') throw new HttpError(400, (e as Error).message)
+          if (e instanceof QueryResponseError || e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
           throw e
         }
         const r = await pending

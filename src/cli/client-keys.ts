@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto'
 import { formatKey } from '../wire/keyring.js'
 import type { ClientFlags } from './client.js'
-import { call, table, target } from './client.js'
-import type { CommandIo } from './sim-command.js'
-import { UsageError } from './sim-command.js'
+import { call, target } from './client.js'
+import { table } from '../output/table.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
 
 interface KeyStatus {
   encrypting: boolean

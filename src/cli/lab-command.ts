@@ -18,9 +18,10 @@ import { runLab } from '../lab/runner.js'
 import type { LabOptions } from '../lab/runner.js'
 import { formatCsv, formatTable, toJson } from '../lab/format.js'
 import { writeLabPlot } from '../lab/plot.js'
-import { figureFormat } from '../plot/index.js'
-import type { CommandIo } from './sim-command.js'
-import { UsageError, parseCount, parseSeed } from './sim-command.js'
+import { figureFormat } from '../output/plot.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
+import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
 
 export interface RawLabFlags {
   mode?: string

@@ -1,5 +1,5 @@
 /**
- * The dashboard's side of the agent (the rest of the API is in http-api.ts and http-data.ts):
+ * The dashboard's side of the agent (the rest of the API is in api.ts and data.ts):
  *
  *   GET /ui, /ui/…        the dashboard page and its assets (built from web/ into dist/web), no token
  *                         needed for these static files (the page asks for the token when the API wants one)
@@ -20,11 +20,11 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { GrapevineNode, Traffic } from '../runtime/node/start-node.js'
-import type { SwimEvent } from '../swim/events.js'
-import type { StateEvent } from '../state/cluster-state.js'
-import { describePacket, describeStream } from '../runtime/sim/trace.js'
-import { memberJson, phiJson, send } from './http-api.js'
+import type { GrapevineNode, Traffic } from '../../runtime/node/start-node.js'
+import type { SwimEvent } from '../../swim/events.js'
+import type { StateEvent } from '../../state/cluster-state.js'
+import { describePacket, describeStream } from '../../wire/describe.js'
+import { memberJson, phiJson, send } from './respond.js'
 
 export const GOSSIP_RING = 200
 export const SUSPICION_RING = 200
@@ -32,7 +32,7 @@ export const GOSSIP_EVENTS_PER_SECOND = 30
 export const PHI_EVERY_MS = 2000
 
 /** Where the built dashboard lives: dist/web next to dist/src. */
-export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url))
+export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url))
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

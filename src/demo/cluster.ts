@@ -1,8 +1,8 @@
 /**
- * `grapevine demo` (what `npm start` runs): a local cluster of real agents, each a `grapevine agent`
+ * `grapevine demo` (what `npm start` runs): the supervisor of a local cluster of real agents, each a `grapevine agent`
  * child process on 127.0.0.1. Nodes 2..N join node 1. The demo prints a banner (PIDs, addresses, what
  * to try), then every membership change as the agents log it, coalesced across observers
- * (demo-cluster-events.ts). Lines on stdin drive it: `k 3` kill -9, `s 3` graceful stop, `p 3` pause,
+ * (cluster-events.ts). Lines on stdin drive it: `k 3` kill -9, `s 3` graceful stop, `p 3` pause,
  * `c 3` continue, `r 3` restart, `m [N]` member table, `h` help, `q` quit.
  *
  * Ports: gossip BASE+i-1, HTTP BASE+34+i-1 (BASE 7946 by default, so node 1 answers on 127.0.0.1:7980,
@@ -11,7 +11,7 @@
  *
  * Stopping (Ctrl-C, SIGTERM, `q`): paused agents get SIGCONT, every agent SIGTERM (it leaves and exits
  * 0), stragglers SIGKILL after 10 s; the demo then says how each exited and exits 0. The agents read
- * the demo's pipe on their stdin (demo-cluster-watchdog.ts) and leave when it closes, so none outlives
+ * the demo's pipe on their stdin (watchdog.ts) and leave when it closes, so none outlives
  * the demo even if it is killed.
  */
 import { spawn } from 'node:child_process'
@@ -24,11 +24,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { CommandIo } from './sim-command.js'
-import { UsageError } from './sim-command.js'
-import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './demo-cluster-events.js'
-import { ChaosServer } from './demo-chaos.js'
-import type { ChaosAction, ChaosNode, ChaosTarget } from './demo-chaos.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
+import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './cluster-events.js'
+import { ChaosServer } from './chaos.js'
+import type { ChaosAction, ChaosNode, ChaosTarget } from './chaos.js'
 
 export const DEFAULT_BASE_PORT = 7946
 /** HTTP port = gossip port + this, so the default cluster's HTTP ports are 7980.. . */
@@ -39,9 +39,9 @@ const STOP_LIMIT_MS = 10_000
 const KILL_LIMIT_MS = 3_000
 const TABLE_LIMIT_MS = 2_000
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url))
-const WATCHDOG = new URL('./demo-cluster-watchdog.js', import.meta.url).href
-const FAULTS = new URL('./demo-faults.js', import.meta.url).href
+const CLI = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
+const WATCHDOG = new URL('./watchdog.js', import.meta.url).href
+const FAULTS = new URL('./faults.js', import.meta.url).href
 const ACTION_COMMANDS: Record<ChaosAction, string> = { kill: 'k', stop: 's', pause: 'p', resume: 'c', restart: 'r' }
 
 export type DemoProfile = 'local' | 'lan'
@@ -447,7 +447,7 @@ export class DemoCluster implements ChaosTarget {
     this.sendFaults()
   }
 
-  /** Tells each running agent what to drop (demo-faults.ts reads it from its stdin). */
+  /** Tells each running agent what to drop (faults.ts reads it from its stdin). */
   private sendFaults(): void {
     for (const n of this.nodes) {
       if (n.proc?.stdin == null || n.state === 'down') continue

@@ -3,9 +3,9 @@
  * 0xFF then a msgpack map of string → string (Serf encodeTags, protocol ≥ 3). Metadata that does not
  * start with 0xFF is Serf's old form, the role alone: `{ role: <utf8 of meta> }`, as Serf decodeTags.
  */
-import { encodeMsgpack } from '../../wire/msgpack-writer.js'
-import { MsgpackReader } from '../../wire/msgpack-reader.js'
-import { META_MAX_BYTES } from '../../swim/swim.js'
+import { encodeMsgpack } from '../wire/msgpack-writer.js'
+import { MsgpackReader } from '../wire/msgpack-reader.js'
+import { META_MAX_BYTES } from '../swim/swim.js'
 
 export const TAG_MAGIC_BYTE = 0xff
 /** Encoded tags may take the node metadata but for the 3 bytes of Grapevine's mark (stack/envelope.ts). */

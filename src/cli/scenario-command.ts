@@ -1,5 +1,6 @@
 /**
- * `grapevine sim FILE`: runs a scenario file (scenario-file.ts) and prints the report as the flag-driven
+ * `grapevine sim FILE`: reads a scenario file, runs it (the language itself, pure, is
+ * runtime/sim/scenario-file.ts) and prints the report as the flag-driven
  * `grapevine sim` does, with the time series; `--plot FILE.svg|.png` draws them.
  *
  *   grapevine sim examples/two-dc-partition.yaml [--seed S] [--duration TIME] [--json] [--plot F] [--trace F]
@@ -12,11 +13,28 @@ import type { Report } from '../runtime/sim/report.js'
 import { runScenario } from '../runtime/sim/scenario.js'
 import { formatDurationMs } from '../runtime/sim/steps.js'
 import type { TraceSink } from '../runtime/sim/trace.js'
-import type { CommandIo, RawSimFlags } from './sim-command.js'
-import { UsageError, finishRun, parseDurationMs, parseSeed } from './sim-command.js'
-import type { ScenarioFile } from './scenario-file.js'
+import type { RawSimFlags } from './sim-command.js'
+import type { CommandIo } from '../output/io.js'
+import { finishRun } from './sim-command.js'
+import { UsageError } from '../core/errors.js'
+import { parseDurationMs, parseSeed } from '../runtime/sim/scenario-values.js'
+import type { ScenarioFile } from '../runtime/sim/scenario-file.js'
 import { checkPlotFile } from './sim-plot.js'
-import { ScenarioFileError, loadScenarioFile } from './scenario-file.js'
+import { ScenarioFileError, parseScenario } from '../runtime/sim/scenario-file.js'
+import { FileTooLargeError, SCENARIO_FILE_MAX_BYTES, readBoundedText } from '../agent/bounded-read.js'
+import { basename } from 'node:path'
+
+/** Reads and validates a scenario file; throws ScenarioFileError listing every problem. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  let text: string
+  try {
+    text = readBoundedText(path, SCENARIO_FILE_MAX_BYTES, 'the scenario file')
+  } catch (err) {
+    if (err instanceof FileTooLargeError) throw new UsageError(err.message)
+    throw new UsageError(`cannot read the scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  return parseScenario(text, basename(path))
+}
 
 /** Flags that describe a cluster or its faults: a scenario file does that. */
 const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [

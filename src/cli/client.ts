@@ -6,9 +6,11 @@
  *
  * Exit codes: 0 done, 1 the agent refused or is not running, 2 usage mistakes.
  */
-import type { CommandIo } from './sim-command.js'
-import { UsageError, parseDurationMs } from './sim-command.js'
-import { DEFAULT_HTTP } from './config.js'
+import type { CommandIo } from '../output/io.js'
+import { UsageError } from '../core/errors.js'
+import { parseDurationMs } from '../runtime/sim/scenario-values.js'
+import { DEFAULT_HTTP } from '../agent/config.js'
+import { table } from '../output/table.js'
 
 export interface ClientFlags {
   http?: string
@@ -64,13 +66,6 @@ export async function call(t: Target, method: string, path: string, body?: unkno
     throw new ClientError(`agent at ${t.base} answered ${res.status}: ${reason}${hint}`)
   }
   return res
-}
-
-/** Left-aligned columns. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)))
-  const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')
-  return [line(headers), ...rows.map(line)].join('\n') + '\n'
 }
 
 interface MemberJson {

@@ -1,5 +1,5 @@
 /**
- * The agent's routes for replicated state and broadcasts (the rest of the API is in http-api.ts):
+ * The agent's routes for replicated state and broadcasts (the rest of the API is in api.ts):
  *
  *   GET    /v1/kv?node=N&prefix=P   { node: { key: value } } for every node, or only N; keys with prefix P
  *   GET    /v1/kv/KEY?node=N        { node, key, value }, 404 when absent (this agent's node by default)
@@ -12,9 +12,13 @@
  * reason the node gave.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { GrapevineNode, BroadcastMessage } from '../runtime/node/start-node.js'
-import type { StateEvent } from '../state/cluster-state.js'
-import { HttpError, readJson, requireMethod, send } from './http-api.js'
+import type { GrapevineNode, BroadcastMessage } from '../../runtime/node/start-node.js'
+import type { StateEvent } from '../../state/cluster-state.js'
+import { StateInputError } from '../../state/cluster-state.js'
+import { BroadcastError } from '../../gossip/rumor-types.js'
+import { UserEventError } from '../../serf/serf-layer.js'
+import { ConfigError, NodeStoppedError } from '../../core/errors.js'
+import { HttpError, readJson, requireMethod, send } from './respond.js'
 
 /** Handles the request when it is one of these routes; false otherwise. */
 export async function handleDataRoute(req: IncomingMessage, res: ServerResponse, url: URL, node: GrapevineNode): Promise<boolean> {
@@ -100,8 +104,7 @@ function guard<T>(op: () => T): T {
   try {
     return op()
   } catch (e) {
-    const name = (e as Error).name
-    if (name === 'StateInputError' || name === 'BroadcastError' || name === 'ConfigError' || name === 'UserEventError') throw new HttpError(400, (e as Error).message)
+    if (e instanceof StateInputError || e instanceof BroadcastError || e instanceof ConfigError || e instanceof NodeStoppedError || e instanceof UserEventError) throw new HttpError(400, e.message)
     throw e
   }
 }

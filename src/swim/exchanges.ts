@@ -1,0 +1,179 @@
+/**
+ * Exchanges: the node's stream exchanges and what waits on their replies: push-pull (periodic, on
+ * join with each seed, and Serf's reconnect loop), TCP pings for the probe cycle, and user messages
+ * sent reliably. Each exchange gets an id; its reply (or failure) comes back through reply().
+ *
+ *   join(seeds)  ══pushPull(join)══▶ each seed      joinCompleted once every seed answered or failed
+ *   pushPullTick ══pushPull══▶ a random alive member
+ *   reconnectTick ═pushPull══▶ a random failed member (probability failed/alive), or a lost seed
+ */
+import type { StreamResult } from '../core/effects.js'
+import type { Rng } from '../core/rng.js'
+import type { Address } from '../core/types.js'
+import { addressKey, sameAddress } from '../core/types.js'
+import type { Member } from './member.js'
+import { isDeadOrLeft } from './member.js'
+import type { SwimHost } from './host.js'
+import { SwimPart } from './host.js'
+import type { ProbeCycle } from './probe-cycle.js'
+import type { PushPull } from './push-pull.js'
+import type { PacketSender } from './sender.js'
+import type { SwimOutbox } from './outbox.js'
+
+/** What the exchanges need from the node. */
+export interface ExchangesHost extends SwimHost {
+  readonly rng: Rng
+  readonly send: PacketSender
+  readonly pushPull: PushPull
+  readonly prober: ProbeCycle
+  /** True once shutdown() ran: replies are then only forgotten. */
+  isStopped(): boolean
+}
+
+type Exchange =
+  | { readonly kind: 'join'; readonly joinId: number; readonly seed: Address }
+  | { readonly kind: 'pushPull'; readonly peer: string }
+  | { readonly kind: 'reconnect'; readonly peer: string }
+  | { readonly kind: 'tcpPing'; readonly seqNo: number }
+  | { readonly kind: 'userMessage' }
+
+interface JoinState {
+  pending: number
+  contacted: number
+  readonly errors: string[]
+}
+
+export class Exchanges extends SwimPart<ExchangesHost> {
+  private readonly rng: Rng
+  private readonly send: PacketSender
+  private readonly pushPull: PushPull
+  private readonly prober: ProbeCycle
+  private readonly exchanges = new Map<number, Exchange>()
+  private readonly joins = new Map<number, JoinState>()
+  private readonly seeds: Address[] = []
+  private exchangeSeq = 0
+  private joinSeq = 0
+
+  constructor(host: ExchangesHost) {
+    super(host)
+    this.rng = host.rng
+    this.send = host.send
+    this.pushPull = host.pushPull
+    this.prober = host.prober
+  }
+
+  /** A push-pull with each seed (join flag set); `joinCompleted` when every one has finished. Returns the join id. */
+  join(seeds: readonly Address[], out: SwimOutbox): number {
+    const joinId = ++this.joinSeq
+    const targets = seeds.filter((s) => !sameAddress(s, this.address))
+    for (const s of targets) this.addSeed(s)
+    const state: JoinState = { pending: targets.length, contacted: 0, errors: [] }
+    this.joins.set(joinId, state)
+    if (targets.length === 0) {
+      this.finishJoin(joinId, out)
+      return joinId
+    }
+    const request = this.pushPull.localState(true)
+    for (const seed of targets) this.startPushPull(seed, { kind: 'join', joinId, seed }, request, out)
+    return joinId
+  }
+
+  /** Sends a user message reliably over a stream (memberlist SendReliable). */
+  userStream(to: Address, payload: Uint8Array, out: SwimOutbox): void {
+    const id = ++this.exchangeSeq
+    this.exchanges.set(id, { kind: 'userMessage' })
+    this.send.stream(to, 'userStream', this.send.encodeStream({ type: 'userStream', payload }), id, false, out)
+  }
+
+  reply(exchangeId: number, result: StreamResult, nowMs: number, out: SwimOutbox): void {
+    const ex = this.exchanges.get(exchangeId)
+    if (ex === undefined) return
+    this.exchanges.delete(exchangeId)
+    if (this.host.isStopped()) return
+    if (!result.ok) this.stats.streamErrors++
+    else this.stats.streamBytesIn += result.bytes.length
+    switch (ex.kind) {
+      case 'join': {
+        const join = this.joins.get(ex.joinId)
+        if (join === undefined) return
+        const error = this.pushPull.handleReply(result, nowMs, out, ex.seed)
+        if (error === undefined) join.contacted++
+        else join.errors.push(`${addressKey(ex.seed)}: ${error}`)
+        join.pending--
+        if (join.pending === 0) this.finishJoin(ex.joinId, out)
+        return
+      }
+      case 'pushPull':
+      case 'reconnect': {
+        const peer = this.members.get(ex.peer)
+        this.pushPull.handleReply(result, nowMs, out, peer?.address ?? this.address)
+        return
+      }
+      case 'tcpPing':
+        this.prober.tcpPingReply(ex.seqNo, result, nowMs, out)
+        return
+      case 'userMessage':
+        return
+    }
+  }
+
+  periodicPushPull(out: SwimOutbox): void {
+    const [peer] = this.members.randomMembers(1, (m) => m.state === 'alive')
+    if (peer === undefined) return
+    this.startPushPull(peer.address, { kind: 'pushPull', peer: peer.name }, this.pushPull.localState(false), out)
+  }
+
+  /**
+   * Serf's reconnect: with probability failed/alive, push-pull with a random failed member; and when a
+   * seed address belongs to no alive member, try it, so the two sides of a long partition find each
+   * other again even after they forgot each other.
+   */
+  reconnect(out: SwimOutbox): void {
+    const alive = this.members.size - 1 - this.members.down.size
+    const failed: Member[] = []
+    for (const m of this.members.down) if (m.state === 'dead') failed.push(m)
+    if (failed.length > 0) {
+      const p = alive === 0 ? 1 : failed.length / alive
+      if (this.rng.float() < p) {
+        const target = failed[this.rng.int(failed.length)]
+        this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(true), out)
+      }
+    }
+    const orphanSeeds = this.seeds.filter((s) => {
+      const m = this.members.memberAt(s)
+      return m === undefined || isDeadOrLeft(m.state)
+    })
+    if (orphanSeeds.length > 0) {
+      const seed = orphanSeeds[this.rng.int(orphanSeeds.length)]
+      const joinId = ++this.joinSeq
+      this.joins.set(joinId, { pending: 1, contacted: 0, errors: [] })
+      this.startPushPull(seed, { kind: 'join', joinId, seed }, this.pushPull.localState(true), out)
+    }
+  }
+
+  openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void {
+    const id = ++this.exchangeSeq
+    this.exchanges.set(id, { kind: 'tcpPing', seqNo })
+    this.send.stream(to, 'ping', bytes, id, true, out, timeoutMs)
+  }
+
+  /** Remembers a seed address (not our own), for the reconnect loop. */
+  addSeed(seed: Address): void {
+    if (sameAddress(seed, this.address)) return
+    if (!this.seeds.some((s) => sameAddress(s, seed))) this.seeds.push(seed)
+  }
+
+  private startPushPull(to: Address, exchange: Exchange, request: Uint8Array, out: SwimOutbox): void {
+    const id = ++this.exchangeSeq
+    this.exchanges.set(id, exchange)
+    this.stats.pushPullsInitiated++
+    this.send.stream(to, 'pushPull', request, id, true, out)
+  }
+
+  private finishJoin(joinId: number, out: SwimOutbox): void {
+    const join = this.joins.get(joinId)
+    if (join === undefined) return
+    this.joins.delete(joinId)
+    out.emit({ type: 'joinCompleted', joinId, contacted: join.contacted, errors: join.errors })
+  }
+}
