@@ -26,6 +26,7 @@ import type { AliveMsg } from '../src/wire/messages.js'
 import { addCrc } from '../src/wire/crc32.js'
 import { Keyring, formatKey } from '../src/wire/keyring.js'
 import { WireSecurity, encryptOverheadBytes } from '../src/wire/security.js'
+import { nodeAead } from '../src/wire/aead-node.js'
 import { Simulation } from '../src/runtime/sim/simulation.js'
 import type { SimNode } from '../src/runtime/sim/node.js'
 import { measure } from './codec.js'
@@ -87,12 +88,12 @@ function cipherBench(): CipherRow[] {
     }
     add('plaintext decode', rate(() => decodePacket(packet)))
     for (const keyBytes of [16, 32]) {
-      const sec = new WireSecurity({ keyring: new Keyring([rng.bytes(keyBytes)]) }, cryptoRandom())
+      const sec = new WireSecurity({ keyring: new Keyring([rng.bytes(keyBytes)]), aead: nodeAead }, cryptoRandom())
       const sealed = sec.sealPacket(packet)
       add(`seal, ${keyBytes}-byte key`, rate(() => sec.sealPacket(packet)))
       add(`open, ${keyBytes}-byte key`, rate(() => sec.openPacket(sealed)))
       // Rotation: the key that sealed it is the second one tried.
-      const rotating = new WireSecurity({ keyring: new Keyring([rng.bytes(keyBytes), sec.keyring.keys[0]]) }, cryptoRandom())
+      const rotating = new WireSecurity({ keyring: new Keyring([rng.bytes(keyBytes), sec.keyring.keys[0]]), aead: nodeAead }, cryptoRandom())
       add(`open, ${keyBytes}-byte key second of 2`, rate(() => rotating.openPacket(sealed)))
       add(`open + decode, ${keyBytes}-byte key`, rate(() => {
         const o = sec.openPacket(sealed)
@@ -179,6 +180,7 @@ function simBench(nodes: number, keyed: boolean): SimRow {
     network: { latencyMs: [1, 5], packetLossProbability: 0.01 },
     // SWIM alone, so the figures are the envelope's cost on membership traffic; the node leaves room for it in each packet.
     node: { membershipOnly: true, ...(keyed ? { encryption: { keys: [key] } } : {}) },
+    aead: nodeAead,
   })
   sim.spawn(nodes)
   sim.runFor(30_000)

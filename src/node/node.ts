@@ -39,6 +39,7 @@ import type { ClusterState } from '../state/cluster-state.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { WireSecurity } from '../wire/security.js'
 import type { RandomBytes } from '../wire/security.js'
+import type { Aead } from '../wire/aead.js'
 import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
 import { SealingOutbox } from './sealing.js'
@@ -60,6 +61,8 @@ export interface NodeEnv {
   readonly rng: Rng
   /** Bytes for AES-GCM nonces; the real runtime gives crypto's, the simulator the seeded generator's. Default: `rng`. */
   readonly randomBytes?: RandomBytes
+  /** AES-GCM, needed when keys are configured (the real runtime gives Node's, wire/aead-node.ts). */
+  readonly aead?: Aead
 }
 
 interface PendingQuery {
@@ -110,8 +113,11 @@ export class ComposedNode {
     const swimRng = child()
     const stackRng = child()
     const nonceRng = env.randomBytes === undefined ? child() : undefined
+    if (spec.keyring.enabled && env.aead === undefined) {
+      throw new ConfigError(['encryption.keys: keys need an AES-GCM implementation from the runtime; give NodeEnv.aead (the simulator: its `aead` option, nodeAead from grapevine/wire)'])
+    }
     this.security = new WireSecurity(
-      { keyring: spec.keyring, label: spec.label, verifyIncoming: spec.verifyIncoming, verifyOutgoing: spec.verifyOutgoing },
+      { keyring: spec.keyring, label: spec.label, verifyIncoming: spec.verifyIncoming, verifyOutgoing: spec.verifyOutgoing, aead: env.aead },
       env.randomBytes ?? ((n) => (nonceRng as Rng).bytes(n)),
     )
     let swimRef: Swim | undefined

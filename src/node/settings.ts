@@ -113,7 +113,7 @@ export function toKey(key: string | Uint8Array): Uint8Array {
  */
 export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults, problems: string[]): ResolvedSettings | undefined {
   const name = o.name ?? defaults.name
-  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255) {
+  if (typeof name !== 'string' || name.length === 0 || new TextEncoder().encode(name).length > 255) {
     problems.push(`name: expected a non-empty string of at most 255 bytes, unique in the cluster, got ${JSON.stringify(o.name)}`)
   }
   if (o.profile !== undefined && !isProfile(o.profile)) {

@@ -9,7 +9,8 @@
  * Key material never leaves this module in readable form except through `keys` (for the keyring file):
  * what is shown to people and over the API is a fingerprint (`fingerprint`).
  */
-import { createHash } from 'node:crypto'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 
 /** Key lengths AES-GCM accepts here (memberlist ValidateKey). */
 export const keyLengths: readonly number[] = [16, 24, 32]
@@ -49,7 +50,7 @@ export function formatKey(key: Uint8Array): string {
  * check that two nodes hold the same key without showing it.
  */
 export function fingerprint(key: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
+  return `sha256:${bytesToHex(sha256(key)).slice(0, 16)}`
 }
 
 function sameKey(a: Uint8Array, b: Uint8Array): boolean {

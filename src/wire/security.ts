@@ -13,10 +13,11 @@
  * `verifyOutgoing` false sends plaintext although keys are installed; `verifyIncoming` false accepts
  * plaintext as well as ciphertext: the two steps of switching a running cluster to encryption.
  *
- * Pure: the cipher is deterministic given key and nonce; nonces come from the `random` source handed
- * in (crypto in the real runtime, the seeded generator in the simulator). Opening never throws.
+ * Pure: the cipher (an Aead handed in: Node's native AES-GCM in the real runtime, aead-node.ts) is
+ * deterministic given key and nonce; nonces come from the `random` source handed in (crypto in the real
+ * runtime, the seeded generator in the simulator). Opening never throws.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import type { Aead } from './aead.js'
 import { DecodeError, decodeFail, decodeOk, type DecodeResult } from './decode-error.js'
 import type { Keyring } from './keyring.js'
 import { maxPushStateBytes } from './limits.js'
@@ -47,36 +48,26 @@ export interface SecurityOptions {
   readonly verifyIncoming?: boolean
   /** 1 (default; memberlist protocol 2 and above, what Serf sends) or 0 (padded, protocol 1). */
   readonly encryptionVersion?: EncryptionVersion
-}
-
-function cipherName(key: Uint8Array): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' {
-  return key.length === 16 ? 'aes-128-gcm' : key.length === 24 ? 'aes-192-gcm' : 'aes-256-gcm'
+  /** AES-GCM; needed once keys are installed (without it, sealing throws and nothing opens). */
+  readonly aead?: Aead
 }
 
 /**
  * `[vsn][nonce][GCM(plaintext, padded for v0)][tag]` written into `out` at `at` (which must have room:
  * sealedLength). Returns the end offset.
  */
-function sealInto(out: Uint8Array, at: number, vsn: EncryptionVersion, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): number {
-  const cipher = createCipheriv(cipherName(key), key, nonce, { authTagLength: tagBytes })
-  if (aad.length > 0) cipher.setAAD(aad)
-  out[at] = vsn
-  out.set(nonce, at + 1)
-  let p = at + 1 + nonceBytes
-  const body = cipher.update(plaintext)
-  out.set(body, p)
-  p += body.length
+function sealInto(aead: Aead, out: Uint8Array, at: number, vsn: EncryptionVersion, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): number {
+  let body = plaintext
   if (vsn === 0) {
     const pad = BLOCK - (plaintext.length % BLOCK)
-    const padded = cipher.update(new Uint8Array(pad).fill(pad))
-    out.set(padded, p)
-    p += padded.length
+    body = new Uint8Array(plaintext.length + pad).fill(pad)
+    body.set(plaintext, 0)
   }
-  const rest = cipher.final()
-  out.set(rest, p)
-  p += rest.length
-  out.set(cipher.getAuthTag(), p)
-  return p + tagBytes
+  out[at] = vsn
+  out.set(nonce, at + 1)
+  const sealed = aead.seal(key, nonce, body, aad)
+  out.set(sealed, at + 1 + nonceBytes)
+  return at + 1 + nonceBytes + sealed.length
 }
 
 /** Length of an encrypted payload for `plainLength` bytes. */
@@ -86,9 +77,9 @@ export function sealedLength(vsn: EncryptionVersion, plainLength: number): numbe
 }
 
 /** Encrypts one payload with `key` (memberlist encryptPayload). */
-export function encryptPayload(vsn: EncryptionVersion, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+export function encryptPayload(aead: Aead, vsn: EncryptionVersion, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
   const out = new Uint8Array(sealedLength(vsn, plaintext.length))
-  sealInto(out, 0, vsn, key, nonce, plaintext, aad)
+  sealInto(aead, out, 0, vsn, key, nonce, plaintext, aad)
   return out
 }
 
@@ -97,27 +88,17 @@ export function encryptPayload(vsn: EncryptionVersion, key: Uint8Array, nonce: U
  * (memberlist decryptPayload). v0 padding must be valid PKCS#7 (Go senders always write it so; checking
  * it rejects a version byte flipped from 1 to 0). Never throws.
  */
-export function decryptPayload(keys: readonly Uint8Array[], bytes: Uint8Array, aad: Uint8Array = EMPTY): DecodeResult<Uint8Array> {
+export function decryptPayload(aead: Aead, keys: readonly Uint8Array[], bytes: Uint8Array, aad: Uint8Array = EMPTY): DecodeResult<Uint8Array> {
   if (bytes.length === 0) return decodeFail(new DecodeError('decrypt-failed', 'empty payload', 0))
   const vsn = bytes[0]
   if (vsn > 1) return decodeFail(new DecodeError('decrypt-failed', `unsupported encryption version ${vsn}`, 0))
   const min = vsn === 0 ? encryptOverheadBytes[0] : encryptOverheadBytes[1]
   if (bytes.length < min) return decodeFail(new DecodeError('decrypt-failed', `${bytes.length} bytes, shorter than the ${min} of an encrypted payload`, 0))
   const nonce = bytes.subarray(1, 1 + nonceBytes)
-  const body = bytes.subarray(1 + nonceBytes, bytes.length - tagBytes)
-  const tag = bytes.subarray(bytes.length - tagBytes)
+  const sealed = bytes.subarray(1 + nonceBytes)
   for (const key of keys) {
-    let plain: Uint8Array
-    try {
-      const d = createDecipheriv(cipherName(key), key, nonce, { authTagLength: tagBytes })
-      if (aad.length > 0) d.setAAD(aad)
-      d.setAuthTag(tag)
-      const a = d.update(body)
-      const b = d.final()
-      plain = b.length === 0 ? new Uint8Array(a.buffer, a.byteOffset, a.length) : new Uint8Array(Buffer.concat([a, b]))
-    } catch {
-      continue
-    }
+    const plain = aead.open(key, nonce, sealed, aad)
+    if (plain === undefined) continue
     if (vsn === 1) return decodeOk(plain)
     const pad = plain.length === 0 ? 0 : plain[plain.length - 1]
     let valid = pad >= 1 && pad <= BLOCK && plain.length % BLOCK === 0
@@ -133,7 +114,7 @@ const EMPTY = new Uint8Array(0)
 /** Checks a label: at most 255 bytes of UTF-8. Returns a problem text naming the fix, or undefined. */
 export function labelProblem(label: unknown): string | undefined {
   if (typeof label !== 'string') return `label: expected a string, got ${typeof label}`
-  const n = Buffer.byteLength(label)
+  const n = new TextEncoder().encode(label).length
   if (n > 255) return `label: at most 255 bytes, got ${n}; choose a shorter cluster label`
   return undefined
 }
@@ -174,6 +155,7 @@ export class WireSecurity {
   verifyIncoming: boolean
   readonly encryptionVersion: EncryptionVersion
   private readonly labelBytes: Uint8Array
+  private readonly aead: Aead | undefined
 
   constructor(opts: SecurityOptions, private readonly random: RandomBytes) {
     const problem = opts.label === undefined ? undefined : labelProblem(opts.label)
@@ -183,6 +165,17 @@ export class WireSecurity {
     this.verifyOutgoing = opts.verifyOutgoing ?? true
     this.verifyIncoming = opts.verifyIncoming ?? true
     this.encryptionVersion = opts.encryptionVersion ?? 1
+    this.aead = opts.aead
+  }
+
+  /** True when keys can be used: an AES-GCM implementation was handed in. */
+  get canEncrypt(): boolean {
+    return this.aead !== undefined
+  }
+
+  private get cipher(): Aead {
+    if (this.aead === undefined) throw new Error('encryption: keys are installed but no AES-GCM implementation was handed in (SecurityOptions.aead)')
+    return this.aead
   }
 
   get label(): string {
@@ -204,7 +197,7 @@ export class WireSecurity {
     const key = this.keyring.primary
     let out = bytes
     if (key !== undefined && this.verifyOutgoing) {
-      out = encryptPayload(this.encryptionVersion, key, this.nonce(), bytes, this.labelBytes)
+      out = encryptPayload(this.cipher, this.encryptionVersion, key, this.nonce(), bytes, this.labelBytes)
     }
     return this.labelBytes.length > 0 ? addLabelHeader(this.labelBytes, out) : out
   }
@@ -215,7 +208,7 @@ export class WireSecurity {
     if (!stripped.ok) return stripped
     const rest = stripped.value
     if (!this.keyring.enabled) return decodeOk(rest)
-    const plain = decryptPayload(this.keyring.keys, rest, this.labelBytes)
+    const plain = decryptPayload(this.cipher, this.keyring.keys, rest, this.labelBytes)
     if (plain.ok || this.verifyIncoming) return plain
     return decodeOk(rest)
   }
@@ -232,7 +225,7 @@ export class WireSecurity {
       out = new Uint8Array(STREAM_HEADER + sealed)
       out[0] = MessageType.encrypt
       new DataView(out.buffer).setUint32(1, sealed)
-      sealInto(out, STREAM_HEADER, this.encryptionVersion, key, this.nonce(), bytes, this.streamAad(out))
+      sealInto(this.cipher, out, STREAM_HEADER, this.encryptionVersion, key, this.nonce(), bytes, this.streamAad(out))
     }
     return dialer && this.labelBytes.length > 0 ? addLabelHeader(this.labelBytes, out) : out
   }
@@ -258,7 +251,7 @@ export class WireSecurity {
       if (rest.length !== STREAM_HEADER + len) {
         return decodeFail(new DecodeError(rest.length < STREAM_HEADER + len ? 'truncated' : 'trailing-bytes', `encrypted stream says ${len} bytes, ${rest.length - STREAM_HEADER} present`, 1))
       }
-      return decryptPayload(this.keyring.keys, rest.subarray(STREAM_HEADER), this.streamAad(rest))
+      return decryptPayload(this.cipher, this.keyring.keys, rest.subarray(STREAM_HEADER), this.streamAad(rest))
     }
     if (this.keyring.enabled && this.verifyIncoming) {
       return decodeFail(new DecodeError('not-encrypted', 'encryption is configured but remote state is not encrypted', 0))

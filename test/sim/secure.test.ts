@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRng } from '../../src/core/rng.js'
 import { Simulation } from '../../src/runtime/sim/simulation.js'
+import { nodeAead } from '../../src/wire/aead-node.js'
 
 const rng = new SeededRng(21)
 const KEY = rng.bytes(32)
@@ -15,6 +16,7 @@ function run(seed: number, keyed: boolean, outsider: boolean): { sim: Simulation
     seed,
     recordEvents: true,
     network: { latencyMs: [1, 8], packetLossProbability: 0.02 },
+    aead: nodeAead,
     nodeFor: keyed ? (index) => ({ encryption: { keys: [outsider && index === 8 ? OTHER : KEY] } }) : undefined,
   })
   sim.spawn(8)

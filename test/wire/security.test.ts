@@ -8,6 +8,7 @@ import { decodePacket, decodeStream, encodeMessage, encodeStream } from '../../s
 import { Keyring, KeyringError, fingerprint, formatKey, parseKey } from '../../src/wire/keyring.js'
 import { WireSecurity, decryptPayload, encryptPayload, encryptOverheadBytes, sealedLength } from '../../src/wire/security.js'
 import { CollectingOutbox } from '../../src/core/effects.js'
+import { nodeAead } from '../../src/wire/aead-node.js'
 import { resolveConfig } from '../../src/swim/config.js'
 import { Swim } from '../../src/swim/swim.js'
 import { addr, alive, type Out } from '../helpers/swim-harness.js'
@@ -19,19 +20,19 @@ const key24 = rng.bytes(24)
 const key32 = rng.bytes(32)
 const random = (n: number): Uint8Array => rng.bytes(n)
 const secure = (keys: Uint8Array[], extra: { label?: string; verifyIncoming?: boolean; verifyOutgoing?: boolean; encryptionVersion?: 0 | 1 } = {}): WireSecurity =>
-  new WireSecurity({ keyring: new Keyring(keys), ...extra }, random)
+  new WireSecurity({ keyring: new Keyring(keys), aead: nodeAead, ...extra }, random)
 
 test('encryptPayload layout: [vsn][nonce 12][ciphertext][tag 16]; v0 pads to a block; decryptPayload inverts both', () => {
   const nonce = Uint8Array.from({ length: 12 }, (_, i) => i)
   const plain = new TextEncoder().encode('hello, memberlist')
   for (const key of [key16, key24, key32]) {
     for (const vsn of [0, 1] as const) {
-      const sealed = encryptPayload(vsn, key, nonce, plain)
+      const sealed = encryptPayload(nodeAead, vsn, key, nonce, plain)
       assert.equal(sealed.length, sealedLength(vsn, plain.length))
       assert.equal(sealed[0], vsn)
       assert.equal(hex(sealed.subarray(1, 13)), hex(nonce))
       assert.equal(sealed.length, vsn === 1 ? plain.length + encryptOverheadBytes[1] : 1 + 12 + 32 + 16)
-      const opened = decryptPayload([key], sealed)
+      const opened = decryptPayload(nodeAead, [key], sealed)
       assert.ok(opened.ok, `${key.length}-byte key, v${vsn}`)
       assert.equal(hex(opened.value), hex(plain))
     }
@@ -39,12 +40,12 @@ test('encryptPayload layout: [vsn][nonce 12][ciphertext][tag 16]; v0 pads to a b
 })
 
 test('decryption tries every installed key in order; a wrong key, a short input or an unknown version is decrypt-failed', () => {
-  const sealed = encryptPayload(1, key32, rng.bytes(12), Uint8Array.of(1, 2, 3))
-  const ok = decryptPayload([key16, key24, key32], sealed)
+  const sealed = encryptPayload(nodeAead, 1, key32, rng.bytes(12), Uint8Array.of(1, 2, 3))
+  const ok = decryptPayload(nodeAead, [key16, key24, key32], sealed)
   assert.ok(ok.ok)
   assert.equal(hex(ok.value), '010203')
   for (const [keys, bytes] of [[[key16], sealed], [[key32], sealed.subarray(0, 28)], [[key32], Uint8Array.of(2, ...sealed.subarray(1))]] as const) {
-    const r = decryptPayload(keys, bytes)
+    const r = decryptPayload(nodeAead, keys, bytes)
     assert.ok(!r.ok)
     assert.equal(r.error.reason, 'decrypt-failed')
   }

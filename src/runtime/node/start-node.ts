@@ -21,6 +21,7 @@ import type { DropReason } from '../../node/index.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
 import type { GrapevineNode } from './api.js'
 import { cryptoRandom } from './crypto-random.js'
+import { nodeAead } from '../../wire/aead-node.js'
 import { Driver } from './driver.js'
 import { NodeHandle } from './handle.js'
 import { DEFAULT_PORT, resolveNodeOptions } from './options.js'
@@ -47,7 +48,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     await Promise.all([udp.close(), tcp.close()])
     throw e
   }
-  const node = new ComposedNode({ ...o.settings, address }, { rng: new SeededRng(randomBytes(4).readUInt32LE(0)), randomBytes: cryptoRandom() })
+  const node = new ComposedNode({ ...o.settings, address }, { rng: new SeededRng(randomBytes(4).readUInt32LE(0)), randomBytes: cryptoRandom(), aead: nodeAead })
   const driver = new Driver(node)
   driverRef = driver
   driver.attach(udp, tcp)

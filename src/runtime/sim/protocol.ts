@@ -8,6 +8,7 @@
 import type { Outbox, StreamResult } from '../../core/effects.js'
 import type { Rng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
+import type { Aead } from '../../wire/aead.js'
 import { ComposedNode } from '../../node/index.js'
 import type { MemberInfo, NodeEvent, NodeTimer, ResolvedSettings, SwimConfig } from '../../node/index.js'
 
@@ -26,6 +27,8 @@ export interface ProtocolOptions {
   readonly seeds?: readonly Address[]
   /** 0 for the first start, r for the r-th restart (the node's state generation is r + 1). */
   readonly restart: number
+  /** AES-GCM for nodes with keys (the simulation's `aead` option). */
+  readonly aead?: Aead
 }
 
 /** The protocol object of one simulated node. Every input carries `nowMs` (virtual) and an outbox. */
@@ -54,5 +57,5 @@ export type ProtocolFactory = (options: ProtocolOptions, index: number) => SimPr
 export const createNode: ProtocolFactory = (o) =>
   new ComposedNode(
     { ...o.settings, name: o.name, address: o.address, config: o.config, generation: o.restart + 1, seeds: o.seeds },
-    { rng: o.rng },
+    { rng: o.rng, aead: o.aead },
   )

@@ -107,6 +107,7 @@ export class Simulation {
   private readonly profile: Profile | undefined
   private readonly nodeSettings: NodeSettings
   private readonly nodeFor: SimulationOptions['nodeFor']
+  private readonly aead: SimulationOptions['aead']
   private streamSeq = 0
   private stepping = false
 
@@ -123,6 +124,7 @@ export class Simulation {
     this.factory = opts.createProtocol ?? createNode
     this.nodeSettings = opts.node ?? {}
     this.nodeFor = opts.nodeFor
+    this.aead = opts.aead
     // Checked once here, so a bad setting fails the construction, not the first spawn.
     this.settingsFor(0, {})
     this.port = opts.port ?? 7946
@@ -433,6 +435,7 @@ export class Simulation {
       rng: new SeededRng(restart === 0 ? nodeSeed : deriveSeed(nodeSeed, restart)),
       seeds,
       restart,
+      aead: this.aead,
     }
   }
 

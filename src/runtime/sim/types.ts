@@ -3,6 +3,7 @@
  * it throws. Split from simulation.ts to keep that file about the event loop.
  */
 import type { NodeEvent, NodeSettings, Profile, SwimConfig } from '../../node/index.js'
+import type { Aead } from '../../wire/aead.js'
 import type { Address } from '../../core/types.js'
 import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
@@ -28,6 +29,11 @@ export interface SimulationOptions {
    * `config` and `profile` above are the SWIM settings.
    */
   readonly node?: NodeSettings
+  /**
+   * AES-GCM for nodes given keys (`node.encryption`): nodeAead from `grapevine/wire` in Node. The simulator
+   * itself imports no Node built-in, so it also runs in a browser (the dashboard), without encryption.
+   */
+  readonly aead?: Aead
   /** Per-node settings over `node` (keys of one node, say); called at each spawn. */
   readonly nodeFor?: (index: number) => NodeSettings | undefined
   /** Builds each node's protocol; default the composed node (src/node/). Tests of the simulator's mechanics pass a stand-in. */
