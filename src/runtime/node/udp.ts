@@ -10,7 +10,7 @@
  */
 import dgram from 'node:dgram'
 import type { Address } from '../../core/types.js'
-import type { DropReason } from '../../swim/events.js'
+import type { DropReason } from '../../node/index.js'
 import { maxPacketBytes } from '../../wire/limits.js'
 import { isIpv4, normalizeIp } from './address.js'
 

@@ -27,7 +27,7 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
-import type { Profile, SwimConfig } from '../../swim/config.js'
+import type { Profile, SwimConfig } from '../../node/index.js'
 import type { ScenarioOptions, ScenarioStep } from './scenario.js'
 import type { LinkScope, NetworkChange, NodePick } from './steps.js'
 import { formatDurationMs, nodeName } from './steps.js'

@@ -7,8 +7,8 @@
  * (scenario-file.ts), in Node and in the browser alike.
  */
 import { UsageError } from '../../core/errors.js'
-import type { Profile } from '../../swim/config.js'
-import { isProfile } from '../../swim/config.js'
+import type { Profile } from '../../node/index.js'
+import { isProfile } from '../../node/index.js'
 import type { ScenarioStep } from './steps.js'
 
 export const DURATION_FORM = 'a duration like 30s, 500ms or 2m'
