@@ -199,7 +199,7 @@ export class Network {
   private shapes: ShapeRule[] = []
   /** Arrival delays of the copies decided by the last `route` call (valid for `copies` entries). */
   readonly delays: [number, number] = [0, 0]
-  /** Fate bits of the last `route` call. */
+  /** Fate bits of the last `route` or `routeSegment` call. */
   lastFate = 0
   readonly stats: NetworkStats = {
     packetsRouted: 0,
@@ -369,12 +369,13 @@ export class Network {
       this.stats.packetsDuplicated++
     }
     for (let i = 0; i < copies; i++) {
-      this.lastFate = 0
-      this.delays[i] = this.delay(o)
-      if (this.lastFate !== 0) {
+      let d = this.sampleDelay(o)
+      if (o.packetReorderProbability > 0 && rng.float() < o.packetReorderProbability) {
+        d += roundMicro((1 - rng.float()) * o.packetReorderDelayMsMax)
         fate |= Fate.reordered
         this.stats.packetsReordered++
       }
+      this.delays[i] = d
     }
     this.lastFate = fate
     return copies
@@ -400,16 +401,13 @@ export class Network {
       this.lastFate = Fate.lost
       return -1
     }
-    this.lastFate = Fate.delivered
-    return this.delay(o)
-  }
-
-  /** One copy's arrival delay: the link's one-way delay, plus an extra delay when it is reordered (marked in `lastFate`). */
-  private delay(o: LinkOptions): number {
     const d = this.sampleDelay(o)
-    if (o.packetReorderProbability <= 0 || this.rng.float() >= o.packetReorderProbability) return d
-    this.lastFate |= Fate.reordered
-    return d + roundMicro((1 - this.rng.float()) * o.packetReorderDelayMsMax)
+    if (o.packetReorderProbability > 0 && this.rng.float() < o.packetReorderProbability) {
+      this.lastFate = Fate.delivered | Fate.reordered
+      return d + roundMicro((1 - this.rng.float()) * o.packetReorderDelayMsMax)
+    }
+    this.lastFate = Fate.delivered
+    return d
   }
 
   private sampleDelay(o: LinkOptions): number {

@@ -39,10 +39,16 @@
  * - Once the caller's deadline passes or its process stops, the connection is gone at both ends: no
  *   segment is sent for it any more, as if the opener's RST had reached the target.
  *
+ * Trace lines, besides `open`, `request` (read by the target's process) and `result`:
+ *
+ *   <t> stream#<id> lost|blocked syn|syn-ack|request|reply|close|rst <from> > <to> [<lost>/<sent>]
+ *   <t> stream#<id> resend <what> <from> > <to> [<n> segments] #<retransmission>
+ *   <t> stream#<id> refused|reset <opener> > <target> (<target's status>)
+ *
  * Cost: on a clean link an exchange is five queue items, as against three when streams were one
  * delay each way: the SYN's and SYN-ACK's arrivals (scheduled actions), the request's delivery
- * (STREAM_REQUEST), the reply's (STREAM_RESULT) and the deadline (STREAM_TIMEOUT). Each loss adds
- * one item (a retransmission timer); segment fates are decided when they are sent, so no per-segment
+ * (STREAM_REQUEST), the reply's (STREAM_RESULT) and the deadline (STREAM_TIMEOUT). A loss adds a
+ * retransmission timer (two for a SYN-ACK: the target's and the opener's); segment fates are decided when they are sent, so no per-segment
  * item and no per-byte work. Every draw comes from the network's generator, in queue order: the same
  * seed gives the same run.
  */
@@ -110,8 +116,9 @@ class Connection implements Exchange {
   missing = 0
   arrivesAtMs = 0
   rounds = 0
-  /** What the opener hears once the reply's segments are in. */
+  /** What the opener hears once the answer's segments are in, and what the answer is (for the trace). */
   outcome: StreamResult = RESET
+  answer: 'reply' | 'close' | 'rst' = 'reply'
 
   constructor(
     readonly id: number,
@@ -168,11 +175,11 @@ export class Streams {
       return
     }
     if (reply === null) {
-      this.answer(c, RESET, 0)
+      this.answer(c, 'close', RESET, 0)
       return
     }
     node.counters.streamBytesSent += reply.length
-    this.answer(c, { ok: true, bytes: reply }, reply.length)
+    this.answer(c, 'reply', { ok: true, bytes: reply }, reply.length)
   }
 
   /** The request reached a host whose process is gone (crashed, departed, or replaced since the SYN): its kernel answers RST. */
@@ -180,7 +187,7 @@ export class Streams {
     const c = ex as Connection
     if (c.done) return
     if (this.host.trace) this.host.trace(`${formatTimeMs(this.host.now())} stream#${c.id} reset ${c.opener.name} > ${node.name} (${node.status === 'running' ? 'restarted' : node.status})`)
-    this.answer(c, RESET, 0)
+    this.answer(c, 'rst', RESET, 0)
   }
 
   /** A STREAM_RESULT or STREAM_TIMEOUT came due at the opener (running, or resumed): the exchange ends. */
@@ -289,8 +296,12 @@ export class Streams {
 
   // ------------------------------------------------------------------ data
 
-  /** The target answers: the reply's segments (or, for a close or an RST, one segment) go back to the opener. */
-  private answer(c: Connection, outcome: StreamResult, bytes: number): void {
+  /**
+   * The target answers: the reply's segments, or one for a close or an RST, go back to the opener. (A
+   * lost RST is not resent: the opener resends its request and draws another, on the same timer.)
+   */
+  private answer(c: Connection, answer: Connection['answer'], outcome: StreamResult, bytes: number): void {
+    c.answer = answer
     c.outcome = outcome
     this.startMessage(c, bytes)
     this.sendData(c, true)
@@ -308,7 +319,7 @@ export class Streams {
     const { host } = this
     const from = back ? c.target! : c.opener
     const to = back ? c.opener : c.target!
-    const what = back ? 'reply' : 'request'
+    const what = back ? c.answer : 'request'
     const now = host.now()
     const sending = c.missing
     if (c.rounds > 0) this.resent(c, what, from, to, sending, c.rounds)
