@@ -2,12 +2,12 @@
  * The deterministic simulator: many protocol instances, one virtual clock, one event queue.
  *
  * Every input to every node is an item in ONE TimerQueue ordered by (due time, sequence): timer
- * firings, datagram deliveries, stream requests, stream results and timeouts, pause ends and scheduled
- * faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
+ * firings, datagram deliveries, stream segments, requests, results and timeouts, pause ends and
+ * scheduled faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
  * protocol with a reused CollectingOutbox, then performs the effects the protocol wrote:
  *
  *   queue ──pop──▶ node.protocol.handleX(…, nowMs, out) ──▶ out.packets  → Network.route → queue (delivery)
- *                                                          out.streams  → queue (request, timeout)
+ *                                                          out.streams  → Streams (TCP) → queue
  *                                                          out.timers   → queue (timer firing)
  *                                                          out.events   → record, observers, trace
  *
@@ -16,9 +16,10 @@
  * handed to `send` or `openStream`.
  *
  * Streams are TCP connections (streams.ts): handshake, request and reply segments cross the network
- * like datagrams and are resent on Linux's timers; the exchange fails with `timeout` at the caller's
- * deadline, `refused` from a crashed or departed node, and to an address nobody owns it times out.
- * Replies to an opener that crashed since are dropped.
+ * like datagrams and are resent on Linux's timers. An exchange fails with `timeout` at the caller's
+ * deadline (to an address nobody owns, always), `refused` from a crashed or departed node, `reset`
+ * when the target's process changed after the handshake. Replies to an opener that crashed since are
+ * dropped; a paused target's kernel still does the handshake, its process reads the request on resume.
  *
  * Faults: `crash` (the node stops; packets to it vanish), `restart` (a fresh protocol with the same
  * name and address rejoins through its seeds), `pause` (everything addressed to the node waits; on
