@@ -41,6 +41,7 @@ const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [
   ['nodes', '--nodes', 'nodes:'],
   ['profile', '--profile', 'profile:'],
   ['loss', '--loss', 'network: { loss: … } or a network step'],
+  ['streamLoss', '--stream-loss', 'network: { streamLoss: … } or a network step'],
   ['latency', '--latency', 'network: { latency: … } or a network step'],
   ['crash', '--crash', 'a crash step in timeline:'],
   ['pause', '--pause', 'a pause step in timeline:'],

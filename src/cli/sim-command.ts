@@ -2,7 +2,7 @@
  * `grapevine sim`: flag parsing (pure functions, unit-tested), scenario building and the run itself.
  *
  *   grapevine sim [--nodes N] [--seed S] [--duration 120s] [--profile lan|wan|local] [--loss 0.05]
- *                 [--latency 1ms..10ms] [--crash COUNT@TIME]… [--pause COUNT@TIME:LENGTH[/EVERY]]…
+ *                 [--stream-loss 0.05] [--latency 1ms..10ms] [--crash COUNT@TIME]… [--pause COUNT@TIME:LENGTH[/EVERY]]…
  *                 [--partition FRACTION@TIME:LENGTH]… [--no-lifeguard] [--trace FILE] [--json]
  *                 [--kv-writes RATE] [--broadcasts RATE] [--workload-window TIME]
  *
@@ -35,6 +35,7 @@ export interface RawSimFlags {
   duration?: string
   profile?: string
   loss?: string
+  streamLoss?: string
   latency?: string
   crash?: string[]
   pause?: string[]
@@ -57,6 +58,8 @@ export interface SimCommandOptions {
   readonly durationMs: number
   readonly profile: Profile
   readonly loss: number | undefined
+  /** Loss of stream (TCP) segments; undefined: the same as `loss`. */
+  readonly streamLoss: number | undefined
   readonly latencyMs: readonly [number, number] | undefined
   readonly steps: readonly ScenarioStep[]
   readonly lifeguard: boolean
@@ -113,6 +116,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     durationMs,
     profile: raw.profile === undefined ? 'lan' : parseProfile(raw.profile),
     loss: raw.loss === undefined ? undefined : parseProbability(raw.loss, '--loss'),
+    streamLoss: raw.streamLoss === undefined ? undefined : parseProbability(raw.streamLoss, '--stream-loss'),
     latencyMs: raw.latency === undefined ? undefined : parseLatency(raw.latency),
     steps,
     lifeguard: raw.lifeguard ?? true,
@@ -128,6 +132,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
 export function replayCommand(o: SimCommandOptions): string {
   const parts = ['grapevine sim', `--nodes ${o.nodes}`, `--seed ${o.seed}`, `--duration ${formatDurationMs(o.durationMs)}`, `--profile ${o.profile}`]
   if (o.loss !== undefined) parts.push(`--loss ${o.loss}`)
+  if (o.streamLoss !== undefined) parts.push(`--stream-loss ${o.streamLoss}`)
   if (o.latencyMs !== undefined) parts.push(`--latency ${formatDurationMs(o.latencyMs[0])}..${formatDurationMs(o.latencyMs[1])}`)
   for (const s of o.steps) {
     if (s.kind === 'crash') parts.push(`--crash ${s.count}@${formatDurationMs(s.atMs)}`)
@@ -152,6 +157,7 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
     lifeguard: o.lifeguard,
     network: {
       ...(o.loss === undefined ? {} : { packetLossProbability: o.loss }),
+      ...(o.streamLoss === undefined ? {} : { streamSegmentLossProbability: o.streamLoss }),
       ...(o.latencyMs === undefined ? {} : { latencyMs: o.latencyMs }),
     },
     steps: o.steps,

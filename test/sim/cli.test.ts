@@ -106,3 +106,12 @@ test('flags that contradict each other are refused', () => {
   rejects(() => parseSimFlags({ duration: '60s', crash: ['1@90s'] }), '--crash: the time 90s is not within --duration 1m; faults happen in the chaos phase')
   rejects(() => parseSimFlags({ duration: '0s' }), '--duration: expected a duration like 30s, 500ms or 2m, got "0s"')
 })
+
+test('stream loss gives tcp segments their own loss and is replayed', () => {
+  const o = parseSimFlags({ seed: '1', loss: '25%', streamLoss: '0' }, () => 1)
+  assert.deepEqual([o.loss, o.streamLoss], [0.25, 0])
+  assert.match(replayCommand(o), / --loss 0\.25 --stream-loss 0$/)
+  assert.deepEqual(scenarioOf(o).network, { packetLossProbability: 0.25, streamSegmentLossProbability: 0 })
+  assert.equal(parseSimFlags({}, () => 1).streamLoss, undefined, 'unset: segments follow --loss')
+  rejects(() => parseSimFlags({ streamLoss: '2' }), '--stream-loss: expected a probability like 0.05 or 5%, got "2"')
+})

@@ -153,6 +153,15 @@ test('YAML and JSON give the same scenario', () => {
   assert.deepEqual(s.steps?.[7], { kind: 'network', atMs: 25_000, change: { loss: 0.3 }, scope: { group: ['node-008', 'node-009'] }, lengthMs: 5000 })
 })
 
+test('stream loss is a field of the network and of network steps', () => {
+  const f = parseScenario(`${HEAD}network: { loss: 10%, streamLoss: 0 }\ntimeline:\n  - { at: 1s, do: network, group: node-001, streamLoss: 50%, for: 2s }\n`)
+  assert.deepEqual(f.scenario.network, { packetLossProbability: 0.1, streamSegmentLossProbability: 0 })
+  assert.deepEqual(f.scenario.steps?.[0], { kind: 'network', atMs: 1000, change: { streamLoss: 0.5 }, scope: { group: ['node-001'] }, lengthMs: 2000 })
+  assert.deepEqual(problems(`${HEAD}network: { streamloss: 0 }\ntimeline: []\n`), [
+    'bad.yaml:3: network.streamloss: unknown field (did you mean "streamLoss"?); known fields: latency, loss, streamLoss, duplication, reorder',
+  ])
+})
+
 /** A report without its wall-clock fields. */
 function virtual(r: Report): Omit<Report, 'wallMs' | 'eventsPerWallSec' | 'speedup'> {
   const { wallMs: _w, eventsPerWallSec: _e, speedup: _s, ...rest } = r

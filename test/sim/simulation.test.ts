@@ -3,25 +3,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import type { Address } from '../../src/core/types.js'
 import { Simulation, SimulationError } from '../../src/runtime/sim/simulation.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
 import { ViewTracker } from '../../src/runtime/sim/checkers.js'
 import type { SimOutbox } from '../../src/runtime/sim/protocol.js'
 import { createStub, stubOf } from './helpers/stub-protocol.js'
-
-/** Fixed 10 ms one-way delay, no faults: arrival times are exact. */
-function fixedSim(seed = 1, extra: Partial<ConstructorParameters<typeof Simulation>[0]> = {}): Simulation {
-  return new Simulation({ seed, network: { latencyMs: [10, 10] }, createProtocol: createStub, ...extra })
-}
-
-function send(sim: Simulation, from: SimNode, to: Address, ...bytes: number[]): void {
-  sim.invoke(from, (_p, _now, out) => out.send(to, Uint8Array.from(bytes)))
-}
-
-function openStream(sim: Simulation, from: SimNode, to: Address, exchangeId: number, expectReply = true, timeoutMs = 1000, bytes = [1, 2, 3]): void {
-  sim.invoke(from, (_p, _now, out) => out.openStream(to, Uint8Array.from(bytes), exchangeId, timeoutMs, expectReply))
-}
+import { fixedSim, openStream, send } from './helpers/stub-sim.js'
 
 function schedule(sim: Simulation, node: SimNode, kind: 'probeTick' | 'gossipTick' | 'reapTick', epoch: number, afterMs: number): void {
   sim.invoke(node, (_p, _now, out) => out.schedule({ kind, epoch }, afterMs))
@@ -95,11 +82,13 @@ test('a stream to a paused node is served at resume and answered after', () => {
   sim.pause(b, 500)
   openStream(sim, a, b.address, 9, true, 10_000)
   sim.runFor(1000)
+  // The paused node's kernel does the handshake, and the request is in by 30 ms; only the process
+  // waits. Had the handshake waited too, the reply would come at 540.
   assert.deepEqual(stubOf(b).of('streamRequest').map((r) => r.at), [500])
   assert.deepEqual(stubOf(a).of('streamReply').map((r) => [r.at, r.exchangeId, r.result]), [[510, 9, 'ok:3,2,1']])
 })
 
-test('a stream exchange takes one delay each way and reports delivery without a reply', () => {
+test('a stream exchange takes a handshake, then one delay each way, and reports delivery without a reply', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   openStream(sim, a, b.address, 1, true)
@@ -107,11 +96,12 @@ test('a stream exchange takes one delay each way and reports delivery without a 
   stubOf(b).replyTo = (bytes) => (bytes[0] === 9 ? null : Uint8Array.of(42))
   openStream(sim, a, b.address, 3, true, 1000, [9])
   sim.runFor(5000)
-  assert.deepEqual(stubOf(b).of('streamRequest').map((r) => r.at), [10, 10, 10])
+  // SYN at 0 arrives at 10, SYN-ACK back at 20 with the request sent at once: it arrives at 30.
+  assert.deepEqual(stubOf(b).of('streamRequest').map((r) => r.at), [30, 30, 30])
   assert.deepEqual(stubOf(a).of('streamReply').map((r) => [r.at, r.exchangeId, r.result]), [
-    [10, 2, 'ok:'],
-    [20, 1, 'ok:42'],
-    [20, 3, 'reset'],
+    [30, 2, 'ok:'],
+    [40, 1, 'ok:42'],
+    [40, 3, 'reset'],
   ])
   assert.equal(a.counters.streamsOpened, 3)
   assert.equal(b.counters.streamsAccepted, 3)
@@ -128,10 +118,10 @@ test('streams across a partition time out, and need both directions', () => {
   openStream(sim, a, c.address, 2, true, 700)
   sim.runFor(2000)
   assert.deepEqual(stubOf(a).of('streamReply').map((r) => [r.at, r.exchangeId, r.result]), [
-    [20, 2, 'ok:3,2,1'],
+    [40, 2, 'ok:3,2,1'],
     [700, 1, 'timeout'],
   ])
-  assert.deepEqual(stubOf(b).of('streamRequest'), [], 'no handshake, no request')
+  assert.deepEqual(stubOf(b).of('streamRequest'), [], 'no handshake (b\'s SYN-ACKs vanish), no request')
   assert.deepEqual(stubOf(b).of('packet').map((p) => p.bytes), [[5]], 'a → b datagrams pass')
   assert.deepEqual(stubOf(a).of('packet'), [], 'b → a datagrams are blocked')
   sim.heal()
@@ -191,7 +181,7 @@ test('a reply to an opener that crashed is dropped', () => {
   const sim = fixedSim()
   const [a, b] = sim.spawn(2, { join: false })
   openStream(sim, a, b.address, 1, true, 1000)
-  sim.runFor(5)
+  sim.runFor(25) // the request left at 20, as the handshake completed; it arrives at 30
   sim.crash(a)
   sim.restart(a)
   sim.runFor(2000)

@@ -1,6 +1,6 @@
 /**
- * The simulator's virtual network: it decides the fate of every datagram and the delay of every
- * stream hop, and knows nothing about SWIM. Nodes are small non-negative integers (the simulation's
+ * The simulator's virtual network: it decides the fate of every datagram and of every stream (TCP)
+ * segment, and knows nothing about SWIM. Nodes are small non-negative integers (the simulation's
  * node indexes); the network never sees bytes.
  *
  *   sender ── route(from, to) ──▶ blocked?  (a partition rule covers from → to)  → dropped
@@ -8,6 +8,11 @@
  *                                 copies:   1, or 2 with packetDuplicationProbability
  *                                 per copy: one-way delay (uniform or exponential between the
  *                                           bounds) + extra delay when reordered
+ *
+ * A stream segment (`routeSegment`, for the TCP model of streams.ts) meets the same link: blocked,
+ * lost (with streamSegmentLossProbability where set, else packetLossProbability: `--loss` applies to
+ * datagrams and segments alike), delayed and reordered the same way. Duplication is not drawn for
+ * segments: TCP discards a duplicate, so it would change nothing.
  *
  * Knob names follow TigerBeetle's packet simulator (`packet_simulator.zig`): one-way delay bounds,
  * loss, duplication ("replay" there) and reordering probabilities. Defaults apply to every link;
@@ -43,6 +48,12 @@ export interface LinkOptions {
   readonly oneWayDelayMsMean?: number
   /** Probability that a datagram vanishes. */
   readonly packetLossProbability: number
+  /**
+   * Probability that a stream (TCP) segment vanishes. Unset: the link's packetLossProbability. Like
+   * every knob it is merged layer by layer (defaults, shape rules, the link's own override), so a
+   * value set on the defaults stays in force on a link whose rule changes only packetLossProbability.
+   */
+  readonly streamSegmentLossProbability?: number
   /** Probability that a datagram arrives twice (the copy has its own delay). */
   readonly packetDuplicationProbability: number
   /** Probability that a datagram is held back by an extra delay, so later ones overtake it. */
@@ -54,12 +65,14 @@ export interface LinkOptions {
 export type NetworkOptions = LinkOptions
 
 /**
- * What `new Network` and `Simulation` accept: any subset of the knobs, plus two shorthands from the
- * architecture notes, `latencyMs: [min, max]` and `loss` (same as packetLossProbability).
+ * What `new Network` and `Simulation` accept: any subset of the knobs, plus shorthands from the
+ * architecture notes, `latencyMs: [min, max]`, `loss` (same as packetLossProbability) and `streamLoss`
+ * (same as streamSegmentLossProbability).
  */
 export type NetworkOptionsInput = Partial<NetworkOptions> & {
   readonly latencyMs?: readonly [number, number]
   readonly loss?: number
+  readonly streamLoss?: number
 }
 
 export const DEFAULT_NETWORK: NetworkOptions = {
@@ -81,7 +94,7 @@ export class NetworkOptionsError extends Error {
 export function resolveNetworkOptions(input: NetworkOptionsInput = {}, base: NetworkOptions = DEFAULT_NETWORK): NetworkOptions {
   const merged: { -readonly [K in keyof NetworkOptions]: NetworkOptions[K] } = { ...base }
   for (const [key, value] of Object.entries(input)) {
-    if (value === undefined || key === 'latencyMs' || key === 'loss') continue
+    if (value === undefined || key === 'latencyMs' || key === 'loss' || key === 'streamLoss') continue
     ;(merged as Record<string, unknown>)[key] = value
   }
   if (input.latencyMs !== undefined) {
@@ -89,6 +102,7 @@ export function resolveNetworkOptions(input: NetworkOptionsInput = {}, base: Net
     merged.oneWayDelayMsMax = input.latencyMs[1]
   }
   if (input.loss !== undefined) merged.packetLossProbability = input.loss
+  if (input.streamLoss !== undefined) merged.streamSegmentLossProbability = input.streamLoss
   checkLink(merged, 'network')
   return merged
 }
@@ -107,6 +121,7 @@ function checkLink(o: Partial<LinkOptions>, where: string): void {
   nonNegative('oneWayDelayMsMax')
   nonNegative('packetReorderDelayMsMax')
   probability('packetLossProbability')
+  probability('streamSegmentLossProbability')
   probability('packetDuplicationProbability')
   probability('packetReorderProbability')
   if (o.oneWayDelayMsMin !== undefined && o.oneWayDelayMsMax !== undefined && o.oneWayDelayMsMin > o.oneWayDelayMsMax) {
@@ -130,14 +145,26 @@ export const Fate = {
   reordered: 16,
 } as const
 
-/** Counters of everything the network decided. */
+/**
+ * Counters of everything the network decided, and of the stream model's retransmissions and
+ * timeouts (streams.ts counts those here, so that a report's network section has them all).
+ */
 export interface NetworkStats {
   packetsRouted: number
   packetsBlocked: number
   packetsLost: number
   packetsDuplicated: number
   packetsReordered: number
+  /** Stream segments sent (SYN, SYN-ACK, RST, data; retransmissions included). */
   streamHops: number
+  /** Segments lost to the loss probability. */
+  streamSegmentsLost: number
+  /** Segments a partition rule stopped. */
+  streamSegmentsBlocked: number
+  /** Segments sent again after a retransmission timeout (SYN, SYN-ACK, data). */
+  streamRetransmits: number
+  /** Exchanges whose caller's deadline passed before they ended. */
+  streamsTimedOut: number
 }
 
 interface BlockRule {
@@ -157,7 +184,7 @@ interface ShapeRule {
 const inMask = (m: Uint8Array | null, id: number): boolean => m === null || (id < m.length && m[id] === 1)
 
 /** Knobs that decide whether a datagram arrives once, as sent: the settle phase turns them off. */
-const NOISE: Partial<LinkOptions> = { packetLossProbability: 0, packetDuplicationProbability: 0, packetReorderProbability: 0 }
+const NOISE: Partial<LinkOptions> = { packetLossProbability: 0, streamSegmentLossProbability: 0, packetDuplicationProbability: 0, packetReorderProbability: 0 }
 
 /** Node ids must stay below this (link keys are from × LINK_STRIDE + to). */
 export const MAX_NODE_ID = 1 << 20
@@ -172,9 +199,20 @@ export class Network {
   private shapes: ShapeRule[] = []
   /** Arrival delays of the copies decided by the last `route` call (valid for `copies` entries). */
   readonly delays: [number, number] = [0, 0]
-  /** Fate bits of the last `route` call. */
+  /** Fate bits of the last `route` or `routeSegment` call. */
   lastFate = 0
-  readonly stats: NetworkStats = { packetsRouted: 0, packetsBlocked: 0, packetsLost: 0, packetsDuplicated: 0, packetsReordered: 0, streamHops: 0 }
+  readonly stats: NetworkStats = {
+    packetsRouted: 0,
+    packetsBlocked: 0,
+    packetsLost: 0,
+    packetsDuplicated: 0,
+    packetsReordered: 0,
+    streamHops: 0,
+    streamSegmentsLost: 0,
+    streamSegmentsBlocked: 0,
+    streamRetransmits: 0,
+    streamsTimedOut: 0,
+  }
 
   constructor(seed: number, options: NetworkOptionsInput = {}) {
     this.opts = resolveNetworkOptions(options)
@@ -344,12 +382,32 @@ export class Network {
   }
 
   /**
-   * The delay of one hop of a stream (request or reply) from → to. Streams are reliable: no loss,
-   * duplication or reordering; blocking is the caller's business (see `isBlocked`).
+   * Decides the fate of one stream segment from → to: its arrival delay, or -1 when it vanishes
+   * (`lastFate` says blocked or lost). Loss is streamSegmentLossProbability where set, else
+   * packetLossProbability; no duplication (see the module comment). No allocation.
    */
-  streamDelay(from: number, to: number): number {
-    this.stats.streamHops++
-    return this.sampleDelay(this.links.size === 0 && this.shapes.length === 0 ? this.opts : this.linkOptions(from, to))
+  routeSegment(from: number, to: number): number {
+    const stats = this.stats
+    stats.streamHops++
+    if (this.rules.length > 0 && this.isBlocked(from, to)) {
+      stats.streamSegmentsBlocked++
+      this.lastFate = Fate.blocked
+      return -1
+    }
+    const o = this.links.size === 0 && this.shapes.length === 0 ? this.opts : this.linkOptions(from, to)
+    const loss = o.streamSegmentLossProbability ?? o.packetLossProbability
+    if (loss > 0 && this.rng.float() < loss) {
+      stats.streamSegmentsLost++
+      this.lastFate = Fate.lost
+      return -1
+    }
+    const d = this.sampleDelay(o)
+    if (o.packetReorderProbability > 0 && this.rng.float() < o.packetReorderProbability) {
+      this.lastFate = Fate.delivered | Fate.reordered
+      return d + roundMicro((1 - this.rng.float()) * o.packetReorderDelayMsMax)
+    }
+    this.lastFate = Fate.delivered
+    return d
   }
 
   private sampleDelay(o: LinkOptions): number {

@@ -158,6 +158,7 @@ export function formatReport(r: Report): string {
   rows.push(['traffic per node', `${r.messagesPerNodePerSec.toFixed(2)} packets/s, ${bytes(r.bytesPerNodePerSec)}/s, ${r.streamsPerNodePerSec.toFixed(3)} streams/s`])
   const n = r.network
   rows.push(['network', `${count(n.packetsRouted)} packets routed, ${count(n.packetsLost)} lost, ${count(n.packetsBlocked)} blocked, ${count(n.packetsDuplicated)} duplicated, ${count(n.packetsReordered)} reordered`])
+  rows.push(['', `${count(n.streamHops)} stream segments sent, ${count(n.streamSegmentsLost)} lost, ${count(n.streamSegmentsBlocked)} blocked, ${count(n.streamRetransmits)} retransmitted; ${count(n.streamsTimedOut)} exchanges timed out`])
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
   if (r.workload !== undefined) workloadRows(r, r.workload, rows)
   if (r.timeSeries !== undefined) timeSeriesRows(r.timeSeries, rows)

@@ -10,7 +10,7 @@
  *   nodes: 60                         # cluster size at the start (nodes are node-000, node-001, …)
  *   profile: lan                      # lan | wan | local
  *   duration: 3m                      # the chaos phase; then partitions heal, loss stops, and it settles
- *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }
+ *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }   # streamLoss: TCP segments' own
  *   groups: { dc1: node-000..node-029, dc2: [node-030..node-059] }
  *   workload: { kvWrites: 5, broadcasts: 0.5, window: 2m }    # runs the whole Grapevine stack
  *   timeline:
@@ -76,7 +76,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['gossipNodes', 'gossipNodes', 'count'],
   ['pushPullInterval', 'pushPullIntervalMs', 'duration'],
 ]
-const NETWORK = ['latency', 'loss', 'duplication', 'reorder']
+const NETWORK = ['latency', 'loss', 'streamLoss', 'duplication', 'reorder']
 const WORKLOAD = ['kvWrites', 'broadcasts', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
 const PICK = ['nodes', 'group', 'step', 'count', 'fraction', 'rolling']
 const REPEAT = ['every', 'times']
@@ -168,6 +168,7 @@ function networkOptions(c: NetworkChange): NonNullable<ScenarioOptions['network'
   return {
     ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
     ...(c.loss !== undefined ? { packetLossProbability: c.loss } : {}),
+    ...(c.streamLoss !== undefined ? { streamSegmentLossProbability: c.streamLoss } : {}),
     ...(c.duplication !== undefined ? { packetDuplicationProbability: c.duplication } : {}),
     ...(c.reorder !== undefined ? { packetReorderProbability: c.reorder } : {}),
   }
@@ -181,6 +182,7 @@ function readChange(r: Reader, node: YamlNode | null, path: string, known: reado
   const change: { -readonly [K in keyof NetworkChange]: NetworkChange[K] } = {}
   if (f.has('latency')) change.latencyMs = r.parse(f.get('latency')!, at('latency'), (t, flag) => parseLatency(t, flag))
   if (f.has('loss')) change.loss = r.probability(f.get('loss')!, at('loss'))
+  if (f.has('streamLoss')) change.streamLoss = r.probability(f.get('streamLoss')!, at('streamLoss'))
   if (f.has('duplication')) change.duplication = r.probability(f.get('duplication')!, at('duplication'))
   if (f.has('reorder')) change.reorder = r.probability(f.get('reorder')!, at('reorder'))
   return change

@@ -2,8 +2,9 @@
  * Scenarios: a cluster, a list of printable fault steps, and a report.
  *
  *   phase 1, chaos   spawn N nodes at 0 (joining node-000), run the steps until `durationMs`
- *   phase 2, settle  heal every partition, turn loss, duplication and reordering off (latency stays),
- *                    run until every live node's view is right or `settleMaxMs` passed
+ *   phase 2, settle  heal every partition, turn loss (datagrams and stream segments), duplication and
+ *                    reordering off (latency stays), run until every live node's view is right or
+ *                    `settleMaxMs` passed
  *
  * Every node runs the composed node a real node runs (SWIM, Serf's layer, broadcasts, cluster state,
  * phi), unless `membershipOnly` gives SWIM alone. With `stack: true` or a `workload`, the stack is
@@ -216,6 +217,8 @@ function describeNetwork(sim: Simulation): string[] {
   const o = sim.network.options
   const lines = [`latency ${formatDurationMs(o.oneWayDelayMsMin)}..${formatDurationMs(o.oneWayDelayMsMax)} one way`]
   if (o.packetLossProbability > 0) lines.push(`loss ${+(o.packetLossProbability * 100).toFixed(3)}%`)
+  const streamLoss = o.streamSegmentLossProbability
+  if (streamLoss !== undefined && streamLoss !== o.packetLossProbability) lines.push(`stream segment loss ${+(streamLoss * 100).toFixed(3)}%`)
   if (o.packetDuplicationProbability > 0) lines.push(`duplication ${+(o.packetDuplicationProbability * 100).toFixed(3)}%`)
   if (o.packetReorderProbability > 0) lines.push(`reordering ${+(o.packetReorderProbability * 100).toFixed(3)}%`)
   return lines

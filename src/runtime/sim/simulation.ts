@@ -2,12 +2,12 @@
  * The deterministic simulator: many protocol instances, one virtual clock, one event queue.
  *
  * Every input to every node is an item in ONE TimerQueue ordered by (due time, sequence): timer
- * firings, datagram deliveries, stream requests, stream results and timeouts, pause ends and scheduled
- * faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
+ * firings, datagram deliveries, stream segments, requests, results and timeouts, pause ends and
+ * scheduled faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
  * protocol with a reused CollectingOutbox, then performs the effects the protocol wrote:
  *
  *   queue ──pop──▶ node.protocol.handleX(…, nowMs, out) ──▶ out.packets  → Network.route → queue (delivery)
- *                                                          out.streams  → queue (request, timeout)
+ *                                                          out.streams  → Streams (TCP) → queue
  *                                                          out.timers   → queue (timer firing)
  *                                                          out.events   → record, observers, trace
  *
@@ -15,11 +15,11 @@
  * nodes. It keeps a reference to those bytes until delivery, so a protocol must not reuse a buffer it
  * handed to `send` or `openStream`.
  *
- * Streams (TCP-like exchanges): the request arrives after one one-way delay, the reply (when
- * `expectReply`) after another; with `expectReply` false the opener hears `{ok, empty}` at the
- * instant of delivery. A stream needs both directions open when it is opened (a handshake), otherwise
- * it times out. A stream to a crashed or departed node fails with `refused` after one round trip; to an
- * address nobody owns, it times out. Replies to an opener that crashed since are dropped.
+ * Streams are TCP connections (streams.ts): handshake, request and reply segments cross the network
+ * like datagrams and are resent on Linux's timers. An exchange fails with `timeout` at the caller's
+ * deadline (to an address nobody owns, always), `refused` from a crashed or departed node, `reset`
+ * when the target's process changed after the handshake. Replies to an opener that crashed since are
+ * dropped; a paused target's kernel still does the handshake, its process reads the request on resume.
  *
  * Faults: `crash` (the node stops; packets to it vanish), `restart` (a fresh protocol with the same
  * name and address rejoins through its seeds), `pause` (everything addressed to the node waits; on
@@ -33,7 +33,6 @@
  * order depends on anything but insertion.
  */
 import { assert } from '../../core/assert.js'
-import type { OpenedStream, StreamResult } from '../../core/effects.js'
 import { CollectingOutbox } from '../../core/effects.js'
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { TimerQueue } from '../../core/timer-queue.js'
@@ -47,14 +46,14 @@ import type { ProtocolFactory, SimOutbox, SimProtocol } from './protocol.js'
 import { createNode } from './protocol.js'
 import type { FaultKind, FaultRecord, SimObserver, SimulationOptions, SimulationStats, SpawnOptions } from './types.js'
 import { SimulationError } from './types.js'
-import type { Exchange } from './items.js'
-import { ACTION, Item, OK_EMPTY, PACKET, REFUSED, RESET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMEOUT, TIMER } from './items.js'
+import { ACTION, Item, PACKET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMER } from './items.js'
 import type { ConvergenceCheck } from './checkers.js'
 import { checkConvergence } from './checkers.js'
 import type { TraceSink } from './trace.js'
-import { nodeName } from './steps.js'
+import { nodeName } from './names.js'
+import { Streams } from './streams.js'
 import { describeEvent, describeFate, formatTimeMs } from './trace.js'
-import { describePacket, describeStream } from '../../wire/describe.js'
+import { describePacket } from '../../wire/describe.js'
 
 export type { SimulationOptions, SpawnOptions, SimObserver, FaultKind, FaultRecord, SimulationStats } from './types.js'
 export { SimulationError } from './types.js'
@@ -66,7 +65,6 @@ export const NETWORK_SEED_INDEX = 0x7ff0_0001
 export const CONTROL_SEED_INDEX = 0x7ff0_0002
 export const SCENARIO_SEED_INDEX = 0x7ff0_0003
 
-
 interface NodeSetup {
   readonly config: SwimConfig
   readonly settings: ResolvedSettings
@@ -77,16 +75,7 @@ export class Simulation {
   readonly network: Network
   /** The configuration every node gets unless spawned with overrides. */
   readonly config: SwimConfig
-  readonly stats: SimulationStats = {
-    eventsProcessed: 0,
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsDelivered: 0,
-    packetsVanished: 0,
-    packetsToNowhere: 0,
-    streamsOpened: 0,
-    streamsFailed: 0,
-  }
+  readonly stats: SimulationStats = { eventsProcessed: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, packetsVanished: 0, packetsToNowhere: 0, streamsOpened: 0, streamsFailed: 0 }
   /** Every fault and lifecycle step, in order. */
   readonly faults: FaultRecord[] = []
 
@@ -108,7 +97,7 @@ export class Simulation {
   private readonly nodeSettings: NodeSettings
   private readonly nodeFor: SimulationOptions['nodeFor']
   private readonly aead: SimulationOptions['aead']
-  private streamSeq = 0
+  private readonly streams: Streams
   private stepping = false
 
   constructor(opts: SimulationOptions) {
@@ -128,6 +117,7 @@ export class Simulation {
     // Checked once here, so a bad setting fails the construction, not the first spawn.
     this.settingsFor(0, {})
     this.port = opts.port ?? 7946
+    this.streams = new Streams({ network: this.network, queue: this.queue, stats: this.stats, trace: this.trace, now: () => this.now, input: (node, input) => this.input(node, input) })
   }
 
   /** Virtual time in ms since the simulation began. */
@@ -202,9 +192,7 @@ export class Simulation {
     this.fault('spawn', created.length === 1 ? [created[0].name] : [`${created[0].name}..${created[created.length - 1].name}`])
     for (const node of created) {
       for (const o of this.observers) o.onSpawn?.(node, this.now)
-      const out = new CollectingOutbox<NodeTimer, NodeEvent>()
-      node.protocol.start(this.now, out)
-      this.drain(node, out)
+      this.input(node, (p, now, out) => p.start(now, out), new CollectingOutbox())
     }
     const spread = opts.joinSpreadMs ?? 0
     for (const node of created) {
@@ -255,9 +243,7 @@ export class Simulation {
     node.protocol = this.factory(this.protocolOptions(node.index, node.name, node.address, setup, node.restarts, seeds), node.index)
     this.fault('restart', [node.name], `restart #${node.restarts}`)
     for (const o of this.observers) o.onRestart?.(node, this.now)
-    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
-    node.protocol.start(this.now, out)
-    this.drain(node, out)
+    this.input(node, (p, now, out) => p.start(now, out), new CollectingOutbox())
     if (seeds.length > 0) this.joinNow(node, seeds)
   }
 
@@ -284,9 +270,7 @@ export class Simulation {
     if (node.leaving) return
     node.leaving = true
     this.fault('leave', [node.name])
-    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
-    node.protocol.leave(this.now, out)
-    this.drain(node, out)
+    this.input(node, (p, now, out) => p.leave(now, out), new CollectingOutbox())
   }
 
   /**
@@ -297,10 +281,7 @@ export class Simulation {
    */
   invoke<R>(node: SimNode, operation: (protocol: SimProtocol, nowMs: number, out: SimOutbox) => R): R {
     if (node.status !== 'running') throw new SimulationError(`cannot invoke an operation on ${node.name}: it is ${node.status}`, this.seed, this.now)
-    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
-    const result = operation(node.protocol, this.now, out)
-    this.drain(node, out)
-    return result
+    return this.input(node, operation, new CollectingOutbox())
   }
 
   /**
@@ -456,9 +437,7 @@ export class Simulation {
   }
 
   private joinNow(node: SimNode, seeds: readonly Address[]): void {
-    const out = new CollectingOutbox<NodeTimer, NodeEvent>()
-    node.lastJoinId = node.protocol.join(seeds.slice(), this.now, out)
-    this.drain(node, out)
+    node.lastJoinId = this.input(node, (p, now, out) => p.join(seeds.slice(), now, out), new CollectingOutbox())
   }
 
   private stop(node: SimNode, status: 'crashed' | 'left'): void {
@@ -536,25 +515,12 @@ export class Simulation {
         return
       }
       case STREAM_REQUEST:
-        this.serveStream(node, item.stream!)
+        this.streams.requestArrived(node, item.stream!)
         return
       case STREAM_RESULT:
-      case STREAM_TIMEOUT: {
-        const ex = item.stream!
-        if (ex.done || item.gen !== node.generation) return
-        ex.done = true
-        const result = item.kind === STREAM_TIMEOUT ? TIMEOUT : item.result!
-        if (!result.ok) {
-          node.counters.streamsFailed++
-          this.stats.streamsFailed++
-        } else {
-          node.counters.streamBytesReceived += result.bytes.length
-        }
-        if (this.trace) this.trace(`${formatTimeMs(this.now)} stream#${ex.id} result ${node.name} ${result.ok ? `ok ${result.bytes.length}B` : `error=${result.error}`}`)
-        node.protocol.handleStreamReply(ex.exchangeId, result, this.now, out)
-        this.drain(node, out)
+      case STREAM_TIMEOUT:
+        this.streams.finished(node, item)
         return
-      }
     }
   }
 
@@ -564,41 +530,19 @@ export class Simulation {
       this.stats.packetsVanished++
       if (this.trace) this.trace(`${formatTimeMs(this.now)} pkt-vanished ${item.from!.name} > ${node.name} ${item.bytes!.length}B (${node.status})`)
     } else if (item.kind === STREAM_REQUEST) {
-      const ex = item.stream!
-      if (this.trace) this.trace(`${formatTimeMs(this.now)} stream#${ex.id} refused ${ex.opener.name} > ${node.name} (${node.status})`)
-      this.streamResult(node, ex, REFUSED)
+      this.streams.requestToStopped(node, item.stream!)
     }
   }
 
-  private serveStream(node: SimNode, ex: Exchange): void {
-    if (ex.done) return // the opener gave up (timeout) before the request arrived
-    node.counters.streamsAccepted++
-    node.counters.streamBytesReceived += ex.bytes.length
-    const out = this.out
-    const reply = node.protocol.handleStreamRequest(ex.opener.address, ex.bytes, this.now, out)
+  /**
+   * Hands the node's protocol an input now and performs the effects it wrote. The event loop's inputs
+   * share one outbox; lifecycle steps and user operations, which an observer may call while an outbox
+   * is being drained, bring a fresh one.
+   */
+  private input<R>(node: SimNode, input: (protocol: SimProtocol, nowMs: number, out: SimOutbox) => R, out: CollectingOutbox<NodeTimer, NodeEvent> = this.out): R {
+    const result = input(node.protocol, this.now, out)
     this.drain(node, out)
-    if (this.trace) {
-      this.trace(`${formatTimeMs(this.now)} stream#${ex.id} request ${ex.opener.name} > ${node.name} reply=${reply === null ? 'none' : `${reply.length}B ${describeStream(reply)}`}`)
-    }
-    if (!ex.expectReply) {
-      // Delivered: the opener hears success at this instant, as its own queue item.
-      this.queue.push(this.now, new Item(STREAM_RESULT, ex.opener, ex.openerGen, null, null, null, ex, OK_EMPTY, null))
-      return
-    }
-    if (reply === null) {
-      this.streamResult(node, ex, RESET)
-      return
-    }
-    node.counters.streamBytesSent += reply.length
-    this.streamResult(node, ex, { ok: true, bytes: reply })
-  }
-
-  /** Sends a stream result from `node` back to the opener after one one-way delay (unless that direction is blocked). */
-  private streamResult(node: SimNode, ex: Exchange, result: StreamResult): void {
-    const opener = ex.opener
-    if (this.network.isBlocked(node.index, opener.index)) return // lost in the partition: the opener times out
-    const delay = this.network.streamDelay(node.index, opener.index)
-    this.queue.push(this.now + delay, new Item(STREAM_RESULT, opener, ex.openerGen, null, null, null, ex, result, null))
+    return result
   }
 
   /** Performs and empties everything the protocol of `node` wrote into `out`. */
@@ -610,7 +554,7 @@ export class Simulation {
     }
     const streams = out.streams
     if (streams.length > 0) {
-      for (let i = 0; i < streams.length; i++) this.openStream(node, streams[i])
+      for (let i = 0; i < streams.length; i++) this.streams.open(node, streams[i], this.nodeAt(streams[i].to))
       out.streams = []
     }
     const timers = out.timers
@@ -650,32 +594,6 @@ export class Simulation {
     if (this.trace) {
       this.trace(`${formatTimeMs(this.now)} pkt ${from.name} > ${target.name} ${bytes.length}B [${describePacket(bytes)}] ${describeFate(net.lastFate, copies, net.delays)}`)
     }
-  }
-
-  private openStream(opener: SimNode, s: OpenedStream): void {
-    opener.counters.streamsOpened++
-    opener.counters.streamBytesSent += s.bytes.length
-    this.stats.streamsOpened++
-    const target = this.nodeAt(s.to)
-    const ex: Exchange = {
-      id: ++this.streamSeq,
-      opener,
-      openerGen: opener.generation,
-      exchangeId: s.exchangeId,
-      target,
-      bytes: s.bytes,
-      expectReply: s.expectReply,
-      done: false,
-    }
-    this.queue.push(this.now + s.timeoutMs, new Item(STREAM_TIMEOUT, opener, opener.generation, null, null, null, ex, null, null))
-    const blocked = target !== undefined && !this.network.connected(opener.index, target.index)
-    if (this.trace) {
-      const fate = target === undefined ? ' no-host' : blocked ? ' blocked' : ''
-      this.trace(`${formatTimeMs(this.now)} stream#${ex.id} open ${opener.name} > ${target?.name ?? `${s.to.ip}:${s.to.port}`} ${s.bytes.length}B ${describeStream(s.bytes)} reply=${s.expectReply} timeout=${s.timeoutMs}${fate}`)
-    }
-    if (target === undefined || blocked) return
-    const delay = this.network.streamDelay(opener.index, target.index)
-    this.queue.push(this.now + delay, new Item(STREAM_REQUEST, target, 0, null, null, null, ex, null, null))
   }
 
   private emitted(node: SimNode, event: NodeEvent): void {

@@ -20,8 +20,11 @@
  */
 import type { SeededRng } from '../../core/rng.js'
 import type { LinkOptions } from './network.js'
+import { nodeIndexOf } from './names.js'
 import type { SimNode } from './node.js'
 import type { Simulation, SpawnOptions } from './simulation.js'
+
+export { nodeName, nodeIndexOf } from './names.js'
 
 /** Which nodes a step acts on (see the module comment). */
 export interface NodePick {
@@ -49,6 +52,8 @@ interface Base {
 /** Knobs a network step changes (delays in ms, probabilities in [0, 1]). */
 export interface NetworkChange {
   readonly loss?: number
+  /** Loss of stream (TCP) segments, when it differs from `loss`. */
+  readonly streamLoss?: number
   readonly latencyMs?: readonly [number, number]
   readonly duplication?: number
   readonly reorder?: number
@@ -77,8 +82,8 @@ export type ScenarioStep =
   | ({ readonly kind: 'heal'; readonly ofStep?: string } & Base)
   /** `count` new nodes join through the first live node (named on from the last node's index). */
   | ({ readonly kind: 'join'; readonly count: number } & Base & Repeat)
-  /** Packet loss probability on every link from `atMs` on. */
-  | ({ readonly kind: 'loss'; readonly probability: number } & Base)
+  /** Packet loss probability on every link from `atMs` on; stream segments follow it unless a stream loss is set (`streamProbability` sets one). */
+  | ({ readonly kind: 'loss'; readonly probability: number; readonly streamProbability?: number } & Base)
   /** One-way delay bounds on every link from `atMs` on. */
   | ({ readonly kind: 'latency'; readonly minMs: number; readonly maxMs: number } & Base)
   /** Network knobs from `atMs` on, on every link or in a scope, for `lengthMs` or to the end. */
@@ -92,17 +97,6 @@ export function formatDurationMs(ms: number): string {
 }
 
 const percent = (p: number): string => `${+(p * 100).toFixed(3)}%`
-
-/** The name of simulated node `index`: node-000, node-001, …, node-1000. */
-export function nodeName(index: number): string {
-  return `node-${String(index).padStart(3, '0')}`
-}
-
-/** The index of a simulated node's name (`node-042` → 42), or -1 (`node-42` is not a name). */
-export function nodeIndexOf(name: string): number {
-  const m = /^node-(\d{3,})$/.exec(name)
-  return m === null || nodeName(Number(m[1])) !== name ? -1 : Number(m[1])
-}
 
 /** Names as short as they go: runs of consecutive node indexes read `node-000..node-049`. */
 export function formatNames(names: readonly string[]): string {
@@ -133,6 +127,7 @@ function describeRepeat(r: Repeat): string {
 function describeChange(c: NetworkChange): string {
   const parts: string[] = []
   if (c.loss !== undefined) parts.push(`loss ${percent(c.loss)}`)
+  if (c.streamLoss !== undefined) parts.push(`stream loss ${percent(c.streamLoss)}`)
   if (c.latencyMs !== undefined) parts.push(`latency ${formatDurationMs(c.latencyMs[0])}..${formatDurationMs(c.latencyMs[1])}`)
   if (c.duplication !== undefined) parts.push(`duplication ${percent(c.duplication)}`)
   if (c.reorder !== undefined) parts.push(`reordering ${percent(c.reorder)}`)
@@ -168,7 +163,7 @@ export function formatStep(step: ScenarioStep): string {
     case 'join':
       return `join ${step.count} new node${step.count === 1 ? '' : 's'} at ${at}${describeRepeat(step)}${id}`
     case 'loss':
-      return `loss ${percent(step.probability)} from ${at}`
+      return `loss ${percent(step.probability)}${step.streamProbability !== undefined ? `, stream loss ${percent(step.streamProbability)}` : ''} from ${at}`
     case 'latency':
       return `latency ${formatDurationMs(step.minMs)}..${formatDurationMs(step.maxMs)} from ${at}`
     case 'network': {
@@ -183,6 +178,7 @@ export function formatStep(step: ScenarioStep): string {
 export function linkOverrides(c: NetworkChange): Partial<LinkOptions> {
   return {
     ...(c.loss !== undefined ? { packetLossProbability: c.loss } : {}),
+    ...(c.streamLoss !== undefined ? { streamSegmentLossProbability: c.streamLoss } : {}),
     ...(c.latencyMs !== undefined ? { oneWayDelayMsMin: c.latencyMs[0], oneWayDelayMsMax: c.latencyMs[1] } : {}),
     ...(c.duplication !== undefined ? { packetDuplicationProbability: c.duplication } : {}),
     ...(c.reorder !== undefined ? { packetReorderProbability: c.reorder } : {}),
@@ -361,8 +357,8 @@ export class StepRunner {
         return
       }
       case 'loss':
-        log(`loss ${step.probability}`)
-        sim.network.configure({ packetLossProbability: step.probability })
+        log(`loss ${step.probability}${step.streamProbability !== undefined ? `, stream loss ${step.streamProbability}` : ''}`)
+        sim.network.configure({ packetLossProbability: step.probability, streamSegmentLossProbability: step.streamProbability })
         return
       case 'latency':
         log(`latency ${step.minMs}..${step.maxMs} ms`)
