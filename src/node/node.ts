@@ -16,6 +16,10 @@
  *
  * Operations a user calls (join, leave, broadcast, set a key, query…) are inputs too: each takes
  * `nowMs` and an outbox. Reads (members, state, stats) take nothing and change nothing.
+ *
+ * A new protocol plugs in at one place: a StackProtocol in the stack (stack/create.ts) rides on SWIM's
+ * packets, rounds and push-pull; its operations and events are added here, and both runtimes, the
+ * simulator's workloads and the dashboard get it without another line of composition.
  */
 import type { StreamResult } from '../core/effects.js'
 import type { Rng } from '../core/rng.js'
