@@ -190,7 +190,8 @@ class LoopbackHarness implements Harness {
   }
   query(i: number, name: string, payload: string, timeoutMs: number): { done(): boolean; result(): QueryResult } {
     let result: QueryResult | undefined
-    void this.nodes[i].query(name, payload, { timeoutMs }).then((r) => (result = r))
+    // Real time on a shared machine: the same generous factor as until(), for a gossiped query and its acks.
+    void this.nodes[i].query(name, payload, { timeoutMs: timeoutMs * 3 }).then((r) => (result = r))
     return { done: () => result !== undefined, result: () => result! }
   }
   async leave(i: number): Promise<void> {
