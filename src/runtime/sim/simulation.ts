@@ -27,6 +27,8 @@
  * order, then the held packets and streams are delivered in arrival order, all at the resume time),
  * `leave` (graceful; the node stops at `leaveCompleted`), `partition`/`heal` (see Network).
  *
+ * Nodes are built by builder.ts: the composed node by default, from settings checked as a real node's.
+ *
  * Determinism: node n's protocol gets SeededRng(deriveSeed(seed, n)) (a restart r of it
  * deriveSeed(deriveSeed(seed, n), r)); the network and the simulator's own choices use seeds derived
  * from the run seed with reserved indexes. Nothing here reads the wall clock or iterates a Map whose
@@ -37,13 +39,13 @@ import { CollectingOutbox } from '../../core/effects.js'
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
-import { resolveConfig, resolveNodeSettingsOrThrow } from '../../node/index.js'
-import type { NodeEvent, NodeSettings, NodeTimer, Profile, ResolvedSettings, SwimConfig } from '../../node/index.js'
+import type { NodeEvent, NodeTimer, SwimConfig } from '../../node/index.js'
+import { NodeBuilder } from './builder.js'
+import type { NodeSetup } from './builder.js'
 import { Network } from './network.js'
 import type { RecordedEvent } from './node.js'
 import { SimNode } from './node.js'
-import type { ProtocolFactory, SimOutbox, SimProtocol } from './protocol.js'
-import { createNode } from './protocol.js'
+import type { SimOutbox, SimProtocol } from './protocol.js'
 import type { FaultKind, FaultRecord, SimObserver, SimulationOptions, SimulationStats, SpawnOptions } from './types.js'
 import { SimulationError } from './types.js'
 import { ACTION, Item, PACKET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMER } from './items.js'
@@ -65,11 +67,6 @@ export const NETWORK_SEED_INDEX = 0x7ff0_0001
 export const CONTROL_SEED_INDEX = 0x7ff0_0002
 export const SCENARIO_SEED_INDEX = 0x7ff0_0003
 
-interface NodeSetup {
-  readonly config: SwimConfig
-  readonly settings: ResolvedSettings
-}
-
 export class Simulation {
   readonly seed: number
   readonly network: Network
@@ -90,13 +87,8 @@ export class Simulation {
   private readonly rng: SeededRng
   private readonly trace: TraceSink | undefined
   private readonly recordEvents: boolean
-  private readonly factory: ProtocolFactory
+  private readonly builder: NodeBuilder
   private readonly port: number
-  private readonly configPartial: Partial<SwimConfig>
-  private readonly profile: Profile | undefined
-  private readonly nodeSettings: NodeSettings
-  private readonly nodeFor: SimulationOptions['nodeFor']
-  private readonly aead: SimulationOptions['aead']
   private readonly streams: Streams
   private stepping = false
 
@@ -104,18 +96,11 @@ export class Simulation {
     assert(Number.isInteger(opts.seed), `seed must be an integer (got ${String(opts.seed)})`)
     this.seed = opts.seed >>> 0
     this.network = new Network(deriveSeed(this.seed, NETWORK_SEED_INDEX), opts.network)
-    this.configPartial = opts.config ?? {}
-    this.profile = opts.profile
-    this.config = resolveConfig(this.configPartial, opts.profile ?? this.configPartial.profile ?? 'lan')
+    this.builder = new NodeBuilder(this.seed, opts)
+    this.config = this.builder.config
     this.rng = new SeededRng(deriveSeed(this.seed, CONTROL_SEED_INDEX))
     this.trace = opts.trace
     this.recordEvents = opts.recordEvents ?? true
-    this.factory = opts.createProtocol ?? createNode
-    this.nodeSettings = opts.node ?? {}
-    this.nodeFor = opts.nodeFor
-    this.aead = opts.aead
-    // Checked once here, so a bad setting fails the construction, not the first spawn.
-    this.settingsFor(0, {})
     this.port = opts.port ?? 7946
     this.streams = new Streams({ network: this.network, queue: this.queue, stats: this.stats, trace: this.trace, now: () => this.now, input: (node, input) => this.input(node, input) })
   }
@@ -169,17 +154,15 @@ export class Simulation {
   spawn(count: number, opts: SpawnOptions = {}): SimNode[] {
     assert(Number.isInteger(count) && count >= 0, `spawn count must be a non-negative integer (got ${count})`)
     assert(this.nodeList.length + count <= 250 * 256, 'at most 64000 simulated nodes')
-    const config = opts.config === undefined ? this.config : resolveConfig({ ...this.configPartial, ...opts.config }, this.profile ?? this.config.profile)
     const created: SimNode[] = []
     const seeds = this.seedAddresses(opts.join ?? true)
     for (let i = 0; i < count; i++) {
       const index = this.nodeList.length
       const name = this.nameFor(index)
-      const settings = this.settingsFor(index, opts)
-      const setup: NodeSetup = { config, settings: opts.meta === undefined ? settings : { ...settings, meta: opts.meta } }
+      const setup = this.builder.setupFor(index, opts)
       const address = this.addressFor(index)
       const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
-      const node = new SimNode(index, name, address, this.factory(this.protocolOptions(index, name, address, setup, 0, own), index))
+      const node = new SimNode(index, name, address, this.builder.build(index, address, setup, 0, own))
       node.seeds = own
       node.invokeOperation = (n, operation) => this.invoke(n, operation)
       this.nodeList.push(node)
@@ -240,7 +223,7 @@ export class Simulation {
       const other = this.nodeList.find((n) => n !== node && n.live)
       seeds = other === undefined ? [] : [other.address]
     }
-    node.protocol = this.factory(this.protocolOptions(node.index, node.name, node.address, setup, node.restarts, seeds), node.index)
+    node.protocol = this.builder.build(node.index, node.address, setup, node.restarts, seeds)
     this.fault('restart', [node.name], `restart #${node.restarts}`)
     for (const o of this.observers) o.onRestart?.(node, this.now)
     this.input(node, (p, now, out) => p.start(now, out), new CollectingOutbox())
@@ -405,26 +388,6 @@ export class Simulation {
   }
 
   // ------------------------------------------------------------------ internals
-
-  private protocolOptions(index: number, name: string, address: Address, setup: NodeSetup, restart: number, seeds: readonly Address[]) {
-    const nodeSeed = deriveSeed(this.seed, index)
-    return {
-      name,
-      address,
-      config: setup.config,
-      settings: setup.settings,
-      rng: new SeededRng(restart === 0 ? nodeSeed : deriveSeed(nodeSeed, restart)),
-      seeds,
-      restart,
-      aead: this.aead,
-    }
-  }
-
-  /** The node settings of node `index`: the simulation's, then `nodeFor(index)`'s, then the spawn call's. */
-  private settingsFor(index: number, opts: SpawnOptions): ResolvedSettings {
-    const merged: NodeSettings = { ...this.nodeSettings, ...this.nodeFor?.(index), ...opts.node }
-    return resolveNodeSettingsOrThrow({ ...merged, config: { ...this.configPartial, ...merged.config }, profile: this.profile ?? merged.profile }, { name: this.nameFor(index), generation: 1 })
-  }
 
   private seedAddresses(join: NonNullable<SpawnOptions['join']>): Address[] {
     if (join === false) return []
