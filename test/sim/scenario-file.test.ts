@@ -281,3 +281,19 @@ test('the command runs a file, refuses cluster flags and plots', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('membershipOnly: true in a scenario file runs SWIM alone on every node, and refuses a workload beside it', () => {
+  const text = 'nodes: 4\nduration: 5s\nmembershipOnly: true\ntimeline: []\n'
+  const file = parseScenario(text, 'bare.yaml')
+  assert.equal(file.scenario.membershipOnly, true)
+  const programs = new Set<string>()
+  runScenario({ ...file.scenario, seed: 1, observer: { onSpawn: (n: SimNode) => void programs.add((n.protocol as { stack?: unknown }).stack === undefined ? 'SWIM alone' : 'stack') } })
+  assert.deepEqual([...programs], ['SWIM alone'])
+  const whole = new Set<string>()
+  runScenario({ ...parseScenario('nodes: 4\nduration: 5s\ntimeline: []\n', 'whole.yaml').scenario, seed: 1, observer: { onSpawn: (n: SimNode) => void whole.add((n.protocol as { stack?: unknown }).stack === undefined ? 'SWIM alone' : 'stack') } })
+  assert.deepEqual([...whole], ['stack'], 'the whole stack by default')
+  assert.throws(
+    () => parseScenario('nodes: 4\nduration: 5s\nmembershipOnly: true\nworkload: { kvWrites: 1 }\ntimeline: []\n', 'both.yaml'),
+    (e: unknown) => e instanceof ScenarioFileError && /membershipOnly: a workload/.test(e.message),
+  )
+})

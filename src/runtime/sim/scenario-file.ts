@@ -10,6 +10,7 @@
  *   nodes: 60                         # cluster size at the start (nodes are node-000, node-001, …)
  *   profile: lan                      # lan | wan | local
  *   duration: 3m                      # the chaos phase; then partitions heal, loss stops, and it settles
+ *   membershipOnly: false             # true: SWIM alone on every node (default: the whole stack)
  *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }   # streamLoss: TCP segments' own
  *   groups: { dc1: node-000..node-029, dc2: [node-030..node-059] }
  *   workload: { kvWrites: 5, broadcasts: 0.5, window: 2m }    # runs the whole Grapevine stack
@@ -61,7 +62,7 @@ export interface ScenarioFile {
   readonly scenario: Omit<ScenarioOptions, 'seed'>
 }
 
-const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'stack', 'workload', 'timeline']
+const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'membershipOnly', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'stack', 'workload', 'timeline']
 /** SWIM settings a file may change: file name, configuration key, kind of value. */
 const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'count' | 'bool']> = [
   ['probeInterval', 'probeIntervalMs', 'duration'],
@@ -129,9 +130,14 @@ export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFil
   const settleMaxMs = opt('settleMax', (n, p) => r.duration(n, p, true))
   const joinSpreadMs = opt('joinSpread', (n, p) => r.duration(n, p))
   const stack = opt('stack', (n, p) => r.bool(n, p))
+  const membershipOnlyNode = get('membershipOnly')
+  const membershipOnly = opt('membershipOnly', (n, p) => r.bool(n, p))
   const config = opt('swim', (n, p) => readSwim(r, n, p))
   const network = opt('network', (n, p) => readChange(r, n, p, NETWORK))
   const workload = opt('workload', (n, p) => readWorkload(r, n, p, durationMs))
+  if (membershipOnly === true && (workload !== undefined || stack === true)) {
+    r.problem(membershipOnlyNode!, 'membershipOnly', 'a workload or stack: true needs the whole stack; remove membershipOnly or the workload')
+  }
 
   // Join steps add nodes: count them first, so that groups and steps may name the nodes to come.
   const timelineNode = required('timeline')
@@ -157,6 +163,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFil
     ...(joinSpreadMs !== undefined ? { joinSpreadMs } : {}),
     ...(network !== undefined ? { network: networkOptions(network) } : {}),
     ...(stack !== undefined ? { stack } : {}),
+    ...(membershipOnly !== undefined ? { membershipOnly } : {}),
     ...(workload !== undefined ? { workload } : {}),
     steps,
     sampleEveryMs: 1000,
