@@ -24,9 +24,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1. */
+/** Ports this process handed out: a child may not have bound one yet, and the kernel may offer it again. */
+const handedOut = new Set<number>()
+
+/** A port free for both TCP and UDP on 127.0.0.1, never one this process handed out before. */
 export async function freePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 50; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer()
       s.once('error', reject)
@@ -40,7 +43,10 @@ export async function freePort(): Promise<number> {
       u.once('error', () => resolve(false))
       u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
     })
-    if (udpFree) return port
+    if (udpFree && !handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
   }
   throw new Error('no free port found')
 }
