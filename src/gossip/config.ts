@@ -68,9 +68,10 @@ export interface RumorConfig {
    * How long delivered rumors are kept to answer repair pulls. 30000. At most maxRumorAgeMs. This is
    * how long a cut-off node can be away and still get the broadcasts it missed once it is back (a
    * partition that heals, a long pause): with 2 broadcasts/s in a 100-node cluster split in halves for
-   * 20 s, 10 s of retention delivered 93.9 % of them everywhere and 30 s delivered all (`grapevine sim
-   * --nodes 100 --seed 7 --broadcasts 2 --partition 0.5@30s:20s`). Longer absences need state (cluster
-   * state converges after any partition), as Serf's bounded event buffer does.
+   * 20 s, 10 s of retention delivered 94.2 % of them everywhere and 30 s delivered all (`grapevine sim
+   * --nodes 100 --seed 7 --duration 90s --broadcasts 2 --kv-writes 5 --partition 0.5@30s:20s`).
+   * Longer absences need state (cluster state converges after any partition), as Serf's bounded event
+   * buffer does.
    */
   readonly retainMs: number
   /**
