@@ -42,6 +42,7 @@ const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [
   ['profile', '--profile', 'profile:'],
   ['loss', '--loss', 'network: { loss: … } or a network step'],
   ['streamLoss', '--stream-loss', 'network: { streamLoss: … } or a network step'],
+  ['membershipOnly', '--membership-only', 'membershipOnly: true'],
   ['latency', '--latency', 'network: { latency: … } or a network step'],
   ['crash', '--crash', 'a crash step in timeline:'],
   ['pause', '--pause', 'a pause step in timeline:'],

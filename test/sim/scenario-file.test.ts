@@ -260,6 +260,8 @@ test('the command runs a file, refuses cluster flags and plots', async () => {
     const path = join(EXAMPLES, 'flaky-rack.yaml')
     assert.equal(await runScenarioFileCommand(path, { nodes: '5' }, io, () => 1), 2)
     assert.match(err, /^grapevine sim: --nodes: the scenario file describes the cluster; set nodes: in .*flaky-rack.yaml instead/)
+    assert.equal(await runScenarioFileCommand(path, { membershipOnly: true }, io, () => 1), 2)
+    assert.match(err, /--membership-only: the scenario file describes the cluster; set membershipOnly: true in/)
     assert.equal(await runScenarioFileCommand(path, { plot: 'x.jpg' }, io, () => 1), 2)
     assert.match(err, /--plot: expected a file name ending in \.svg or \.png, got "x\.jpg"/)
     const plot = join(dir, 'rack.png')
