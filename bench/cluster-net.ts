@@ -3,7 +3,7 @@
  * the UDP and TCP packets each system sends, told apart by the port ranges the agents bind in, and the
  * network namespace the whole bench runs in so that nothing else on the machine is counted.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import type { System } from './cluster-procs.js'
 
 export interface PortRange {
@@ -106,4 +106,50 @@ export function netnsPids(name: string): number[] {
 
 export function deleteNetns(name: string): void {
   run('ip', ['netns', 'del', name])
+}
+
+/**
+ * Re-runs a bench script inside namespace `ns` (`ip netns exec`, output inherited), forwarding SIGINT and
+ * SIGTERM to it. When it ends, or 15 s after a signal if it does not, every PID `pids()` still lists is
+ * SIGKILLed (only the bench's own processes live in its namespaces) and `remove()` deletes the namespaces.
+ * Resolves to the exit code.
+ */
+export async function reexecInside(ns: string, script: string, args: readonly string[], pids: () => number[], remove: () => void): Promise<number> {
+  let cleaned = false
+  const cleanup = (): void => {
+    if (cleaned) return
+    cleaned = true
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    remove()
+  }
+  process.on('exit', cleanup)
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], { stdio: 'inherit' })
+  const forward = (sig: NodeJS.Signals): void => {
+    try {
+      child.kill(sig)
+    } catch {
+      // gone
+    }
+    setTimeout(() => {
+      cleanup()
+      process.exit(130)
+    }, 15_000).unref()
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  const code = await new Promise<number>((resolve) => {
+    child.once('error', (e) => {
+      process.stderr.write(`could not run ${script} in namespace ${ns}: ${e.message}\n`)
+      resolve(1)
+    })
+    child.once('exit', (c, sig) => resolve(c ?? (sig === null ? 1 : 130)))
+  })
+  cleanup()
+  return code
 }

@@ -19,9 +19,11 @@ export interface MemberLogEvent {
   readonly at: number
   readonly kind: MemberEventKind
   readonly member: string
+  /** For a suspicion: the accuser, when the agent logs it (Grapevine does; Serf logs only its own). */
+  readonly by?: string
 }
 
-type Parsed = { started: true } | { kind: MemberEventKind; member: string } | undefined
+type Parsed = { started: true } | { user: string } | { kind: MemberEventKind; member: string; by?: string } | undefined
 
 const GRAPEVINE_EVENTS: Record<string, MemberEventKind> = {
   joined: 'join',
@@ -36,16 +38,18 @@ const GRAPEVINE_EVENTS: Record<string, MemberEventKind> = {
 /** A line of `grapevine agent --log-format json`. */
 function parseGrapevine(line: string): Parsed {
   if (!line.startsWith('{')) return undefined
-  let o: { msg?: unknown; event?: unknown; member?: unknown }
+  let o: { msg?: unknown; event?: unknown; member?: unknown; name?: unknown; by?: unknown }
   try {
     o = JSON.parse(line) as typeof o
   } catch {
     return undefined
   }
   if (o.msg === 'agent started') return { started: true }
+  if (o.event === 'user' && typeof o.name === 'string') return { user: o.name }
   if (typeof o.event !== 'string' || typeof o.member !== 'string') return undefined
   const kind = GRAPEVINE_EVENTS[o.event]
-  return kind === undefined ? undefined : { kind, member: o.member }
+  if (kind === undefined) return undefined
+  return typeof o.by === 'string' ? { kind, member: o.member, by: o.by } : { kind, member: o.member }
 }
 
 const SERF_EVENTS: Record<string, MemberEventKind> = { Join: 'join', Update: 'update', Failed: 'failed', Leave: 'left', Reap: 'reap' }
@@ -53,10 +57,13 @@ const SERF_EVENTS: Record<string, MemberEventKind> = { Join: 'join', Update: 'up
 /** A line of `serf agent -log-level info`. */
 function parseSerf(line: string): Parsed {
   if (line.includes('==> Serf agent running!')) return { started: true }
+  const user = /agent: Received event: user-event: (\S+)/.exec(line)
+  if (user !== null) return { user: user[1] }
   const ev = /serf: EventMember(Join|Update|Failed|Leave|Reap): (\S+)/.exec(line)
   if (ev !== null) return { kind: SERF_EVENTS[ev[1]], member: ev[2] }
+  // Serf logs a suspicion only where its own probe failed: the logging agent is the accuser.
   const suspect = /memberlist: Suspect (\S+) has failed/.exec(line)
-  if (suspect !== null) return { kind: 'suspect', member: suspect[1] }
+  if (suspect !== null) return { kind: 'suspect', member: suspect[1], by: '' }
   return undefined
 }
 
@@ -111,6 +118,8 @@ export class ClusterAgent {
   readonly events: MemberLogEvent[] = []
   /** Members this agent currently believes alive or suspect, itself included (from its log lines). */
   readonly view = new Set<string>()
+  /** Names of the user events it logged receiving. */
+  readonly userEvents = new Set<string>()
   started = false
   exit: { code: number | null; signal: string | null; at: number } | undefined
   killedByBench = false
@@ -177,7 +186,12 @@ export class ClusterAgent {
       this.started = true
       return
     }
-    this.events.push({ at, kind: p.kind, member: p.member })
+    if ('user' in p) {
+      this.userEvents.add(p.user)
+      return
+    }
+    // Serf's suspicion lines are its own accusations: the accuser is the agent itself.
+    this.events.push(p.by === undefined ? { at, kind: p.kind, member: p.member } : { at, kind: p.kind, member: p.member, by: p.by === '' ? this.name : p.by })
     if (p.kind === 'failed' || p.kind === 'left' || p.kind === 'reap') this.view.delete(p.member)
     else this.view.add(p.member)
   }
@@ -187,19 +201,33 @@ export interface AgentAddresses {
   readonly port: number
   /** Grapevine: HTTP API port; Serf: RPC port. */
   readonly controlPort: number
+  /** The address both ports bind to (default 127.0.0.1). */
+  readonly host?: string
+  /** Network namespace to start the agent in (default: the bench's own). */
+  readonly netns?: string
+  /** The seed's address (default: host). */
+  readonly seedHost?: string
 }
 
-export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined, configFile?: string): ClusterAgent {
-  const args = [cliPath, 'agent', '--name', name, '--bind', `127.0.0.1:${a.port}`, '--http', `127.0.0.1:${a.controlPort}`, '--profile', 'lan', '--log-format', 'json', '--log-level', 'info']
+/** Spawns `command` in the agent's namespace when it has one (`ip netns exec` keeps the PID). */
+function spawnIn(reg: ProcessRegistry, a: AgentAddresses, command: string, args: readonly string[]): ChildProcess {
+  return a.netns === undefined ? reg.spawn(command, args) : reg.spawn('ip', ['netns', 'exec', a.netns, command, ...args])
+}
+
+export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined, configFile?: string, extraArgs: readonly string[] = []): ClusterAgent {
+  const host = a.host ?? '127.0.0.1'
+  const args = [cliPath, 'agent', '--name', name, '--bind', `${host}:${a.port}`, '--http', `${host}:${a.controlPort}`, '--profile', 'lan', '--log-format', 'json', '--log-level', 'info']
   if (configFile !== undefined) args.push('--config', configFile)
-  if (seedPort !== undefined) args.push('--join', `127.0.0.1:${seedPort}`)
-  return new ClusterAgent('grapevine', index, name, a.port, a.controlPort, reg.spawn(process.execPath, args))
+  if (seedPort !== undefined) args.push('--join', `${a.seedHost ?? host}:${seedPort}`)
+  args.push(...extraArgs)
+  return new ClusterAgent('grapevine', index, name, a.port, a.controlPort, spawnIn(reg, a, process.execPath, args))
 }
 
 export function startSerf(reg: ProcessRegistry, index: number, name: string, a: AgentAddresses, seedPort: number | undefined): ClusterAgent {
-  const args = ['agent', `-node=${name}`, `-bind=127.0.0.1:${a.port}`, `-rpc-addr=127.0.0.1:${a.controlPort}`, '-log-level=info']
-  if (seedPort !== undefined) args.push(`-join=127.0.0.1:${seedPort}`)
-  return new ClusterAgent('serf', index, name, a.port, a.controlPort, reg.spawn('serf', args))
+  const host = a.host ?? '127.0.0.1'
+  const args = ['agent', `-node=${name}`, `-bind=${host}:${a.port}`, `-rpc-addr=${host}:${a.controlPort}`, '-log-level=info']
+  if (seedPort !== undefined) args.push(`-join=${a.seedHost ?? host}:${seedPort}`)
+  return new ClusterAgent('serf', index, name, a.port, a.controlPort, spawnIn(reg, a, 'serf', args))
 }
 
 /**

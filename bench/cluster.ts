@@ -19,13 +19,13 @@
  *   restarted, so the clusters shrink. A round that does not complete within --kill-timeout is a miss.
  * Results: a table on stdout and bench/results/cluster-<timestamp>.json.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, type Counters, type PortRange } from './cluster-net.js'
+import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, reexecInside, type Counters, type PortRange } from './cluster-net.js'
 import {
   clkTck,
   ClusterAgent,
@@ -544,46 +544,8 @@ function reportRows(r: Record<System, SystemResult>): Row[] {
 // ------------------------------------------------------------------ namespace wrapper
 
 /** Runs the bench inside a fresh network namespace; deletes it (and anything left in it) at the end. */
-async function runInNetns(argv: readonly string[], ns: string): Promise<number> {
-  let cleaned = false
-  const cleanup = (): void => {
-    if (cleaned) return
-    cleaned = true
-    // Only the bench's own processes live in this namespace.
-    for (const pid of netnsPids(ns)) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-    deleteNetns(ns)
-  }
-  process.on('exit', cleanup)
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--inner', '--netns-name', ns, ...argv], { stdio: 'inherit' })
-  const forward = (sig: NodeJS.Signals): void => {
-    try {
-      child.kill(sig)
-    } catch {
-      // gone
-    }
-    // The copy inside stops its agents and exits; if it does not, clean up from here.
-    setTimeout(() => {
-      cleanup()
-      process.exit(130)
-    }, 15_000).unref()
-  }
-  process.on('SIGINT', forward)
-  process.on('SIGTERM', forward)
-  const code = await new Promise<number>((resolve) => {
-    child.once('error', (e) => {
-      log(`could not run the bench in namespace ${ns}: ${e.message}`)
-      resolve(1)
-    })
-    child.once('exit', (c, sig) => resolve(c ?? (sig === null ? 1 : 130)))
-  })
-  cleanup()
-  return code
+function runInNetns(argv: readonly string[], ns: string): Promise<number> {
+  return reexecInside(ns, fileURLToPath(import.meta.url), ['--inner', '--netns-name', ns, ...argv], () => netnsPids(ns), () => deleteNetns(ns))
 }
 
 async function main(): Promise<number> {

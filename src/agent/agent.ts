@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events'
 import pino from 'pino'
 import type { Logger } from 'pino'
 import { startNode } from '../runtime/node/start-node.js'
-import type { GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
+import type { BroadcastMessage, GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
+import type { SwimEvent } from '../node/index.js'
 import { parseHostPort } from '../runtime/node/address.js'
 import type { AgentConfig, LogFormat, LogLevel } from './config.js'
 import { HttpApi } from './http/api.js'
@@ -101,8 +102,19 @@ export class Agent extends EventEmitter {
       this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
     })
     node.on('member', (e: MemberEvent) => {
+      // Suspicions are logged below, with their accuser.
+      if (e.type === 'suspected') return
       const m = memberJson(e.member)
       log.info({ event: e.type, member: m.name, address: m.address, incarnation: m.incarnation }, `member ${e.type}`)
+    })
+    node.on('event', (e: SwimEvent) => {
+      if (e.type !== 'suspected') return
+      // `by` is the accuser: this node's own name when its probe failed, another's when the suspicion arrived by gossip.
+      log.info({ event: e.type, member: e.member.name, address: `${e.member.address.ip}:${e.member.address.port}`, incarnation: e.member.incarnation, by: e.from, via: e.via }, 'member suspected')
+    })
+    // As Serf's agent logs "Received event: user-event: NAME".
+    node.on('message', (m: BroadcastMessage) => {
+      if (m.via === 'serf') log.info({ event: 'user', name: m.name, lTime: m.lTime }, 'user event received')
     })
   }
 
