@@ -11,7 +11,10 @@
  *   TCP segments alike, SYNs and ACKs included) is dropped when `numgen random mod 100 < P`. A packet
  *   crosses exactly one input hook (its receiver's), so each one is dropped once, independently, with
  *   probability P — what the simulator's `--loss` does to datagrams and stream segments.
- * - Partition: namespace A drops gossip packets to and from B's address, both ways, UDP and TCP.
+ * - Partition: each namespace's input hook drops gossip packets from the other's address, UDP and TCP.
+ *   Drops are only ever made on input, where they are silent as on a real network: a drop in the output
+ *   hook fails the sender's sendto() with EPERM, which memberlist takes as "could not send" and never
+ *   as a failed probe (Serf's agents on that side then never suspect anyone).
  * - The bench's own connections (Grapevine's HTTP API, Serf's RPC) use other ports and are never dropped.
  */
 import { spawnSync } from 'node:child_process'
@@ -91,9 +94,10 @@ export function faultTable(side: 'a' | 'b', faults: Faults, gossip: readonly Por
   const ports = gossip.map((r) => `${r.from}-${r.to}`).join(', ')
   const lines = [`table inet ${TABLE} {`, `  set gossip { type inet_service; flags interval; elements = { ${ports} } }`]
   lines.push('  chain in {', '    type filter hook input priority 0; policy accept;')
-  if (faults.partition && side === 'a') {
-    lines.push(`    ip saddr ${ADDRESS_B} meta l4proto { tcp, udp } th sport @gossip drop`)
-    lines.push(`    ip saddr ${ADDRESS_B} meta l4proto { tcp, udp } th dport @gossip drop`)
+  if (faults.partition) {
+    const other = side === 'a' ? ADDRESS_B : ADDRESS_A
+    lines.push(`    ip saddr ${other} meta l4proto { tcp, udp } th sport @gossip drop`)
+    lines.push(`    ip saddr ${other} meta l4proto { tcp, udp } th dport @gossip drop`)
   }
   if (faults.lossPercent > 0) {
     const p = faults.lossPercent
@@ -102,12 +106,6 @@ export function faultTable(side: 'a' | 'b', faults: Faults, gossip: readonly Por
     lines.push(`    meta l4proto { tcp, udp } th sport != @gossip th dport @gossip numgen random mod 100 < ${p} drop`)
   }
   lines.push('  }')
-  if (faults.partition && side === 'a') {
-    lines.push('  chain out {', '    type filter hook output priority 0; policy accept;')
-    lines.push(`    ip daddr ${ADDRESS_B} meta l4proto { tcp, udp } th dport @gossip drop`)
-    lines.push(`    ip daddr ${ADDRESS_B} meta l4proto { tcp, udp } th sport @gossip drop`)
-    lines.push('  }')
-  }
   lines.push('}', '')
   return lines.join('\n')
 }
