@@ -330,7 +330,8 @@ function report(opts: Options, phases: readonly Phase[]): void {
     add('  distinct members', g.membersFalselyFailed, s.membersFalselyFailed)
     if (p.name === 'partition') add('failures across the cut (expected)', g.failuresAcrossCut, s.failuresAcrossCut)
     add('recovery: all see all (s)', g.recoveryS, s.recoveryS, 1)
-    add('fewest alive seen after the fault', g.aliveMinAfterEnd, s.aliveMinAfterEnd)
+    add('fewest alive seen, 2 s before the end', g.aliveMinBeforeEnd, s.aliveMinBeforeEnd)
+    add('fewest alive seen after the end', g.aliveMinAfterEnd, s.aliveMinAfterEnd)
     if (g.userEvents.sent > 0) add('user events delivered (%)', g.userEvents.deliveredFraction === null ? null : 100 * g.userEvents.deliveredFraction, s.userEvents.deliveredFraction === null ? null : 100 * s.userEvents.deliveredFraction, 1)
     add('crashes', g.crashes.length, s.crashes.length)
   }
