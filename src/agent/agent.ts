@@ -19,6 +19,7 @@ import { parseHostPort } from '../runtime/node/address.js'
 import type { AgentConfig, LogFormat, LogLevel } from './config.js'
 import { HttpApi } from './http/api.js'
 import { memberJson } from './http/respond.js'
+import { userState } from './member-words.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
@@ -216,8 +217,8 @@ export class Agent extends EventEmitter {
   }
 
   info(): Record<string, unknown> {
-    const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
-    for (const m of this.node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
+    const counts: Record<string, number> = { alive: 0, suspect: 0, failed: 0, left: 0 }
+    for (const m of this.node.members()) counts[userState(m.state)]++
     const s = this.node.stats()
     return {
       agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },

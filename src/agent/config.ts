@@ -36,6 +36,7 @@ import type { Profile, SwimConfig } from '../swim/config.js'
 import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
 import { UsageError } from '../core/errors.js'
+import { didYouMean } from '../core/suggest.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 
@@ -182,9 +183,31 @@ function readConfigFile(path: string, readFile: (path: string) => string, proble
     return {}
   }
   for (const k of Object.keys(parsed)) {
-    if (!FILE_FIELDS.has(k)) problems.push(`config file ${path}: unknown field ${JSON.stringify(k)}; fields are ${[...FILE_FIELDS].join(', ')}`)
+    if (!FILE_FIELDS.has(k)) problems.push(`config file ${path}: unknown field ${JSON.stringify(k)}${didYouMean(k, FILE_FIELDS)}; fields are ${[...FILE_FIELDS].join(', ')}`)
   }
   return parsed as Record<string, unknown>
+}
+
+/**
+ * Why `text` is not HOST:PORT with an IP literal, said precisely (a missing port, a port out of range,
+ * a host name where an IP is needed); undefined when it is fine.
+ */
+export function hostPortProblem(text: string): string | undefined {
+  if (parseHostPort(text) !== undefined) return undefined
+  const m = /^(\[[^\]]*\]|[^:]*|.*:.*(?=:\d+$)):?(\d*)$/.exec(text.trim())
+  const host = m?.[1] ?? text
+  const port = m?.[2] ?? ''
+  if (port === '') return 'no port'
+  if (Number(port) > 65535) return `port ${port} is out of range 0..65535`
+  if (parseHostPort(`${host}:1`) === undefined) return `${JSON.stringify(host)} is not an IP literal (this address is bound, so names are not resolved)`
+  return undefined
+}
+
+/** `probeIntervlMs is not a configuration field; … (fields: a, b)` gains `(did you mean "probeIntervalMs"?)`. */
+function withSuggestion(problem: string): string {
+  const m = /^(\S+) is not a configuration field(.*)\(fields: ([^)]*)\)$/s.exec(problem)
+  if (m === null) return problem
+  return `${m[1]} is not a configuration field${didYouMean(m[1], m[3].split(', '))}${m[2]}(fields: ${m[3]})`
 }
 
 function splitList(text: string): string[] {
@@ -246,7 +269,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const bindS = pick('--bind', flags.bind, 'GRAPEVINE_BIND', 'bind')
   const bind = str(bindS, 'HOST:PORT with an IP literal, like 127.0.0.1:7946') ?? DEFAULT_BIND
   if (bindS !== undefined && typeof bindS.value === 'string' && parseHostPort(bind) === undefined) {
-    problems.push(`${bindS.from} ${JSON.stringify(bind)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7946 or [::1]:7946`)
+    problems.push(`${bindS.from} ${JSON.stringify(bind)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7946 or [::1]:7946 (${hostPortProblem(bind) ?? 'not an address'})`)
   }
   const advS = pick('--advertise', flags.advertise, 'GRAPEVINE_ADVERTISE', 'advertise')
   const advertise = str(advS, 'HOST[:PORT] with a reachable IP literal, like 10.0.0.5:7946')
@@ -273,7 +296,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const httpS = pick('--http', flags.http, 'GRAPEVINE_HTTP', 'http')
   const http = str(httpS, 'HOST:PORT with an IP literal, like 127.0.0.1:7980') ?? DEFAULT_HTTP
   const httpAddr = parseHostPort(http)
-  if (httpAddr === undefined) problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7980`)
+  if (httpAddr === undefined) problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7980 (${hostPortProblem(http) ?? 'not an address'})`)
   const httpToken = str(pick('--http-token', flags.httpToken, 'GRAPEVINE_HTTP_TOKEN', 'httpToken'), 'a non-empty secret string')
   if (httpAddr !== undefined && !isLoopback(httpAddr.ip) && httpToken === undefined) {
     problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: the HTTP API is off loopback, so it needs a token; add --http-token TOKEN (or GRAPEVINE_HTTP_TOKEN), or bind 127.0.0.1`)
@@ -351,16 +374,18 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const state = section('state')
   const phi = section('phi')
 
-  if (problems.length === 0) {
-    // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag size.
-    try {
-      resolveNodeOptions({ name, bind, advertise, profile, config: swim, tags, broadcast, state, phi })
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e
-      for (const p of e.problems) {
-        const sub = /^(config|broadcast|state|phi)\.(.*)$/s.exec(p)
-        problems.push(sub === null ? p : `${fileFrom(sub[1] === 'config' ? 'swim' : sub[1])}: ${sub[2]}`)
-      }
+  // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
+  // size; it runs even when other problems were found, so one run reports every mistake. Addresses
+  // already refused above are left out, so they are not reported twice.
+  try {
+    const bindOk = parseHostPort(bind) !== undefined
+    const advertiseOk = advertise !== undefined && bindOk && parseHostPort(advertise, bindPort) !== undefined && !isUnspecified(parseHostPort(advertise, bindPort)!.ip)
+    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi })
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    for (const p of e.problems) {
+      const sub = /^(config|broadcast|state|phi)\.(.*)$/s.exec(p)
+      problems.push(sub === null ? p : `${fileFrom(sub[1] === 'config' ? 'swim' : sub[1])}: ${withSuggestion(sub[2])}`)
     }
   }
   if (problems.length > 0) {

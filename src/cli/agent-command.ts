@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from '../agent/agent.js'
-import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
@@ -99,7 +99,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     })
 
   clientOptions(program.command('members').description('list the members a running agent knows'))
-    .option('--status <STATE>', 'only members in this state: alive, suspect, dead, left')
+    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed)')
     .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
     .action(async (flags: ClientFlags & { status?: string; tag?: string[] }) => {
       process.exitCode = await membersCommand(flags, io)
@@ -115,8 +115,9 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       process.exitCode = await leaveCommand(flags, io)
     })
 
-  clientOptions(program.command('monitor').description('stream membership events from a running agent until interrupted'))
-    .action(async (flags: ClientFlags) => {
+  clientOptions(program.command('monitor').description('stream membership events, user events and broadcasts from a running agent until interrupted'))
+    .option('--types <LIST>', `event kinds, comma-separated, from member, user, message, state, gossip, suspicion, health, phi (default ${MONITOR_TYPES})`)
+    .action(async (flags: ClientFlags & { types?: string }) => {
       const ac = new AbortController()
       process.once('SIGINT', () => ac.abort())
       process.exitCode = await monitorCommand(flags, io, process.env, ac.signal)
