@@ -22,6 +22,7 @@ import { memberJson } from './http/respond.js'
 import { userState } from './member-words.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
+import { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import type { SnapshotData } from './snapshot.js'
 
@@ -74,6 +75,7 @@ export class Agent extends EventEmitter {
   private joinAbandoned = false
   private httpPort = 0
   private snapshotWriter: SnapshotWriter | undefined
+  private handlers: EventHandlers | undefined
   /** Seeds the background join is working on, and how it went. */
   private joinState: { seeds: readonly string[]; attempts: number; done: boolean; contacted: number; lastError?: string } = { seeds: [], attempts: 0, done: true, contacted: 0 }
   readonly metrics: AgentMetrics
@@ -97,6 +99,7 @@ export class Agent extends EventEmitter {
       keysChanged: () => this.saveKeyring(),
     })
     warnSecurityDrops(node, log)
+    if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
     node.on('keyring', () => {
       this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
@@ -254,6 +257,7 @@ export class Agent extends EventEmitter {
           await this.node.leave()
         }
         opts.onLeft?.()
+        await this.handlers?.close()
         await this.snapshotWriter?.stop(leave)
         await this.node.shutdown()
         // Let a response written just now go out before connections are closed.

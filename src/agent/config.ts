@@ -15,7 +15,7 @@
  *   --profile P           GRAPEVINE_PROFILE               profile
  *   --tag K=V (repeat)    GRAPEVINE_TAGS (k=v,k=v)        tags (object)
  *   --log-level L         GRAPEVINE_LOG_LEVEL             logLevel
- *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat
+ *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat (default: pretty on a terminal, else json)
  *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
  *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
  *   --encrypt KEY         GRAPEVINE_ENCRYPT               encrypt (base64, as `grapevine keygen` prints)
@@ -23,6 +23,8 @@
  *   --label LABEL         GRAPEVINE_LABEL                 label (off by default: Serf 0.9.4 rejects labels)
  *   --encrypt-verify-incoming B  GRAPEVINE_ENCRYPT_VERIFY_INCOMING  encryptVerifyIncoming (default true)
  *   --encrypt-verify-outgoing B  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  encryptVerifyOutgoing (default true)
+ *   --event-handler [F=]S GRAPEVINE_EVENT_HANDLER (one)   eventHandlers (array of "[FILTER=]SCRIPT", as Serf's)
+ *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
@@ -37,6 +39,8 @@ import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
 import { UsageError } from '../core/errors.js'
 import { didYouMean } from '../core/suggest.js'
+import { parseEventHandler } from './event-handlers.js'
+import type { EventScript } from './event-handlers.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 
@@ -75,6 +79,10 @@ export interface AgentConfig {
   readonly label: string
   readonly encryptVerifyIncoming: boolean
   readonly encryptVerifyOutgoing: boolean
+  /** Serf-style event handler scripts (`[FILTER=]SCRIPT`), parsed. */
+  readonly eventHandlers: readonly EventScript[]
+  /** A handler script running longer is killed (a query's handler also at the query's timeout). */
+  readonly eventHandlerTimeoutMs: number
 }
 
 /** The agent's flags as commander hands them over. */
@@ -99,6 +107,8 @@ export interface RawAgentFlags {
   label?: string
   encryptVerifyIncoming?: string
   encryptVerifyOutgoing?: string
+  eventHandler?: string[]
+  eventHandlerTimeout?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -112,7 +122,7 @@ interface Sourced<T> {
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
-  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing',
+  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
 ])
 
 /**
@@ -304,7 +314,8 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
 
   const profile = oneOf(pick('--profile', flags.profile, 'GRAPEVINE_PROFILE', 'profile'), ['lan', 'wan', 'local'] as const, 'lan')
   const logLevel = oneOf(pick('--log-level', flags.logLevel, 'GRAPEVINE_LOG_LEVEL', 'logLevel'), LOG_LEVELS, 'info')
-  const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, 'json')
+  // Human-readable on a terminal, JSON lines for log collectors otherwise.
+  const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, process.stdout.isTTY === true ? 'pretty' : 'json')
   const snapshot = str(pick('--snapshot', flags.snapshot, 'GRAPEVINE_SNAPSHOT', 'snapshot'), 'a file path, like /var/lib/grapevine/snapshot.json')
 
   let rejoinAfterLeave = false
@@ -374,6 +385,28 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const state = section('state')
   const phi = section('phi')
 
+  let handlerSpecs: string[] = []
+  let handlersFrom = '--event-handler'
+  if (flags.eventHandler !== undefined && flags.eventHandler.length > 0) handlerSpecs = flags.eventHandler
+  else if (env.GRAPEVINE_EVENT_HANDLER !== undefined && env.GRAPEVINE_EVENT_HANDLER !== '') {
+    // One handler: a filter list has commas of its own, so the variable is not split.
+    handlerSpecs = [env.GRAPEVINE_EVENT_HANDLER]
+    handlersFrom = 'GRAPEVINE_EVENT_HANDLER'
+  } else if (file.eventHandlers !== undefined) {
+    handlersFrom = fileFrom('eventHandlers')
+    if (Array.isArray(file.eventHandlers) && file.eventHandlers.every((h) => typeof h === 'string')) handlerSpecs = file.eventHandlers as string[]
+    else problems.push(`${handlersFrom} ${JSON.stringify(file.eventHandlers)}: expected an array of "[FILTER=]SCRIPT" strings like ["member-join=./join.sh"]`)
+  }
+  const eventHandlers: EventScript[] = []
+  for (const spec of handlerSpecs) {
+    try {
+      eventHandlers.push(parseEventHandler(spec))
+    } catch (e) {
+      problems.push(`${handlersFrom} ${(e as Error).message}`)
+    }
+  }
+  const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
+
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
   // size; it runs even when other problems were found, so one run reports every mistake. Addresses
   // already refused above are left out, so they are not reported twice.
@@ -393,6 +426,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs,
   }
 }
