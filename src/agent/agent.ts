@@ -97,6 +97,10 @@ export class Agent extends EventEmitter {
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),
       keysChanged: () => this.saveKeyring(),
+      tagsChanged: () => {
+        log.info({ tags: node.localMember().tags }, 'tags changed')
+        this.snapshotWriter?.soon()
+      },
     })
     warnSecurityDrops(node, log)
     if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
@@ -134,13 +138,19 @@ export class Agent extends EventEmitter {
     }
     // One past the last incarnation we used, so members that hold us failed take us back at once.
     const incarnation = snap !== undefined && snap.incarnation >= 1 && snap.incarnation < 0xffffffff ? snap.incarnation + 1 : 1
+    // Tags set at runtime (`grapevine tags`) were kept in the snapshot; they are this node's tags now.
+    let tags = config.tags
+    if (snap?.tags !== undefined && JSON.stringify(snap.tags) !== JSON.stringify(config.tags)) {
+      log.info({ snapshot: config.snapshot, tags: snap.tags, configured: config.tags }, 'tags from the snapshot (last set at runtime) replace the configured ones')
+      tags = snap.tags
+    }
     const node = await startNode({
       name: config.name,
       bind: config.bind,
       advertise: config.advertise,
       profile: config.profile,
       config: config.swim,
-      tags: config.tags,
+      tags,
       incarnation,
       broadcast: config.broadcast,
       state: config.state,
@@ -160,7 +170,7 @@ export class Agent extends EventEmitter {
       throw e
     }
     const enc = node.encryption()
-    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
+    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
 
     let seeds = config.join
     if (config.snapshot !== undefined) {

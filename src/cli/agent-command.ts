@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from '../agent/agent.js'
-import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES } from './client.js'
+import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
@@ -134,6 +134,13 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
     .action(async (flags: ClientFlags & { status?: string; tag?: string[] }) => {
       process.exitCode = await membersCommand(flags, io)
+    })
+
+  clientOptions(program.command('tags').description('change a running agent\'s tags (gossiped as an update, kept in its snapshot); without flags, list them'))
+    .option('--set <K=V>', 'set a tag (repeatable)', collect)
+    .option('--delete <K>', 'delete a tag (repeatable)', collect)
+    .action(async (flags: ClientFlags & { set?: string[]; delete?: string[] }) => {
+      process.exitCode = await tagsCommand(flags, io)
     })
 
   clientOptions(program.command('join').description('ask a running agent to join more members').argument('<ADDR...>', 'HOST[:PORT] of members to join'))

@@ -99,6 +99,27 @@ export async function membersCommand(flags: ClientFlags & { status?: string; tag
   return 0
 }
 
+/** `grapevine tags --set k=v --delete k` (as `serf tags`); without flags, prints this agent's tags. */
+export async function tagsCommand(flags: ClientFlags & { set?: string[]; delete?: string[] }, io: CommandIo, env = process.env): Promise<number> {
+  const t = target(flags, env)
+  let body: { tags: Record<string, string> }
+  if ((flags.set ?? []).length === 0 && (flags.delete ?? []).length === 0) {
+    body = (await (await call(t, 'GET', '/v1/tags')).json()) as typeof body
+  } else {
+    const set: Record<string, string> = {}
+    for (const pair of flags.set ?? []) {
+      const eq = pair.indexOf('=')
+      if (eq <= 0) throw new UsageError(`--set ${JSON.stringify(pair)}: expected KEY=VALUE, like role=web`)
+      set[pair.slice(0, eq)] = pair.slice(eq + 1)
+    }
+    body = (await (await call(t, 'POST', '/v1/tags', { set, delete: flags.delete ?? [] })).json()) as typeof body
+    if (flags.json !== true) io.out('Successfully updated agent tags\n')
+  }
+  if (flags.json === true) io.out(JSON.stringify(body) + '\n')
+  else for (const [k, v] of Object.entries(body.tags)) io.out(`${k}=${v}\n`)
+  return 0
+}
+
 export async function joinCommand(addresses: readonly string[], flags: ClientFlags, io: CommandIo, env = process.env): Promise<number> {
   const res = await call(target(flags, env), 'POST', '/v1/join', { addresses })
   const body = (await res.json()) as { contacted: number }

@@ -22,6 +22,8 @@
  *                         suspicion, health and phi (ui.ts: the dashboard asks for those); 400 for an unknown kind
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
+ *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
+ *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
@@ -61,6 +63,8 @@ export interface ApiTarget {
   leave(): Promise<void>
   /** Saves the keyring after a change (to the keyring file, when there is one). */
   keysChanged?(): Promise<void>
+  /** This node's tags were changed through the API (the agent keeps them in its snapshot). */
+  tagsChanged?(): void
 }
 
 function tokenMatches(given: string, expected: string): boolean {
@@ -244,6 +248,29 @@ export class HttpApi {
         }
         const r = await pending
         return send(res, 200, { name: r.name, lTime: r.lTime, acks: r.acks, responses: r.responses.map((x) => ({ from: x.from, payload: Buffer.from(x.payload).toString('utf8') })) })
+      }
+      case '/v1/tags': {
+        if (req.method === 'GET' || req.method === 'HEAD') return send(res, 200, { tags: t.node.localMember().tags })
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { set?: unknown; delete?: unknown }
+        const set = body?.set ?? {}
+        const del = body?.delete ?? []
+        if (set === null || typeof set !== 'object' || Array.isArray(set) || !Object.values(set).every((v) => typeof v === 'string')) {
+          throw new HttpError(400, `set: expected an object of tag → value strings, like {"role": "web"}, got ${JSON.stringify(set)?.slice(0, 100)}`)
+        }
+        if (!Array.isArray(del) || !del.every((k) => typeof k === 'string')) throw new HttpError(400, `delete: expected an array of tag names, like ["zone"], got ${JSON.stringify(del)?.slice(0, 100)}`)
+        const both = Object.keys(set).filter((k) => (del as string[]).includes(k))
+        if (both.length > 0) throw new HttpError(400, `tag ${JSON.stringify(both[0])} is both set and deleted; pick one`)
+        const next: Record<string, string> = { ...t.node.localMember().tags, ...(set as Record<string, string>) }
+        for (const k of del as string[]) delete next[k]
+        try {
+          t.node.setTags(next)
+        } catch (e) {
+          if (e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
+          throw e
+        }
+        t.tagsChanged?.()
+        return send(res, 200, { tags: t.node.localMember().tags })
       }
       case '/v1/events':
         requireMethod(req, 'GET')
