@@ -20,8 +20,10 @@ import { parseHostPort } from '../runtime/node/address.js'
 import type { AgentConfig, LogFormat, LogLevel } from './config.js'
 import { HttpApi } from './http/api.js'
 import { memberJson } from './http/respond.js'
+import { userState } from './member-words.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
+import { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import type { SnapshotData } from './snapshot.js'
 
@@ -74,6 +76,7 @@ export class Agent extends EventEmitter {
   private joinAbandoned = false
   private httpPort = 0
   private snapshotWriter: SnapshotWriter | undefined
+  private handlers: EventHandlers | undefined
   /** Seeds the background join is working on, and how it went. */
   private joinState: { seeds: readonly string[]; attempts: number; done: boolean; contacted: number; lastError?: string } = { seeds: [], attempts: 0, done: true, contacted: 0 }
   readonly metrics: AgentMetrics
@@ -95,8 +98,13 @@ export class Agent extends EventEmitter {
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),
       keysChanged: () => this.saveKeyring(),
+      tagsChanged: () => {
+        log.info({ tags: node.localMember().tags }, 'tags changed')
+        this.snapshotWriter?.soon()
+      },
     })
     warnSecurityDrops(node, log)
+    if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
     node.on('keyring', () => {
       this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
@@ -142,13 +150,19 @@ export class Agent extends EventEmitter {
     }
     // One past the last incarnation we used, so members that hold us failed take us back at once.
     const incarnation = snap !== undefined && snap.incarnation >= 1 && snap.incarnation < 0xffffffff ? snap.incarnation + 1 : 1
+    // Tags set at runtime (`grapevine tags`) were kept in the snapshot; they are this node's tags now.
+    let tags = config.tags
+    if (snap?.tags !== undefined && JSON.stringify(snap.tags) !== JSON.stringify(config.tags)) {
+      log.info({ snapshot: config.snapshot, tags: snap.tags, configured: config.tags }, 'tags from the snapshot (last set at runtime) replace the configured ones')
+      tags = snap.tags
+    }
     const node = await startNode({
       name: config.name,
       bind: config.bind,
       advertise: config.advertise,
       profile: config.profile,
       config: config.swim,
-      tags: config.tags,
+      tags,
       incarnation,
       broadcast: config.broadcast,
       state: config.state,
@@ -168,7 +182,7 @@ export class Agent extends EventEmitter {
       throw e
     }
     const enc = node.encryption()
-    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags: config.tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
+    log.info({ name: node.name, address: `${node.address.ip}:${node.port}`, http: agent.httpAddress, profile: config.profile, tags, encryption: enc.encrypting ? enc.primary : 'off', label: enc.label || undefined }, 'agent started')
 
     let seeds = config.join
     if (config.snapshot !== undefined) {
@@ -228,8 +242,8 @@ export class Agent extends EventEmitter {
   }
 
   info(): Record<string, unknown> {
-    const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
-    for (const m of this.node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
+    const counts: Record<string, number> = { alive: 0, suspect: 0, failed: 0, left: 0 }
+    for (const m of this.node.members()) counts[userState(m.state)]++
     const s = this.node.stats()
     return {
       agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },
@@ -265,6 +279,7 @@ export class Agent extends EventEmitter {
           await this.node.leave()
         }
         opts.onLeft?.()
+        await this.handlers?.close()
         await this.snapshotWriter?.stop(leave)
         await this.node.shutdown()
         // Let a response written just now go out before connections are closed.

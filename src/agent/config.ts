@@ -15,7 +15,7 @@
  *   --profile P           GRAPEVINE_PROFILE               profile
  *   --tag K=V (repeat)    GRAPEVINE_TAGS (k=v,k=v)        tags (object)
  *   --log-level L         GRAPEVINE_LOG_LEVEL             logLevel
- *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat
+ *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat (default: pretty on a terminal, else json)
  *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
  *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
  *   --encrypt KEY         GRAPEVINE_ENCRYPT               encrypt (base64, as `grapevine keygen` prints)
@@ -23,6 +23,8 @@
  *   --label LABEL         GRAPEVINE_LABEL                 label (off by default: Serf 0.9.4 rejects labels)
  *   --encrypt-verify-incoming B  GRAPEVINE_ENCRYPT_VERIFY_INCOMING  encryptVerifyIncoming (default true)
  *   --encrypt-verify-outgoing B  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  encryptVerifyOutgoing (default true)
+ *   --event-handler [F=]S GRAPEVINE_EVENT_HANDLER (one)   eventHandlers (array of "[FILTER=]SCRIPT", as Serf's)
+ *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
@@ -36,6 +38,9 @@ import type { Profile, SwimConfig } from '../swim/config.js'
 import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
 import { resolveNodeOptions } from '../runtime/node/start-node.js'
 import { UsageError } from '../core/errors.js'
+import { didYouMean } from '../core/suggest.js'
+import { parseEventHandler } from './event-handlers.js'
+import type { EventScript } from './event-handlers.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 
@@ -74,6 +79,10 @@ export interface AgentConfig {
   readonly label: string
   readonly encryptVerifyIncoming: boolean
   readonly encryptVerifyOutgoing: boolean
+  /** Serf-style event handler scripts (`[FILTER=]SCRIPT`), parsed. */
+  readonly eventHandlers: readonly EventScript[]
+  /** A handler script running longer is killed (a query's handler also at the query's timeout). */
+  readonly eventHandlerTimeoutMs: number
 }
 
 /** The agent's flags as commander hands them over. */
@@ -98,6 +107,8 @@ export interface RawAgentFlags {
   label?: string
   encryptVerifyIncoming?: string
   encryptVerifyOutgoing?: string
+  eventHandler?: string[]
+  eventHandlerTimeout?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -111,7 +122,7 @@ interface Sourced<T> {
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
-  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing',
+  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
 ])
 
 /**
@@ -182,9 +193,31 @@ function readConfigFile(path: string, readFile: (path: string) => string, proble
     return {}
   }
   for (const k of Object.keys(parsed)) {
-    if (!FILE_FIELDS.has(k)) problems.push(`config file ${path}: unknown field ${JSON.stringify(k)}; fields are ${[...FILE_FIELDS].join(', ')}`)
+    if (!FILE_FIELDS.has(k)) problems.push(`config file ${path}: unknown field ${JSON.stringify(k)}${didYouMean(k, FILE_FIELDS)}; fields are ${[...FILE_FIELDS].join(', ')}`)
   }
   return parsed as Record<string, unknown>
+}
+
+/**
+ * Why `text` is not HOST:PORT with an IP literal, said precisely (a missing port, a port out of range,
+ * a host name where an IP is needed); undefined when it is fine.
+ */
+export function hostPortProblem(text: string): string | undefined {
+  if (parseHostPort(text) !== undefined) return undefined
+  const m = /^(\[[^\]]*\]|[^:]*|.*:.*(?=:\d+$)):?(\d*)$/.exec(text.trim())
+  const host = m?.[1] ?? text
+  const port = m?.[2] ?? ''
+  if (port === '') return 'no port'
+  if (Number(port) > 65535) return `port ${port} is out of range 0..65535`
+  if (parseHostPort(`${host}:1`) === undefined) return `${JSON.stringify(host)} is not an IP literal (this address is bound, so names are not resolved)`
+  return undefined
+}
+
+/** `probeIntervlMs is not a configuration field; … (fields: a, b)` gains `(did you mean "probeIntervalMs"?)`. */
+function withSuggestion(problem: string): string {
+  const m = /^(\S+) is not a configuration field(.*)\(fields: ([^)]*)\)$/s.exec(problem)
+  if (m === null) return problem
+  return `${m[1]} is not a configuration field${didYouMean(m[1], m[3].split(', '))}${m[2]}(fields: ${m[3]})`
 }
 
 function splitList(text: string): string[] {
@@ -246,7 +279,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const bindS = pick('--bind', flags.bind, 'GRAPEVINE_BIND', 'bind')
   const bind = str(bindS, 'HOST:PORT with an IP literal, like 127.0.0.1:7946') ?? DEFAULT_BIND
   if (bindS !== undefined && typeof bindS.value === 'string' && parseHostPort(bind) === undefined) {
-    problems.push(`${bindS.from} ${JSON.stringify(bind)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7946 or [::1]:7946`)
+    problems.push(`${bindS.from} ${JSON.stringify(bind)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7946 or [::1]:7946 (${hostPortProblem(bind) ?? 'not an address'})`)
   }
   const advS = pick('--advertise', flags.advertise, 'GRAPEVINE_ADVERTISE', 'advertise')
   const advertise = str(advS, 'HOST[:PORT] with a reachable IP literal, like 10.0.0.5:7946')
@@ -273,7 +306,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const httpS = pick('--http', flags.http, 'GRAPEVINE_HTTP', 'http')
   const http = str(httpS, 'HOST:PORT with an IP literal, like 127.0.0.1:7980') ?? DEFAULT_HTTP
   const httpAddr = parseHostPort(http)
-  if (httpAddr === undefined) problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7980`)
+  if (httpAddr === undefined) problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: expected HOST:PORT with an IP literal, like 127.0.0.1:7980 (${hostPortProblem(http) ?? 'not an address'})`)
   const httpToken = str(pick('--http-token', flags.httpToken, 'GRAPEVINE_HTTP_TOKEN', 'httpToken'), 'a non-empty secret string')
   if (httpAddr !== undefined && !isLoopback(httpAddr.ip) && httpToken === undefined) {
     problems.push(`${httpS?.from ?? '--http'} ${JSON.stringify(http)}: the HTTP API is off loopback, so it needs a token; add --http-token TOKEN (or GRAPEVINE_HTTP_TOKEN), or bind 127.0.0.1`)
@@ -281,7 +314,8 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
 
   const profile = oneOf(pick('--profile', flags.profile, 'GRAPEVINE_PROFILE', 'profile'), ['lan', 'wan', 'local'] as const, 'lan')
   const logLevel = oneOf(pick('--log-level', flags.logLevel, 'GRAPEVINE_LOG_LEVEL', 'logLevel'), LOG_LEVELS, 'info')
-  const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, 'json')
+  // Human-readable on a terminal, JSON lines for log collectors otherwise.
+  const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, process.stdout.isTTY === true ? 'pretty' : 'json')
   const snapshot = str(pick('--snapshot', flags.snapshot, 'GRAPEVINE_SNAPSHOT', 'snapshot'), 'a file path, like /var/lib/grapevine/snapshot.json')
 
   let rejoinAfterLeave = false
@@ -351,16 +385,40 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const state = section('state')
   const phi = section('phi')
 
-  if (problems.length === 0) {
-    // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag size.
+  let handlerSpecs: string[] = []
+  let handlersFrom = '--event-handler'
+  if (flags.eventHandler !== undefined && flags.eventHandler.length > 0) handlerSpecs = flags.eventHandler
+  else if (env.GRAPEVINE_EVENT_HANDLER !== undefined && env.GRAPEVINE_EVENT_HANDLER !== '') {
+    // One handler: a filter list has commas of its own, so the variable is not split.
+    handlerSpecs = [env.GRAPEVINE_EVENT_HANDLER]
+    handlersFrom = 'GRAPEVINE_EVENT_HANDLER'
+  } else if (file.eventHandlers !== undefined) {
+    handlersFrom = fileFrom('eventHandlers')
+    if (Array.isArray(file.eventHandlers) && file.eventHandlers.every((h) => typeof h === 'string')) handlerSpecs = file.eventHandlers as string[]
+    else problems.push(`${handlersFrom} ${JSON.stringify(file.eventHandlers)}: expected an array of "[FILTER=]SCRIPT" strings like ["member-join=./join.sh"]`)
+  }
+  const eventHandlers: EventScript[] = []
+  for (const spec of handlerSpecs) {
     try {
-      resolveNodeOptions({ name, bind, advertise, profile, config: swim, tags, broadcast, state, phi })
+      eventHandlers.push(parseEventHandler(spec))
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw e
-      for (const p of e.problems) {
-        const sub = /^(config|broadcast|state|phi)\.(.*)$/s.exec(p)
-        problems.push(sub === null ? p : `${fileFrom(sub[1] === 'config' ? 'swim' : sub[1])}: ${sub[2]}`)
-      }
+      problems.push(`${handlersFrom} ${(e as Error).message}`)
+    }
+  }
+  const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
+
+  // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
+  // size; it runs even when other problems were found, so one run reports every mistake. Addresses
+  // already refused above are left out, so they are not reported twice.
+  try {
+    const bindOk = parseHostPort(bind) !== undefined
+    const advertiseOk = advertise !== undefined && bindOk && parseHostPort(advertise, bindPort) !== undefined && !isUnspecified(parseHostPort(advertise, bindPort)!.ip)
+    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi })
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    for (const p of e.problems) {
+      const sub = /^(config|broadcast|state|phi)\.(.*)$/s.exec(p)
+      problems.push(sub === null ? p : `${fileFrom(sub[1] === 'config' ? 'swim' : sub[1])}: ${withSuggestion(sub[2])}`)
     }
   }
   if (problems.length > 0) {
@@ -368,6 +426,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs,
   }
 }

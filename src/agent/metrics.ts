@@ -15,12 +15,15 @@
  * Grapevine's own protocols: rumors_total{outcome}, rumor_messages_total{what},
  * state_exchanges_total{what}, protocol_decode_errors_total{protocol,reason}, state_version,
  * state_nodes, phi{member}; encryption_enabled (1 when sending encrypted) and keyring_keys (keys
- * installed; which ones, by fingerprint, is in /v1/keys, never in metrics).
+ * installed; which ones, by fingerprint, is in /v1/keys, never in metrics). members{state} counts in
+ * Serf's words (alive, suspect, failed, left). With processMetrics, prom-client's standard process_*
+ * and nodejs_* series, unprefixed, so stock Node.js dashboards find them.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
+import { userState } from './member-words.js'
 
 type Labels = Record<string, string>
 
@@ -61,7 +64,7 @@ export class AgentMetrics {
     r.setDefaultLabels({ node: node.name })
     // Event-loop delay is sampled every 100 ms, not prom-client's 10 ms: ten times fewer wake-ups of an
     // otherwise idle agent (the 10 ms sampler alone cost more CPU than a whole Serf agent).
-    if (opts.processMetrics === true) collectDefaultMetrics({ register: r, prefix: 'grapevine_process_', eventLoopMonitoringPrecision: 100 })
+    if (opts.processMetrics === true) collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 100 })
 
     new Gauge({
       name: 'grapevine_members',
@@ -70,8 +73,8 @@ export class AgentMetrics {
       registers: [r],
       collect: () => {
         const g = r.getSingleMetric('grapevine_members') as Gauge<'state'>
-        const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 }
-        for (const m of node.members()) counts[m.state] = (counts[m.state] ?? 0) + 1
+        const counts: Record<string, number> = { alive: 0, suspect: 0, failed: 0, left: 0 }
+        for (const m of node.members()) counts[userState(m.state)]++
         for (const [state, n] of Object.entries(counts)) g.set({ state }, n)
       },
     })

@@ -4,8 +4,11 @@
  * file in the same folder, then rename), so a crash mid-write leaves the previous snapshot intact.
  *
  * Format (JSON, version 1):
- *   { "version": 1, "name": "web-1", "incarnation": 4, "left": false,
+ *   { "version": 1, "name": "web-1", "incarnation": 4, "left": false, "tags": { "role": "web" },
  *     "members": [{ "name": "web-2", "address": "10.0.0.6:7946" }] }
+ *
+ * `tags` are this node's tags as last set (at start or at runtime, `grapevine tags`), so tags changed
+ * at runtime survive a restart, as with Serf's tags file. Older snapshots without it are read as before.
  *
  * `left` is true after a graceful leave: like Serf, a restarted agent then does not rejoin the old
  * members unless asked to (`--rejoin-after-leave`).
@@ -20,6 +23,8 @@ export interface SnapshotData {
   readonly name: string
   readonly incarnation: number
   readonly left: boolean
+  /** This node's tags when written; undefined in snapshots from before runtime tags. */
+  readonly tags?: Readonly<Record<string, string>>
   readonly members: ReadonlyArray<{ readonly name: string; readonly address: string }>
 }
 
@@ -37,7 +42,9 @@ export async function readSnapshot(path: string): Promise<SnapshotData | undefin
     throw new Error(`${path}: not a version-1 grapevine snapshot`)
   }
   const members = d.members.filter((m) => m !== null && typeof m === 'object' && typeof m.name === 'string' && typeof m.address === 'string')
-  return { version: 1, name: String(d.name ?? ''), incarnation: Number(d.incarnation ?? 0), left: d.left === true, members }
+  const t = d.tags as unknown
+  const tags = t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => typeof v === 'string') ? (t as Record<string, string>) : undefined
+  return { version: 1, name: String(d.name ?? ''), incarnation: Number(d.incarnation ?? 0), left: d.left === true, ...(tags === undefined ? {} : { tags }), members }
 }
 
 /** The snapshot of a node now: live members other than itself. */
@@ -46,7 +53,8 @@ export function snapshotOf(node: GrapevineNode, left: boolean): SnapshotData {
     .members()
     .filter((m) => m.name !== node.name && (m.state === 'alive' || m.state === 'suspect'))
     .map((m) => ({ name: m.name, address: memberJson(m).address as string }))
-  return { version: 1, name: node.name, incarnation: node.localMember().incarnation, left, members }
+  const self = node.localMember()
+  return { version: 1, name: node.name, incarnation: self.incarnation, left, tags: self.tags, members }
 }
 
 /** Writes atomically: temp file next to the target, then rename over it. */
@@ -80,7 +88,8 @@ export class SnapshotWriter {
     this.periodic.unref()
   }
 
-  private soon(): void {
+  /** Writes soon (coalesced), e.g. after this node's tags changed. */
+  soon(): void {
     if (this.stopped || this.timer !== undefined) return
     this.timer = setTimeout(() => {
       this.timer = undefined

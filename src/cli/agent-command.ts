@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from '../agent/agent.js'
-import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand } from './client.js'
+import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
@@ -68,10 +68,39 @@ function clientOptions(cmd: Command, json = true): Command {
   return cmd
 }
 
+/** `grapevine agent --help` ends with the environment variables (each is a flag's fallback). */
+export const AGENT_ENV_HELP = `
+Environment (a flag wins over its variable; the variable over --config's field):
+  GRAPEVINE_CONFIG                   --config
+  GRAPEVINE_NAME                     --name
+  GRAPEVINE_BIND                     --bind
+  GRAPEVINE_ADVERTISE                --advertise
+  GRAPEVINE_JOIN                     --join (comma-separated list)
+  GRAPEVINE_JOIN_RETRY_MAX           --join-retry-max
+  GRAPEVINE_JOIN_RETRY_INTERVAL      --join-retry-interval
+  GRAPEVINE_HTTP                     --http
+  GRAPEVINE_HTTP_TOKEN               --http-token
+  GRAPEVINE_PROFILE                  --profile
+  GRAPEVINE_TAGS                     --tag (k=v,k=v)
+  GRAPEVINE_LOG_LEVEL                --log-level
+  GRAPEVINE_LOG_FORMAT               --log-format
+  GRAPEVINE_SNAPSHOT                 --snapshot
+  GRAPEVINE_REJOIN_AFTER_LEAVE       --rejoin-after-leave (true or false)
+  GRAPEVINE_ENCRYPT                  --encrypt
+  GRAPEVINE_KEYRING_FILE             --keyring-file
+  GRAPEVINE_LABEL                    --label
+  GRAPEVINE_ENCRYPT_VERIFY_INCOMING  --encrypt-verify-incoming
+  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  --encrypt-verify-outgoing
+  GRAPEVINE_EVENT_HANDLER            --event-handler (one handler)
+  GRAPEVINE_EVENT_HANDLER_TIMEOUT    --event-handler-timeout
+Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
+`
+
 export function addAgentCommands(program: Command, io: CommandIo): void {
   program
     .command('agent')
     .description('run a Grapevine node with an HTTP API, metrics and structured logs, until SIGINT/SIGTERM')
+    .addHelpText('after', AGENT_ENV_HELP)
     .option('--config <FILE>', 'JSON config file (flags override environment, environment overrides the file)')
     .option('--name <NAME>', 'node name, unique in the cluster (default: host name)')
     .option('--bind <HOST:PORT>', 'gossip address, UDP and TCP (default 0.0.0.0:7946)')
@@ -84,7 +113,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .addOption(new Option('--profile <PROFILE>', 'timing profile (default lan)').choices(['lan', 'wan', 'local']))
     .option('--tag <K=V>', 'Serf-style tag in node metadata (repeatable)', collect)
     .addOption(new Option('--log-level <LEVEL>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
-    .addOption(new Option('--log-format <FORMAT>', 'log format (default json)').choices(['json', 'pretty']))
+    .addOption(new Option('--log-format <FORMAT>', 'log format (default: pretty on a terminal, json otherwise)').choices(['json', 'pretty']))
     .option('--snapshot <FILE>', 'save known members here and rejoin them on restart')
     .option('--rejoin-after-leave', 'rejoin the snapshot\'s members even after a graceful leave')
     .option('--encrypt <KEY>', 'encrypt gossip with this base64 key (16, 24 or 32 bytes, as `grapevine keygen` or `serf keygen` print)')
@@ -92,6 +121,8 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--label <LABEL>', 'cluster label on every packet and stream (off by default; Serf 0.9.4 does not accept labels)')
     .option('--encrypt-verify-incoming <BOOL>', 'require encrypted input when keys are installed (default true; false while switching a cluster over)')
     .option('--encrypt-verify-outgoing <BOOL>', 'encrypt what we send when keys are installed (default true; false while switching a cluster over)')
+    .option('--event-handler <[FILTER=]SCRIPT>', 'run SCRIPT for matching events, exactly as Serf does (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME, query, query:NAME; comma-separated; repeatable)', collect)
+    .option('--event-handler-timeout <MS>', 'kill a handler script running longer than this (default 30000)')
     .action(async (flags: RawAgentFlags) => {
       const code = await runAgentCommand(flags, io)
       // Everything is closed; exit now rather than wait for stray handles of dependencies.
@@ -99,10 +130,17 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     })
 
   clientOptions(program.command('members').description('list the members a running agent knows'))
-    .option('--status <STATE>', 'only members in this state: alive, suspect, dead, left')
+    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed)')
     .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
     .action(async (flags: ClientFlags & { status?: string; tag?: string[] }) => {
       process.exitCode = await membersCommand(flags, io)
+    })
+
+  clientOptions(program.command('tags').description('change a running agent\'s tags (gossiped as an update, kept in its snapshot); without flags, list them'))
+    .option('--set <K=V>', 'set a tag (repeatable)', collect)
+    .option('--delete <K>', 'delete a tag (repeatable)', collect)
+    .action(async (flags: ClientFlags & { set?: string[]; delete?: string[] }) => {
+      process.exitCode = await tagsCommand(flags, io)
     })
 
   clientOptions(program.command('join').description('ask a running agent to join more members').argument('<ADDR...>', 'HOST[:PORT] of members to join'))
@@ -115,8 +153,9 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       process.exitCode = await leaveCommand(flags, io)
     })
 
-  clientOptions(program.command('monitor').description('stream membership events from a running agent until interrupted'))
-    .action(async (flags: ClientFlags) => {
+  clientOptions(program.command('monitor').description('stream membership events, user events and broadcasts from a running agent until interrupted'))
+    .option('--types <LIST>', `event kinds, comma-separated, from member, user, message, state, gossip, suspicion, health, phi (default ${MONITOR_TYPES})`)
+    .action(async (flags: ClientFlags & { types?: string }) => {
       const ac = new AbortController()
       process.once('SIGINT', () => ac.abort())
       process.exitCode = await monitorCommand(flags, io, process.env, ac.signal)

@@ -54,7 +54,7 @@ export async function broadcastCommand(name: string, payload: string | undefined
 
 /** Prints every state change of any node whose key starts with `prefix`, until interrupted. */
 export function watchCommand(prefix: string, flags: ClientFlags, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
-  return readEvents(flags, env, signal, (kind, data) => {
+  return readEvents(flags, env, signal, 'state', (kind, data) => {
     if (kind !== 'state') return
     const e = data as { type: string; node: string; key?: string; value?: string; generation?: number }
     if (e.key !== undefined && !e.key.startsWith(prefix)) return

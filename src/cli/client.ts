@@ -30,11 +30,20 @@ interface Target {
 
 export function target(flags: ClientFlags, env: NodeJS.ProcessEnv): Target {
   const addr = flags.http ?? env.GRAPEVINE_HTTP_ADDR ?? DEFAULT_HTTP
-  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/+$/, '') : `http://${addr}`
+  const from = flags.http !== undefined ? '--http' : 'GRAPEVINE_HTTP_ADDR'
+  const isUrl = /^https?:\/\//.test(addr)
+  const base = isUrl ? addr.replace(/\/+$/, '') : `http://${addr}`
+  // HOST:PORT (a name is fine here: we connect, not bind); a URL may leave the port to its scheme.
+  const m = /^(\[[^\]]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(addr)
+  if (!isUrl && m === null) {
+    const why = /:\d+$/.test(addr) ? 'not a host name or IP' : 'no port'
+    throw new UsageError(`${from} ${JSON.stringify(addr)}: ${why}; expected HOST:PORT of a running agent, like 127.0.0.1:7980`)
+  }
+  if (m !== null && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) throw new UsageError(`${from} ${JSON.stringify(addr)}: port ${m[2]} is out of range 1..65535`)
   try {
     new URL(base)
   } catch {
-    throw new UsageError(`--http ${JSON.stringify(addr)}: expected HOST:PORT of a running agent, like 127.0.0.1:7980`)
+    throw new UsageError(`${from} ${JSON.stringify(addr)}: expected HOST:PORT of a running agent, like 127.0.0.1:7980, or an http:// URL`)
   }
   const token = flags.httpToken ?? env.GRAPEVINE_HTTP_TOKEN
   return { base, headers: token ? { authorization: `Bearer ${token}` } : {} }
@@ -87,6 +96,27 @@ export async function membersCommand(flags: ClientFlags & { status?: string; tag
   const members = (await res.json()) as MemberJson[]
   if (flags.json === true) io.out(JSON.stringify(members, null, 2) + '\n')
   else io.out(table(['NAME', 'ADDRESS', 'STATUS', 'TAGS'], members.map((m) => [m.name, m.address, m.state, tagText(m.tags)])))
+  return 0
+}
+
+/** `grapevine tags --set k=v --delete k` (as `serf tags`); without flags, prints this agent's tags. */
+export async function tagsCommand(flags: ClientFlags & { set?: string[]; delete?: string[] }, io: CommandIo, env = process.env): Promise<number> {
+  const t = target(flags, env)
+  let body: { tags: Record<string, string> }
+  if ((flags.set ?? []).length === 0 && (flags.delete ?? []).length === 0) {
+    body = (await (await call(t, 'GET', '/v1/tags')).json()) as typeof body
+  } else {
+    const set: Record<string, string> = {}
+    for (const pair of flags.set ?? []) {
+      const eq = pair.indexOf('=')
+      if (eq <= 0) throw new UsageError(`--set ${JSON.stringify(pair)}: expected KEY=VALUE, like role=web`)
+      set[pair.slice(0, eq)] = pair.slice(eq + 1)
+    }
+    body = (await (await call(t, 'POST', '/v1/tags', { set, delete: flags.delete ?? [] })).json()) as typeof body
+    if (flags.json !== true) io.out('Successfully updated agent tags\n')
+  }
+  if (flags.json === true) io.out(JSON.stringify(body) + '\n')
+  else for (const [k, v] of Object.entries(body.tags)) io.out(`${k}=${v}\n`)
   return 0
 }
 
@@ -159,10 +189,12 @@ export async function infoCommand(flags: ClientFlags, io: CommandIo, env = proce
   return 0
 }
 
+/** What `monitor` asks for without --types: membership changes, Serf user events and broadcasts. */
+export const MONITOR_TYPES = 'member,user,message'
+
 /** Streams the agent's events until the connection closes or the signal aborts. */
-export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
-  return readEvents(flags, env, signal, (kind, data) => {
-    if (kind === 'state') return // `grapevine watch` shows these
+export async function monitorCommand(flags: ClientFlags & { types?: string }, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
+  return readEvents(flags, env, signal, flags.types ?? MONITOR_TYPES, (kind, data) => {
     if (flags.json === true) return io.out(JSON.stringify({ event: kind, ...(data as object) }) + '\n')
     const now = new Date().toISOString()
     if (kind === 'user') {
@@ -170,18 +202,23 @@ export async function monitorCommand(flags: ClientFlags, io: CommandIo, env = pr
       return io.out(`${now} user event ${u.name}: ${u.payload}\n`)
     }
     if (kind === 'message') {
-      const m = data as { name: string; payload: string; origin: string; hops: number }
-      return io.out(`${now} broadcast ${m.name} from ${m.origin} (${m.hops} hops): ${m.payload}\n`)
+      const m = data as { name: string; payload: string; origin: string | null; hops: number; via?: string }
+      const from = m.origin === null ? (m.via === 'serf' ? 'a Serf user event (no sender on the wire)' : 'unknown') : m.origin
+      return io.out(`${now} broadcast ${m.name} from ${from} (${m.hops} hops): ${m.payload}\n`)
     }
-    const e = data as { type: string; member: MemberJson }
-    io.out(`${now} member ${e.type}: ${e.member.name} ${e.member.address} ${e.member.state} ${tagText(e.member.tags)}\n`)
+    if (kind === 'member') {
+      const e = data as { type: string; member: MemberJson }
+      return io.out(`${now} member ${e.type}: ${e.member.name} ${e.member.address} ${e.member.state} ${tagText(e.member.tags)}\n`)
+    }
+    // Kinds asked for with --types that have no line of their own (state, gossip, suspicion, …).
+    io.out(`${now} ${kind} ${JSON.stringify(data)}\n`)
   })
 }
 
-/** Reads the agent's event stream until it ends or `signal` aborts, handing each event to `onEvent`. */
-export async function readEvents(flags: ClientFlags, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined, onEvent: (kind: string, data: unknown) => void): Promise<number> {
+/** Reads the agent's event stream (the kinds in `types`, comma-separated) until it ends or `signal` aborts, handing each event to `onEvent`. */
+export async function readEvents(flags: ClientFlags, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined, types: string, onEvent: (kind: string, data: unknown) => void): Promise<number> {
   const t = target(flags, env)
-  const res = await call(t, 'GET', '/v1/events')
+  const res = await call(t, 'GET', `/v1/events?types=${encodeURIComponent(types)}`)
   if (res.body === null) throw new ClientError(`agent at ${t.base} sent no event stream`)
   const decoder = new TextDecoder()
   let buffer = ''

@@ -31,7 +31,11 @@ export function loadScenarioFile(path: string): ScenarioFile {
     text = readBoundedText(path, SCENARIO_FILE_MAX_BYTES, 'the scenario file')
   } catch (err) {
     if (err instanceof FileTooLargeError) throw new UsageError(err.message)
-    throw new UsageError(`cannot read the scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new UsageError(`no scenario file at ${path}; give the path of a .yaml or .json scenario (the package's examples/ folder has some, like examples/flaky-rack.yaml)`)
+    if (code === 'EISDIR') throw new UsageError(`${path} is a folder; give the path of a .yaml or .json scenario file in it`)
+    if (code === 'EACCES') throw new UsageError(`cannot read the scenario file ${path}: permission denied`)
+    throw new UsageError(`cannot read the scenario file ${path}: ${code ?? (err as Error).message}`)
   }
   return parseScenario(text, basename(path))
 }

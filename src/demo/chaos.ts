@@ -148,7 +148,7 @@ export class ChaosServer {
   private connectUpstreams(): void {
     for (const n of this.target.nodeList()) {
       if (n.state !== 'up' || this.upstreams.has(n.name) || n.httpPort === 0) continue
-      const up = request({ host: '127.0.0.1', port: n.httpPort, path: '/v1/events' }, (answer) => {
+      const up = request({ host: '127.0.0.1', port: n.httpPort, path: '/v1/events?types=member,user,message,state,gossip,suspicion,health,phi' }, (answer) => {
         if (answer.statusCode !== 200) return void up.destroy()
         this.fanOut('up', n.name)
         let buffer = ''

@@ -332,8 +332,8 @@ export class ComposedNode {
     const id = this.rng.u32()
     const addr = ipToBytes(this.address.ip) as Uint8Array
     return this.input(nowMs, out, (o) => {
-      const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags })
-      this.queries.set(queryKey(lTime, id), { name, acks: [], responses: [] })
+      const onSent = (l: number): void => void this.queries.set(queryKey(l, id), { name, acks: [], responses: [] })
+      const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags, onSent })
       o.schedule({ kind: 'queryDeadline', lTime, id }, timeoutMs)
       return { id, lTime, timeoutMs }
     })
@@ -354,6 +354,8 @@ export class ComposedNode {
     this.live()
     return this.input(nowMs, out, (o) => {
       const r = serf.respondToQuery(query, payload)
+      // Our own query (Serf asks itself too): the response loops back without the network.
+      if (r.to === this.name) return serf.notifyUserMessage(r.payload, this.name, nowMs), true
       return this.swim.sendUserTo(r.to, r.payload, o)
     })
   }
@@ -526,7 +528,7 @@ export class ComposedNode {
   private serfEvent(e: SerfLayerEvent): void {
     this.emit({ type: 'serf', event: e })
     if (e.type === 'userEvent') {
-      this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : '', hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })
+      this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : null, hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })
     } else if (e.type === 'queryReply') {
       const q = this.queries.get(queryKey(e.lTime, e.id))
       if (q === undefined) return

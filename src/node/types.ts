@@ -40,8 +40,8 @@ export interface BroadcastMessage {
   readonly id: string
   readonly name: string
   readonly payload: Uint8Array
-  /** The node that broadcast it; '' for a Serf user event from another node (Serf does not say who sent it). */
-  readonly origin: string
+  /** The node that broadcast it; null for a Serf user event from another node (Serf's message does not say who sent it). */
+  readonly origin: string | null
   /** Gossip hops from the origin (0 for our own; 0 for Serf user events, which do not count them). */
   readonly hops: number
   readonly via: 'grapevine' | 'serf'

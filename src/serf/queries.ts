@@ -75,14 +75,6 @@ export class QueryResponder {
     private readonly tags: () => Readonly<Record<string, string>>,
   ) {}
 
-  /** Marks a query of ours as seen, so its copies gossiped back to us are duplicates. */
-  remember(lTime: number, id: number): void {
-    const idx = lTime % SERF_QUERY_BUFFER
-    const slot = this.buffer[idx]
-    if (slot !== null && slot.lTime === lTime) slot.ids.push(id)
-    else this.buffer[idx] = { lTime, ids: [id] }
-  }
-
   /** Serf's handleQuery for one received query; `now` is the query clock after witnessing it. */
   handle(q: SerfQuery, clockNow: number, minTime: number): QueryOutcome {
     if (q.lTime < minTime) return { rebroadcast: false }
@@ -106,7 +98,7 @@ export class QueryResponder {
       return { rebroadcast }
     }
     const ack =
-      (q.flags & QUERY_FLAG_ACK) !== 0 && q.sourceNode !== this.self
+      (q.flags & QUERY_FLAG_ACK) !== 0
         ? { to: q.sourceNode, payload: encodeSerfMessage({ type: 'queryResponse', lTime: q.lTime, id: q.id, from: this.self, flags: QUERY_RESPONSE_FLAG_ACK, payload: new Uint8Array(0) }) }
         : undefined
     if (ack !== undefined) this.counts.acks++

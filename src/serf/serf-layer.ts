@@ -114,6 +114,8 @@ export class SerfLayer implements SwimDelegate {
    * address) and to our name. Replies arrive as `queryReply` events until `nowMs + timeoutMs`. Filters:
    * only the `nodes` named, and only members whose tag matches each regular expression in `tags`.
    * Throws QueryResponseError when the query is over Serf's 1024-byte limit; nothing is sent then.
+   * As in Serf, this node takes its own query too: it acks it (a `queryReply` from itself) and, when
+   * the filters match it, delivers it as a `query` event; a response to it loops back here.
    */
   query(q: {
     readonly name: string
@@ -126,6 +128,8 @@ export class SerfLayer implements SwimDelegate {
     readonly requestAck?: boolean
     readonly nodes?: readonly string[]
     readonly tags?: Readonly<Record<string, string>>
+    /** Called once the query is sent, before this node takes it itself, so its own ack finds the query registered. */
+    readonly onSent?: (lTime: number) => void
   }): { readonly lTime: number; readonly id: number } {
     if (typeof q.name !== 'string' || q.name.length === 0 || q.name.startsWith('_serf_')) {
       throw new QueryResponseError(`query name: expected a non-empty name not starting with _serf_ (Serf's own queries), got ${JSON.stringify(q.name)}`)
@@ -141,10 +145,15 @@ export class SerfLayer implements SwimDelegate {
       throw new QueryResponseError(`query ${JSON.stringify(q.name)} is ${bytes.length} bytes encoded; Serf's limit is ${SERF_QUERY_SIZE_LIMIT}`)
     }
     this.queryClock.increment()
-    this.queries.remember(lTime, q.id)
     this.asked.set(`${lTime}/${q.id}`, { deadlineMs: q.nowMs + q.timeoutMs, acks: new Set(), responses: new Set() })
     if (this.asked.size > SERF_QUERY_BUFFER) this.asked.delete(this.asked.keys().next().value as string)
     this.events.queue(`e${this.eventSeq++}`, bytes)
+    q.onSent?.(lTime)
+    // Serf handles its own query as any member does (serf.go Query → handleQuery): the filters decide
+    // whether we ack it and whether our handlers see it. Marks it seen, so copies gossiped back are duplicates.
+    const o = this.queries.handle(msg, this.queryClock.time(), this.queryMinTime)
+    if (o.ack !== undefined) this.notifyUserMessage(o.ack.payload, this.name, q.nowMs)
+    if (o.deliver !== undefined) this.opts.onEvent?.({ type: 'query', query: o.deliver })
     return { lTime, id: q.id }
   }
 

@@ -73,6 +73,8 @@ export type SwimEvent =
   | { readonly type: 'updated'; readonly member: MemberInfo }
   /** A member is suspected. `from` is the accuser; `from === self` means this node's own probe failed. */
   | { readonly type: 'suspected'; readonly member: MemberInfo; readonly from: string; readonly via: SuspicionSource }
+  /** Another member independently confirmed an existing suspicion (Lifeguard: the timeout shrinks). */
+  | { readonly type: 'suspicionConfirmed'; readonly member: MemberInfo; readonly from: string }
   /** A suspected member refuted the suspicion (suspect → alive with a higher incarnation). */
   | { readonly type: 'alive'; readonly member: MemberInfo }
   /** A member was declared dead. `from === self` means this node's suspicion timer expired. */

@@ -165,6 +165,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     if (existing !== undefined) {
       const remaining = existing.confirm(msg.from, nowMs)
       if (remaining !== undefined) {
+        out.emit({ type: 'suspicionConfirmed', member: snapshot(m), from: msg.from })
         existing.epoch = ++this.suspicionEpoch
         h.enqueue(m.name, encodeMessage(msg), nowMs, out)
         out.schedule(

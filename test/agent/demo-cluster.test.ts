@@ -41,7 +41,7 @@ test('grapevine demo: 3 agents converge, `k 2` is seen failed, SIGINT stops all 
     await waitUntil('node-2 is gone', () => !running(pids[1]), 10_000, detail, 100)
 
     demo.stdin.write('m 3\n')
-    await waitUntil('the member table as node-3 sees it', () => /Members as node-3 sees them:[\s\S]*node-2 +\S+ +dead/.test(out), 10_000, detail, 100)
+    await waitUntil('the member table as node-3 sees it', () => /Members as node-3 sees them:[\s\S]*node-2 +\S+ +failed/.test(out), 10_000, detail, 100)
 
     demo.kill('SIGINT')
     await waitUntil('the demo exits', () => demo.exitCode !== null || demo.signalCode !== null, 30_000, detail, 100)

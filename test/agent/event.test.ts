@@ -46,7 +46,7 @@ describe('user events through the agent', () => {
     e2.node.on('query', (q) => q.respond(`e2 has ${Buffer.from(q.payload).toString()}`))
     const q = await runCli(['query', 'whoami', 'hi', '--timeout', '1500ms', '--http', e1.httpAddress])
     assert.equal(q.code, 0, q.stderr)
-    assert.match(q.stdout, /Query 'whoami' dispatched \(Lamport time \d+\)\nAck from 'e2'\nResponse from 'e2': e2 has hi\nTotal acks: 1\nTotal responses: 1/)
+    assert.match(q.stdout, /Query 'whoami' dispatched \(Lamport time \d+\)\nAck from 'e1'\nAck from 'e2'\nResponse from 'e2': e2 has hi\nTotal acks: 2\nTotal responses: 1/)
     const none = await fetch(url(e1, '/v1/query'), { method: 'POST', body: JSON.stringify({ name: 'whoami', timeoutMs: 800, tags: { role: 'nobody' } }) })
     const noneBody = (await none.json()) as { name: string; acks: string[]; responses: unknown[] }
     assert.deepEqual([noneBody.name, noneBody.acks, noneBody.responses], ['whoami', [], []], 'a tag filter nobody matches: no acks')

@@ -33,7 +33,7 @@ describe('force-leave', () => {
     f2.node.on('member', onMember)
     const run = await runCli(['force-leave', 'f3', '--http', f1.httpAddress])
     assert.equal(run.code, 0, run.stderr)
-    assert.match(run.stdout, /f3: dead → left/)
+    assert.match(run.stdout, /f3: failed → left/)
     assert.equal(stateOf(f1, 'f3'), 'left')
     // f2 hears it through the gossiped intent, and says so with a `left` event.
     await waitFor('f2 marks f3 left', () => stateOf(f2, 'f3') === 'left', 20_000)

@@ -80,7 +80,7 @@ describe('agent dashboard routes', () => {
     a3 = await startTestAgent('u3', { join: [gossipAddress(a2)] })
     await waitFor('u2 sees u3', () => a2.node.members().some((m) => m.name === 'u3' && m.state === 'alive'), 10_000)
     const ac = new AbortController()
-    const res = await fetch(url(a2, '/v1/events'), { signal: ac.signal })
+    const res = await fetch(url(a2, '/v1/events?types=gossip,suspicion'), { signal: ac.signal })
     const reader = res.body!.getReader()
     const seen = readStreamUntil(reader, ac, /event: gossip[\s\S]*event: suspicion\ndata: \{"type":"(suspected|failed)","member":"u3"/, 15_000)
     await a3.stop({ leave: false })

@@ -97,7 +97,7 @@ test('10 agent processes converge, detect a SIGKILLed one as failed, then leave 
     const rest = procs.filter((p) => p !== victim)
     victim.proc.kill('SIGKILL')
     assert.equal(await within(5000, `${victim.name} exits`, victim.exited), 'SIGKILL')
-    await waitUntil(`the other ${rest.length} agents see ${victim.name} failed`, () => allSee(rest, victim.name, 'dead'), 40_000, logs)
+    await waitUntil(`the other ${rest.length} agents see ${victim.name} failed`, () => allSee(rest, victim.name, 'failed'), 40_000, logs)
 
     // The first leaver goes alone, so the others are all still running to see it leave.
     const [first, ...others] = rest

@@ -278,7 +278,7 @@ test('the command runs a file, refuses cluster flags and plots', async () => {
     out = ''
     err = ''
     assert.equal(await runScenarioFileCommand(join(dir, 'missing.yaml'), {}, io, () => 1), 2)
-    assert.match(err, /cannot read the scenario file .*missing\.yaml: ENOENT/)
+    assert.match(err, /no scenario file at .*missing\.yaml; give the path of a \.yaml or \.json scenario/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

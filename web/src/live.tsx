@@ -51,7 +51,7 @@ function useLive(demo: DemoCluster | null, self: string | null, onAuth: () => vo
     }
     if (demo === null) {
       const observer = names[0]
-      return subscribe('../v1/events', (type, data) => model.event(observer, type, data), () => load(observer))
+      return subscribe(`../v1/events?types=${DASHBOARD_EVENT_TYPES}`, (type, data) => model.event(observer, type, data), () => load(observer))
     }
     for (const n of demo.nodes) if (n.state === 'up') load(n.name)
     return subscribe('../demo/api/events', (type, data: any) => {
@@ -62,6 +62,9 @@ function useLive(demo: DemoCluster | null, self: string | null, onAuth: () => vo
   }, [key])
   return model
 }
+
+/** Every kind of event the page draws; the agent sends only the kinds asked for. */
+const DASHBOARD_EVENT_TYPES = 'member,user,message,state,gossip,suspicion,health,phi'
 
 function Summary({ view, observer }: { view: ObserverView | undefined; observer: string }) {
   const c = countStates(view?.members.values() ?? [])

@@ -47,7 +47,7 @@ export class LiveModel {
       self: v.self,
       online: true,
       health: v.health,
-      members: new Map(v.members.map((m) => [m.name, m])),
+      members: new Map(v.members.map((m) => [m.name, fromApi(m)])),
       suspicions: v.suspicions.slice(-SUSPICIONS_KEPT),
       kv: new Map(v.kv.map((k) => [`${k.node}\0${k.key}`, k])),
       gossip: v.gossip.slice(-GOSSIP_KEPT),
@@ -69,7 +69,7 @@ export class LiveModel {
     if (v === undefined) return
     switch (type) {
       case 'member': {
-        const m = data.member as MemberRow
+        const m = fromApi(data.member as MemberRow)
         if (data.type === 'reaped') v.members.delete(m.name)
         else v.members.set(m.name, { ...m, phi: v.members.get(m.name)?.phi ?? null, changedAt: Date.now() })
         break
@@ -207,4 +207,9 @@ export function compactTypes(labels: readonly string[]): string {
     }
   }
   return [...counts].map(([t, n]) => (n > 1 ? `${t}×${n}` : t)).join(' · ')
+}
+
+/** The API says `failed` (Serf's word; older agents said `dead`); the page keeps one internal name. */
+function fromApi(m: MemberRow): MemberRow {
+  return (m.state as string) === 'failed' ? { ...m, state: 'dead' } : m
 }

@@ -4,7 +4,9 @@
  *
  *   GET  /health          { status: "ok", name }                       liveness
  *   GET  /v1/self         this member, agent info and counters
- *   GET  /v1/members      members, each with its phi (null: no state heartbeat heard); ?status=alive&tag=role=web filter (tag repeatable)
+ *   GET  /v1/members      members sorted by name, each with its phi (null: no state heartbeat heard), state in
+ *                         Serf's words (alive, suspect, failed, left); ?status=failed&tag=role=web filter
+ *                         (tag repeatable; status `dead` is taken for failed)
  *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
  *   POST /v1/force-leave  { "name": "web-3", "prune": false } → { name, prune, previous, state }: a failed
@@ -14,10 +16,14 @@
  *                         400 when over Serf's 512-byte limit)
  *   POST /v1/query        { "name": "whoami", "payload": "hi", "timeoutMs": 3000, "nodes": [...], "tags": {"role": "^web$"} }
  *                         → { name, lTime, acks, responses: [{ from, payload }] } once the query's deadline passed
- *   GET  /v1/events       Server-Sent Events: `event: member` with { type, member }, and
- *                         `event: user` with { name, payload (UTF-8 text), lTime } for Serf user events
+ *   GET  /v1/events       Server-Sent Events of the kinds in ?types=member,user,… (default member,user):
+ *                         `event: member` with { type, member }, `event: user` with { name, payload (UTF-8
+ *                         text), lTime } for Serf user events; message and state (data.ts), gossip,
+ *                         suspicion, health and phi (ui.ts: the dashboard asks for those); 400 for an unknown kind
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
+ *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
+ *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
@@ -30,7 +36,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { GrapevineNode, Member, MemberEvent, QueryResult } from '../../runtime/node/start-node.js'
 import { QueryResponseError } from '../../serf/queries.js'
-import { JoinError } from '../../runtime/node/start-node.js'
+import { JoinError, UnknownMemberError } from '../../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
 import { UserEventError } from '../../serf/serf-layer.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
@@ -38,10 +44,11 @@ import { handleDataRoute, streamData } from './data.js'
 import { handleKeysRoute } from './keys.js'
 import type { AgentMetrics } from '../metrics.js'
 import { UiTracker, serveUi } from './ui.js'
-import { HttpError, memberJson, phiJson, readJson, requireMethod, send } from './respond.js'
+import { HttpError, memberJson, parseUserState, phiJson, readJson, requireMethod, send, userState } from './respond.js'
+
+const byName = (a: Member, b: Member): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 const SSE_HEARTBEAT_MS = 15_000
-const MEMBER_STATES = new Set(['alive', 'suspect', 'dead', 'left'])
 
 /** What the HTTP API needs from the agent. */
 export interface ApiTarget {
@@ -56,6 +63,8 @@ export interface ApiTarget {
   leave(): Promise<void>
   /** Saves the keyring after a change (to the keyring file, when there is one). */
   keysChanged?(): Promise<void>
+  /** This node's tags were changed through the API (the agent keeps them in its snapshot). */
+  tagsChanged?(): void
 }
 
 function tokenMatches(given: string, expected: string): boolean {
@@ -66,15 +75,31 @@ function tokenMatches(given: string, expected: string): boolean {
 }
 
 function filterMembers(members: Member[], query: URLSearchParams): Member[] {
-  const status = query.get('status')
-  if (status !== null && !MEMBER_STATES.has(status)) throw new HttpError(400, `status ${JSON.stringify(status)}: expected alive, suspect, dead or left`)
+  const given = query.get('status')
+  const status = given === null ? null : parseUserState(given)
+  if (status === undefined) throw new HttpError(400, `status ${JSON.stringify(given)}: expected alive, suspect, failed or left`)
   const tags: Array<[string, string]> = []
   for (const t of query.getAll('tag')) {
     const eq = t.indexOf('=')
     if (eq <= 0) throw new HttpError(400, `tag ${JSON.stringify(t)}: expected KEY=VALUE like role=web`)
     tags.push([t.slice(0, eq), t.slice(eq + 1)])
   }
-  return members.filter((m) => (status === null || m.state === status) && tags.every(([k, v]) => m.tags[k] === v))
+  return members.filter((m) => (status === null || userState(m.state) === status) && tags.every(([k, v]) => m.tags[k] === v)).sort(byName)
+}
+
+/** The kinds of event `GET /v1/events?types=…` can carry; without `types`, DEFAULT_EVENT_TYPES. */
+export const EVENT_TYPES = ['member', 'user', 'message', 'state', 'gossip', 'suspicion', 'health', 'phi'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+/** Serf's event stream: membership changes and user events (the dashboard asks for its own kinds). */
+export const DEFAULT_EVENT_TYPES: readonly EventType[] = ['member', 'user']
+
+/** `types=member,state` (also repeated) → the set; 400 naming an unknown kind. */
+export function parseEventTypes(query: URLSearchParams): ReadonlySet<EventType> {
+  const given = query.getAll('types').flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '')
+  if (given.length === 0) return new Set(DEFAULT_EVENT_TYPES)
+  const bad = given.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t))
+  if (bad.length > 0) throw new HttpError(400, `types: unknown event type ${bad.map((b) => JSON.stringify(b.slice(0, 40))).join(', ')}; choose from ${EVENT_TYPES.join(', ')}`)
+  return new Set(given as EventType[])
 }
 
 export class HttpApi {
@@ -172,9 +197,15 @@ export class HttpApi {
         if (current.state === 'alive' || current.state === 'suspect') {
           throw new HttpError(409, `${name} is ${current.state}; force-leave is for failed members (a live one refutes it): stop it, or wait until it is marked failed`)
         }
-        const previous = await t.node.forceLeave(name, { prune })
-        const state = t.node.members().find((m) => m.name === name)?.state ?? 'pruned'
-        return send(res, 200, { name, prune, previous: previous ?? null, state })
+        let previous
+        try {
+          previous = await t.node.forceLeave(name, { prune })
+        } catch (e) {
+          if (e instanceof UnknownMemberError) throw new HttpError(404, `no member named ${JSON.stringify(name)}; \`grapevine members\` lists the names`)
+          throw e
+        }
+        const now = t.node.members().find((m) => m.name === name)?.state
+        return send(res, 200, { name, prune, previous: userState(previous), state: now === undefined ? 'pruned' : userState(now) })
       }
       case '/v1/event': {
         requireMethod(req, 'POST')
@@ -218,9 +249,32 @@ export class HttpApi {
         const r = await pending
         return send(res, 200, { name: r.name, lTime: r.lTime, acks: r.acks, responses: r.responses.map((x) => ({ from: x.from, payload: Buffer.from(x.payload).toString('utf8') })) })
       }
+      case '/v1/tags': {
+        if (req.method === 'GET' || req.method === 'HEAD') return send(res, 200, { tags: t.node.localMember().tags })
+        requireMethod(req, 'POST')
+        const body = (await readJson(req)) as { set?: unknown; delete?: unknown }
+        const set = body?.set ?? {}
+        const del = body?.delete ?? []
+        if (set === null || typeof set !== 'object' || Array.isArray(set) || !Object.values(set).every((v) => typeof v === 'string')) {
+          throw new HttpError(400, `set: expected an object of tag → value strings, like {"role": "web"}, got ${JSON.stringify(set)?.slice(0, 100)}`)
+        }
+        if (!Array.isArray(del) || !del.every((k) => typeof k === 'string')) throw new HttpError(400, `delete: expected an array of tag names, like ["zone"], got ${JSON.stringify(del)?.slice(0, 100)}`)
+        const both = Object.keys(set).filter((k) => (del as string[]).includes(k))
+        if (both.length > 0) throw new HttpError(400, `tag ${JSON.stringify(both[0])} is both set and deleted; pick one`)
+        const next: Record<string, string> = { ...t.node.localMember().tags, ...(set as Record<string, string>) }
+        for (const k of del as string[]) delete next[k]
+        try {
+          t.node.setTags(next)
+        } catch (e) {
+          if (e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
+          throw e
+        }
+        t.tagsChanged?.()
+        return send(res, 200, { tags: t.node.localMember().tags })
+      }
       case '/v1/events':
         requireMethod(req, 'GET')
-        return this.stream(req, res)
+        return this.stream(req, res, url)
       case '/v1/ui/view':
         requireMethod(req, 'GET')
         return send(res, 200, this.ui.view())
@@ -236,7 +290,8 @@ export class HttpApi {
   }
 
   /** Server-Sent Events: one `member` event per membership change, a comment as heartbeat. */
-  private stream(req: IncomingMessage, res: ServerResponse): void {
+  private stream(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const types = parseEventTypes(url.searchParams)
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     res.write(': connected\n\n')
     this.streams.add(res)
@@ -249,10 +304,10 @@ export class HttpApi {
     }
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS)
     heartbeat.unref()
-    this.target.node.on('member', onMember)
-    this.target.node.on('serf', onSerf)
-    const stopData = streamData(res, this.target.node)
-    const stopUi = this.ui.stream(res)
+    if (types.has('member')) this.target.node.on('member', onMember)
+    if (types.has('user')) this.target.node.on('serf', onSerf)
+    const stopData = streamData(res, this.target.node, types)
+    const stopUi = this.ui.stream(res, types)
     const done = (): void => {
       stopData()
       stopUi()

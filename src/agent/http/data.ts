@@ -74,16 +74,16 @@ export async function handleDataRoute(req: IncomingMessage, res: ServerResponse,
   return false
 }
 
-/** Writes broadcasts and state changes to an event stream; returns the unsubscribe. */
-export function streamData(res: ServerResponse, node: GrapevineNode): () => void {
+/** Writes broadcasts (`message`) and state changes (`state`), those of them in `types`, to an event stream; returns the unsubscribe. */
+export function streamData(res: ServerResponse, node: GrapevineNode, types: ReadonlySet<string>): () => void {
   const onMessage = (m: BroadcastMessage): void => {
     res.write(`event: message\ndata: ${JSON.stringify({ id: m.id, name: m.name, payload: Buffer.from(m.payload).toString('utf8'), origin: m.origin, hops: m.hops, via: m.via, ...(m.lTime === undefined ? {} : { lTime: m.lTime, coalesce: m.coalesce }) })}\n\n`)
   }
   const onState = (e: StateEvent): void => {
     res.write(`event: state\ndata: ${JSON.stringify(e)}\n\n`)
   }
-  node.on('message', onMessage)
-  node.on('state', onState)
+  if (types.has('message')) node.on('message', onMessage)
+  if (types.has('state')) node.on('state', onState)
   return () => {
     node.off('message', onMessage)
     node.off('state', onState)

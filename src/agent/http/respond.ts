@@ -4,6 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Member } from '../../runtime/node/start-node.js'
+import { userState } from '../member-words.js'
+
+export { parseUserState, userState } from '../member-words.js'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -13,10 +16,10 @@ export class HttpError extends Error {
   }
 }
 
-/** A member as JSON: address as HOST:PORT text, no raw bytes. */
+/** A member as JSON: address as HOST:PORT text, no raw bytes, the state in Serf's words. */
 export function memberJson(m: Member): Record<string, unknown> {
   const ip = m.address.ip.includes(':') ? `[${m.address.ip}]` : m.address.ip
-  return { name: m.name, address: `${ip}:${m.address.port}`, state: m.state, incarnation: m.incarnation, tags: m.tags }
+  return { name: m.name, address: `${ip}:${m.address.port}`, state: userState(m.state), incarnation: m.incarnation, tags: m.tags }
 }
 
 /** φ for JSON: 3 decimals, null when no heartbeat was heard (JSON has no Infinity, but φ is always finite). */

@@ -7,7 +7,7 @@
  *                         health score, recent suspicions (who accused, how it reached us), state keys
  *                         with versions, recent gossip (peer, direction, message types, bytes), counters
  *
- * and, on the event stream (GET /v1/events): `event: gossip` { at, direction, kind, peer, types, bytes }
+ * and, on the event stream when asked for (GET /v1/events?types=gossip,suspicion,health,phi,…): `event: gossip` { at, direction, kind, peer, types, bytes }
  * (sampled: at most GOSSIP_EVENTS_PER_SECOND per client), `event: suspicion` { type, member, from, via,
  * incarnation, at }, `event: health` { score, at } and every PHI_EVERY_MS `event: phi` { health, phi:
  * { member: φ } } (φ changes continuously, so it is sent as a sample rather than per change).
@@ -139,6 +139,8 @@ export class UiTracker {
     if (e.type === 'health') this.health = e.score
     let s: SuspicionJson | undefined
     if (e.type === 'suspected' || e.type === 'failed') s = { type: e.type, member: e.member.name, from: e.from, via: e.via, incarnation: e.member.incarnation, at }
+    // A confirmation is one more accuser of the open suspicion: the dashboard's "confirmed by".
+    else if (e.type === 'suspicionConfirmed') s = { type: 'suspected', member: e.member.name, from: e.from, via: 'gossip', incarnation: e.member.incarnation, at }
     else if (e.type === 'alive') s = { type: 'alive', member: e.member.name, from: null, via: null, incarnation: e.member.incarnation, at }
     else if (e.type === 'refuted') s = { type: 'refuted', member: this.node.name, from: null, via: e.accusation, incarnation: e.incarnation, at }
     if (e.type === 'joined' || e.type === 'updated') this.names.set(`${e.member.address.ip}:${e.member.address.port}`, e.member.name)
@@ -174,8 +176,8 @@ export class UiTracker {
     }
   }
 
-  /** Writes gossip (sampled), suspicions and health to an event stream; returns the unsubscribe. */
-  stream(res: ServerResponse): () => void {
+  /** Writes gossip (sampled), suspicions, health and phi, those of them in `types`, to an event stream; returns the unsubscribe. */
+  stream(res: ServerResponse, types: ReadonlySet<string>): () => void {
     let windowStart = 0
     let inWindow = 0
     const onTraffic = (): void => {
@@ -190,20 +192,20 @@ export class UiTracker {
       if (p !== undefined) res.write(`event: gossip\ndata: ${JSON.stringify(packetJson(p))}\n\n`)
     }
     const onEvent = (e: SwimEvent): void => {
-      if (e.type === 'health') res.write(`event: health\ndata: ${JSON.stringify({ score: e.score, at: Date.now() })}\n\n`)
-      else if (e.type === 'suspected' || e.type === 'failed' || e.type === 'alive' || e.type === 'refuted') {
+      if (e.type === 'health' && types.has('health')) res.write(`event: health\ndata: ${JSON.stringify({ score: e.score, at: Date.now() })}\n\n`)
+      else if (types.has('suspicion') && (e.type === 'suspected' || e.type === 'suspicionConfirmed' || e.type === 'failed' || e.type === 'alive' || e.type === 'refuted')) {
         res.write(`event: suspicion\ndata: ${JSON.stringify(this.suspicions[this.suspicions.length - 1])}\n\n`)
       }
     }
-    const phiTimer = setInterval(() => {
+    const phiTimer = !types.has('phi') ? undefined : setInterval(() => {
       const phi: Record<string, number | null> = {}
       for (const m of this.node.members()) phi[m.name] = phiJson(this.node.phi(m.name))
       res.write(`event: phi\ndata: ${JSON.stringify({ health: this.health, phi })}\n\n`)
     }, PHI_EVERY_MS)
-    phiTimer.unref()
+    phiTimer?.unref()
     // Registered after the tracker's own listeners, so the rings already hold what the event is about.
-    this.node.on('traffic', onTraffic)
-    this.node.on('event', onEvent)
+    if (types.has('gossip')) this.node.on('traffic', onTraffic)
+    if (types.has('health') || types.has('suspicion')) this.node.on('event', onEvent)
     return () => {
       clearInterval(phiTimer)
       this.node.off('traffic', onTraffic)

@@ -59,6 +59,14 @@ export interface NodeStateApi {
   watch(prefix: string, listener: (e: StateEvent) => void): () => void
 }
 
+/** forceLeave() named no member this node knows. Nothing was sent. */
+export class UnknownMemberError extends Error {
+  override readonly name = 'UnknownMemberError'
+  constructor(readonly member: string) {
+    super(`no member named ${JSON.stringify(member)}; node.members() lists the names`)
+  }
+}
+
 /** join() found no seed that answered. Nothing changed except that the seeds are retried by the reconnect loop. */
 export class JoinError extends Error {
   override readonly name = 'JoinError'
@@ -87,10 +95,11 @@ export interface GrapevineNode {
    * Serf's force-leave: tells the cluster that a failed member will not come back. Every member (this
    * one first) records it `left`, which stops reconnect attempts; with `prune` it is also forgotten at
    * once (`reaped`). A live member is not affected (it refutes the intent). Resolves with the member's
-   * state before, or undefined when no member has that name; waits (at most SERF_BROADCAST_TIMEOUT_MS)
-   * until the intent went out. Without the Serf layer only this node's view changes.
+   * state before; waits (at most SERF_BROADCAST_TIMEOUT_MS) until the intent went out. Rejects with
+   * UnknownMemberError, sending nothing, when no member has that name (a typo would otherwise pass
+   * unnoticed). Without the Serf layer only this node's view changes.
    */
-  forceLeave(name: string, opts?: { prune?: boolean }): Promise<MemberState | undefined>
+  forceLeave(name: string, opts?: { prune?: boolean }): Promise<MemberState>
   /**
    * Fires a Serf user event: delivered here (`serf` event `userEvent`) and gossiped to every member,
    * where Serf agents run their `user` event handlers. `coalesce` (default false) lets Serf agents
@@ -102,7 +111,8 @@ export interface GrapevineNode {
   /**
    * Sends a Serf query to the cluster (what `serf query` does) and resolves at its deadline with the
    * members that acked and the responses (Serf agents answer through their `query` event handlers,
-   * Grapevine nodes through `on('query')`). The querying node does not take its own query. Throws
+   * Grapevine nodes through `on('query')`). As in Serf, the querying node takes its own query too: it
+   * acks it and, when the filters match it, its `on('query')` listeners see it and may respond. Throws
    * QueryResponseError for a name starting with `_serf_` or a query over Serf's 1024 bytes.
    */
   query(name: string, payload?: Uint8Array | string, opts?: QueryOptions): Promise<QueryResult>

@@ -17,7 +17,7 @@ import type { ComposedNode, MemberEventType, MemberInfo, MemberState, NodeEvent,
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
 import { toKey } from '../../node/index.js'
-import { JoinError } from './api.js'
+import { JoinError, UnknownMemberError } from './api.js'
 import type { BroadcastOptions, EncryptionStatus, GrapevineNode, Member, NodeEventName, NodeStateApi, ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent } from './api.js'
 import type { Driver } from './driver.js'
 import type { TcpTransport } from './tcp.js'
@@ -188,9 +188,11 @@ export class NodeHandle implements GrapevineNode {
     return withTags(this.node.localMember())
   }
 
-  async forceLeave(name: string, opts: { prune?: boolean } = {}): Promise<MemberState | undefined> {
+  async forceLeave(name: string, opts: { prune?: boolean } = {}): Promise<MemberState> {
     if (typeof name !== 'string' || name.length === 0) throw new ConfigError([`name: expected a member name, got ${JSON.stringify(name)}`])
-    if (this.driver.isStopped) return this.node.member(name)?.state
+    const known = this.node.member(name)?.state
+    if (known === undefined) throw new UnknownMemberError(name)
+    if (this.driver.isStopped) return known
     const r = this.driver.run((now, out) => this.node.forceLeave(name, opts.prune === true, now, out))
     if (r.wait !== undefined) {
       const seq = r.wait
@@ -201,7 +203,7 @@ export class NodeHandle implements GrapevineNode {
         })
       })
     }
-    return r.before
+    return r.before ?? known
   }
 
   userEvent(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: { coalesce?: boolean } = {}): number {

@@ -8,6 +8,10 @@ import type { Address } from '../../core/types.js'
 import { ConfigError, NODE_SETTING_FIELDS, resolveNodeSettings } from '../../node/index.js'
 import type { NodeSettings, ResolvedSettings } from '../../node/index.js'
 import { isUnspecified, parseHostPort } from './address.js'
+import { didYouMean } from '../../core/suggest.js'
+import type { SwimEvent } from '../../node/index.js'
+import type { BroadcastMessage, MemberEvent, SerfLayerEvent, StateEvent, Traffic } from '../../node/index.js'
+import type { SerfQueryEvent } from './api.js'
 
 export const DEFAULT_PORT = 7946
 
@@ -22,16 +26,37 @@ export interface NodeOptions extends NodeSettings {
   readonly advertise?: string
   /** Seeds to join at start ('HOST:PORT', port 7946 when omitted). startNode rejects when none answers. */
   readonly join?: readonly string[]
+  /**
+   * Listeners attached before the node starts, so they see everything from the first event on: with
+   * `join`, the `joined` events of the members already in the cluster (a listener attached after
+   * `await startNode(…)` has missed those). Same events as `node.on(…)`.
+   */
+  readonly on?: NodeListeners
 }
+
+/** `startNode({ on: { member: (e) => … } })`: a listener per event name, as `node.on(name, listener)` takes. */
+export interface NodeListeners {
+  readonly member?: (e: MemberEvent) => void
+  readonly event?: (e: SwimEvent) => void
+  readonly serf?: (e: SerfLayerEvent) => void
+  readonly query?: (q: SerfQueryEvent) => void
+  readonly message?: (m: BroadcastMessage) => void
+  readonly state?: (e: StateEvent) => void
+  readonly keyring?: () => void
+  readonly traffic?: (t: Traffic) => void
+}
+
+const LISTENER_NAMES = ['member', 'event', 'serf', 'query', 'message', 'state', 'keyring', 'traffic']
 
 export interface ResolvedNodeOptions {
   readonly settings: ResolvedSettings
   readonly bind: Address
   readonly advertise: Address | undefined
   readonly join: readonly string[]
+  readonly on: NodeListeners
 }
 
-const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join']
+const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'on']
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -56,7 +81,16 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (!Array.isArray(join) || join.some((s) => typeof s !== 'string' || s.length === 0)) {
     problems.push(`join: expected an array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(options.join)}`)
   }
+  const on = options.on ?? {}
+  if (on === null || typeof on !== 'object' || Array.isArray(on)) {
+    problems.push(`on: expected an object of listeners like { member: (e) => … }, got ${JSON.stringify(on)}`)
+  } else {
+    for (const [k, f] of Object.entries(on)) {
+      if (!LISTENER_NAMES.includes(k)) problems.push(`on.${k}: not an event of the node${didYouMean(k, LISTENER_NAMES)}; events are ${LISTENER_NAMES.join(', ')}`)
+      else if (typeof f !== 'function') problems.push(`on.${k}: expected a function, got ${typeof f}`)
+    }
+  }
   const settings = resolveNodeSettings(options, { name: os.hostname(), generation: Date.now() }, problems)
   if (problems.length > 0 || bind === undefined || settings === undefined) throw new ConfigError(problems)
-  return { settings, bind, advertise, join }
+  return { settings, bind, advertise, join, on }
 }

@@ -19,7 +19,7 @@ import type { Address } from '../../core/types.js'
 import { ComposedNode, ConfigError } from '../../node/index.js'
 import type { DropReason } from '../../node/index.js'
 import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
-import type { GrapevineNode } from './api.js'
+import type { GrapevineNode, NodeEventName } from './api.js'
 import { cryptoRandom } from './crypto-random.js'
 import { nodeAead } from '../../wire/aead-node.js'
 import { Driver } from './driver.js'
@@ -30,8 +30,8 @@ import { TcpTransport } from './tcp.js'
 import { UdpTransport } from './udp.js'
 
 export { DEFAULT_PORT, resolveNodeOptions } from './options.js'
-export type { NodeOptions, EncryptionOptions, ResolvedNodeOptions } from './options.js'
-export { JoinError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
+export type { NodeOptions, NodeListeners, EncryptionOptions, ResolvedNodeOptions } from './options.js'
+export { JoinError, UnknownMemberError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
 export type {
   BroadcastMessage, BroadcastOptions, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
   ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic,
@@ -53,6 +53,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   driverRef = driver
   driver.attach(udp, tcp)
   const handle = new NodeHandle(driver, udp, tcp, tcp.port, resolveSeed)
+  for (const [event, listener] of Object.entries(o.on)) handle.on(event as NodeEventName, listener as (...args: never[]) => void)
   driver.run((now, out) => node.start(now, out))
   if (o.join.length > 0) {
     try {

@@ -6,44 +6,18 @@
 import type { LineCounter, Node as YamlNode, Scalar } from 'yaml'
 import { isMap, isScalar, isSeq } from 'yaml'
 import { UsageError } from '../../core/errors.js'
+import { didYouMean } from '../../core/suggest.js'
 import { nodeIndexOf, nodeName } from './steps.js'
 import { parseCount, parseDurationMs, parseProbability } from './scenario-values.js'
 
 /** One problem in a scenario file. */
+export { didYouMean }
+
 export interface ScenarioProblem {
   readonly line: number
   /** The field, as a path: `timeline[3].count`; `` for the whole file. */
   readonly path: string
   readonly message: string
-}
-
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1))
-      diag = up
-    }
-  }
-  return row[b.length]
-}
-
-/** ` (did you mean "count"?)` when a known word is close, else ``. */
-export function didYouMean(word: string, known: readonly string[]): string {
-  let best: string | undefined
-  let bestD = Infinity
-  for (const k of known) {
-    const d = distance(word, k)
-    if (d < bestD) {
-      best = k
-      bestD = d
-    }
-  }
-  return best !== undefined && bestD <= Math.min(Math.ceil(best.length / 3), best.length - 1) ? ` (did you mean "${best}"?)` : ''
 }
 
 export const quote = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v))

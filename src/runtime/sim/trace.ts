@@ -44,6 +44,8 @@ export function describeEvent(event: NodeEvent): string {
     case 'suspected':
     case 'failed':
       return `${event.type} ${event.member.name} inc=${event.member.incarnation} from=${event.from} via=${event.via}`
+    case 'suspicionConfirmed':
+      return `suspicionConfirmed ${event.member.name} inc=${event.member.incarnation} from=${event.from}`
     case 'refuted':
       return `refuted inc=${event.incarnation} accusation=${event.accusation}`
     case 'joinCompleted':
