@@ -111,6 +111,8 @@ export class StateChanges extends SwimPart<StateChangeHost> {
         (m.state === 'dead' && this.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > this.config.deadNodeReclaimTimeMs)
       if (!reclaimable || isSelf) {
         this.delegate?.notifyConflict?.(snapshot(m), candidate())
+        this.stats.nameConflicts++
+        out.emit({ type: 'nameConflict', name: msg.node, kept: m.address, refused: address, role: isSelf ? 'established' : 'witness' })
         h.dropped('conflict', from ?? address, out, `${msg.node} claimed from ${addressKey(address)}, known at ${addressKey(m.address)}`)
         return
       }

@@ -50,6 +50,8 @@ export class SwimStats {
   /** Times an expired suspicion was not declared dead because the delegate's second opinion (confirmDead) said no. */
   deathsPostponed = 0
   refutations = 0
+  /** Name conflicts seen: a name claimed from a second address (each claim, in every role). */
+  nameConflicts = 0
   pushPullsInitiated = 0
   pushPullsServed = 0
   pushPullsRejected = 0
