@@ -156,10 +156,18 @@ export class PushPull extends SwimPart<PushPullHost> {
           this.states.dead({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
           break
         case 1:
-        case 2:
+        case 2: {
+          // Calm healing: no suspicion of a member we hear from ourselves; it is told, and refutes.
+          const m = this.members.get(n.name)
+          if (m !== undefined && n.incarnation >= m.incarnation && this.states.heardRecently(m, nowMs, 'max')) {
+            this.stats.pushPullAccusationsIgnored++
+            this.states.forwardAccusation(m, n.incarnation, out)
+            break
+          }
           // A remote dead is only a suspicion here: we let the member refute before believing it.
           this.states.suspect({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: this.name }, nowMs, out, 'pushPull')
           break
+        }
       }
     }
     if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join, nowMs)
