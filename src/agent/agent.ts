@@ -4,7 +4,8 @@
  *
  *   start → bind the node (no seeds yet) → HTTP API listens → seeds: --join, else the snapshot's
  *   members → join in the background, retried with exponential backoff (names re-resolved on each
- *   attempt) until one seed answers or joinRetryMax attempts failed (then `joinFailed`).
+ *   attempt) until one seed answers or joinRetryMax attempts failed (then `joinFailed`); a name
+ *   conflict (a live member holds our name at another address) fails it at once (`joinFailed`, 'nameConflict').
  *   stop  → leave (gossip our departure) → final snapshot (marked left) → shutdown → HTTP closes.
  *
  * Errors: startAgent rejects with a ConfigError or a socket error (EADDRINUSE, …) and leaves nothing
@@ -13,7 +14,7 @@
 import { EventEmitter } from 'node:events'
 import pino from 'pino'
 import type { Logger } from 'pino'
-import { startNode } from '../runtime/node/start-node.js'
+import { NameConflictError, startNode } from '../runtime/node/start-node.js'
 import type { BroadcastMessage, GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
 import type { SwimEvent } from '../node/index.js'
 import { parseHostPort } from '../runtime/node/address.js'
@@ -201,7 +202,7 @@ export class Agent extends EventEmitter {
     return agent
   }
 
-  /** Joins `seeds`, retrying with backoff; emits `joined` (contacted count) or `joinFailed` (reason). */
+  /** Joins `seeds`, retrying with backoff; emits `joined` (contacted count) or `joinFailed` (reason, and 'nameConflict' when refused for the name). */
   private joinInBackground(seeds: readonly string[]): void {
     this.joinState = { seeds, attempts: 0, done: false, contacted: 0 }
     const attempt = async (): Promise<void> => {
@@ -218,6 +219,13 @@ export class Agent extends EventEmitter {
         if (this.stopping !== undefined) return
         const reason = (e as Error).message
         this.joinState.lastError = reason
+        if (e instanceof NameConflictError) {
+          // Retrying cannot help while the other node holds the name: give up at once.
+          this.joinState.done = true
+          this.log.error({ seeds, attempt: n, err: reason, kept: `${e.kept.ip}:${e.kept.port}` }, 'join refused: node name conflict')
+          this.emit('joinFailed', reason, 'nameConflict')
+          return
+        }
         const max = this.config.joinRetryMax
         if (max > 0 && n >= max) {
           this.joinState.done = true

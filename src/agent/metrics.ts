@@ -3,7 +3,8 @@
  * not share series). Protocol counters are read from `node.stats()` at scrape time, so nothing is
  * counted twice; member events and the health score come from the node's events.
  *
- * Series (all prefixed `grapevine_`): members{state}, member_events_total{type}, health_score,
+ * Series (all prefixed `grapevine_`): members{state}, member_events_total{type},
+ * name_conflicts_total{role=established|newcomer|witness}, health_score,
  * probes_total, probe_failures_total, acks_received_total, nacks_received_total,
  * indirect_probes_total{role=sent|relayed}, tcp_fallback_probes_total, suspicions_total,
  * deaths_declared_total, refutations_total, packets_total{direction} (UDP datagrams),
@@ -54,9 +55,11 @@ export class AgentMetrics {
   readonly registry = new Registry()
   private healthScore = 0
   private readonly memberEvents: Counter<'type'>
+  private readonly nameConflicts: Counter<'role'>
   private readonly onMember = (e: MemberEvent): void => this.memberEvents.inc({ type: e.type })
   private readonly onEvent = (e: SwimEvent): void => {
     if (e.type === 'health') this.healthScore = e.score
+    else if (e.type === 'nameConflict') this.nameConflicts.inc({ role: e.role })
   }
 
   constructor(private readonly node: GrapevineNode, opts: { processMetrics?: boolean } = {}) {
@@ -97,6 +100,12 @@ export class AgentMetrics {
       collect: () => (r.getSingleMetric('grapevine_keyring_keys') as Gauge).set(node.encryption().keys.length),
     })
     this.memberEvents = new Counter({ name: 'grapevine_member_events_total', help: 'Membership changes seen, by type', labelNames: ['type'], registers: [r] })
+    this.nameConflicts = new Counter({
+      name: 'grapevine_name_conflicts_total',
+      help: 'A node name claimed from a second address, by our role: established (the name is ours), newcomer (our join was refused), witness',
+      labelNames: ['role'],
+      registers: [r],
+    })
 
     const stat = (name: string, help: string, labelNames: string[], read: (s: SwimStats) => Iterable<[Labels, number]>): void =>
       mirroredCounter(r, name, help, labelNames, () => read(node.stats()))

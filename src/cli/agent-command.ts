@@ -2,7 +2,8 @@
  * Wires `grapevine agent` and the agent's client subcommands into the CLI.
  *
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
- * exits at once with 1), until `grapevine leave` (exit 0), or until the join retries run out (exit 1).
+ * exits at once with 1), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
+ * refuses the join because a live member already holds the node's name at another address (exit 2).
  */
 import type { Command } from 'commander'
 import { Option } from 'commander'
@@ -49,8 +50,12 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
-    agent.on('joinFailed', () => {
-      exitCode = 1
+    agent.on('joinFailed', (reason: string, cause?: string) => {
+      // A name conflict is an operator mistake, not a network failure: exit 2 with the reason.
+      if (cause === 'nameConflict') {
+        exitCode = 2
+        io.err(`grapevine: ${reason}\n`)
+      } else exitCode = 1
       void agent.stop({ leave: false })
     })
     agent.on('stopped', () => {

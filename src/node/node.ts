@@ -137,6 +137,8 @@ export class ComposedNode {
           onLeaveIntent: (node, prune) => this.defer((now, out) => this.swim.forceLeave(node, prune, now, out)),
           // Serf's key queries (`serf keys …` on an agent): answered from the keyring at once, as Serf does.
           onKeyQuery: (name, payload) => answerKeyQuery(name, payload, keyControl),
+          // Serf's name-conflict votes: our record of the name, so a Serf agent that owns it keeps it.
+          member: (name) => swimRef?.member(name),
         })
       : undefined
     this.stack = spec.membershipOnly

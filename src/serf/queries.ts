@@ -12,8 +12,8 @@
  *
  * Internal queries: `_serf_ping` (what `serf reachability` sends) needs only the ack. Key management
  * (`_serf_install-key`, …) is handed back as `internal` and answered by the runtime from its keyring
- * (key-queries.ts, respondInternal); name-conflict votes (`_serf_conflict`) are acked but not
- * answered. Responses go to the querier by memberlist user message, to the member named SourceNode (Serf sends to the query's Addr:Port, which is that member's address);
+ * (key-queries.ts, respondInternal); name-conflict votes (`_serf_conflict`) are answered by the layer
+ * from the membership (conflict-query.ts). Responses go to the querier by memberlist user message, to the member named SourceNode (Serf sends to the query's Addr:Port, which is that member's address);
  * Serf's response relays (RelayFactor) are not used: the direct path is the only one.
  *
  * Tag filters are regular expressions written for Go's RE2; JavaScript's engine reads the common

@@ -23,6 +23,8 @@ import { QueryResponder, QueryResponseError, SERF_QUERY_BUFFER, encodeQueryFilte
 import type { ReceivedQuery } from './queries.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import type { SwimDelegate } from '../swim/delegate.js'
+import type { MemberInfo } from '../swim/events.js'
+import { SERF_CONFLICT_QUERY, encodeConflictResponse } from './conflict-query.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import type { DecodeError } from '../wire/decode-error.js'
 import { LamportClock } from './lamport.js'
@@ -78,6 +80,11 @@ export interface SerfLayerOptions {
    * (key-queries.ts), or undefined to leave the query unanswered. Called synchronously, once per query.
    */
   readonly onKeyQuery?: (name: string, payload: Uint8Array) => Uint8Array | undefined
+  /**
+   * The membership's record of a member by name, for Serf's name-conflict votes (`_serf_conflict`,
+   * conflict-query.ts). Without it such votes are acked but not answered.
+   */
+  readonly member?: (name: string) => MemberInfo | undefined
 }
 
 export class SerfLayer implements SwimDelegate {
@@ -106,6 +113,17 @@ export class SerfLayer implements SwimDelegate {
   constructor(private readonly opts: SerfLayerOptions) {
     this.name = opts.name
     this.queries = new QueryResponder(opts.name, opts.tags ?? (() => ({})))
+  }
+
+  /**
+   * Our vote in a Serf agent's name-conflict resolution: our record of the member named in the payload
+   * (Serf's nil when we know none). None about ourselves, as Serf: the asker is the other claimant.
+   */
+  private conflictAnswer(payload: Uint8Array): Uint8Array | undefined {
+    if (this.opts.member === undefined) return undefined
+    const name = new TextDecoder().decode(payload)
+    if (name === this.name) return undefined
+    return encodeConflictResponse(this.opts.member(name), this.leavingNodes.has(name))
   }
 
   /**
@@ -276,7 +294,7 @@ export class SerfLayer implements SwimDelegate {
         const o = this.queries.handle(msg, this.queryClock.time(), this.queryMinTime)
         if (o.ack !== undefined) send?.(o.ack.to, o.ack.payload)
         if (o.internal !== undefined) {
-          const answer = this.opts.onKeyQuery?.(o.internal.name, o.internal.payload)
+          const answer = o.internal.name === SERF_CONFLICT_QUERY ? this.conflictAnswer(o.internal.payload) : this.opts.onKeyQuery?.(o.internal.name, o.internal.payload)
           if (answer !== undefined) {
             const r = this.queries.respondInternal(o.internal, answer)
             send?.(r.to, r.payload)

@@ -66,6 +66,12 @@ export type DropReason =
   | 'send-closed'
   | 'send-unreachable-family'
 
+/**
+ * Our part in a name conflict: `established` (the name is ours; a newcomer claims it), `newcomer` (we
+ * claimed a name the cluster already holds: our join is refused), `witness` (two others claim one name).
+ */
+export type NameConflictRole = 'established' | 'newcomer' | 'witness'
+
 export type SwimEvent =
   /** A member became alive: new, or back from dead/left. */
   | { readonly type: 'joined'; readonly member: MemberInfo }
@@ -86,7 +92,19 @@ export type SwimEvent =
   /** This node refuted an accusation about itself, moving to `incarnation`. */
   | { readonly type: 'refuted'; readonly incarnation: number; readonly accusation: 'suspect' | 'dead' | 'alive' | 'state' }
   /** A join attempt finished. `contacted` counts the seeds that answered a push-pull. */
-  | { readonly type: 'joinCompleted'; readonly joinId: number; readonly contacted: number; readonly errors: readonly string[] }
+  | {
+      readonly type: 'joinCompleted'
+      readonly joinId: number
+      readonly contacted: number
+      readonly errors: readonly string[]
+      /** Set when a seed reported our name alive at another address: the join is refused whatever `contacted` says. */
+      readonly conflict?: { readonly name: string; readonly kept: Address }
+    }
+  /**
+   * Two nodes claim one name from different addresses. The cluster keeps `kept` (the member it held
+   * first) and refuses `refused`; counted in stats.nameConflicts.
+   */
+  | { readonly type: 'nameConflict'; readonly name: string; readonly kept: Address; readonly refused: Address; readonly role: NameConflictRole }
   /** leave() finished: the left broadcast went out (or the timeout passed). */
   | { readonly type: 'leaveCompleted'; readonly timedOut: boolean }
   /** A remote packet or stream was dropped. Counted; the node carries on. */

@@ -4,6 +4,7 @@
  * sent reliably. Each exchange gets an id; its reply (or failure) comes back through reply().
  *
  *   join(seeds)  ══pushPull(join)══▶ each seed      joinCompleted once every seed answered or failed
+ *                (a newcomer whose name a seed holds alive elsewhere is refused: nameConflict)
  *   pushPullTick ══pushPull══▶ a random alive member
  *   reconnectTick ═pushPull══▶ a random failed member (probability failed/alive), or a lost seed
  */
@@ -41,6 +42,9 @@ interface JoinState {
   pending: number
   contacted: number
   readonly errors: string[]
+  /** We knew no live member when the join began: a seed holding our name elsewhere refuses us. */
+  readonly newcomer: boolean
+  conflict?: { readonly name: string; readonly kept: Address }
 }
 
 export class Exchanges extends SwimPart<ExchangesHost> {
@@ -53,6 +57,8 @@ export class Exchanges extends SwimPart<ExchangesHost> {
   private readonly seeds: Address[] = []
   private exchangeSeq = 0
   private joinSeq = 0
+  /** A join was refused for a name conflict: no reconnect joins until the next explicit join(). */
+  private nameRefused = false
 
   constructor(host: ExchangesHost) {
     super(host)
@@ -67,7 +73,9 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     const joinId = ++this.joinSeq
     const targets = seeds.filter((s) => !sameAddress(s, this.address))
     for (const s of targets) this.addSeed(s)
-    const state: JoinState = { pending: targets.length, contacted: 0, errors: [] }
+    // An explicit join tries again after a name conflict (the operator may have stopped the other node).
+    this.nameRefused = false
+    const state: JoinState = { pending: targets.length, contacted: 0, errors: [], newcomer: this.isNewcomer() }
     this.joins.set(joinId, state)
     if (targets.length === 0) {
       this.finishJoin(joinId, out)
@@ -96,9 +104,15 @@ export class Exchanges extends SwimPart<ExchangesHost> {
       case 'join': {
         const join = this.joins.get(ex.joinId)
         if (join === undefined) return
-        const error = this.pushPull.handleReply(result, nowMs, out, ex.seed)
+        const error = this.pushPull.handleReply(result, nowMs, out, ex.seed, join.newcomer)
         if (error === undefined) join.contacted++
-        else join.errors.push(`${addressKey(ex.seed)}: ${error}`)
+        else if (typeof error === 'string') join.errors.push(`${addressKey(ex.seed)}: ${error}`)
+        else {
+          join.errors.push(`${addressKey(ex.seed)}: ${error.reason}`)
+          join.conflict = { name: this.name, kept: error.kept }
+          // Refused: the reconnect loop stops knocking on the seeds until the next explicit join.
+          this.nameRefused = true
+        }
         join.pending--
         if (join.pending === 0) this.finishJoin(ex.joinId, out)
         return
@@ -139,6 +153,7 @@ export class Exchanges extends SwimPart<ExchangesHost> {
         this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(true), out)
       }
     }
+    if (this.nameRefused) return
     const orphanSeeds = this.seeds.filter((s) => {
       const m = this.members.memberAt(s)
       return m === undefined || isDeadOrLeft(m.state)
@@ -146,7 +161,7 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     if (orphanSeeds.length > 0) {
       const seed = orphanSeeds[this.rng.int(orphanSeeds.length)]
       const joinId = ++this.joinSeq
-      this.joins.set(joinId, { pending: 1, contacted: 0, errors: [] })
+      this.joins.set(joinId, { pending: 1, contacted: 0, errors: [], newcomer: this.isNewcomer() })
       this.startPushPull(seed, { kind: 'join', joinId, seed }, this.pushPull.localState(true), out)
     }
   }
@@ -174,6 +189,12 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     const join = this.joins.get(joinId)
     if (join === undefined) return
     this.joins.delete(joinId)
-    out.emit({ type: 'joinCompleted', joinId, contacted: join.contacted, errors: join.errors })
+    out.emit({ type: 'joinCompleted', joinId, contacted: join.contacted, errors: join.errors, ...(join.conflict === undefined ? {} : { conflict: join.conflict }) })
+  }
+
+  /** True while we know no live member but ourselves: a join now makes us the newcomer. */
+  private isNewcomer(): boolean {
+    for (const m of this.members.carriedMembers) if (m !== this.self && (m.state === 'alive' || m.state === 'suspect')) return false
+    return true
   }
 }

@@ -15,7 +15,7 @@
  */
 import type { Rng } from '../core/rng.js'
 import type { Address } from '../core/types.js'
-import { sameAddress } from '../core/types.js'
+import { addressKey, sameAddress } from '../core/types.js'
 import type { Member } from './member.js'
 import { isDeadOrLeft } from './member.js'
 
@@ -27,6 +27,8 @@ export class MemberTable {
   /** Members not forgotten (self included): memberlist's numNodes. */
   private carriedCount = 0
   private versionCount = 0
+  private readonly addressIndex = new Map<string, Member>()
+  private addressIndexVersion = -1
 
   constructor(
     private readonly rng: Rng,
@@ -71,6 +73,16 @@ export class MemberTable {
   memberAt(address: Address): Member | undefined {
     for (const m of this.byName.values()) if (sameAddress(m.address, address)) return m
     return undefined
+  }
+
+  /** memberAt through an index by address, rebuilt when the table changed: for every incoming packet. */
+  memberFrom(address: Address): Member | undefined {
+    if (this.addressIndexVersion !== this.versionCount) {
+      this.addressIndex.clear()
+      for (const m of this.byName.values()) this.addressIndex.set(addressKey(m.address), m)
+      this.addressIndexVersion = this.versionCount
+    }
+    return this.addressIndex.get(addressKey(address))
   }
 
   /** Records a member by name; it is carried (probed, gossiped about) only once insert()ed. */

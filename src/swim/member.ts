@@ -20,6 +20,8 @@ export interface Member {
   vsn: Uint8Array
   stateChangeMs: number
   forgotten: boolean
+  /** When a packet last came to us from this member's own address (calm healing); -Infinity: never. */
+  heardMs?: number
 }
 
 export const EMPTY = new Uint8Array(0)

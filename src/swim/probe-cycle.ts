@@ -10,6 +10,13 @@
  *   us ══TCP ping═════════════════▶ target            (fallback, when the target speaks protocol ≥ 3)
  *   … scaled deadline without any ack: suspect(target, from: us), health + missing nacks
  *
+ * Timing, as memberlist's probe loop (a fixed ticker whose ticks a running probe holds back): the
+ * ticker keeps the base interval whatever the local health; a probe that is still running when its
+ * successor is due holds that tick (one at most, like Go's one-slot ticker channel) and the held probe
+ * starts the moment the running one ends. So a successful probe waits only the base interval, while a
+ * failing probe in poor health waits its health-scaled deadline before the next one starts: a node at
+ * health score 4 returns to 0 after 4 successful probes, about 4 probe intervals.
+ *
  * As a helper: ping the target with our own sequence number, relay its ack to the requester, or send a
  * nack at 80% of the probe timeout when none came. Probes and relays are keyed by sequence number;
  * their timers find nothing once the probe or relay has finished, so none needs cancelling.
@@ -33,6 +40,8 @@ export interface ProbeHost extends SwimHost {
   readonly send: PacketSender
   /** A probe failed: suspect the target. */
   suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox): void
+  /** True once leave() began: probing stops. */
+  isLeaving(): boolean
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
   openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void
 }
@@ -59,16 +68,31 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
   private readonly relays = new Map<number, RelayState>()
   private seqNo = 0
   private readonly send: PacketSender
+  /** The probe the last tick started, until it ends (ack, TCP ack or deadline). */
+  private running: ProbeState | undefined
+  /** A tick came while `running` was still going: its probe starts when that one ends. */
+  private tickHeld = false
 
   constructor(host: ProbeHost) {
     super(host)
     this.send = host.send
   }
 
-  /** The probe interval came round: ping the next target; the next tick waits for the scaled interval. */
+  /**
+   * The probe interval came round: ping the next target, or hold the tick while the last probe is
+   * still running. The ticker itself keeps the base interval (memberlist's time.NewTicker).
+   */
   tick(epoch: number, nowMs: number, out: SwimOutbox): void {
-    // The next tick waits for the scaled interval: a node in poor health probes (and accuses) slower.
-    out.schedule({ kind: 'probeTick', epoch }, this.scaled(this.config.probeIntervalMs))
+    out.schedule({ kind: 'probeTick', epoch }, this.config.probeIntervalMs)
+    if (this.running !== undefined) {
+      this.tickHeld = true
+      return
+    }
+    this.probeNext(nowMs, out)
+  }
+
+  /** Starts the probe of the next target in the round-robin order. */
+  private probeNext(nowMs: number, out: SwimOutbox): void {
     const target = this.members.nextProbeTarget(nowMs)
     if (target === undefined) return
     const seqNo = this.nextSeqNo()
@@ -82,6 +106,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
       indirectSent: false,
     }
     this.probes.set(seqNo, probe)
+    this.running = probe
     this.stats.probes++
     const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
     if (target.state === 'suspect' && this.config.lifeguard) {
@@ -139,10 +164,21 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const delta = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1
     this.finish(probe, false, nowMs, out, null, delta)
     const target = probe.target
-    if (target.state !== 'alive' && target.state !== 'suspect') return
+    if (target.state !== 'alive' && target.state !== 'suspect') {
+      this.releaseHeldTick(nowMs, out)
+      return
+    }
     this.stats.probeFailures++
     const msg: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
     this.host.suspect(msg, nowMs, out)
+    this.releaseHeldTick(nowMs, out)
+  }
+
+  /** The running probe ended: a tick it held back starts the next probe now. */
+  private releaseHeldTick(nowMs: number, out: SwimOutbox): void {
+    if (!this.tickHeld || this.running !== undefined) return
+    this.tickHeld = false
+    if (!this.host.isLeaving()) this.probeNext(nowMs, out)
   }
 
   /** The TCP fallback ping of probe `seqNo` finished. */
@@ -156,6 +192,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === seqNo) {
       this.stats.tcpFallbackSuccesses++
       this.finish(probe, true, nowMs, out, null, 0)
+      this.releaseHeldTick(nowMs, out)
     }
   }
 
@@ -195,6 +232,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const probe = this.probes.get(msg.seqNo)
     if (probe !== undefined) {
       this.finish(probe, true, nowMs, out, msg.payload, -1)
+      this.releaseHeldTick(nowMs, out)
       return
     }
     const relay = this.relays.get(msg.seqNo)
@@ -220,6 +258,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
 
   private finish(probe: ProbeState, success: boolean, nowMs: number, out: SwimOutbox, payload: Uint8Array | null, healthDelta: number): void {
     this.probes.delete(probe.seqNo)
+    if (this.running === probe) this.running = undefined
     if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
     this.applyHealth(healthDelta, out)
   }

@@ -13,6 +13,7 @@
  */
 import type { StreamResult } from '../core/effects.js'
 import type { Address } from '../core/types.js'
+import { addressKey, sameAddress } from '../core/types.js'
 import { decodeStream } from '../wire/codec.js'
 import type { PushNodeState, PushPullMsg, WireStateNumber } from '../wire/messages.js'
 import type { MemberInfo, MemberState } from './events.js'
@@ -23,6 +24,12 @@ import { SwimPart } from './host.js'
 import type { PacketSender } from './sender.js'
 import type { StateChanges } from './state-changes.js'
 import type { SwimOutbox } from './outbox.js'
+
+/** A join refused because our name is held by a live member at `kept`. */
+export interface NameRefusal {
+  readonly kept: Address
+  readonly reason: string
+}
 
 /** What push-pull needs from the node. */
 export interface PushPullHost extends SwimHost {
@@ -64,8 +71,12 @@ export class PushPull extends SwimPart<PushPullHost> {
     return bytes
   }
 
-  /** A pushPull reply (or the failure to get one) arrived. Returns undefined on success, or the error text. */
-  handleReply(result: StreamResult, nowMs: number, out: SwimOutbox, peer: Address): string | undefined {
+  /**
+   * A pushPull reply (or the failure to get one) arrived. Returns undefined on success, or the error
+   * text. With `newcomer` (a join by a node that knows no live member yet), a reply that holds our own
+   * name alive at another address is refused whole: the name belongs to an established member.
+   */
+  handleReply(result: StreamResult, nowMs: number, out: SwimOutbox, peer: Address, newcomer = false): string | NameRefusal | undefined {
     const h = this.host
     if (!result.ok) return result.error
     const decoded = decodeStream(result.bytes)
@@ -80,7 +91,31 @@ export class PushPull extends SwimPart<PushPullHost> {
       h.dropped('unexpected-stream-message', peer, out, msg.type)
       return `unexpected reply ${msg.type}`
     }
+    if (newcomer) {
+      const kept = this.nameHeldElsewhere(msg)
+      if (kept !== undefined) {
+        this.stats.nameConflicts++
+        this.stats.pushPullsRejected++
+        out.emit({ type: 'nameConflict', name: this.name, kept, refused: this.address, role: 'newcomer' })
+        return {
+          kept,
+          reason:
+            `name conflict: the cluster already has a live member named ${JSON.stringify(this.name)} at ${addressKey(kept)} ` +
+            `(this node is ${addressKey(this.address)}); node names must be unique: give this node another name, or stop the other one and wait until the cluster marks it failed or left`,
+        }
+      }
+    }
     return this.merge(msg, nowMs, out, peer)
+  }
+
+  /** The address at which a remote state holds our name alive or suspect, when it is not ours. */
+  private nameHeldElsewhere(msg: PushPullMsg): Address | undefined {
+    for (const n of msg.nodes) {
+      if (n.name !== this.name || (n.state !== 0 && n.state !== 1)) continue
+      const address = addressFromWire(n.addr, n.port === 0 ? this.address.port : n.port)
+      if (address !== undefined && !sameAddress(address, this.address)) return address
+    }
+    return undefined
   }
 
   /** memberlist mergeRemoteState + mergeState. Returns a rejection reason, or undefined. */
@@ -121,10 +156,18 @@ export class PushPull extends SwimPart<PushPullHost> {
           this.states.dead({ type: 'dead', incarnation: n.incarnation, node: n.name, from: n.name }, nowMs, out, 'pushPull')
           break
         case 1:
-        case 2:
+        case 2: {
+          // Calm healing: no suspicion of a member we hear from ourselves; it is told, and refutes.
+          const m = this.members.get(n.name)
+          if (m !== undefined && n.incarnation >= m.incarnation && this.states.heardRecently(m, nowMs, 'max')) {
+            this.stats.pushPullAccusationsIgnored++
+            this.states.forwardAccusation(m, n.incarnation, out)
+            break
+          }
           // A remote dead is only a suspicion here: we let the member refute before believing it.
           this.states.suspect({ type: 'suspect', incarnation: n.incarnation, node: n.name, from: this.name }, nowMs, out, 'pushPull')
           break
+        }
       }
     }
     if (msg.userState.length > 0) this.delegate?.mergeRemoteState?.(msg.userState, msg.join, nowMs)

@@ -22,12 +22,14 @@ import type { Member } from './member.js'
 import { EMPTY, bytesEqual, internAddress, internVsn, isDeadOrLeft, snapshot } from './member.js'
 import type { SwimHost } from './host.js'
 import { SwimPart } from './host.js'
+import type { PacketSender } from './sender.js'
 import { Suspicion } from './suspicion.js'
 import type { SwimOutbox } from './outbox.js'
 import type { SwimTimer } from './timers.js'
 
 /** What the state handlers need from the node. */
 export interface StateChangeHost extends SwimHost {
+  readonly send: PacketSender
   isLeaving(): boolean
   /** Queues a broadcast about `name` (replacing an older one), waking idle gossip rounds. */
   enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: () => void): void
@@ -111,6 +113,8 @@ export class StateChanges extends SwimPart<StateChangeHost> {
         (m.state === 'dead' && this.config.deadNodeReclaimTimeMs > 0 && nowMs - m.stateChangeMs > this.config.deadNodeReclaimTimeMs)
       if (!reclaimable || isSelf) {
         this.delegate?.notifyConflict?.(snapshot(m), candidate())
+        this.stats.nameConflicts++
+        out.emit({ type: 'nameConflict', name: msg.node, kept: m.address, refused: address, role: isSelf ? 'established' : 'witness' })
         h.dropped('conflict', from ?? address, out, `${msg.node} claimed from ${addressKey(address)}, known at ${addressKey(m.address)}`)
         return
       }
@@ -238,6 +242,14 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       out.emit({ type: 'left', member: snapshot(m) })
       return
     }
+    if (via === 'gossip' && msg.from !== msg.node && msg.from !== this.name && this.heardRecently(m, nowMs)) {
+      // Calm healing: a third node's dead notice about a member we hear from ourselves is only a
+      // suspicion, which the member (told at once) refutes.
+      this.stats.deadNoticesSoftened++
+      this.forwardAccusation(m, msg.incarnation, out)
+      this.suspect({ type: 'suspect', incarnation: msg.incarnation, node: msg.node, from: msg.from }, nowMs, out, 'gossip')
+      return
+    }
     h.enqueue(m.name, encoded, nowMs, out)
     m.incarnation = msg.incarnation
     // Left when it said so itself, or when the layer above heard it announce its leave first (Serf's
@@ -248,6 +260,31 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     this.members.changed()
     if (m.state === 'left') out.emit({ type: 'left', member: snapshot(m) })
     else out.emit({ type: 'failed', member: snapshot(m), from: msg.from, via })
+  }
+
+  /**
+   * Calm healing: the member sent us a packet within the minimum suspicion timeout (so it lived after
+   * any crash that a dead notice could be reporting by now), or, with `window` 'max', within the
+   * longest suspicion timeout (for push-pull entries, which only ever raise suspicions; the dead notices
+   * of a real crash still come by gossip). False with calmHealing off.
+   */
+  heardRecently(m: Member, nowMs: number, window: 'min' | 'max' = 'min'): boolean {
+    if (!this.config.calmHealing || m === this.self || m.heardMs === undefined) return false
+    if (m.state !== 'alive' && m.state !== 'suspect') return false
+    const c = this.config
+    const minMs = suspicionTimeoutMs(c.suspicionMult, this.members.carried, c.probeIntervalMs)
+    return nowMs - m.heardMs <= (window === 'max' && c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs)
+  }
+
+  /**
+   * A second-hand accusation about a member we hear from, handed straight to it (a suspect from us at
+   * the accused incarnation), so that it refutes now instead of when gossip reaches it.
+   */
+  forwardAccusation(m: Member, incarnation: number, out: SwimOutbox): void {
+    if (incarnation < m.incarnation) return
+    this.stats.accusationsForwarded++
+    const msg: SuspectMsg = { type: 'suspect', incarnation, node: m.name, from: this.name }
+    this.host.send.message(m.address, msg, m, out, false)
   }
 
   /** memberlist refute: jump past the accusation and broadcast our alive. */

@@ -50,6 +50,14 @@ export class SwimStats {
   /** Times an expired suspicion was not declared dead because the delegate's second opinion (confirmDead) said no. */
   deathsPostponed = 0
   refutations = 0
+  /** Calm healing: third-party dead notices about members we hear from, taken as suspicions instead. */
+  deadNoticesSoftened = 0
+  /** Calm healing: dead or suspect entries in push-pull states about members we hear from, not believed. */
+  pushPullAccusationsIgnored = 0
+  /** Calm healing: second-hand accusations sent straight to the accused member so it refutes. */
+  accusationsForwarded = 0
+  /** Name conflicts seen: a name claimed from a second address (each claim, in every role). */
+  nameConflicts = 0
   pushPullsInitiated = 0
   pushPullsServed = 0
   pushPullsRejected = 0

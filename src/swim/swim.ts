@@ -319,6 +319,11 @@ export class Swim {
     if (this.stopped) return
     this.stats.packetsIn++
     this.stats.bytesIn += bytes.length
+    if (this.config.calmHealing) {
+      // First-hand evidence that the sender lives (calm healing, state-changes.ts heardRecently).
+      const sender = this.table.memberFrom(from)
+      if (sender !== undefined) sender.heardMs = nowMs
+    }
     const { messages, sizes, errors } = decodePacket(bytes)
     for (const err of errors) this.undecodable(err, from, out)
     for (let i = 0; i < messages.length; i++) {

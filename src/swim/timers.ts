@@ -3,7 +3,7 @@
  * incarnation); the driver ignores a timer whose facts went stale, so nothing is ever cancelled.
  */
 export type SwimTimer =
-  /** Probe the next member (every probeIntervalMs, scaled by local health). */
+  /** Probe the next member (every probeIntervalMs; a tick that finds the last probe running is held until it ends). */
   | { readonly kind: 'probeTick'; readonly epoch: number }
   /** The direct ack did not come within probeTimeoutMs: go indirect. */
   | { readonly kind: 'probeTimeout'; readonly seqNo: number }

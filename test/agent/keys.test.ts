@@ -75,10 +75,13 @@ test('an agent\'s keys rotate through the CLI and the keyring file follows', { t
     const bad = await fetch(url(a1, '/v1/keys/install'), { method: 'POST', body: JSON.stringify({ key: 'short' }) })
     assert.equal(bad.status, 400)
 
-    // Still one cluster after the rotation, and a restart from the keyring file alone rejoins it.
+    // Still one cluster after the rotation, and a restart from the keyring file alone rejoins it. The
+    // restart keeps its address: under the same name from another address while the cluster still
+    // holds the old one alive, it would be refused as a name conflict.
+    const port = a1.node.port
     await a1.stop({ leave: false })
     agents.shift()
-    const again = await Agent.start(config('k1', { keyringFile: ring, join: [gossipAddress(a2)] }))
+    const again = await Agent.start(config('k1', { bind: `127.0.0.1:${port}`, keyringFile: ring, join: [gossipAddress(a2)] }))
     agents.push(again)
     await waitFor('k1 is back with K2 from its keyring file', () => again.node.members().filter((m) => m.state === 'alive').length === 2, 20_000)
   } finally {

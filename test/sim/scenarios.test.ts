@@ -184,8 +184,10 @@ test('a node paused repeatedly beyond the probe timeout is refuted, not declared
     assert.ok(lg.victimRefuted > 0, 'and it refutes')
     assert.equal(lg.healthyDeaths, 0)
     // The contrast: classic SWIM lets the slow node keep accusing healthy members every time it wakes;
-    // Lifeguard's local health raises its own probe deadlines and it mostly stops.
-    assert.ok(classic.falseAccusations >= 3 * Math.max(1, lg.falseAccusations), `seed ${seed}: lifeguard ${JSON.stringify(lg)} vs classic ${JSON.stringify(classic)}`)
+    // Lifeguard's local health raises its own probe deadlines. With memberlist's probe timing (the
+    // ticker unscaled, so the score falls by one a successful probe) the score is back near 0 after
+    // each 1 s awake, and about a third of the wake-ups still accuse (34–35 against 99, seeds 1–3).
+    assert.ok(classic.falseAccusations >= 2 * Math.max(1, lg.falseAccusations), `seed ${seed}: lifeguard ${JSON.stringify(lg)} vs classic ${JSON.stringify(classic)}`)
   }
 })
 

@@ -50,7 +50,11 @@ test('an unanswered probe goes to indirect pings with nack requests, then a TCP 
     if (p?.node === 'x') {
       ping = p
       t0 = t
-    } else out.clear()
+    } else {
+      // A helper answers its probe, so the next tick is not held behind it.
+      if (p !== undefined) deliver(swim, out, t + 10, { type: 'ack', seqNo: p.seqNo, payload: null })
+      out.clear()
+    }
     assert.ok(t < 10_000)
   }
   out.clear()

@@ -69,9 +69,27 @@ export class UnknownMemberError extends Error {
 
 /** join() found no seed that answered. Nothing changed except that the seeds are retried by the reconnect loop. */
 export class JoinError extends Error {
-  override readonly name = 'JoinError'
+  override readonly name: string = 'JoinError'
   constructor(readonly errors: readonly string[]) {
     super(`join failed: no seed answered${errors.length > 0 ? `\n  - ${errors.join('\n  - ')}` : ''}`)
+  }
+}
+
+/**
+ * A join refused because a live member already holds this node's name at another address. Nothing of
+ * the seed's state was merged; the node stays up, alone, and retries only on the next explicit join.
+ */
+export class NameConflictError extends JoinError {
+  override readonly name: string = 'NameConflictError'
+  constructor(
+    errors: readonly string[],
+    /** The name both nodes claim. */
+    readonly nodeName: string,
+    /** Where the cluster keeps it. */
+    readonly kept: Address,
+  ) {
+    super(errors)
+    this.message = `join refused: name conflict: a live member named ${JSON.stringify(nodeName)} already exists at ${kept.ip}:${kept.port}; node names must be unique: give this node another name, or stop the other node and wait until the cluster marks it failed or left`
   }
 }
 

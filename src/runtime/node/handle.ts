@@ -17,7 +17,7 @@ import type { ComposedNode, MemberEventType, MemberInfo, MemberState, NodeEvent,
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
 import { toKey } from '../../node/index.js'
-import { JoinError, UnknownMemberError } from './api.js'
+import { JoinError, NameConflictError, UnknownMemberError } from './api.js'
 import type { BroadcastOptions, EncryptionStatus, GrapevineNode, Member, NodeEventName, NodeStateApi, ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent } from './api.js'
 import type { Driver } from './driver.js'
 import type { TcpTransport } from './tcp.js'
@@ -88,7 +88,8 @@ export class NodeHandle implements GrapevineNode {
         const pending = this.joins.get(e.joinId)
         if (pending !== undefined) {
           this.joins.delete(e.joinId)
-          if (e.contacted > 0) pending.resolve(e.contacted)
+          if (e.conflict !== undefined) pending.reject(new NameConflictError(e.errors, e.conflict.name, e.conflict.kept))
+          else if (e.contacted > 0) pending.resolve(e.contacted)
           else pending.reject(new JoinError(e.errors))
         }
         break

@@ -9,7 +9,8 @@
  *
  * Errors: startNode rejects with a ConfigError (nothing was bound) for bad options, with the system
  * error (EADDRINUSE, …; everything bound so far is closed again) when a socket cannot be bound, and
- * with a JoinError when `join` was given and no seed answered (the node is shut down again).
+ * with a JoinError when `join` was given and no seed answered, or a NameConflictError when
+ * a live member already holds its name at another address (the node is shut down again).
  */
 import { randomBytes } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
@@ -31,7 +32,7 @@ import { UdpTransport } from './udp.js'
 
 export { DEFAULT_PORT, resolveNodeOptions } from './options.js'
 export type { NodeOptions, NodeListeners, EncryptionOptions, ResolvedNodeOptions } from './options.js'
-export { JoinError, UnknownMemberError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
+export { JoinError, UnknownMemberError, NameConflictError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
 export type {
   BroadcastMessage, BroadcastOptions, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
   ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic,

@@ -69,6 +69,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['probeTimeout', 'probeTimeoutMs', 'duration'],
   ['indirectChecks', 'indirectChecks', 'count'],
   ['disableTcpPings', 'disableTcpPings', 'bool'],
+  ['calmHealing', 'calmHealing', 'bool'],
   ['suspicionMult', 'suspicionMult', 'count'],
   ['suspicionMaxTimeoutMult', 'suspicionMaxTimeoutMult', 'count'],
   ['retransmitMult', 'retransmitMult', 'count'],

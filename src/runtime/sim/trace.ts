@@ -56,6 +56,8 @@ export function describeEvent(event: NodeEvent): string {
       return `dropped reason=${event.reason} from=${event.from.ip}:${event.from.port}`
     case 'health':
       return `health score=${event.score}`
+    case 'nameConflict':
+      return `nameConflict ${event.name} kept=${event.kept.ip}:${event.kept.port} refused=${event.refused.ip}:${event.refused.port} role=${event.role}`
     case 'message':
       return `message id=${event.message.id} via=${event.message.via} hops=${event.message.hops}`
     case 'stateChanged':

@@ -1,0 +1,80 @@
+// Calm healing driven by hand: a member we hear from ourselves is not turned dead, nor suspected from a
+// push-pull state, on second-hand word; the accusation is handed to it so it refutes. A member we have
+// not heard from lately, or any member with calmHealing off, gets memberlist's rules.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { encodeMessage, encodeStream } from '../../src/wire/codec.js'
+import type { PushPullMsg } from '../../src/wire/messages.js'
+import type { SwimConfig } from '../../src/swim/config.js'
+import { addr, alive, deliver, expectEvent, newNode, rejectEvent, sentMessages, VSN } from '../helpers/swim-harness.js'
+
+// Two carried members (us and x): the minimum suspicion timeout is 4 × 1 × 1 s, the longest 6 × 4 s.
+const MIN_MS = 4000
+const MAX_MS = 24_000
+
+function withX(config: Partial<SwimConfig> = {}) {
+  const node = newNode('me', 1, { calmHealing: true, ...config })
+  deliver(node.swim, node.out, 0, alive('x', 1, 2))
+  // x pings us at t = 1000: a packet from its own address.
+  node.swim.handlePacket(addr(2), encodeMessage({ type: 'ping', seqNo: 1, node: 'me', sourceAddr: Uint8Array.of(127, 0, 0, 2), sourcePort: 7946, sourceNode: 'x' }), 1000, node.out)
+  node.out.clear()
+  return node
+}
+
+function forwardedSuspects(out: ReturnType<typeof newNode>['out']): number {
+  return sentMessages(out).filter((s) => s.to.ip === '127.0.0.2' && s.msg.type === 'suspect' && s.msg.node === 'x' && s.msg.from === 'me').length
+}
+
+test('a third node\'s dead notice about a member we heard from within the minimum suspicion timeout is a suspicion, handed to the member', () => {
+  const { swim, out } = withX()
+  deliver(swim, out, 1000 + MIN_MS, { type: 'dead', incarnation: 1, node: 'x', from: 'z' })
+  assert.equal(swim.member('x')?.state, 'suspect')
+  const s = expectEvent(out, 'suspected')
+  assert.deepEqual([s.from, s.via], ['z', 'gossip'])
+  rejectEvent(out, 'failed')
+  assert.equal(forwardedSuspects(out), 1, 'the accusation goes straight to x')
+  assert.equal(swim.stats.deadNoticesSoftened, 1)
+  // x refutes: the alive at a higher incarnation ends it.
+  deliver(swim, out, 1100 + MIN_MS, alive('x', 2, 2))
+  assert.equal(swim.member('x')?.state, 'alive')
+})
+
+test('memberlist\'s rules where calm healing does not apply: heard too long ago, a leave in its own name, or calmHealing off', () => {
+  const late = withX()
+  deliver(late.swim, late.out, 1001 + MIN_MS, { type: 'dead', incarnation: 1, node: 'x', from: 'z' })
+  assert.equal(late.swim.member('x')?.state, 'dead')
+  const own = withX()
+  deliver(own.swim, own.out, 1500, { type: 'dead', incarnation: 1, node: 'x', from: 'x' })
+  assert.equal(own.swim.member('x')?.state, 'left')
+  const off = withX({ calmHealing: false })
+  deliver(off.swim, off.out, 1500, { type: 'dead', incarnation: 1, node: 'x', from: 'z' })
+  assert.equal(off.swim.member('x')?.state, 'dead')
+  assert.equal(forwardedSuspects(off.out), 0)
+})
+
+test('a push-pull state holding a member we hear from dead raises no suspicion within the longest suspicion timeout; after it, one', () => {
+  const state = (incarnation: number): Uint8Array => {
+    const msg: PushPullMsg = {
+      type: 'pushPull', join: false, userState: new Uint8Array(0),
+      nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state: 2, vsn: VSN }],
+    }
+    return encodeStream(msg, { compress: false })
+  }
+  const { swim, out } = withX()
+  swim.handleStreamRequest(addr(7), state(1), 1000 + MAX_MS, out)
+  assert.equal(swim.member('x')?.state, 'alive')
+  rejectEvent(out, 'suspected')
+  assert.equal(forwardedSuspects(out), 1)
+  assert.equal(swim.stats.pushPullAccusationsIgnored, 1)
+  out.clear()
+  swim.handleStreamRequest(addr(7), state(1), 1001 + MAX_MS, out)
+  assert.equal(swim.member('x')?.state, 'suspect')
+  assert.equal(expectEvent(out, 'suspected').via, 'pushPull')
+})
+
+test('a member told of a second-hand accusation about itself refutes at once', () => {
+  const { swim, out } = newNode('x', 2, { calmHealing: true })
+  const inc = swim.incarnation
+  deliver(swim, out, 10, { type: 'suspect', incarnation: inc, node: 'x', from: 'me' })
+  assert.equal(expectEvent(out, 'refuted').incarnation, inc + 1)
+})
