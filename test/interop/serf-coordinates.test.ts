@@ -38,7 +38,7 @@ test('serf rtt estimates the round trip to a Grapevine node, and Grapevine estim
       fromSerf = (await serfRtt(a, 'grapevine')).ms
       return fromSerf !== undefined
     }, 30_000, detail, 1000)
-    assert.ok(fromSerf !== undefined && fromSerf > 0 && fromSerf < 50, `serf rtt serf-a grapevine: ${fromSerf} ms on loopback`)
+    assert.ok(fromSerf !== undefined && fromSerf > 0 && fromSerf < 1000, `serf rtt serf-a grapevine: ${fromSerf} ms on loopback`)
     // An agent estimates between Grapevine and another agent once it has probed both.
     await waitUntil('serf rtt grapevine serf-a on serf-b', async () => (await serfRtt(b, 'grapevine', 'serf-a')).ms !== undefined, 30_000, detail, 1000)
 
