@@ -47,6 +47,9 @@ export interface RttEstimate {
   readonly rttMs: number
 }
 
+/** Mixed into a node's SWIM seed to give its coordinates a random stream of their own (no extra draw). */
+export const COORDINATES_SEED_MASK = 0x636f6f72
+
 export class NetworkCoordinates {
   private readonly client: VivaldiClient
   private readonly cache = new Map<string, Coordinate>()
@@ -67,7 +70,9 @@ export class NetworkCoordinates {
 
   /** The coordinate of `name`: ours, or the last one it sent us; undefined when we never probed it. */
   coordinateOf(name: string): Coordinate | undefined {
-    return name === this.name ? this.client.coordinate() : this.cache.get(name)
+    if (name === this.name) return this.client.coordinate()
+    this.prune()
+    return this.cache.get(name)
   }
 
   /** Every coordinate we know, ours first, then by name. */
@@ -77,7 +82,10 @@ export class NetworkCoordinates {
     return [{ name: this.name, coordinate: this.client.coordinate() }, ...others.map(([name, coordinate]) => ({ name, coordinate }))]
   }
 
-  /** Estimated round trip between `a` and `b` (default: us) in ms; undefined when either is unknown. */
+  /**
+   * Estimated round trip between `a` and `b` (default: us) in ms; undefined when either is unknown
+   * (never probed, or gone from the membership since).
+   */
   rtt(a: string, b: string = this.name): number | undefined {
     const ca = this.coordinateOf(a)
     const cb = this.coordinateOf(b)
@@ -143,6 +151,8 @@ export class NetworkCoordinates {
     if (typeof result === 'string') return
     this.payload = undefined
     this.cache.set(member.name, decoded.value)
+    // Bounded by the membership: entries of members gone since the last change leave now.
+    this.prune()
   }
 
   /** Drops coordinates and latency samples of names no longer in the membership. */

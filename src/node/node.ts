@@ -5,7 +5,8 @@
  *
  *   runtime input (nowMs, out) ──▶ open (keys, label) ──▶ Swim.handleX ──▶ delegate: ProtocolStack
  *        │                                                                   ├─ SerfLayer (intents, events, queries, keys)
- *        │                                                                   └─ broadcasts, cluster state, phi
+ *        │                                                                   ├─ broadcasts, cluster state, phi
+ *        │                                                 (wrapped by) network coordinates: ack payloads, probe RTTs
  *        └─ node timers (Serf leave wait, force-leave wait, query deadlines, leave deadline)
  *   layer callbacks ──▶ events into the input's outbox; leave intents ──▶ applied right after the input
  *   sends ──▶ sealed ──▶ out (the runtime performs them)
@@ -46,7 +47,7 @@ import type { RandomBytes } from '../wire/security.js'
 import type { Aead } from '../wire/aead.js'
 import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
-import { NetworkCoordinates, coordinateDelegate } from '../coordinates/network-coordinates.js'
+import { COORDINATES_SEED_MASK, NetworkCoordinates, coordinateDelegate } from '../coordinates/network-coordinates.js'
 import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordinates.js'
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
@@ -71,9 +72,6 @@ export interface NodeEnv {
   /** AES-GCM, needed when keys are configured (the real runtime gives Node's, wire/aead-node.ts). */
   readonly aead?: Aead
 }
-
-/** Mixed into the SWIM seed to give coordinates their own random stream. */
-const COORDINATES_SEED_MASK = 0x636f6f72
 
 interface PendingQuery {
   readonly name: string
@@ -465,7 +463,7 @@ export class ComposedNode {
     return this.coords?.rtt(a, b)
   }
 
-  /** Every coordinate this node knows (its own first) and what happened to those that arrived; undefined when off. */
+  /** Every coordinate this node knows (its own first), with counters; undefined when off. */
   coordinates(): { readonly known: ReturnType<NetworkCoordinates['all']>; readonly stats: CoordinateStats } | undefined {
     return this.coords === undefined ? undefined : { known: this.coords.all(), stats: this.coords.stats() }
   }

@@ -55,6 +55,13 @@ describe('agent network coordinates', () => {
     assert.equal(one.body.length, 1)
   })
 
+  it('the metrics count coordinate updates, with no rejection on a healthy cluster', async () => {
+    const text = await (await fetch(url(a1, '/metrics'))).text()
+    const updates = /^grapevine_coordinate_updates_total(?:\{[^}]*\})? (\d+)/m.exec(text)
+    assert.ok(updates !== null && Number(updates[1]) >= 2, text.split('\n').filter((l) => l.includes('coordinate')).join('\n'))
+    assert.doesNotMatch(text, /^grapevine_coordinate_rejected_total\{reason="undecodable/m)
+  })
+
   it('bad requests get a 4xx with a reason', async () => {
     const cases: Array<[string, number, RegExp]> = [
       ['/v1/coordinates/rtt', 400, /a: give the member/],
