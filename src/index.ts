@@ -26,6 +26,7 @@ export type { GrapevineNode, NodeOptions, NodeListeners, Member, MemberEvent, Me
 export type { BroadcastMessage, BroadcastOptions, NodeStateApi, QueryOptions, QueryResult, SerfQueryEvent } from './runtime/node/start-node.js'
 export { serfEventId } from './runtime/node/start-node.js'
 export type { EncryptionOptions, EncryptionStatus } from './runtime/node/start-node.js'
+export type { Coordinate, CoordinateStats, RttEstimate } from './runtime/node/start-node.js'
 export { Keyring, KeyringError, parseKey, formatKey, fingerprint } from './wire/keyring.js'
 export type { KeyringInfo } from './wire/keyring.js'
 export { SerfLayer, UserEventError } from './serf/serf-layer.js'

@@ -18,10 +18,12 @@
  * state_nodes, phi{member}; encryption_enabled (1 when sending encrypted) and keyring_keys (keys
  * installed; which ones, by fingerprint, is in /v1/keys, never in metrics). members{state} counts in
  * Serf's words (alive, suspect, failed, left). With processMetrics, prom-client's standard process_*
- * and nodejs_* series, unprefixed, so stock Node.js dashboards find them.
+ * and nodejs_* series, unprefixed, so stock Node.js dashboards find them. Network coordinates:
+ * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
+ * undecodable payloads), coordinate_resets_total.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
+import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 import { userState } from './member-words.js'
@@ -223,6 +225,16 @@ export class AgentMetrics {
       },
     })
     stat('grapevine_broadcasts_dropped_total', 'Broadcasts dropped from a full queue', [], one((s) => s.broadcastsDropped))
+    const coords = (read: (c: CoordinateStats) => Iterable<[Labels, number]>) => (): Iterable<[Labels, number]> => {
+      const c = node.coordinates()?.stats
+      return c === undefined ? [] : read(c)
+    }
+    mirroredCounter(r, 'grapevine_coordinate_updates_total', 'Probe acks whose coordinate updated ours (network coordinates)', [], coords((c) => [[{}, c.updates]]))
+    mirroredCounter(r, 'grapevine_coordinate_rejected_total', 'Coordinates from acks not used, by reason (refused by the update rule, or undecodable)', ['reason'], coords((c) => [
+      ...Object.entries(c.rejected).map(([reason, n]): [Labels, number] => [{ reason }, n]),
+      ...Object.entries(c.undecodable).map(([reason, n]): [Labels, number] => [{ reason: `undecodable-${reason}` }, n ?? 0]),
+    ]))
+    mirroredCounter(r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
 
     node.on('member', this.onMember)
     node.on('event', this.onEvent)

@@ -12,6 +12,7 @@ import { startAgent } from '../agent/agent.js'
 import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
+import { rttCommand } from './client-coordinates.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
 import type { RawAgentFlags } from '../agent/config.js'
@@ -164,6 +165,14 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       const ac = new AbortController()
       process.once('SIGINT', () => ac.abort())
       process.exitCode = await monitorCommand(flags, io, process.env, ac.signal)
+    })
+
+  clientOptions(
+    program.command('rtt').description('estimated round trip between two members, from a running agent\'s network coordinates')
+      .argument('<A>', 'member name').argument('[B]', 'member name (default: the agent\'s node)'),
+  )
+    .action(async (a: string, b: string | undefined, flags: ClientFlags) => {
+      process.exitCode = await rttCommand(a, b, flags, io)
     })
 
   clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))

@@ -5,7 +5,8 @@
  *
  *   runtime input (nowMs, out) ──▶ open (keys, label) ──▶ Swim.handleX ──▶ delegate: ProtocolStack
  *        │                                                                   ├─ SerfLayer (intents, events, queries, keys)
- *        │                                                                   └─ broadcasts, cluster state, phi
+ *        │                                                                   ├─ broadcasts, cluster state, phi
+ *        │                                                 (wrapped by) network coordinates: ack payloads, probe RTTs
  *        └─ node timers (Serf leave wait, force-leave wait, query deadlines, leave deadline)
  *   layer callbacks ──▶ events into the input's outbox; leave intents ──▶ applied right after the input
  *   sends ──▶ sealed ──▶ out (the runtime performs them)
@@ -46,6 +47,9 @@ import type { RandomBytes } from '../wire/security.js'
 import type { Aead } from '../wire/aead.js'
 import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
+import { COORDINATES_SEED_MASK, NetworkCoordinates, coordinateDelegate } from '../coordinates/network-coordinates.js'
+import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordinates.js'
+import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
 import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, serfEventId } from './types.js'
@@ -86,6 +90,8 @@ export class ComposedNode {
   readonly stack: GrapevineStack | undefined
   readonly security: WireSecurity
   readonly settings: NodeSpec
+  /** Serf's network coordinates; undefined when turned off. */
+  readonly coords: NetworkCoordinates | undefined
   /** Called with each datagram and stream sent or received, in plaintext, when set (the dashboard's view). */
   onTraffic: ((t: Traffic) => void) | undefined
 
@@ -114,7 +120,10 @@ export class ComposedNode {
     this.address = spec.address
     this.rng = env.rng
     const child = (): Rng => new SeededRng(env.rng.u32())
-    const swimRng = child()
+    const swimSeed = env.rng.u32()
+    const swimRng = new SeededRng(swimSeed)
+    // Derived, not drawn: turning coordinates on leaves every other stream as it was.
+    this.coords = spec.coordinates ? new NetworkCoordinates(spec.name, new SeededRng(swimSeed ^ COORDINATES_SEED_MASK)) : undefined
     const stackRng = child()
     const nonceRng = env.randomBytes === undefined ? child() : undefined
     if (spec.keyring.enabled && env.aead === undefined) {
@@ -160,7 +169,7 @@ export class ComposedNode {
     const config: SwimConfig = overhead === 0 ? spec.config : { ...spec.config, packetBytesBudget: spec.config.packetBytesBudget - overhead }
     this.swim = new Swim({
       name: spec.name, address: spec.address, config, rng: swimRng, meta: spec.meta, incarnation: spec.incarnation, seeds: spec.seeds,
-      delegate: this.stack?.stack ?? this.serf,
+      delegate: this.coords === undefined ? this.stack?.stack ?? this.serf : coordinateDelegate(this.stack?.stack ?? this.serf, this.coords),
     })
     swimRef = this.swim
   }
@@ -443,6 +452,34 @@ export class ComposedNode {
   /** The phi accrual suspicion level of a member (undefined: none heard yet, or membership-only). */
   phi(name: string, nowMs: number): number | undefined {
     return this.stack?.phi.phi(name, nowMs)
+  }
+
+  /** Our network coordinate (Serf's Vivaldi); undefined when coordinates are off. */
+  coordinate(): Coordinate | undefined {
+    return this.coords?.coordinate()
+  }
+
+  /**
+   * Estimated round trip between members `a` and `b` (default: this node) in ms, from their network
+   * coordinates; undefined when coordinates are off or either coordinate is unknown (not probed yet).
+   */
+  rtt(a: string, b: string = this.name): number | undefined {
+    return this.coords?.rtt(a, b)
+  }
+
+  /** Every coordinate this node knows (its own first), with counters; undefined when off. */
+  coordinates(): { readonly known: ReturnType<NetworkCoordinates['all']>; readonly stats: CoordinateStats } | undefined {
+    return this.coords === undefined ? undefined : { known: this.coords.all(), stats: this.coords.stats() }
+  }
+
+  /**
+   * Live members other than us, nearest first by estimated round trip (ones without a coordinate yet
+   * last, by name); at most k of them. Empty when coordinates are off.
+   */
+  nearest(k: number = Number.POSITIVE_INFINITY): RttEstimate[] {
+    if (this.coords === undefined) return []
+    const live = this.swim.members().filter((m) => m.name !== this.name && (m.state === 'alive' || m.state === 'suspect'))
+    return this.coords.sortByDistance(live.map((m) => m.name)).slice(0, Math.max(0, k))
   }
 
   /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them); zeros when membership-only. */

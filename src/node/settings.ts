@@ -64,6 +64,12 @@ export interface NodeSettings {
   readonly encryption?: EncryptionOptions
   /** Cluster label on every packet and stream (memberlist 0.3+). Off by default: Serf 0.9.4 rejects labels. */
   readonly label?: string
+  /**
+   * Serf's network coordinates (Vivaldi, updated from probe RTTs, carried in acks as Serf carries them):
+   * `node.rtt(a, b)` and `node.nearest(k)`. Costs about 120 bytes per ack. Default true, false when
+   * membership-only (plain memberlist sends empty acks).
+   */
+  readonly coordinates?: boolean
 }
 
 export interface EncryptionOptions {
@@ -74,7 +80,7 @@ export interface EncryptionOptions {
 
 /** The fields of NodeSettings, for "not an option" checks. */
 export const NODE_SETTING_FIELDS = [
-  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label',
+  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates',
 ] as const
 
 /** Settings checked and completed: everything the composed node needs but its name, address and randomness. */
@@ -85,6 +91,8 @@ export interface ResolvedSettings {
   readonly meta: Uint8Array
   readonly serf: boolean
   readonly membershipOnly: boolean
+  /** Network coordinates on (acks carry ours, probes update it). */
+  readonly coordinates: boolean
   readonly incarnation: number
   readonly generation: number
   readonly broadcast: Partial<RumorConfig>
@@ -136,6 +144,9 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
     problems.push(...tp)
     if (tp.length === 0) tags = encodeTags(o.tags)
   }
+  if (o.coordinates !== undefined && typeof o.coordinates !== 'boolean') {
+    problems.push(`coordinates: expected true (Serf's network coordinates in acks, the default) or false (empty acks), got ${JSON.stringify(o.coordinates)}`)
+  }
   for (const f of ['serf', 'membershipOnly'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'boolean') {
       problems.push(
@@ -170,7 +181,8 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   const membershipOnly = o.membershipOnly ?? false
   return {
     // Membership-only without tags is plain memberlist: no metadata at all.
-    name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly, incarnation, generation,
+    name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly,
+    coordinates: o.coordinates ?? !membershipOnly, incarnation, generation,
     broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, ...enc,
   }
 }

@@ -52,7 +52,7 @@ test('every problem names the file, the line and the field', () => {
 
 test('bad values, unknown fields and unknown references are each reported', () => {
   const cases: Array<[string, string[]]> = [
-    [`${HEAD}duraton: 30s\ntimeline: []\n`, ['bad.yaml:3: duraton: unknown field (did you mean "duration"?); known fields: name, description, seed, nodes, profile, lifeguard, swim, membershipOnly, duration, settleMax, joinSpread, network, groups, stack, workload, timeline']],
+    [`${HEAD}duraton: 30s\ntimeline: []\n`, ['bad.yaml:3: duraton: unknown field (did you mean "duration"?); known fields: name, description, seed, nodes, profile, lifeguard, swim, membershipOnly, duration, settleMax, joinSpread, network, groups, latencyMatrix, stack, workload, timeline']],
     ['nodes: 10\ntimeline: []\n', ['bad.yaml:1: duration: missing; it is required']],
     [`${HEAD}timeline:\n  - { at: 30, do: crash, count: 1 }\n`, ['bad.yaml:4: timeline[0].at: expected a duration like 30s, 500ms or 2m, got "30"']],
     [`${HEAD}timeline:\n  - { at: 2m, do: crash, count: 1 }\n`, ['bad.yaml:4: timeline[0].at: 2m is not within duration 1m; steps happen in the chaos phase (raise duration)']],

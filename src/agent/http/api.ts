@@ -24,6 +24,7 @@
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
+ *   GET  /v1/coordinates, /v1/coordinates/rtt?a=A&b=B, /v1/coordinates/nearest?k=K: network coordinates (coordinates.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
@@ -42,6 +43,7 @@ import { UserEventError } from '../../serf/serf-layer.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
 import { handleKeysRoute } from './keys.js'
+import { handleCoordinatesRoute } from './coordinates.js'
 import type { AgentMetrics } from '../metrics.js'
 import { UiTracker, serveUi } from './ui.js'
 import { HttpError, memberJson, parseUserState, phiJson, readJson, requireMethod, send, userState } from './respond.js'
@@ -153,6 +155,7 @@ export class HttpApi {
     }
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
+    if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
     switch (url.pathname) {
       case '/health':

@@ -4,13 +4,13 @@
  */
 import type { MemberState, SwimEvent } from '../../node/index.js'
 import type {
-  BroadcastMessage, EncryptionStatus, Member, MemberEvent, ProtocolStats, QueryOptions as NodeQueryOptions, QueryResult,
+  BroadcastMessage, Coordinate, CoordinateStats, EncryptionStatus, Member, MemberEvent, ProtocolStats, RttEstimate, QueryOptions as NodeQueryOptions, QueryResult,
   QueryToAnswer, SerfLayerEvent, StateEvent, SwimStats, Tags, Traffic,
 } from '../../node/index.js'
 import type { Address } from '../../core/types.js'
 
 export type {
-  BroadcastMessage, EncryptionStatus, Member, MemberEvent, MemberEventType, ProtocolStats, QueryResult, Traffic,
+  BroadcastMessage, Coordinate, CoordinateStats, RttEstimate, EncryptionStatus, Member, MemberEvent, MemberEventType, ProtocolStats, QueryResult, Traffic,
 } from '../../node/index.js'
 export { serfEventId, SERF_BROADCAST_TIMEOUT_MS } from '../../node/index.js'
 
@@ -148,6 +148,21 @@ export interface GrapevineNode {
   readonly state: NodeStateApi
   /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
   phi(name: string): number | undefined
+  /**
+   * This node's network coordinate (Serf's Vivaldi, learnt from probe round trips); undefined when
+   * coordinates are off (`coordinates: false`, or membership-only).
+   */
+  coordinate(): Coordinate | undefined
+  /**
+   * Estimated round trip in ms between members `a` and `b` (default: this node), from their coordinates,
+   * as `serf rtt` computes it; undefined when coordinates are off or a coordinate is unknown (a member
+   * this node has not probed yet).
+   */
+  rtt(a: string, b?: string): number | undefined
+  /** Live members, nearest first by estimated round trip (those without a coordinate last); at most k. */
+  nearest(k?: number): RttEstimate[]
+  /** Every coordinate this node knows (its own first), with counters; undefined when coordinates are off. */
+  coordinates(): { readonly known: ReadonlyArray<{ readonly name: string; readonly coordinate: Coordinate }>; readonly stats: CoordinateStats } | undefined
   /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them). */
   protocolStats(): ProtocolStats
   /** The protocol's counters (drops by reason, probes, …). */

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
 import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, decodeTags, serfEventId } from '../../node/index.js'
-import type { ComposedNode, MemberEventType, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
+import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
 import { toKey } from '../../node/index.js'
@@ -240,6 +240,22 @@ export class NodeHandle implements GrapevineNode {
 
   phi(name: string): number | undefined {
     return this.node.phi(name, this.driver.now())
+  }
+
+  coordinate(): Coordinate | undefined {
+    return this.node.coordinate()
+  }
+
+  rtt(a: string, b?: string): number | undefined {
+    return this.node.rtt(a, b)
+  }
+
+  nearest(k?: number): RttEstimate[] {
+    return this.node.nearest(k)
+  }
+
+  coordinates(): ReturnType<GrapevineNode['coordinates']> {
+    return this.node.coordinates()
   }
 
   protocolStats(): ProtocolStats {

@@ -35,7 +35,7 @@ export type { NodeOptions, NodeListeners, EncryptionOptions, ResolvedNodeOptions
 export { JoinError, UnknownMemberError, NameConflictError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
 export type {
   BroadcastMessage, BroadcastOptions, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
-  ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic,
+  ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic, Coordinate, CoordinateStats, RttEstimate,
 } from './api.js'
 
 export async function startNode(options: NodeOptions = {}): Promise<GrapevineNode> {

@@ -10,7 +10,7 @@ import type { Rng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
 import type { Aead } from '../../wire/aead.js'
 import { ComposedNode } from '../../node/index.js'
-import type { MemberInfo, NodeEvent, NodeTimer, ResolvedSettings, SwimConfig } from '../../node/index.js'
+import type { Coordinate, MemberInfo, NodeEvent, NodeTimer, ResolvedSettings, SwimConfig } from '../../node/index.js'
 
 export type SimOutbox = Outbox<NodeTimer, NodeEvent>
 
@@ -46,6 +46,8 @@ export interface SimProtocol {
   readonly healthScore: number
   /** Replaces the local node's metadata (memberlist UpdateNode); optional. */
   setMeta?(meta: Uint8Array, nowMs: number, out: SimOutbox): void
+  /** The node's network coordinate, when it keeps one; optional. */
+  coordinate?(): Coordinate | undefined
   /** Stops the instance for good (called when the node crashes or finishes leaving); optional. */
   shutdown?(): void
 }

@@ -3,6 +3,7 @@
  * field name says wall; detection times are relative to the crash.
  */
 import type { Profile } from '../../node/index.js'
+import type { CoordinateAccuracy, CoordinatesReport } from './coordinate-accuracy.js'
 import type { NetworkStats } from './network.js'
 import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
@@ -99,6 +100,12 @@ export interface Report {
    * streams not counted. Null without updates.
    */
   readonly bytesPerUpdate?: number | null
+  /**
+   * How well the network coordinates predict the link model's round trips (coordinate-accuracy.ts):
+   * relative error over all pairs of running nodes, after 60 s and at the end. Absent when the nodes
+   * run without coordinates (membership-only).
+   */
+  readonly coordinates?: CoordinatesReport
   /** Sampled every `intervalMs` when the scenario asked for it (scenario files always do; see timeseries.ts). */
   readonly timeSeries?: TimeSeries
   /** The scenario file's name, for runs of one. */
@@ -161,6 +168,13 @@ export function formatReport(r: Report): string {
   rows.push(['', `${count(n.streamHops)} stream segments sent, ${count(n.streamSegmentsLost)} lost, ${count(n.streamSegmentsBlocked)} blocked, ${count(n.streamRetransmits)} retransmitted; ${count(n.streamsTimedOut)} exchanges timed out`])
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
   if (r.workload !== undefined) workloadRows(r, r.workload, rows)
+  if (r.coordinates !== undefined) {
+    const c = r.coordinates
+    const line = (a: CoordinateAccuracy): string =>
+      `at ${seconds(a.atMs)}: median ${(a.medianRelativeError * 100).toFixed(1)}%, p90 ${(a.p90RelativeError * 100).toFixed(1)}% relative error (median ${a.medianAbsoluteErrorMs.toFixed(2)} ms) over ${count(a.pairs)} pairs`
+    rows.push(['coordinates', c.after60s === null ? 'run shorter than 60 s: no early measurement' : line(c.after60s)])
+    rows.push(['', line(c.atEnd)])
+  }
   if (r.timeSeries !== undefined) timeSeriesRows(r.timeSeries, rows)
   if (r.replay !== undefined) rows.push(['replay', r.replay])
   const width = Math.max(...rows.map(([k]) => k.length)) + 2

@@ -13,6 +13,9 @@
  *   membershipOnly: false             # true: SWIM alone on every node (default: the whole stack)
  *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }   # streamLoss: TCP segments' own
  *   groups: { dc1: node-000..node-029, dc2: [node-030..node-059] }
+ *   latencyMatrix:                    # one-way delay inside and between groups, each pair once, both ways
+ *     dc1: { dc1: 0.25ms..1ms, dc2: 10ms..12ms }
+ *     dc2: { dc2: 0.25ms..1ms }
  *   workload: { kvWrites: 5, broadcasts: 0.5, window: 2m }    # runs the whole Grapevine stack
  *   timeline:
  *     - { at: 10s, do: network, between: [dc1, dc2], latency: 30ms..40ms }
@@ -29,7 +32,7 @@
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
 import type { Profile, SwimConfig } from '../../node/index.js'
-import type { ScenarioOptions, ScenarioStep } from './scenario.js'
+import type { LatencyMatrixEntry, ScenarioOptions, ScenarioStep } from './scenario.js'
 import type { LinkScope, NetworkChange, NodePick } from './steps.js'
 import { formatDurationMs, nodeName } from './steps.js'
 import type { WorkloadOptions } from './workload.js'
@@ -62,7 +65,7 @@ export interface ScenarioFile {
   readonly scenario: Omit<ScenarioOptions, 'seed'>
 }
 
-const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'membershipOnly', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'stack', 'workload', 'timeline']
+const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'membershipOnly', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'latencyMatrix', 'stack', 'workload', 'timeline']
 /** SWIM settings a file may change: file name, configuration key, kind of value. */
 const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'count' | 'bool']> = [
   ['probeInterval', 'probeIntervalMs', 'duration'],
@@ -146,6 +149,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFil
   const total = (nodes ?? 0) + countJoins(items ?? [], durationMs)
   const names = new Names(Math.max(total, 1), new Map())
   if (top.has('groups')) readGroups(r, get('groups')!, names)
+  const latencyMatrix = top.has('latencyMatrix') ? readLatencyMatrix(r, get('latencyMatrix')!, names) : undefined
 
   const steps: ScenarioStep[] = []
   const ids = new Map<string, FileKind>()
@@ -163,6 +167,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFil
     ...(settleMaxMs !== undefined ? { settleMaxMs } : {}),
     ...(joinSpreadMs !== undefined ? { joinSpreadMs } : {}),
     ...(network !== undefined ? { network: networkOptions(network) } : {}),
+    ...(latencyMatrix !== undefined ? { latencyMatrix } : {}),
     ...(stack !== undefined ? { stack } : {}),
     ...(membershipOnly !== undefined ? { membershipOnly } : {}),
     ...(workload !== undefined ? { workload } : {}),
@@ -250,6 +255,46 @@ function readGroups(r: Reader, node: YamlNode, names: Names): void {
     const members = names.list(r, (pair.value as YamlNode | null) ?? null, `groups.${g}`, false)
     if (members !== undefined) names.groups.set(g, members)
   }
+}
+
+/** `latencyMatrix: { dc1: { dc1: 0.5ms..1ms, dc2: 20ms..25ms } }`: groups by name, each pair once. */
+function readLatencyMatrix(r: Reader, node: YamlNode, names: Names): LatencyMatrixEntry[] {
+  const path = 'latencyMatrix'
+  const entries: LatencyMatrixEntry[] = []
+  if (!isMap(node)) {
+    r.problem(node, path, `expected a map of group to { group: latency }, like dc1: { dc1: 0.5ms..1ms, dc2: 20ms..25ms }; got ${describe(node)}`)
+    return entries
+  }
+  const known = [...names.groups.keys()]
+  const group = (key: YamlNode | null, at: string): string | undefined => {
+    const g = isScalar(key) ? String(key.value) : ''
+    if (names.groups.has(g)) return g
+    return r.problem(key, at, known.length === 0 ? `a latency matrix is between groups; define them under groups: first` : `not a group${didYouMean(g, known)}; groups: ${known.join(', ')}`)
+  }
+  const seen = new Set<string>()
+  for (const row of node.items) {
+    const from = group(row.key as YamlNode | null, path)
+    const cells = row.value as YamlNode | null
+    const rowPath = `${path}.${from ?? String((row.key as { value?: unknown } | null)?.value)}`
+    if (!isMap(cells)) {
+      r.problem(cells, rowPath, `expected a map of group to one-way latency, like { dc2: 20ms..25ms }; got ${describe(cells)}`)
+      continue
+    }
+    for (const cell of cells.items) {
+      const to = group(cell.key as YamlNode | null, rowPath)
+      if (from === undefined || to === undefined) continue
+      const at = `${rowPath}.${to}`
+      const latencyMs = r.parse((cell.value as YamlNode | null) ?? null, at, (t, flag) => parseLatency(t, flag))
+      const pair = [from, to].sort().join(' ')
+      if (seen.has(pair)) {
+        r.problem(cell.key as YamlNode, at, `the latency between ${from} and ${to} is given twice; it applies both ways, so give it once`)
+        continue
+      }
+      seen.add(pair)
+      if (latencyMs !== undefined) entries.push({ from, to, fromNodes: names.groups.get(from)!, toNodes: names.groups.get(to)!, latencyMs })
+    }
+  }
+  return entries
 }
 
 /** Nodes the join steps add over the chaos phase (read leniently: problems are reported by readStep). */

@@ -16,9 +16,12 @@
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { resolveConfig } from '../../node/index.js'
-import type { NodeEvent, Profile, SwimConfig } from '../../node/index.js'
+import type { Coordinate, NodeEvent, Profile, SwimConfig } from '../../node/index.js'
 import { pushPullScaleMs, suspicionTimeoutMs } from '../../node/index.js'
 import { ViewTracker } from './checkers.js'
+import { COORDINATES_FIRST_CHECK_MS, measureCoordinateAccuracy } from './coordinate-accuracy.js'
+import type { CoordinateAccuracy } from './coordinate-accuracy.js'
+import { nodeIndexOf } from './names.js'
 import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
 import type { ProtocolFactory } from './protocol.js'
@@ -65,8 +68,23 @@ export interface ScenarioOptions {
   readonly stack?: boolean
   /** Key writes and broadcasts during the chaos phase (workload.ts); needs the whole stack. */
   readonly workload?: WorkloadOptions
+  /**
+   * One-way latency between and inside groups of nodes (names), set before the nodes start, on top of
+   * `network`: each entry shapes every link from `from` to `to` and back (inside one group when both are
+   * the same). Later entries win where they overlap.
+   */
+  readonly latencyMatrix?: ReadonlyArray<LatencyMatrixEntry>
   /** Sample time series every this many virtual ms (timeseries.ts) into `report.timeSeries`; default none. */
   readonly sampleEveryMs?: number
+}
+
+/** One cell of a latency matrix: one-way delay bounds between two groups of nodes (by name), both ways. */
+export interface LatencyMatrixEntry {
+  readonly from: string
+  readonly to: string
+  readonly fromNodes: readonly string[]
+  readonly toNodes: readonly string[]
+  readonly latencyMs: readonly [number, number]
 }
 
 /** Default one-way delay bounds per profile, in ms. */
@@ -129,7 +147,17 @@ export function runScenario(opts: ScenarioOptions): Report {
   })
 
   // Phase 1: chaos.
-  const networkSteps = describeNetwork(sim)
+  const networkSteps = [...describeNetwork(sim), ...applyLatencyMatrix(sim, opts.latencyMatrix ?? [])]
+  let coordinatesAfter60s: CoordinateAccuracy | null = null
+  const coordinateAccuracy = (): CoordinateAccuracy | undefined => {
+    const nodes: Array<{ index: number; coordinate: Coordinate }> = []
+    for (const n of sim.nodes) {
+      const coordinate = n.status === 'running' ? n.protocol.coordinate?.() : undefined
+      if (coordinate !== undefined) nodes.push({ index: n.index, coordinate })
+    }
+    return measureCoordinateAccuracy({ nowMs: sim.nowMs, nodes, link: (a, b) => sim.network.linkOptions(a, b) })
+  }
+  sim.at(COORDINATES_FIRST_CHECK_MS, () => (coordinatesAfter60s = coordinateAccuracy() ?? null))
   sim.spawn(opts.nodes, { joinSpreadMs: opts.joinSpreadMs })
   tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes running ${opts.membershipOnly ? 'SWIM alone' : 'the whole Grapevine stack'}`)
@@ -161,6 +189,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     log(settled ? 'state converged, broadcasts delivered' : 'state or broadcasts not settled')
   }
 
+  const coordinatesAtEnd = coordinateAccuracy()
   const wallMs = performance.now() - wallStart
   const virtualMs = sim.nowMs
   const seconds = virtualMs / 1000
@@ -204,6 +233,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     speedup: wallMs > 0 ? virtualMs / wallMs : 0,
     network: { ...sim.network.stats },
     ...(workload ? workloadFields(workload) : {}),
+    ...(coordinatesAtEnd !== undefined ? { coordinates: { after60s: coordinatesAfter60s, atEnd: coordinatesAtEnd } } : {}),
     ...(sampler ? { timeSeries: sampler.result } : {}),
   }
 }
@@ -211,6 +241,21 @@ export function runScenario(opts: ScenarioOptions): Report {
 function workloadFields(workload: StackWorkload): Pick<Report, 'workload' | 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'> {
   const { stateConvergenceMs, stateDigest, broadcastDelivery, bytesPerUpdate, ...summary } = workload.report()
   return { workload: summary, stateConvergenceMs, stateDigest, broadcastDelivery, bytesPerUpdate }
+}
+
+/** Shapes the links of a latency matrix; returns one line per entry for the report's steps. */
+function applyLatencyMatrix(sim: Simulation, matrix: readonly LatencyMatrixEntry[]): string[] {
+  const lines: string[] = []
+  for (const e of matrix) {
+    const a = e.fromNodes.map(nodeIndexOf).filter((i) => i >= 0)
+    const b = e.toNodes.map(nodeIndexOf).filter((i) => i >= 0)
+    const overrides = { oneWayDelayMsMin: e.latencyMs[0], oneWayDelayMsMax: e.latencyMs[1] }
+    sim.network.shape(a, b, overrides)
+    if (e.from !== e.to) sim.network.shape(b, a, overrides)
+    const where = e.from === e.to ? `inside ${e.from}` : `between ${e.from} and ${e.to}`
+    lines.push(`latency ${formatDurationMs(e.latencyMs[0])}..${formatDurationMs(e.latencyMs[1])} one way ${where}`)
+  }
+  return lines
 }
 
 function describeNetwork(sim: Simulation): string[] {
