@@ -132,6 +132,8 @@ export class StateProtocol implements StackProtocol {
   private busyRounds = 0
   /** Names in SWIM's list at the last membership change (a name gone from it was reaped). */
   private members = new Set<string>()
+  /** Each member's state at the last membership change: a real change (not a reshuffle) makes us busy. */
+  private memberStates = new Map<string, MemberInfo['state']>()
   /** Members that left, with when we saw it. */
   private readonly leftSince = new Map<string, number>()
 
@@ -159,8 +161,15 @@ export class StateProtocol implements StackProtocol {
    * Serf's reconnect timeout, or force-left with prune) at once. A member back alive is taken again.
    */
   onMembership(members: readonly MemberInfo[], nowMs: number): void {
-    this.busyRounds = BUSY_ROUNDS_AFTER_MEMBERSHIP
     const self = this.reconciler.self
+    // SWIM's membership version also moves when nothing we care about did (the probe list reshuffled):
+    // only a member that appeared, went or changed state makes the rounds busy.
+    const states = new Map<string, MemberInfo['state']>()
+    for (const m of members) states.set(m.name, m.state)
+    let changed = states.size !== this.memberStates.size
+    if (!changed) for (const [name, state] of states) if (this.memberStates.get(name) !== state) changed = true
+    this.memberStates = states
+    if (changed) this.busyRounds = BUSY_ROUNDS_AFTER_MEMBERSHIP
     const present = new Set<string>()
     for (const m of members) {
       present.add(m.name)
