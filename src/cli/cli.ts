@@ -16,7 +16,6 @@ import { randomInt } from 'node:crypto'
 import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { runDemo } from '../demo/simulated.js'
 import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from '../demo/cluster.js'
 import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
@@ -24,10 +23,8 @@ import { addLabCommand } from './lab-command.js'
 import { ClientError } from './client.js'
 import type { RawSimFlags } from './sim-command.js'
 import type { CommandIo } from '../output/io.js'
-import { runSimCommand } from './sim-command.js'
 import { UsageError } from '../core/errors.js'
 import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
-import { runScenarioFileCommand } from './scenario-command.js'
 
 const io: CommandIo = {
   out: (text) => process.stdout.write(text),
@@ -77,7 +74,11 @@ export function buildProgram(): Command {
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
     .action(async (scenario: string | undefined, flags: RawSimFlags) => {
-      process.exitCode = scenario === undefined ? await runSimCommand(flags, io) : await runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
+      // The simulator loads with the command that uses it, not with the agent.
+      process.exitCode =
+        scenario === undefined
+          ? await (await import('./sim-command.js')).runSimCommand(flags, io)
+          : await (await import('./scenario-command.js')).runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
     })
 
   program
@@ -92,7 +93,7 @@ export function buildProgram(): Command {
       if (flags.sim === true) {
         const seed = parseSeed(flags.seed ?? '1')
         const nodes = parseCount(flags.nodes ?? '50', '--nodes', 'a node count like 50')
-        process.exitCode = runDemo({ seed, nodes }, io)
+        process.exitCode = (await import('../demo/simulated.js')).runDemo({ seed, nodes }, io)
         return
       }
       if (flags.seed !== undefined) throw new UsageError('--seed: only the simulated demo takes a seed; add --sim')

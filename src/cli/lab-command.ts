@@ -7,17 +7,15 @@
  *   grapevine lab anti-entropy --mode push-pull --nodes 1000000 --runs 1
  *
  * Flag parsing is a pure function (parseLabFlags, unit-tested); a bad flag raises UsageError naming the
- * flag, what was given and the expected form (exit code 2).
+ * flag, what was given and the expected form (exit code 2). The models, the progress bar and the plots
+ * load when the command runs (dynamic import): the agent shares this CLI and uses none of them.
  */
 import type { Command } from 'commander'
 import { Option } from 'commander'
-import { SingleBar } from 'cli-progress'
+import type { SingleBar } from 'cli-progress'
 import { LAB_MODES, REMOVALS } from '../lab/model.js'
 import type { LabMode, LabModel, Removal } from '../lab/model.js'
-import { runLab } from '../lab/runner.js'
 import type { LabOptions } from '../lab/runner.js'
-import { formatCsv, formatTable, toJson } from '../lab/format.js'
-import { writeLabPlot } from '../lab/plot.js'
 import { figureFormat } from '../output/plot.js'
 import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
@@ -119,7 +117,7 @@ export function parseLabFlags(modelText: string, raw: RawLabFlags): LabCommandOp
 }
 
 /** A progress bar on stderr for sweeps that take more than a second, only when stderr is a terminal. */
-function progressBar(): { update: (done: number, total: number) => void; stop: () => void } {
+function progressBar(Bar: typeof SingleBar): { update: (done: number, total: number) => void; stop: () => void } {
   const started = performance.now()
   let bar: SingleBar | undefined
   const tty = process.stderr.isTTY === true
@@ -128,7 +126,7 @@ function progressBar(): { update: (done: number, total: number) => void; stop: (
       if (!tty) return
       if (bar === undefined) {
         if (performance.now() - started < 1000 || done >= total) return
-        bar = new SingleBar({ format: 'lab [{bar}] {percentage}% | {value}/{total} runs | ETA {eta}s', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+        bar = new Bar({ format: 'lab [{bar}] {percentage}% | {value}/{total} runs | ETA {eta}s', stream: process.stderr, hideCursor: true, clearOnComplete: true })
         bar.start(total, done)
       }
       bar.update(done)
@@ -141,7 +139,13 @@ function progressBar(): { update: (done: number, total: number) => void; stop: (
 
 export async function runLabCommand(modelText: string, raw: RawLabFlags, io: CommandIo): Promise<number> {
   const opts = parseLabFlags(modelText, raw)
-  const bar = progressBar()
+  const [{ runLab }, { formatCsv, formatTable, toJson }, { writeLabPlot }, { SingleBar: Bar }] = await Promise.all([
+    import('../lab/runner.js'),
+    import('../lab/format.js'),
+    import('../lab/plot.js'),
+    import('cli-progress'),
+  ])
+  const bar = progressBar(Bar)
   let result
   try {
     result = await runLab(opts.lab, { workers: opts.workers, progress: bar.update })

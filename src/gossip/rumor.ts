@@ -79,6 +79,12 @@ export interface RumorMongerOptions {
   readonly self: string
   readonly rng: Rng
   readonly config?: Partial<RumorConfig>
+  /**
+   * Repair pulls ride on packets that go anyway: a due pull waits up to one more repairIntervalMs for
+   * `takeRepairPull` (called when such a packet leaves) before `tick` sends it in a packet of its own.
+   * Default false: `tick` sends every pull itself.
+   */
+  readonly repairRides?: boolean
 }
 
 function addBounded(set: Set<string>, name: string): void {
@@ -113,6 +119,7 @@ export class RumorMonger {
   /** Recently delivered rumors (hot or not), oldest first, kept to answer repair pulls. */
   private readonly retained = new Map<string, HotRumor>()
   private nextRepairAtMs: number | undefined
+  private readonly repairRides: boolean
   private readonly seen: SeenSet
 
   /** Throws ConfigError for a bad config or a self name longer than NODE_NAME_MAX_BYTES. */
@@ -124,6 +131,7 @@ export class RumorMonger {
     }
     this.self = options.self
     this.rng = options.rng
+    this.repairRides = options.repairRides ?? false
     this.epoch = this.rng.u32()
     this.seen = new SeenSet(this.config.dedupeWindowMs, this.config.dedupeMaxEntries, this.config.digestMaxIds)
   }
@@ -246,18 +254,41 @@ export class RumorMonger {
     return [bytes]
   }
 
-  /** Every repairIntervalMs (at a random phase), one repair pull to a random peer. */
+  /**
+   * Every repairIntervalMs (at a random phase), one repair pull to a random peer; with repairRides, only
+   * one that found no ride for a whole extra interval.
+   */
   private repairPull(nowMs: number, peers: PeerView, sends: Send[]): void {
     const interval = this.config.repairIntervalMs
     if (interval === 0) return
     if (this.nextRepairAtMs === undefined) this.nextRepairAtMs = nowMs + this.rng.float() * interval
-    if (nowMs < this.nextRepairAtMs) return
+    if (nowMs < this.nextRepairAtMs + (this.repairRides ? interval : 0)) return
     this.nextRepairAtMs = Math.max(this.nextRepairAtMs + interval, nowMs)
     const [target] = sampleOthers(this.rng, peers, 1, this.self)
     if (target === undefined) return
-    const known = this.digest(this.config.messageBytesMax - EMPTY_MESSAGE_BYTES, [], false)
+    this.emit(sends, target, this.repairPullBytes(this.config.messageBytesMax))
+  }
+
+  /**
+   * The repair pull to ride on a packet to `to` that goes anyway, when one is due and fits `limitBytes`;
+   * undefined otherwise. The next one is due a repairIntervalMs later.
+   */
+  takeRepairPull(to: string, nowMs: number, limitBytes: number): Uint8Array | undefined {
+    const interval = this.config.repairIntervalMs
+    if (interval === 0 || to === this.self || this.nextRepairAtMs === undefined || nowMs < this.nextRepairAtMs) return undefined
+    if (limitBytes < EMPTY_MESSAGE_BYTES) return undefined
+    this.nextRepairAtMs = nowMs + interval
+    const bytes = this.repairPullBytes(Math.min(limitBytes, this.config.messageBytesMax))
+    this.counters.messagesSent++
+    this.counters.bytesSent += bytes.length
+    return bytes
+  }
+
+  /** A repair pull listing the ids we know, within `limitBytes`. */
+  private repairPullBytes(limitBytes: number): Uint8Array {
+    const known = this.digest(limitBytes - EMPTY_MESSAGE_BYTES, [], false)
     this.counters.repairPullsSent++
-    this.emit(sends, target, encodeRumorMessage({ kind: 'rumors', pull: true, ackWanted: false, repair: true, rumors: [], known }))
+    return encodeRumorMessage({ kind: 'rumors', pull: true, ackWanted: false, repair: true, rumors: [], known })
   }
 
   /** Answers a repair pull from the retained rumors the asker lacks, newest first; no removal rule applies. */

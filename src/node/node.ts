@@ -111,7 +111,7 @@ export class ComposedNode {
   /** What protocolStats() reports when membership-only: counters that stay zero. */
   private readonly noProtocols: ProtocolStats = {
     broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
-    state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0 },
+    state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
   }
 
   constructor(spec: NodeSpec, env: NodeEnv) {

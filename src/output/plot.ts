@@ -6,12 +6,12 @@
  *
  *   await writeFigure('out.png', { title: 'Spread', charts: [{ x: { title: 'cycle' }, y: { title:
  *     'fraction', unit: 'of sites' }, series: [{ name: 'infective', x: [0, 1, 2], y: [0.1, 0.4, 0.2] }] }] })
+ *
+ * Vega, Vega-Lite and resvg are loaded on first use (dynamic import), not with this module: they cost
+ * about 16 MB, and the agent, which imports the CLI, never draws a chart.
  */
 import { writeFileSync } from 'node:fs'
 import { extname } from 'node:path'
-import { Resvg } from '@resvg/resvg-js'
-import { View, parse } from 'vega'
-import { compile } from 'vega-lite'
 import type { TopLevelSpec } from 'vega-lite'
 
 export interface Axis {
@@ -139,6 +139,7 @@ export function figureSpec(figure: Figure): TopLevelSpec {
 
 /** Renders a figure to SVG text. */
 export async function figureSvg(figure: Figure): Promise<string> {
+  const [{ View, parse }, { compile }] = await Promise.all([import('vega'), import('vega-lite')])
   const vgSpec = compile(figureSpec(figure)).spec
   const view = new View(parse(vgSpec), { renderer: 'none' })
   try {
@@ -149,7 +150,8 @@ export async function figureSvg(figure: Figure): Promise<string> {
 }
 
 /** Rasterises SVG text to PNG bytes; `scale` 2 gives a sharp image on high-density screens. */
-export function svgToPng(svg: string, scale = 2): Uint8Array {
+export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
+  const { Resvg } = await import('@resvg/resvg-js')
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
@@ -163,5 +165,5 @@ export async function writeFigure(file: string, figure: Figure): Promise<void> {
   const format = figureFormat(file)
   if (format === undefined) throw new Error(`${file}: unsupported chart format (use a .svg or .png file name)`)
   const svg = await figureSvg(figure)
-  writeFileSync(file, format === 'svg' ? svg : svgToPng(svg))
+  writeFileSync(file, format === 'svg' ? svg : await svgToPng(svg))
 }

@@ -43,7 +43,7 @@ export interface GrapevineStack {
 export function createGrapevineStack(o: GrapevineStackOptions): GrapevineStack {
   const child = (): Rng => new SeededRng(o.rng.u32())
   const phi = new PhiAccrualRegistry(o.phi)
-  const broadcasts = new BroadcastProtocol(new RumorMonger({ self: o.name, rng: child(), config: o.broadcast }), (d) => o.onDelivery?.(d))
+  const broadcasts = new BroadcastProtocol(new RumorMonger({ self: o.name, rng: child(), config: o.broadcast, repairRides: true }), (d) => o.onDelivery?.(d))
   const state = new StateProtocol(new StateReconciler({ self: o.name, generation: o.generation, rng: child(), config: o.state }), child(), phi, (e) => o.onStateChange?.(e))
   const opinion = phi.config.mode === 'swimOnly' ? undefined : new PhiSecondOpinion(phi)
   const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state], onDrop: o.onDrop, opinion })

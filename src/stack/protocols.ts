@@ -4,11 +4,23 @@
  * heartbeats feed.
  *
  *   BroadcastProtocol   round every rumor gossipIntervalMs: engine.tick; messages: engine.handleMessage;
- *                       piggybacks: engine.piggyback; deliveries go to `onDelivery`
- *   StateProtocol       round every state roundIntervalMs: heartbeat + GC, then a Syn to `fanout`
- *                       random peers; Syn → Ack → Ack2 answered on the spot; push-pull carries the
- *                       full state (a joining node gets everything); changes go to `onChange`, and
- *                       every advanced heartbeat is a phi sample
+ *                       piggybacks: engine.piggyback, and the due repair pull on a packet that goes
+ *                       anyway (engine.takeRepairPull); deliveries go to `onDelivery`
+ *   StateProtocol       round every state roundIntervalMs: heartbeat + GC, then
+ *                         busy (a change here in the last rounds, or the membership changed):
+ *                           a Syn to `fanout` random peers, each in a packet of its own
+ *                         quiet: one Syn, owed until a SWIM ping or ack to a Grapevine peer leaves
+ *                           and carried on it; a Syn still owed at the next round goes alone
+ *                       Syn → Ack → Ack2 answered on the spot; push-pull carries the full state (a
+ *                       joining node gets everything); changes go to `onChange`, and every advanced
+ *                       heartbeat is a phi sample
+ *
+ * Quiet when quiet: in a cluster where nothing changes, a quiet Syn is a window hash plus heartbeats
+ * (reconcile.ts) and a peer that agrees does not answer, so the state rounds and the repair pulls cost
+ * bytes on SWIM's own packets and no packet of their own, as memberlist's piggybacked broadcasts do. The
+ * first change makes the node busy again at its next round, and every node that learns it is busy in
+ * turn, so a change spreads at full fanout as before. Heartbeats keep flowing (one Syn a round instead
+ * of `fanout`), so phi keeps its samples.
  *
  * SWIM's gossip rounds (every 200 ms on LAN) drive both; each keeps its own cadence from `nowMs`.
  * Pure, like everything in the stack.
@@ -69,8 +81,14 @@ export class BroadcastProtocol implements StackProtocol {
     for (const d of out.delivered) this.onDelivery(d)
   }
 
-  piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number): Uint8Array[] {
-    return this.engine.piggyback(to, nowMs, limitBytes - overheadBytes)
+  piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number, riding: boolean): Uint8Array[] {
+    const out = this.engine.piggyback(to, nowMs, limitBytes - overheadBytes)
+    if (!riding) return out
+    let left = limitBytes
+    for (const b of out) left -= b.length + overheadBytes
+    const pull = this.engine.takeRepairPull(to, nowMs, left - overheadBytes)
+    if (pull !== undefined) out.push(pull)
+    return out
   }
 }
 
@@ -83,14 +101,39 @@ export interface StateProtocolCounters {
   fullStatesMerged: number
   /** Departed nodes whose state was forgotten (StateConfig.forgetLeftAfterMs, or reaped by SWIM). */
   nodesForgotten: number
+  /** Rounds with nothing new, where one Syn was owed to a ride instead of `fanout` sent alone. */
+  quietRounds: number
+  /** Syns (counted in synsSent too) that rode on a SWIM ping or ack. */
+  synsRidden: number
 }
+
+/** Rounds a node stays busy (full fanout) after SWIM's member list changed: a joiner's state spreads as before. */
+const BUSY_ROUNDS_AFTER_MEMBERSHIP = 6
 
 export class StateProtocol implements StackProtocol {
   readonly id = STATE_PROTOCOL
-  readonly counters: StateProtocolCounters = { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0 }
+  readonly counters: StateProtocolCounters = {
+    rounds: 0,
+    synsSent: 0,
+    repliesSent: 0,
+    decodeErrors: {},
+    deltasApplied: 0,
+    fullStatesMerged: 0,
+    nodesForgotten: 0,
+    quietRounds: 0,
+    synsRidden: 0,
+  }
   private readonly cadence: Cadence
+  /** Syns of this quiet round still waiting for a ride (piggyback with `riding`), at most `fanout`. */
+  private synsOwed = 0
+  /** A Syn of this quiet round rode. */
+  private rodeThisRound = false
+  /** Rounds left at full fanout after a membership change. */
+  private busyRounds = 0
   /** Names in SWIM's list at the last membership change (a name gone from it was reaped). */
   private members = new Set<string>()
+  /** Each member's state at the last membership change: a real change (not a reshuffle) makes us busy. */
+  private memberStates = new Map<string, MemberInfo['state']>()
   /** Members that left, with when we saw it. */
   private readonly leftSince = new Map<string, number>()
 
@@ -119,6 +162,14 @@ export class StateProtocol implements StackProtocol {
    */
   onMembership(members: readonly MemberInfo[], nowMs: number): void {
     const self = this.reconciler.self
+    // SWIM's membership version also moves when nothing we care about did (the probe list reshuffled):
+    // only a member that appeared, went or changed state makes the rounds busy.
+    const states = new Map<string, MemberInfo['state']>()
+    for (const m of members) states.set(m.name, m.state)
+    let changed = states.size !== this.memberStates.size
+    if (!changed) for (const [name, state] of states) if (this.memberStates.get(name) !== state) changed = true
+    this.memberStates = states
+    if (changed) this.busyRounds = BUSY_ROUNDS_AFTER_MEMBERSHIP
     const present = new Set<string>()
     for (const m of members) {
       present.add(m.name)
@@ -148,10 +199,33 @@ export class StateProtocol implements StackProtocol {
     this.counters.rounds++
     this.reconciler.tick(nowMs)
     this.flush()
-    for (const peer of sampleOthers(this.rng, peers, this.reconciler.config.fanout, this.reconciler.self)) {
+    const busy = this.busyRounds > 0 || this.reconciler.hasNews()
+    if (this.busyRounds > 0) this.busyRounds--
+    // Quiet: up to `fanout` Syns, each carried by a SWIM ping or ack to a peer; when none rode all round, one goes alone.
+    const fanout = this.reconciler.config.fanout
+    const alone = busy ? fanout : this.synsOwed > 0 && !this.rodeThisRound ? 1 : 0
+    this.synsOwed = busy ? 0 : fanout
+    this.rodeThisRound = false
+    if (!busy) this.counters.quietRounds++
+    for (const peer of sampleOthers(this.rng, peers, alone, this.reconciler.self)) {
       const syn = this.reconciler.startRound(peer, nowMs)
       if (send(peer, encodeStateMessage(syn))) this.counters.synsSent++
     }
+  }
+
+  /** The owed quiet Syn, on a packet to `to` that goes anyway, if it fits. */
+  piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number, riding: boolean): Uint8Array[] {
+    if (!riding || this.synsOwed === 0 || to === this.reconciler.self) return []
+    const budget = limitBytes - overheadBytes
+    const syn = this.reconciler.startRoundWithin(to, nowMs, budget)
+    if (syn === undefined) return []
+    const bytes = encodeStateMessage(syn)
+    if (bytes.length > budget) return []
+    this.synsOwed--
+    this.rodeThisRound = true
+    this.counters.synsSent++
+    this.counters.synsRidden++
+    return [bytes]
   }
 
   localState(): Uint8Array {

@@ -4,7 +4,9 @@
  *
  *   user message ──▶ first byte 'G' ? envelope ──▶ protocol[id].onMessage(sender, payload, now, send)
  *                                    : Serf's layer
- *   piggyback to X ──▶ Serf's broadcasts, then (X marked Grapevine) each protocol's, in envelopes
+ *   piggyback to X ──▶ Serf's broadcasts, then (X marked Grapevine) each protocol's, in envelopes;
+ *                      on a packet that goes anyway (ping, ack: `riding`) a protocol may also hand its
+ *                      periodic pull (a state Syn, a repair pull), which then costs no packet of its own
  *   gossip round ──▶ each protocol's onMembership(members, now) if SWIM's list changed, then
  *                    each protocol's onRound(now, Grapevine peers, send)
  *   push-pull ──▶ Serf's state, then each protocol's section (envelope.ts); merged the same way
@@ -32,8 +34,12 @@ export interface StackProtocol {
   onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void
   /** One gossip round (every gossipIntervalMs); `peers` are the live Grapevine members but us. */
   onRound?(nowMs: number, peers: readonly string[], send: PeerSend): void
-  /** Payloads to piggyback on a packet to `to`, at most `limitBytes` in all, each costing its length + `overheadBytes`. */
-  piggyback?(to: string, overheadBytes: number, limitBytes: number, nowMs: number): Uint8Array[]
+  /**
+   * Payloads to piggyback on a packet to `to`, at most `limitBytes` in all, each costing its length +
+   * `overheadBytes`. `riding`: the packet goes out anyway (a SWIM ping or ack), so what is returned costs
+   * bytes but no packet; false for a gossip round's packet, which is sent only if something is returned.
+   */
+  piggyback?(to: string, overheadBytes: number, limitBytes: number, nowMs: number, riding: boolean): Uint8Array[]
   /** This protocol's part of our push-pull state (undefined: none). */
   localState?(join: boolean): Uint8Array | undefined
   /** A peer's part of its push-pull state. */
@@ -129,14 +135,14 @@ export class ProtocolStack implements SwimDelegate {
     protocol.onMessage(env.sender, env.payload, nowMs, this.sender(protocol.id, send))
   }
 
-  getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[] {
+  getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string, riding = false): Uint8Array[] {
     const out = this.opts.serf?.getBroadcasts(overheadBytes, limitBytes) ?? []
     if (toName === undefined || this.protocols.size === 0 || !this.isPeer(toName)) return out
     let left = limitBytes
     for (const b of out) left -= b.length + overheadBytes
     for (const p of this.protocols.values()) {
       if (p.piggyback === undefined || left <= overheadBytes + this.overhead) continue
-      for (const payload of p.piggyback(toName, overheadBytes + this.overhead, left, this.lastNowMs)) {
+      for (const payload of p.piggyback(toName, overheadBytes + this.overhead, left, this.lastNowMs, riding)) {
         out.push(encodeEnvelope(p.id, this.opts.name, payload))
         left -= payload.length + overheadBytes + this.overhead
       }

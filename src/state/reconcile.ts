@@ -156,7 +156,32 @@ export class StateReconciler {
    * anti-entropy that catches up everything else.
    */
   startRound(peer: NodeName, nowMs: number): Syn {
-    this.pending.set(peer, nowMs)
+    const syn = this.buildSyn(peer, nowMs, this.config.maxDeltaBytes)
+    // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
+    // (an empty window [x, x) would read as the whole ring).
+    if (syn === undefined) assert(false, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
+    return syn
+  }
+
+  /**
+   * Whether anything changed here in the last RECENT_ROUNDS rounds (our own writes included): while it
+   * did, exchanges run at full fanout; while not, one Syn a round is enough and may ride on a packet
+   * that goes anyway (stack/protocols.ts).
+   */
+  hasNews(): boolean {
+    this.noteOwnWrites()
+    return this.recent.size > 0
+  }
+
+  /**
+   * A Syn of at most `budgetBytes` (below maxDeltaBytes: the room left in a SWIM packet), or undefined
+   * when not even one digest fits; nothing changes then.
+   */
+  startRoundWithin(peer: NodeName, nowMs: number, budgetBytes: number): Syn | undefined {
+    return this.buildSyn(peer, nowMs, Math.min(budgetBytes, this.config.maxDeltaBytes))
+  }
+
+  private buildSyn(peer: NodeName, nowMs: number, budget: number): Syn | undefined {
     this.noteOwnWrites()
     const names = this.state.nodeNames()
     const n = names.length
@@ -167,7 +192,7 @@ export class StateReconciler {
     const extra: NodeDigest[] = []
     const extraNames = new Set<NodeName>()
     let extraBytes = 0
-    const share = Math.floor(this.config.maxDeltaBytes * RECENT_SHARE)
+    const share = Math.floor(budget * RECENT_SHARE)
     const newestFirst = [...this.recent.keys()].reverse()
     for (const name of newestFirst) {
       // A node we heard of but do not hold is named with an empty digest, so a peer sends it whole.
@@ -177,15 +202,14 @@ export class StateReconciler {
       extraNames.add(name)
       extraBytes += digestSize(d)
     }
-    let window = this.window(names, first, start, fixed, extra, extraNames, extraBytes)
+    let window = this.window(names, first, start, fixed, extra, extraNames, extraBytes, budget)
     if (window.count === 0 && extra.length > 0) {
       extra.length = 0
       extraNames.clear()
-      window = this.window(names, first, start, fixed, extra, extraNames, 0)
+      window = this.window(names, first, start, fixed, extra, extraNames, 0, budget)
     }
-    // Config validation guarantees a digest of the largest allowed name fits, so the window is never empty
-    // (an empty window [x, x) would read as the whole ring).
-    if (window.count === 0) assert(false, `no digest fits a Syn of ${this.config.maxDeltaBytes} bytes`)
+    if (window.count === 0) return undefined
+    this.pending.set(peer, nowMs)
     const end = window.count === n ? start : names[(first + window.count) % n]
     this.cursor = end
     const full: Syn = { kind: 'syn', windowStart: start, windowEnd: end, digests: [...window.digests, ...extra] }
@@ -212,6 +236,7 @@ export class StateReconciler {
     extra: readonly NodeDigest[],
     extraNames: ReadonlySet<NodeName>,
     extraBytes: number,
+    budget: number,
   ): { digests: NodeDigest[]; count: number } {
     const n = names.length
     const digests: NodeDigest[] = []
@@ -221,12 +246,12 @@ export class StateReconciler {
       const name = names[(first + step) % n]
       const end = step + 1 === n ? start : names[(first + step + 1) % n]
       if (extraNames.has(name)) {
-        if (used + arrayHeaderSize(digests.length + extra.length) + strSize(end) > this.config.maxDeltaBytes) break
+        if (used + arrayHeaderSize(digests.length + extra.length) + strSize(end) > budget) break
         count = step + 1
         continue
       }
       const d = this.state.digestOf(name) as NodeDigest
-      if (used + digestSize(d) + arrayHeaderSize(digests.length + 1 + extra.length) + strSize(end) > this.config.maxDeltaBytes) break
+      if (used + digestSize(d) + arrayHeaderSize(digests.length + 1 + extra.length) + strSize(end) > budget) break
       used += digestSize(d)
       digests.push(d)
       count = step + 1

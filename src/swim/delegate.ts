@@ -24,9 +24,11 @@ export interface SwimDelegate {
   notifyUserMessage?(payload: Uint8Array, fromName: string | undefined, nowMs: number, send: (toName: string, payload: Uint8Array) => boolean): void
   /**
    * Up to limitBytes of user messages to piggyback on a packet to `toName` (undefined when the packet
-   * goes to an address that is not a member); each costs its length + overheadBytes.
+   * goes to an address that is not a member); each costs its length + overheadBytes. `riding` is true
+   * when the packet goes out anyway (a ping or an ack: what rides on it costs bytes, not packets) and
+   * false for a gossip round's packet, sent only because something was returned here.
    */
-  getBroadcasts?(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[]
+  getBroadcasts?(overheadBytes: number, limitBytes: number, toName?: string, riding?: boolean): Uint8Array[]
   /**
    * Runs at every gossip round (gossipIntervalMs) after SWIM's own gossip went out; `send` sends a user
    * message by UDP to a live member by name (false when there is none). Where protocols riding on

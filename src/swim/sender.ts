@@ -33,8 +33,12 @@ const MAX_COMPOUND_PARTS = 127
  */
 const GO_LZW = { leadingClear: true } as const
 
-/** Broadcasts to piggyback on a packet to `dest`: each part costs its length + overheadBytes, all within limitBytes. */
-export type PiggybackSource = (overheadBytes: number, limitBytes: number, out: SwimOutbox, dest: Member | undefined) => Uint8Array[]
+/**
+ * Broadcasts to piggyback on a packet to `dest`: each part costs its length + overheadBytes, all within
+ * limitBytes. `riding`: the packet goes out anyway (a ping, an ack); false for a gossip round's packet,
+ * which is sent only if something is piggybacked.
+ */
+export type PiggybackSource = (overheadBytes: number, limitBytes: number, out: SwimOutbox, dest: Member | undefined, riding: boolean) => Uint8Array[]
 
 export class PacketSender {
   constructor(
@@ -49,7 +53,7 @@ export class PacketSender {
     this.stats.countOut(msg.type, bytes.length)
     if (piggyback) {
       const avail = this.config.packetBytesBudget - bytes.length - COMPOUND_HEADER_OVERHEAD - COMPOUND_PART_OVERHEAD
-      const extra = avail > 0 ? this.piggyback(COMPOUND_PART_OVERHEAD, avail, out, dest) : []
+      const extra = avail > 0 ? this.piggyback(COMPOUND_PART_OVERHEAD, avail, out, dest, true) : []
       if (extra.length > 0) {
         this.countParts(extra)
         this.parts(to, [bytes, ...extra], dest, out)
@@ -70,7 +74,7 @@ export class PacketSender {
   gossip(targets: readonly Member[], out: SwimOutbox): void {
     const limit = this.config.packetBytesBudget - COMPOUND_HEADER_OVERHEAD
     for (const target of targets) {
-      const parts = this.piggyback(COMPOUND_PART_OVERHEAD, limit, out, target)
+      const parts = this.piggyback(COMPOUND_PART_OVERHEAD, limit, out, target, false)
       if (parts.length === 0) continue
       this.countParts(parts)
       this.parts(target.address, parts, target, out)

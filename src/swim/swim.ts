@@ -124,7 +124,7 @@ export class Swim {
       forgotten: false,
     }
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
-    this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest) => this.takeBroadcasts(overhead, limit, out, dest))
+    this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest, riding) => this.takeBroadcasts(overhead, limit, out, dest, riding))
     // The narrow view of this node its parts work through (see each part's host interface).
     const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing'> = {
       name: this.name,
@@ -479,14 +479,14 @@ export class Swim {
   }
 
   /** The piggyback source: our queue first, then the delegate's user messages (each prefixed with type byte 8). */
-  private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox, dest: Member | undefined): Uint8Array[] {
+  private takeBroadcasts(overhead: number, limit: number, out: SwimOutbox, dest: Member | undefined, riding: boolean): Uint8Array[] {
     const parts = this.queue.take(overhead, limit, retransmitLimit(this.config.retransmitMult, this.table.carried))
     // Our own leave broadcast may have just been retired by this take.
     if (this.leaveBroadcastSent && !this.leaveDone) this.finishLeave(false, out)
     if (this.delegate?.getBroadcasts) {
       let used = 0
       for (const p of parts) used += p.length + overhead
-      const user = this.delegate.getBroadcasts(overhead + USER_MSG_OVERHEAD, limit - used, dest?.name)
+      const user = this.delegate.getBroadcasts(overhead + USER_MSG_OVERHEAD, limit - used, dest?.name, riding)
       for (const u of user) {
         const framed = new Uint8Array(u.length + 1)
         framed[0] = 8

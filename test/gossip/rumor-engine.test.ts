@@ -183,6 +183,28 @@ test('a repair pull fetches a retained rumor that is no longer hot', () => {
   assert.equal(a.counters.repairSent, 1)
 })
 
+test('a riding repair pull goes on a packet that leaves anyway when due, and alone only after a whole interval without one', () => {
+  const riding = new RumorMonger({ self: 'a', rng: new SeededRng(1), config: { repairIntervalMs: 1000 }, repairRides: true })
+  assert.equal(riding.tick(0, ['b']).sends.length, 0, 'the first tick only draws the phase')
+  assert.equal(riding.takeRepairPull('b', 0, 1000), undefined, 'not due before its phase')
+  const pull = riding.takeRepairPull('b', 1000, 1000)
+  assert.ok(pull !== undefined)
+  const m = decode(pull)
+  assert.ok(m.kind === 'rumors' && m.pull && m.repair)
+  assert.equal(riding.takeRepairPull('b', 1500, 1000), undefined, 'one per interval')
+  for (let t = 1000; t < 2999; t += 200) assert.equal(riding.tick(t, ['b']).sends.length, 0, `no packet of its own at ${t} ms`)
+  // No ride for a whole interval past due: tick sends it alone.
+  const alone = riding.tick(3100, ['b']).sends
+  assert.equal(alone.length, 1)
+  assert.ok(decode(alone[0].bytes).kind === 'rumors')
+  assert.equal(riding.counters.repairPullsSent, 2)
+  // Without repairRides, tick sends every due pull itself and nothing rides.
+  const plain = engine('p', { repairIntervalMs: 1000 })
+  let sent = 0
+  for (let t = 0; t <= 3000; t += 200) sent += plain.tick(t, ['b']).sends.length
+  assert.ok(sent >= 3, `${sent} pulls in 3 s`)
+})
+
 test('piggybacks respect the byte limit, and pull mode never pushes', () => {
   const a = engine('a', { k: 64 })
   for (let i = 0; i < 10; i++) a.broadcast('t', new Uint8Array(100), 0)

@@ -80,6 +80,37 @@ test('cluster state through the whole stack converges, with 10% loss, and a rest
   for (const n of c.nodes) assert.deepEqual(c.stacks.get(n.name)!.state.reconciler.state.entries(r.name), [['fresh', 'yes']])
 })
 
+test('a quiet cluster: state Syns and repair pulls send no packet of their own, and a write still reaches every node within 3 s', () => {
+  const c = cluster(25, 24)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+  c.sim.runFor(20_000) // the join's busy rounds die down
+  const sum = (): { alone: number; ridden: number; pulls: number; packets: number; swimPackets: number } => {
+    const t = { alone: 0, ridden: 0, pulls: 0, packets: c.sim.stats.packetsSent, swimPackets: 0 }
+    for (const n of c.nodes) {
+      const st = c.stacks.get(n.name)!
+      t.alone += st.state.counters.synsSent - st.state.counters.synsRidden
+      t.ridden += st.state.counters.synsRidden
+      t.pulls += st.broadcasts.engine.counters.repairPullsSent
+      const sw = swimOf(n).stats
+      t.swimPackets += (sw.messagesOut.get('ping') ?? 0) + (sw.messagesOut.get('ack') ?? 0)
+    }
+    return t
+  }
+  const a = sum()
+  c.sim.runFor(20_000)
+  const b = sum()
+  assert.equal(b.alone - a.alone, 0, 'no Syn sent alone')
+  assert.ok(b.ridden - a.ridden >= 24 * 20, `${b.ridden - a.ridden} Syns rode on pings and acks (heartbeats keep flowing)`)
+  assert.ok(b.pulls - a.pulls >= 24 * 19, `${b.pulls - a.pulls} repair pulls`)
+  assert.equal(b.packets - a.packets, b.swimPackets - a.swimPackets, 'every packet sent was a ping or an ack')
+  const owner = c.nodes[9]
+  const version = c.set(owner, 'deploy', 'v2')
+  const start = c.sim.nowMs
+  const everywhere = (): boolean => c.nodes.every((n) => (c.stateOf(n).digestOf(owner.name)?.maxVersion ?? 0) >= version)
+  assert.ok(c.sim.runUntil(everywhere, 3_000, { checkEveryMs: 100 }), 'the write reached every node within 3 s')
+  assert.ok(c.sim.nowMs - start >= 100)
+})
+
 test('phi from state heartbeats: low for live members, crosses the threshold for a crashed one', () => {
   const c = cluster(23, 12)
   assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))

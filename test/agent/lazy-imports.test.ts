@@ -1,0 +1,53 @@
+// An agent loads only what it runs: the plotting libraries (vega, vega-lite, resvg), the epidemic lab,
+// its progress bar and the simulator load with the commands that use them. Checked on a real agent
+// process with a module resolve hook that records every module it loads.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../src/cli/cli.js', import.meta.url))
+
+/** The URL of every module the agent loaded, up to the "agent started" log line. */
+async function agentModules(): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-lazy-'))
+  const record = join(dir, 'modules.txt')
+  const hooks = `import { appendFileSync } from 'node:fs'
+export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(${JSON.stringify(record)}, r.url + '\\n'); return r }`
+  const register = `import { register } from 'node:module'; register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(hooks))})`
+  const child = spawn(
+    process.execPath,
+    ['--import', 'data:text/javascript,' + encodeURIComponent(register), CLI, 'agent', '--name', 'lazy', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => reject(new Error(`the agent did not start within 30 s; output: ${out}`)), 30_000)
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString()
+        if (out.includes('agent started')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      child.on('exit', (code) => reject(new Error(`the agent exited with ${code}; output: ${out}`)))
+    })
+    return readFileSync(record, 'utf8').split('\n').filter((l) => l.length > 0)
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('an agent loads neither the plotting libraries, the lab, its progress bar nor the simulator', async () => {
+  const modules = await agentModules()
+  assert.ok(modules.some((m) => m.endsWith('/src/agent/agent.js')), 'the hook saw the agent itself')
+  const unwanted = [/\/node_modules\/vega/, /\/node_modules\/@resvg\//, /\/node_modules\/cli-progress\//, /\/src\/lab\/(runner|plot|format|worker)\.js$/, /\/src\/runtime\/sim\/(simulation|scenario)\.js$/]
+  for (const pattern of unwanted) {
+    assert.deepEqual(modules.filter((m) => pattern.test(m)), [], `nothing matching ${pattern} is loaded`)
+  }
+})
