@@ -42,3 +42,4 @@ export { ComposedNode, resolveNodeSettings, resolveNodeSettingsOrThrow, NodeStop
 export type { NodeSpec, NodeEnv, NodeSettings, ResolvedSettings, NodeEvent, NodeTimer, NodeOutbox, ProtocolStats, Traffic } from './node/index.js'
 export { markMeta } from './stack/envelope.js'
 export * as crdt from './crdt/index.js'
+export * as aggregation from './aggregation/index.js'
