@@ -6,6 +6,9 @@
  *   grapevine lab rumor --mode pull --removal blind-coin --k 2
  *   grapevine lab anti-entropy --mode push-pull --nodes 1000000 --runs 1
  *
+ *   grapevine lab aggregate --mode push-pull --function avg --pairing sequential --nodes 100000 --cycles 20
+ *     (gossip aggregation: lab-aggregate.ts)
+ *
  * Flag parsing is a pure function (parseLabFlags, unit-tested); a bad flag raises UsageError naming the
  * flag, what was given and the expected form (exit code 2). The models, the progress bar and the plots
  * load when the command runs (dynamic import): the agent shares this CLI and uses none of them.
@@ -19,6 +22,7 @@ import type { LabOptions } from '../lab/runner.js'
 import { figureFormat } from '../output/plot.js'
 import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
+import { runAggregateCommand } from './lab-aggregate.js'
 import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
 
 export interface RawLabFlags {
@@ -37,6 +41,10 @@ export interface RawLabFlags {
   csv?: boolean
   plot?: string
   workers?: string
+  /** lab aggregate only (lab-aggregate.ts). */
+  function?: string
+  pairing?: string
+  cycles?: string
 }
 
 export interface LabCommandOptions {
@@ -79,7 +87,8 @@ function choice<T extends string>(text: string, flag: string, options: readonly 
 
 /** Validates the model argument and every flag; throws UsageError on the first bad one. */
 export function parseLabFlags(modelText: string, raw: RawLabFlags): LabCommandOptions {
-  const model = choice(modelText, 'model', LAB_MODELS)
+  if (!(LAB_MODELS as readonly string[]).includes(modelText)) bad('model', `one of ${LAB_MODELS.join(', ')} or aggregate`, modelText)
+  const model = modelText as LabModel
   const rumor = model === 'rumor'
   if (!rumor && raw.k !== undefined) throw new UsageError('--k: applies to rumor mongering only (lab rumor …); anti-entropy never stops spreading')
   if (!rumor && raw.removal !== undefined) throw new UsageError('--removal: applies to rumor mongering only (lab rumor …)')
@@ -138,6 +147,7 @@ function progressBar(Bar: typeof SingleBar): { update: (done: number, total: num
 }
 
 export async function runLabCommand(modelText: string, raw: RawLabFlags, io: CommandIo): Promise<number> {
+  if (modelText === 'aggregate') return runAggregateCommand(raw, io)
   const opts = parseLabFlags(modelText, raw)
   const [{ runLab }, { formatCsv, formatTable, toJson }, { writeLabPlot }, { SingleBar: Bar }] = await Promise.all([
     import('../lab/runner.js'),
@@ -165,9 +175,12 @@ export async function runLabCommand(modelText: string, raw: RawLabFlags, io: Com
 export function addLabCommand(program: Command, io: CommandIo): void {
   program
     .command('lab')
-    .description('the epidemic models of Demers et al. 1987 (anti-entropy, rumor mongering) on N sites: residue, traffic, delays, as in the paper\'s tables')
-    .argument('<model>', 'anti-entropy or rumor')
-    .addOption(new Option('--mode <MODE>', 'who sends: push, pull or push-pull (default push)'))
+    .description('the epidemic models of Demers et al. 1987 (anti-entropy, rumor mongering) on N sites: residue, traffic, delays, as in the paper\'s tables; and gossip aggregation (aggregate: push-pull averaging, push-sum)')
+    .argument('<model>', 'anti-entropy, rumor or aggregate')
+    .addOption(new Option('--mode <MODE>', 'who sends: push, pull or push-pull (default push); aggregate: push-pull (default) or push-sum'))
+    .option('--function <F>', 'aggregate: avg (default), sum, count, min or max')
+    .option('--pairing <P>', 'aggregate, push-pull: sequential (default: each node initiates once per cycle in random order), random (N random pairs) or matching (two perfect matchings)')
+    .option('--cycles <C>', 'aggregate: cycles to run (default 20; push-sum 2·log2 N + 20)')
     .addOption(new Option('--removal <HOW>', 'rumor mongering: when a site loses interest: feedback-counter (default), blind-counter, feedback-coin, blind-coin'))
     .option('--k <K>', 'rumor mongering: counter limit or 1/probability, e.g. 1..5, 1,2,4 or 2 (default 1..5)')
     .option('--nodes <N>', 'number of sites (default 1000)')

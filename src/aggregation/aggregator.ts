@@ -1,0 +1,180 @@
+/**
+ * Push-pull averaging (Jelasity, Montresor, Babaoglu 2005) and push-sum (Kempe, Dobra, Gehrke 2003) as
+ * pure state machines, one node each, restarted in epochs (common.ts).
+ *
+ *   push-pull                                    push-sum
+ *   tick:  i ──request(e, x_i, w_i)──► j         tick:  i keeps (x_i/2, w_i/2)
+ *          j: reply(e, x_j, w_j), x_j := avg            i ──push(e, x_i/2, w_i/2)──► j
+ *   i ◄──reply── j: x_i := avg                          j: x_j += x, w_j += w
+ *
+ * Epochs: a message from a later epoch moves the receiver into it (fresh local value, the sender's
+ * cycle); a message from an earlier epoch is not mixed in (push-pull still replies, so the late sender
+ * catches up). Every `epochCycles` ticks a node publishes its estimate of the epoch and starts the next.
+ *
+ * What the network does to this (the reason for epochs): push-pull's two halves are not atomic, so a
+ * lost reply or an exchange overlapping another one changes the total mass a little; push-sum loses the
+ * whole half a lost push carries. Either skews that epoch's result only. Inputs: the caller hands in the
+ * member list (without this node), the local value and the Rng; outputs are returned (the bytes to send
+ * and to whom) for the driver to send.
+ */
+import type { Rng } from '../core/rng.js'
+import type { DecodeError } from '../wire/decode-error.js'
+import type { AggregateEstimate, AggregationConfig, AggregationMessage } from './common.js'
+import { checkAggregationConfig, decodeAggregationMessage, encodeAggregationMessage, epochLeader, estimateOf, initialMass } from './common.js'
+
+export interface AggregationInput {
+  /** This node's name. */
+  readonly self: string
+  /** The other live members. */
+  readonly peers: readonly string[]
+  /** This node's current value (read at each epoch start). */
+  readonly localValue: number
+}
+
+export interface Outgoing {
+  readonly to: string
+  readonly bytes: Uint8Array
+}
+
+/** What handling a message did: a reply to send, nothing, or a drop with its reason. */
+export type HandleResult =
+  | { readonly kind: 'mixed'; readonly reply?: Outgoing }
+  | { readonly kind: 'stale'; readonly reply?: Outgoing }
+  | { readonly kind: 'dropped'; readonly error: DecodeError | string }
+
+abstract class EpochAggregator {
+  readonly config: AggregationConfig
+  protected epoch = 0
+  protected cycle = 0
+  protected x = 0
+  protected w = 0
+  protected spread = Infinity
+  private started = false
+  private published: AggregateEstimate | undefined
+  protected abstract readonly pushSum: boolean
+
+  constructor(config: AggregationConfig) {
+    this.config = checkAggregationConfig(config)
+  }
+
+  /** The estimate of the last completed epoch (undefined until one completed). */
+  estimate(): AggregateEstimate | undefined {
+    return this.published
+  }
+
+  /** The running estimate within the current epoch. */
+  current(): { epoch: number; cycle: number; value: number | undefined } {
+    return { epoch: this.epoch, cycle: this.cycle, value: estimateOf(this.config.fn, this.x, this.w, this.pushSum) }
+  }
+
+  /** One gossip cycle: may end the epoch, then returns the message to send, if there is a peer. */
+  tick(input: AggregationInput, rng: Rng): Outgoing | undefined {
+    if (!this.started) this.enter(0, 0, input)
+    else if (this.cycle >= this.config.epochCycles) {
+      this.publish()
+      this.enter(this.epoch + 1, 0, input)
+    }
+    this.cycle++
+    if (input.peers.length === 0) return undefined
+    return this.gossip(input.peers[rng.int(input.peers.length)])
+  }
+
+  /** Handles a message from `from`; never throws on bad bytes. */
+  handle(from: string, bytes: Uint8Array, input: AggregationInput): HandleResult {
+    const decoded = decodeAggregationMessage(bytes)
+    if (!decoded.ok) return { kind: 'dropped', error: decoded.error }
+    const m = decoded.value
+    if (m.protocol !== (this.pushSum ? 'push-sum' : 'push-pull')) return { kind: 'dropped', error: `a ${m.protocol} message to a ${this.pushSum ? 'push-sum' : 'push-pull'} aggregator` }
+    if (!this.started || m.epoch > this.epoch) {
+      // A peer that moved on to the next epoch ended ours a little earlier than our own count: publish.
+      // A jump over several epochs (this node was away) publishes nothing: its epoch did not run here.
+      if (this.started && m.epoch === this.epoch + 1) this.publish()
+      // The sender counted its tick before sending: take its count less that tick, so that our own tick
+      // in the same round lands on the sender's count instead of one ahead (a lead that would compound).
+      this.enter(m.epoch, Math.max(0, m.cycle - 1), input)
+      // A reply from an epoch we just entered answers a request of an older one: the peer did not mix it.
+      if (m.kind === 'reply') return { kind: 'stale' }
+    }
+    return this.receive(from, m)
+  }
+
+  protected abstract gossip(to: string): Outgoing
+  protected abstract receive(from: string, m: AggregationMessage): HandleResult
+
+  protected message(kind: AggregationMessage['kind'], x: number, w: number): Uint8Array {
+    return encodeAggregationMessage({ protocol: this.pushSum ? 'push-sum' : 'push-pull', kind, epoch: this.epoch, cycle: this.cycle, x, w })
+  }
+
+  /** Combines the peer's (x, w) into ours: the average (push-pull) or the sum (push-sum), min/max as such. */
+  protected combine(x: number, w: number): void {
+    const fn = this.config.fn
+    const mine = fn === 'count' && !this.pushSum ? this.w : this.x
+    const theirs = fn === 'count' && !this.pushSum ? w : x
+    this.spread = Math.abs(mine - theirs) / Math.max(Math.abs(mine), Math.abs(theirs), Number.MIN_VALUE)
+    if (fn === 'min') this.x = Math.min(this.x, x)
+    else if (fn === 'max') this.x = Math.max(this.x, x)
+    else if (this.pushSum) {
+      this.x += x
+      this.w += w
+    } else {
+      this.x = (this.x + x) / 2
+      this.w = (this.w + w) / 2
+    }
+  }
+
+  private publish(): void {
+    this.published = { value: estimateOf(this.config.fn, this.x, this.w, this.pushSum), epoch: this.epoch, spread: this.spread }
+  }
+
+  private enter(epoch: number, cycle: number, input: AggregationInput): void {
+    this.started = true
+    this.epoch = epoch
+    this.cycle = cycle
+    this.spread = Infinity
+    const leader = epochLeader(epoch, [input.self, ...input.peers]) === input.self
+    const { x, w } = initialMass(this.config.fn, input.localValue, leader, this.pushSum)
+    this.x = x
+    this.w = w
+  }
+}
+
+export class PushPullAggregator extends EpochAggregator {
+  protected readonly pushSum = false
+
+  protected gossip(to: string): Outgoing {
+    return { to, bytes: this.message('request', this.x, this.w) }
+  }
+
+  protected receive(from: string, m: AggregationMessage): HandleResult {
+    if (m.kind === 'push') return { kind: 'dropped', error: 'a push message in push-pull' }
+    if (m.epoch < this.epoch) {
+      // Answer a late requester with our epoch so it moves on; nothing is mixed.
+      return { kind: 'stale', reply: m.kind === 'request' ? { to: from, bytes: this.message('reply', this.x, this.w) } : undefined }
+    }
+    if (m.kind === 'reply') {
+      this.combine(m.x, m.w)
+      return { kind: 'mixed' }
+    }
+    const reply = { to: from, bytes: this.message('reply', this.x, this.w) }
+    this.combine(m.x, m.w)
+    return { kind: 'mixed', reply }
+  }
+}
+
+export class PushSumAggregator extends EpochAggregator {
+  protected readonly pushSum = true
+
+  protected gossip(to: string): Outgoing {
+    if (this.config.fn === 'min' || this.config.fn === 'max') return { to, bytes: this.message('push', this.x, this.w) }
+    this.x /= 2
+    this.w /= 2
+    return { to, bytes: this.message('push', this.x, this.w) }
+  }
+
+  protected receive(_from: string, m: AggregationMessage): HandleResult {
+    if (m.kind !== 'push') return { kind: 'dropped', error: `a ${m.kind} message in push-sum` }
+    if (m.epoch < this.epoch) return { kind: 'stale' }
+    this.combine(m.x, m.w)
+    return { kind: 'mixed' }
+  }
+}
