@@ -176,6 +176,16 @@ export class MsgpackReader {
     return this.typeError(b, `${what} is not a map`, at)
   }
 
+  /** Header of an array; `what` names the value for the error. */
+  arrayHeader(what: string): number {
+    const at = this.pos
+    const b = this.byte()
+    if (b >= 0x90 && b <= 0x9f) return b & 0x0f
+    if (b === 0xdc) return this.u16()
+    if (b === 0xdd) return this.u32()
+    return this.typeError(b, `${what} is not an array`, at)
+  }
+
   /**
    * Reads a map key; returns its id in `keys`, or -1 for a key we do not know (its value must be
    * skipped). `expected` is the id the sender most likely wrote here, checked first.
