@@ -22,9 +22,13 @@ export interface HyParViewConfig {
   readonly shuffleActiveCount: number
   /** Passive-view entries sent in a SHUFFLE (kp). Paper: 4. */
   readonly shufflePassiveCount: number
-  /** Period of keep-alive pings to active neighbours (and of the view repair check). 1000. */
+  /** Period of keep-alive pings to active neighbours and of the view repair check (refill, rejoin). 1000. */
   readonly keepAliveIntervalMs: number
-  /** A neighbour not heard from for this long is down (`timeout`). 5000. Must exceed 2 × keepAliveIntervalMs. */
+  /**
+   * A neighbour not heard from for this long is down (`timeout`). 5000. Must exceed 2 × keepAliveIntervalMs.
+   * 0 turns pings and timeouts off, for transports that report broken links themselves (`sendFailed`, as
+   * TCP does in the papers); the repair check still runs every keepAliveIntervalMs.
+   */
   readonly keepAliveTimeoutMs: number
   /** How long to wait for a NEIGHBOR reply before trying another passive peer. 2000. */
   readonly neighborRequestTimeoutMs: number
@@ -110,12 +114,12 @@ export function resolveHyParViewConfig(partial: Partial<HyParViewConfig> = {}): 
   checkInt(p, 'shuffleActiveCount', c.shuffleActiveCount, 0, 64)
   checkInt(p, 'shufflePassiveCount', c.shufflePassiveCount, 0, 256)
   checkInt(p, 'keepAliveIntervalMs', c.keepAliveIntervalMs, 1, 3_600_000)
-  checkInt(p, 'keepAliveTimeoutMs', c.keepAliveTimeoutMs, 1, 3_600_000)
+  checkInt(p, 'keepAliveTimeoutMs', c.keepAliveTimeoutMs, 0, 3_600_000)
   checkInt(p, 'neighborRequestTimeoutMs', c.neighborRequestTimeoutMs, 1, 3_600_000)
   if (p.length === 0 && c.passiveRandomWalkLength > c.activeRandomWalkLength) {
     p.push(`passiveRandomWalkLength: must be ≤ activeRandomWalkLength (${c.activeRandomWalkLength}), got ${c.passiveRandomWalkLength}; lower it or raise the active walk`)
   }
-  if (p.length === 0 && c.keepAliveTimeoutMs <= 2 * c.keepAliveIntervalMs) {
+  if (p.length === 0 && c.keepAliveTimeoutMs !== 0 && c.keepAliveTimeoutMs <= 2 * c.keepAliveIntervalMs) {
     p.push(`keepAliveTimeoutMs: must exceed 2 × keepAliveIntervalMs (${2 * c.keepAliveIntervalMs}) so one lost ping is not a failure, got ${c.keepAliveTimeoutMs}`)
   }
   if (p.length > 0) throw new ConfigError(p, 'HyParView')

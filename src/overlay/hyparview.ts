@@ -361,11 +361,13 @@ export class HyParView implements PeerSampling {
   }
 
   private keepAlive(nowMs: number, out: HyParViewOutbox): void {
-    const deadline = nowMs - this.config.keepAliveTimeoutMs
-    for (let i = this.active.length - 1; i >= 0; i--) {
-      if (this.heardAtMs[i] < deadline) this.removeActive(this.active[i], 'timeout', out)
+    if (this.config.keepAliveTimeoutMs > 0) {
+      const deadline = nowMs - this.config.keepAliveTimeoutMs
+      for (let i = this.active.length - 1; i >= 0; i--) {
+        if (this.heardAtMs[i] < deadline) this.removeActive(this.active[i], 'timeout', out)
+      }
+      for (const p of this.active) this.send(out, p, { kind: 'ping', from: this.self })
     }
-    for (const p of this.active) this.send(out, p, { kind: 'ping', from: this.self })
     this.askedThisTick.clear()
     this.repair(nowMs, out)
   }

@@ -13,8 +13,10 @@
  * them: that is what makes 10,000 nodes fit in memory and time (the bench reports both figures).
  *
  * Crash model: a crashed node stops at once; packets to it vanish. With `connectionRefused` (the
- * papers' TCP model: a send over a broken connection fails fast), the sender learns of it one round
- * trip later through `sendFailed`; without it only keep-alive timeouts find failures (UDP).
+ * papers' TCP model: a dead process's connections are closed by its host, and a send over a broken
+ * connection fails fast), its active neighbours learn of it one link delay later and any other sender
+ * one round trip after its send, through `sendFailed`; without it only keep-alive timeouts find
+ * failures (UDP). A host that vanishes without closing anything is the second case.
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { TimerQueue } from '../../core/timer-queue.js'
@@ -131,11 +133,21 @@ export class OverlaySim {
     this.hv[i].start(this.nowMs, this.hvSinks[i], contact === undefined ? undefined : String(contact))
   }
 
-  /** Crashes node i: it stops at once, silently. */
+  /**
+   * Crashes node i: it stops at once. With `connectionRefused` its process's connections are closed by
+   * its host, so each active neighbour learns of it one link delay later (`sendFailed`), as over TCP
+   * when a process dies; without it the neighbours find out only by keep-alive timeout.
+   */
   crash(i: number): void {
     if (this.alive[i] !== 1) return
     this.alive[i] = 0
     this.liveCount--
+    if (this.options.connectionRefused === false) return
+    const self = String(i)
+    this.hv[i].forEachActive((peer) => {
+      const j = Number(peer)
+      if (this.network.route(i, j) > 0) this.queue.push(this.nowMs + this.network.delays[0], { k: 3, node: j, peer: self })
+    })
   }
 
   /** Node i leaves gracefully (DISCONNECT with `leaving` to its neighbours), then stops. */
