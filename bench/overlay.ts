@@ -22,7 +22,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { SeededRng } from '../src/core/rng.js'
-import { OverlaySim, type BroadcastRecord } from '../src/runtime/sim/overlay-sim.js'
+import { OverlaySim, type BroadcastRecord } from '../test/overlay/overlay-harness.js'
 import type { OverlayReport } from '../src/runtime/sim/overlay-metrics.js'
 import { table } from '../src/output/table.js'
 

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { SeededRng } from '../../src/core/rng.js'
-import { OverlaySim, type OverlaySimOptions } from '../../src/runtime/sim/overlay-sim.js'
+import { OverlaySim, type OverlaySimOptions } from './overlay-harness.js'
 
 const FAST = { shuffleIntervalMs: 1000, keepAliveIntervalMs: 250, keepAliveTimeoutMs: 1000, neighborRequestTimeoutMs: 300 }
 

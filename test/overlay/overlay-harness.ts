@@ -9,8 +9,9 @@
  *   HyParView neighbour up/down ──▶ every layer's neighborUp / neighborDown   (as the composed node will wire them)
  *   a send to a crashed node ──▶ (connectionRefused) sendFailed after one round trip, else silence
  *
- * This runs the protocols alone, not the composed node with SWIM, Serf and the state protocol beside
- * them: that is what makes 10,000 nodes fit in memory and time (the bench reports both figures).
+ * It runs the overlay protocols alone, not the composed node (which has no `membership: 'hyparview'`
+ * mode yet), so it lives beside the tests, as the rumor harness does, for the tests and for
+ * `npm run bench:overlay`. It runs nodes the size of the overlay's state only: 10,000 fit in memory.
  *
  * Crash model: a crashed node stops at once; packets to it vanish. With `connectionRefused` (the
  * papers' TCP model: a dead process's connections are closed by its host, and a send over a broken
@@ -18,14 +19,14 @@
  * one round trip after its send, through `sendFailed`; without it only keep-alive timeouts find
  * failures (UDP). A host that vanishes without closing anything is the second case.
  */
-import { SeededRng, deriveSeed } from '../../core/rng.js'
-import { TimerQueue } from '../../core/timer-queue.js'
-import { HyParView } from '../../overlay/hyparview.js'
-import { Plumtree } from '../../overlay/plumtree.js'
-import type { HyParViewConfig, PlumtreeConfig } from '../../overlay/config.js'
-import type { HyParViewEvent, HyParViewTimer, OverlayOutbox, PlumtreeEvent, PlumtreeTimer } from '../../overlay/types.js'
-import { Network, type NetworkOptionsInput } from './network.js'
-import { measureOverlay, type OverlayReport } from './overlay-metrics.js'
+import { SeededRng, deriveSeed } from '../../src/core/rng.js'
+import { TimerQueue } from '../../src/core/timer-queue.js'
+import { HyParView } from '../../src/overlay/hyparview.js'
+import { Plumtree } from '../../src/overlay/plumtree.js'
+import type { HyParViewConfig, PlumtreeConfig } from '../../src/overlay/config.js'
+import type { HyParViewEvent, HyParViewTimer, OverlayOutbox, PlumtreeEvent, PlumtreeTimer } from '../../src/overlay/types.js'
+import { Network, type NetworkOptionsInput } from '../../src/runtime/sim/network.js'
+import { measureOverlay, type OverlayReport } from '../../src/runtime/sim/overlay-metrics.js'
 
 export interface OverlaySimOptions {
   readonly seed: number
