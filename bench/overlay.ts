@@ -1,6 +1,6 @@
 /**
  * The HyParView and Plumtree papers' figures at 10,000 nodes (`npm run bench:overlay -- [--nodes N]
- * [--seed S] [--fail 0.5,0.7] [--broadcasts B] [--keepalive-ms MS] [--loss P] [--host-crash]`).
+ * [--seed S] [--fail 0.5,0.7] [--broadcasts B] [--keepalive-ms MS] [--loss P] [--host-crash] [--graft-timeout-ms MS]`).
  *
  *   build: N nodes join one by one (each through a random live node), then 50 shuffle periods
  *   measure: active view sizes, symmetry, clustering, shortest paths, in-degrees (overlay-metrics.ts)
@@ -43,6 +43,14 @@ const SHUFFLE_MS = 10_000
 const SHUFFLE_PERIODS = 50
 const JOIN_SPACING_MS = 10
 const BROADCAST_GAP_MS = 2000
+const DRAIN_MS = 3000
+/**
+ * GRAFT waits this long after the first IHAVE. It must exceed how much later the eager copy can come
+ * than a lazy announcement: here up to the tree's depth (about 18 hops) × the 10 ms longest one-way
+ * delay, plus the IHAVE batching. The library's default (200 ms) suits a LAN; below this bound a few
+ * slow eager copies per broadcast are grafted needlessly (2–4 extra payloads at 10,000 nodes).
+ */
+const GRAFT_TIMEOUT_MS = Number(flag('graft-timeout-ms', '400'))
 
 const gc = (globalThis as { gc?: () => void }).gc
 const heapMb = (): number => {
@@ -72,7 +80,7 @@ function build(): Built {
       keepAliveIntervalMs: keepAliveMs > 0 ? keepAliveMs : 60_000,
       keepAliveTimeoutMs: keepAliveMs > 0 ? 4 * keepAliveMs : 0,
     },
-    layers: [{ mode: 'flood' }, { mode: 'plumtree' }],
+    layers: [{ mode: 'flood' }, { mode: 'plumtree', graftTimeoutMs: GRAFT_TIMEOUT_MS, graftRetryMs: GRAFT_TIMEOUT_MS / 2 }],
     connectionRefused: !hostCrash,
   })
   const rng = new SeededRng(seed ^ 0x5eed)
@@ -105,6 +113,7 @@ function broadcastRound(sim: OverlaySim, rng: SeededRng, count: number, gapMs: n
     out[1].push(sim.broadcast(origin, body.slice(), 1))
     sim.runFor(gapMs)
   }
+  sim.runFor(DRAIN_MS) // let the last ones finish before they are counted
   return out
 }
 
@@ -137,7 +146,8 @@ function main(): void {
   const live = b.sim.live
   const flood = summarize(healthy[0], live)
   const plum = healthy[1].slice(1) // after its first broadcast the tree is built
-  const plumGood = plum.filter((r) => rmrOf(r) <= 0.01 && r.payloadMessages === live - 1 && r.delivered === live).length / Math.max(1, plum.length)
+  const plumLowRmr = plum.filter((r) => rmrOf(r) <= 0.01 && r.delivered === live).length / Math.max(1, plum.length)
+  const plumGood = plum.filter((r) => r.payloadMessages === live - 1 && r.delivered === live).length / Math.max(1, plum.length)
   const plumSummary = summarize(plum, live)
 
   const failures = failFractions.map((fraction) => {
@@ -164,7 +174,8 @@ function main(): void {
       ['components / isolated nodes', '1 / 0', `${o.components} / ${o.isolated}`],
       ['flooding the active view: RMR', '3.0 ± 0.05', f3(flood.rmr)],
       ['flooding: reliability', '100 %', pct(flood.reliability)],
-      ['Plumtree broadcasts with RMR ≤ 0.01 and N − 1 payloads (after the first)', '≥ 95 %', pct(plumGood)],
+      ['Plumtree broadcasts with RMR ≤ 0.01, all reached (after the first)', '≥ 95 %', pct(plumLowRmr)],
+      ['Plumtree broadcasts with exactly N − 1 payload messages', '≥ 95 %', pct(plumGood)],
       ['Plumtree: mean RMR, payload messages, LDH', '≈ 0, N − 1', `${f3(plumSummary.rmr)}, ${plumSummary.payloadMessages.toFixed(0)}, ${plumSummary.ldh.toFixed(1)}`],
       ...failures.flatMap((f) => [
         [`${f.fraction * 100} % crashed: flooding, 1st broadcast reliability`, '≥ 99 % (50 %)', pct(f.floodRel[0])],
@@ -184,12 +195,12 @@ function main(): void {
   const body = {
     date: new Date().toISOString(),
     node: process.version,
-    settings: { nodes, seed, hostCrash, shuffleIntervalMs: SHUFFLE_MS, shufflePeriods: SHUFFLE_PERIODS, joinSpacingMs: JOIN_SPACING_MS, keepAliveMs, loss, broadcasts: broadcastCount, failFractions },
+    settings: { nodes, seed, hostCrash, graftTimeoutMs: GRAFT_TIMEOUT_MS, shuffleIntervalMs: SHUFFLE_MS, shufflePeriods: SHUFFLE_PERIODS, joinSpacingMs: JOIN_SPACING_MS, keepAliveMs, loss, broadcasts: broadcastCount, failFractions },
     build: { wallMs: b.wallMs, cpuMs: b.cpuMs, virtualMs: b.virtualMs, events: b.sim.events, bytesPerNode: b.bytesPerNode, realTimeFactor: speed, cpuTimeFactor: cpuSpeed },
     overlay: o,
     broadcast: {
       flood: { ...flood, perBroadcast: perBroadcast(healthy[0], live) },
-      plumtree: { ...summarize(healthy[1], live), fractionOptimal: plumGood, perBroadcast: perBroadcast(healthy[1], live) },
+      plumtree: { ...summarize(healthy[1], live), fractionLowRmr: plumLowRmr, fractionExactlyNMinus1: plumGood, perBroadcast: perBroadcast(healthy[1], live) },
     },
     failures,
     wallMs: performance.now() - began,

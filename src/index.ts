@@ -41,3 +41,4 @@ export { PhiAccrualDetector, PhiAccrualRegistry, PhiSecondOpinion } from './stat
 export { ComposedNode, resolveNodeSettings, resolveNodeSettingsOrThrow, NodeStoppedError } from './node/index.js'
 export type { NodeSpec, NodeEnv, NodeSettings, ResolvedSettings, NodeEvent, NodeTimer, NodeOutbox, ProtocolStats, Traffic } from './node/index.js'
 export { markMeta } from './stack/envelope.js'
+export * as overlay from './overlay/index.js'

@@ -22,7 +22,8 @@
 import { SeededRng, deriveSeed } from '../../src/core/rng.js'
 import { TimerQueue } from '../../src/core/timer-queue.js'
 import { HyParView } from '../../src/overlay/hyparview.js'
-import { Plumtree } from '../../src/overlay/plumtree.js'
+import { Plumtree, messageIdOf } from '../../src/overlay/plumtree.js'
+import { idToHex } from '../../src/overlay/messages.js'
 import type { HyParViewConfig, PlumtreeConfig } from '../../src/overlay/config.js'
 import type { HyParViewEvent, HyParViewTimer, OverlayOutbox, PlumtreeEvent, PlumtreeTimer } from '../../src/overlay/types.js'
 import { Network, type NetworkOptionsInput } from '../../src/runtime/sim/network.js'
@@ -81,7 +82,10 @@ export class OverlaySim {
   private readonly layerConfigs: ReadonlyArray<Partial<PlumtreeConfig>>
   private readonly hvSinks: Array<OverlayOutbox<HyParViewTimer, HyParViewEvent>> = []
   private readonly layerSinks: Array<Array<OverlayOutbox<PlumtreeTimer, PlumtreeEvent>>> = []
-  /** The broadcast being measured per layer, by id (deliveries and messages are charged to it). */
+  /**
+   * Broadcasts being measured, by layer and id: deliveries and payload messages are charged to their
+   * own broadcast; control messages (IHAVE, GRAFT, PRUNE, which may name several) to the latest one.
+   */
   private readonly current = new Map<string, BroadcastRecord>()
   private readonly currentByLayer: Array<BroadcastRecord | undefined>
   private nowMs = 0
@@ -177,10 +181,10 @@ export class OverlaySim {
       controlMessages: 0,
     }
     this.currentByLayer[layer] = rec
-    const id = this.layers[origin][layer].broadcast(payload, this.nowMs, this.layerSinks[origin][layer])
-    ;(rec as { id: string }).id = id
-    this.current.set(`${layer}:${id}`, rec)
-    rec.delivered = 1 // the origin delivered it inside broadcast(), before its id was known here
+    // Registered under its content-derived id first, so the origin's own pushes are charged to it.
+    ;(rec as { id: string }).id = messageIdOf(payload)
+    this.current.set(`${layer}:${rec.id}`, rec)
+    this.layers[origin][layer].broadcast(payload, this.nowMs, this.layerSinks[origin][layer])
     this.broadcasts.push(rec)
     return rec
   }
@@ -277,7 +281,8 @@ export class OverlaySim {
         const rec = this.currentByLayer[ch]
         if (bytes[1] === GOSSIP_KIND) {
           t.payloadMessages++
-          if (rec !== undefined) rec.payloadMessages++
+          const own = this.current.get(`${ch}:${gossipIdOf(bytes)}`)
+          if (own !== undefined) own.payloadMessages++
         } else {
           t.controlMessages++
           if (rec !== undefined) rec.controlMessages++
@@ -295,4 +300,14 @@ export class OverlaySim {
       },
     }
   }
+}
+
+/**
+ * The id of an encoded GOSSIP, as hex: fixarray, kind, the sender as a fixstr (ids here are short
+ * decimal strings), then the 16-byte id with a one-byte (fixstr) or two-byte (str8, bin8) header.
+ */
+function gossipIdOf(bytes: Uint8Array): string {
+  const idHeader = 3 + (bytes[2] & 0x1f)
+  const at = idHeader + ((bytes[idHeader] & 0xe0) === 0xa0 ? 1 : 2)
+  return idToHex(bytes.subarray(at, at + 16))
 }
