@@ -44,3 +44,4 @@ export type { NodeSpec, NodeEnv, NodeSettings, ResolvedSettings, NodeEvent, Node
 export { markMeta } from './stack/envelope.js'
 export * as crdt from './crdt/index.js'
 export * as aggregation from './aggregation/index.js'
+export * as overlay from './overlay/index.js'

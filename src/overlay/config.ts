@@ -1,0 +1,153 @@
+/**
+ * Overlay configuration: HyParView (Leitão, Pereira, Rodrigues, DSN 2007) and Plumtree (Leitão,
+ * Pereira, Rodrigues, SRDS 2007). One typed object each with documented defaults (the papers'
+ * values where they give one), validated once with every bad field named in a ConfigError.
+ *
+ *   partial config ──▶ resolveHyParViewConfig / resolvePlumtreeConfig ──▶ frozen config | ConfigError
+ */
+import { ConfigError } from '../core/errors.js'
+
+export interface HyParViewConfig {
+  /** Active view size (symmetric links, monitored). Paper: log10(N) + 1, 5 for 10,000 nodes. Range [1, 64]. */
+  readonly activeViewSize: number
+  /** Passive view size (backup peers, not monitored). Paper: k × (log10(N) + 1), 30. Range [1, 1024]. */
+  readonly passiveViewSize: number
+  /** Active random walk length of FORWARD_JOIN (ARWL). Paper: 6. Range [1, 32]; must be ≥ passiveRandomWalkLength. */
+  readonly activeRandomWalkLength: number
+  /** Walk length at which FORWARD_JOIN's new node enters the passive view (PRWL). Paper: 3. */
+  readonly passiveRandomWalkLength: number
+  /** Period of SHUFFLE. Each shuffle costs one walk of up to ARWL hops and one reply. 10000. */
+  readonly shuffleIntervalMs: number
+  /** Active-view entries sent in a SHUFFLE (ka). Paper: 3. */
+  readonly shuffleActiveCount: number
+  /** Passive-view entries sent in a SHUFFLE (kp). Paper: 4. */
+  readonly shufflePassiveCount: number
+  /** Period of keep-alive pings to active neighbours and of the view repair check (refill, rejoin). 1000. */
+  readonly keepAliveIntervalMs: number
+  /**
+   * A neighbour not heard from for this long is down (`timeout`). 5000. Must exceed 2 × keepAliveIntervalMs.
+   * 0 turns pings and timeouts off, for transports that report broken links themselves (`sendFailed`, as
+   * TCP does in the papers); the repair check still runs every keepAliveIntervalMs.
+   */
+  readonly keepAliveTimeoutMs: number
+  /** How long to wait for a NEIGHBOR reply before trying another passive peer. 2000. */
+  readonly neighborRequestTimeoutMs: number
+}
+
+export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = Object.freeze({
+  activeViewSize: 5,
+  passiveViewSize: 30,
+  activeRandomWalkLength: 6,
+  passiveRandomWalkLength: 3,
+  shuffleIntervalMs: 10_000,
+  shuffleActiveCount: 3,
+  shufflePassiveCount: 4,
+  keepAliveIntervalMs: 1000,
+  keepAliveTimeoutMs: 5000,
+  neighborRequestTimeoutMs: 2000,
+})
+
+export type PlumtreeMode = 'plumtree' | 'flood'
+
+export interface PlumtreeConfig {
+  /** `plumtree`: eager push on tree links, IHAVE on the others; `flood`: eager push to every neighbour, never prune. */
+  readonly mode: PlumtreeMode
+  /** Largest payload `broadcast` accepts and a GOSSIP may carry; larger is a BroadcastError, never silent. 1024. Range [1, 65000]. */
+  readonly maxPayloadBytes: number
+  /** IHAVE announcements are batched and sent this often. 50. */
+  readonly ihaveIntervalMs: number
+  /** Most ids in one IHAVE message; more wait for the next flush. 64. Range [1, 1024]. */
+  readonly ihaveBatchMax: number
+  /** Most ids queued per lazy peer; beyond, the oldest is dropped (counted). 1024. */
+  readonly ihaveQueueMax: number
+  /** Wait after the first IHAVE of a missing message before sending GRAFT. Above the tree's delivery delay. 200. */
+  readonly graftTimeoutMs: number
+  /** Wait before trying the next announcer after a GRAFT (shorter than graftTimeoutMs). 100. */
+  readonly graftRetryMs: number
+  /** Tree optimization: graft an announcer whose copy is this many hops shorter than the eager path. Paper: 3 (0 disables). */
+  readonly optimizationHopThreshold: number
+  /** Payloads kept to answer GRAFTs, at most this many. 1024. */
+  readonly cacheMaxEntries: number
+  /** ...and at most this old. 60000. */
+  readonly cacheTtlMs: number
+  /** Message ids remembered for duplicate suppression. 16384. Must be ≥ cacheMaxEntries. */
+  readonly seenMaxEntries: number
+  /** ...and for at most this long. 300000. Must be ≥ cacheTtlMs. */
+  readonly seenTtlMs: number
+  /** Most missing messages tracked (announced, not received). Beyond, new announcements are ignored (counted). 4096. */
+  readonly missingMaxEntries: number
+  /** Messages delivered within this window are announced (IHAVE) to a neighbour that comes up. 0 disables. 5000. */
+  readonly announceToNewNeighborMs: number
+}
+
+export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
+  mode: 'plumtree',
+  maxPayloadBytes: 1024,
+  ihaveIntervalMs: 50,
+  ihaveBatchMax: 64,
+  ihaveQueueMax: 1024,
+  graftTimeoutMs: 200,
+  graftRetryMs: 100,
+  optimizationHopThreshold: 3,
+  cacheMaxEntries: 1024,
+  cacheTtlMs: 60_000,
+  seenMaxEntries: 16_384,
+  seenTtlMs: 300_000,
+  missingMaxEntries: 4096,
+  announceToNewNeighborMs: 5000,
+})
+
+function checkInt(problems: string[], name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    problems.push(`${name}: expected an integer in [${min}, ${max}], got ${String(v)}`)
+  }
+}
+
+export function resolveHyParViewConfig(partial: Partial<HyParViewConfig> = {}): HyParViewConfig {
+  const c: HyParViewConfig = { ...DEFAULT_HYPARVIEW_CONFIG, ...partial }
+  const p: string[] = []
+  checkInt(p, 'activeViewSize', c.activeViewSize, 1, 64)
+  checkInt(p, 'passiveViewSize', c.passiveViewSize, 1, 1024)
+  checkInt(p, 'activeRandomWalkLength', c.activeRandomWalkLength, 1, 32)
+  checkInt(p, 'passiveRandomWalkLength', c.passiveRandomWalkLength, 0, 32)
+  checkInt(p, 'shuffleIntervalMs', c.shuffleIntervalMs, 1, 3_600_000)
+  checkInt(p, 'shuffleActiveCount', c.shuffleActiveCount, 0, 64)
+  checkInt(p, 'shufflePassiveCount', c.shufflePassiveCount, 0, 256)
+  checkInt(p, 'keepAliveIntervalMs', c.keepAliveIntervalMs, 1, 3_600_000)
+  checkInt(p, 'keepAliveTimeoutMs', c.keepAliveTimeoutMs, 0, 3_600_000)
+  checkInt(p, 'neighborRequestTimeoutMs', c.neighborRequestTimeoutMs, 1, 3_600_000)
+  if (p.length === 0 && c.passiveRandomWalkLength > c.activeRandomWalkLength) {
+    p.push(`passiveRandomWalkLength: must be ≤ activeRandomWalkLength (${c.activeRandomWalkLength}), got ${c.passiveRandomWalkLength}; lower it or raise the active walk`)
+  }
+  if (p.length === 0 && c.keepAliveTimeoutMs !== 0 && c.keepAliveTimeoutMs <= 2 * c.keepAliveIntervalMs) {
+    p.push(`keepAliveTimeoutMs: must exceed 2 × keepAliveIntervalMs (${2 * c.keepAliveIntervalMs}) so one lost ping is not a failure, got ${c.keepAliveTimeoutMs}`)
+  }
+  if (p.length > 0) throw new ConfigError(p, 'HyParView')
+  return Object.freeze(c)
+}
+
+export function resolvePlumtreeConfig(partial: Partial<PlumtreeConfig> = {}): PlumtreeConfig {
+  const c: PlumtreeConfig = { ...DEFAULT_PLUMTREE_CONFIG, ...partial }
+  const p: string[] = []
+  if (c.mode !== 'plumtree' && c.mode !== 'flood') p.push(`mode: expected 'plumtree' or 'flood', got ${String(c.mode)}`)
+  checkInt(p, 'maxPayloadBytes', c.maxPayloadBytes, 1, 65_000)
+  checkInt(p, 'ihaveIntervalMs', c.ihaveIntervalMs, 1, 60_000)
+  checkInt(p, 'ihaveBatchMax', c.ihaveBatchMax, 1, 1024)
+  checkInt(p, 'ihaveQueueMax', c.ihaveQueueMax, 1, 1_000_000)
+  checkInt(p, 'graftTimeoutMs', c.graftTimeoutMs, 1, 600_000)
+  checkInt(p, 'graftRetryMs', c.graftRetryMs, 1, 600_000)
+  checkInt(p, 'optimizationHopThreshold', c.optimizationHopThreshold, 0, 255)
+  checkInt(p, 'cacheMaxEntries', c.cacheMaxEntries, 1, 10_000_000)
+  checkInt(p, 'cacheTtlMs', c.cacheTtlMs, 1, 86_400_000)
+  checkInt(p, 'seenMaxEntries', c.seenMaxEntries, 1, 10_000_000)
+  checkInt(p, 'seenTtlMs', c.seenTtlMs, 1, 86_400_000)
+  checkInt(p, 'missingMaxEntries', c.missingMaxEntries, 1, 1_000_000)
+  checkInt(p, 'announceToNewNeighborMs', c.announceToNewNeighborMs, 0, 86_400_000)
+  if (p.length === 0) {
+    if (c.graftRetryMs > c.graftTimeoutMs) p.push(`graftRetryMs: must be ≤ graftTimeoutMs (${c.graftTimeoutMs}), got ${c.graftRetryMs}`)
+    if (c.seenMaxEntries < c.cacheMaxEntries) p.push(`seenMaxEntries: must be ≥ cacheMaxEntries (${c.cacheMaxEntries}), got ${c.seenMaxEntries}`)
+    if (c.seenTtlMs < c.cacheTtlMs) p.push(`seenTtlMs: must be ≥ cacheTtlMs (${c.cacheTtlMs}), got ${c.seenTtlMs}`)
+  }
+  if (p.length > 0) throw new ConfigError(p, 'Plumtree')
+  return Object.freeze(c)
+}
