@@ -23,27 +23,22 @@
  * simulator's workloads and the dashboard get it without another line of composition.
  */
 import type { StreamResult } from '../core/effects.js'
-import type { Rng } from '../core/rng.js'
-import { SeededRng } from '../core/rng.js'
-import type { Address } from '../core/types.js'
-import { ipToBytes } from '../core/types.js'
+import { SeededRng, type Rng } from '../core/rng.js'
+import { ipToBytes, type Address } from '../core/types.js'
 import { ConfigError, NodeStoppedError } from '../core/errors.js'
 import type { SwimConfig } from '../swim/config.js'
 import type { DropReason, MemberInfo, MemberState } from '../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../swim/swim.js'
 import type { SwimStats } from '../swim/stats.js'
-import { SerfLayer } from '../serf/serf-layer.js'
-import type { SerfLayerEvent } from '../serf/serf-layer.js'
+import { SerfLayer, type SerfLayerEvent } from '../serf/serf-layer.js'
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
-import { createGrapevineStack } from '../stack/create.js'
-import type { GrapevineStack } from '../stack/create.js'
+import { createGrapevineStack, type GrapevineStack } from '../stack/create.js'
 import { markMeta } from '../stack/envelope.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { DecodeError } from '../wire/decode-error.js'
-import { WireSecurity } from '../wire/security.js'
-import type { RandomBytes } from '../wire/security.js'
+import { WireSecurity, type RandomBytes } from '../wire/security.js'
 import type { Aead } from '../wire/aead.js'
 import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
@@ -52,7 +47,7 @@ import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordi
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
 import type { ResolvedSettings } from './settings.js'
-import { SERF_BROADCAST_TIMEOUT_MS, serfEventId } from './types.js'
+import { SERF_BROADCAST_TIMEOUT_MS, isOwnTimer, queryKey, serfEventId } from './types.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
 
 /** Everything a composed node is built from. */
@@ -600,15 +595,3 @@ export class ComposedNode {
     return this.stack
   }
 }
-
-const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline'])
-
-function isOwnTimer(t: NodeTimer): t is NodeOwnTimer {
-  return OWN_TIMERS.has(t.kind)
-}
-
-function queryKey(lTime: number, id: number): string {
-  return `${lTime}/${id}`
-}
-
-

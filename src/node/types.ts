@@ -30,6 +30,18 @@ export type NodeOwnTimer =
 
 export type NodeTimer = SwimTimer | NodeOwnTimer
 
+const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline'])
+
+/** The timers the composed node handles itself (the rest are SWIM's). */
+export function isOwnTimer(t: NodeTimer): t is NodeOwnTimer {
+  return OWN_TIMERS.has(t.kind)
+}
+
+/** A query's key among those in flight: its Lamport time and id. */
+export function queryKey(lTime: number, id: number): string {
+  return `${lTime}/${id}`
+}
+
 /**
  * A broadcast as `message` listeners get it: Grapevine's own (`via: 'grapevine'`, rumor mongering to the
  * Grapevine nodes) or a Serf user event (`via: 'serf'`, from any Serf agent or Grapevine node of the
