@@ -22,6 +22,7 @@ import type { LabOptions } from '../lab/runner.js'
 import { figureFormat } from '../output/plot.js'
 import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
+import { importOptional } from '../core/optional-package.js'
 import { runAggregateCommand } from './lab-aggregate.js'
 import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
 
@@ -153,7 +154,7 @@ export async function runLabCommand(modelText: string, raw: RawLabFlags, io: Com
     import('../lab/runner.js'),
     import('../lab/format.js'),
     import('../lab/plot.js'),
-    import('cli-progress'),
+    importOptional('cli-progress', 'grapevine lab', () => import('cli-progress')),
   ])
   const bar = progressBar(Bar)
   let result

@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import type { TopLevelSpec } from 'vega-lite'
+import { importOptional } from '../core/optional-package.js'
 
 export interface Axis {
   title: string
@@ -139,7 +140,10 @@ export function figureSpec(figure: Figure): TopLevelSpec {
 
 /** Renders a figure to SVG text. */
 export async function figureSvg(figure: Figure): Promise<string> {
-  const [{ View, parse }, { compile }] = await Promise.all([import('vega'), import('vega-lite')])
+  const [{ View, parse }, { compile }] = await Promise.all([
+    importOptional('vega', 'drawing a plot', () => import('vega')),
+    importOptional('vega-lite', 'drawing a plot', () => import('vega-lite')),
+  ])
   const vgSpec = compile(figureSpec(figure)).spec
   const view = new View(parse(vgSpec), { renderer: 'none' })
   try {
@@ -151,7 +155,7 @@ export async function figureSvg(figure: Figure): Promise<string> {
 
 /** Rasterises SVG text to PNG bytes; `scale` 2 gives a sharp image on high-density screens. */
 export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
-  const { Resvg } = await import('@resvg/resvg-js')
+  const { Resvg } = await importOptional('@resvg/resvg-js', 'a PNG plot', () => import('@resvg/resvg-js'))
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
