@@ -128,7 +128,9 @@ interface PhaseFigures {
   recoveryS: number | null
   aliveMinBeforeEnd: number
   aliveMinAfterEnd: number
-  userEvents: { sent: number; deliveredFraction: number | null }
+  /** Events the origin agent accepted (its API answered OK), the ones it refused or did not answer in 5 s, and
+   * the fraction of (accepted event, running agent) pairs delivered. */
+  userEvents: { sent: number; notAccepted: number; deliveredFraction: number | null }
   crashes: string[]
 }
 
@@ -230,20 +232,23 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
     const start = performance.now()
     log(`${name}: ${seconds} s`)
     apply()
-    const sent: string[] = []
+    const attempted: string[] = []
+    const accepted: Record<System, string[]> = { grapevine: [], serf: [] }
+    const sends: Array<Promise<void>> = []
     const end = start + seconds * 1000
     let nextEvent = start + opts.eventsEveryS * 1000
     while (performance.now() < end) {
       if (opt.events === true && performance.now() >= nextEvent) {
         nextEvent += opts.eventsEveryS * 1000
-        const ev = `${name.replace(/[^a-z0-9]/gi, '')}-${sent.length}`
-        sent.push(ev)
-        for (const s of SYSTEMS) void sendUserEvent(agents[s][0], ADDRESS_A, ev)
+        const ev = `${name.replace(/[^a-z0-9]/gi, '')}-${attempted.length}`
+        attempted.push(ev)
+        for (const s of SYSTEMS) sends.push(sendUserEvent(agents[s][0], ADDRESS_A, ev).then((ok) => void (ok && accepted[s].push(ev))))
       }
       await sleep(Math.min(250, Math.max(0, end - performance.now())))
     }
     const healedAt = performance.now()
     heal()
+    await Promise.all(sends)
     const recovered: Record<System, number | null> = { grapevine: null, serf: null }
     await pollUntil(() => {
       for (const s of SYSTEMS) if (recovered[s] === null && seesAll(s)) recovered[s] = performance.now()
@@ -274,6 +279,7 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
       const before = samples.filter((x) => x.at >= healedAt - 2000 && x.at < healedAt).map((x) => x.min[s])
       const after = samples.filter((x) => x.at >= healedAt && x.at < done).map((x) => x.min[s])
       const running = agents[s].filter((a) => a.running)
+      const sent = accepted[s]
       const delivered = sent.length === 0 ? null : running.reduce((n, a) => n + sent.filter((ev) => a.userEvents.has(ev)).length, 0) / (sent.length * running.length)
       figures[s] = {
         accusations,
@@ -284,7 +290,7 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
         recoveryS: recovered[s] === null ? null : (recovered[s]! - healedAt) / 1000,
         aliveMinBeforeEnd: before.length === 0 ? N : Math.min(...before),
         aliveMinAfterEnd: after.length === 0 ? N : Math.min(...after),
-        userEvents: { sent: sent.length, deliveredFraction: delivered },
+        userEvents: { sent: sent.length, notAccepted: attempted.length - sent.length, deliveredFraction: delivered },
         crashes: agents[s].filter((a) => !a.running && !a.killedByBench).map((a) => `${a.name} (code ${a.exit?.code}, signal ${a.exit?.signal})`),
       }
       const f = figures[s]
@@ -332,6 +338,7 @@ function report(opts: Options, phases: readonly Phase[]): void {
     add('recovery: all see all (s)', g.recoveryS, s.recoveryS, 1)
     add('fewest alive seen, 2 s before the end', g.aliveMinBeforeEnd, s.aliveMinBeforeEnd)
     add('fewest alive seen after the end', g.aliveMinAfterEnd, s.aliveMinAfterEnd)
+    if (g.userEvents.notAccepted + s.userEvents.notAccepted > 0) add('user events the origin did not accept', g.userEvents.notAccepted, s.userEvents.notAccepted)
     if (g.userEvents.sent > 0) add('user events delivered (%)', g.userEvents.deliveredFraction === null ? null : 100 * g.userEvents.deliveredFraction, s.userEvents.deliveredFraction === null ? null : 100 * s.userEvents.deliveredFraction, 1)
     add('crashes', g.crashes.length, s.crashes.length)
   }
