@@ -123,6 +123,12 @@ export interface JoinFigures {
   perAgentMedianS: number | null
   /** Agents whose view was not complete at the end of the limit. */
   incomplete: number
+  /** Seconds from the last start until the last agent said it was up (process start-up, not the protocol). */
+  lastUpS: number | null
+  /** Seconds from the moment the last agent was up until every agent saw every other: the protocol's part. */
+  allSeeAllAfterUpS: number | null
+  /** Failed join attempts that were retried, over all agents. */
+  joinRetries: number
 }
 
 export function joinFigures(agents: readonly ClusterAgent[], lastStartAt: number): JoinFigures {
@@ -130,5 +136,15 @@ export function joinFigures(agents: readonly ClusterAgent[], lastStartAt: number
   const at = agents.map((a) => fullViewAt(a, names))
   const done = at.filter((t): t is number => t !== null).map((t) => Math.max(0, t - lastStartAt) / 1000)
   const incomplete = at.length - done.length
-  return { allSeeAllS: incomplete === 0 ? Math.max(...done) : null, perAgentMedianS: median(done), incomplete }
+  const ups = agents.map((a) => a.startedAt)
+  const lastUp = ups.some((u) => u === undefined) ? null : Math.max(...(ups as number[]))
+  const allSeeAllS = incomplete === 0 ? Math.max(...done) : null
+  return {
+    allSeeAllS,
+    perAgentMedianS: median(done),
+    incomplete,
+    lastUpS: lastUp === null ? null : Math.max(0, lastUp - lastStartAt) / 1000,
+    allSeeAllAfterUpS: lastUp === null || allSeeAllS === null ? null : Math.max(0, allSeeAllS - Math.max(0, lastUp - lastStartAt) / 1000),
+    joinRetries: agents.reduce((n, a) => n + a.joinRetries, 0),
+  }
 }
