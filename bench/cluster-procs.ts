@@ -23,7 +23,7 @@ export interface MemberLogEvent {
   readonly by?: string
 }
 
-type Parsed = { started: true } | { user: string } | { kind: MemberEventKind; member: string; by?: string } | undefined
+type Parsed = { started: true } | { joinRetry: true } | { user: string } | { kind: MemberEventKind; member: string; by?: string } | undefined
 
 const GRAPEVINE_EVENTS: Record<string, MemberEventKind> = {
   joined: 'join',
@@ -45,6 +45,7 @@ function parseGrapevine(line: string): Parsed {
     return undefined
   }
   if (o.msg === 'agent started') return { started: true }
+  if (o.msg === 'join failed; retrying') return { joinRetry: true }
   if (o.event === 'user' && typeof o.name === 'string') return { user: o.name }
   if (typeof o.event !== 'string' || typeof o.member !== 'string') return undefined
   const kind = GRAPEVINE_EVENTS[o.event]
@@ -57,6 +58,7 @@ const SERF_EVENTS: Record<string, MemberEventKind> = { Join: 'join', Update: 'up
 /** A line of `serf agent -log-level info`. */
 function parseSerf(line: string): Parsed {
   if (line.includes('==> Serf agent running!')) return { started: true }
+  if (/agent: (Error joining|Join failed)/.test(line)) return { joinRetry: true }
   const user = /agent: Received event: user-event: (\S+)/.exec(line)
   if (user !== null) return { user: user[1] }
   const ev = /serf: EventMember(Join|Update|Failed|Leave|Reap): (\S+)/.exec(line)
@@ -121,6 +123,10 @@ export class ClusterAgent {
   /** Names of the user events it logged receiving. */
   readonly userEvents = new Set<string>()
   started = false
+  /** When the agent said it was up (Grapevine: "agent started"; Serf: "Serf agent running!"). */
+  startedAt: number | undefined
+  /** Join attempts that failed and were retried (Grapevine) or join errors logged (Serf). */
+  joinRetries = 0
   exit: { code: number | null; signal: string | null; at: number } | undefined
   killedByBench = false
   private readonly tail: string[] = []
@@ -184,6 +190,11 @@ export class ClusterAgent {
     if (p === undefined) return
     if ('started' in p) {
       this.started = true
+      this.startedAt = at
+      return
+    }
+    if ('joinRetry' in p) {
+      this.joinRetries++
       return
     }
     if ('user' in p) {

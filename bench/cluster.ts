@@ -3,21 +3,33 @@
  * each agent a process on loopback with the LAN profile, compared side by side in one run (the machine is
  * shared and noisy, so the ratios Grapevine/Serf are the figures to read).
  *
- *   node dist/bench/cluster.js [--nodes 32] [--kills 10] [--window 60] [--warmup 20] [--kill-timeout 60]
- *                              [--settle 5] [--stagger 150] [--no-netns]
+ *   node dist/bench/cluster.js [--nodes 32] [--joins 1] [--stagger 80] [--window 60] [--warmup 20]
+ *                              [--loss 25] [--loss-window 60] [--kills 10] [--kill-timeout 60]
+ *                              [--settle 5] [--membership-only] [--no-netns]
  *
- * As root the bench re-executes itself inside a network namespace of its own (`ip netns`), where an
- * nftables table counts the UDP and TCP bytes each system's agents send (told apart by port range); the
- * namespace is deleted at the end, on errors and on SIGINT too. Figures:
- * - bytes/s per node: bytes counted over the steady window (after convergence and a warm-up), divided by
- *   the window and the node count; whole IP packets, headers included; UDP and TCP separately.
- * - CPU s per node per minute: utime + stime from /proc/PID/stat over the same window, mean over agents.
- * - RSS: VmRSS from /proc/PID/status at the end of the window, median and max over agents.
+ * ```
+ *   joins × (start agent i of each system together, every --stagger ms ─▶ until every agent sees all
+ *            ─▶ join time from the last start; all killed and started again unless it was the last)
+ *   ─▶ warm-up ─▶ idle window ─▶ --loss % of gossip packets dropped (nftables input hook, UDP and TCP)
+ *   ─▶ 10 s for the loss to bite ─▶ loss window ─▶ loss removed, until all see all ─▶ kill rounds
+ * ```
+ *
+ * As root the bench re-executes itself inside a network namespace of its own (`ip netns`, named
+ * `<--netns-prefix>-<pid>`), where an nftables table counts the UDP and TCP packets and bytes each
+ * system's agents send (told apart by port range); the namespace is deleted at the end, on errors and on
+ * SIGINT too. Figures, per system:
+ * - join: seconds from the last agent's start until every agent has logged every other alive (each
+ *   agent's log replayed; bench/cluster-measure.ts); with --joins R, the median and the worst of R.
+ * - packets/s and bytes/s per node: counted over a window, divided by the window and the running agents;
+ *   whole IP packets, headers included. In the loss window these are what the agents sent, dropped or not.
+ * - CPU s per node per minute: utime + stime from /proc/PID/stat over the window, mean over agents.
+ * - RSS: VmRSS from /proc/PID/status at the end of the idle window, median and max over agents.
  * - detection: each round SIGKILLs one agent of each cluster (never the seed); time from the kill until
  *   the first and until the last surviving agent logs the victim failed (Grapevine: JSON line with event
  *   "failed"; Serf: "EventMemberFailed"), stamped when the line reaches the bench. Victims are not
  *   restarted, so the clusters shrink. A round that does not complete within --kill-timeout is a miss.
- * Results: a table on stdout and bench/results/cluster-<timestamp>.json.
+ * The machine's 1-minute load average is printed beside each window. Results: a table on stdout and
+ * bench/results/cluster-<timestamp>.json.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -25,28 +37,20 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, reexecInside, type Counters, type PortRange } from './cluster-net.js'
-import {
-  clkTck,
-  ClusterAgent,
-  cpuTicks,
-  freePortsIn,
-  healthScore,
-  pollUntil,
-  ProcessRegistry,
-  rssBytes,
-  sleep,
-  startGrapevine,
-  startSerf,
-  SYSTEMS,
-  type System,
-} from './cluster-procs.js'
+import { commandWorks, createNetns, deleteNetns, netnsPids, NftCounters, reexecInside, type PortRange } from './cluster-net.js'
+import { freePortsIn, healthScore, pollUntil, ProcessRegistry, sleep, startGrapevine, startSerf, SYSTEMS, type ClusterAgent, type System } from './cluster-procs.js'
+import { joinFigures, mean, measureWindow, type JoinFigures, type WindowFigures } from './cluster-measure.js'
+import { censoredMedianS, reportRows, type HealthFigures, type KillRecord, type SystemResult } from './cluster-report.js'
+import { setLossHere } from './faults-net.js'
 import { table } from './sim.js'
 
 // ------------------------------------------------------------------ options
 
 interface Options {
   nodes: number
+  joins: number
+  lossPercent: number
+  lossWindowS: number
   kills: number
   windowS: number
   warmupS: number
@@ -56,10 +60,11 @@ interface Options {
   netns: boolean
   /** Grapevine agents without their state rounds and broadcast repair: SWIM + Serf's layer only, like Serf. */
   membershipOnly: boolean
+  netnsPrefix: string
 }
 
 interface NumberFlag {
-  readonly key: Exclude<keyof Options, 'netns' | 'membershipOnly'>
+  readonly key: Exclude<keyof Options, 'netns' | 'membershipOnly' | 'netnsPrefix'>
   readonly min: number
   readonly max: number
   readonly integer: boolean
@@ -68,21 +73,39 @@ interface NumberFlag {
 
 const NUMBER_FLAGS: Record<string, NumberFlag> = {
   '--nodes': { key: 'nodes', min: 3, max: 200, integer: true, help: 'agents per system' },
-  '--kills': { key: 'kills', min: 1, max: 197, integer: true, help: 'SIGKILL rounds (one victim per system each), at most nodes - 2' },
-  '--window': { key: 'windowS', min: 5, max: 3600, integer: false, help: 'steady-state window in seconds (bytes, CPU)' },
+  '--joins': { key: 'joins', min: 1, max: 50, integer: true, help: 'times both clusters are formed from nothing (join time: median and worst)' },
+  '--window': { key: 'windowS', min: 5, max: 3600, integer: false, help: 'idle window in seconds (packets, bytes, CPU)' },
+  '--loss': { key: 'lossPercent', min: 0, max: 90, integer: true, help: 'percent of gossip packets dropped in the loss window (0: no loss window)' },
+  '--loss-window': { key: 'lossWindowS', min: 5, max: 3600, integer: false, help: 'loss window in seconds (packets, bytes, CPU, false failures)' },
+  '--kills': { key: 'kills', min: 0, max: 197, integer: true, help: 'SIGKILL rounds (one victim per system each), at most nodes - 2' },
   '--warmup': { key: 'warmupS', min: 0, max: 600, integer: false, help: 'unmeasured seconds between convergence and the window' },
   '--kill-timeout': { key: 'killTimeoutS', min: 5, max: 600, integer: false, help: 'seconds a kill may take to be seen by all before it counts as a miss' },
   '--settle': { key: 'settleS', min: 0, max: 120, integer: false, help: 'seconds between kill rounds' },
   '--stagger': { key: 'staggerMs', min: 0, max: 5000, integer: true, help: 'milliseconds between agent starts' },
 }
 
-const DEFAULTS: Options = { nodes: 32, kills: 10, windowS: 60, warmupS: 20, killTimeoutS: 60, settleS: 5, staggerMs: 150, netns: true, membershipOnly: false }
+const DEFAULTS: Options = {
+  nodes: 32,
+  joins: 1,
+  lossPercent: 25,
+  lossWindowS: 60,
+  kills: 10,
+  windowS: 60,
+  warmupS: 20,
+  killTimeoutS: 60,
+  settleS: 5,
+  staggerMs: 80,
+  netns: true,
+  membershipOnly: false,
+  netnsPrefix: 'gvbench',
+}
 
 function usage(): string {
   const lines = ['usage: node dist/bench/cluster.js [options]', '']
   for (const [flag, f] of Object.entries(NUMBER_FLAGS)) lines.push(`  ${`${flag} <n>`.padEnd(20)} ${f.help} (default ${DEFAULTS[f.key]})`)
   lines.push(`  ${'--no-netns'.padEnd(20)} run in the current network namespace (byte counters then see only the agents' port ranges)`)
   lines.push(`  ${'--membership-only'.padEnd(20)} Grapevine agents without cluster-state rounds and broadcast repair (what Serf does)`)
+  lines.push(`  ${'--netns-prefix <p>'.padEnd(20)} name of the bench's network namespace, before -<pid> (default ${DEFAULTS.netnsPrefix})`)
   return lines.join('\n')
 }
 
@@ -110,6 +133,11 @@ function parseArgs(argv: readonly string[]): { opts: Options; inner: boolean; ne
     else if (flag === '--membership-only') opts.membershipOnly = true
     else if (flag === '--inner') inner = true
     else if (flag === '--netns-name') netnsName = value()
+    else if (flag === '--netns-prefix') {
+      const p = value()
+      if (!/^[a-z][a-z0-9-]{0,20}$/.test(p)) throw new UsageError(`--netns-prefix ${JSON.stringify(p)}: expected a lowercase letter then up to 20 letters, digits or dashes`)
+      opts.netnsPrefix = p
+    }
     else if (flag in NUMBER_FLAGS) {
       const f = NUMBER_FLAGS[flag]
       const raw = value()
@@ -120,63 +148,11 @@ function parseArgs(argv: readonly string[]): { opts: Options; inner: boolean; ne
       opts[f.key] = n
     } else throw new UsageError(`unknown option ${JSON.stringify(arg)}`)
   }
-  if (opts.kills > opts.nodes - 2) throw new UsageError(`--kills ${opts.kills}: at most --nodes - 2 (${opts.nodes - 2}), so that a victim always has at least two survivors and the seed is spared`)
+  if (opts.kills > 0 && opts.kills > opts.nodes - 2) throw new UsageError(`--kills ${opts.kills}: at most --nodes - 2 (${opts.nodes - 2}), so that a victim always has at least two survivors and the seed is spared`)
   return { opts, inner, netnsName, help }
 }
 
 // ------------------------------------------------------------------ figures
-
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length)
-const MB = 1e6
-
-interface SteadyFigures {
-  nodes: number
-  converged: boolean
-  convergeS: number | null
-  bytesPerNodePerS: { udp: number; tcp: number; total: number } | null
-  packetsPerNodePerS: { udp: number; tcp: number; total: number } | null
-  cpuSecondsPerNodePerMin: { mean: number | null; max: number | null }
-  rssMb: { median: number | null; max: number | null; perAgent: Record<string, number> }
-  /** Suspicions and failures logged during the window (nothing was killed then, so each is a false alarm). */
-  windowSuspectEvents: number
-  windowFailedEvents: number
-}
-
-interface KillRecord {
-  round: number
-  victim: string
-  survivors: number
-  /** ms from SIGKILL until each survivor logged the victim failed; null = not within the timeout. */
-  perSurvivorMs: Record<string, number | null>
-  firstMs: number | null
-  allMs: number | null
-  firstSuspicionMs: number | null
-  missed: string[]
-}
-
-interface SystemResult {
-  steady: SteadyFigures
-  kills: KillRecord[]
-  detection: { firstMedianS: number | null; allMedianS: number | null; roundsComplete: number; rounds: number }
-  /** Failures logged about agents that were not killed, during the kill phase. */
-  killPhaseFalseFailures: number
-  unexpectedExits: string[]
-  /** Lifeguard health scores per agent right after the steady window and after the last kill round. */
-  health: { beforeKills: HealthFigures; afterKills: HealthFigures }
-}
-
-interface HealthFigures {
-  mean: number | null
-  max: number | null
-  perAgent: Record<string, number>
-}
 
 /** Asks each running agent for its health score, one at a time (a burst of 64 requests would skew them). */
 async function healthOf(agents: readonly ClusterAgent[]): Promise<HealthFigures> {
@@ -188,12 +164,6 @@ async function healthOf(agents: readonly ClusterAgent[]): Promise<HealthFigures>
   }
   const xs = Object.values(perAgent)
   return { mean: mean(xs), max: xs.length === 0 ? null : Math.max(...xs), perAgent }
-}
-
-/** Median where a round that missed counts as longer than every round that did not (null if that is the median). */
-function censoredMedianS(values: ReadonlyArray<number | null>): number | null {
-  const m = median(values.map((v) => (v === null ? Number.POSITIVE_INFINITY : v)))
-  return m === null || !Number.isFinite(m) ? null : m / 1000
 }
 
 // ------------------------------------------------------------------ the run
@@ -216,17 +186,23 @@ interface Mode {
   readonly notes: string[]
 }
 
+const loadText = (w: WindowFigures): string => `load ${w.loadavg[0].toFixed(2)} → ${w.loadavg[1].toFixed(2)}`
+
 async function runBench(opts: Options, mode: Mode): Promise<void> {
   const reg = new ProcessRegistry()
   let nft: NftCounters | undefined
-  const removeNft = (): void => {
+  let lossOn = false
+  const gossipRanges = Object.values(GOSSIP_RANGES)
+  const cleanupNet = (): void => {
+    if (lossOn) setLossHere(0, gossipRanges)
+    lossOn = false
     // Inside our own namespace the table goes with it; in the host namespace it must be removed.
     if (nft !== undefined && mode.netns === undefined) nft.remove()
     nft = undefined
   }
   const onExit = (): void => {
     reg.killAllNow()
-    removeNft()
+    cleanupNet()
   }
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping every agent`)
@@ -275,7 +251,7 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
         control: await freePortsIn(CONTROL_RANGES[s].from + 1, CONTROL_RANGES[s].to, N),
       }
     }
-    const agents: Record<System, ClusterAgent[]> = { grapevine: [], serf: [] }
+    let agents: Record<System, ClusterAgent[]> = { grapevine: [], serf: [] }
     const start = (s: System, i: number): void => {
       const name = `${PREFIX[s]}-${String(i).padStart(2, '0')}`
       const addr = { port: ports[s].gossip[i], controlPort: ports[s].control[i] }
@@ -287,95 +263,85 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
       const dead = all().find((a) => !a.killedByBench && !a.running)
       if (dead !== undefined) throw new Error(`${dead.name} exited (code ${dead.exit?.code}, signal ${dead.exit?.signal}); its last lines:\n${dead.logTail()}`)
     }
-
-    log(`starting ${N} Grapevine and ${N} Serf agents (stagger ${opts.staggerMs} ms)`)
-    const t0 = performance.now()
-    for (const s of SYSTEMS) start(s, 0)
-    const seedsUp = await pollUntil(() => all().every((a) => a.started || !a.running), 30_000)
-    checkAlive()
-    if (!seedsUp) throw new Error(`a seed did not start within 30 s:\n${all().map((a) => `${a.name}: ${a.logTail()}`).join('\n')}`)
-    for (let i = 1; i < N; i++) {
-      for (const s of SYSTEMS) {
-        start(s, i)
-        await sleep(opts.staggerMs)
-      }
-      checkAlive()
+    const allSeeAll = (s: System): boolean => {
+      const live = agents[s].filter((a) => !a.killedByBench)
+      return live.every((a) => live.every((b) => a.view.has(b.name)))
     }
-
-    // Convergence: every agent has logged every member alive.
     const convergeLimitMs = 60_000 + 3000 * N
-    const convergedAt: Record<System, number | null> = { grapevine: null, serf: null }
-    let nextProgress = performance.now() + 10_000
-    await pollUntil(() => {
+
+    /** Starts both clusters from nothing and waits until every agent sees every other; join figures per system. */
+    const formClusters = async (attempt: number): Promise<Record<System, JoinFigures>> => {
+      agents = { grapevine: [], serf: [] }
+      for (const s of SYSTEMS) start(s, 0)
+      const seedsUp = await pollUntil(() => all().every((a) => a.started || !a.running), 30_000)
       checkAlive()
-      if (performance.now() >= nextProgress) {
-        nextProgress += 10_000
-        log(`waiting for convergence: ${SYSTEMS.map((s) => `${s} views ${agents[s].map((a) => a.view.size).join(',')}`).join('; ')}`)
+      if (!seedsUp) throw new Error(`a seed did not start within 30 s:\n${all().map((a) => `${a.name}: ${a.logTail()}`).join('\n')}`)
+      let lastStartAt = performance.now()
+      for (let i = 1; i < N; i++) {
+        await sleep(opts.staggerMs)
+        for (const s of SYSTEMS) start(s, i)
+        lastStartAt = performance.now()
+        checkAlive()
       }
+      let nextProgress = performance.now() + 10_000
+      await pollUntil(() => {
+        checkAlive()
+        if (performance.now() >= nextProgress) {
+          nextProgress += 10_000
+          log(`waiting for convergence: ${SYSTEMS.map((s) => `${s} views ${agents[s].map((a) => a.view.size).join(',')}`).join('; ')}`)
+        }
+        return SYSTEMS.every(allSeeAll)
+      }, convergeLimitMs, 100)
+      const out = {} as Record<System, JoinFigures>
       for (const s of SYSTEMS) {
-        if (convergedAt[s] === null && agents[s].every((a) => a.view.size >= N)) convergedAt[s] = performance.now()
+        out[s] = joinFigures(agents[s], lastStartAt)
+        const j = out[s]
+        if (j.allSeeAllS === null) notes.push(`${s}, join ${attempt}: ${j.incomplete} agents did not see every other within ${convergeLimitMs / 1000} s; figures measured anyway`)
       }
-      return convergedAt.grapevine !== null && convergedAt.serf !== null
-    }, convergeLimitMs, 250)
-    for (const s of SYSTEMS) {
-      const sizes = agents[s].map((a) => a.view.size)
-      if (convergedAt[s] === null) notes.push(`${s} did not converge within ${convergeLimitMs / 1000} s (views ${Math.min(...sizes)}–${Math.max(...sizes)} of ${N}); figures measured anyway`)
-      log(`${s}: ${convergedAt[s] === null ? 'NOT converged' : `converged in ${((convergedAt[s]! - t0) / 1000).toFixed(1)} s after the first start`}`)
+      log(`join ${attempt}/${opts.joins}: ${SYSTEMS.map((s) => `${s} all see all ${out[s].allSeeAllS === null ? 'NOT within the limit' : `${out[s].allSeeAllS!.toFixed(2)} s`} after the last start`).join(' | ')}`)
+      return out
     }
 
-    // Steady window.
-    log(`warm-up ${opts.warmupS} s, then a steady window of ${opts.windowS} s`)
+    log(`${opts.joins} × starting ${N} Grapevine and ${N} Serf agents (${opts.staggerMs} ms apart)`)
+    const joins: Record<System, JoinFigures[]> = { grapevine: [], serf: [] }
+    for (let j = 1; j <= opts.joins; j++) {
+      const f = await formClusters(j)
+      for (const s of SYSTEMS) joins[s].push(f[s])
+      if (j < opts.joins) {
+        await reg.killAll()
+        await sleep(1000)
+      }
+    }
+
+    // Idle window.
+    log(`warm-up ${opts.warmupS} s, then an idle window of ${opts.windowS} s`)
     await sleep(opts.warmupS * 1000)
     checkAlive()
-    const load0 = os.loadavg()
-    const c0: Counters | undefined = nft?.read()
-    const ticks0 = new Map(all().map((a) => [a, cpuTicks(a.pid!)]))
-    const w0 = performance.now()
-    await sleep(opts.windowS * 1000)
-    const c1: Counters | undefined = nft?.read()
-    const w1 = performance.now()
-    const ticks1 = new Map(all().map((a) => [a, cpuTicks(a.pid!)]))
-    const rss = new Map(all().map((a) => [a, rssBytes(a.pid!)]))
-    const load1 = os.loadavg()
+    const idle = await measureWindow(agents, nft, opts.windowS)
     checkAlive()
-    const windowS = (w1 - w0) / 1000
-    const tck = clkTck()
-
-    const steady = {} as Record<System, SteadyFigures>
-    for (const s of SYSTEMS) {
-      const perNode = (f: (c: Counters) => { udp: number; tcp: number }): { udp: number; tcp: number; total: number } | null => {
-        if (c0 === undefined || c1 === undefined) return null
-        const a = f(c0)
-        const b = f(c1)
-        const udp = (b.udp - a.udp) / windowS / N
-        const tcp = (b.tcp - a.tcp) / windowS / N
-        return { udp, tcp, total: udp + tcp }
-      }
-      const cpu = agents[s].flatMap((a) => {
-        const x = ticks0.get(a)
-        const y = ticks1.get(a)
-        return x === undefined || y === undefined ? [] : [((y - x) / tck / windowS) * 60]
-      })
-      const rssMb: Record<string, number> = {}
-      for (const a of agents[s]) {
-        const r = rss.get(a)
-        if (r !== undefined) rssMb[a.name] = r / MB
-      }
-      const inWindow = (kind: string): number => agents[s].reduce((n, a) => n + a.events.filter((e) => e.kind === kind && e.at >= w0 && e.at <= w1).length, 0)
-      steady[s] = {
-        nodes: N,
-        converged: convergedAt[s] !== null,
-        convergeS: convergedAt[s] === null ? null : (convergedAt[s]! - t0) / 1000,
-        bytesPerNodePerS: perNode((c) => ({ udp: c[s].udp.bytes, tcp: c[s].tcp.bytes })),
-        packetsPerNodePerS: perNode((c) => ({ udp: c[s].udp.packets, tcp: c[s].tcp.packets })),
-        cpuSecondsPerNodePerMin: { mean: mean(cpu), max: cpu.length === 0 ? null : Math.max(...cpu) },
-        rssMb: { median: median(Object.values(rssMb)), max: Object.keys(rssMb).length === 0 ? null : Math.max(...Object.values(rssMb)), perAgent: rssMb },
-        windowSuspectEvents: inWindow('suspect'),
-        windowFailedEvents: inWindow('failed'),
-      }
-    }
-    log(`window done (${windowS.toFixed(1)} s, load ${load0.map((l) => l.toFixed(2)).join('/')} → ${load1.map((l) => l.toFixed(2)).join('/')}); reading health scores`)
+    log(`idle window done (${idle.grapevine.windowS.toFixed(1)} s, ${loadText(idle.grapevine)}); reading health scores`)
     const healthBefore = { grapevine: await healthOf(agents.grapevine), serf: await healthOf(agents.serf) }
+
+    // Loss window: only inside the bench's own namespace, where nothing else's packets can be dropped.
+    let loss: Record<System, WindowFigures> | null = null
+    const lossRecoveryS: Record<System, number | null> = { grapevine: null, serf: null }
+    if (opts.lossPercent > 0 && mode.netns === undefined) notes.push(`no loss window: --loss drops packets only inside the bench's own network namespace (run as root, without --no-netns)`)
+    else if (opts.lossPercent > 0) {
+      log(`dropping ${opts.lossPercent} % of gossip packets: 10 s to bite, then a loss window of ${opts.lossWindowS} s`)
+      setLossHere(opts.lossPercent, gossipRanges)
+      lossOn = true
+      await sleep(10_000)
+      loss = await measureWindow(agents, nft, opts.lossWindowS)
+      setLossHere(0, gossipRanges)
+      lossOn = false
+      const healed = performance.now()
+      log(`loss window done (${loadText(loss.grapevine)}); loss removed, waiting until all see all`)
+      await pollUntil(() => {
+        checkAlive()
+        for (const s of SYSTEMS) if (lossRecoveryS[s] === null && allSeeAll(s)) lossRecoveryS[s] = (performance.now() - healed) / 1000
+        return SYSTEMS.every((s) => lossRecoveryS[s] !== null)
+      }, convergeLimitMs, 100)
+    }
 
     // Kill rounds: one victim per system per round, both SIGKILLed at the same moment.
     const kills: Record<System, KillRecord[]> = { grapevine: [], serf: [] }
@@ -428,13 +394,16 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
       if (r < opts.kills - 1) await sleep(opts.settleS * 1000)
     }
     const killPhaseEnd = performance.now()
-    const healthAfter = { grapevine: await healthOf(agents.grapevine), serf: await healthOf(agents.serf) }
+    const healthAfter = opts.kills > 0 ? { grapevine: await healthOf(agents.grapevine), serf: await healthOf(agents.serf) } : healthBefore
 
     const results = {} as Record<System, SystemResult>
     for (const s of SYSTEMS) {
       const ks = kills[s]
       results[s] = {
-        steady: steady[s],
+        joins: joins[s],
+        idle: idle[s],
+        loss: loss === null ? null : loss[s],
+        lossRecoveryS: lossRecoveryS[s],
         kills: ks,
         detection: {
           firstMedianS: censoredMedianS(ks.map((k) => k.firstMs)),
@@ -454,91 +423,44 @@ async function runBench(opts: Options, mode: Mode): Promise<void> {
     }
 
     // Report.
-    const rows = reportRows(results)
+    const rows = reportRows(results, opts)
     const header = [
       `Grapevine vs Serf cluster bench — ${started.toISOString()} — node ${process.version}, ${serfVersion}, ${os.cpus().length} CPUs`,
-      `${N} Grapevine${opts.membershipOnly ? ' (membership only: no state rounds, no broadcast repair)' : ' (full stack: membership, state rounds, broadcast repair)'} + ${N} Serf agents at the same time, each a process on 127.0.0.1, LAN profile; steady window ${windowS.toFixed(1)} s after convergence + ${opts.warmupS} s warm-up`,
+      `${N} Grapevine${opts.membershipOnly ? ' (membership only: no state rounds, no broadcast repair)' : ' (full stack: membership, Serf layer, state rounds, broadcast repair)'} + ${N} Serf agents at the same time, each a process on 127.0.0.1, LAN profile, started ${opts.staggerMs} ms apart (${opts.joins} ${opts.joins === 1 ? 'start' : 'starts'})`,
+      `idle window ${idle.grapevine.windowS.toFixed(1)} s after all saw all + ${opts.warmupS} s warm-up (${loadText(idle.grapevine)})${loss === null ? '' : `; loss window ${loss.grapevine.windowS.toFixed(1)} s at ${opts.lossPercent} % loss (${loadText(loss.grapevine)})`}`,
       `kills: ${opts.kills} rounds, each SIGKILLs one Grapevine and one Serf agent at once (never the seed); victims not restarted, so ${N}→${N - opts.kills} nodes`,
       `bytes: ${bytesMethod}`,
     ]
     console.log(`\n${header.join('\n')}\n`)
     console.log(table(['metric', 'Grapevine', 'Serf', 'ratio G/S', 'target', 'ok?'], rows.map((r) => [r.metric, r.grapevine, r.serf, r.ratio, r.target, r.ok])))
-    console.log('\nper kill (s from SIGKILL: first / all survivors)')
-    console.log(
-      table(
-        ['round', 'Grapevine victim', 'first', 'all', 'Serf victim', 'first', 'all'],
-        results.grapevine.kills.map((g, i) => {
-          const sv = results.serf.kills[i]
-          const sec = (v: number | null): string => (v === null ? 'miss' : (v / 1000).toFixed(2))
-          return [String(g.round), g.victim, sec(g.firstMs), sec(g.allMs), sv.victim, sec(sv.firstMs), sec(sv.allMs)]
-        }),
-      ),
-    )
+    if (opts.kills > 0) {
+      console.log('\nper kill (s from SIGKILL: first / all survivors)')
+      console.log(
+        table(
+          ['round', 'Grapevine victim', 'first', 'all', 'Serf victim', 'first', 'all'],
+          results.grapevine.kills.map((g, i) => {
+            const sv = results.serf.kills[i]
+            const sec = (v: number | null): string => (v === null ? 'miss' : (v / 1000).toFixed(2))
+            return [String(g.round), g.victim, sec(g.firstMs), sec(g.allMs), sv.victim, sec(sv.firstMs), sec(sv.allMs)]
+          }),
+        ),
+      )
+    }
     for (const n of notes) console.log(`note: ${n}`)
 
     const dir = new URL('../../bench/results/', import.meta.url)
     mkdirSync(dir, { recursive: true })
     const stamp = started.toISOString().replace(/[:.]/g, '-')
-    const body = {
-      date: started.toISOString(),
-      node: process.version,
-      serf: serfVersion,
-      cpus: os.cpus().length,
-      options: opts,
-      mode: { netns: mode.netns ?? null, bytes: bytesMethod, clkTck: tck, loadavgWindowStart: load0, loadavgWindowEnd: load1 },
-      windowS,
-      notes,
-      table: rows,
-      results,
-    }
+    const body = { date: started.toISOString(), node: process.version, serf: serfVersion, cpus: os.cpus().length, options: opts, mode: { netns: mode.netns ?? null, bytes: bytesMethod }, notes, table: rows, results }
     writeFileSync(new URL(`cluster-${stamp}.json`, dir), JSON.stringify(body, null, 2) + '\n')
     console.log(`\nresults written to bench/results/cluster-${stamp}.json`)
   } finally {
     await reg.killAll()
-    removeNft()
+    cleanupNet()
     process.off('exit', onExit)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-}
-
-interface Row {
-  metric: string
-  grapevine: string
-  serf: string
-  ratio: string
-  target: string
-  ok: string
-}
-
-function reportRows(r: Record<System, SystemResult>): Row[] {
-  const rows: Row[] = []
-  const add = (metric: string, g: number | null, s: number | null, digits: number, target?: { maxRatio?: number; maxGrapevine?: number; label: string }): void => {
-    const fmt = (v: number | null): string => (v === null ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }))
-    const ratio = g === null || s === null || s === 0 ? null : g / s
-    let ok = ''
-    if (target?.maxRatio !== undefined) ok = ratio === null ? 'n/a' : ratio <= target.maxRatio ? 'yes' : 'NO'
-    if (target?.maxGrapevine !== undefined) ok = g === null ? 'n/a' : g <= target.maxGrapevine ? 'yes' : 'NO'
-    rows.push({ metric, grapevine: fmt(g), serf: fmt(s), ratio: ratio === null ? 'n/a' : ratio.toFixed(2), target: target?.label ?? '', ok })
-  }
-  const g = r.grapevine
-  const s = r.serf
-  add('UDP bytes/s per node', g.steady.bytesPerNodePerS?.udp ?? null, s.steady.bytesPerNodePerS?.udp ?? null, 0)
-  add('TCP bytes/s per node', g.steady.bytesPerNodePerS?.tcp ?? null, s.steady.bytesPerNodePerS?.tcp ?? null, 0)
-  add('total bytes/s per node', g.steady.bytesPerNodePerS?.total ?? null, s.steady.bytesPerNodePerS?.total ?? null, 0, { maxRatio: 1, label: '≤ 1×' })
-  add('packets/s per node', g.steady.packetsPerNodePerS?.total ?? null, s.steady.packetsPerNodePerS?.total ?? null, 1)
-  add('CPU s per node per minute', g.steady.cpuSecondsPerNodePerMin.mean, s.steady.cpuSecondsPerNodePerMin.mean, 3, { maxRatio: 2, label: '≤ 2×' })
-  add('RSS per agent, median (MB)', g.steady.rssMb.median, s.steady.rssMb.median, 1)
-  add('RSS per agent, max (MB)', g.steady.rssMb.max, s.steady.rssMb.max, 1, { maxGrapevine: 80, label: 'G ≤ 80 MB' })
-  add('detection, first node (median s)', g.detection.firstMedianS, s.detection.firstMedianS, 2, { maxRatio: 1, label: '≤ 1×' })
-  add('detection, all nodes (median s)', g.detection.allMedianS, s.detection.allMedianS, 2, { maxRatio: 1, label: '≤ 1×' })
-  add('first suspicion (median s)', censoredMedianS(g.kills.map((k) => k.firstSuspicionMs)), censoredMedianS(s.kills.map((k) => k.firstSuspicionMs)), 2)
-  add('health score, max (before kills)', g.health.beforeKills.max, s.health.beforeKills.max, 0)
-  add('health score, max (after kills)', g.health.afterKills.max, s.health.afterKills.max, 0)
-  add('kills seen by all in time', g.detection.roundsComplete, s.detection.roundsComplete, 0)
-  add('suspicions in steady window', g.steady.windowSuspectEvents, s.steady.windowSuspectEvents, 0)
-  add('false failures while killing', g.killPhaseFalseFailures, s.killPhaseFalseFailures, 0)
-  return rows
 }
 
 // ------------------------------------------------------------------ namespace wrapper
@@ -571,7 +493,7 @@ async function main(): Promise<number> {
   else if (process.getuid?.() !== 0) notes.push('not root: no network namespace; agents run in the current one')
   else if (!commandWorks('ip', ['-V'])) notes.push('ip (iproute2) is missing: no network namespace; agents run in the current one')
   else {
-    const ns = `gvbench-${process.pid}`
+    const ns = `${parsed.opts.netnsPrefix}-${process.pid}`
     const err = createNetns(ns)
     if (err === undefined) {
       log(`running inside network namespace ${ns}`)

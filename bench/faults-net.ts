@@ -123,3 +123,14 @@ export function setFaults(pair: NamespacePair, faults: Faults, gossip: readonly 
 export function nftWorks(): boolean {
   return run('nft', ['--version']).ok && run('ip', ['-V']).ok
 }
+
+/**
+ * Drops `lossPercent` % of gossip packets in the namespace this process runs in (input hook, as
+ * `faultTable` does; 0 removes the table). For the cluster bench, which runs in one namespace of its own.
+ */
+export function setLossHere(lossPercent: number, gossip: readonly PortRange[]): void {
+  run('nft', ['delete', 'table', 'inet', TABLE])
+  if (lossPercent <= 0) return
+  const r = run('nft', ['-f', '-'], faultTable('a', { lossPercent, partition: false }, gossip))
+  if (!r.ok) throw new Error(`nft could not load the loss table: ${r.out}`)
+}

@@ -5,6 +5,7 @@
  *   spawn N (all join node-000) ──▶ every node sees every node alive ──▶ 30 s warm-up (the join's
  *   broadcasts and busy state rounds die down) ──▶ `steady` of virtual time measured: UDP packets and
  *   bytes sent per node and second, and for the whole stack what the state rounds and repair pulls sent
+ *   and timers fired per node and second (each a wake-up of a real node's event loop)
  *   ──▶ (whole stack) one key written on one node: virtual time until every node holds it ──▶ 30 s
  *   quiet ──▶ 100 keys written at one instant on random nodes: time until every node holds all of them
  *
@@ -33,6 +34,8 @@ interface IdleRow {
   readonly joinMs: number
   readonly packetsPerNodePerSec: number
   readonly bytesPerNodePerSec: number
+  /** Timers that fired (each one a wake-up of a real node's event loop, stale ones included). */
+  readonly timersPerNodePerSec: number
   /** Whole stack: state Syns per node and second, alone and riding on SWIM packets; repair pulls. */
   readonly synsAlonePerNodePerSec: number | null
   readonly synsRiddenPerNodePerSec: number | null
@@ -84,11 +87,14 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
   sim.runFor(WARMUP_MS)
   const packets0 = sim.stats.packetsSent
   const bytes0 = sim.stats.bytesSent
+  const timers = (): number => sim.nodes.reduce((t, n) => t + n.counters.timersFired, 0)
+  const timers0 = timers()
   const full = program === 'full stack'
   const state0 = full ? sumState(sim) : undefined
   sim.runFor(steadyMs)
   const per = (x: number): number => x / nodes / (steadyMs / 1000)
   const state1 = full ? sumState(sim) : undefined
+  const timersFired = timers() - timers0
   const packets = sim.stats.packetsSent - packets0
   const bytes = sim.stats.bytesSent - bytes0
   let oneWriteSpreadMs: number | null = null
@@ -112,6 +118,7 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
     joinMs,
     packetsPerNodePerSec: per(packets),
     bytesPerNodePerSec: per(bytes),
+    timersPerNodePerSec: per(timersFired),
     synsAlonePerNodePerSec: state0 && state1 ? per(state1.syns - state1.ridden - (state0.syns - state0.ridden)) : null,
     synsRiddenPerNodePerSec: state0 && state1 ? per(state1.ridden - state0.ridden) : null,
     stateRepliesPerNodePerSec: state0 && state1 ? per(state1.replies - state0.replies) : null,
@@ -166,6 +173,7 @@ function main(): void {
         String(nodes),
         f(m('packetsPerNodePerSec')),
         f(m('bytesPerNodePerSec'), 0),
+        f(m('timersPerNodePerSec')),
         full ? f(m('synsAlonePerNodePerSec')) : '',
         full ? f(m('synsRiddenPerNodePerSec')) : '',
         full ? f(m('stateRepliesPerNodePerSec')) : '',
@@ -176,7 +184,7 @@ function main(): void {
     }
   }
   console.log(`idle cluster, steady ${steadyMs / 1000} s after join + ${WARMUP_MS / 1000} s, medians over seeds ${seeds.join(', ')} (per node and virtual second)\n`)
-  console.log(table(['program', 'nodes', 'packets/s', 'bytes/s', 'Syns alone/s', 'Syns riding/s', 'state replies/s', 'repair pulls/s', '1 write spread', '100-write spread'], lines))
+  console.log(table(['program', 'nodes', 'packets/s', 'bytes/s', 'timers/s', 'Syns alone/s', 'Syns riding/s', 'state replies/s', 'repair pulls/s', '1 write spread', '100-write spread'], lines))
   const dir = new URL('../../bench/results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')

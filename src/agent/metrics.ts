@@ -1,7 +1,17 @@
 /**
  * Prometheus metrics of one agent: a prom-client registry of its own (two agents in one process do
  * not share series). Protocol counters are read from `node.stats()` at scrape time, so nothing is
- * counted twice; member events and the health score come from the node's events.
+ * counted twice; member events, name conflicts and the health score are tallied from the node's events
+ * in plain maps.
+ *
+ *   node events ──▶ tallies (always)        first GET /metrics ──▶ import prom-client, build the
+ *                                            registry (every series reads the node or the tallies)
+ *   every scrape ──▶ registry.metrics()
+ *
+ * prom-client is loaded at the first scrape, not at start: an agent nobody scrapes never pays for it
+ * (about 10 MB of RSS and a third of the agent's start-up CPU, measured with --cpu-prof). Process
+ * metrics (process_*, nodejs_*) start then too: CPU seconds and memory are read from the process and
+ * are whole from the start, GC durations and the event-loop delay are observed from the first scrape.
  *
  * Series (all prefixed `grapevine_`): members{state}, member_events_total{type},
  * name_conflicts_total{role=established|newcomer|witness}, health_score,
@@ -22,7 +32,7 @@
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
  * undecodable payloads), coordinate_resets_total.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Gauge as GaugeType, Registry } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
@@ -30,8 +40,10 @@ import { userState } from './member-words.js'
 
 type Labels = Record<string, string>
 
+type PromClient = typeof import('prom-client')
+
 /** A counter mirroring a monotonically growing value read at scrape time (adds only the difference). */
-function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+function mirroredCounter({ Counter }: PromClient, registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
   const last = new Map<string, number>()
   new Counter({
     name,
@@ -53,23 +65,60 @@ function mirroredCounter(registry: Registry, name: string, help: string, labelNa
 
 const one = (read: (s: SwimStats) => number) => (s: SwimStats): Iterable<[Labels, number]> => [[{}, read(s)]]
 
+/** Prometheus's text format, what prom-client's registry answers with. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
+/**
+ * Event-loop delay sampling period for nodejs_eventloop_lag_* (prom-client's default is 10 ms): each
+ * sample is a timer wake-up, and an idle agent should wake only for its protocol's own timers.
+ */
+const EVENT_LOOP_SAMPLE_MS = 1000
+
 export class AgentMetrics {
-  readonly registry = new Registry()
+  private registry: Registry | undefined
+  private loading: Promise<Registry> | undefined
   private healthScore = 0
-  private readonly memberEvents: Counter<'type'>
-  private readonly nameConflicts: Counter<'role'>
-  private readonly onMember = (e: MemberEvent): void => this.memberEvents.inc({ type: e.type })
+  private readonly memberEvents = new Map<string, number>()
+  private readonly nameConflicts = new Map<string, number>()
+  private readonly onMember = (e: MemberEvent): void => tally(this.memberEvents, e.type)
   private readonly onEvent = (e: SwimEvent): void => {
     if (e.type === 'health') this.healthScore = e.score
-    else if (e.type === 'nameConflict') this.nameConflicts.inc({ role: e.role })
+    else if (e.type === 'nameConflict') tally(this.nameConflicts, e.role)
   }
 
-  constructor(private readonly node: GrapevineNode, opts: { processMetrics?: boolean } = {}) {
-    const r = this.registry
+  constructor(
+    private readonly node: GrapevineNode,
+    private readonly opts: { processMetrics?: boolean } = {},
+  ) {
+    node.on('member', this.onMember)
+    node.on('event', this.onEvent)
+  }
+
+  /** The Prometheus text exposition (the first call loads prom-client). */
+  async text(): Promise<string> {
+    return (await this.load()).metrics()
+  }
+
+  get contentType(): string {
+    return this.registry?.contentType ?? PROMETHEUS_TEXT
+  }
+
+  close(): void {
+    this.node.off('member', this.onMember)
+    this.node.off('event', this.onEvent)
+    this.registry?.clear()
+  }
+
+  private load(): Promise<Registry> {
+    this.loading ??= import('prom-client').then((prom) => (this.registry = this.build(prom)))
+    return this.loading
+  }
+
+  private build(prom: PromClient): Registry {
+    const { Gauge, Registry, collectDefaultMetrics } = prom
+    const node = this.node
+    const r = new Registry()
     r.setDefaultLabels({ node: node.name })
-    // Event-loop delay is sampled every 100 ms, not prom-client's 10 ms: ten times fewer wake-ups of an
-    // otherwise idle agent (the 10 ms sampler alone cost more CPU than a whole Serf agent).
-    if (opts.processMetrics === true) collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 100 })
+    if (this.opts.processMetrics === true) collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
 
     new Gauge({
       name: 'grapevine_members',
@@ -77,7 +126,7 @@ export class AgentMetrics {
       labelNames: ['state'],
       registers: [r],
       collect: () => {
-        const g = r.getSingleMetric('grapevine_members') as Gauge<'state'>
+        const g = r.getSingleMetric('grapevine_members') as GaugeType<'state'>
         const counts: Record<string, number> = { alive: 0, suspect: 0, failed: 0, left: 0 }
         for (const m of node.members()) counts[userState(m.state)]++
         for (const [state, n] of Object.entries(counts)) g.set({ state }, n)
@@ -87,30 +136,33 @@ export class AgentMetrics {
       name: 'grapevine_health_score',
       help: 'Lifeguard local health (awareness) score; 0 is healthy, higher means this node is slow to answer',
       registers: [r],
-      collect: () => (r.getSingleMetric('grapevine_health_score') as Gauge).set(this.healthScore),
+      collect: () => (r.getSingleMetric('grapevine_health_score') as GaugeType).set(this.healthScore),
     })
     new Gauge({
       name: 'grapevine_encryption_enabled',
       help: '1 when this node encrypts what it sends (keys installed and verify-outgoing on), else 0',
       registers: [r],
-      collect: () => (r.getSingleMetric('grapevine_encryption_enabled') as Gauge).set(node.encryption().encrypting ? 1 : 0),
+      collect: () => (r.getSingleMetric('grapevine_encryption_enabled') as GaugeType).set(node.encryption().encrypting ? 1 : 0),
     })
     new Gauge({
       name: 'grapevine_keyring_keys',
       help: 'Encryption keys installed (the primary included)',
       registers: [r],
-      collect: () => (r.getSingleMetric('grapevine_keyring_keys') as Gauge).set(node.encryption().keys.length),
+      collect: () => (r.getSingleMetric('grapevine_keyring_keys') as GaugeType).set(node.encryption().keys.length),
     })
-    this.memberEvents = new Counter({ name: 'grapevine_member_events_total', help: 'Membership changes seen, by type', labelNames: ['type'], registers: [r] })
-    this.nameConflicts = new Counter({
-      name: 'grapevine_name_conflicts_total',
-      help: 'A node name claimed from a second address, by our role: established (the name is ours), newcomer (our join was refused), witness',
-      labelNames: ['role'],
-      registers: [r],
-    })
+    const tallied = (m: Map<string, number>, label: string) => (): Array<[Labels, number]> => [...m].map(([v, n]): [Labels, number] => [{ [label]: v }, n])
+    mirroredCounter(prom, r, 'grapevine_member_events_total', 'Membership changes seen, by type', ['type'], tallied(this.memberEvents, 'type'))
+    mirroredCounter(
+      prom,
+      r,
+      'grapevine_name_conflicts_total',
+      'A node name claimed from a second address, by our role: established (the name is ours), newcomer (our join was refused), witness',
+      ['role'],
+      tallied(this.nameConflicts, 'role'),
+    )
 
     const stat = (name: string, help: string, labelNames: string[], read: (s: SwimStats) => Iterable<[Labels, number]>): void =>
-      mirroredCounter(r, name, help, labelNames, () => read(node.stats()))
+      mirroredCounter(prom, r, name, help, labelNames, () => read(node.stats()))
     stat('grapevine_probes_total', 'Probes started by this node', [], one((s) => s.probes))
     stat('grapevine_probe_failures_total', 'Probes that got no ack in time', [], one((s) => s.probeFailures))
     stat('grapevine_acks_received_total', 'Acks received', [], one((s) => s.acksReceived))
@@ -171,7 +223,7 @@ export class AgentMetrics {
     ])
     stat('grapevine_stream_errors_total', 'Failed TCP stream exchanges', [], one((s) => s.streamErrors))
     const proto = (name: string, help: string, labelNames: string[], read: (p: ProtocolStats) => Iterable<[Labels, number]>): void =>
-      mirroredCounter(r, name, help, labelNames, () => read(node.protocolStats()))
+      mirroredCounter(prom, r, name, help, labelNames, () => read(node.protocolStats()))
     proto('grapevine_rumors_total', 'Grapevine broadcasts (rumors), by outcome: sent from here, delivered here, duplicate copies, dropped from a full queue, expired, rejected', ['outcome'], (p) => [
       [{ outcome: 'sent' }, p.broadcast.broadcasts],
       [{ outcome: 'delivered' }, p.broadcast.delivered],
@@ -202,13 +254,13 @@ export class AgentMetrics {
       name: 'grapevine_state_version',
       help: "Highest version of this node's own state map",
       registers: [r],
-      collect: () => (r.getSingleMetric('grapevine_state_version') as Gauge).set(node.protocolStats().stateVersion),
+      collect: () => (r.getSingleMetric('grapevine_state_version') as GaugeType).set(node.protocolStats().stateVersion),
     })
     new Gauge({
       name: 'grapevine_state_nodes',
       help: 'Nodes whose replicated state this node holds',
       registers: [r],
-      collect: () => (r.getSingleMetric('grapevine_state_nodes') as Gauge).set(node.protocolStats().stateNodes),
+      collect: () => (r.getSingleMetric('grapevine_state_nodes') as GaugeType).set(node.protocolStats().stateNodes),
     })
     new Gauge({
       name: 'grapevine_phi',
@@ -216,7 +268,7 @@ export class AgentMetrics {
       labelNames: ['member'],
       registers: [r],
       collect: () => {
-        const g = r.getSingleMetric('grapevine_phi') as Gauge<'member'>
+        const g = r.getSingleMetric('grapevine_phi') as GaugeType<'member'>
         g.reset()
         for (const m of node.members()) {
           const phi = m.name === node.name ? undefined : node.phi(m.name)
@@ -229,29 +281,17 @@ export class AgentMetrics {
       const c = node.coordinates()?.stats
       return c === undefined ? [] : read(c)
     }
-    mirroredCounter(r, 'grapevine_coordinate_updates_total', 'Probe acks whose coordinate updated ours (network coordinates)', [], coords((c) => [[{}, c.updates]]))
-    mirroredCounter(r, 'grapevine_coordinate_rejected_total', 'Coordinates from acks not used, by reason (refused by the update rule, or undecodable)', ['reason'], coords((c) => [
+    mirroredCounter(prom, r, 'grapevine_coordinate_updates_total', 'Probe acks whose coordinate updated ours (network coordinates)', [], coords((c) => [[{}, c.updates]]))
+    mirroredCounter(prom, r, 'grapevine_coordinate_rejected_total', 'Coordinates from acks not used, by reason (refused by the update rule, or undecodable)', ['reason'], coords((c) => [
       ...Object.entries(c.rejected).map(([reason, n]): [Labels, number] => [{ reason }, n]),
       ...Object.entries(c.undecodable).map(([reason, n]): [Labels, number] => [{ reason: `undecodable-${reason}` }, n ?? 0]),
     ]))
-    mirroredCounter(r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
+    mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
 
-    node.on('member', this.onMember)
-    node.on('event', this.onEvent)
+    return r
   }
+}
 
-  /** The Prometheus text exposition. */
-  text(): Promise<string> {
-    return this.registry.metrics()
-  }
-
-  get contentType(): string {
-    return this.registry.contentType
-  }
-
-  close(): void {
-    this.node.off('member', this.onMember)
-    this.node.off('event', this.onEvent)
-    this.registry.clear()
-  }
+function tally(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1)
 }

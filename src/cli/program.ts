@@ -14,7 +14,7 @@
 import { randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
-import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from '../demo/cluster.js'
+import { DEFAULT_BASE_PORT, HTTP_OFFSET } from '../demo/ports.js'
 import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { addLabCommand } from './lab-command.js'
@@ -98,6 +98,7 @@ export function buildProgram(): Command {
       if (flags.seed !== undefined) throw new UsageError('--seed: only the simulated demo takes a seed; add --sim')
       const nodes = parseCount(flags.nodes ?? '5', '--nodes', 'an agent count like 5')
       const basePort = flags.basePort === undefined ? undefined : parseCount(flags.basePort, '--base-port', 'a port like 7946, or 0 for any free ports', true)
+      const { runDemoCluster } = await import('../demo/cluster.js')
       const code = await runDemoCluster({ nodes, basePort, profile: flags.profile ?? 'local' }, io)
       // The agents are gone and stdin is closed; exit now rather than wait for stray handles.
       process.exit(code)

@@ -29,10 +29,9 @@ import { UsageError } from '../core/errors.js'
 import { ChangeCoalescer, ClusterViews, byNodeNumber, clock, parseChange } from './cluster-events.js'
 import { ChaosServer } from './chaos.js'
 import type { ChaosAction, ChaosNode, ChaosTarget } from './chaos.js'
+import { DEFAULT_BASE_PORT, HTTP_OFFSET } from './ports.js'
 
-export const DEFAULT_BASE_PORT = 7946
-/** HTTP port = gossip port + this, so the default cluster's HTTP ports are 7980.. . */
-export const HTTP_OFFSET = 34
+export { DEFAULT_BASE_PORT, HTTP_OFFSET }
 export const MAX_NODES = HTTP_OFFSET
 const START_LIMIT_MS = 20_000
 const STOP_LIMIT_MS = 10_000

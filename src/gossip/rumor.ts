@@ -240,6 +240,19 @@ export class RumorMonger {
   }
 
   /**
+   * When `tick` next has work: now while a rumor is hot (or the mode pulls every round); else when the
+   * due repair pull must go in a packet of its own; undefined when neither (expiry of old entries waits
+   * for the next tick, whenever it comes).
+   */
+  nextTickDueMs(nowMs: number): number | undefined {
+    if (this.config.mode !== 'push' || this.hot.size > 0) return nowMs
+    const interval = this.config.repairIntervalMs
+    if (interval === 0) return undefined
+    if (this.nextRepairAtMs === undefined) return nowMs
+    return this.nextRepairAtMs + (this.repairRides ? interval : 0)
+  }
+
+  /**
    * Hot rumors to ride on a protocol packet to `to`, as at most one message of at most `limitBytes`
    * (the caller's remaining packet budget after its own overhead). Same policy as a round: never to the
    * node a rumor came from, only to a peer not known to have it, counted as a contact. Pull mode never

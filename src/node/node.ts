@@ -500,10 +500,13 @@ export class ComposedNode {
     const prev = this.out
     this.out = sealed
     if (this.orphans.length > 0) for (const e of this.orphans.splice(0)) sealed.emit(e)
+    this.stack?.stack.setTime(nowMs)
     try {
       return fn(sealed)
     } finally {
       for (let guard = 0; this.deferred.length > 0 && guard < 10_000; guard++) this.deferred.shift()!(nowMs, sealed)
+      // Whatever the input queued above SWIM (an event, a write, a rumor) wakes idle gossip rounds.
+      this.swim.wakeGossip(nowMs, sealed)
       this.out = prev
     }
   }

@@ -22,7 +22,10 @@
  * turn, so a change spreads at full fanout as before. Heartbeats keep flowing (one Syn a round instead
  * of `fanout`), so phi keeps its samples.
  *
- * SWIM's gossip rounds (every 200 ms on LAN) drive both; each keeps its own cadence from `nowMs`.
+ * SWIM's gossip rounds (every 200 ms on LAN) drive both; each keeps its own cadence from `nowMs` and
+ * says when it next needs a round (nextRoundMs): broadcasts every round while a rumor is hot, else only
+ * for a repair pull that found no ride; cluster state every roundIntervalMs. An idle node then wakes
+ * for a round once a second instead of five times.
  * Pure, like everything in the stack.
  */
 import type { Rng } from '../core/rng.js'
@@ -47,6 +50,10 @@ class Cadence {
     // Keep the phase; after a long stall (a paused process) start again from now.
     this.nextMs = this.nextMs === undefined || nowMs - this.nextMs > this.intervalMs ? nowMs + this.intervalMs : this.nextMs + this.intervalMs
     return true
+  }
+  /** When `due` next says yes (at once before the first time). */
+  nextDueMs(nowMs: number): number {
+    return this.nextMs ?? nowMs
   }
 }
 
@@ -79,6 +86,12 @@ export class BroadcastProtocol implements StackProtocol {
     const out = this.engine.tick(nowMs, peers)
     for (const s of out.sends) send(s.to, s.bytes)
     for (const d of out.delivered) this.onDelivery(d)
+  }
+
+  /** Every round while rumors are hot (or the mode pulls); else only when a repair pull must go alone. */
+  nextRoundMs(nowMs: number): number | undefined {
+    const due = this.engine.nextTickDueMs(nowMs)
+    return due === undefined ? undefined : Math.max(due, this.cadence.nextDueMs(nowMs))
   }
 
   piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number, riding: boolean): Uint8Array[] {
@@ -187,6 +200,16 @@ export class StateProtocol implements StackProtocol {
       this.forget(name, nowMs)
     }
     this.members = present
+  }
+
+  /** Every roundIntervalMs (the heartbeat and the quiet Syn), and when a departed member is to be forgotten. */
+  nextRoundMs(nowMs: number): number | undefined {
+    let at = this.reconciler.config.roundIntervalMs === 0 ? undefined : this.cadence.nextDueMs(nowMs)
+    for (const since of this.leftSince.values()) {
+      const forgetAt = since + this.reconciler.config.forgetLeftAfterMs
+      if (at === undefined || forgetAt < at) at = forgetAt
+    }
+    return at
   }
 
   onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {

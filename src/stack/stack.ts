@@ -8,7 +8,9 @@
  *                      on a packet that goes anyway (ping, ack: `riding`) a protocol may also hand its
  *                      periodic pull (a state Syn, a repair pull), which then costs no packet of its own
  *   gossip round ──▶ each protocol's onMembership(members, now) if SWIM's list changed, then
- *                    each protocol's onRound(now, Grapevine peers, send)
+ *                    each protocol's onRound(now, Grapevine peers, send); SWIM arms a round only
+ *                    for the earliest time Serf's queues or a protocol want one (nextRoundMs), so
+ *                    an idle node does not wake every gossipIntervalMs
  *   push-pull ──▶ Serf's state, then each protocol's section (envelope.ts); merged the same way
  *   suspicion expired / probe tick ──▶ the second opinion (phi accrual), if any: confirmDead, accused
  *
@@ -34,6 +36,11 @@ export interface StackProtocol {
   onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void
   /** One gossip round (every gossipIntervalMs); `peers` are the live Grapevine members but us. */
   onRound?(nowMs: number, peers: readonly string[], send: PeerSend): void
+  /**
+   * When this protocol next needs onRound (undefined: not until something changes). A protocol with
+   * onRound and without this method gets every round.
+   */
+  nextRoundMs?(nowMs: number): number | undefined
   /**
    * Payloads to piggyback on a packet to `to`, at most `limitBytes` in all, each costing its length +
    * `overheadBytes`. `riding`: the packet goes out anyway (a SWIM ping or ack), so what is returned costs
@@ -84,6 +91,14 @@ export class ProtocolStack implements SwimDelegate {
       this.protocols.set(p.id, p)
     }
     this.overhead = envelopeOverhead(opts.name)
+  }
+
+  /**
+   * The time of the input being handled, before SWIM runs it: what it piggybacks on a ping or an ack
+   * (getBroadcasts carries no time) is then judged at that time, not at the last round's.
+   */
+  setTime(nowMs: number): void {
+    this.lastNowMs = nowMs
   }
 
   /** Connects the membership: SWIM calls this when constructed with the stack as its delegate. */
@@ -160,6 +175,20 @@ export class ProtocolStack implements SwimDelegate {
     }
     const peers = this.peers()
     for (const p of this.protocols.values()) p.onRound?.(nowMs, peers, this.sender(p.id, send))
+  }
+
+  nextRoundMs(nowMs: number): number | undefined {
+    if ((this.opts.serf?.pendingBroadcasts ?? 0) > 0) return nowMs
+    const m = this.membership
+    if (m !== undefined && m.membershipVersion !== this.notifiedVersion) return nowMs
+    let at: number | undefined
+    for (const p of this.protocols.values()) {
+      if (p.onRound === undefined && p.piggyback === undefined) continue
+      // A protocol that cannot say, or piggybacks without rounds of its own, gets every round.
+      const due = p.nextRoundMs === undefined ? nowMs : p.nextRoundMs(nowMs)
+      if (due !== undefined && (at === undefined || due < at)) at = due
+    }
+    return at
   }
 
   localState(join: boolean): Uint8Array {

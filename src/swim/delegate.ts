@@ -35,6 +35,12 @@ export interface SwimDelegate {
    * SWIM run their own rounds.
    */
   onGossipRound?(nowMs: number, send: (toName: string, payload: Uint8Array) => boolean): void
+  /**
+   * The earliest time the delegate wants a gossip round (a round's packet or onGossipRound), or
+   * undefined for none: SWIM then arms no round while its own queue is empty, and an idle node takes
+   * no timer every gossipIntervalMs. Without this method every round runs.
+   */
+  nextRoundMs?(nowMs: number): number | undefined
   /** State sent in push-pull (join = during a join). */
   localState?(join: boolean): Uint8Array
   /** State received in push-pull. */

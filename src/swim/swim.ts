@@ -93,9 +93,12 @@ export class Swim {
   private leaving = false
   private readonly startIncarnation: number
   private leaveDone = false
-  /** Gossip rounds run at gossipPhaseMs + k × gossipIntervalMs; scheduled only while there is something to send. */
+  /**
+   * Gossip rounds run at gossipPhaseMs + k × gossipIntervalMs, armed only while something wants one (our
+   * queue, or the delegate's nextRoundMs); gossipDueMs is the armed round (Infinity: none).
+   */
   private gossipPhaseMs = 0
-  private gossipScheduled = false
+  private gossipDueMs = Number.POSITIVE_INFINITY
   /** Set when our own left broadcast reached its transmit limit (or was replaced). */
   private leaveBroadcastSent = false
   private stopped = false
@@ -216,8 +219,8 @@ export class Swim {
     out.schedule({ kind: 'probeTick', epoch: e }, this.rng.int(c.probeIntervalMs))
     const gossipStagger = this.rng.int(c.gossipIntervalMs)
     this.gossipPhaseMs = nowMs + gossipStagger
-    this.gossipScheduled = true
-    out.schedule({ kind: 'gossipTick', epoch: e }, gossipStagger)
+    this.gossipDueMs = this.gossipPhaseMs
+    out.schedule({ kind: 'gossipTick', epoch: e, dueMs: this.gossipDueMs }, gossipStagger)
     if (c.pushPullIntervalMs > 0) out.schedule({ kind: 'pushPullTick', epoch: e }, this.rng.int(c.pushPullIntervalMs))
     if (c.reconnectIntervalMs > 0) out.schedule({ kind: 'reconnectTick', epoch: e }, this.rng.int(c.reconnectIntervalMs))
     out.schedule({ kind: 'reapTick', epoch: e }, c.reapIntervalMs)
@@ -434,15 +437,12 @@ export class Swim {
         this.states.suspicionTimeout(timer, nowMs, out)
         return
       case 'gossipTick':
-        if (timer.epoch !== this.epoch) return
-        this.gossipScheduled = false
+        if (timer.epoch !== this.epoch || (timer.dueMs !== undefined && timer.dueMs !== this.gossipDueMs)) return
+        this.gossipDueMs = Number.POSITIVE_INFINITY
         this.gossip(nowMs, out)
         this.delegate?.onGossipRound?.(nowMs, (to, payload) => this.sendUserTo(to, payload, out))
-        // Idle while there is nothing to send; enqueue() wakes the rounds on the same cadence.
-        if (this.queue.size > 0 || this.delegate?.getBroadcasts !== undefined) {
-          this.gossipScheduled = true
-          out.schedule({ kind: 'gossipTick', epoch: this.epoch }, this.config.gossipIntervalMs)
-        }
+        // Idle while nothing wants a round; enqueue() and wakeGossip() wake the rounds on the same cadence.
+        this.wakeGossip(nowMs, out)
         return
       case 'pushPullTick':
         if (timer.epoch !== this.epoch) return
@@ -500,12 +500,36 @@ export class Swim {
   /** Queues a broadcast, and wakes idle gossip rounds at the next tick of their original cadence. */
   private enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void): void {
     this.queue.queue(name, bytes, onDone)
-    if (this.gossipScheduled || !this.started || this.stopped) return
+    this.wakeGossip(nowMs, out)
+  }
+
+  /**
+   * When the next gossip round is wanted: at the next tick while our queue holds anything, else when
+   * the delegate says (its nextRoundMs; undefined: no round wanted). A delegate that piggybacks but
+   * cannot say gets every round, as memberlist's gossip ticker does.
+   */
+  private gossipWantedAtMs(nowMs: number): number | undefined {
+    if (this.queue.size > 0) return nowMs
+    const d = this.delegate
+    if (d?.nextRoundMs !== undefined) return d.nextRoundMs(nowMs)
+    return d?.getBroadcasts !== undefined || d?.onGossipRound !== undefined ? nowMs : undefined
+  }
+
+  /**
+   * Arms a gossip round at the first tick of the cadence after `nowMs` and at or after the time one is
+   * wanted, unless one is armed sooner. The composed node calls this after every input, so whatever an
+   * input queued above SWIM (a user event, a write, a rumor) wakes idle rounds without a round per tick.
+   */
+  wakeGossip(nowMs: number, out: SwimOutbox): void {
+    if (!this.started || this.stopped) return
+    const wanted = this.gossipWantedAtMs(nowMs)
+    if (wanted === undefined) return
     const interval = this.config.gossipIntervalMs
-    const elapsed = nowMs - this.gossipPhaseMs
-    const next = this.gossipPhaseMs + (Math.floor(elapsed / interval) + 1) * interval
-    this.gossipScheduled = true
-    out.schedule({ kind: 'gossipTick', epoch: this.epoch }, next - nowMs)
+    const ticks = Math.max(Math.floor((nowMs - this.gossipPhaseMs) / interval) + 1, Math.ceil((wanted - this.gossipPhaseMs) / interval))
+    const next = this.gossipPhaseMs + ticks * interval
+    if (next >= this.gossipDueMs) return
+    this.gossipDueMs = next
+    out.schedule({ kind: 'gossipTick', epoch: this.epoch, dueMs: next }, next - nowMs)
   }
 
   // ------------------------------------------------------------------ leave and reaping

@@ -13,8 +13,8 @@ export type SwimTimer =
   | { readonly kind: 'relayTimeout'; readonly seqNo: number }
   /** A suspicion's timer: declare the member dead if still suspect at the same incarnation. */
   | { readonly kind: 'suspicionTimeout'; readonly member: string; readonly incarnation: number; readonly epoch: number }
-  /** A gossip round. */
-  | { readonly kind: 'gossipTick'; readonly epoch: number }
+  /** A gossip round, armed for `dueMs` (a round armed sooner since makes it stale; absent: always runs). */
+  | { readonly kind: 'gossipTick'; readonly epoch: number; readonly dueMs?: number }
   /** Periodic push-pull anti-entropy. */
   | { readonly kind: 'pushPullTick'; readonly epoch: number }
   /** Periodic reconnect attempt to failed members and seed addresses. */
