@@ -84,6 +84,9 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_JOIN                     --join (comma-separated list)
   GRAPEVINE_JOIN_RETRY_MAX           --join-retry-max
   GRAPEVINE_JOIN_RETRY_INTERVAL      --join-retry-interval
+  GRAPEVINE_REDISCOVER_INTERVAL      --rediscover-interval
+  GRAPEVINE_DNS_SERVERS              --dns-server (comma list)
+  GRAPEVINE_BOOTSTRAP                --bootstrap (true or false)
   GRAPEVINE_HTTP                     --http
   GRAPEVINE_HTTP_TOKEN               --http-token
   GRAPEVINE_PROFILE                  --profile
@@ -111,9 +114,12 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--name <NAME>', 'node name, unique in the cluster (default: host name)')
     .option('--bind <HOST:PORT>', 'gossip address, UDP and TCP (default 0.0.0.0:7946)')
     .option('--advertise <HOST:PORT>', 'address other members use to reach this node')
-    .option('--join <ADDR>', 'seed HOST[:PORT] or DNS name, retried with backoff (repeatable)', collect)
+    .option('--join <ADDR>', 'seed HOST[:PORT], dns://NAME[:PORT] (A/AAAA), srv://_SERVICE._PROTO.NAME or k8s://NAMESPACE?labelSelector=SEL, retried with backoff (repeatable)', collect)
     .option('--join-retry-max <N>', 'join attempts before giving up, 0 for no limit (default 10)')
     .option('--join-retry-interval <MS>', 'wait before the second join attempt, doubling each time (default 1000)')
+    .option('--rediscover-interval <MS>', 'after the join, resolve the seed names again this often and join new addresses, so split halves merge; 0 for never (default 30000)')
+    .option('--dns-server <IP[:PORT]>', 'DNS server for dns:// and srv:// seeds (repeatable; default: the system\'s)', collect)
+    .option('--bootstrap', 'this is the cluster\'s first node: /health/ready answers 200 without a live peer')
     .option('--http <HOST:PORT>', `HTTP API address (default ${DEFAULT_HTTP})`)
     .option('--http-token <TOKEN>', 'bearer token every HTTP request must carry; required off loopback')
     .addOption(new Option('--profile <PROFILE>', 'timing profile (default lan)').choices(['lan', 'wan', 'local']))

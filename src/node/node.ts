@@ -258,11 +258,11 @@ export class ComposedNode {
 
   // ------------------------------------------------------------------ operations
 
-  /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. */
-  join(seeds: readonly Address[], nowMs: number, out: NodeOutbox): number {
+  /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. `remember` false: not retried by the reconnect loop. */
+  join(seeds: readonly Address[], nowMs: number, out: NodeOutbox, remember = true): number {
     this.live()
     return this.input(nowMs, out, (o) => {
-      const id = this.swim.join(seeds, nowMs, o)
+      const id = this.swim.join(seeds, nowMs, o, remember)
       // Serf's Join broadcasts a join intent once memberlist joined.
       this.serf?.join()
       return id
