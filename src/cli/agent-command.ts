@@ -12,6 +12,7 @@ import { startAgent } from '../agent/agent.js'
 import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
+import { reachabilityCommand } from './client-reachability.js'
 import { rttCommand } from './client-coordinates.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
@@ -179,6 +180,13 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
   )
     .action(async (a: string, b: string | undefined, flags: ClientFlags) => {
       process.exitCode = await rttCommand(a, b, flags, io)
+    })
+
+  clientOptions(program.command('reachability').description('test that every live member gets gossip and answers (as serf reachability); exit 1 naming those that did not'))
+    .option('--verbose', 'list each ack and the timings')
+    .option('--timeout <MS>', 'how long to wait for acks (default: Serf\'s query timeout)')
+    .action(async (flags: ClientFlags & { verbose?: boolean; timeout?: string }) => {
+      process.exitCode = await reachabilityCommand(flags, io)
     })
 
   clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))

@@ -24,6 +24,7 @@
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
+ *   POST /v1/reachability  Serf's reachability test: `_serf_ping` with acks → who did not ack (reachability.ts)
  *   GET  /v1/coordinates, /v1/coordinates/rtt?a=A&b=B, /v1/coordinates/nearest?k=K: network coordinates (coordinates.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
@@ -47,6 +48,7 @@ import { handleCoordinatesRoute } from './coordinates.js'
 import type { AgentMetrics } from '../metrics.js'
 import { UiTracker, serveUi } from './ui.js'
 import { handleHealthRoute } from './health.js'
+import { handleReachabilityRoute } from './reachability.js'
 import type { Readiness } from './health.js'
 import { HttpError, memberJson, parseUserState, phiJson, readJson, requireMethod, send, userState } from './respond.js'
 
@@ -162,6 +164,7 @@ export class HttpApi {
     if (await handleDataRoute(req, res, url, t.node)) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
+    if (await handleReachabilityRoute(req, res, url, t.node)) return
     switch (url.pathname) {
       case '/v1/self':
         requireMethod(req, 'GET')

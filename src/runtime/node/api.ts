@@ -10,6 +10,8 @@ import type {
 import type { Address } from '../../core/types.js'
 import type { DiscoveryEvent } from './discovery/rediscovery.js'
 export type { DiscoveryEvent } from './discovery/rediscovery.js'
+import type { ReachabilityReport } from './reachability.js'
+export type { ReachabilityReport } from './reachability.js'
 
 export type {
   BroadcastMessage, Coordinate, CoordinateStats, RttEstimate, EncryptionStatus, Member, MemberEvent, MemberEventType, ProtocolStats, QueryResult, Traffic,
@@ -110,6 +112,13 @@ export interface GrapevineNode {
    * now on, and new addresses joined (a `discovery` event per round).
    */
   join(addresses: readonly string[]): Promise<number>
+  /**
+   * `serf reachability`: sends Serf's `_serf_ping` query asking every member to ack, and at its deadline
+   * (`timeoutMs`, default Serf's query timeout) reports which live members did not ack, which acked
+   * without being live, and when each ack came. Throws NodeStoppedError after shutdown; ConfigError
+   * without the Serf layer.
+   */
+  reachability(opts?: { timeoutMs?: number }): Promise<ReachabilityReport>
   /** One rediscovery round now (they also run on their timer); undefined while one runs or after leave. */
   rediscover(): Promise<DiscoveryEvent | undefined>
   /** Broadcasts our departure; resolves once it went out or after timeoutMs (config leaveTimeoutMs). */

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
-import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, decodeTags, serfEventId } from '../../node/index.js'
+import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, QueryResponseError, SERF_PING_QUERY, decodeTags, serfEventId } from '../../node/index.js'
 import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
@@ -24,6 +24,8 @@ import { Rediscovery } from './discovery/rediscovery.js'
 import type { DiscoveryEvent } from './discovery/rediscovery.js'
 import type { SeedResolver } from './discovery/seed-resolver.js'
 import { needsResolving } from './discovery/seed-spec.js'
+import { summarizeReachability } from './reachability.js'
+import type { ReachabilityReport } from './reachability.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -257,6 +259,7 @@ export class NodeHandle implements GrapevineNode {
   }
 
   query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
+    if (name === SERF_PING_QUERY) throw new QueryResponseError(`query name: expected a non-empty name not starting with _serf_ (Serf's own queries), got ${JSON.stringify(name)}; use reachability()`)
     const bytes = payloadBytes(payload)
     // Bad names, sizes and options throw here, before anything is sent.
     const { id, lTime } = this.driver.run((now, out) => this.node.query(name, bytes, opts, now, out))
@@ -270,6 +273,25 @@ export class NodeHandle implements GrapevineNode {
         },
       })
     })
+  }
+
+  async reachability(opts: { timeoutMs?: number } = {}): Promise<ReachabilityReport> {
+    const members = this.members()
+    const acks: Array<{ id: number; name: string; atMs: number }> = []
+    const started = performance.now()
+    const onSerf = (e: { type: string; id?: number; from?: string; ack?: boolean }): void => {
+      if (e.type === 'queryReply' && e.ack === true) acks.push({ id: e.id!, name: e.from!, atMs: performance.now() - started })
+    }
+    this.bus.on('serf', onSerf)
+    try {
+      if (this.driver.isStopped) throw new NodeStoppedError()
+      // The node's own ack is emitted while the query is sent, before its id is known here: filter after.
+      const { id, lTime, timeoutMs } = this.driver.run((now, out) => this.node.query(SERF_PING_QUERY, new Uint8Array(0), { timeoutMs: opts.timeoutMs }, now, out))
+      await new Promise<void>((resolve) => this.queries.set(id, { lTime, done: () => (this.queries.delete(id), resolve()) }))
+      return summarizeReachability(members, acks.filter((a) => a.id === id).map(({ name, atMs }) => ({ name, atMs })), timeoutMs)
+    } finally {
+      this.bus.off('serf', onSerf)
+    }
   }
 
   setTags(tags: Tags): void {

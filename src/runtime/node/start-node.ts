@@ -37,7 +37,7 @@ export type { DiscoveryOptions } from './discovery/seed-resolver.js'
 export type { KubernetesOptions } from './discovery/kubernetes.js'
 export { JoinError, UnknownMemberError, NameConflictError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
 export type {
-  BroadcastMessage, BroadcastOptions, DiscoveryEvent, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
+  BroadcastMessage, BroadcastOptions, DiscoveryEvent, ReachabilityReport, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
   ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic, Coordinate, CoordinateStats, RttEstimate,
 } from './api.js'
 
