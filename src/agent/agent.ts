@@ -96,6 +96,7 @@ export class Agent extends EventEmitter {
       node,
       metrics: this.metrics,
       token: config.httpToken,
+      metricsPublic: config.metricsPublic,
       info: () => this.info(),
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),

@@ -16,6 +16,7 @@
  *   (file only)                                           kubernetes ({ apiUrl, tokenFile, caFile } for k8s:// seeds)
  *   --http HOST:PORT      GRAPEVINE_HTTP                  http
  *   --http-token TOKEN    GRAPEVINE_HTTP_TOKEN            httpToken
+ *   --metrics-public      GRAPEVINE_METRICS_PUBLIC        metricsPublic (GET /metrics without the token, for scrapers)
  *   --profile P           GRAPEVINE_PROFILE               profile
  *   --tag K=V (repeat)    GRAPEVINE_TAGS (k=v,k=v)        tags (object)
  *   --log-level L         GRAPEVINE_LOG_LEVEL             logLevel
@@ -72,6 +73,8 @@ export interface AgentConfig {
   readonly bootstrap: boolean
   readonly http: string
   readonly httpToken: string | undefined
+  /** GET /metrics answers without the token (Prometheus' annotation-based scraping sends none). */
+  readonly metricsPublic: boolean
   readonly profile: Profile
   readonly tags: Readonly<Record<string, string>>
   readonly logLevel: LogLevel
@@ -110,6 +113,7 @@ export interface RawAgentFlags {
   bootstrap?: boolean
   http?: string
   httpToken?: string
+  metricsPublic?: boolean
   profile?: string
   tag?: string[]
   logLevel?: string
@@ -134,7 +138,7 @@ interface Sourced<T> {
 }
 
 const FILE_FIELDS = new Set([
-  'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'http', 'httpToken', 'profile',
+  'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
 ])
@@ -364,6 +368,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     return false
   }
   const bootstrap = switchOf(flags.bootstrap, 'GRAPEVINE_BOOTSTRAP', 'bootstrap')
+  const metricsPublic = switchOf(flags.metricsPublic, 'GRAPEVINE_METRICS_PUBLIC', 'metricsPublic')
   const rejoinAfterLeave = switchOf(flags.rejoinAfterLeave, 'GRAPEVINE_REJOIN_AFTER_LEAVE', 'rejoinAfterLeave')
 
   const boolOf = (s: Sourced<unknown> | undefined, fallback: boolean): boolean => {
@@ -462,7 +467,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
   }
   return {
-    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
+    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
     keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs,
   }
 }

@@ -88,6 +88,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_REDISCOVER_INTERVAL      --rediscover-interval
   GRAPEVINE_DNS_SERVERS              --dns-server (comma list)
   GRAPEVINE_BOOTSTRAP                --bootstrap (true or false)
+  GRAPEVINE_METRICS_PUBLIC           --metrics-public (true or false)
   GRAPEVINE_HTTP                     --http
   GRAPEVINE_HTTP_TOKEN               --http-token
   GRAPEVINE_PROFILE                  --profile
@@ -123,6 +124,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--bootstrap', 'this is the cluster\'s first node: /health/ready answers 200 without a live peer')
     .option('--http <HOST:PORT>', `HTTP API address (default ${DEFAULT_HTTP})`)
     .option('--http-token <TOKEN>', 'bearer token every HTTP request must carry; required off loopback')
+    .option('--metrics-public', 'serve GET /metrics without the token, for Prometheus scraping by annotation (the health routes never need it)')
     .addOption(new Option('--profile <PROFILE>', 'timing profile (default lan)').choices(['lan', 'wan', 'local']))
     .option('--tag <K=V>', 'Serf-style tag in node metadata (repeatable)', collect)
     .addOption(new Option('--log-level <LEVEL>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))

@@ -26,7 +26,23 @@ test('a node with no seeds is ready as the first node, and the health routes nee
       assert.deepEqual(await r.json(), { status: 'ok', name: 'first' })
     }
     assert.equal((await fetch(url(a, '/v1/members'))).status, 401, 'the rest of the API still needs the token')
+    assert.equal((await fetch(url(a, '/metrics'))).status, 401, 'metrics too, unless --metrics-public')
     assert.equal((await fetch(url(a, '/health/ready'), { method: 'POST' })).status, 405)
+  } finally {
+    await stopAll(agents)
+  }
+})
+
+test('--metrics-public serves /metrics without the token, and nothing else', async () => {
+  const agents: Agent[] = []
+  try {
+    const a = await startTestAgent('scraped', { httpToken: 'secret', metricsPublic: true })
+    agents.push(a)
+    const m = await fetch(url(a, '/metrics?x=1'))
+    assert.equal(m.status, 200)
+    assert.match(await m.text(), /grapevine_/)
+    assert.equal((await fetch(url(a, '/v1/self'))).status, 401)
+    assert.equal((await fetch(url(a, '/metricsx'))).status, 401)
   } finally {
     await stopAll(agents)
   }

@@ -71,6 +71,8 @@ export interface ApiTarget {
   keysChanged?(): Promise<void>
   /** This node's tags were changed through the API (the agent keeps them in its snapshot). */
   tagsChanged?(): void
+  /** GET /metrics without the token. */
+  readonly metricsPublic?: boolean
   /** For GET /health/ready; without it, ready once a live peer is seen. */
   readiness?(): Readiness
 }
@@ -153,7 +155,8 @@ export class HttpApi {
     const t = this.target
     if (await serveUi(req, res, new URL(req.url ?? '/', 'http://agent'))) return
     if (handleHealthRoute(req, res, new URL(req.url ?? '/', 'http://agent'), t.node.name, () => t.readiness?.() ?? this.peerReadiness())) return
-    if (t.token !== undefined) {
+    const publicMetrics = t.metricsPublic === true && req.url?.split('?')[0] === '/metrics'
+    if (t.token !== undefined && !publicMetrics) {
       const auth = req.headers.authorization ?? ''
       const m = /^Bearer (.+)$/.exec(auth)
       if (m === null || !tokenMatches(m[1], t.token)) {
