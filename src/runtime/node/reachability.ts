@@ -10,7 +10,11 @@
  * NAT); an unexpected one acked although marked failed (false failure detection). Serf agents answer
  * `_serf_ping` themselves, so a mixed cluster is tested as one.
  */
-import type { Member } from './api.js'
+/** What the summary needs of a member (api.ts's Member has it). */
+export interface NamedState {
+  readonly name: string
+  readonly state: string
+}
 
 export interface ReachabilityReport {
   /** Members known when the test started, this one included. */
@@ -32,7 +36,7 @@ export interface ReachabilityReport {
   readonly ok: boolean
 }
 
-export function summarizeReachability(members: readonly Member[], acks: ReadonlyArray<{ readonly name: string; readonly atMs: number }>, queryMs: number): ReachabilityReport {
+export function summarizeReachability(members: readonly NamedState[], acks: ReadonlyArray<{ readonly name: string; readonly atMs: number }>, queryMs: number): ReachabilityReport {
   const live = members.filter((m) => m.state === 'alive').map((m) => m.name).sort()
   const acked = new Set<string>()
   const duplicates = new Set<string>()

@@ -163,6 +163,28 @@ test('k8s:// joins the EndpointSlices matching the selector with the service acc
   }
 })
 
+test('k8s:// over HTTPS trusts the API only through the given CA file', async (t) => {
+  let api: TestKubernetesApi
+  try {
+    api = await TestKubernetesApi.start({ tls: true })
+  } catch (e) {
+    return t.skip((e as Error).message)
+  }
+  try {
+    api.set('gossip-ns', 'kubernetes.io/service-name=grapevine', [{ ip: '10.1.0.7', port: 7946 }, { ip: 'fd00::7', port: 7946 }])
+    const kubernetes = { apiUrl: api.url, tokenFile: api.tokenFile, caFile: api.caFile }
+    const r = await new SeedResolver(7946, { kubernetes }).resolveAll(['k8s://gossip-ns?service=grapevine'])
+    assert.deepEqual(r, { addresses: [{ ip: '10.1.0.7', port: 7946 }, { ip: 'fd00::7', port: 7946 }], errors: [] })
+    const untrusted = await new SeedResolver(7946, { kubernetes: { ...kubernetes, caFile: api.tokenFile } }).resolveAll(['k8s://gossip-ns?service=grapevine'])
+    assert.equal(untrusted.addresses.length, 0)
+    assert.match(untrusted.errors[0], /has a certificate this node does not trust \(\w+\); check the CA file|cannot read the CA/)
+    const noCa = await new SeedResolver(7946, { kubernetes: { ...kubernetes, caFile: '/nonexistent/ca.crt' } }).resolveAll(['k8s://gossip-ns?service=grapevine'])
+    assert.match(noCa.errors[0], /cannot read the CA certificate at \/nonexistent\/ca\.crt \(ENOENT\)/)
+  } finally {
+    await api.close()
+  }
+})
+
 test('two halves merge through k8s:// rediscovery once the API lists both', async () => {
   const api = await TestKubernetesApi.start()
   const nodes: GrapevineNode[] = []

@@ -2,9 +2,11 @@
 // test changes while nodes run, and a Kubernetes API answering EndpointSlice lists with a bearer token.
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
+import { execFileSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer as createTlsServer } from 'node:https'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import dnsPacket from 'dns-packet'
@@ -74,7 +76,21 @@ export interface Endpoint {
   terminating?: boolean
 }
 
-/** A Kubernetes API on 127.0.0.1 (plain HTTP) serving EndpointSlices per namespace; checks the bearer token and the selector. */
+/**
+ * A self-signed certificate for 127.0.0.1 made with openssl (key.pem, cert.pem in `dir`); undefined
+ * when openssl is not installed.
+ */
+export function selfSignedCert(dir: string): { key: string; cert: string; certFile: string } | undefined {
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=kubernetes',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore', timeout: 10_000 })
+  } catch {
+    return undefined
+  }
+  return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), certFile: join(dir, 'cert.pem') }
+}
+
+/** A Kubernetes API on 127.0.0.1 (HTTP, or HTTPS with a self-signed certificate) serving EndpointSlices per namespace; checks the bearer token and the selector. */
 export class TestKubernetesApi {
   /** namespace → selector → endpoints (one slice per endpoint, each with a port named gossip). */
   readonly slices = new Map<string, Map<string, Endpoint[]>>()
@@ -82,25 +98,29 @@ export class TestKubernetesApi {
   readonly tokenFile: string
   readonly namespaceFile: string
   status = 200
-  private constructor(private readonly server: Server, readonly port: number, readonly token: string, dir: string) {
+  private constructor(private readonly server: Server, readonly port: number, readonly token: string, readonly dir: string, readonly caFile: string | undefined) {
     this.tokenFile = join(dir, 'token')
     this.namespaceFile = join(dir, 'namespace')
     writeFileSync(this.tokenFile, `${token}\n`)
     writeFileSync(this.namespaceFile, 'gossip-ns')
   }
 
-  static async start(): Promise<TestKubernetesApi> {
+  /** With `tls`, HTTPS with a fresh self-signed certificate (caFile); undefined when openssl is missing. */
+  static async start(opts: { tls?: boolean } = {}): Promise<TestKubernetesApi> {
     const dir = mkdtempSync(join(tmpdir(), 'grapevine-k8s-'))
     let api: TestKubernetesApi | undefined
-    const server = createServer((req, res) => api!.handle(req.url ?? '/', req.headers.authorization, res))
+    const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => api!.handle(req.url ?? '/', req.headers.authorization, res)
+    const tls = opts.tls === true ? selfSignedCert(dir) : undefined
+    if (opts.tls === true && tls === undefined) throw new Error('openssl is not installed: cannot make a certificate for the HTTPS stand-in')
+    const server: Server = tls === undefined ? createServer(handler) : createTlsServer({ key: tls.key, cert: tls.cert }, handler)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const a = server.address()
-    api = new TestKubernetesApi(server, typeof a === 'object' && a !== null ? a.port : 0, 'sa-token-123', dir)
+    api = new TestKubernetesApi(server, typeof a === 'object' && a !== null ? a.port : 0, 'sa-token-123', dir, tls?.certFile)
     return api
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `${this.caFile === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`
   }
 
   set(namespace: string, selector: string, endpoints: Endpoint[]): void {

@@ -109,7 +109,11 @@ function getJson(url: URL, token: string, ca: string | undefined, timeoutMs: num
     const headers = { authorization: `Bearer ${token}`, accept: 'application/json' }
     const req = url.protocol === 'https:' ? httpsRequest(url, { headers, ca, timeout: timeoutMs }) : httpRequest(url, { headers, timeout: timeoutMs })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-    req.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`the Kubernetes API at ${url.origin} is unreachable: ${e.code ?? e.message}`)))
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? e.message
+      if (/CERT|SIGNATURE|ERR_TLS|SSL/.test(code)) reject(new Error(`the Kubernetes API at ${url.origin} has a certificate this node does not trust (${code}); check the CA file (discovery.kubernetes.caFile)`))
+      else reject(new Error(`the Kubernetes API at ${url.origin} is unreachable: ${code}`))
+    })
     req.on('response', (res) => {
       const chunks: Buffer[] = []
       let size = 0
