@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Agent } from '../../src/agent/agent.js'
 import { readiness } from '../../src/agent/readiness.js'
+import { resolveAgentConfig } from '../../src/agent/config.js'
 import type { GrapevineNode, Member } from '../../src/runtime/node/start-node.js'
 import { TestDns } from '../runtime/discovery/stand-ins.js'
 import { startTestAgent, stopAll, url, waitFor } from './helpers.js'
@@ -87,4 +88,21 @@ test('readiness: leaving, bootstrap, and a joined node that lost every peer', ()
     ready: false, reason: 'joined, but no live peer now (2 members suspect, failed or left)', livePeers: 0,
   })
   assert.deepEqual(readiness(fake([member('me', 'alive'), member('b', 'alive'), member('c', 'alive')]), { bootstrap: false, seeds: ['dns://x'], stopping: false, join: joined }), { ready: true, reason: '2 live peers', livePeers: 2 })
+})
+
+test('agent flags for discovery: bad seeds, DNS servers and intervals are named with the fix; good ones reach the node options', () => {
+  assert.throws(
+    () => resolveAgentConfig({ name: 'x', join: ['ftp://seed', 'k8s://prod?labelSelector=app%3D%3D%3Dx'], dnsServer: ['not-an-ip'], rediscoverInterval: 'often' }, {}, () => '{}'),
+    (e: unknown) => {
+      const m = (e as Error).message
+      assert.match(m, /--join "ftp:\/\/seed": unknown scheme "ftp:\/\/"; use HOST:PORT, dns:\/\/, srv:\/\/ or k8s:\/\//)
+      assert.match(m, /--join "k8s:\/\/prod\?labelSelector=app%3D%3D%3Dx": label selector "app===x"/)
+      assert.match(m, /--dns-server "not-an-ip": expected IP\[:PORT\] of a DNS server/)
+      assert.match(m, /--rediscover-interval "often": expected milliseconds between re-resolving the seeds/)
+      return true
+    },
+  )
+  const c = resolveAgentConfig({ name: 'x', join: ['srv://_gossip._tcp.gv.test'] }, { GRAPEVINE_DNS_SERVERS: '10.96.0.10,127.0.0.1:5353', GRAPEVINE_REDISCOVER_INTERVAL: '0', GRAPEVINE_BOOTSTRAP: 'true' }, () => '{}')
+  assert.deepEqual([c.join, c.discovery, c.bootstrap], [['srv://_gossip._tcp.gv.test'], { rediscoverIntervalMs: 0, dnsServers: ['10.96.0.10', '127.0.0.1:5353'] }, true])
+  assert.throws(() => resolveAgentConfig({ name: 'x', config: 'a.json' }, {}, () => JSON.stringify({ kubernetes: { apiUrl: 'ftp://x', timeoutMs: -1 } })), /config file a\.json field "kubernetes": apiUrl: expected https:\/\/HOST\[:PORT\]/)
 })
