@@ -97,29 +97,31 @@ test('two halves that formed apart merge once the SRV records list both (redisco
   try {
     const discovery = { dnsServers: [dns.server], dnsTimeoutMs: 500, rediscoverIntervalMs: 150 }
     const events: DiscoveryEvent[] = []
-    const name = '_gossip._udp.grapevine.test'
-    const seed = `srv://${name}`
-    // Half A: a0 first, the records list only it; a1 joins through them.
+    // Each half resolves its own name (as when DNS answered each half differently), so neither half's
+    // rounds can see the other until the records change.
+    const [nameA, nameB] = ['_gossip._udp.a.grapevine.test', '_gossip._udp.b.grapevine.test']
     const a0 = await node('a0', '127.0.0.1:0', { discovery })
-    nodes.push(a0)
-    dns.zone.set('a0.test', { a: ['127.0.0.1'] })
-    dns.zone.set(name, { srv: [{ target: 'a0.test', port: a0.port }] })
-    const a1 = await node('a1', '127.0.0.1:0', { join: [seed], discovery, on: { discovery: (e) => events.push(e) } })
-    nodes.push(a1)
-    // Half B forms while the records list only b0 (as when DNS answered each half differently).
     const b0 = await node('b0', '127.0.0.1:0', { discovery })
-    nodes.push(b0)
+    nodes.push(a0, b0)
+    dns.zone.set('a0.test', { a: ['127.0.0.1'] })
     dns.zone.set('b0.test', { a: ['127.0.0.1'] })
-    dns.zone.set(name, { srv: [{ target: 'b0.test', port: b0.port }] })
-    const b1 = await node('b1', '127.0.0.1:0', { join: [seed], discovery })
-    nodes.push(b1)
+    dns.zone.set(nameA, { srv: [{ target: 'a0.test', port: a0.port }] })
+    dns.zone.set(nameB, { srv: [{ target: 'b0.test', port: b0.port }] })
+    const a1 = await node('a1', '127.0.0.1:0', { join: [`srv://${nameA}`], discovery, on: { discovery: (e) => events.push(e) } })
+    const b1 = await node('b1', '127.0.0.1:0', { join: [`srv://${nameB}`], discovery, on: { discovery: (e) => events.push(e) } })
+    nodes.push(a1, b1)
     await waitFor('two halves of two', () => nodes.every((n) => aliveCount(n) === 2), 10_000, 50, () => view(nodes))
     assert.deepEqual(a1.members().map((m) => m.name).sort(), ['a0', 'a1'])
+    await waitFor('quiet rounds', () => events.length >= 2, 5_000, 20)
+    assert.deepEqual(events.flatMap((e) => e.joined), [], 'rounds find nothing new while the records list one half')
     // Now the records list both halves: a1's and b1's rediscovery rounds find the other half.
-    dns.zone.set(name, { srv: [{ target: 'a0.test', port: a0.port }, { target: 'b0.test', port: b0.port }] })
+    const both = { srv: [{ target: 'a0.test', port: a0.port }, { target: 'b0.test', port: b0.port }] }
+    dns.zone.set(nameA, both)
+    dns.zone.set(nameB, both)
     await waitFor('all four see four alive', () => nodes.every((n) => aliveCount(n) === 4), 15_000, 50, () => view(nodes))
-    const merged = events.find((e) => e.joined.includes(`127.0.0.1:${b0.port}`))
-    assert.ok(merged !== undefined, `a1 joined b0 in a round: ${JSON.stringify(events)}`)
+    // Whichever round came first (a1's or b1's) joined the other half's seed.
+    const merged = events.find((e) => e.joined.includes(`127.0.0.1:${b0.port}`) || e.joined.includes(`127.0.0.1:${a0.port}`))
+    assert.ok(merged !== undefined, `a round joined the other half: ${JSON.stringify(events)}`)
     assert.equal(merged.contacted, 1)
     assert.deepEqual(merged.errors, [])
     // Once merged, a round finds nothing new to join.
@@ -190,16 +192,18 @@ test('two halves merge through k8s:// rediscovery once the API lists both', asyn
   const nodes: GrapevineNode[] = []
   try {
     const discovery = { kubernetes: { apiUrl: api.url, tokenFile: api.tokenFile }, rediscoverIntervalMs: 150 }
-    const seed = 'k8s://gossip-ns?labelSelector=app%3Dgrapevine'
+    // Each half asks for its own selector, so neither half's rounds see the other until the API lists both.
     const a0 = await node('a0', '127.0.0.1:0', { discovery })
     const b0 = await node('b0', '127.0.0.1:0', { discovery })
     nodes.push(a0, b0)
-    api.set('gossip-ns', 'app=grapevine', [{ ip: '127.0.0.1', port: a0.port }])
-    nodes.push(await node('a1', '127.0.0.1:0', { join: [seed], discovery }))
-    api.set('gossip-ns', 'app=grapevine', [{ ip: '127.0.0.1', port: b0.port }])
-    nodes.push(await node('b1', '127.0.0.1:0', { join: [seed], discovery }))
+    api.set('gossip-ns', 'app=grapevine,half=a', [{ ip: '127.0.0.1', port: a0.port }])
+    api.set('gossip-ns', 'app=grapevine,half=b', [{ ip: '127.0.0.1', port: b0.port }])
+    nodes.push(await node('a1', '127.0.0.1:0', { join: ['k8s://gossip-ns?labelSelector=app%3Dgrapevine,half%3Da'], discovery }))
+    nodes.push(await node('b1', '127.0.0.1:0', { join: ['k8s://gossip-ns?labelSelector=app%3Dgrapevine,half%3Db'], discovery }))
     await waitFor('two halves of two', () => nodes.every((n) => aliveCount(n) === 2), 10_000, 50, () => view(nodes))
-    api.set('gossip-ns', 'app=grapevine', [{ ip: '127.0.0.1', port: a0.port }, { ip: '127.0.0.1', port: b0.port }])
+    const all = [{ ip: '127.0.0.1', port: a0.port }, { ip: '127.0.0.1', port: b0.port }]
+    api.set('gossip-ns', 'app=grapevine,half=a', all)
+    api.set('gossip-ns', 'app=grapevine,half=b', all)
     await waitFor('all four see four alive', () => nodes.every((n) => aliveCount(n) === 4), 15_000, 50, () => view(nodes))
   } finally {
     await shutdownAll(nodes)
