@@ -27,6 +27,7 @@ export type { BroadcastMessage, BroadcastOptions, NodeStateApi, QueryOptions, Qu
 export { serfEventId } from './runtime/node/start-node.js'
 export type { EncryptionOptions, EncryptionStatus } from './runtime/node/start-node.js'
 export type { Coordinate, CoordinateStats, RttEstimate } from './runtime/node/start-node.js'
+export type { DiscoveryEvent, DiscoveryOptions, KubernetesOptions, ReachabilityReport } from './runtime/node/start-node.js'
 export { Keyring, KeyringError, parseKey, formatKey, fingerprint } from './wire/keyring.js'
 export type { KeyringInfo } from './wire/keyring.js'
 export { SerfLayer, UserEventError } from './serf/serf-layer.js'

@@ -26,6 +26,7 @@ import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
 import { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
+import { logDiscovery, readiness } from './readiness.js'
 import type { SnapshotData } from './snapshot.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
@@ -95,6 +96,7 @@ export class Agent extends EventEmitter {
       node,
       metrics: this.metrics,
       token: config.httpToken,
+      metricsPublic: config.metricsPublic,
       info: () => this.info(),
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),
@@ -103,7 +105,9 @@ export class Agent extends EventEmitter {
         log.info({ tags: node.localMember().tags }, 'tags changed')
         this.snapshotWriter?.soon()
       },
+      readiness: () => readiness(node, { bootstrap: config.bootstrap, seeds: this.joinState.seeds.length > 0 ? this.joinState.seeds : config.join, stopping: this.stopping !== undefined, join: this.joinState }),
     })
+    node.on('discovery', (e) => logDiscovery(log, e))
     warnSecurityDrops(node, log)
     if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
@@ -170,6 +174,7 @@ export class Agent extends EventEmitter {
       phi: config.phi,
       encryption: { keys: config.keys, verifyIncoming: config.encryptVerifyIncoming, verifyOutgoing: config.encryptVerifyOutgoing },
       label: config.label,
+      discovery: config.discovery,
     })
     const agent = new Agent(config, node, log, opts)
     try {

@@ -10,8 +10,13 @@
  *   --join ADDR (repeat)  GRAPEVINE_JOIN (comma list)     join (array)
  *   --join-retry-max N    GRAPEVINE_JOIN_RETRY_MAX        joinRetryMax (0 = no limit)
  *   --join-retry-interval MS GRAPEVINE_JOIN_RETRY_INTERVAL joinRetryIntervalMs (first backoff)
+ *   --rediscover-interval MS GRAPEVINE_REDISCOVER_INTERVAL rediscoverIntervalMs (re-resolve seed names; 0 = off)
+ *   --dns-server IP[:PORT] GRAPEVINE_DNS_SERVERS (comma list) dnsServers (for dns:// and srv:// seeds)
+ *   --bootstrap           GRAPEVINE_BOOTSTRAP             bootstrap (the first node: ready without a peer)
+ *   (file only)                                           kubernetes ({ apiUrl, tokenFile, caFile } for k8s:// seeds)
  *   --http HOST:PORT      GRAPEVINE_HTTP                  http
  *   --http-token TOKEN    GRAPEVINE_HTTP_TOKEN            httpToken
+ *   --metrics-public      GRAPEVINE_METRICS_PUBLIC        metricsPublic (GET /metrics without the token, for scrapers)
  *   --profile P           GRAPEVINE_PROFILE               profile
  *   --tag K=V (repeat)    GRAPEVINE_TAGS (k=v,k=v)        tags (object)
  *   --log-level L         GRAPEVINE_LOG_LEVEL             logLevel
@@ -36,7 +41,10 @@ import os from 'node:os'
 import { ConfigError } from '../swim/config.js'
 import type { Profile, SwimConfig } from '../swim/config.js'
 import { isUnspecified, parseHostPort } from '../runtime/node/address.js'
-import { resolveNodeOptions } from '../runtime/node/start-node.js'
+import { DEFAULT_PORT, resolveNodeOptions } from '../runtime/node/start-node.js'
+import type { DiscoveryOptions } from '../runtime/node/start-node.js'
+import { parseSeed } from '../runtime/node/discovery/seed-spec.js'
+import { discoveryProblems } from '../runtime/node/discovery/seed-resolver.js'
 import { UsageError } from '../core/errors.js'
 import { didYouMean } from '../core/suggest.js'
 import { parseEventHandler } from './event-handlers.js'
@@ -59,8 +67,14 @@ export interface AgentConfig {
   readonly joinRetryMax: number
   /** Backoff before the second attempt; doubles each time up to 30 s. */
   readonly joinRetryIntervalMs: number
+  /** How seed names (dns://, srv://, k8s://, host names) are resolved, and how often again after the join. */
+  readonly discovery: DiscoveryOptions
+  /** The configured first node: /health/ready answers 200 without a live peer. */
+  readonly bootstrap: boolean
   readonly http: string
   readonly httpToken: string | undefined
+  /** GET /metrics answers without the token (Prometheus' annotation-based scraping sends none). */
+  readonly metricsPublic: boolean
   readonly profile: Profile
   readonly tags: Readonly<Record<string, string>>
   readonly logLevel: LogLevel
@@ -94,8 +108,12 @@ export interface RawAgentFlags {
   join?: string[]
   joinRetryMax?: string
   joinRetryInterval?: string
+  rediscoverInterval?: string
+  dnsServer?: string[]
+  bootstrap?: boolean
   http?: string
   httpToken?: string
+  metricsPublic?: boolean
   profile?: string
   tag?: string[]
   logLevel?: string
@@ -120,7 +138,7 @@ interface Sourced<T> {
 }
 
 const FILE_FIELDS = new Set([
-  'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'http', 'httpToken', 'profile',
+  'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
 ])
@@ -297,8 +315,25 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     else problems.push(`${fileFrom('join')} ${JSON.stringify(file.join)}: expected an array of "HOST:PORT" strings like ["10.0.0.4:7946"]`)
   }
   for (const j of join) {
-    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.:-]+)(:\d{1,5})?$/.test(j)) problems.push(`--join ${JSON.stringify(j)}: expected HOST[:PORT] with an IP or a DNS name, like 10.0.0.4:7946 or seeds.example.com`)
+    try {
+      parseSeed(j, DEFAULT_PORT)
+    } catch (e) {
+      problems.push(`--join ${(e as Error).message}`)
+    }
   }
+  const rediscoverIntervalMs = int(pick('--rediscover-interval', flags.rediscoverInterval, 'GRAPEVINE_REDISCOVER_INTERVAL', 'rediscoverIntervalMs'), 'milliseconds between re-resolving the seeds, like 30000, or 0 for never', 30_000, 0)
+  let dnsServers: string[] | undefined
+  if (flags.dnsServer !== undefined && flags.dnsServer.length > 0) dnsServers = flags.dnsServer.flatMap(splitList)
+  else if (env.GRAPEVINE_DNS_SERVERS !== undefined && env.GRAPEVINE_DNS_SERVERS !== '') dnsServers = splitList(env.GRAPEVINE_DNS_SERVERS)
+  else if (file.dnsServers !== undefined) {
+    if (Array.isArray(file.dnsServers) && file.dnsServers.every((s) => typeof s === 'string')) dnsServers = file.dnsServers as string[]
+    else problems.push(`${fileFrom('dnsServers')} ${JSON.stringify(file.dnsServers)}: expected an array of "IP[:PORT]" strings like ["10.96.0.10"]`)
+  }
+  for (const d of dnsServers ?? []) {
+    if (parseHostPort(d, 53) === undefined) problems.push(`--dns-server ${JSON.stringify(d)}: expected IP[:PORT] of a DNS server, like 10.96.0.10 or 127.0.0.1:5353`)
+  }
+  const discovery: DiscoveryOptions = { rediscoverIntervalMs, ...(dnsServers === undefined ? {} : { dnsServers }), ...(file.kubernetes === undefined ? {} : { kubernetes: file.kubernetes as DiscoveryOptions['kubernetes'] }) }
+  for (const p of discoveryProblems({ kubernetes: discovery.kubernetes })) problems.push(`${fileFrom('kubernetes')}: ${p.replace(/^discovery\.kubernetes\.?/, '')}`)
 
   const joinRetryMax = int(pick('--join-retry-max', flags.joinRetryMax, 'GRAPEVINE_JOIN_RETRY_MAX', 'joinRetryMax'), 'a whole number of attempts, 0 for no limit', 10, 0)
   const joinRetryIntervalMs = int(pick('--join-retry-interval', flags.joinRetryInterval, 'GRAPEVINE_JOIN_RETRY_INTERVAL', 'joinRetryIntervalMs'), 'milliseconds before the second attempt, like 1000', 1000, 1)
@@ -318,16 +353,23 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, process.stdout.isTTY === true ? 'pretty' : 'json')
   const snapshot = str(pick('--snapshot', flags.snapshot, 'GRAPEVINE_SNAPSHOT', 'snapshot'), 'a file path, like /var/lib/grapevine/snapshot.json')
 
-  let rejoinAfterLeave = false
-  if (flags.rejoinAfterLeave === true) rejoinAfterLeave = true
-  else if (env.GRAPEVINE_REJOIN_AFTER_LEAVE !== undefined && env.GRAPEVINE_REJOIN_AFTER_LEAVE !== '') {
-    const v = env.GRAPEVINE_REJOIN_AFTER_LEAVE
-    if (v === 'true' || v === '1') rejoinAfterLeave = true
-    else if (v !== 'false' && v !== '0') problems.push(`GRAPEVINE_REJOIN_AFTER_LEAVE ${JSON.stringify(v)}: expected true or false`)
-  } else if (file.rejoinAfterLeave !== undefined) {
-    if (typeof file.rejoinAfterLeave === 'boolean') rejoinAfterLeave = file.rejoinAfterLeave
-    else problems.push(`${fileFrom('rejoinAfterLeave')} ${JSON.stringify(file.rejoinAfterLeave)}: expected true or false`)
+  /** A switch flag (present: true), else its variable (true/false/1/0), else the file's boolean; default false. */
+  const switchOf = (flag: boolean | undefined, variable: string, field: string): boolean => {
+    if (flag === true) return true
+    const v = env[variable]
+    if (v !== undefined && v !== '') {
+      if (v === 'true' || v === '1') return true
+      if (v !== 'false' && v !== '0') problems.push(`${variable} ${JSON.stringify(v)}: expected true or false`)
+      return false
+    }
+    if (file[field] === undefined) return false
+    if (typeof file[field] === 'boolean') return file[field] as boolean
+    problems.push(`${fileFrom(field)} ${JSON.stringify(file[field])}: expected true or false`)
+    return false
   }
+  const bootstrap = switchOf(flags.bootstrap, 'GRAPEVINE_BOOTSTRAP', 'bootstrap')
+  const metricsPublic = switchOf(flags.metricsPublic, 'GRAPEVINE_METRICS_PUBLIC', 'metricsPublic')
+  const rejoinAfterLeave = switchOf(flags.rejoinAfterLeave, 'GRAPEVINE_REJOIN_AFTER_LEAVE', 'rejoinAfterLeave')
 
   const boolOf = (s: Sourced<unknown> | undefined, fallback: boolean): boolean => {
     if (s === undefined) return fallback
@@ -425,7 +467,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
   }
   return {
-    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, http, httpToken, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
+    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
     keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs,
   }
 }

@@ -12,6 +12,7 @@ import { startAgent } from '../agent/agent.js'
 import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
 import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
+import { reachabilityCommand } from './client-reachability.js'
 import { rttCommand } from './client-coordinates.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
@@ -84,6 +85,10 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_JOIN                     --join (comma-separated list)
   GRAPEVINE_JOIN_RETRY_MAX           --join-retry-max
   GRAPEVINE_JOIN_RETRY_INTERVAL      --join-retry-interval
+  GRAPEVINE_REDISCOVER_INTERVAL      --rediscover-interval
+  GRAPEVINE_DNS_SERVERS              --dns-server (comma list)
+  GRAPEVINE_BOOTSTRAP                --bootstrap (true or false)
+  GRAPEVINE_METRICS_PUBLIC           --metrics-public (true or false)
   GRAPEVINE_HTTP                     --http
   GRAPEVINE_HTTP_TOKEN               --http-token
   GRAPEVINE_PROFILE                  --profile
@@ -111,11 +116,15 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--name <NAME>', 'node name, unique in the cluster (default: host name)')
     .option('--bind <HOST:PORT>', 'gossip address, UDP and TCP (default 0.0.0.0:7946)')
     .option('--advertise <HOST:PORT>', 'address other members use to reach this node')
-    .option('--join <ADDR>', 'seed HOST[:PORT] or DNS name, retried with backoff (repeatable)', collect)
+    .option('--join <ADDR>', 'seed HOST[:PORT], dns://NAME[:PORT] (A/AAAA), srv://_SERVICE._PROTO.NAME or k8s://NAMESPACE?labelSelector=SEL, retried with backoff (repeatable)', collect)
     .option('--join-retry-max <N>', 'join attempts before giving up, 0 for no limit (default 10)')
     .option('--join-retry-interval <MS>', 'wait before the second join attempt, doubling each time (default 1000)')
+    .option('--rediscover-interval <MS>', 'after the join, resolve the seed names again this often and join new addresses, so split halves merge; 0 for never (default 30000)')
+    .option('--dns-server <IP[:PORT]>', 'DNS server for dns:// and srv:// seeds (repeatable; default: the system\'s)', collect)
+    .option('--bootstrap', 'this is the cluster\'s first node: /health/ready answers 200 without a live peer')
     .option('--http <HOST:PORT>', `HTTP API address (default ${DEFAULT_HTTP})`)
     .option('--http-token <TOKEN>', 'bearer token every HTTP request must carry; required off loopback')
+    .option('--metrics-public', 'serve GET /metrics without the token, for Prometheus scraping by annotation (the health routes never need it)')
     .addOption(new Option('--profile <PROFILE>', 'timing profile (default lan)').choices(['lan', 'wan', 'local']))
     .option('--tag <K=V>', 'Serf-style tag in node metadata (repeatable)', collect)
     .addOption(new Option('--log-level <LEVEL>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
@@ -173,6 +182,13 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
   )
     .action(async (a: string, b: string | undefined, flags: ClientFlags) => {
       process.exitCode = await rttCommand(a, b, flags, io)
+    })
+
+  clientOptions(program.command('reachability').description('test that every live member gets gossip and answers (as serf reachability); exit 1 naming those that did not'))
+    .option('--verbose', 'list each ack and the timings')
+    .option('--timeout <MS>', 'how long to wait for acks (default: Serf\'s query timeout)')
+    .action(async (flags: ClientFlags & { verbose?: boolean; timeout?: string }) => {
+      process.exitCode = await reachabilityCommand(flags, io)
     })
 
   clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))

@@ -7,7 +7,7 @@
  *   agent  run a real node with its HTTP API (see agent-command.ts)
  *   lab    the epidemic models of Demers et al. 1987 on N sites: tables, JSON, CSV, plots (lab-command.ts)
  *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts; kv, broadcast
- *          and watch in client-data.ts, keys and keygen in client-keys.ts, rtt in client-coordinates.ts)
+ *          and watch in client-data.ts, keys and keygen in client-keys.ts, rtt in client-coordinates.ts, reachability in client-reachability.ts)
  *
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */

@@ -30,7 +30,7 @@ import type { SwimConfig } from '../swim/config.js'
 import type { DropReason, MemberInfo, MemberState } from '../swim/events.js'
 import { META_MAX_BYTES, Swim } from '../swim/swim.js'
 import type { SwimStats } from '../swim/stats.js'
-import { SerfLayer, type SerfLayerEvent } from '../serf/serf-layer.js'
+import { SERF_PING_QUERY, SerfLayer, type SerfLayerEvent } from '../serf/serf-layer.js'
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
@@ -258,11 +258,11 @@ export class ComposedNode {
 
   // ------------------------------------------------------------------ operations
 
-  /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. */
-  join(seeds: readonly Address[], nowMs: number, out: NodeOutbox): number {
+  /** Push-pull with each seed; a `joinCompleted` event with this id reports how many answered. `remember` false: not retried by the reconnect loop. */
+  join(seeds: readonly Address[], nowMs: number, out: NodeOutbox, remember = true): number {
     this.live()
     return this.input(nowMs, out, (o) => {
-      const id = this.swim.join(seeds, nowMs, o)
+      const id = this.swim.join(seeds, nowMs, o, remember)
       // Serf's Join broadcasts a join intent once memberlist joined.
       this.serf?.join()
       return id
@@ -339,7 +339,7 @@ export class ComposedNode {
     const addr = ipToBytes(this.address.ip) as Uint8Array
     return this.input(nowMs, out, (o) => {
       const onSent = (l: number): void => void this.queries.set(queryKey(l, id), { name, acks: [], responses: [] })
-      const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags, onSent })
+      const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags, onSent, internal: name === SERF_PING_QUERY })
       o.schedule({ kind: 'queryDeadline', lTime, id }, timeoutMs)
       return { id, lTime, timeoutMs }
     })

@@ -32,6 +32,9 @@ import { QUERY_RESPONSE_FLAG_ACK, SERF_QUERY_SIZE_LIMIT, decodeSerfMessage, enco
 import type { SerfEventSlot, SerfPushPull } from './messages.js'
 
 /** Serf's EventBuffer: user events are deduplicated in this many slots, indexed by LTime. */
+/** What `serf reachability` sends: every member that takes it acks it, and nothing else happens. */
+export const SERF_PING_QUERY = '_serf_ping'
+
 export const SERF_EVENT_BUFFER = 512
 /** Serf's MaxQueueDepth for its broadcast queues. */
 export const SERF_QUEUE_DEPTH = 4096
@@ -148,8 +151,11 @@ export class SerfLayer implements SwimDelegate {
     readonly tags?: Readonly<Record<string, string>>
     /** Called once the query is sent, before this node takes it itself, so its own ack finds the query registered. */
     readonly onSent?: (lTime: number) => void
+    /** Allows SERF_PING_QUERY, which a user's query may not be named. */
+    readonly internal?: boolean
   }): { readonly lTime: number; readonly id: number } {
-    if (typeof q.name !== 'string' || q.name.length === 0 || q.name.startsWith('_serf_')) {
+    // `_serf_ping` is the one internal query sent on a user's behalf: `serf reachability`'s (node.reachability()).
+    if (typeof q.name !== 'string' || q.name.length === 0 || (q.name.startsWith('_serf_') && !(q.name === SERF_PING_QUERY && q.internal === true))) {
       throw new QueryResponseError(`query name: expected a non-empty name not starting with _serf_ (Serf's own queries), got ${JSON.stringify(q.name)}`)
     }
     const filters = encodeQueryFilters(q.nodes, q.tags)

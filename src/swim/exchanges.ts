@@ -68,11 +68,14 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     this.prober = host.prober
   }
 
-  /** A push-pull with each seed (join flag set); `joinCompleted` when every one has finished. Returns the join id. */
-  join(seeds: readonly Address[], out: SwimOutbox): number {
+  /**
+   * A push-pull with each seed (join flag set); `joinCompleted` when every one has finished. Returns the
+   * join id. `remember` false: the seeds are not retried by the reconnect loop (rediscovered addresses).
+   */
+  join(seeds: readonly Address[], out: SwimOutbox, remember = true): number {
     const joinId = ++this.joinSeq
     const targets = seeds.filter((s) => !sameAddress(s, this.address))
-    for (const s of targets) this.addSeed(s)
+    if (remember) for (const s of targets) this.addSeed(s)
     // An explicit join tries again after a name conflict (the operator may have stopped the other node).
     this.nameRefused = false
     const state: JoinState = { pending: targets.length, contacted: 0, errors: [], newcomer: this.isNewcomer() }

@@ -232,10 +232,10 @@ export class Swim {
    * Joins through the given addresses with a push-pull each (join flag set); one answer is enough.
    * Emits `joinCompleted` when every attempt has finished. Returns the join id.
    */
-  join(seeds: readonly Address[], nowMs: number, out: SwimOutbox): number {
+  join(seeds: readonly Address[], nowMs: number, out: SwimOutbox, remember = true): number {
     assert(this.started, 'join() before start()')
     void nowMs
-    return this.exchanges.join(seeds, out)
+    return this.exchanges.join(seeds, out, remember)
   }
 
   /**

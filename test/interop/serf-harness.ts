@@ -190,3 +190,12 @@ export async function startChild(options: Record<string, unknown>, children: Chi
   ;(node as { port: number }).port = node.lines.find((l) => l.type === 'ready')!.port as number
   return node
 }
+
+/** Two Serf agents (serf-b joined to serf-a) and a Grapevine node (local profile) joined to serf-a; every one is pushed to `agents` or returned. */
+export async function serfPairAndGrapevine(agents: Agent[]): Promise<{ a: Agent; b: Agent; node: import('../../src/index.js').GrapevineNode }> {
+  const { startNode } = await import('../../src/index.js')
+  const a = await startAgent('serf-a', agents)
+  const b = await startAgent('serf-b', agents, [`-join=${a.bind}`])
+  const node = await startNode({ name: 'grapevine', bind: '127.0.0.1:0', profile: 'local', join: [a.bind] })
+  return { a, b, node }
+}

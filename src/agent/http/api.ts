@@ -2,7 +2,7 @@
  * The agent's HTTP API (JSON), on node:http. This file routes and answers the membership, event and
  * query routes; the rest of the API is beside it in agent/http/, with the shared pieces in respond.ts:
  *
- *   GET  /health          { status: "ok", name }                       liveness
+ *   GET  /health, /health/live, /health/ready   liveness and readiness, without the token (health.ts)
  *   GET  /v1/self         this member, agent info and counters
  *   GET  /v1/members      members sorted by name, each with its phi (null: no state heartbeat heard), state in
  *                         Serf's words (alive, suspect, failed, left); ?status=failed&tag=role=web filter
@@ -24,6 +24,7 @@
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
+ *   POST /v1/reachability  Serf's reachability test: `_serf_ping` with acks → who did not ack (reachability.ts)
  *   GET  /v1/coordinates, /v1/coordinates/rtt?a=A&b=B, /v1/coordinates/nearest?k=K: network coordinates (coordinates.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
@@ -46,6 +47,9 @@ import { handleKeysRoute } from './keys.js'
 import { handleCoordinatesRoute } from './coordinates.js'
 import type { AgentMetrics } from '../metrics.js'
 import { UiTracker, serveUi } from './ui.js'
+import { handleHealthRoute } from './health.js'
+import { handleReachabilityRoute } from './reachability.js'
+import type { Readiness } from './health.js'
 import { HttpError, memberJson, parseUserState, phiJson, readJson, requireMethod, send, userState } from './respond.js'
 
 const byName = (a: Member, b: Member): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -67,6 +71,10 @@ export interface ApiTarget {
   keysChanged?(): Promise<void>
   /** This node's tags were changed through the API (the agent keeps them in its snapshot). */
   tagsChanged?(): void
+  /** GET /metrics without the token. */
+  readonly metricsPublic?: boolean
+  /** For GET /health/ready; without it, ready once a live peer is seen. */
+  readiness?(): Readiness
 }
 
 function tokenMatches(given: string, expected: string): boolean {
@@ -146,7 +154,9 @@ export class HttpApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t = this.target
     if (await serveUi(req, res, new URL(req.url ?? '/', 'http://agent'))) return
-    if (t.token !== undefined) {
+    if (handleHealthRoute(req, res, new URL(req.url ?? '/', 'http://agent'), t.node.name, () => t.readiness?.() ?? this.peerReadiness())) return
+    const publicMetrics = t.metricsPublic === true && req.url?.split('?')[0] === '/metrics'
+    if (t.token !== undefined && !publicMetrics) {
       const auth = req.headers.authorization ?? ''
       const m = /^Bearer (.+)$/.exec(auth)
       if (m === null || !tokenMatches(m[1], t.token)) {
@@ -157,10 +167,8 @@ export class HttpApi {
     if (await handleDataRoute(req, res, url, t.node)) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
+    if (await handleReachabilityRoute(req, res, url, t.node)) return
     switch (url.pathname) {
-      case '/health':
-        requireMethod(req, 'GET')
-        return send(res, 200, { status: 'ok', name: t.node.name })
       case '/v1/self':
         requireMethod(req, 'GET')
         return send(res, 200, { member: memberJson(t.node.localMember()), ...t.info() })
@@ -290,6 +298,11 @@ export class HttpApi {
       default:
         throw new HttpError(404, `no such path ${JSON.stringify(url.pathname)}; see /v1/members, /v1/self, /v1/join, /v1/leave, /v1/events, /metrics, /health, /ui`)
     }
+  }
+
+  private peerReadiness(): Readiness {
+    const livePeers = this.target.node.members().filter((m) => m.name !== this.target.node.name && m.state === 'alive').length
+    return { ready: livePeers > 0, reason: livePeers > 0 ? `${livePeers} live peers` : 'no live peer', livePeers }
   }
 
   /** Server-Sent Events: one `member` event per membership change, a comment as heartbeat. */

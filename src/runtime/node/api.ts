@@ -8,6 +8,10 @@ import type {
   QueryToAnswer, SerfLayerEvent, StateEvent, SwimStats, Tags, Traffic,
 } from '../../node/index.js'
 import type { Address } from '../../core/types.js'
+import type { DiscoveryEvent } from './discovery/rediscovery.js'
+export type { DiscoveryEvent } from './discovery/rediscovery.js'
+import type { ReachabilityReport } from './reachability.js'
+export type { ReachabilityReport } from './reachability.js'
 
 export type {
   BroadcastMessage, Coordinate, CoordinateStats, RttEstimate, EncryptionStatus, Member, MemberEvent, MemberEventType, ProtocolStats, QueryResult, Traffic,
@@ -93,7 +97,7 @@ export class NameConflictError extends JoinError {
   }
 }
 
-export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic'
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic' | 'discovery'
 
 export interface GrapevineNode {
   readonly name: string
@@ -101,8 +105,22 @@ export interface GrapevineNode {
   readonly address: Address
   /** The bound port (UDP and TCP). */
   readonly port: number
-  /** Push-pull with each seed; resolves with how many answered, rejects with JoinError if none did. */
+  /**
+   * Push-pull with each seed ('HOST:PORT', dns://, srv://, k8s://; names resolved now); resolves with how
+   * many answered, rejects with JoinError if none did (ConfigError, nothing sent, for a malformed seed).
+   * Seeds that name something to look up are re-resolved every `discovery.rediscoverIntervalMs` from
+   * now on, and new addresses joined (a `discovery` event per round).
+   */
   join(addresses: readonly string[]): Promise<number>
+  /**
+   * `serf reachability`: sends Serf's `_serf_ping` query asking every member to ack, and at its deadline
+   * (`timeoutMs`, default Serf's query timeout) reports which live members did not ack, which acked
+   * without being live, and when each ack came. Throws NodeStoppedError after shutdown; ConfigError
+   * without the Serf layer.
+   */
+  reachability(opts?: { timeoutMs?: number }): Promise<ReachabilityReport>
+  /** One rediscovery round now (they also run on their timer); undefined while one runs or after leave. */
+  rediscover(): Promise<DiscoveryEvent | undefined>
   /** Broadcasts our departure; resolves once it went out or after timeoutMs (config leaveTimeoutMs). */
   leave(timeoutMs?: number): Promise<void>
   /** Closes every socket and timer; idempotent. Afterwards nothing of ours keeps the process alive. */
@@ -193,6 +211,8 @@ export interface GrapevineNode {
   on(event: 'keyring', listener: () => void): this
   /** Each datagram and stream sent or received (with the peer's address and plaintext bytes), for observers. */
   on(event: 'traffic', listener: (t: Traffic) => void): this
+  /** A rediscovery round: what the seeds resolved to, what was joined, and what failed. */
+  on(event: 'discovery', listener: (e: DiscoveryEvent) => void): this
   off(event: NodeEventName, listener: (...args: never[]) => void): this
 }
 

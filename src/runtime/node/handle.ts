@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
-import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, decodeTags, serfEventId } from '../../node/index.js'
+import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, QueryResponseError, SERF_PING_QUERY, decodeTags, serfEventId } from '../../node/index.js'
 import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
@@ -20,6 +20,12 @@ import { toKey } from '../../node/index.js'
 import { JoinError, NameConflictError, UnknownMemberError } from './api.js'
 import type { BroadcastOptions, EncryptionStatus, GrapevineNode, Member, NodeEventName, NodeStateApi, ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent } from './api.js'
 import type { Driver } from './driver.js'
+import { Rediscovery } from './discovery/rediscovery.js'
+import type { DiscoveryEvent } from './discovery/rediscovery.js'
+import type { SeedResolver } from './discovery/seed-resolver.js'
+import { needsResolving } from './discovery/seed-spec.js'
+import { summarizeReachability } from './reachability.js'
+import type { ReachabilityReport } from './reachability.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -45,20 +51,32 @@ export class NodeHandle implements GrapevineNode {
   private readonly queries = new Map<number, { lTime: number; done: (r: QueryResult) => void; onResponse?: QueryOptions['onResponse'] }>()
   private readonly forceLeaves = new Map<number, () => void>()
   private closing: Promise<void> | undefined
+  private readonly rediscovery: Rediscovery
 
   constructor(
     private readonly driver: Driver,
     private readonly udp: UdpTransport,
     private readonly tcp: TcpTransport,
     readonly port: number,
-    /** Resolves seed texts to addresses (DNS for host names). */
-    private readonly resolveSeed: (text: string) => Promise<Address>,
+    /** Resolves seed texts to addresses (DNS, SRV, Kubernetes), anew on every call. */
+    private readonly seeds: SeedResolver,
+    rediscoverIntervalMs: number,
   ) {
     this.node = driver.node
     this.name = this.node.name
     this.address = this.node.address
     driver.events.on('event', (e: NodeEvent) => this.route(e))
     this.state = this.stateApi()
+    this.rediscovery = new Rediscovery(
+      {
+        address: this.address,
+        resolveAll: (texts) => this.seeds.resolveAll(texts),
+        liveAddresses: () => this.node.members().filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.address),
+        joinOnce: (addresses) => this.joinAddresses(addresses, false),
+        emit: (e: DiscoveryEvent) => this.bus.emit('discovery', e),
+      },
+      rediscoverIntervalMs,
+    )
   }
 
   // ------------------------------------------------------------------ events
@@ -133,27 +151,54 @@ export class NodeHandle implements GrapevineNode {
     if (!Array.isArray(addresses) || addresses.length === 0) {
       throw new ConfigError([`join: expected a non-empty array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(addresses)}`])
     }
-    const errors: string[] = []
-    const seeds: Address[] = []
+    const problems: string[] = []
+    const lookups: string[] = []
     for (const text of addresses) {
       try {
-        seeds.push(await this.resolveSeed(text))
+        if (typeof text !== 'string') throw new Error(`${JSON.stringify(text)}: expected a string`)
+        if (needsResolving(this.seeds.parse(text))) lookups.push(text)
       } catch (e) {
-        errors.push((e as Error).message)
+        problems.push(`join: ${(e as Error).message}`)
       }
     }
-    const own = seeds.filter((s) => addressKey(s) !== addressKey(this.address))
-    if (own.length === 0) throw new JoinError([...errors, ...(seeds.length > 0 ? ['the only seeds given are this node itself'] : [])])
+    if (problems.length > 0) throw new ConfigError(problems)
     if (this.driver.isStopped) throw new JoinError(['the node is shut down'])
+    // Names are looked up again every rediscovery round from now on (and on every join call).
+    this.rediscovery.track(lookups)
+    const { addresses: found, errors } = await this.seeds.resolveAll(addresses)
+    const own = found.filter((s) => addressKey(s) !== addressKey(this.address))
+    if (own.length === 0) throw new JoinError([...errors, ...(found.length > 0 ? ['the only seeds given are this node itself'] : [])])
+    try {
+      return await this.joinAddresses(own, true)
+    } catch (e) {
+      if (e instanceof JoinError && errors.length > 0) throw e instanceof NameConflictError ? e : new JoinError([...errors, ...e.errors])
+      throw e
+    }
+  }
+
+  private joinAddresses(addresses: readonly Address[], remember: boolean): Promise<number> {
+    if (this.driver.isStopped) return Promise.reject(new JoinError(['the node is shut down']))
     return new Promise<number>((resolve, reject) => {
       this.driver.run((now, out) => {
-        const id = this.node.join(own, now, out)
-        this.joins.set(id, { resolve, reject })
+        const id = this.node.join(addresses, now, out, remember)
+        this.joins.set(id, {
+          resolve,
+          reject: (e) => {
+            if (e instanceof NameConflictError) this.rediscovery.pause()
+            reject(e)
+          },
+        })
       })
     })
   }
 
+  /** One rediscovery round now (the rounds also run on their timer); undefined when one is running or the node stopped. */
+  rediscover(): Promise<DiscoveryEvent | undefined> {
+    return this.rediscovery.round()
+  }
+
   leave(timeoutMs?: number): Promise<void> {
+    this.rediscovery.stop()
     if (this.driver.isStopped || this.node.hasLeft) return Promise.resolve()
     return new Promise<void>((resolve) => {
       this.leaves.push(resolve)
@@ -164,6 +209,7 @@ export class NodeHandle implements GrapevineNode {
 
   shutdown(): Promise<void> {
     if (this.closing === undefined) {
+      this.rediscovery.stop()
       this.node.shutdown()
       this.driver.stop()
       for (const done of this.leaves.splice(0)) done()
@@ -213,6 +259,7 @@ export class NodeHandle implements GrapevineNode {
   }
 
   query(name: string, payload: Uint8Array | string = new Uint8Array(0), opts: QueryOptions = {}): Promise<QueryResult> {
+    if (name === SERF_PING_QUERY) throw new QueryResponseError(`query name: expected a non-empty name not starting with _serf_ (Serf's own queries), got ${JSON.stringify(name)}; use reachability()`)
     const bytes = payloadBytes(payload)
     // Bad names, sizes and options throw here, before anything is sent.
     const { id, lTime } = this.driver.run((now, out) => this.node.query(name, bytes, opts, now, out))
@@ -226,6 +273,25 @@ export class NodeHandle implements GrapevineNode {
         },
       })
     })
+  }
+
+  async reachability(opts: { timeoutMs?: number } = {}): Promise<ReachabilityReport> {
+    const members = this.members()
+    const acks: Array<{ id: number; name: string; atMs: number }> = []
+    const started = performance.now()
+    const onSerf = (e: { type: string; id?: number; from?: string; ack?: boolean }): void => {
+      if (e.type === 'queryReply' && e.ack === true) acks.push({ id: e.id!, name: e.from!, atMs: performance.now() - started })
+    }
+    this.bus.on('serf', onSerf)
+    try {
+      if (this.driver.isStopped) throw new NodeStoppedError()
+      // The node's own ack is emitted while the query is sent, before its id is known here: filter after.
+      const { id, lTime, timeoutMs } = this.driver.run((now, out) => this.node.query(SERF_PING_QUERY, new Uint8Array(0), { timeoutMs: opts.timeoutMs }, now, out))
+      await new Promise<void>((resolve) => this.queries.set(id, { lTime, done: () => (this.queries.delete(id), resolve()) }))
+      return summarizeReachability(members, acks.filter((a) => a.id === id).map(({ name, atMs }) => ({ name, atMs })), timeoutMs)
+    } finally {
+      this.bus.off('serf', onSerf)
+    }
   }
 
   setTags(tags: Tags): void {

@@ -11,7 +11,10 @@ import { isUnspecified, parseHostPort } from './address.js'
 import { didYouMean } from '../../core/suggest.js'
 import type { SwimEvent } from '../../node/index.js'
 import type { BroadcastMessage, MemberEvent, SerfLayerEvent, StateEvent, Traffic } from '../../node/index.js'
-import type { SerfQueryEvent } from './api.js'
+import type { DiscoveryEvent, SerfQueryEvent } from './api.js'
+import { discoveryProblems } from './discovery/seed-resolver.js'
+import type { DiscoveryOptions } from './discovery/seed-resolver.js'
+import { parseSeed } from './discovery/seed-spec.js'
 
 export const DEFAULT_PORT = 7946
 
@@ -24,8 +27,15 @@ export interface NodeOptions extends NodeSettings {
   readonly bind?: string
   /** The address other members use to reach us. Default: the bind address (a bound wildcard picks the first non-internal IPv4 interface). */
   readonly advertise?: string
-  /** Seeds to join at start ('HOST:PORT', port 7946 when omitted). startNode rejects when none answers. */
+  /**
+   * Seeds to join at start: 'HOST:PORT' (port 7946 when omitted), 'dns://NAME[:PORT]' (A/AAAA records),
+   * 'srv://_SERVICE._PROTO.NAME' (SRV records) or 'k8s://NAMESPACE?labelSelector=SEL' (the Kubernetes
+   * API's EndpointSlices). startNode rejects when none answers. Names are re-resolved periodically after
+   * the join (`discovery.rediscoverIntervalMs`), so halves that formed apart find each other.
+   */
   readonly join?: readonly string[]
+  /** How seeds are looked up and how often again (defaults: system DNS, in-pod Kubernetes credentials, every 30 s). */
+  readonly discovery?: DiscoveryOptions
   /**
    * Listeners attached before the node starts, so they see everything from the first event on: with
    * `join`, the `joined` events of the members already in the cluster (a listener attached after
@@ -44,19 +54,21 @@ export interface NodeListeners {
   readonly state?: (e: StateEvent) => void
   readonly keyring?: () => void
   readonly traffic?: (t: Traffic) => void
+  readonly discovery?: (e: DiscoveryEvent) => void
 }
 
-const LISTENER_NAMES = ['member', 'event', 'serf', 'query', 'message', 'state', 'keyring', 'traffic']
+const LISTENER_NAMES = ['member', 'event', 'serf', 'query', 'message', 'state', 'keyring', 'traffic', 'discovery']
 
 export interface ResolvedNodeOptions {
   readonly settings: ResolvedSettings
   readonly bind: Address
   readonly advertise: Address | undefined
   readonly join: readonly string[]
+  readonly discovery: DiscoveryOptions
   readonly on: NodeListeners
 }
 
-const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'on']
+const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'discovery', 'on']
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -80,7 +92,16 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   const join = options.join ?? []
   if (!Array.isArray(join) || join.some((s) => typeof s !== 'string' || s.length === 0)) {
     problems.push(`join: expected an array of 'HOST:PORT' strings like ['10.0.0.4:7946'], got ${JSON.stringify(options.join)}`)
+  } else {
+    for (const text of join) {
+      try {
+        parseSeed(text, DEFAULT_PORT)
+      } catch (e) {
+        problems.push(`join: ${(e as Error).message}`)
+      }
+    }
   }
+  problems.push(...discoveryProblems(options.discovery))
   const on = options.on ?? {}
   if (on === null || typeof on !== 'object' || Array.isArray(on)) {
     problems.push(`on: expected an object of listeners like { member: (e) => … }, got ${JSON.stringify(on)}`)
@@ -92,5 +113,5 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   }
   const settings = resolveNodeSettings(options, { name: os.hostname(), generation: Date.now() }, problems)
   if (problems.length > 0 || bind === undefined || settings === undefined) throw new ConfigError(problems)
-  return { settings, bind, advertise, join, on }
+  return { settings, bind, advertise, join, discovery: options.discovery ?? {}, on }
 }

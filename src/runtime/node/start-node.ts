@@ -1,7 +1,8 @@
 /**
  * startNode: the library's front door. Validates the options once, binds TCP then UDP on the same
  * port, builds the composed node (src/node/) from the resolved settings, runs it under the Driver and
- * joins the given seeds.
+ * joins the given seeds (resolved by discovery/: addresses, host names, dns://, srv://, k8s://), which are
+ * then re-resolved periodically (discovery/rediscovery.ts).
  *
  *   const node = await startNode({ name: 'api-1', bind: '10.0.0.5:7946', join: ['10.0.0.4:7946'], tags: { role: 'api' } })
  *   node.on('member', (e) => console.log(e.type, e.member.name, e.member.tags))
@@ -13,13 +14,13 @@
  * a live member already holds its name at another address (the node is shut down again).
  */
 import { randomBytes } from 'node:crypto'
-import { lookup } from 'node:dns/promises'
 import os from 'node:os'
 import { SeededRng } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
 import { ComposedNode, ConfigError } from '../../node/index.js'
 import type { DropReason } from '../../node/index.js'
-import { isIpv4, isUnspecified, normalizeIp, parseHostPort } from './address.js'
+import { isIpv4, isUnspecified, normalizeIp } from './address.js'
+import { DEFAULT_REDISCOVER_INTERVAL_MS, SeedResolver } from './discovery/seed-resolver.js'
 import type { GrapevineNode, NodeEventName } from './api.js'
 import { cryptoRandom } from './crypto-random.js'
 import { nodeAead } from '../../wire/aead-node.js'
@@ -32,9 +33,11 @@ import { UdpTransport } from './udp.js'
 
 export { DEFAULT_PORT, resolveNodeOptions } from './options.js'
 export type { NodeOptions, NodeListeners, EncryptionOptions, ResolvedNodeOptions } from './options.js'
+export type { DiscoveryOptions } from './discovery/seed-resolver.js'
+export type { KubernetesOptions } from './discovery/kubernetes.js'
 export { JoinError, UnknownMemberError, NameConflictError, serfEventId, SERF_BROADCAST_TIMEOUT_MS } from './api.js'
 export type {
-  BroadcastMessage, BroadcastOptions, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
+  BroadcastMessage, BroadcastOptions, DiscoveryEvent, ReachabilityReport, EncryptionStatus, GrapevineNode, Member, MemberEvent, MemberEventType, NodeEventName, NodeStateApi,
   ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent, Traffic, Coordinate, CoordinateStats, RttEstimate,
 } from './api.js'
 
@@ -53,7 +56,8 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   const driver = new Driver(node)
   driverRef = driver
   driver.attach(udp, tcp)
-  const handle = new NodeHandle(driver, udp, tcp, tcp.port, resolveSeed)
+  const seeds = new SeedResolver(DEFAULT_PORT, o.discovery)
+  const handle = new NodeHandle(driver, udp, tcp, tcp.port, seeds, o.discovery.rediscoverIntervalMs ?? DEFAULT_REDISCOVER_INTERVAL_MS)
   for (const [event, listener] of Object.entries(o.on)) handle.on(event as NodeEventName, listener as (...args: never[]) => void)
   driver.run((now, out) => node.start(now, out))
   if (o.join.length > 0) {
@@ -79,19 +83,6 @@ function defaultAdvertise(bind: Address, port: number): Address {
     }
   }
   throw new ConfigError([`advertise: bound to ${bind.ip} and no non-internal interface found; give advertise: 'HOST:PORT' with a reachable IP`])
-}
-
-/** Seed text to an address: IP literals directly, host names through the system resolver. */
-async function resolveSeed(text: string): Promise<Address> {
-  const direct = parseHostPort(text, DEFAULT_PORT)
-  if (direct !== undefined) return direct
-  const m = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim())
-  const port = m?.[2] === undefined ? DEFAULT_PORT : Number(m[2])
-  if (m === null || port > 65535) throw new Error(`${JSON.stringify(text)}: expected HOST:PORT like 10.0.0.4:7946`)
-  const found = await lookup(m[1])
-  const ip = normalizeIp(found.address)
-  if (ip === undefined) throw new Error(`${text}: resolved to ${found.address}, not an IP literal`)
-  return { ip, port }
 }
 
 async function bindBoth(bind: Address, readTimeoutMs: number, driver: () => Driver | undefined): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
