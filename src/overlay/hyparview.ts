@@ -30,7 +30,7 @@
  */
 import type { Rng } from '../core/rng.js'
 import { resolveHyParViewConfig, type HyParViewConfig } from './config.js'
-import { decodeOverlayMessage, encodeOverlayMessage, type HyParViewMessage } from './messages.js'
+import { decodeOverlayMessage, encodeOverlayMessage, isHyParViewMessage, type HyParViewMessage } from './messages.js'
 import {
   PEER_ID_MAX_BYTES,
   type HyParViewEvent,
@@ -197,7 +197,7 @@ export class HyParView implements PeerSampling {
       return
     }
     const m = r.value
-    if (m.kind === 'gossip' || m.kind === 'ihave' || m.kind === 'graft' || m.kind === 'prune') {
+    if (!isHyParViewMessage(m)) {
       this.counters.decodeErrors['not-supported'] = (this.counters.decodeErrors['not-supported'] ?? 0) + 1
       return
     }

@@ -31,7 +31,7 @@
 import { createHash } from 'node:crypto'
 import { BroadcastError } from '../gossip/rumor-types.js'
 import { resolvePlumtreeConfig, type PlumtreeConfig } from './config.js'
-import { decodeOverlayMessage, encodeOverlayMessage, idToHex, type IHaveEntry, type PlumtreeMessage } from './messages.js'
+import { decodeOverlayMessage, encodeOverlayMessage, idToHex, isPlumtreeMessage, type IHaveEntry, type PlumtreeMessage } from './messages.js'
 import type { OverlayOutbox, PeerId, PlumtreeEvent, PlumtreeTimer } from './types.js'
 
 export type PlumtreeOutbox = OverlayOutbox<PlumtreeTimer, PlumtreeEvent>
@@ -169,7 +169,7 @@ export class Plumtree {
       return
     }
     const m = r.value
-    if (m.kind !== 'gossip' && m.kind !== 'ihave' && m.kind !== 'graft' && m.kind !== 'prune') {
+    if (!isPlumtreeMessage(m)) {
       this.counters.decodeErrors['not-supported'] = (this.counters.decodeErrors['not-supported'] ?? 0) + 1
       return
     }
