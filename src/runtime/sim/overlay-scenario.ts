@@ -21,7 +21,6 @@
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import type { NodeEvent, NodeSettings, OverlaySettings } from '../../node/index.js'
 import type { ComposedNode } from '../../node/node.js'
-import { idToHex } from '../../overlay/messages.js'
 import { measureOverlay, type OverlayReport } from './overlay-metrics.js'
 import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
@@ -130,7 +129,10 @@ export function gossipIdOf(bytes: Uint8Array): string | undefined {
   if (bytes[at] === (0xa0 | ID_BYTES)) at += 1
   else if ((bytes[at] === 0xc4 || bytes[at] === 0xd9) && bytes[at + 1] === ID_BYTES) at += 2
   else return undefined
-  return at + ID_BYTES <= bytes.length ? idToHex(bytes.subarray(at, at + ID_BYTES)) : undefined
+  if (at + ID_BYTES > bytes.length) return undefined
+  let hex = ''
+  for (let i = at; i < at + ID_BYTES; i++) hex += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16)
+  return hex
 }
 
 class BroadcastMeter implements SimObserver {
