@@ -144,6 +144,8 @@ export class OverlayMode {
   /** Leaves: DISCONNECT(leaving) to every neighbour (`shutdown` there), then `leaveCompleted`. */
   leave(nowMs: number, out: NodeOutbox): void {
     this.with(nowMs, out, () => {
+      // The tree loses every link too: a message still arriving is delivered here but forwarded nowhere.
+      this.hv.forEachActive((peer) => this.tree.neighborDown(peer))
       this.hv.leave(this.hvOut)
       this.roundEpoch++
       out.emit({ type: 'leaveCompleted', timedOut: false })
