@@ -28,7 +28,8 @@
  * ihaveQueueMax ids per lazy peer. Payloads over maxPayloadBytes are refused with a BroadcastError when
  * broadcast and counted as `too-large` when received: never silent.
  */
-import { createHash } from 'node:crypto'
+// @noble/hashes, not node:crypto: the composed node (and so Plumtree) also runs in the browser's simulator.
+import { sha256 } from '@noble/hashes/sha2.js'
 import { BroadcastError } from '../gossip/rumor-types.js'
 import { resolvePlumtreeConfig, type PlumtreeConfig } from './config.js'
 import { decodeOverlayMessage, encodeOverlayMessage, idToHex, isPlumtreeMessage, type IHaveEntry, type PlumtreeMessage } from './messages.js'
@@ -77,7 +78,7 @@ interface Missing {
 
 /** The content-derived id of a payload. */
 export function messageIdOf(payload: Uint8Array): string {
-  return idToHex(createHash('sha256').update(payload).digest().subarray(0, 16))
+  return idToHex(sha256(payload).subarray(0, 16))
 }
 
 export class Plumtree {
