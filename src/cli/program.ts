@@ -72,10 +72,17 @@ export function buildProgram(): Command {
     .option('--membership-only', 'SWIM alone on every node (default: the whole stack a real node runs: Serf, broadcasts, cluster state, phi)')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
+    .option('--membership <MODE>', "swim (default) or hyparview: partial views and Plumtree broadcasts (default 1000 nodes; report: overlay, broadcast)")
+    .option('--fail <FRACTION@TIME>', 'hyparview: FRACTION of the live nodes crash at once at TIME, e.g. 0.5@200s (repeatable)', collect)
+    .option('--shuffle-interval <TIME>', 'hyparview: SHUFFLE period (default 10s)')
+    .option('--keepalive-interval <TIME>', 'hyparview: keep-alive ping period, timeout 5× it (default 1s; 0s: no pings, as the papers)')
+    .option('--state-rounds <TIME>', 'hyparview: cluster state rounds to sampled peers this often (default off at scale)')
     .action(async (scenario: string | undefined, flags: RawSimFlags) => {
       // The simulator loads with the command that uses it, not with the agent.
       process.exitCode =
-        scenario === undefined
+        scenario === undefined && flags.membership !== undefined && flags.membership !== 'swim'
+          ? await (await import('./overlay-sim-command.js')).runOverlaySimCommand(flags, io)
+          : scenario === undefined
           ? await (await import('./sim-command.js')).runSimCommand(flags, io)
           : await (await import('./scenario-command.js')).runScenarioFileCommand(scenario, flags, io, () => randomInt(0, 0x1_0000_0000))
     })

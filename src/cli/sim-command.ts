@@ -48,6 +48,10 @@ export interface RawSimFlags {
   workloadWindow?: string
   plot?: string
   membershipOnly?: boolean
+  /** 'hyparview': the CLI runs overlay-sim-command.ts instead. */
+  membership?: string
+  /** HyParView mode only: FRACTION@TIME. */
+  fail?: string[]
 }
 
 export interface SimCommandOptions {
@@ -193,6 +197,7 @@ export function fileTrace(path: string): { sink: TraceSink; close: () => void } 
 export async function runSimCommand(raw: RawSimFlags, io: CommandIo): Promise<number> {
   let options: SimCommandOptions
   try {
+    if (raw.fail !== undefined) throw new UsageError('--fail: a --membership hyparview option; with SWIM use --crash COUNT@TIME')
     options = parseSimFlags(raw)
     checkPlotFile(raw.plot)
   } catch (err) {

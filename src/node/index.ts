@@ -6,6 +6,9 @@ export { ComposedNode } from './node.js'
 export type { NodeSpec, NodeEnv } from './node.js'
 export { resolveNodeSettings, resolveNodeSettingsOrThrow, toKey, NODE_SETTING_FIELDS } from './settings.js'
 export type { NodeSettings, EncryptionOptions, ResolvedSettings, SettingsDefaults } from './settings.js'
+export type { MembershipMode, OverlaySettings, ResolvedOverlay } from './overlay-settings.js'
+export type { OverlayStats } from './overlay-mode.js'
+export type { OverlayNodeEvent, OverlayNodeTimer } from './types.js'
 export { MEMBER_EVENT_TYPES, SERF_BROADCAST_TIMEOUT_MS, serfEventId } from './types.js'
 export type {
   BroadcastMessage, EncryptionStatus, Member, MemberEvent, MemberEventType, NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer,

@@ -47,7 +47,8 @@ import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordi
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
 import type { ResolvedSettings } from './settings.js'
-import { SERF_BROADCAST_TIMEOUT_MS, isOwnTimer, queryKey, serfEventId } from './types.js'
+import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, queryKey, serfEventId } from './types.js'
+import { OverlayMode } from './overlay-mode.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
 
 /** Everything a composed node is built from. */
@@ -87,6 +88,8 @@ export class ComposedNode {
   readonly settings: NodeSpec
   /** Serf's network coordinates; undefined when turned off. */
   readonly coords: NetworkCoordinates | undefined
+  /** HyParView + Plumtree, with `membership: 'hyparview'` (SWIM is then built but never started). */
+  readonly overlay: OverlayMode | undefined
   /** Called with each datagram and stream sent or received, in plaintext, when set (the dashboard's view). */
   onTraffic: ((t: Traffic) => void) | undefined
 
@@ -167,12 +170,15 @@ export class ComposedNode {
       delegate: this.coords === undefined ? this.stack?.stack ?? this.serf : coordinateDelegate(this.stack?.stack ?? this.serf, this.coords),
     })
     swimRef = this.swim
+    const o = spec.overlay
+    this.overlay = spec.membership === 'hyparview' && o !== undefined ? new OverlayMode({ ...spec, overlay: o, rng: child(), stack: this.stack, stats: this.swim.stats }) : undefined
   }
 
   // ------------------------------------------------------------------ inputs from the network and timers
 
   start(nowMs: number, out: NodeOutbox): void {
     this.input(nowMs, out, (o) => {
+      if (this.overlay !== undefined) return this.overlay.start(nowMs, o)
       this.swim.start(nowMs, o)
       // Serf's join intent: queued now, it goes out with the first gossip to anyone and sets our statusLTime.
       this.serf?.join()
@@ -191,7 +197,7 @@ export class ComposedNode {
     // The protocol counts what it decodes; the envelope is on the wire too.
     this.swim.stats.bytesIn += bytes.length - plain.length
     this.onTraffic?.({ direction: 'in', kind: 'packet', peer: from, bytes: plain })
-    this.input(nowMs, out, (o) => this.swim.handlePacket(from, plain, nowMs, o))
+    this.input(nowMs, out, (o) => (this.overlay ?? this.swim).handlePacket(from, plain, nowMs, o))
   }
 
   /** A stream request (a whole message); returns the reply to write back, sealed, or null for none. */
@@ -262,6 +268,7 @@ export class ComposedNode {
   join(seeds: readonly Address[], nowMs: number, out: NodeOutbox, remember = true): number {
     this.live()
     return this.input(nowMs, out, (o) => {
+      if (this.overlay !== undefined) return this.overlay.join(seeds, nowMs, o)
       const id = this.swim.join(seeds, nowMs, o, remember)
       // Serf's Join broadcasts a join intent once memberlist joined.
       this.serf?.join()
@@ -279,6 +286,7 @@ export class ComposedNode {
     if (this.stopped || this.leavePhase !== 'none' || this.swim.isLeaving) return
     const epoch = ++this.leaveEpoch
     this.input(nowMs, out, (o) => {
+      if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
       if (timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
       const serf = this.serf
       // Skipped without the Serf layer or when alone (as Serf does).
@@ -371,7 +379,17 @@ export class ComposedNode {
     const stack = this.requireStack('broadcasts')
     if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
     this.live()
-    return this.input(nowMs, out, () => stack.broadcasts.broadcast(name, payload, nowMs).id)
+    return this.input(nowMs, out, (o) => this.overlay?.broadcast(name, payload, nowMs, o) ?? stack.broadcasts.broadcast(name, payload, nowMs).id)
+  }
+
+  /**
+   * Up to k distinct peers for protocols that need a few partners, not the membership: overlay ids
+   * (`ip:port`, active neighbours first) with HyParView; alive members' names with SWIM.
+   */
+  samplePeers(k: number): string[] {
+    if (this.overlay !== undefined) return this.overlay.samplePeers(k)
+    const live = this.swim.members().filter((m) => m.name !== this.name && m.state === 'alive').map((m) => m.name)
+    return this.rng.sample(live, Math.max(0, Math.min(k, live.length)))
   }
 
   /** Sets a key of this node's cluster state; returns the change's version. */
@@ -522,6 +540,7 @@ export class ComposedNode {
   }
 
   private ownTimer(t: NodeOwnTimer, nowMs: number, out: NodeOutbox): void {
+    if (isOverlayTimer(t)) return this.overlay?.handleTimer(t, nowMs, out)
     switch (t.kind) {
       case 'serfLeaveWait':
         if (t.epoch === this.leaveEpoch && this.leavePhase === 'serf') this.leaveSwim(nowMs, out)

@@ -22,6 +22,8 @@ import { Keyring, KeyringError, parseKey } from '../wire/keyring.js'
 import { labelProblem } from '../wire/security.js'
 import { encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
+import { resolveOverlaySettings } from './overlay-settings.js'
+import type { MembershipMode, OverlaySettings, ResolvedOverlay } from './overlay-settings.js'
 
 /** What a node runs, whichever runtime runs it. Every field optional; defaults documented per field. */
 export interface NodeSettings {
@@ -70,6 +72,14 @@ export interface NodeSettings {
    * membership-only (plain memberlist sends empty acks).
    */
   readonly coordinates?: boolean
+  /**
+   * 'swim' (default): full membership, SWIM + Lifeguard on memberlist's wire. 'hyparview': for clusters
+   * too large for full membership: no SWIM and no Serf; HyParView neighbours (neighborUp/neighborDown
+   * events), broadcasts over Plumtree, cluster state rounds to sampled peers.
+   */
+  readonly membership?: MembershipMode
+  /** HyParView and Plumtree settings for membership: 'hyparview'. */
+  readonly overlay?: OverlaySettings
 }
 
 export interface EncryptionOptions {
@@ -80,7 +90,7 @@ export interface EncryptionOptions {
 
 /** The fields of NodeSettings, for "not an option" checks. */
 export const NODE_SETTING_FIELDS = [
-  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates',
+  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'membership', 'overlay',
 ] as const
 
 /** Settings checked and completed: everything the composed node needs but its name, address and randomness. */
@@ -102,6 +112,10 @@ export interface ResolvedSettings {
   readonly label: string
   readonly verifyIncoming: boolean
   readonly verifyOutgoing: boolean
+  /** 'hyparview': the overlay runs instead of SWIM (absent: 'swim'). */
+  readonly membership?: MembershipMode
+  /** The overlay's resolved settings, in hyparview mode. */
+  readonly overlay?: ResolvedOverlay
 }
 
 /** Values only the runtime knows. */
@@ -177,8 +191,12 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   sub('state', () => resolveStateConfig(o.state ?? {}))
   sub('phi', () => resolvePhiConfig(o.phi ?? {}))
   const enc = encryptionSettings(o, problems)
+  const mode = resolveOverlaySettings(o, problems)
   if (problems.length > 0 || config === undefined) return undefined
   const membershipOnly = o.membershipOnly ?? false
+  if (mode.overlay !== undefined) {
+    return { name, config, meta: markMeta(tags), serf: false, membershipOnly: false, coordinates: false, incarnation, generation, broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, ...enc, membership: 'hyparview', overlay: mode.overlay }
+  }
   return {
     // Membership-only without tags is plain memberlist: no metadata at all.
     name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly,

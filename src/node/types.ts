@@ -16,6 +16,8 @@ import type { StateEvent } from '../state/cluster-state.js'
 import type { KeyringInfo } from '../wire/keyring.js'
 import type { MemberInfo, SwimEvent } from '../swim/events.js'
 import type { SwimTimer } from '../swim/timers.js'
+import type { Address } from '../core/types.js'
+import type { HyParViewTimer, NeighborDownCause, PlumtreeTimer } from '../overlay/types.js'
 
 /** Timers the node owns above SWIM's; like SWIM's, data that carries what must still hold when it fires. */
 export type NodeOwnTimer =
@@ -27,10 +29,26 @@ export type NodeOwnTimer =
   | { readonly kind: 'forceLeaveWait'; readonly seq: number }
   /** A query we sent stops collecting acks and responses. */
   | { readonly kind: 'queryDeadline'; readonly lTime: number; readonly id: number }
+  | OverlayNodeTimer
+
+/** The overlay's timers (membership: 'hyparview'; node/overlay-mode.ts). */
+export type OverlayNodeTimer =
+  | { readonly kind: 'overlayView'; readonly timer: HyParViewTimer }
+  | { readonly kind: 'overlayTree'; readonly timer: PlumtreeTimer }
+  /** A cluster state round to sampled peers. */
+  | { readonly kind: 'overlayRound'; readonly epoch: number }
+  /** join() gives up waiting for a first neighbour. */
+  | { readonly kind: 'overlayJoin'; readonly joinId: number }
 
 export type NodeTimer = SwimTimer | NodeOwnTimer
 
-const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline'])
+const OVERLAY_TIMERS = new Set<string>(['overlayView', 'overlayTree', 'overlayRound', 'overlayJoin'])
+const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline', ...OVERLAY_TIMERS])
+
+/** The overlay's timers among the node's own. */
+export function isOverlayTimer(t: NodeTimer): t is OverlayNodeTimer {
+  return OVERLAY_TIMERS.has(t.kind)
+}
 
 /** The timers the composed node handles itself (the rest are SWIM's). */
 export function isOwnTimer(t: NodeTimer): t is NodeOwnTimer {
@@ -98,6 +116,18 @@ export type NodeEvent =
   | { readonly type: 'queryCompleted'; readonly id: number; readonly result: QueryResult }
   /** A force-leave's intent went out (or its wait ended). */
   | { readonly type: 'forceLeaveCompleted'; readonly seq: number }
+  | OverlayNodeEvent
+
+/**
+ * Membership events with `membership: 'hyparview'`: the node knows its neighbours, not the cluster.
+ * `peer` is the neighbour's overlay id (the address it listens on, `ip:port`).
+ */
+export type OverlayNodeEvent =
+  | { readonly type: 'neighborUp'; readonly peer: string; readonly address: Address }
+  /** Why: `timeout` (silent), `disconnect` (it dropped the link), `shutdown` (it left), `evicted` (we made room), `unreachable` (a send failed). */
+  | { readonly type: 'neighborDown'; readonly peer: string; readonly address: Address; readonly cause: NeighborDownCause }
+  /** No neighbour left: rejoining through the passive view, then the seeds. */
+  | { readonly type: 'isolated' }
 
 export type NodeOutbox = Outbox<NodeTimer, NodeEvent>
 

@@ -32,6 +32,13 @@ export interface HyParViewConfig {
   readonly keepAliveTimeoutMs: number
   /** How long to wait for a NEIGHBOR reply before trying another passive peer. 2000. */
   readonly neighborRequestTimeoutMs: number
+  /**
+   * Partition heal: a neighbour lost to `timeout` is remembered this long, and each shuffle period one
+   * remembered peer is sent a direct SHUFFLE; when it answers (the partition healed), the link is made
+   * again with a high-priority NEIGHBOR, for one answer in activeViewSize (enough to join two sides,
+   * few enough not to rewire the overlay). 600000; 0 turns it off.
+   */
+  readonly reconnectWindowMs: number
 }
 
 export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = Object.freeze({
@@ -45,6 +52,7 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = Object.freeze({
   keepAliveIntervalMs: 1000,
   keepAliveTimeoutMs: 5000,
   neighborRequestTimeoutMs: 2000,
+  reconnectWindowMs: 600_000,
 })
 
 export type PlumtreeMode = 'plumtree' | 'flood'
@@ -116,6 +124,7 @@ export function resolveHyParViewConfig(partial: Partial<HyParViewConfig> = {}): 
   checkInt(p, 'keepAliveIntervalMs', c.keepAliveIntervalMs, 1, 3_600_000)
   checkInt(p, 'keepAliveTimeoutMs', c.keepAliveTimeoutMs, 0, 3_600_000)
   checkInt(p, 'neighborRequestTimeoutMs', c.neighborRequestTimeoutMs, 1, 3_600_000)
+  checkInt(p, 'reconnectWindowMs', c.reconnectWindowMs, 0, 86_400_000)
   if (p.length === 0 && c.passiveRandomWalkLength > c.activeRandomWalkLength) {
     p.push(`passiveRandomWalkLength: must be ≤ activeRandomWalkLength (${c.activeRandomWalkLength}), got ${c.passiveRandomWalkLength}; lower it or raise the active walk`)
   }

@@ -22,6 +22,10 @@
  *             DISCONNECT, so a link one side dropped is dropped by the other too: symmetry is restored.
  *  isolation  no neighbour left: emit `isolated`, try the passive view; when it is exhausted, JOIN a seed
  *             at each keep-alive tick until a neighbour comes up.
+ *  heal       a neighbour lost to `timeout` is remembered (reconnectWindowMs); each shuffle period X sends
+ *             one remembered peer a direct SHUFFLE (ttl 0); its SHUFFLE_REPLY proves the path is back, and
+ *             for one reply in activeViewSize X ── NEIGHBOR(high) ──▶ it: after a partition, full active
+ *             views on both sides would otherwise never take a peer from the other side.
  * ```
  *
  * Invariants (checked by `checkInvariants`, asserted in tests): neither view contains self or a
@@ -30,7 +34,7 @@
  */
 import type { Rng } from '../core/rng.js'
 import { resolveHyParViewConfig, type HyParViewConfig } from './config.js'
-import { decodeOverlayMessage, encodeOverlayMessage, type HyParViewMessage } from './messages.js'
+import { decodeOverlayMessage, encodeOverlayMessage, isHyParViewMessage, type HyParViewMessage } from './messages.js'
 import {
   PEER_ID_MAX_BYTES,
   type HyParViewEvent,
@@ -63,6 +67,8 @@ export interface HyParViewCounters {
   neighborUp: number
   neighborDown: Record<NeighborDownCause, number>
   rejoins: number
+  /** Links made again to a lost neighbour that answered (partition heal). */
+  reconnects: number
   /** Messages dropped as undecodable, by reason. */
   decodeErrors: Record<string, number>
 }
@@ -79,6 +85,7 @@ export class HyParView implements PeerSampling {
     neighborUp: 0,
     neighborDown: { timeout: 0, disconnect: 0, shutdown: 0, evicted: 0, unreachable: 0 },
     rejoins: 0,
+    reconnects: 0,
     decodeErrors: {},
   }
   private readonly rng: Rng
@@ -97,6 +104,8 @@ export class HyParView implements PeerSampling {
   private epoch = 0
   private running = false
   private wasIsolated = false
+  /** Neighbours lost to `timeout`, with when: probed for partition heal (bounded by passiveViewSize). */
+  private readonly lost = new Map<PeerId, number>()
 
   constructor(options: HyParViewOptions) {
     this.config = resolveHyParViewConfig(options.config)
@@ -160,6 +169,7 @@ export class HyParView implements PeerSampling {
     this.active.length = 0
     this.heardAtMs.length = 0
     this.passive.length = 0
+    this.lost.clear()
     this.pendingPeer = undefined
     this.running = false
     this.epoch++
@@ -178,6 +188,7 @@ export class HyParView implements PeerSampling {
 
   /** The runtime could not deliver to `peer` (refused or reset connection): it is down, `unreachable`. */
   sendFailed(peer: PeerId, nowMs: number, out: HyParViewOutbox): void {
+    this.lost.delete(peer)
     if (this.removeActive(peer, 'unreachable', out)) {
       this.removePassive(peer)
       this.repair(nowMs, out)
@@ -197,7 +208,7 @@ export class HyParView implements PeerSampling {
       return
     }
     const m = r.value
-    if (m.kind === 'gossip' || m.kind === 'ihave' || m.kind === 'graft' || m.kind === 'prune') {
+    if (!isHyParViewMessage(m)) {
       this.counters.decodeErrors['not-supported'] = (this.counters.decodeErrors['not-supported'] ?? 0) + 1
       return
     }
@@ -235,6 +246,7 @@ export class HyParView implements PeerSampling {
       case 'shuffleReply':
         this.mergePassive(m.peers, this.lastShuffleSample)
         this.lastShuffleSample = []
+        if (this.lost.delete(m.from)) this.reconnect(m.from, out)
         break
       case 'ping':
         // A ping from a peer that is not our neighbour: the link is one-sided; tell it to drop it.
@@ -249,6 +261,7 @@ export class HyParView implements PeerSampling {
       case 'shuffle':
         if (timer.epoch !== this.epoch) return
         this.shuffle(out)
+        this.probeLost(nowMs, out)
         out.schedule(timer, this.config.shuffleIntervalMs)
         break
       case 'keepAlive':
@@ -360,11 +373,40 @@ export class HyParView implements PeerSampling {
     this.send(out, target, { kind: 'shuffle', from: this.self, origin: this.self, ttl: this.config.activeRandomWalkLength, peers: [this.self, ...sample] })
   }
 
+  /** Heal: one remembered lost neighbour gets a direct SHUFFLE (its reply shows the path is back). */
+  private probeLost(nowMs: number, out: HyParViewOutbox): void {
+    if (this.lost.size === 0) return
+    for (const [peer, at] of this.lost) if (nowMs - at > this.config.reconnectWindowMs) this.lost.delete(peer)
+    if (this.lost.size === 0) return
+    const peers = [...this.lost.keys()]
+    const peer = peers[this.rng.int(peers.length)]
+    const sample = this.rng.sample(this.passive, Math.min(this.config.shufflePassiveCount, this.passive.length))
+    this.send(out, peer, { kind: 'shuffle', from: this.self, origin: this.self, ttl: 0, peers: [this.self, ...sample] })
+  }
+
+  /** A lost neighbour answered: for one answer in activeViewSize, make the link again (high priority). */
+  private reconnect(peer: PeerId, out: HyParViewOutbox): void {
+    if (this.active.includes(peer) || this.pendingPeer !== undefined) return
+    if (this.active.length >= this.config.activeViewSize && this.rng.int(this.config.activeViewSize) !== 0) return
+    this.pendingPeer = peer
+    const attempt = ++this.attempt
+    this.counters.neighborRequestsSent++
+    this.counters.reconnects++
+    this.send(out, peer, { kind: 'neighbor', from: this.self, highPriority: true })
+    out.schedule({ kind: 'neighborTimeout', peer, attempt }, this.config.neighborRequestTimeoutMs)
+  }
+
   private keepAlive(nowMs: number, out: HyParViewOutbox): void {
     if (this.config.keepAliveTimeoutMs > 0) {
       const deadline = nowMs - this.config.keepAliveTimeoutMs
       for (let i = this.active.length - 1; i >= 0; i--) {
-        if (this.heardAtMs[i] < deadline) this.removeActive(this.active[i], 'timeout', out)
+        if (this.heardAtMs[i] >= deadline) continue
+        const peer = this.active[i]
+        this.removeActive(peer, 'timeout', out)
+        if (this.config.reconnectWindowMs > 0) {
+          if (this.lost.size >= this.config.passiveViewSize) this.lost.delete(this.lost.keys().next().value as PeerId)
+          this.lost.set(peer, nowMs)
+        }
       }
       for (const p of this.active) this.send(out, p, { kind: 'ping', from: this.self })
     }

@@ -1,6 +1,7 @@
 /**
  * The overlay's public surface: HyParView partial views, Plumtree broadcast trees and peer sampling,
- * as pure state machines (the composed node does not run them yet; drive them with an OverlayOutbox).
+ * as pure state machines (drive them with an OverlayOutbox; the composed node runs them with
+ * `membership: 'hyparview'`, src/node/overlay-mode.ts).
  */
 export { HyParView } from './hyparview.js'
 export type { HyParViewOptions, HyParViewCounters, HyParViewOutbox } from './hyparview.js'

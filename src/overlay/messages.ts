@@ -11,6 +11,9 @@
  *  [6 SHUFFLE,       from, origin, ttl, [peer, …]]
  *  [7 SHUFFLE_REPLY, from, [peer, …]]
  *  [8 PING,          from]
+ *
+ *  Composed node's other protocols over the overlay (cluster state rounds to sampled peers)
+ *  [20 APP,          from, protocol:uint, payload:bin]
  * ```
  *
  * `from` is the sender's PeerId (the address it listens on), carried because a reply may travel over
@@ -50,6 +53,7 @@ export const Kind = {
   ihave: 17,
   graft: 18,
   prune: 19,
+  app: 20,
 } as const
 
 export type HyParViewMessage =
@@ -73,7 +77,20 @@ export type PlumtreeMessage =
   | { readonly kind: 'graft'; readonly from: PeerId; readonly ids: readonly string[] }
   | { readonly kind: 'prune'; readonly from: PeerId }
 
-export type OverlayMessage = HyParViewMessage | PlumtreeMessage
+/** A message of another protocol (by its stack id) carried between overlay peers. */
+export interface AppMessage {
+  readonly kind: 'app'
+  readonly from: PeerId
+  readonly protocol: number
+  readonly payload: Uint8Array
+}
+
+export type OverlayMessage = HyParViewMessage | PlumtreeMessage | AppMessage
+
+/** True for HyParView's kinds. */
+export function isHyParViewMessage(m: OverlayMessage): m is HyParViewMessage {
+  return !isPlumtreeMessage(m) && m.kind !== 'app'
+}
 
 /** True for Plumtree's kinds (the first byte after the array header tells them apart). */
 export function isPlumtreeMessage(m: OverlayMessage): m is PlumtreeMessage {
@@ -119,6 +136,8 @@ function fieldsOf(m: OverlayMessage): MsgpackValue[] {
       return [m.entries.flatMap((e) => [hexToBytes(e.id), e.hops])]
     case 'graft':
       return [m.ids.map(hexToBytes)]
+    case 'app':
+      return [m.protocol, m.payload]
   }
 }
 
@@ -155,7 +174,7 @@ function messageId(r: MsgpackReader): string {
 }
 
 /** Fields per kind (kind and sender included): the array length must match exactly. */
-const FIELD_COUNT: Readonly<Record<number, number>> = { 1: 2, 2: 4, 3: 3, 4: 3, 5: 3, 6: 5, 7: 3, 8: 2, 16: 5, 17: 3, 18: 3, 19: 2 }
+const FIELD_COUNT: Readonly<Record<number, number>> = { 1: 2, 2: 4, 3: 3, 4: 3, 5: 3, 6: 5, 7: 3, 8: 2, 16: 5, 17: 3, 18: 3, 19: 2, 20: 4 }
 
 /** Decodes one overlay message. `maxPayloadBytes` bounds a GOSSIP's payload ('too-large' beyond). Never throws. */
 export function decodeOverlayMessage(bytes: Uint8Array, maxPayloadBytes = 65_000): DecodeResult<OverlayMessage> {
@@ -220,6 +239,11 @@ export function decodeOverlayMessage(bytes: Uint8Array, maxPayloadBytes = 65_000
         const ids: string[] = []
         for (let i = 0; i < len; i++) ids.push(messageId(r))
         m = { kind: 'graft', from, ids }
+        break
+      }
+      case Kind.app: {
+        const protocol = r.uint(SMALL_MAX, 'protocol')
+        m = { kind: 'app', from, protocol, payload: r.bytes(OVERLAY_MESSAGE_MAX_BYTES, 'payload') }
         break
       }
       default:

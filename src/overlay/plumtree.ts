@@ -28,10 +28,11 @@
  * ihaveQueueMax ids per lazy peer. Payloads over maxPayloadBytes are refused with a BroadcastError when
  * broadcast and counted as `too-large` when received: never silent.
  */
-import { createHash } from 'node:crypto'
+// @noble/hashes, not node:crypto: the composed node (and so Plumtree) also runs in the browser's simulator.
+import { sha256 } from '@noble/hashes/sha2.js'
 import { BroadcastError } from '../gossip/rumor-types.js'
 import { resolvePlumtreeConfig, type PlumtreeConfig } from './config.js'
-import { decodeOverlayMessage, encodeOverlayMessage, idToHex, type IHaveEntry, type PlumtreeMessage } from './messages.js'
+import { decodeOverlayMessage, encodeOverlayMessage, idToHex, isPlumtreeMessage, type IHaveEntry, type PlumtreeMessage } from './messages.js'
 import type { OverlayOutbox, PeerId, PlumtreeEvent, PlumtreeTimer } from './types.js'
 
 export type PlumtreeOutbox = OverlayOutbox<PlumtreeTimer, PlumtreeEvent>
@@ -77,7 +78,7 @@ interface Missing {
 
 /** The content-derived id of a payload. */
 export function messageIdOf(payload: Uint8Array): string {
-  return idToHex(createHash('sha256').update(payload).digest().subarray(0, 16))
+  return idToHex(sha256(payload).subarray(0, 16))
 }
 
 export class Plumtree {
@@ -169,7 +170,7 @@ export class Plumtree {
       return
     }
     const m = r.value
-    if (m.kind !== 'gossip' && m.kind !== 'ihave' && m.kind !== 'graft' && m.kind !== 'prune') {
+    if (!isPlumtreeMessage(m)) {
       this.counters.decodeErrors['not-supported'] = (this.counters.decodeErrors['not-supported'] ?? 0) + 1
       return
     }

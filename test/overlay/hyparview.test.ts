@@ -251,3 +251,46 @@ test('samplePeers gives active neighbours first, then passive backups, never mor
   assert.equal(new Set(s).size, 4)
   assert.equal(hv.samplePeers(100).length, 5)
 })
+
+test('heal: a neighbour lost to timeout is probed with a direct SHUFFLE each shuffle period; its reply remakes the link with a high-priority NEIGHBOR', () => {
+  const { hv, out } = node()
+  withActive(hv, out, ['a', 'b'])
+  // Only b keeps talking: a times out.
+  const timeout = hv.config.keepAliveTimeoutMs
+  hv.heardFrom('b', timeout + 1)
+  hv.handleTimer({ kind: 'keepAlive', epoch: 1 }, timeout + 1, out)
+  assert.ok(out.events.some((e) => e.type === 'neighbor-down' && e.peer === 'a' && e.cause === 'timeout'))
+  out.clear()
+  hv.handleTimer({ kind: 'shuffle', epoch: 1 }, timeout + 2, out)
+  const probe = sent(out).find((s) => s.to === 'a')
+  assert.ok(probe !== undefined && probe.m.kind === 'shuffle', 'the lost neighbour is probed')
+  assert.equal(probe.m.kind === 'shuffle' && probe.m.ttl, 0)
+  out.clear()
+  // The path is back: a answers. The active view is not full, so the link is made again at once.
+  give(hv, out, { kind: 'shuffleReply', from: 'a', peers: [] }, timeout + 3)
+  assert.deepEqual(sent(out).filter((s) => s.to === 'a').map((s) => s.m), [{ kind: 'neighbor', from: 'x', highPriority: true }])
+  assert.equal(hv.counters.reconnects, 1)
+  give(hv, out, { kind: 'neighborReply', from: 'a', accepted: true }, timeout + 4)
+  assert.ok(hv.isActive('a'))
+  out.clear()
+  // Answered once: no longer probed.
+  hv.handleTimer({ kind: 'shuffle', epoch: 1 }, timeout + 5, out)
+  assert.ok(!sent(out).some((s) => s.to === 'a' && s.m.kind === 'shuffle' && s.m.ttl === 0))
+})
+
+test('heal is off with reconnectWindowMs 0, and a lost neighbour is forgotten after the window', () => {
+  const off = new HyParView({ self: 'x', rng: new SeededRng(1), config: { reconnectWindowMs: 0 } })
+  const out: Out = new CollectingOverlayOutbox()
+  off.start(0, out)
+  withActive(off, out, ['a'])
+  off.handleTimer({ kind: 'keepAlive', epoch: 1 }, 10_000, out)
+  out.clear()
+  off.handleTimer({ kind: 'shuffle', epoch: 1 }, 10_001, out)
+  assert.ok(!sent(out).some((s) => s.to === 'a'))
+  const { hv, out: o2 } = node()
+  withActive(hv, o2, ['a'])
+  hv.handleTimer({ kind: 'keepAlive', epoch: 1 }, 10_000, o2)
+  o2.clear()
+  hv.handleTimer({ kind: 'shuffle', epoch: 1 }, 10_000 + hv.config.reconnectWindowMs + 1, o2)
+  assert.ok(!sent(o2).some((s) => s.to === 'a' && s.m.kind === 'shuffle' && s.m.ttl === 0))
+})

@@ -9,9 +9,9 @@
  *   HyParView neighbour up/down ──▶ every layer's neighborUp / neighborDown   (as the composed node will wire them)
  *   a send to a crashed node ──▶ (connectionRefused) sendFailed after one round trip, else silence
  *
- * It runs the overlay protocols alone, not the composed node (which has no `membership: 'hyparview'`
- * mode yet), so it lives beside the tests, as the rumor harness does, for the tests and for
- * `npm run bench:overlay`. It runs nodes the size of the overlay's state only: 10,000 fit in memory.
+ * It runs the overlay protocols alone, not the composed node (whose `membership: 'hyparview'` mode
+ * the Simulation runs: node-mode.test.ts), so it lives beside the tests, as the rumor harness does,
+ * for the protocol tests and for `npm run bench:overlay`. It runs nodes the size of the overlay's state only: 10,000 fit in memory.
  *
  * Crash model: a crashed node stops at once; packets to it vanish. With `connectionRefused` (the
  * papers' TCP model: a dead process's connections are closed by its host, and a send over a broken

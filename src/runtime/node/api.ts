@@ -5,7 +5,7 @@
 import type { MemberState, SwimEvent } from '../../node/index.js'
 import type {
   BroadcastMessage, Coordinate, CoordinateStats, EncryptionStatus, Member, MemberEvent, ProtocolStats, RttEstimate, QueryOptions as NodeQueryOptions, QueryResult,
-  QueryToAnswer, SerfLayerEvent, StateEvent, SwimStats, Tags, Traffic,
+  QueryToAnswer, SerfLayerEvent, StateEvent, SwimStats, Tags, Traffic, OverlayNodeEvent, OverlayStats,
 } from '../../node/index.js'
 import type { Address } from '../../core/types.js'
 import type { DiscoveryEvent } from './discovery/rediscovery.js'
@@ -97,7 +97,7 @@ export class NameConflictError extends JoinError {
   }
 }
 
-export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic' | 'discovery'
+export type NodeEventName = 'member' | 'event' | 'serf' | 'message' | 'state' | 'query' | 'keyring' | 'traffic' | 'discovery' | 'neighbor'
 
 export interface GrapevineNode {
   readonly name: string
@@ -185,6 +185,10 @@ export interface GrapevineNode {
   protocolStats(): ProtocolStats
   /** The protocol's counters (drops by reason, probes, …). */
   stats(): SwimStats
+  /** With membership: 'hyparview': the views, tree sizes and counters; undefined with SWIM. */
+  overlay(): OverlayStats | undefined
+  /** Up to k peers for protocols that need a few partners: overlay ids (`ip:port`) with HyParView, member names with SWIM. */
+  samplePeers(k: number): string[]
   /** Encryption and label status, keys by fingerprint. */
   encryption(): EncryptionStatus
   /** Installs a key (base64 or bytes) for decryption; the first key of an empty keyring becomes primary. Throws KeyringError. */
@@ -213,6 +217,8 @@ export interface GrapevineNode {
   on(event: 'traffic', listener: (t: Traffic) => void): this
   /** A rediscovery round: what the seeds resolved to, what was joined, and what failed. */
   on(event: 'discovery', listener: (e: DiscoveryEvent) => void): this
+  /** With membership: 'hyparview': a neighbour came up, went down (with the cause), or none is left (isolated). */
+  on(event: 'neighbor', listener: (e: OverlayNodeEvent) => void): this
   off(event: NodeEventName, listener: (...args: never[]) => void): this
 }
 

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
 import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, QueryResponseError, SERF_PING_QUERY, decodeTags, serfEventId } from '../../node/index.js'
-import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, SwimStats, Tags } from '../../node/index.js'
+import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, OverlayStats, SwimStats, Tags } from '../../node/index.js'
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
 import { toKey } from '../../node/index.js'
@@ -114,6 +114,11 @@ export class NodeHandle implements GrapevineNode {
       }
       case 'leaveCompleted':
         for (const done of this.leaves.splice(0)) done()
+        break
+      case 'neighborUp':
+      case 'neighborDown':
+      case 'isolated':
+        this.bus.emit('neighbor', e)
         break
     }
     this.bus.emit('event', e)
@@ -330,6 +335,14 @@ export class NodeHandle implements GrapevineNode {
 
   stats(): SwimStats {
     return this.node.stats
+  }
+
+  overlay(): OverlayStats | undefined {
+    return this.node.overlay?.stats()
+  }
+
+  samplePeers(k: number): string[] {
+    return this.node.samplePeers(k)
   }
 
   private stateApi(): NodeStateApi {

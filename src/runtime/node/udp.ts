@@ -21,8 +21,14 @@ export interface UdpHandlers {
   dropped(reason: DropReason, from: Address | undefined, detail: string): void
 }
 
+/** Longest a close waits for datagrams already sent to leave. */
+const CLOSE_DRAIN_MS = 500
+
 export class UdpTransport {
   private closed = false
+  /** Sends whose callback has not come yet. */
+  private inFlight = 0
+  private drained: (() => void) | undefined
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -79,16 +85,29 @@ export class UdpTransport {
     let host = to.ip
     if (this.family === 'udp4' && !isIpv4(host)) return 'unreachable-family'
     if (this.family === 'udp6' && isIpv4(host)) host = `::ffff:${host}`
+    this.inFlight++
     this.socket.send(bytes, to.port, host, (err) => {
+      if (--this.inFlight === 0) this.drained?.()
       if (err) onError(err.message)
     })
     return undefined
   }
 
-  /** Closes the socket; idempotent. */
+  /**
+   * Closes the socket; idempotent. Datagrams already handed to `send` (a leave's last words) go out
+   * first: the close waits for their callbacks, at most CLOSE_DRAIN_MS.
+   */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve()
     this.closed = true
-    return new Promise((resolve) => this.socket.close(() => resolve()))
+    const drained = new Promise<void>((resolve) => {
+      if (this.inFlight === 0) return resolve()
+      const timer = setTimeout(resolve, CLOSE_DRAIN_MS)
+      this.drained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    return drained.then(() => new Promise((resolve) => this.socket.close(() => resolve())))
   }
 }

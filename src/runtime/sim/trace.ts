@@ -70,5 +70,11 @@ export function describeEvent(event: NodeEvent): string {
       return `queryCompleted id=${event.id} acks=${event.result.acks.length} responses=${event.result.responses.length}`
     case 'forceLeaveCompleted':
       return `forceLeaveCompleted seq=${event.seq}`
+    case 'neighborUp':
+      return `neighborUp ${event.peer}`
+    case 'neighborDown':
+      return `neighborDown ${event.peer} cause=${event.cause}`
+    case 'isolated':
+      return 'isolated'
   }
 }

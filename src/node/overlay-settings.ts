@@ -1,0 +1,84 @@
+/**
+ * The node's `membership` and `overlay` settings: which membership the composed node runs (SWIM, the
+ * default, or HyParView + Plumtree for clusters too large for full membership) and the overlay's
+ * protocol settings, checked once with every problem named with its fix.
+ *
+ *   NodeSettings.membership / .overlay / .serf / .coordinates ──resolveOverlaySettings──▶ ResolvedOverlay | problems
+ */
+import { ConfigError } from '../core/errors.js'
+import { resolveHyParViewConfig, resolvePlumtreeConfig } from '../overlay/config.js'
+import type { HyParViewConfig, PlumtreeConfig } from '../overlay/config.js'
+
+export type MembershipMode = 'swim' | 'hyparview'
+
+/** The overlay's settings (used with `membership: 'hyparview'`). */
+export interface OverlaySettings {
+  /** HyParView over its defaults (active view 5, passive 30, walks 6 and 3, shuffle every 10 s, keep-alive 1 s / 5 s). */
+  readonly hyparview?: Partial<HyParViewConfig>
+  /** Plumtree over its defaults (payloads up to 1024 bytes, IHAVE every 50 ms, GRAFT after 200 ms). */
+  readonly plumtree?: Partial<PlumtreeConfig>
+  /** How long join() waits for a first neighbour before it reports that no seed answered. Default 5000. */
+  readonly joinTimeoutMs?: number
+}
+
+export interface ResolvedOverlay {
+  readonly hyparview: HyParViewConfig
+  readonly plumtree: PlumtreeConfig
+  readonly joinTimeoutMs: number
+}
+
+export interface OverlayInput {
+  readonly membership?: unknown
+  readonly overlay?: unknown
+  readonly serf?: unknown
+  readonly coordinates?: unknown
+  readonly membershipOnly?: unknown
+}
+
+/**
+ * Checks `membership` and `overlay`; adds each problem to `problems`. Returns the mode and, in
+ * hyparview mode, the resolved overlay (undefined in SWIM mode or when something is wrong).
+ */
+export function resolveOverlaySettings(o: OverlayInput, problems: string[]): { readonly membership: MembershipMode; readonly overlay: ResolvedOverlay | undefined } {
+  const membership = o.membership ?? 'swim'
+  if (membership !== 'swim' && membership !== 'hyparview') {
+    problems.push(`membership: expected 'swim' (full membership, the default) or 'hyparview' (partial views and Plumtree broadcasts, for very large clusters), got ${JSON.stringify(o.membership)}`)
+    return { membership: 'swim', overlay: undefined }
+  }
+  const given = o.overlay ?? {}
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    problems.push(`overlay: expected { hyparview?: {...}, plumtree?: {...}, joinTimeoutMs? }, got ${JSON.stringify(o.overlay)}`)
+    return { membership, overlay: undefined }
+  }
+  const s = given as OverlaySettings
+  for (const k of Object.keys(s)) {
+    if (k !== 'hyparview' && k !== 'plumtree' && k !== 'joinTimeoutMs') problems.push(`overlay.${k}: not an option; the options are hyparview, plumtree, joinTimeoutMs`)
+  }
+  if (membership === 'swim') {
+    if (o.overlay !== undefined) problems.push(`overlay: only used with membership: 'hyparview'; add membership: 'hyparview' or remove overlay`)
+    return { membership, overlay: undefined }
+  }
+  if (o.serf === true) problems.push(`serf: Serf's protocol rides on SWIM and cannot run with membership: 'hyparview'; remove serf: true or use membership: 'swim'`)
+  if (o.coordinates === true) problems.push(`coordinates: network coordinates come from SWIM's probes and cannot run with membership: 'hyparview'; remove coordinates: true`)
+  if (o.membershipOnly === true) problems.push(`membershipOnly: SWIM alone; with membership: 'hyparview' the node always runs Plumtree; remove membershipOnly`)
+  const joinTimeoutMs = s.joinTimeoutMs ?? 5000
+  if (typeof joinTimeoutMs !== 'number' || !Number.isInteger(joinTimeoutMs) || joinTimeoutMs < 1 || joinTimeoutMs > 600_000) {
+    problems.push(`overlay.joinTimeoutMs: expected an integer number of milliseconds in [1, 600000], got ${JSON.stringify(s.joinTimeoutMs)}`)
+  }
+  let hyparview: HyParViewConfig | undefined
+  let plumtree: PlumtreeConfig | undefined
+  try {
+    hyparview = resolveHyParViewConfig(s.hyparview ?? {})
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    problems.push(...e.problems.map((p) => `overlay.hyparview.${p}`))
+  }
+  try {
+    plumtree = resolvePlumtreeConfig(s.plumtree ?? {})
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    problems.push(...e.problems.map((p) => `overlay.plumtree.${p}`))
+  }
+  if (hyparview === undefined || plumtree === undefined) return { membership, overlay: undefined }
+  return { membership, overlay: Object.freeze({ hyparview, plumtree, joinTimeoutMs }) }
+}
