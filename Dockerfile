@@ -15,15 +15,19 @@ COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
 COPY web ./web
-RUN npm run build \
- && npm prune --omit=dev --ignore-scripts
+RUN npm run build
+# The image's own manifest: the library's dependencies plus what the agent and CLI need (their optional peers),
+# installed at the lockfile's versions; the plots' and the lab's packages stay out.
+RUN mkdir -p /app/dist \
+ && node scripts/image-manifest.mjs /app/package.json \
+ && cp package-lock.json /app/ \
+ && cp -r dist/src dist/web /app/dist/ \
+ && cd /app && npm install --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- run: distroless Node.js 20 (no shell, no package manager), user 65532
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /app ./
 USER 65532:65532
 # Defaults for a container: listen on every interface, logs as JSON lines. The HTTP API off loopback
 # needs GRAPEVINE_HTTP_TOKEN (the agent refuses to start without it). Data (snapshot, keyring file)
