@@ -55,6 +55,15 @@ test('agents of two datacenters: the WAN pool in the API and the CLI, an event r
     assert.equal(unknown.status, 502)
     assert.match(((await unknown.json()) as { error: string }).error, /no server of datacenter dc7 is known/)
 
+    // The dashboard's view carries both pools, and the estimated round trips (coordinates).
+    const view = (await (await fetch(url(a1, '/v1/ui/view'))).json()) as { pools: { datacenter: string; server: boolean; wan: Array<{ name: string }>; datacenters: Array<{ datacenter: string }> }; coordinate: { error: number } | null }
+    assert.deepEqual([view.pools.datacenter, view.pools.server, view.pools.wan.map((m) => m.name), view.pools.datacenters.map((d) => d.datacenter)], ['dc1', true, ['a1.dc1', 'b1.dc2'], ['dc1', 'dc2']])
+    assert.ok(view.coordinate !== null && view.coordinate.error > 0)
+    await waitFor('b1 estimates its round trip to b2', () => b1.node.rtt('b2') !== undefined, 15_000)
+    const bView = (await (await fetch(url(b1, '/v1/ui/view'))).json()) as { members: Array<{ name: string; rttMs: number | null }> }
+    const rtt = bView.members.find((m) => m.name === 'b2')?.rttMs
+    assert.ok(typeof rtt === 'number' && rtt >= 0 && rtt < 100, `rtt ${rtt}`)
+
     // The CLI shows both pools.
     const cli = await runCli(['members', '--wan', '--http', a1.httpAddress])
     assert.equal(cli.code, 0, cli.stderr)

@@ -117,7 +117,7 @@ export class HttpApi {
   private readonly ui: UiTracker
 
   constructor(private readonly target: ApiTarget) {
-    this.ui = new UiTracker(target.node)
+    this.ui = new UiTracker(target.node, target.pools)
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         if (res.headersSent) return void res.destroy()
