@@ -76,9 +76,11 @@ export async function runDatacentersFileCommand(path: string, text: string, raw:
     if (durationMs <= 0) throw new UsageError(`--duration: expected a duration above 0 like 5m, got ${JSON.stringify(raw.duration)}`)
     const seed = raw.seed !== undefined ? parseSeed(raw.seed) : (file.seed ?? randomSeed())
     const steps = (file.scenario.steps ?? []).filter((s) => s.atMs < durationMs)
+    const wallStart = performance.now()
     report = runDatacentersScenario({ ...file.scenario, seed, durationMs, steps })
+    const wallMs = performance.now() - wallStart
     const replay = `grapevine sim ${path} --seed ${seed}${raw.duration === undefined ? '' : ` --duration ${formatDurationMs(durationMs)}`}`
-    io.out(raw.json === true ? JSON.stringify({ ...report, replay }, null, 2) + '\n' : formatDatacentersReport(report) + `replay: ${replay}\n`)
+    io.out(raw.json === true ? JSON.stringify({ ...report, wallMs, replay }, null, 2) + '\n' : formatDatacentersReport(report, wallMs) + `replay: ${replay}\n`)
   } catch (err) {
     return fileErrorExit(err, path, io)
   }
