@@ -14,7 +14,9 @@
 import { EventEmitter } from 'node:events'
 import pino from 'pino'
 import type { Logger } from 'pino'
-import { NameConflictError, startNode } from '../runtime/node/start-node.js'
+import { NameConflictError } from '../runtime/node/start-node.js'
+import type { DatacenterNode } from '../runtime/node/pools.js'
+import { poolsInfo, runAgentPools, startAgentNode } from './pools.js'
 import type { BroadcastMessage, GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
 import type { SwimEvent } from '../node/index.js'
 import { parseHostPort } from '../runtime/node/address.js'
@@ -79,6 +81,7 @@ export class Agent extends EventEmitter {
   private httpPort = 0
   private snapshotWriter: SnapshotWriter | undefined
   private handlers: EventHandlers | undefined
+  private stopPools: (() => void) | undefined
   /** Seeds the background join is working on, and how it went. */
   private joinState: { seeds: readonly string[]; attempts: number; done: boolean; contacted: number; lastError?: string } = { seeds: [], attempts: 0, done: true, contacted: 0 }
   readonly metrics: AgentMetrics
@@ -89,11 +92,14 @@ export class Agent extends EventEmitter {
     readonly node: GrapevineNode,
     readonly log: Logger,
     opts: AgentOptions,
+    /** The datacenter pools (LAN and, on a server, WAN) when started with --datacenter. */
+    readonly pools?: DatacenterNode,
   ) {
     super()
     this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true })
     this.api = new HttpApi({
       node,
+      pools,
       metrics: this.metrics,
       token: config.httpToken,
       metricsPublic: config.metricsPublic,
@@ -161,7 +167,7 @@ export class Agent extends EventEmitter {
       log.info({ snapshot: config.snapshot, tags: snap.tags, configured: config.tags }, 'tags from the snapshot (last set at runtime) replace the configured ones')
       tags = snap.tags
     }
-    const node = await startNode({
+    const { node, pools } = await startAgentNode(config, {
       name: config.name,
       bind: config.bind,
       advertise: config.advertise,
@@ -176,7 +182,7 @@ export class Agent extends EventEmitter {
       label: config.label,
       discovery: config.discovery,
     })
-    const agent = new Agent(config, node, log, opts)
+    const agent = new Agent(config, node, log, opts, pools)
     try {
       await agent.saveKeyring()
       const h = parseHostPort(config.http)
@@ -184,7 +190,7 @@ export class Agent extends EventEmitter {
       agent.httpPort = await agent.api.listen(h.ip, h.port)
     } catch (e) {
       agent.metrics.close()
-      await node.shutdown()
+      await (pools ?? node).shutdown()
       throw e
     }
     const enc = node.encryption()
@@ -204,6 +210,7 @@ export class Agent extends EventEmitter {
       void agent.snapshotWriter.write(false)
     }
     if (seeds.length > 0) agent.joinInBackground(seeds)
+    if (pools !== undefined) agent.stopPools = runAgentPools(pools, config, log)
     return agent
   }
 
@@ -263,6 +270,7 @@ export class Agent extends EventEmitter {
       join: { seeds: this.joinState.seeds, attempts: this.joinState.attempts, done: this.joinState.done, lastError: this.joinState.lastError ?? null },
       members: counts,
       encryption: this.node.encryption(),
+      ...poolsInfo(this.pools),
       stats: {
         probes: s.probes, probeFailures: s.probeFailures, suspicionsRaised: s.suspicionsRaised, refutations: s.refutations,
         packetsIn: s.packetsIn, packetsOut: s.packetsOut, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
@@ -286,15 +294,16 @@ export class Agent extends EventEmitter {
     if (this.stopping === undefined) {
       this.stopping = (async () => {
         if (this.joinTimer !== undefined) clearTimeout(this.joinTimer)
+        this.stopPools?.()
         const leave = opts.leave !== false
         if (leave) {
           this.log.info('leaving the cluster')
-          await this.node.leave()
+          await (this.pools ?? this.node).leave()
         }
         opts.onLeft?.()
         await this.handlers?.close()
         await this.snapshotWriter?.stop(leave)
-        await this.node.shutdown()
+        await (this.pools ?? this.node).shutdown()
         // Let a response written just now go out before connections are closed.
         await new Promise((r) => setImmediate(r))
         await this.api.close()

@@ -30,6 +30,7 @@
  *   --encrypt-verify-outgoing B  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  encryptVerifyOutgoing (default true)
  *   --event-handler [F=]S GRAPEVINE_EVENT_HANDLER (one)   eventHandlers (array of "[FILTER=]SCRIPT", as Serf's)
  *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
+ *   --datacenter, --server, --wan-bind, --join-wan, …      datacenter, server, …: see pools-config.ts
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
@@ -51,6 +52,9 @@ import { parseEventHandler } from './event-handlers.js'
 import type { EventScript } from './event-handlers.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
+import { POOL_FILE_FIELDS, resolvePoolConfig } from './pools-config.js'
+import type { AgentPoolConfig, RawPoolFlags } from './pools-config.js'
+import { reservedTagProblems } from '../pools/names.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
 export const DEFAULT_BIND = '0.0.0.0:7946'
@@ -97,10 +101,14 @@ export interface AgentConfig {
   readonly eventHandlers: readonly EventScript[]
   /** A handler script running longer is killed (a query's handler also at the query's timeout). */
   readonly eventHandlerTimeoutMs: number
+  /** Datacenter and WAN pool (pools-config.ts); undefined: one plain pool. */
+  readonly pools: AgentPoolConfig | undefined
+  /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates). */
+  readonly coordinates: boolean
 }
 
 /** The agent's flags as commander hands them over. */
-export interface RawAgentFlags {
+export interface RawAgentFlags extends RawPoolFlags {
   config?: string
   name?: string
   bind?: string
@@ -141,6 +149,7 @@ const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
+  ...POOL_FILE_FIELDS,
 ])
 
 /**
@@ -449,6 +458,9 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
 
+  const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems)
+  if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
+
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
   // size; it runs even when other problems were found, so one run reports every mistake. Addresses
   // already refused above are left out, so they are not reported twice.
@@ -468,6 +480,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, pools, coordinates,
   }
 }

@@ -200,6 +200,8 @@ export class EventHandlers {
       this.dispatch('user', m.name, { SERF_USER_EVENT: m.name, SERF_USER_LTIME: String(m.lTime ?? 0) }, payloadStdin(m.payload))
     }
     const onQuery = (q: SerfQueryEvent): void => {
+      // Grapevine's own queries (the datacenter relay, _gv_…) are answered inside, as Serf's _serf_… ones.
+      if (q.name.startsWith('_gv_')) return
       this.dispatch('query', q.name, { SERF_QUERY_NAME: q.name, SERF_QUERY_LTIME: String(q.lTime) }, payloadStdin(q.payload), q)
     }
     node.on('member', onMember)

@@ -14,6 +14,7 @@ import type { ClientFlags } from './client.js'
 import { keygenCommand, keysCommand } from './client-keys.js'
 import { reachabilityCommand } from './client-reachability.js'
 import { rttCommand } from './client-coordinates.js'
+import { datacentersCommand } from './client-pools.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
 import type { RawAgentFlags } from '../agent/config.js'
@@ -104,6 +105,13 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  --encrypt-verify-outgoing
   GRAPEVINE_EVENT_HANDLER            --event-handler (one handler)
   GRAPEVINE_EVENT_HANDLER_TIMEOUT    --event-handler-timeout
+  GRAPEVINE_DATACENTER               --datacenter
+  GRAPEVINE_SERVER                   --server (true or false)
+  GRAPEVINE_WAN_BIND                 --wan-bind
+  GRAPEVINE_WAN_ADVERTISE            --wan-advertise
+  GRAPEVINE_JOIN_WAN                 --join-wan (comma-separated)
+  GRAPEVINE_FLOOD_INTERVAL           --flood-interval
+  GRAPEVINE_DISABLE_COORDINATES      --disable-coordinates (true or false)
 Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
 `
 
@@ -138,6 +146,13 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--encrypt-verify-outgoing <BOOL>', 'encrypt what we send when keys are installed (default true; false while switching a cluster over)')
     .option('--event-handler <[FILTER=]SCRIPT>', 'run SCRIPT for matching events, exactly as Serf does (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME, query, query:NAME; comma-separated; repeatable)', collect)
     .option('--event-handler-timeout <MS>', 'kill a handler script running longer than this (default 30000)')
+    .option('--datacenter <DC>', 'this agent\'s datacenter (a LAN tag dc=DC); with --server it also runs the WAN pool')
+    .option('--server', 'a server of its datacenter: runs the WAN pool of all datacenters\' servers on --wan-bind')
+    .option('--wan-bind <HOST:PORT>', 'the WAN pool\'s gossip address, servers only (default 0.0.0.0:8302)')
+    .option('--wan-advertise <HOST:PORT>', 'the address other datacenters\' servers use to reach this server\'s WAN pool')
+    .option('--join-wan <ADDR>', 'a server of another datacenter to join in the WAN pool, retried with backoff (repeatable)', collect)
+    .option('--flood-interval <MS>', 'how often a server joins its datacenter\'s servers into the WAN pool (default 60000; also on each server join)')
+    .option('--disable-coordinates', 'no network coordinates: empty acks, no rtt estimates (Serf\'s disable_coordinates)')
     .action(async (flags: RawAgentFlags) => {
       const code = await runAgentCommand(flags, io)
       // Everything is closed; exit now rather than wait for stray handles of dependencies.
@@ -147,7 +162,8 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
   clientOptions(program.command('members').description('list the members a running agent knows'))
     .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed)')
     .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
-    .action(async (flags: ClientFlags & { status?: string; tag?: string[] }) => {
+    .option('--wan', 'the WAN pool\'s members: the servers of every datacenter (ask a server)')
+    .action(async (flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }) => {
       process.exitCode = await membersCommand(flags, io)
     })
 
@@ -190,6 +206,9 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .action(async (flags: ClientFlags & { verbose?: boolean; timeout?: string }) => {
       process.exitCode = await reachabilityCommand(flags, io)
     })
+  clientOptions(program.command('datacenters').description('list the datacenters and their servers a running agent knows (WAN-failed servers stay, marked soft-failed)')).action(async (flags: ClientFlags) => {
+    process.exitCode = await datacentersCommand(flags, io)
+  })
 
   clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))
     .action(async (flags: ClientFlags) => {
@@ -204,7 +223,8 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       .argument('[PAYLOAD]', 'payload text (name and payload together at most about 470 bytes)'),
   )
     .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
-    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }) => {
+    .option('--datacenter <DC>', 'fire it in another datacenter, relayed by a server there')
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean; datacenter?: string }) => {
       process.exitCode = await eventCommand(name, payload, flags, io)
     })
 
@@ -219,7 +239,8 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--node <NAME>', 'only this member answers (repeatable)', collect)
     .option('--tag <KEY=REGEXP>', 'only members whose tag matches answer (repeatable)', collect)
     .option('--no-ack', 'do not ask for acks')
-    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean }) => {
+    .option('--datacenter <DC>', 'run it in another datacenter, relayed by a server there (its answers come back in one relay response)')
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean; datacenter?: string }) => {
       process.exitCode = await queryCommand(name, payload, flags, io)
     })
 

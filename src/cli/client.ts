@@ -87,8 +87,16 @@ interface MemberJson {
 
 const tagText = (tags: Record<string, string>): string => Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',')
 
-export async function membersCommand(flags: ClientFlags & { status?: string; tag?: string[] }, io: CommandIo, env = process.env): Promise<number> {
+/** `?dc=DC` for a command addressed to another datacenter. */
+function dcQuery(dc: string | undefined): string {
+  if (dc === undefined) return ''
+  if (!/^[a-z0-9_-]{1,64}$/.test(dc)) throw new UsageError(`--datacenter ${JSON.stringify(dc)}: expected a datacenter name like dc2 (a-z, 0-9, '-', '_')`)
+  return `?dc=${dc}`
+}
+
+export async function membersCommand(flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
   const q = new URLSearchParams()
+  if (flags.wan === true) q.set('wan', '1')
   if (flags.status !== undefined) q.set('status', flags.status)
   for (const t of flags.tag ?? []) q.append('tag', t)
   const qs = q.toString()
@@ -140,17 +148,18 @@ export async function forceLeaveCommand(name: string, flags: ClientFlags & { pru
   return 0
 }
 
-export async function eventCommand(name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean }, io: CommandIo, env = process.env): Promise<number> {
-  const res = await call(target(flags, env), 'POST', '/v1/event', { name, payload: payload ?? '', coalesce: flags.coalesce !== false })
-  const body = (await res.json()) as { name: string; lTime: number }
-  io.out(flags.json === true ? JSON.stringify(body) + '\n' : `Event '${body.name}' dispatched (Lamport time ${body.lTime}).\n`)
+export async function eventCommand(name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean; datacenter?: string }, io: CommandIo, env = process.env): Promise<number> {
+  const res = await call(target(flags, env), 'POST', `/v1/event${dcQuery(flags.datacenter)}`, { name, payload: payload ?? '', coalesce: flags.coalesce !== false })
+  const body = (await res.json()) as { name: string; lTime: number; datacenter?: string; servedBy?: string }
+  const where = body.datacenter === undefined ? '' : ` in ${body.datacenter} by ${body.servedBy ?? '?'}`
+  io.out(flags.json === true ? JSON.stringify(body) + '\n' : `Event '${body.name}' dispatched${where} (Lamport time ${body.lTime}).\n`)
   return 0
 }
 
 export async function queryCommand(
   name: string,
   payload: string | undefined,
-  flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean },
+  flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean; datacenter?: string },
   io: CommandIo,
   env = process.env,
 ): Promise<number> {
@@ -161,16 +170,22 @@ export async function queryCommand(
     tags[t.slice(0, eq)] = t.slice(eq + 1)
   }
   const timeoutMs = flags.timeout === undefined ? undefined : parseDurationMs(flags.timeout, '--timeout')
-  const res = await call(target(flags, env), 'POST', '/v1/query', { name, payload: payload ?? '', timeoutMs, nodes: flags.node, tags, ack: flags.ack !== false })
-  const body = (await res.json()) as { name: string; lTime: number; acks: string[]; responses: Array<{ from: string; payload: string }> }
+  const relayed = flags.datacenter !== undefined
+  if (relayed && ((flags.node ?? []).length > 0 || (flags.tag ?? []).length > 0 || flags.ack === false)) {
+    throw new UsageError('--datacenter: --node, --tag and --no-ack are not relayed to another datacenter; the query goes to every member there')
+  }
+  const res = await call(target(flags, env), 'POST', `/v1/query${dcQuery(flags.datacenter)}`, relayed ? { name, payload: payload ?? '', timeoutMs } : { name, payload: payload ?? '', timeoutMs, nodes: flags.node, tags, ack: flags.ack !== false })
+  const body = (await res.json()) as { name: string; lTime: number; acks: string[]; ackCount?: number; omitted?: number; servedBy?: string; datacenter?: string; responses: Array<{ from: string; payload: string }> }
   if (flags.json === true) {
     io.out(JSON.stringify(body) + '\n')
     return 0
   }
-  io.out(`Query '${body.name}' dispatched (Lamport time ${body.lTime})\n`)
+  const where = body.datacenter === undefined ? '' : ` in ${body.datacenter} by ${body.servedBy ?? '?'}`
+  io.out(`Query '${body.name}' dispatched${where} (Lamport time ${body.lTime})\n`)
   for (const a of body.acks) io.out(`Ack from '${a}'\n`)
   for (const r of body.responses) io.out(`Response from '${r.from}': ${r.payload}\n`)
-  io.out(`Total acks: ${body.acks.length}\nTotal responses: ${body.responses.length}\n`)
+  io.out(`Total acks: ${body.ackCount ?? body.acks.length}\nTotal responses: ${body.responses.length + (body.omitted ?? 0)}\n`)
+  if ((body.omitted ?? 0) > 0) io.out(`(${body.omitted} responses did not fit into the relay's answer)\n`)
   return 0
 }
 

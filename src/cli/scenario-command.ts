@@ -20,9 +20,11 @@ import { UsageError } from '../core/errors.js'
 import { parseDurationMs, parseSeed } from '../runtime/sim/scenario-values.js'
 import type { ScenarioFile } from '../runtime/sim/scenario-file.js'
 import { checkPlotFile } from './sim-plot.js'
-import { ScenarioFileError, parseScenario } from '../runtime/sim/scenario-file.js'
+import { parseScenario } from '../runtime/sim/scenario-file.js'
 import { FileTooLargeError, SCENARIO_FILE_MAX_BYTES, readBoundedText } from '../agent/bounded-read.js'
 import { basename } from 'node:path'
+import { isDatacentersScenario } from '../runtime/sim/datacenters-file.js'
+import { fileErrorExit, runDatacentersFileCommand } from './datacenters-command.js'
 
 /** Reads and validates a scenario file; throws ScenarioFileError listing every problem. */
 export function loadScenarioFile(path: string): ScenarioFile {
@@ -96,17 +98,17 @@ export function runFile(run: FileRun, trace?: TraceSink): Report {
 export async function runScenarioFileCommand(path: string, raw: RawSimFlags, io: CommandIo, randomSeed: () => number): Promise<number> {
   let run: FileRun
   try {
+    // A file of several datacenters has its own runner and report (datacenters-command.ts).
+    const text = readBoundedText(path, SCENARIO_FILE_MAX_BYTES, 'the scenario file')
+    if (isDatacentersScenario(text)) return await runDatacentersFileCommand(path, text, raw, io, randomSeed)
+  } catch (err) {
+    if (!(err instanceof Error && 'code' in err) && !(err instanceof FileTooLargeError)) throw err
+    // Unreadable: loadScenarioFile below says why.
+  }
+  try {
     run = fileRunOf(path, raw, randomSeed)
   } catch (err) {
-    if (err instanceof ScenarioFileError) {
-      io.err(`grapevine sim: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} in ${path}:\n${err.message}\n`)
-      return 2
-    }
-    if (err instanceof UsageError) {
-      io.err(`grapevine sim: ${err.message}\n`)
-      return 2
-    }
-    throw err
+    return fileErrorExit(err, path, io)
   }
   return finishRun((trace) => runFile(run, trace), raw, io)
 }

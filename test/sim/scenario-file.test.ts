@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ScenarioFileError, parseScenario } from '../../src/runtime/sim/scenario-file.js'
+import { isDatacentersScenario, parseDatacentersScenario } from '../../src/runtime/sim/datacenters-file.js'
 import { didYouMean } from '../../src/runtime/sim/scenario-reader.js'
 import { loadScenarioFile } from '../../src/cli/scenario-command.js'
 import { runScenarioFileCommand } from '../../src/cli/scenario-command.js'
@@ -220,9 +221,11 @@ test('shape rules change links between sets, later rules win, and calm turns noi
 
 test('every example scenario file validates', () => {
   const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f))
-  assert.deepEqual(files.sort(), ['flaky-rack.yaml', 'rolling-restart.yaml', 'slow-node.yaml', 'two-dc-partition.yaml'])
+  assert.deepEqual(files.sort(), ['flaky-rack.yaml', 'rolling-restart.yaml', 'slow-node.yaml', 'three-datacenters.yaml', 'two-dc-partition.yaml'])
   for (const f of files) {
-    const s = loadScenarioFile(join(EXAMPLES, f))
+    const text = readFileSync(join(EXAMPLES, f), 'utf8')
+    // Files of several datacenters have their own reader (test/sim/datacenters-scenario.test.ts).
+    const s = isDatacentersScenario(text) ? parseDatacentersScenario(text, f) : loadScenarioFile(join(EXAMPLES, f))
     assert.equal(s.name, f.replace(/\.ya?ml$/, ''))
     assert.match(readFileSync(join(EXAMPLES, f), 'utf8'), /^(# .+\n)+#\n# What to look for:\n#   - /, `${f} starts with a comment saying what to look for`)
   }

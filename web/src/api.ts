@@ -9,7 +9,25 @@ export interface MemberRow {
   incarnation: number
   tags: Record<string, string>
   phi: number | null
+  /** Estimated round trip from the observing node (network coordinates); null when not known yet, absent when off. */
+  rttMs?: number | null
   changedAt: number
+}
+
+/** The observing node's network coordinate in brief (null: coordinates off). */
+export interface CoordinateBrief {
+  error: number
+  heightMs: number
+  updates: number
+}
+
+/** The datacenter pools of the observing agent (null: it runs without a datacenter). */
+export interface PoolsView {
+  datacenter: string
+  server: boolean
+  /** The WAN pool's members (servers only; null on a client). */
+  wan: Array<{ name: string; state: string; address: string }> | null
+  datacenters: Array<{ datacenter: string; servers: Array<{ name: string; state: string; failed: boolean; address: string; rttMs: number | null }> }>
 }
 
 export interface Suspicion {
@@ -46,6 +64,8 @@ export interface NodeView {
   kv: KvRow[]
   gossip: Gossip[]
   counters: Record<string, number>
+  coordinate?: CoordinateBrief | null
+  pools?: PoolsView | null
 }
 
 export interface DemoNode {

@@ -6,6 +6,7 @@ import { LEGEND, RingGraph, STATE_COLOR } from './graph.js'
 import { LiveModel, byName, compactTypes, countStates, episodes, rounds } from './model.js'
 import type { ObserverView } from './model.js'
 import { VirtualTable } from './table.js'
+import { PoolsPanel } from './pools.js'
 import type { Column } from './table.js'
 
 const STATE_ORDER: Record<State, number> = { dead: 0, suspect: 1, left: 2, alive: 3 }
@@ -79,6 +80,7 @@ function Summary({ view, observer }: { view: ObserverView | undefined; observer:
       {card('failed', c.dead, 's-dead')}
       {card('left', c.left, 's-left')}
       {card('health score', view?.health ?? 0, (view?.health ?? 0) > 0 ? 's-suspect' : '')}
+      {view?.coordinate ? card('coordinate error', view.coordinate.error.toFixed(3)) : null}
       {card('sent / received', `${bytes(view?.counters.bytesOut ?? 0)} / ${bytes(view?.counters.bytesIn ?? 0)}`, 'wide')}
     </div>
   )
@@ -99,6 +101,7 @@ function MemberTable({ view, selected, onSelect, now }: { view: ObserverView | u
     { label: 'State', width: '0.8fr', cell: (m) => <Badge state={m.state} /> },
     { label: 'Inc.', width: '0.45fr', cell: (m) => m.incarnation },
     { label: 'Address', width: '1.4fr', cell: (m) => <span class="mono dim">{m.address}</span> },
+    { label: 'RTT', width: '0.8fr', cell: (m) => (m.rttMs === null || m.rttMs === undefined ? <span class="dim">–</span> : <span title="estimated from network coordinates">{m.rttMs.toFixed(m.rttMs >= 10 ? 1 : 2)} ms</span>) },
     { label: 'φ', width: '0.5fr', cell: (m) => (m.phi === null ? <span class="dim">–</span> : <span class={m.phi > 8 ? 'warn' : ''}>{m.phi >= 100 ? '≥100' : m.phi.toFixed(m.phi >= 10 ? 1 : 2)}</span>) },
     { label: 'Changed', width: '0.9fr', cell: (m) => <span class="dim">{ago(m.changedAt, now)}</span> },
     { label: 'Tags', width: '1fr', cell: (m) => <span class="tags">{Object.entries(m.tags).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</span> },
@@ -343,6 +346,7 @@ export function Live({ demo, self, refreshDemo }: { demo: DemoCluster | null; se
           {demo !== null ? <Chaos demo={demo} refresh={refreshDemo} /> : null}
           {demo !== null ? <Views model={model} demo={demo} observer={observer} onObserve={setObserver} /> : null}
           <MemberTable view={view} now={now} selected={selected} onSelect={(m) => setSelected(m.name === selected ? undefined : m.name)} />
+          {view?.pools ? <PoolsPanel pools={view.pools} /> : null}
         </div>
         <div class="col">
           <Graph model={model} view={view} observer={observer} demo={demo !== null} selected={selected} />

@@ -1,5 +1,5 @@
 /** What the page knows about each observing node, kept current from the event streams. */
-import type { Gossip, KvRow, MemberRow, NodeView, State, Suspicion } from './api.js'
+import type { CoordinateBrief, Gossip, KvRow, MemberRow, NodeView, PoolsView, State, Suspicion } from './api.js'
 
 export const GOSSIP_KEPT = 150
 export const SUSPICIONS_KEPT = 300
@@ -13,6 +13,8 @@ export interface ObserverView {
   kv: Map<string, KvRow>
   gossip: Gossip[]
   counters: Record<string, number>
+  coordinate: CoordinateBrief | null
+  pools: PoolsView | null
 }
 
 /** Natural order: node-2 before node-10. */
@@ -52,6 +54,8 @@ export class LiveModel {
       kv: new Map(v.kv.map((k) => [`${k.node}\0${k.key}`, k])),
       gossip: v.gossip.slice(-GOSSIP_KEPT),
       counters: v.counters,
+      coordinate: v.coordinate ?? null,
+      pools: v.pools ?? null,
     })
     this.changed()
   }
@@ -71,7 +75,7 @@ export class LiveModel {
       case 'member': {
         const m = fromApi(data.member as MemberRow)
         if (data.type === 'reaped') v.members.delete(m.name)
-        else v.members.set(m.name, { ...m, phi: v.members.get(m.name)?.phi ?? null, changedAt: Date.now() })
+        else v.members.set(m.name, { ...m, phi: v.members.get(m.name)?.phi ?? null, rttMs: v.members.get(m.name)?.rttMs ?? null, changedAt: Date.now() })
         break
       }
       case 'suspicion': {
@@ -92,6 +96,12 @@ export class LiveModel {
           const m = v.members.get(name)
           if (m !== undefined) m.phi = phi
         }
+        for (const [name, rtt] of Object.entries((data.rtt ?? {}) as Record<string, number | null>)) {
+          const m = v.members.get(name)
+          if (m !== undefined) m.rttMs = rtt
+        }
+        if (data.coordinate !== undefined) v.coordinate = data.coordinate
+        if (data.pools !== undefined) v.pools = data.pools
         break
       case 'state':
         if (data.type === 'keySet') v.kv.set(`${data.node}\0${data.key}`, { node: data.node, key: data.key, value: data.value, version: data.version })

@@ -25,6 +25,8 @@
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
  *   POST /v1/reachability  Serf's reachability test: `_serf_ping` with acks → who did not ack (reachability.ts)
+ *   GET  /v1/members?wan=1, GET /v1/datacenters, POST /v1/event?dc=DC, POST /v1/query?dc=DC: the datacenter
+ *                         pools, events and queries relayed to another datacenter (pools.ts)
  *   GET  /v1/coordinates, /v1/coordinates/rtt?a=A&b=B, /v1/coordinates/nearest?k=K: network coordinates (coordinates.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
@@ -45,6 +47,9 @@ import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
 import { handleKeysRoute } from './keys.js'
 import { handleCoordinatesRoute } from './coordinates.js'
+import { readEventBody, readQueryBody } from './bodies.js'
+import { handlePoolsRoute, membersPool } from './pools.js'
+import type { DatacenterNode } from '../../runtime/node/pools.js'
 import type { AgentMetrics } from '../metrics.js'
 import { UiTracker, serveUi } from './ui.js'
 import { handleHealthRoute } from './health.js'
@@ -59,6 +64,8 @@ const SSE_HEARTBEAT_MS = 15_000
 /** What the HTTP API needs from the agent. */
 export interface ApiTarget {
   readonly node: GrapevineNode
+  /** The datacenter pools, when the agent runs with a datacenter (routes in pools.ts). */
+  readonly pools?: DatacenterNode
   readonly metrics: AgentMetrics
   readonly token: string | undefined
   /** Agent facts for /v1/self. */
@@ -118,7 +125,7 @@ export class HttpApi {
   private readonly ui: UiTracker
 
   constructor(private readonly target: ApiTarget) {
-    this.ui = new UiTracker(target.node)
+    this.ui = new UiTracker(target.node, target.pools)
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         if (res.headersSent) return void res.destroy()
@@ -166,6 +173,7 @@ export class HttpApi {
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
+    if (await handlePoolsRoute(req, res, url, t.pools)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
     if (await handleReachabilityRoute(req, res, url, t.node)) return
     switch (url.pathname) {
@@ -174,7 +182,8 @@ export class HttpApi {
         return send(res, 200, { member: memberJson(t.node.localMember()), ...t.info() })
       case '/v1/members':
         requireMethod(req, 'GET')
-        return send(res, 200, filterMembers(t.node.members(), url.searchParams).map((m) => ({ ...memberJson(m), phi: phiJson(t.node.phi(m.name)) })))
+        const pool = membersPool(url, t.node, t.pools)
+        return send(res, 200, filterMembers(pool.members(), url.searchParams).map((m) => ({ ...memberJson(m), phi: phiJson(pool.phi(m.name)) })))
       case '/v1/join': {
         requireMethod(req, 'POST')
         const body = (await readJson(req)) as { addresses?: unknown }
@@ -220,12 +229,9 @@ export class HttpApi {
       }
       case '/v1/event': {
         requireMethod(req, 'POST')
-        const body = (await readJson(req)) as { name?: unknown; payload?: unknown; coalesce?: unknown }
-        if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the event name, got ${JSON.stringify(body?.name)}`)
-        if (body.payload !== undefined && typeof body.payload !== 'string') throw new HttpError(400, `payload: expected a string (sent as UTF-8), got ${JSON.stringify(body.payload)}`)
-        if (body.coalesce !== undefined && typeof body.coalesce !== 'boolean') throw new HttpError(400, `coalesce: expected true or false, got ${JSON.stringify(body.coalesce)}`)
+        const body = await readEventBody(req)
         try {
-          const lTime = t.node.userEvent(body.name, body.payload ?? '', { coalesce: body.coalesce !== false })
+          const lTime = t.node.userEvent(body.name, body.payload, { coalesce: body.coalesce })
           return send(res, 200, { name: body.name, lTime })
         } catch (e) {
           if (e instanceof UserEventError || e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
@@ -234,25 +240,10 @@ export class HttpApi {
       }
       case '/v1/query': {
         requireMethod(req, 'POST')
-        const body = (await readJson(req)) as { name?: unknown; payload?: unknown; timeoutMs?: unknown; nodes?: unknown; tags?: unknown; ack?: unknown }
-        if (typeof body?.name !== 'string' || body.name.length === 0) throw new HttpError(400, `name: expected the query name, got ${JSON.stringify(body?.name)?.slice(0, 100)}`)
-        if (body.payload !== undefined && typeof body.payload !== 'string') throw new HttpError(400, `payload: expected a string (sent as UTF-8), got ${JSON.stringify(body.payload)?.slice(0, 100)}`)
-        const timeoutMs = body.timeoutMs
-        if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 300_000)) {
-          throw new HttpError(400, `timeoutMs: expected milliseconds in (0, 300000], got ${JSON.stringify(timeoutMs)?.slice(0, 100)}`)
-        }
-        const nodes = body.nodes
-        if (nodes !== undefined && !(Array.isArray(nodes) && nodes.length <= 256 && nodes.every((n) => typeof n === 'string'))) {
-          throw new HttpError(400, `nodes: expected an array of member names, got ${JSON.stringify(nodes)?.slice(0, 100)}`)
-        }
-        const tags = body.tags
-        if (tags !== undefined && !(tags !== null && typeof tags === 'object' && !Array.isArray(tags) && Object.values(tags).every((v) => typeof v === 'string'))) {
-          throw new HttpError(400, `tags: expected an object of tag → regular expression, like {"role": "^web$"}, got ${JSON.stringify(tags)?.slice(0, 100)}`)
-        }
-        if (body.ack !== undefined && typeof body.ack !== 'boolean') throw new HttpError(400, `ack: expected true or false, got ${JSON.stringify(body.ack)}`)
+        const body = await readQueryBody(req)
         let pending: Promise<QueryResult>
         try {
-          pending = t.node.query(body.name, body.payload ?? '', { timeoutMs: timeoutMs as number | undefined, nodes: nodes as string[] | undefined, tags: tags as Record<string, string> | undefined, ack: body.ack as boolean | undefined })
+          pending = t.node.query(body.name, body.payload, { timeoutMs: body.timeoutMs, nodes: body.nodes, tags: body.tags, ack: body.ack })
         } catch (e) {
           if (e instanceof QueryResponseError || e instanceof ConfigError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
           throw e

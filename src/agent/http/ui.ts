@@ -3,14 +3,15 @@
  *
  *   GET /ui, /ui/…        the dashboard page and its assets (built from web/ into dist/web), no token
  *                         needed for these static files (the page asks for the token when the API wants one)
- *   GET /v1/ui/view       this node's view in one answer: members with phi and time of last change, its
+ *   GET /v1/ui/view       this node's view in one answer: members with phi, estimated RTT (network
+ *                         coordinates) and time of last change, its coordinate's error, the datacenter pools, its
  *                         health score, recent suspicions (who accused, how it reached us), state keys
  *                         with versions, recent gossip (peer, direction, message types, bytes), counters
  *
  * and, on the event stream when asked for (GET /v1/events?types=gossip,suspicion,health,phi,…): `event: gossip` { at, direction, kind, peer, types, bytes }
  * (sampled: at most GOSSIP_EVENTS_PER_SECOND per client), `event: suspicion` { type, member, from, via,
  * incarnation, at }, `event: health` { score, at } and every PHI_EVERY_MS `event: phi` { health, phi:
- * { member: φ } } (φ changes continuously, so it is sent as a sample rather than per change).
+ * { member: φ }, rtt: { member: ms }, coordinate, pools } (φ changes continuously, so it is sent as a sample rather than per change).
  *
  * A UiTracker listens to the node from the start and keeps bounded rings of what it saw; message types
  * are decoded only when someone asks (the rings hold the raw bytes).
@@ -24,7 +25,35 @@ import type { GrapevineNode, Traffic } from '../../runtime/node/start-node.js'
 import type { SwimEvent } from '../../swim/events.js'
 import type { StateEvent } from '../../state/cluster-state.js'
 import { describePacket, describeStream } from '../../wire/describe.js'
-import { memberJson, phiJson, send } from './respond.js'
+import { memberJson, phiJson, send, userState } from './respond.js'
+import type { DatacenterNode } from '../../runtime/node/pools.js'
+import { formatAddress } from '../../pools/names.js'
+
+/** The estimated round trip to a member from its network coordinate, rounded to 0.01 ms; null when unknown or off. */
+function rttJson(node: GrapevineNode, name: string): number | null {
+  if (name === node.name) return null
+  const r = node.rtt(name)
+  return r === undefined ? null : Math.round(r * 100) / 100
+}
+
+/** This node's coordinate in brief (the error is Vivaldi's confidence: it falls as probes agree); null when off. */
+function coordinateJson(node: GrapevineNode): { error: number; heightMs: number; updates: number } | null {
+  const c = node.coordinate()
+  const all = node.coordinates()
+  if (c === undefined || all === undefined) return null
+  return { error: Math.round(c.error * 1000) / 1000, heightMs: Math.round(c.height * 1e5) / 100, updates: all.stats.updates }
+}
+
+/** The datacenter pools in brief: this node's datacenter and role, the WAN pool's members, servers by datacenter. */
+function poolsView(pools: DatacenterNode | undefined): Record<string, unknown> | null {
+  if (pools === undefined) return null
+  return {
+    datacenter: pools.datacenter,
+    server: pools.isServer,
+    wan: pools.wan?.members().map((m) => ({ name: m.name, state: userState(m.state), address: `${m.address.ip}:${m.address.port}` })) ?? null,
+    datacenters: pools.datacenters().map((d) => ({ datacenter: d.datacenter, servers: d.servers.map((x) => ({ name: x.name, state: userState(x.state), failed: x.failed, address: formatAddress(x.address), rttMs: x.rttMs === undefined ? null : Math.round(x.rttMs * 100) / 100 })) })),
+  }
+}
 
 export const GOSSIP_RING = 200
 export const SUSPICION_RING = 200
@@ -111,7 +140,11 @@ export class UiTracker {
   private scannedAt = 0
   health = 0
 
-  constructor(private readonly node: GrapevineNode) {
+  constructor(
+    private readonly node: GrapevineNode,
+    /** The datacenter pools, shown beside the members when the agent runs with a datacenter. */
+    private readonly pools?: DatacenterNode,
+  ) {
     node.on('traffic', (t) => this.traffic(t))
     node.on('event', (e) => this.event(e))
     node.on('state', (e) => this.state(e))
@@ -167,8 +200,10 @@ export class UiTracker {
       now: Date.now(),
       health: this.health,
       members: node.members().map((m) => {
-        return { ...memberJson(m), phi: phiJson(node.phi(m.name)), changedAt: wall(m.stateChangeMs) }
+        return { ...memberJson(m), phi: phiJson(node.phi(m.name)), rttMs: rttJson(node, m.name), changedAt: wall(m.stateChangeMs) }
       }),
+      coordinate: coordinateJson(node),
+      pools: poolsView(this.pools),
       suspicions: this.suspicions,
       kv: node.state.nodes().flatMap((owner) => node.state.entries(owner).map(([key, value]) => ({ node: owner, key, value, version: this.versions.get(`${owner}\0${key}`) ?? null }))),
       gossip: this.gossip(),
@@ -199,8 +234,12 @@ export class UiTracker {
     }
     const phiTimer = !types.has('phi') ? undefined : setInterval(() => {
       const phi: Record<string, number | null> = {}
-      for (const m of this.node.members()) phi[m.name] = phiJson(this.node.phi(m.name))
-      res.write(`event: phi\ndata: ${JSON.stringify({ health: this.health, phi })}\n\n`)
+      const rtt: Record<string, number | null> = {}
+      for (const m of this.node.members()) {
+        phi[m.name] = phiJson(this.node.phi(m.name))
+        rtt[m.name] = rttJson(this.node, m.name)
+      }
+      res.write(`event: phi\ndata: ${JSON.stringify({ health: this.health, phi, rtt, coordinate: coordinateJson(this.node), pools: poolsView(this.pools) })}\n\n`)
     }, PHI_EVERY_MS)
     phiTimer?.unref()
     // Registered after the tracker's own listeners, so the rings already hold what the event is about.

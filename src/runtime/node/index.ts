@@ -3,3 +3,5 @@ export { startNode, resolveNodeOptions, JoinError, UnknownMemberError, NameConfl
 export type { GrapevineNode, NodeOptions, NodeListeners, Member, MemberEvent, MemberEventType } from './start-node.js'
 export { encodeTags, decodeTags } from '../../node/index.js'
 export type { Tags } from '../../node/index.js'
+export { startPools, startDatacenterNode, checkPools } from './pools.js'
+export type { PoolSet, DatacenterNode, DatacenterNodeOptions } from './pools.js'

@@ -18,6 +18,8 @@ import type { SimulationOptions, SpawnOptions } from './types.js'
 
 /** What a node was spawned with; a restart builds from the same. */
 export interface NodeSetup {
+  /** The node's name: node-NNN, or the spawn call's (a WAN pool's `node-003.dc1`). */
+  readonly name: string
   readonly config: SwimConfig
   readonly settings: ResolvedSettings
 }
@@ -40,16 +42,16 @@ export class NodeBuilder {
 
   /** The setup of node `index` spawned with `spawn`'s options. */
   setupFor(index: number, spawn: SpawnOptions): NodeSetup {
-    const config = spawn.config === undefined ? this.config : resolveConfig({ ...this.configPartial, ...spawn.config }, this.profile ?? this.config.profile)
+    const config = spawn.config === undefined ? this.config : resolveConfig({ ...this.configPartial, ...spawn.config }, spawn.config?.profile ?? this.profile ?? this.config.profile)
     const settings = this.settingsFor(index, spawn)
-    return { config, settings: spawn.meta === undefined ? settings : { ...settings, meta: spawn.meta } }
+    return { name: spawn.name ?? nodeName(index), config, settings: spawn.meta === undefined ? settings : { ...settings, meta: spawn.meta } }
   }
 
   /** A fresh protocol for node `index` (restart 0 when spawned), joining through `seeds`. */
   build(index: number, address: Address, setup: NodeSetup, restart: number, seeds: readonly Address[]): SimProtocol {
     const nodeSeed = deriveSeed(this.seed, index)
     const options = {
-      name: nodeName(index),
+      name: setup.name,
       address,
       config: setup.config,
       settings: setup.settings,

@@ -154,12 +154,13 @@ export class Simulation {
   spawn(count: number, opts: SpawnOptions = {}): SimNode[] {
     assert(Number.isInteger(count) && count >= 0, `spawn count must be a non-negative integer (got ${count})`)
     assert(this.nodeList.length + count <= 250 * 256, 'at most 64000 simulated nodes')
+    assert(opts.name === undefined || (count === 1 && !this.byName.has(opts.name)), `a spawn name is for one node, and unique (got ${String(opts.name)} for ${count})`)
     const created: SimNode[] = []
     const seeds = this.seedAddresses(opts.join ?? true)
     for (let i = 0; i < count; i++) {
       const index = this.nodeList.length
-      const name = this.nameFor(index)
       const setup = this.builder.setupFor(index, opts)
+      const name = setup.name
       const address = this.addressFor(index)
       const own = seeds.filter((s) => s.ip !== address.ip || s.port !== address.port)
       const node = new SimNode(index, name, address, this.builder.build(index, address, setup, 0, own))
@@ -287,7 +288,7 @@ export class Simulation {
   }
 
   private nameOf(n: SimNode | number): string {
-    return typeof n === 'number' ? this.nameFor(n) : n.name
+    return typeof n === 'number' ? (this.nodeList[n]?.name ?? this.nameFor(n)) : n.name
   }
 
   /** Lifts the given partition rules. */

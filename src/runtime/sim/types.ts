@@ -57,6 +57,8 @@ export interface SpawnOptions {
   readonly meta?: Uint8Array
   /** Node settings for these nodes over the simulation's. */
   readonly node?: NodeSettings
+  /** The name of the one node spawned (default node-NNN by index): a second pool's node, `node-003.dc1`. */
+  readonly name?: string
 }
 
 /** Hooks for checkers and reports; every method optional, called synchronously. */

@@ -1,0 +1,92 @@
+/**
+ * The agent's datacenter pools: starts its node as a plain node, or as a node of a datacenter (LAN
+ * pool, and for a server also the WAN pool on --wan-bind), joins the WAN seeds in the background and
+ * logs what the pool controller reports.
+ *
+ *   config.pools undefined ─▶ startNode(options)                       (one pool, as before)
+ *   config.pools           ─▶ startDatacenterNode({ datacenter, lan: options, wan: server ? {…} : undefined })
+ *                             ─▶ --join-wan seeds joined in the background, retried with backoff
+ *                             ─▶ pool events logged: flood joins, WAN servers joined / failed (kept
+ *                                routable: soft fail) / recovered / left, relays served and dropped
+ *
+ * The WAN pool shares the agent's keyring and label (one gossip key for both pools, as Consul does).
+ */
+import type { Logger } from 'pino'
+import { startNode } from '../runtime/node/start-node.js'
+import type { GrapevineNode, NodeOptions } from '../runtime/node/start-node.js'
+import { startDatacenterNode } from '../runtime/node/pools.js'
+import type { DatacenterNode } from '../runtime/node/pools.js'
+import { formatAddress } from '../pools/names.js'
+import type { PoolEvent } from '../pools/controller.js'
+import type { AgentConfig } from './config.js'
+
+export interface AgentPools {
+  readonly node: GrapevineNode
+  readonly pools: DatacenterNode | undefined
+}
+
+/** Starts the agent's node (and its WAN pool when it is a server). Rejects as startNode does; nothing stays bound. */
+export async function startAgentNode(config: AgentConfig, options: NodeOptions): Promise<AgentPools> {
+  const withCoords: NodeOptions = { ...options, coordinates: config.coordinates }
+  const p = config.pools
+  if (p === undefined) return { node: await startNode(withCoords), pools: undefined }
+  const pools = await startDatacenterNode({
+    datacenter: p.datacenter,
+    lan: withCoords,
+    wan: p.server ? { bind: p.wanBind, advertise: p.wanAdvertise, encryption: options.encryption, label: options.label, coordinates: config.coordinates } : undefined,
+    floodIntervalMs: p.floodIntervalMs,
+  })
+  return { node: pools.lan, pools }
+}
+
+/** Logs the pool controller's reports and joins the WAN seeds in the background. Returns a stop function. */
+export function runAgentPools(pools: DatacenterNode, config: AgentConfig, log: Logger): () => void {
+  pools.on('pool', (e: PoolEvent) => {
+    switch (e.type) {
+      case 'floodJoin':
+        return log.info({ servers: e.servers, addresses: e.addresses.map(formatAddress) }, 'flood join: LAN servers joined into the WAN pool')
+      case 'server':
+        if (e.change === 'failed') return log.warn({ server: e.server, datacenter: e.datacenter }, 'WAN server failed; kept for routing, tried last (soft fail)')
+        return log.info({ server: e.server, datacenter: e.datacenter }, `WAN server ${e.change}`)
+      case 'relayServed':
+        return log.info({ kind: e.kind, name: e.name, datacenter: e.datacenter, forwarded: e.forwarded }, e.forwarded ? 'relay forwarded over the WAN' : 'relay served in this datacenter')
+      case 'relayDropped':
+        return log.warn({ reason: e.reason }, 'relay or flood join failed')
+    }
+  })
+  log.info({ datacenter: pools.datacenter, server: pools.isServer, wan: pools.wan === undefined ? undefined : formatAddress(pools.wan.address) }, 'datacenter pools started')
+  const seeds = config.pools?.joinWan ?? []
+  const wan = pools.wan
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+  if (wan !== undefined && seeds.length > 0) {
+    const attempt = async (n: number): Promise<void> => {
+      timer = undefined
+      if (stopped) return
+      try {
+        const contacted = await wan.join(seeds)
+        log.info({ seeds, contacted, attempt: n }, 'joined the WAN pool')
+      } catch (e) {
+        if (stopped) return
+        const max = config.joinRetryMax
+        if (max > 0 && n >= max) return void log.error({ seeds, attempts: n, err: (e as Error).message }, 'WAN join failed; giving up (flood join and the reconnect loop may still connect)')
+        const delay = Math.min(30_000, config.joinRetryIntervalMs * 2 ** (n - 1))
+        log.warn({ seeds, attempt: n, retryInMs: delay, err: (e as Error).message }, 'WAN join failed; retrying')
+        timer = setTimeout(() => void attempt(n + 1), delay)
+      }
+    }
+    void attempt(1)
+  }
+  return () => {
+    stopped = true
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
+
+/** What /v1/self adds for a node of a datacenter. */
+export function poolsInfo(pools: DatacenterNode | undefined): Record<string, unknown> {
+  if (pools === undefined) return {}
+  return {
+    datacenter: { name: pools.datacenter, server: pools.isServer, wan: pools.wan === undefined ? null : formatAddress(pools.wan.address), wanMembers: pools.wan?.members().length ?? null, relays: pools.stats() },
+  }
+}
