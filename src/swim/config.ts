@@ -63,6 +63,33 @@ export interface SwimConfig {
    * it is not the default until that is understood (see README, "Where Grapevine differs").
    */
   readonly calmHealing: boolean
+  /**
+   * Direct refutation (on by default; a departure from memberlist 0.2.2, which only gossips it): an
+   * accusation about us that arrives in a packet is answered with our alive sent straight to the packet's
+   * sender and to the accuser, and an accusation we already refuted (an incarnation below ours), which
+   * memberlist ignores, is answered the same way, once per probe interval per address. What it prevents:
+   * a member that holds a suspicion our refutation's transmit-limited gossip missed, whose timer then
+   * declares us dead. Serf agents receive an ordinary alive message. Off: memberlist's rules.
+   */
+  readonly directRefutation: boolean
+  /**
+   * Final probe (on by default; a departure from memberlist 0.2.2): when a suspicion's timer expires, the
+   * member is probed once more (ping with the suspicion attached, indirect probes, TCP) before it is
+   * declared dead. No ack within a probe interval (scaled by local health): dead, as memberlist. An ack:
+   * the death is postponed and the member probed again a probe interval later, until its refutation
+   * arrives or the suspicion has lasted its longest timeout plus its shortest (then dead, as memberlist). A real crash is
+   * declared one probe interval later than memberlist declares it. Off: memberlist's rules.
+   */
+  readonly finalProbe: boolean
+  /**
+   * Suspicion reminders (on by default; a departure from memberlist 0.2.2): while we hold a member
+   * suspect, we send it the suspicion straight every two probe intervals, so that it refutes (or, with
+   * directRefutation, answers an accusation it already refuted) to us. What it prevents: a member that
+   * the refutation's gossip missed holding a live member suspect until its timer expires, up to the
+   * longest suspicion timeout (43 s at 64 members) after the network recovered. One small packet per
+   * suspicion held per two intervals. Off: memberlist's rules (only a prober tells the suspect).
+   */
+  readonly suspicionReminders: boolean
   /** Try to reconnect to failed members and seed addresses every this long (Serf ReconnectInterval). 30000. 0 disables. */
   readonly reconnectIntervalMs: number
   /** Forget failed members after this long (Serf ReconnectTimeout). 24 h. */
@@ -98,6 +125,9 @@ const LAN: Omit<SwimConfig, 'profile'> = {
   deadNodeReclaimTimeMs: 0,
   lifeguard: true,
   calmHealing: false,
+  directRefutation: true,
+  finalProbe: true,
+  suspicionReminders: true,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: 24 * 3600_000,
   tombstoneTimeoutMs: 24 * 3600_000,
@@ -181,7 +211,7 @@ export function resolveConfig(partial: Partial<SwimConfig> = {}, profile: Profil
   positiveInt('reapIntervalMs', 1)
   positiveInt('leaveTimeoutMs', 0)
   positiveInt('protocolVersion', 1, 5)
-  for (const b of ['disableTcpPings', 'enableCompression', 'lifeguard', 'calmHealing'] as const) {
+  for (const b of ['disableTcpPings', 'enableCompression', 'lifeguard', 'calmHealing', 'directRefutation', 'finalProbe', 'suspicionReminders'] as const) {
     if (typeof c[b] !== 'boolean') problems.push(`${b} must be true or false (got ${String(c[b])})`)
   }
   if (Number.isInteger(c.probeTimeoutMs) && Number.isInteger(c.probeIntervalMs) && c.probeTimeoutMs >= c.probeIntervalMs) {
