@@ -20,13 +20,16 @@
  * Serf's words (alive, suspect, failed, left). With processMetrics, prom-client's standard process_*
  * and nodejs_* series, unprefixed, so stock Node.js dashboards find them. Network coordinates:
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
- * undecodable payloads), coordinate_resets_total.
+ * undecodable payloads), coordinate_resets_total. Accusation storms (accusation-metrics.ts):
+ * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
+ * members_accused_by_many.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 import { userState } from './member-words.js'
+import { registerAccusationMetrics } from './accusation-metrics.js'
 
 type Labels = Record<string, string>
 
@@ -58,6 +61,7 @@ export class AgentMetrics {
   private healthScore = 0
   private readonly memberEvents: Counter<'type'>
   private readonly nameConflicts: Counter<'role'>
+  private readonly stopAccusations: () => void
   private readonly onMember = (e: MemberEvent): void => this.memberEvents.inc({ type: e.type })
   private readonly onEvent = (e: SwimEvent): void => {
     if (e.type === 'health') this.healthScore = e.score
@@ -236,6 +240,7 @@ export class AgentMetrics {
     ]))
     mirroredCounter(r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
 
+    this.stopAccusations = registerAccusationMetrics(r, node)
     node.on('member', this.onMember)
     node.on('event', this.onEvent)
   }
@@ -252,6 +257,7 @@ export class AgentMetrics {
   close(): void {
     this.node.off('member', this.onMember)
     this.node.off('event', this.onEvent)
+    this.stopAccusations()
     this.registry.clear()
   }
 }
