@@ -50,17 +50,19 @@ export interface SwimConfig {
    */
   readonly lifeguard: boolean
   /**
-   * Calm healing (off by default for now; a departure from memberlist 0.2.2 when on): a member that sent us a packet lately
+   * Calm healing (on by default; a departure from memberlist 0.2.2): a member that sent us a packet lately
    * is not accused on second-hand word. A `dead` notice about it from a third node, within the minimum
    * suspicion timeout of its last packet, becomes a suspicion it can refute; a dead or suspect entry
    * about it in a push-pull state, within the longest suspicion timeout, raises no suspicion at all;
-   * either way the accusation is forwarded to the member itself so it refutes at once. What it prevents: after a partition heals, each side's push-pull states declare
-   * the other side's members dead, and nodes suspected their own neighbours by the hundred. A real
-   * crash is unaffected: its first dead notice comes after a probe interval plus the minimum
-   * suspicion timeout, by when nobody has heard from it within that window. Off: memberlist's rules.
-   * NEEDSWORK: in the 60-node two-datacenter heal it removes the dip in members seen alive, but the
-   * sides saw each other whole later on two seeds of three (27 s and 14 s against 5.8 s and 2.1 s), so
-   * it is not the default until that is understood (see README, "Where Grapevine differs").
+   * either way the accusation is forwarded to the member itself so it refutes at once. A push-pull state
+   * holding alive, at the incarnation we hold dead, a member is answered by sending that member our dead
+   * notice, so that it refutes (straight back, with directRefutation); and for 10 probe intervals after a
+   * member we held dead comes back, each probe tick push-pulls with one failed member not yet tried, so
+   * the members whose refutations we missed are found in seconds rather than at the next periodic
+   * push-pull. What it prevents: after a partition heals, each side's push-pull states declare the other
+   * side's members dead, and nodes suspected their own neighbours by the dozen. A real crash is
+   * unaffected: its first dead notice comes after a probe interval plus the minimum suspicion timeout,
+   * by when nobody has heard from it within that window. Off: memberlist's rules.
    */
   readonly calmHealing: boolean
   /**
@@ -124,7 +126,7 @@ const LAN: Omit<SwimConfig, 'profile'> = {
   packetBytesBudget: 1400,
   deadNodeReclaimTimeMs: 0,
   lifeguard: true,
-  calmHealing: false,
+  calmHealing: true,
   directRefutation: true,
   finalProbe: true,
   suspicionReminders: true,

@@ -40,6 +40,8 @@ export interface StateChangeHost extends SwimHost {
   enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: () => void): void
   /** Our own left broadcast reached its transmit limit (or was replaced). */
   leaveBroadcastSent(): void
+  /** A member we held dead or left came back alive (calm healing reconnects to the other failed members). */
+  revived(nowMs: number): void
   /** finalProbe: probes the suspect once more; returns the probe's sequence number (its end comes back through finalProbeEnded). */
   probeBeforeDeath(target: Member, nowMs: number, out: SwimOutbox): number
 }
@@ -52,6 +54,8 @@ export function aliveOf(m: Member, incarnation: number): AliveMsg {
 export class StateChanges extends SwimPart<StateChangeHost> {
   private readonly suspicions = new Map<string, Suspicion>()
   private suspicionEpoch = 0
+  /** Calm healing: when we last asked a member we hold dead to refute (name → ms). */
+  private readonly askedToRefute = new Map<string, number>()
   /** directRefutation: when we last sent our alive at an incarnation straight to an address ("address#incarnation" → ms). */
   private readonly directSent = new Map<string, number>()
 
@@ -164,6 +168,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       else if (metaChanged) out.emit({ type: 'updated', member: snapshot(m) })
       return
     }
+    if (!wasFresh && oldState === 'dead') h.revived(nowMs)
     if (wasFresh || isDeadOrLeft(oldState)) out.emit({ type: 'joined', member: snapshot(m) })
     else if (oldState === 'suspect') out.emit({ type: 'alive', member: snapshot(m) })
     else if (metaChanged || addressChanged) out.emit({ type: 'updated', member: snapshot(m) })
@@ -368,6 +373,27 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     const c = this.config
     const minMs = suspicionTimeoutMs(c.suspicionMult, this.members.carried, c.probeIntervalMs)
     return nowMs - m.heardMs <= (window === 'max' && c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs)
+  }
+
+  /**
+   * Calm healing: a push-pull state holds alive, at the incarnation we hold it dead, a member (after a
+   * partition, the other side's members). An alive at the same incarnation cannot revive it (memberlist's
+   * rule), and memberlist waits until someone's accusation makes it refute; so we send it our dead notice
+   * straight, once per probe interval: it refutes, and (directRefutation) its alive comes straight back.
+   */
+  askDeadToRefute(name: string, incarnation: number, nowMs: number, out: SwimOutbox): void {
+    if (!this.config.calmHealing) return
+    const m = this.members.get(name)
+    if (m === undefined || m === this.self || m.forgotten || m.state !== 'dead' || incarnation !== m.incarnation) return
+    const last = this.askedToRefute.get(name)
+    if (last !== undefined && nowMs - last < this.config.probeIntervalMs) return
+    if (this.askedToRefute.size > 1024) {
+      for (const [k, at] of this.askedToRefute) if (nowMs - at >= this.config.probeIntervalMs) this.askedToRefute.delete(k)
+    }
+    this.askedToRefute.set(name, nowMs)
+    this.stats.accusationsForwarded++
+    const msg: DeadMsg = { type: 'dead', incarnation: m.incarnation, node: m.name, from: this.name }
+    this.host.send.message(m.address, msg, m, out, false)
   }
 
   /**

@@ -64,6 +64,8 @@ export class SwimStats {
   pushPullAccusationsIgnored = 0
   /** Calm healing: second-hand accusations sent straight to the accused member so it refutes. */
   accusationsForwarded = 0
+  /** Calm healing: push-pulls with failed members started because another failed member came back alive. */
+  revivalReconnects = 0
   /** Name conflicts seen: a name claimed from a second address (each claim, in every role). */
   nameConflicts = 0
   pushPullsInitiated = 0

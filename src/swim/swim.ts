@@ -144,6 +144,7 @@ export class Swim {
         this.leaveBroadcastSent = true
       },
       probeBeforeDeath: (target, nowMs, out) => this.prober.probeBeforeDeath(target, nowMs, out),
+      revived: (nowMs) => this.exchanges.noteRevival(nowMs),
     }
     this.states = new StateChanges(host)
     this.prober = new ProbeCycle({
@@ -423,6 +424,7 @@ export class Swim {
         this.prober.tick(this.epoch, nowMs, out)
         this.raiseAccusations(nowMs, out)
         this.states.remindSuspects(nowMs, out)
+        this.exchanges.reconnectAfterRevival(nowMs, out)
         return
       case 'probeTimeout':
         this.prober.timeout(timer.seqNo, nowMs, out)
