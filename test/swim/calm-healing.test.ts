@@ -21,6 +21,15 @@ function withX(config: Partial<SwimConfig> = {}) {
   return node
 }
 
+/** A push-pull state (uncompressed) holding x at `incarnation` in wire state `state` (0 alive, 2 dead). */
+function stateWithX(incarnation: number, state: 0 | 2): Uint8Array {
+  const msg: PushPullMsg = {
+    type: 'pushPull', join: false, userState: new Uint8Array(0),
+    nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state, vsn: VSN }],
+  }
+  return encodeStream(msg, { compress: false })
+}
+
 function forwardedSuspects(out: ReturnType<typeof newNode>['out']): number {
   return sentMessages(out).filter((s) => s.to.ip === '127.0.0.2' && s.msg.type === 'suspect' && s.msg.node === 'x' && s.msg.from === 'me').length
 }
@@ -53,13 +62,7 @@ test('memberlist\'s rules where calm healing does not apply: heard too long ago,
 })
 
 test('a push-pull state holding a member we hear from dead raises no suspicion within the longest suspicion timeout; after it, one', () => {
-  const state = (incarnation: number): Uint8Array => {
-    const msg: PushPullMsg = {
-      type: 'pushPull', join: false, userState: new Uint8Array(0),
-      nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state: 2, vsn: VSN }],
-    }
-    return encodeStream(msg, { compress: false })
-  }
+  const state = (incarnation: number): Uint8Array => stateWithX(incarnation, 2)
   const { swim, out } = withX()
   swim.handleStreamRequest(addr(7), state(1), 1000 + MAX_MS, out)
   assert.equal(swim.member('x')?.state, 'alive')
@@ -80,13 +83,7 @@ test('a member told of a second-hand accusation about itself refutes at once', (
 })
 
 test('a push-pull state holding alive, at the incarnation we hold dead, a member: it is asked straight to refute, once per probe interval', () => {
-  const aliveState = (incarnation: number): Uint8Array => {
-    const msg: PushPullMsg = {
-      type: 'pushPull', join: false, userState: new Uint8Array(0),
-      nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state: 0, vsn: VSN }],
-    }
-    return encodeStream(msg, { compress: false })
-  }
+  const aliveState = (incarnation: number): Uint8Array => stateWithX(incarnation, 0)
   const asked = (out: ReturnType<typeof newNode>['out']): number =>
     sentMessages(out).filter((s) => s.to.ip === '127.0.0.2' && s.msg.type === 'dead' && s.msg.node === 'x' && s.msg.from === 'me').length
   const { swim, out } = newNode('me', 1, { calmHealing: true })
