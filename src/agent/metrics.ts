@@ -30,20 +30,23 @@
  * Serf's words (alive, suspect, failed, left). With processMetrics, prom-client's standard process_*
  * and nodejs_* series, unprefixed, so stock Node.js dashboards find them. Network coordinates:
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
- * undecodable payloads), coordinate_resets_total.
+ * undecodable payloads), coordinate_resets_total. Accusation storms (accusation-metrics.ts):
+ * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
+ * members_accused_by_many.
  */
 import type { Gauge as GaugeType, Registry } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
 import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 import { userState } from './member-words.js'
+import { AccusationRecorder, registerAccusationSeries } from './accusation-metrics.js'
 
 type Labels = Record<string, string>
 
 type PromClient = typeof import('prom-client')
 
 /** A counter mirroring a monotonically growing value read at scrape time (adds only the difference). */
-function mirroredCounter({ Counter }: PromClient, registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+export function mirroredCounter({ Counter }: PromClient, registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
   const last = new Map<string, number>()
   new Counter({
     name,
@@ -80,6 +83,8 @@ export class AgentMetrics {
   private readonly memberEvents = new Map<string, number>()
   private readonly nameConflicts = new Map<string, number>()
   private readonly onMember = (e: MemberEvent): void => tally(this.memberEvents, e.type)
+  /** Listens from the start, so the first scrape already counts every accusation. */
+  private readonly accusations: AccusationRecorder
   private readonly onEvent = (e: SwimEvent): void => {
     if (e.type === 'health') this.healthScore = e.score
     else if (e.type === 'nameConflict') tally(this.nameConflicts, e.role)
@@ -89,6 +94,7 @@ export class AgentMetrics {
     private readonly node: GrapevineNode,
     private readonly opts: { processMetrics?: boolean } = {},
   ) {
+    this.accusations = new AccusationRecorder(node)
     node.on('member', this.onMember)
     node.on('event', this.onEvent)
   }
@@ -105,6 +111,7 @@ export class AgentMetrics {
   close(): void {
     this.node.off('member', this.onMember)
     this.node.off('event', this.onEvent)
+    this.accusations.close()
     this.registry?.clear()
   }
 
@@ -287,6 +294,7 @@ export class AgentMetrics {
       ...Object.entries(c.undecodable).map(([reason, n]): [Labels, number] => [{ reason: `undecodable-${reason}` }, n ?? 0]),
     ]))
     mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
+    registerAccusationSeries(prom, r, this.accusations, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
 
     return r
   }

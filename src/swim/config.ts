@@ -50,19 +50,48 @@ export interface SwimConfig {
    */
   readonly lifeguard: boolean
   /**
-   * Calm healing (off by default for now; a departure from memberlist 0.2.2 when on): a member that sent us a packet lately
+   * Calm healing (on by default; a departure from memberlist 0.2.2): a member that sent us a packet lately
    * is not accused on second-hand word. A `dead` notice about it from a third node, within the minimum
    * suspicion timeout of its last packet, becomes a suspicion it can refute; a dead or suspect entry
    * about it in a push-pull state, within the longest suspicion timeout, raises no suspicion at all;
-   * either way the accusation is forwarded to the member itself so it refutes at once. What it prevents: after a partition heals, each side's push-pull states declare
-   * the other side's members dead, and nodes suspected their own neighbours by the hundred. A real
-   * crash is unaffected: its first dead notice comes after a probe interval plus the minimum
-   * suspicion timeout, by when nobody has heard from it within that window. Off: memberlist's rules.
-   * NEEDSWORK: in the 60-node two-datacenter heal it removes the dip in members seen alive, but the
-   * sides saw each other whole later on two seeds of three (27 s and 14 s against 5.8 s and 2.1 s), so
-   * it is not the default until that is understood (see README, "Where Grapevine differs").
+   * either way the accusation is forwarded to the member itself so it refutes at once. A push-pull state
+   * holding alive, at the incarnation we hold dead, a member is answered by sending that member our dead
+   * notice, so that it refutes (straight back, with directRefutation); and for 10 probe intervals after a
+   * member we held dead comes back, each probe tick push-pulls with one failed member not yet tried, so
+   * the members whose refutations we missed are found in seconds rather than at the next periodic
+   * push-pull. What it prevents: after a partition heals, each side's push-pull states declare the other
+   * side's members dead, and nodes suspected their own neighbours by the dozen. A real crash is
+   * unaffected: its first dead notice comes after a probe interval plus the minimum suspicion timeout,
+   * by when nobody has heard from it within that window. Off: memberlist's rules.
    */
   readonly calmHealing: boolean
+  /**
+   * Direct refutation (on by default; a departure from memberlist 0.2.2, which only gossips it): an
+   * accusation about us that arrives in a packet is answered with our alive sent straight to the packet's
+   * sender and to the accuser, and an accusation we already refuted (an incarnation below ours), which
+   * memberlist ignores, is answered the same way, once per probe interval per address. What it prevents:
+   * a member that holds a suspicion our refutation's transmit-limited gossip missed, whose timer then
+   * declares us dead. Serf agents receive an ordinary alive message. Off: memberlist's rules.
+   */
+  readonly directRefutation: boolean
+  /**
+   * Final probe (on by default; a departure from memberlist 0.2.2): when a suspicion's timer expires, the
+   * member is probed once more (ping with the suspicion attached, indirect probes, TCP) before it is
+   * declared dead. No ack within a probe interval (scaled by local health): dead, as memberlist. An ack:
+   * the death is postponed and the member probed again a probe interval later, until its refutation
+   * arrives or the suspicion has lasted its longest timeout plus its shortest (then dead, as memberlist). A real crash is
+   * declared one probe interval later than memberlist declares it. Off: memberlist's rules.
+   */
+  readonly finalProbe: boolean
+  /**
+   * Suspicion reminders (on by default; a departure from memberlist 0.2.2): while we hold a member
+   * suspect, we send it the suspicion straight every two probe intervals, so that it refutes (or, with
+   * directRefutation, answers an accusation it already refuted) to us. What it prevents: a member that
+   * the refutation's gossip missed holding a live member suspect until its timer expires, up to the
+   * longest suspicion timeout (43 s at 64 members) after the network recovered. One small packet per
+   * suspicion held per two intervals. Off: memberlist's rules (only a prober tells the suspect).
+   */
+  readonly suspicionReminders: boolean
   /** Try to reconnect to failed members and seed addresses every this long (Serf ReconnectInterval). 30000. 0 disables. */
   readonly reconnectIntervalMs: number
   /** Forget failed members after this long (Serf ReconnectTimeout). 24 h. */
@@ -97,7 +126,10 @@ const LAN: Omit<SwimConfig, 'profile'> = {
   packetBytesBudget: 1400,
   deadNodeReclaimTimeMs: 0,
   lifeguard: true,
-  calmHealing: false,
+  calmHealing: true,
+  directRefutation: true,
+  finalProbe: true,
+  suspicionReminders: true,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: 24 * 3600_000,
   tombstoneTimeoutMs: 24 * 3600_000,
@@ -181,7 +213,7 @@ export function resolveConfig(partial: Partial<SwimConfig> = {}, profile: Profil
   positiveInt('reapIntervalMs', 1)
   positiveInt('leaveTimeoutMs', 0)
   positiveInt('protocolVersion', 1, 5)
-  for (const b of ['disableTcpPings', 'enableCompression', 'lifeguard', 'calmHealing'] as const) {
+  for (const b of ['disableTcpPings', 'enableCompression', 'lifeguard', 'calmHealing', 'directRefutation', 'finalProbe', 'suspicionReminders'] as const) {
     if (typeof c[b] !== 'boolean') problems.push(`${b} must be true or false (got ${String(c[b])})`)
   }
   if (Number.isInteger(c.probeTimeoutMs) && Number.isInteger(c.probeIntervalMs) && c.probeTimeoutMs >= c.probeIntervalMs) {

@@ -7,6 +7,8 @@
  *                (a newcomer whose name a seed holds alive elsewhere is refused: nameConflict)
  *   pushPullTick ══pushPull══▶ a random alive member
  *   reconnectTick ═pushPull══▶ a random failed member (probability failed/alive), or a lost seed
+ *   probeTick, calmHealing, within 10 probe intervals of a failed member coming back alive
+ *                ═pushPull══▶ one failed member not yet tried since (a partition is healing)
  */
 import type { StreamResult } from '../core/effects.js'
 import type { Rng } from '../core/rng.js'
@@ -47,6 +49,9 @@ interface JoinState {
   conflict?: { readonly name: string; readonly kept: Address }
 }
 
+/** Calm healing: how many probe intervals after a revival the failed members are each tried once. */
+const REVIVAL_WINDOW_INTERVALS = 10
+
 export class Exchanges extends SwimPart<ExchangesHost> {
   private readonly rng: Rng
   private readonly send: PacketSender
@@ -57,6 +62,9 @@ export class Exchanges extends SwimPart<ExchangesHost> {
   private readonly seeds: Address[] = []
   private exchangeSeq = 0
   private joinSeq = 0
+  /** Calm healing: when a member we held dead last came back alive, and the failed members tried since. */
+  private revivedAtMs: number | undefined
+  private readonly triedSinceRevival = new Set<string>()
   /** A join was refused for a name conflict: no reconnect joins until the next explicit join(). */
   private nameRefused = false
 
@@ -138,6 +146,30 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     const [peer] = this.members.randomMembers(1, (m) => m.state === 'alive')
     if (peer === undefined) return
     this.startPushPull(peer.address, { kind: 'pushPull', peer: peer.name }, this.pushPull.localState(false), out)
+  }
+
+  /** Calm healing: a member we held dead came back alive, so a partition may be healing. */
+  noteRevival(nowMs: number): void {
+    if (!this.config.calmHealing) return
+    if (this.revivedAtMs === undefined || nowMs - this.revivedAtMs > REVIVAL_WINDOW_INTERVALS * this.config.probeIntervalMs) this.triedSinceRevival.clear()
+    this.revivedAtMs = nowMs
+  }
+
+  /**
+   * Calm healing, at each probe tick: within REVIVAL_WINDOW_INTERVALS probe intervals of a revival,
+   * push-pull with one failed member not tried since. Serf's reconnect tries one with probability
+   * failed/alive every 30 s, so the last member whose refutation's gossip missed us, held dead among
+   * 59 alive, waited for the next periodic push-pull (up to a minute); this finds it within seconds.
+   */
+  reconnectAfterRevival(nowMs: number, out: SwimOutbox): void {
+    if (this.revivedAtMs === undefined || nowMs - this.revivedAtMs > REVIVAL_WINDOW_INTERVALS * this.config.probeIntervalMs) return
+    const candidates: Member[] = []
+    for (const m of this.members.down) if (m.state === 'dead' && !this.triedSinceRevival.has(m.name)) candidates.push(m)
+    if (candidates.length === 0) return
+    const target = candidates[this.rng.int(candidates.length)]
+    this.triedSinceRevival.add(target.name)
+    this.stats.revivalReconnects++
+    this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(false), out)
   }
 
   /**

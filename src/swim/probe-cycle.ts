@@ -17,6 +17,10 @@
  * failing probe in poor health waits its health-scaled deadline before the next one starts: a node at
  * health score 4 returns to 0 after 4 successful probes, about 4 probe intervals.
  *
+ * Final probe (finalProbe, state-changes.ts): an expired suspicion's member is probed once more, outside
+ * the ticker's order, the same way (ping + suspect, then helpers and TCP, deadline scaled by health);
+ * its end, ack or deadline, goes back to the suspicion instead of raising one.
+ *
  * As a helper: ping the target with our own sequence number, relay its ack to the requester, or send a
  * nack at 80% of the probe timeout when none came. Probes and relays are keyed by sequence number;
  * their timers find nothing once the probe or relay has finished, so none needs cancelling.
@@ -40,6 +44,8 @@ export interface ProbeHost extends SwimHost {
   readonly send: PacketSender
   /** A probe failed: suspect the target. */
   suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox): void
+  /** A final probe (probeBeforeDeath) ended: acked or not. */
+  finalProbeEnded(name: string, seqNo: number, acked: boolean, nowMs: number, out: SwimOutbox): void
   /** True once leave() began: probing stops. */
   isLeaving(): boolean
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
@@ -55,6 +61,8 @@ interface ProbeState {
   expectedNacks: number
   nacks: number
   indirectSent: boolean
+  /** A final probe of a suspect (probeBeforeDeath): it does not hold the ticker, and its end goes to the suspicion. */
+  readonly final: boolean
 }
 
 interface RelayState {
@@ -95,6 +103,15 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
   private probeNext(nowMs: number, out: SwimOutbox): void {
     const target = this.members.nextProbeTarget(nowMs)
     if (target === undefined) return
+    this.running = this.start(target, false, nowMs, out)
+  }
+
+  /** finalProbe: probes a suspect once more before its suspicion turns to death; returns the sequence number. */
+  probeBeforeDeath(target: Member, nowMs: number, out: SwimOutbox): number {
+    return this.start(target, true, nowMs, out).seqNo
+  }
+
+  private start(target: Member, final: boolean, nowMs: number, out: SwimOutbox): ProbeState {
     const seqNo = this.nextSeqNo()
     const probe: ProbeState = {
       seqNo,
@@ -104,12 +121,12 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
       expectedNacks: 0,
       nacks: 0,
       indirectSent: false,
+      final,
     }
     this.probes.set(seqNo, probe)
-    this.running = probe
     this.stats.probes++
     const ping: PingMsg = { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }
-    if (target.state === 'suspect' && this.config.lifeguard) {
+    if (target.state === 'suspect' && (this.config.lifeguard || final)) {
       // Buddy system: tell the suspect directly so it can refute; no other piggyback.
       const suspect: SuspectMsg = { type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name }
       this.send.compound(target.address, [ping, suspect], target, out)
@@ -118,6 +135,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     }
     // The deadline is scheduled only if the probe goes indirect (most acks come first).
     out.schedule({ kind: 'probeTimeout', seqNo }, this.config.probeTimeoutMs)
+    return probe
   }
 
   /** No ack within the probe timeout: ask k helpers, and try TCP. */
@@ -164,6 +182,10 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const delta = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1
     this.finish(probe, false, nowMs, out, null, delta)
     const target = probe.target
+    if (probe.final) {
+      this.host.finalProbeEnded(target.name, seqNo, false, nowMs, out)
+      return
+    }
     if (target.state !== 'alive' && target.state !== 'suspect') {
       this.releaseHeldTick(nowMs, out)
       return
@@ -192,6 +214,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     if (decoded.ok && decoded.value.type === 'ack' && decoded.value.seqNo === seqNo) {
       this.stats.tcpFallbackSuccesses++
       this.finish(probe, true, nowMs, out, null, 0)
+      if (probe.final) this.host.finalProbeEnded(probe.target.name, seqNo, true, nowMs, out)
       this.releaseHeldTick(nowMs, out)
     }
   }
@@ -232,6 +255,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const probe = this.probes.get(msg.seqNo)
     if (probe !== undefined) {
       this.finish(probe, true, nowMs, out, msg.payload, -1)
+      if (probe.final) this.host.finalProbeEnded(probe.target.name, probe.seqNo, true, nowMs, out)
       this.releaseHeldTick(nowMs, out)
       return
     }

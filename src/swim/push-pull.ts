@@ -144,6 +144,8 @@ export class PushPull extends SwimPart<PushPullHost> {
     for (const n of msg.nodes) {
       switch (n.state) {
         case 0:
+          // Calm healing: alive there at the incarnation we hold dead cannot revive it here; ask it to refute.
+          this.states.askDeadToRefute(n.name, n.incarnation, nowMs, out)
           this.states.alive(
             { type: 'alive', incarnation: n.incarnation, node: n.name, addr: n.addr, port: n.port, meta: n.meta, vsn: n.vsn },
             nowMs,

@@ -5,8 +5,13 @@
  *   alive(X, inc)   new member, or inc higher than known (or a reclaimable address) ──▶ alive, joined/alive/updated
  *   suspect(X, inc) alive X at inc ≥ known ──▶ suspect, timer; already suspect ──▶ one more confirmation
  *   suspicion timer still suspect at the same incarnation ──▶ dead(X, from: us)
+ *     finalProbe: ──▶ probe X once more (probe-cycle.ts); no ack ──▶ dead; ack ──▶ timer again in a
+ *     probe interval, until X's refutation arrives or the suspicion reached its longest timeout
  *   dead(X, inc)    inc ≥ known ──▶ dead, or left when X sent it about itself
+ *   each probe tick, suspicionReminders: suspect(X) straight to X, every two probe intervals per suspicion
  *   any of them about us (not leaving) ──▶ refute: incarnation past the accusation, alive broadcast
+ *     directRefutation: + our alive straight to the packet's sender and the accuser; an accusation
+ *     already refuted (incarnation below ours) ──▶ our current alive straight to them (rate-limited)
  *
  * Every accepted change is queued as a broadcast (a newer one about the same node replaces the older)
  * before the member changes, and leaves as an event. Sources: packets, push-pull merges, our own
@@ -35,6 +40,10 @@ export interface StateChangeHost extends SwimHost {
   enqueue(name: string, bytes: Uint8Array, nowMs: number, out: SwimOutbox, onDone?: () => void): void
   /** Our own left broadcast reached its transmit limit (or was replaced). */
   leaveBroadcastSent(): void
+  /** A member we held dead or left came back alive (calm healing reconnects to the other failed members). */
+  revived(nowMs: number): void
+  /** finalProbe: probes the suspect once more; returns the probe's sequence number (its end comes back through finalProbeEnded). */
+  probeBeforeDeath(target: Member, nowMs: number, out: SwimOutbox): number
 }
 
 /** The alive message announcing `m` at `incarnation`. */
@@ -45,6 +54,10 @@ export function aliveOf(m: Member, incarnation: number): AliveMsg {
 export class StateChanges extends SwimPart<StateChangeHost> {
   private readonly suspicions = new Map<string, Suspicion>()
   private suspicionEpoch = 0
+  /** Calm healing: when we last asked a member we hold dead to refute (name → ms). */
+  private readonly askedToRefute = new Map<string, number>()
+  /** directRefutation: when we last sent our alive at an incarnation straight to an address ("address#incarnation" → ms). */
+  private readonly directSent = new Map<string, number>()
 
   /** memberlist aliveNode. `bootstrap` marks our own alive at start or on a meta update. */
   alive(msg: AliveMsg, nowMs: number, out: SwimOutbox, bootstrap: boolean, from?: Address): void {
@@ -155,16 +168,21 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       else if (metaChanged) out.emit({ type: 'updated', member: snapshot(m) })
       return
     }
+    if (!wasFresh && oldState === 'dead') h.revived(nowMs)
     if (wasFresh || isDeadOrLeft(oldState)) out.emit({ type: 'joined', member: snapshot(m) })
     else if (oldState === 'suspect') out.emit({ type: 'alive', member: snapshot(m) })
     else if (metaChanged || addressChanged) out.emit({ type: 'updated', member: snapshot(m) })
   }
 
   /** memberlist suspectNode. */
-  suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource): void {
+  suspect(msg: SuspectMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, from?: Address): void {
     const h = this.host
     const m = this.members.get(msg.node)
-    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
+    if (m === undefined || m.forgotten) return
+    if (msg.incarnation < m.incarnation) {
+      if (m === this.self) this.answerAccusation(msg.from, from, nowMs, out)
+      return
+    }
     const existing = this.suspicions.get(m.name)
     if (existing !== undefined) {
       const remaining = existing.confirm(msg.from, nowMs)
@@ -181,7 +199,10 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     }
     if (m.state !== 'alive') return
     if (m === this.self) {
-      if (!h.isLeaving()) this.refute(msg.incarnation, 'suspect', nowMs, out)
+      if (!h.isLeaving()) {
+        this.refute(msg.incarnation, 'suspect', nowMs, out)
+        this.answerAccusation(msg.from, from, nowMs, out)
+      }
       return
     }
     h.enqueue(m.name, encodeMessage(msg), nowMs, out)
@@ -208,6 +229,55 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     if (s === undefined || s.epoch !== timer.epoch) return
     const m = this.members.get(timer.member)
     if (m === undefined || m.state !== 'suspect' || m.incarnation !== timer.incarnation) return
+    if (s.finalProbeSeq !== undefined) return // the final probe in flight decides
+    if (this.config.finalProbe) {
+      this.stats.finalProbes++
+      s.finalProbeSeq = this.host.probeBeforeDeath(m, nowMs, out)
+      return
+    }
+    this.declareDead(s, m, nowMs, out)
+  }
+
+  /**
+   * suspicionReminders (at each probe tick): every suspicion we hold that we have not sent to its member
+   * for two probe intervals goes straight to it, so that it refutes to us even if we missed its
+   * refutation's gossip; memberlist tells a suspect only when it probes it.
+   */
+  remindSuspects(nowMs: number, out: SwimOutbox): void {
+    if (!this.config.suspicionReminders) return
+    const every = 2 * this.config.probeIntervalMs
+    for (const s of this.suspicions.values()) {
+      if (nowMs - s.remindedMs < every) continue
+      const m = this.members.get(s.member)
+      if (m === undefined || m.state !== 'suspect' || m.incarnation !== s.incarnation) continue
+      s.remindedMs = nowMs
+      this.stats.suspicionReminders++
+      this.host.send.message(m.address, { type: 'suspect', incarnation: s.incarnation, node: m.name, from: this.name }, m, out, false)
+    }
+  }
+
+  /**
+   * finalProbe: the last probe of a suspect ended. An ack postpones the death by a probe interval (the
+   * refutation it provoked is on its way), until the suspicion has lasted its longest timeout plus its
+   * shortest (then dead, so that a member whose refutations never reach us is not suspect for ever); no ack: dead.
+   */
+  finalProbeEnded(name: string, seqNo: number, acked: boolean, nowMs: number, out: SwimOutbox): void {
+    const s = this.suspicions.get(name)
+    if (s === undefined || s.finalProbeSeq !== seqNo) return
+    s.finalProbeSeq = undefined
+    const m = this.members.get(name)
+    if (m === undefined || m.state !== 'suspect' || m.incarnation !== s.incarnation) return
+    if (acked && nowMs - s.startMs < s.maxMs + s.minMs) {
+      this.stats.finalProbeAcks++
+      s.epoch = ++this.suspicionEpoch
+      out.schedule({ kind: 'suspicionTimeout', member: name, incarnation: s.incarnation, epoch: s.epoch }, this.config.probeIntervalMs)
+      return
+    }
+    this.declareDead(s, m, nowMs, out)
+  }
+
+  private declareDead(s: Suspicion, m: Member, nowMs: number, out: SwimOutbox): void {
+    const timer = { kind: 'suspicionTimeout', member: m.name, incarnation: s.incarnation, epoch: s.epoch } as const
     if (this.delegate?.confirmDead?.(m.name, nowMs - s.startMs, nowMs) === false) {
       // A second opinion says it still lives: stay suspect and ask again in a probe interval.
       this.stats.deathsPostponed++
@@ -215,23 +285,52 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       return
     }
     this.stats.deathsDeclared++
-    this.dead({ type: 'dead', incarnation: timer.incarnation, node: m.name, from: this.name }, nowMs, out, 'timeout')
+    this.dead({ type: 'dead', incarnation: s.incarnation, node: m.name, from: this.name }, nowMs, out, 'timeout')
+  }
+
+  /**
+   * directRefutation: our current alive, straight to the packet that carried an accusation about us and
+   * to its accuser, at most once per probe interval per address and incarnation (a refutation's gossip is
+   * transmit-limited and misses some of the members that hold the suspicion; these do hold it).
+   */
+  private answerAccusation(accuser: string, from: Address | undefined, nowMs: number, out: SwimOutbox): void {
+    if (!this.config.directRefutation || this.host.isLeaving()) return
+    const a = this.members.get(accuser)
+    const accuserAddress = a !== undefined && a !== this.self && (a.state === 'alive' || a.state === 'suspect') ? a.address : undefined
+    if (this.directSent.size > 1024) {
+      for (const [k, at] of this.directSent) if (nowMs - at >= this.config.probeIntervalMs) this.directSent.delete(k)
+    }
+    const msg = aliveOf(this.self, this.self.incarnation)
+    for (const to of [from, accuserAddress]) {
+      if (to === undefined) continue
+      const key = `${addressKey(to)}#${msg.incarnation}`
+      const last = this.directSent.get(key)
+      if (last !== undefined && nowMs - last < this.config.probeIntervalMs) continue
+      this.directSent.set(key, nowMs)
+      this.stats.directRefutations++
+      this.host.send.message(to, msg, this.members.memberAt(to), out, false)
+    }
   }
 
   /**
    * memberlist deadNode. `from === node` means the node left. `awaitDelivery` (our own leave) reports
    * through the host when the broadcast has gone out.
    */
-  dead(msg: DeadMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, awaitDelivery = false): void {
+  dead(msg: DeadMsg, nowMs: number, out: SwimOutbox, via: SuspicionSource, awaitDelivery = false, from?: Address): void {
     const h = this.host
     const m = this.members.get(msg.node)
-    if (m === undefined || m.forgotten || msg.incarnation < m.incarnation) return
+    if (m === undefined || m.forgotten) return
+    if (msg.incarnation < m.incarnation) {
+      if (m === this.self && msg.from !== this.name && !h.isLeaving()) this.answerAccusation(msg.from, from, nowMs, out)
+      return
+    }
     this.suspicions.delete(m.name)
     if (isDeadOrLeft(m.state)) return
     const encoded = encodeMessage(msg)
     if (m === this.self) {
       if (!h.isLeaving()) {
         this.refute(msg.incarnation, 'dead', nowMs, out)
+        this.answerAccusation(msg.from, from, nowMs, out)
         return
       }
       // Our own leave: broadcast it and learn when it has gone out.
@@ -274,6 +373,27 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     const c = this.config
     const minMs = suspicionTimeoutMs(c.suspicionMult, this.members.carried, c.probeIntervalMs)
     return nowMs - m.heardMs <= (window === 'max' && c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs)
+  }
+
+  /**
+   * Calm healing: a push-pull state holds alive, at the incarnation we hold it dead, a member (after a
+   * partition, the other side's members). An alive at the same incarnation cannot revive it (memberlist's
+   * rule), and memberlist waits until someone's accusation makes it refute; so we send it our dead notice
+   * straight, once per probe interval: it refutes, and (directRefutation) its alive comes straight back.
+   */
+  askDeadToRefute(name: string, incarnation: number, nowMs: number, out: SwimOutbox): void {
+    if (!this.config.calmHealing) return
+    const m = this.members.get(name)
+    if (m === undefined || m === this.self || m.forgotten || m.state !== 'dead' || incarnation !== m.incarnation) return
+    const last = this.askedToRefute.get(name)
+    if (last !== undefined && nowMs - last < this.config.probeIntervalMs) return
+    if (this.askedToRefute.size > 1024) {
+      for (const [k, at] of this.askedToRefute) if (nowMs - at >= this.config.probeIntervalMs) this.askedToRefute.delete(k)
+    }
+    this.askedToRefute.set(name, nowMs)
+    this.stats.accusationsForwarded++
+    const msg: DeadMsg = { type: 'dead', incarnation: m.incarnation, node: m.name, from: this.name }
+    this.host.send.message(m.address, msg, m, out, false)
   }
 
   /**

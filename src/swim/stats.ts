@@ -50,12 +50,22 @@ export class SwimStats {
   /** Times an expired suspicion was not declared dead because the delegate's second opinion (confirmDead) said no. */
   deathsPostponed = 0
   refutations = 0
+  /** Direct refutation: our alive sent straight to an accuser or to the sender of an accusation (fresh or already refuted). */
+  directRefutations = 0
+  /** Suspicion reminders: suspicions we hold sent straight to the suspect. */
+  suspicionReminders = 0
+  /** Final probe: expired suspicions probed once more before a death. */
+  finalProbes = 0
+  /** Final probe: deaths postponed because the suspect answered the final probe. */
+  finalProbeAcks = 0
   /** Calm healing: third-party dead notices about members we hear from, taken as suspicions instead. */
   deadNoticesSoftened = 0
   /** Calm healing: dead or suspect entries in push-pull states about members we hear from, not believed. */
   pushPullAccusationsIgnored = 0
   /** Calm healing: second-hand accusations sent straight to the accused member so it refutes. */
   accusationsForwarded = 0
+  /** Calm healing: push-pulls with failed members started because another failed member came back alive. */
+  revivalReconnects = 0
   /** Name conflicts seen: a name claimed from a second address (each claim, in every role). */
   nameConflicts = 0
   pushPullsInitiated = 0

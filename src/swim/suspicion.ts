@@ -4,6 +4,7 @@
  *   accuser A ──suspect(X)──▶ us: timer starts at max (k ≥ 1) or min (k = 0)
  *   each new independent accuser B, C… (at most k): timer shrinks towards min, logarithmically
  *   timer fires while X still suspect at the same incarnation ──▶ dead(X, from: us)
+ *     (with finalProbe: ──▶ one more probe of X; no ack ──▶ dead; an ack ──▶ again a probe interval later)
  *
  * The original accuser never counts twice. The epoch changes whenever the deadline moves, so the
  * timer scheduled for the old deadline is recognised as stale when it fires.
@@ -14,6 +15,10 @@ export class Suspicion {
   private readonly confirmedBy = new Set<string>()
   private confirmations = 0
   epoch: number
+  /** When we last sent the suspicion straight to the member (suspicionReminders). */
+  remindedMs: number
+  /** The sequence number of the final probe in flight (finalProbe), if any: its end decides. */
+  finalProbeSeq: number | undefined
 
   constructor(
     readonly member: string,
@@ -27,6 +32,7 @@ export class Suspicion {
   ) {
     this.confirmedBy.add(from)
     this.epoch = epoch
+    this.remindedMs = startMs
   }
 
   /** The first timeout, from the start. */

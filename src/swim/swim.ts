@@ -129,7 +129,7 @@ export class Swim {
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
     this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest, riding) => this.takeBroadcasts(overhead, limit, out, dest, riding))
     // The narrow view of this node its parts work through (see each part's host interface).
-    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing'> = {
+    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded'> = {
       name: this.name,
       address: this.address,
       config: this.config,
@@ -146,11 +146,14 @@ export class Swim {
       leaveBroadcastSent: () => {
         this.leaveBroadcastSent = true
       },
+      probeBeforeDeath: (target, nowMs, out) => this.prober.probeBeforeDeath(target, nowMs, out),
+      revived: (nowMs) => this.exchanges.noteRevival(nowMs),
     }
     this.states = new StateChanges(host)
     this.prober = new ProbeCycle({
       ...host,
       suspect: (msg, nowMs, out) => this.states.suspect(msg, nowMs, out, 'probe'),
+      finalProbeEnded: (name, seqNo, acked, nowMs, out) => this.states.finalProbeEnded(name, seqNo, acked, nowMs, out),
       openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.exchanges.openTcpPing(seqNo, to, bytes, timeoutMs, out),
     })
     this.pushPull = new PushPull({ ...host, states: this.states })
@@ -349,10 +352,10 @@ export class Swim {
           this.states.alive(msg, nowMs, out, false, from)
           break
         case 'suspect':
-          this.states.suspect(msg, nowMs, out, 'gossip')
+          this.states.suspect(msg, nowMs, out, 'gossip', from)
           break
         case 'dead':
-          this.states.dead(msg, nowMs, out, 'gossip')
+          this.states.dead(msg, nowMs, out, 'gossip', false, from)
           break
         case 'user':
           this.delegate?.notifyUserMessage?.(msg.payload, this.table.memberAt(from)?.name, nowMs, (to, p) => this.sendUserTo(to, p, out))
@@ -423,6 +426,8 @@ export class Swim {
         if (timer.epoch !== this.epoch || this.leaving) return
         this.prober.tick(this.epoch, nowMs, out)
         this.raiseAccusations(nowMs, out)
+        this.states.remindSuspects(nowMs, out)
+        this.exchanges.reconnectAfterRevival(nowMs, out)
         return
       case 'probeTimeout':
         this.prober.timeout(timer.seqNo, nowMs, out)

@@ -142,8 +142,8 @@ function failuresOf(c: Cluster, victim: string): { declared: number; failedEvent
 const swimOf = (n: SimNode): Swim => (n.protocol as ComposedNode).swim
 
 test('phiVeto: a member nobody can reach but whose heartbeats still arrive stays suspect instead of dying; SWIM alone declares it dead', () => {
-  const outcome = (mode: 'swimOnly' | 'phiVeto'): { declared: number; failedEvents: number; postponed: number; aliveAfter: boolean } => {
-    const c = cluster(31, 12, 0, { mode })
+  const outcome = (mode: 'swimOnly' | 'phiVeto', config: Partial<SwimConfig> = {}): { declared: number; failedEvents: number; postponed: number; aliveAfter: boolean } => {
+    const c = cluster(31, 12, 0, { mode }, config)
     assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
     c.sim.runFor(20_000) // phi learns the heartbeat rhythm
     const victim = c.nodes[5]
@@ -157,9 +157,14 @@ test('phiVeto: a member nobody can reach but whose heartbeats still arrive stays
     const aliveAfter = c.nodes.every((n) => n === victim || n.protocol.members().find((m) => m.name === victim.name)?.state === 'alive')
     return { ...failuresOf(c, victim.name), postponed, aliveAfter }
   }
-  const swimOnly = outcome('swimOnly')
+  // memberlist's rules (calm healing off): the first dead declarations spread to every node.
+  const swimOnly = outcome('swimOnly', { calmHealing: false })
   const veto = outcome('phiVeto')
   assert.ok(swimOnly.declared > 0 && swimOnly.failedEvents >= 11, `SWIM alone declares it dead: ${JSON.stringify(swimOnly)}`)
+  // Calm healing (the default): the victim's packets still arrive, so a third node's dead notice is only
+  // a suspicion; only the nodes whose own timers expired hold it dead.
+  const calm = outcome('swimOnly')
+  assert.ok(calm.declared > 0 && calm.failedEvents === calm.declared && calm.aliveAfter, `calm healing: ${JSON.stringify(calm)}`)
   assert.equal(swimOnly.postponed, 0)
   assert.equal(veto.failedEvents, 0, `phiVeto: never dead anywhere: ${JSON.stringify(veto)}`)
   assert.ok(veto.postponed > 0, JSON.stringify(veto))

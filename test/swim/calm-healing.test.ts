@@ -3,7 +3,7 @@
 // not heard from lately, or any member with calmHealing off, gets memberlist's rules.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { encodeMessage, encodeStream } from '../../src/wire/codec.js'
+import { decodeStream, encodeMessage, encodeStream } from '../../src/wire/codec.js'
 import type { PushPullMsg } from '../../src/wire/messages.js'
 import type { SwimConfig } from '../../src/swim/config.js'
 import { addr, alive, deliver, expectEvent, newNode, rejectEvent, sentMessages, VSN } from '../helpers/swim-harness.js'
@@ -19,6 +19,15 @@ function withX(config: Partial<SwimConfig> = {}) {
   node.swim.handlePacket(addr(2), encodeMessage({ type: 'ping', seqNo: 1, node: 'me', sourceAddr: Uint8Array.of(127, 0, 0, 2), sourcePort: 7946, sourceNode: 'x' }), 1000, node.out)
   node.out.clear()
   return node
+}
+
+/** A push-pull state (uncompressed) holding x at `incarnation` in wire state `state` (0 alive, 2 dead). */
+function stateWithX(incarnation: number, state: 0 | 2): Uint8Array {
+  const msg: PushPullMsg = {
+    type: 'pushPull', join: false, userState: new Uint8Array(0),
+    nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state, vsn: VSN }],
+  }
+  return encodeStream(msg, { compress: false })
 }
 
 function forwardedSuspects(out: ReturnType<typeof newNode>['out']): number {
@@ -53,13 +62,7 @@ test('memberlist\'s rules where calm healing does not apply: heard too long ago,
 })
 
 test('a push-pull state holding a member we hear from dead raises no suspicion within the longest suspicion timeout; after it, one', () => {
-  const state = (incarnation: number): Uint8Array => {
-    const msg: PushPullMsg = {
-      type: 'pushPull', join: false, userState: new Uint8Array(0),
-      nodes: [{ name: 'x', addr: Uint8Array.of(127, 0, 0, 2), port: 7946, meta: null, incarnation, state: 2, vsn: VSN }],
-    }
-    return encodeStream(msg, { compress: false })
-  }
+  const state = (incarnation: number): Uint8Array => stateWithX(incarnation, 2)
   const { swim, out } = withX()
   swim.handleStreamRequest(addr(7), state(1), 1000 + MAX_MS, out)
   assert.equal(swim.member('x')?.state, 'alive')
@@ -77,4 +80,52 @@ test('a member told of a second-hand accusation about itself refutes at once', (
   const inc = swim.incarnation
   deliver(swim, out, 10, { type: 'suspect', incarnation: inc, node: 'x', from: 'me' })
   assert.equal(expectEvent(out, 'refuted').incarnation, inc + 1)
+})
+
+test('a push-pull state holding alive, at the incarnation we hold dead, a member: it is asked straight to refute, once per probe interval', () => {
+  const aliveState = (incarnation: number): Uint8Array => stateWithX(incarnation, 0)
+  const asked = (out: ReturnType<typeof newNode>['out']): number =>
+    sentMessages(out).filter((s) => s.to.ip === '127.0.0.2' && s.msg.type === 'dead' && s.msg.node === 'x' && s.msg.from === 'me').length
+  const { swim, out } = newNode('me', 1, { calmHealing: true })
+  deliver(swim, out, 0, alive('x', 1, 2), { type: 'dead', incarnation: 1, node: 'x', from: 'z' })
+  assert.equal(swim.member('x')?.state, 'dead')
+  out.clear()
+  swim.handleStreamRequest(addr(7), aliveState(1), 10_000, out)
+  assert.equal(swim.member('x')?.state, 'dead', 'an alive at the same incarnation does not revive it')
+  assert.equal(asked(out), 1, 'x is sent our dead notice, so that it refutes')
+  out.clear()
+  swim.handleStreamRequest(addr(7), aliveState(1), 10_500, out)
+  assert.equal(asked(out), 0, 'not again within the probe interval')
+  // x refutes straight to us (direct refutation): alive at 2 revives it.
+  deliver(swim, out, 10_600, alive('x', 2, 2))
+  assert.equal(swim.member('x')?.state, 'alive')
+  const off = newNode('me', 1, { calmHealing: false })
+  deliver(off.swim, off.out, 0, alive('x', 1, 2), { type: 'dead', incarnation: 1, node: 'x', from: 'z' })
+  off.out.clear()
+  off.swim.handleStreamRequest(addr(7), aliveState(1), 10_000, off.out)
+  assert.equal(asked(off.out), 0, 'memberlist\'s rules: nothing sent')
+})
+
+test('when a member held dead comes back, each of the other failed members gets one push-pull at the next probe ticks', () => {
+  const { swim, out } = newNode('me', 1, { calmHealing: true })
+  deliver(swim, out, 0, alive('x', 1, 2), alive('y', 1, 3), alive('z', 1, 4))
+  deliver(swim, out, 0, { type: 'dead', incarnation: 1, node: 'x', from: 'q' }, { type: 'dead', incarnation: 1, node: 'y', from: 'q' })
+  out.clear()
+  swim.handleTimer({ kind: 'probeTick', epoch: 0 }, 1000, out)
+  assert.equal(out.streams.length, 0, 'no revival yet: Serf\'s reconnect loop only')
+  deliver(swim, out, 1500, alive('x', 2, 2))
+  assert.equal(swim.member('x')?.state, 'alive')
+  out.clear()
+  swim.handleTimer({ kind: 'probeTick', epoch: 0 }, 2000, out)
+  const pushPulls = out.streams.filter((s) => { const d = decodeStream(s.bytes); return d.ok && d.value.type === 'pushPull' })
+  assert.deepEqual(pushPulls.map((s) => s.to.ip), ['127.0.0.3'], 'y, the one still failed')
+  assert.equal(swim.stats.revivalReconnects, 1)
+  out.clear()
+  swim.handleTimer({ kind: 'probeTick', epoch: 0 }, 3000, out)
+  assert.equal(swim.stats.revivalReconnects, 1, 'y was tried once since the revival')
+  const off = newNode('me', 1, { calmHealing: false })
+  deliver(off.swim, off.out, 0, alive('x', 1, 2), alive('y', 1, 3), { type: 'dead', incarnation: 1, node: 'x', from: 'q' }, { type: 'dead', incarnation: 1, node: 'y', from: 'q' })
+  deliver(off.swim, off.out, 1500, alive('x', 2, 2))
+  off.swim.handleTimer({ kind: 'probeTick', epoch: 0 }, 2000, off.out)
+  assert.equal(off.swim.stats.revivalReconnects, 0)
 })

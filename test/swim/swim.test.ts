@@ -123,8 +123,8 @@ test('indirect probe helper relays the ack, or sends a nack after the probe time
   assert.equal(nack.type === 'nack' && nack.seqNo, 56)
 })
 
-test('suspicion timeout shrinks with independent confirmations and declares death', () => {
-  const { swim, out } = newNode()
+test('suspicion timeout shrinks with independent confirmations and declares death (memberlist\'s rule: finalProbe off)', () => {
+  const { swim, out } = newNode('me', 1, { finalProbe: false })
   deliver(swim, out, 0, alive('x', 1, 2), alive('a', 1, 3), alive('b', 1, 4), alive('c', 1, 5))
   deliver(swim, out, 1000, { type: 'suspect', incarnation: 1, node: 'x', from: 'a' })
   assert.equal(expectTimer(out, 'suspicionTimeout').afterMs, 24_000)

@@ -8,6 +8,7 @@ import type { ObserverView } from './model.js'
 import { VirtualTable } from './table.js'
 import { PoolsPanel } from './pools.js'
 import type { Column } from './table.js'
+import { STORM_ACCUSERS, STORM_WINDOW_MS, summarizeAccusations } from '../../src/swim/accusation-window.js'
 
 const STATE_ORDER: Record<State, number> = { dead: 0, suspect: 1, left: 2, alive: 3 }
 
@@ -86,6 +87,25 @@ function Summary({ view, observer }: { view: ObserverView | undefined; observer:
   )
 }
 
+/** Accusation storms: rates over the last window, and the members accused by many at once, with their accusers. */
+function Storm({ view, now }: { view: ObserverView | undefined; now: number }) {
+  const s = summarizeAccusations(view?.suspicions ?? [], now)
+  const shown = s.accused.filter((a) => a.open || a.many).slice(0, 8)
+  return (
+    <div class="storm" role="status" aria-label="accusations">
+      <span class="dim">last {STORM_WINDOW_MS / 1000} s:</span>
+      <span>{s.perSecond.suspicions} suspicions/s</span>
+      <span>{s.perSecond.refutations} refutations/s</span>
+      <span class={s.perSecond.deaths > 0 ? 'warn' : ''}>{s.perSecond.deaths} failures/s</span>
+      {shown.map((a) => (
+        <span key={a.member} class={`badge ${a.many ? 's-dead storm-many' : 's-suspect'}`} title={`accused by ${a.accusers.join(', ')}`}>
+          {a.member} accused by {a.accusers.length}{a.many ? ` (≥ ${STORM_ACCUSERS} at once)` : ''}: {a.accusers.slice(0, 6).join(', ')}{a.accusers.length > 6 ? ', …' : ''}
+        </span>
+      ))}
+    </div>
+  )
+}
+
 function MemberTable({ view, selected, onSelect, now }: { view: ObserverView | undefined; selected: string | undefined; onSelect: (m: MemberRow) => void; now: number }) {
   const [filter, setFilter] = useState('')
   const [sort, setSort] = useState<'name' | 'state' | 'changed'>('name')
@@ -96,9 +116,13 @@ function MemberTable({ view, selected, onSelect, now }: { view: ObserverView | u
     else all.sort((a, b) => byName(a.name, b.name))
     return all
   }, [view?.members, view && [...view.members.values()].map((m) => m.state + m.incarnation).join(), filter, sort])
+  const accused = useMemo(() => new Map(summarizeAccusations(view?.suspicions ?? [], now).accused.map((a) => [a.member, a])), [view?.suspicions.length, now])
   const columns: Array<Column<MemberRow>> = [
     { label: 'Member', width: '1.6fr', cell: (m) => <span class="mono">{m.name}{m.name === view?.self ? <span class="you"> (this node)</span> : null}</span> },
-    { label: 'State', width: '0.8fr', cell: (m) => <Badge state={m.state} /> },
+    { label: 'State', width: '0.8fr', cell: (m) => {
+      const a = accused.get(m.name)
+      return <span><Badge state={m.state} />{a?.many === true ? <span class="badge s-dead storm-many" title={`accused by ${a.accusers.join(', ')} in the last ${STORM_WINDOW_MS / 1000} s`}>×{a.accusers.length}</span> : null}</span>
+    } },
     { label: 'Inc.', width: '0.45fr', cell: (m) => m.incarnation },
     { label: 'Address', width: '1.4fr', cell: (m) => <span class="mono dim">{m.address}</span> },
     { label: 'RTT', width: '0.8fr', cell: (m) => (m.rttMs === null || m.rttMs === undefined ? <span class="dim">–</span> : <span title="estimated from network coordinates">{m.rttMs.toFixed(m.rttMs >= 10 ? 1 : 2)} ms</span>) },
@@ -341,6 +365,7 @@ export function Live({ demo, self, refreshDemo }: { demo: DemoCluster | null; se
         {selected !== undefined ? <button class="link" onClick={() => setSelected(undefined)}>clear selection ({selected})</button> : null}
       </div>
       <Summary view={view} observer={observer} />
+      <Storm view={view} now={now} />
       <div class="columns">
         <div class="col">
           {demo !== null ? <Chaos demo={demo} refresh={refreshDemo} /> : null}
