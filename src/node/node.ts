@@ -34,7 +34,8 @@ import { SerfLayer, type SerfLayerEvent } from '../serf/serf-layer.js'
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
-import { createGrapevineStack, type GrapevineStack } from '../stack/create.js'
+import { createGrapevineStack, type GrapevineStack, type GrapevineStackOptions } from '../stack/create.js'
+import type { CrdtReplicator } from '../replication/replicator.js'
 import { markMeta } from '../stack/envelope.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { DecodeError } from '../wire/decode-error.js'
@@ -56,6 +57,8 @@ export interface NodeSpec extends ResolvedSettings {
   readonly address: Address
   /** Addresses the reconnect loop retries (join() adds its seeds too). */
   readonly seeds?: readonly Address[]
+  /** CRDT state reloaded from the data directory (node/crdt-store.ts). */
+  readonly crdtRestore?: GrapevineStackOptions['crdtRestore']
 }
 
 /** What the runtime hands in: the node's randomness. */
@@ -155,6 +158,9 @@ export class ComposedNode {
           broadcast: spec.broadcast,
           state: spec.state,
           phi: spec.phi,
+          replication: spec.replication,
+          crdtRestore: spec.crdtRestore,
+          onCrdtChange: (changes) => this.emit({ type: 'crdtChanged', changes }),
           onDelivery: (d) => this.emit({ type: 'message', message: { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } }),
           onStateChange: (event) => this.emit({ type: 'stateChanged', event }),
           onDrop: (reason) => this.swim.stats.drop(reason),
@@ -396,6 +402,17 @@ export class ComposedNode {
     })
   }
 
+  /** Runs a CRDT write (node/crdt-api.ts) as an input: its delta queued for gossip, its change a `crdtChanged` event. */
+  crdtWrite<T>(write: (r: CrdtReplicator) => T, nowMs: number, out: NodeOutbox): T {
+    const stack = this.requireStack('replicated data types')
+    this.live()
+    return this.input(nowMs, out, () => {
+      const r = write(stack.crdt.replicator)
+      stack.crdt.flush()
+      return r
+    })
+  }
+
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags, nowMs: number, out: NodeOutbox): void {
     const problems = tagProblems(tags)
@@ -442,6 +459,11 @@ export class ComposedNode {
   /** The replicated cluster state this node holds; undefined when membership-only. */
   get clusterState(): ClusterState | undefined {
     return this.stack?.state.reconciler.state
+  }
+
+  /** The replicated data types this node holds (reads; write through crdtWrite); undefined when membership-only. */
+  get crdt(): CrdtReplicator | undefined {
+    return this.stack?.crdt.replicator
   }
 
   /** The phi accrual suspicion level of a member (undefined: none heard yet, or membership-only). */
