@@ -47,6 +47,7 @@ import { COORDINATES_SEED_MASK, NetworkCoordinates, coordinateDelegate } from '.
 import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordinates.js'
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
+import { CRDT_QUERY, answerCrdtQuery } from './crdt-query.js'
 import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, isOwnTimer, queryKey, serfEventId } from './types.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
@@ -462,9 +463,7 @@ export class ComposedNode {
   }
 
   /** The replicated data types this node holds (reads; write through crdtWrite); undefined when membership-only. */
-  get crdt(): CrdtReplicator | undefined {
-    return this.stack?.crdt.replicator
-  }
+  get crdt(): CrdtReplicator | undefined { return this.stack?.crdt.replicator }
 
   /** The phi accrual suspicion level of a member (undefined: none heard yet, or membership-only). */
   phi(name: string, nowMs: number): number | undefined {
@@ -582,6 +581,8 @@ export class ComposedNode {
   }
 
   private serfEvent(e: SerfLayerEvent): void {
+    // Consistency queries of the replicated data types are the node's to answer (crdt-query.ts).
+    if (e.type === 'query' && e.query.name === CRDT_QUERY && this.stack !== undefined) return this.defer((now, o) => void this.respondToQuery(e.query, answerCrdtQuery(this.stack!.crdt, e.query.payload), now, o))
     this.emit({ type: 'serf', event: e })
     if (e.type === 'userEvent') {
       this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : null, hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })

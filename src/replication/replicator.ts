@@ -275,6 +275,24 @@ export class CrdtReplicator {
     this.onStates(undefined, d.value, () => false)
   }
 
+  /**
+   * A consistency query (node/crdt-query.ts): merges the states it carries and answers with our state
+   * of each key it needs, in at most `limitBytes` (an empty answer when there is nothing to read; an
+   * answer with no state when ours does not fit, which the querier counts as unreadable).
+   */
+  answerQuery(bytes: Uint8Array, limitBytes: number): Uint8Array {
+    const d = decodeReplicationMessage(bytes)
+    if (!d.ok || d.value.kind !== 'states') {
+      this.decodeError(d.ok ? 'not-a-state-batch' : d.error.reason)
+      return new Uint8Array(0)
+    }
+    this.onStates(undefined, { ...d.value, need: [] }, () => false)
+    if (d.value.need.length === 0) return new Uint8Array(0)
+    const states = d.value.need.filter((k) => this.entries.has(k)).map((k) => this.keyState(k, false))
+    const answer = encodeReplicationMessage({ kind: 'states', states, need: [] })
+    return answer.length <= limitBytes ? answer : encodeReplicationMessage({ kind: 'states', states: [], need: d.value.need })
+  }
+
   /** A member left or was reaped: drop what we kept about it, keep what it contributed. */
   departed(member: string): void {
     if (member === this.self) return

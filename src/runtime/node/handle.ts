@@ -20,6 +20,8 @@ import { toKey } from '../../node/index.js'
 import { JoinError, NameConflictError, UnknownMemberError } from './api.js'
 import type { BroadcastOptions, EncryptionStatus, GrapevineNode, Member, NodeEventName, NodeStateApi, ProtocolStats, QueryOptions, QueryResult, SerfQueryEvent } from './api.js'
 import type { Driver } from './driver.js'
+import { NodeCrdt, type CrdtApi } from './crdt.js'
+import type { CrdtStore } from './crdt-store.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -38,6 +40,7 @@ export class NodeHandle implements GrapevineNode {
   readonly name: string
   readonly address: Address
   readonly state: NodeStateApi
+  readonly crdt: CrdtApi
   private readonly bus = new EventEmitter()
   private readonly node: ComposedNode
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
@@ -53,12 +56,14 @@ export class NodeHandle implements GrapevineNode {
     readonly port: number,
     /** Resolves seed texts to addresses (DNS for host names). */
     private readonly resolveSeed: (text: string) => Promise<Address>,
+    private readonly store?: CrdtStore,
   ) {
     this.node = driver.node
     this.name = this.node.name
     this.address = this.node.address
     driver.events.on('event', (e: NodeEvent) => this.route(e))
     this.state = this.stateApi()
+    this.crdt = new NodeCrdt(driver, this.node, (name, payload, opts) => this.query(name, payload, opts), store)
   }
 
   // ------------------------------------------------------------------ events
@@ -176,7 +181,7 @@ export class NodeHandle implements GrapevineNode {
         this.joins.delete(id)
         p.reject(new JoinError(['the node was shut down']))
       }
-      this.closing = Promise.all([this.udp.close(), this.tcp.close()]).then(() => undefined)
+      this.closing = Promise.all([this.udp.close(), this.tcp.close(), this.store?.close()]).then(() => undefined)
     }
     return this.closing
   }
