@@ -170,6 +170,7 @@ export class Agent extends EventEmitter {
       phi: config.phi,
       encryption: { keys: config.keys, verifyIncoming: config.encryptVerifyIncoming, verifyOutgoing: config.encryptVerifyOutgoing },
       label: config.label,
+      dataDir: config.dataDir,
     })
     const agent = new Agent(config, node, log, opts)
     try {

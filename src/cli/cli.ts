@@ -20,6 +20,7 @@ import { DEFAULT_BASE_PORT, HTTP_OFFSET, runDemoCluster } from '../demo/cluster.
 import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { addLabCommand } from './lab-command.js'
+import { addCrdtCommands } from './client-crdt.js'
 import { ClientError } from './client.js'
 import type { RawSimFlags } from './sim-command.js'
 import type { CommandIo } from '../output/io.js'
@@ -106,6 +107,7 @@ export function buildProgram(): Command {
 
   addAgentCommands(program, io)
   addLabCommand(program, io)
+  addCrdtCommands(program, io)
   return program
 }
 
