@@ -36,3 +36,4 @@ export type { CrdtKind, CrdtKinds, KeyChange, KeyRecord } from '../replication/i
 export { encodeReplicationMessage, decodeReplicationMessage } from '../replication/messages.js'
 export { SERF_QUERY_SIZE_LIMIT } from '../serf/messages.js'
 export { CRDT_QUERY } from './crdt-query.js'
+export { CRDT_PROTOCOL } from '../stack/crdt-protocol.js'
