@@ -8,7 +8,7 @@ import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const PROTOCOL_DIRS = ['src/core', 'src/wire', 'src/swim', 'src/serf', 'src/coordinates', 'src/stack', 'src/gossip', 'src/state', 'src/node', 'src/overlay', 'src/aggregation', 'src/crdt', 'src/pools']
+const PROTOCOL_DIRS = ['src/core', 'src/wire', 'src/swim', 'src/serf', 'src/coordinates', 'src/stack', 'src/gossip', 'src/state', 'src/node', 'src/overlay', 'src/aggregation', 'src/crdt', 'src/pools', 'src/replication']
 const FORBIDDEN: ReadonlyArray<[RegExp, string]> = [
   [/\bDate\s*\.\s*now\b|\bnew\s+Date\b|\bDate\s*\(/, 'the clock (Date)'],
   [/\bperformance\s*\./, 'the clock (performance)'],

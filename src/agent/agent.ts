@@ -181,6 +181,7 @@ export class Agent extends EventEmitter {
       encryption: { keys: config.keys, verifyIncoming: config.encryptVerifyIncoming, verifyOutgoing: config.encryptVerifyOutgoing },
       label: config.label,
       discovery: config.discovery,
+      dataDir: config.dataDir,
     })
     const agent = new Agent(config, node, log, opts, pools)
     try {

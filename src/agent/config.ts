@@ -23,6 +23,7 @@
  *   --log-format F        GRAPEVINE_LOG_FORMAT            logFormat (default: pretty on a terminal, else json)
  *   --snapshot FILE       GRAPEVINE_SNAPSHOT              snapshot
  *   --rejoin-after-leave  GRAPEVINE_REJOIN_AFTER_LEAVE    rejoinAfterLeave
+ *   --data-dir DIR        GRAPEVINE_DATA_DIR              dataDir (durable replicated data, node.crdt, in DIR/crdt.mdb)
  *   --encrypt KEY         GRAPEVINE_ENCRYPT               encrypt (base64, as `grapevine keygen` prints)
  *   --keyring-file FILE   GRAPEVINE_KEYRING_FILE          keyringFile (JSON array of base64 keys, primary first)
  *   --label LABEL         GRAPEVINE_LABEL                 label (off by default: Serf 0.9.4 rejects labels)
@@ -84,6 +85,7 @@ export interface AgentConfig {
   readonly logLevel: LogLevel
   readonly logFormat: LogFormat
   readonly snapshot: string | undefined
+  readonly dataDir: string | undefined
   readonly rejoinAfterLeave: boolean
   readonly swim: Partial<SwimConfig>
   /** Broadcast, cluster state and phi settings (file only), passed to startNode as they are. */
@@ -127,6 +129,7 @@ export interface RawAgentFlags extends RawPoolFlags {
   logLevel?: string
   logFormat?: string
   snapshot?: string
+  dataDir?: string
   rejoinAfterLeave?: boolean
   encrypt?: string
   keyringFile?: string
@@ -147,7 +150,7 @@ interface Sourced<T> {
 
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
-  'tags', 'logLevel', 'logFormat', 'snapshot', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
+  'tags', 'logLevel', 'logFormat', 'snapshot', 'dataDir', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
   ...POOL_FILE_FIELDS,
 ])
@@ -361,6 +364,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   // Human-readable on a terminal, JSON lines for log collectors otherwise.
   const logFormat = oneOf(pick('--log-format', flags.logFormat, 'GRAPEVINE_LOG_FORMAT', 'logFormat'), ['json', 'pretty'] as const, process.stdout.isTTY === true ? 'pretty' : 'json')
   const snapshot = str(pick('--snapshot', flags.snapshot, 'GRAPEVINE_SNAPSHOT', 'snapshot'), 'a file path, like /var/lib/grapevine/snapshot.json')
+  const dataDir = str(pick('--data-dir', flags.dataDir, 'GRAPEVINE_DATA_DIR', 'dataDir'), 'a directory path, like /var/lib/grapevine')
 
   /** A switch flag (present: true), else its variable (true/false/1/0), else the file's boolean; default false. */
   const switchOf = (flag: boolean | undefined, variable: string, field: string): boolean => {
@@ -479,7 +483,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     throw new UsageError(problems.length === 1 ? problems[0] : `invalid agent configuration:\n  - ${problems.join('\n  - ')}`)
   }
   return {
-    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, rejoinAfterLeave, swim, broadcast, state, phi,
+    name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
     keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, pools, coordinates,
   }
 }

@@ -69,7 +69,7 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
   })
 }
 
-function clientOptions(cmd: Command, json = true): Command {
+export function clientOptions(cmd: Command, json = true): Command {
   cmd.option('--http <ADDR>', `address of the agent's HTTP API (default ${DEFAULT_HTTP}, or GRAPEVINE_HTTP_ADDR)`)
   cmd.option('--http-token <TOKEN>', 'bearer token of the agent (or GRAPEVINE_HTTP_TOKEN)')
   if (json) cmd.option('--json', 'print JSON')
@@ -98,6 +98,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_LOG_FORMAT               --log-format
   GRAPEVINE_SNAPSHOT                 --snapshot
   GRAPEVINE_REJOIN_AFTER_LEAVE       --rejoin-after-leave (true or false)
+  GRAPEVINE_DATA_DIR                 --data-dir
   GRAPEVINE_ENCRYPT                  --encrypt
   GRAPEVINE_KEYRING_FILE             --keyring-file
   GRAPEVINE_LABEL                    --label
@@ -139,6 +140,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .addOption(new Option('--log-format <FORMAT>', 'log format (default: pretty on a terminal, json otherwise)').choices(['json', 'pretty']))
     .option('--snapshot <FILE>', 'save known members here and rejoin them on restart')
     .option('--rejoin-after-leave', 'rejoin the snapshot\'s members even after a graceful leave')
+    .option('--data-dir <DIR>', 'keep the replicated data (grapevine crdt …) in DIR/crdt.mdb across restarts')
     .option('--encrypt <KEY>', 'encrypt gossip with this base64 key (16, 24 or 32 bytes, as `grapevine keygen` or `serf keygen` print)')
     .option('--keyring-file <FILE>', 'keyring to load at start and to keep up to date on key changes (JSON array of base64 keys, primary first)')
     .option('--label <LABEL>', 'cluster label on every packet and stream (off by default; Serf 0.9.4 does not accept labels)')

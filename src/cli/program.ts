@@ -18,6 +18,7 @@ import { DEFAULT_BASE_PORT, HTTP_OFFSET } from '../demo/ports.js'
 import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { addLabCommand } from './lab-command.js'
+import { addCrdtCommands } from './client-crdt.js'
 import { ClientError } from './client.js'
 import type { RawSimFlags } from './sim-command.js'
 import type { CommandIo } from '../output/io.js'
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .option('--kv-writes <RATE>', 'RATE key writes per virtual second on random nodes (sets and some deletes)')
     .option('--broadcasts <RATE>', 'RATE broadcasts per virtual second from random nodes')
+    .option('--crdt-ops <RATE>', 'RATE writes of replicated data types (counters, sets, registers, flags, maps) per virtual second on random nodes')
     .option('--membership-only', 'SWIM alone on every node (default: the whole stack a real node runs: Serf, broadcasts, cluster state, phi)')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')
@@ -113,6 +115,7 @@ export function buildProgram(): Command {
 
   addAgentCommands(program, io)
   addLabCommand(program, io)
+  addCrdtCommands(program, io)
   return program
 }
 

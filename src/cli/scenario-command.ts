@@ -55,6 +55,7 @@ const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [
   ['partition', '--partition', 'a partition step in timeline:'],
   ['kvWrites', '--kv-writes', 'workload: { kvWrites: … }'],
   ['broadcasts', '--broadcasts', 'workload: { broadcasts: … }'],
+  ['crdtOps', '--crdt-ops', 'workload: { crdtOps: … }'],
   ['workloadWindow', '--workload-window', 'workload: { window: … }'],
 ]
 

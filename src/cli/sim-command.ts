@@ -45,6 +45,7 @@ export interface RawSimFlags {
   json?: boolean
   kvWrites?: string
   broadcasts?: string
+  crdtOps?: string
   workloadWindow?: string
   plot?: string
   membershipOnly?: boolean
@@ -73,6 +74,8 @@ export interface SimCommandOptions {
   readonly kvWritesPerSec: number
   /** Broadcasts per virtual second (0: none). */
   readonly broadcastsPerSec: number
+  /** Writes of the replicated data types per virtual second (0: none). */
+  readonly crdtOpsPerSec?: number
   /** How long the workload runs; undefined: the whole --duration. */
   readonly workloadWindowMs: number | undefined
   /** SWIM alone on every node (default: the whole stack, as every real node runs it). */
@@ -100,17 +103,18 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
   }
   const kvWritesPerSec = raw.kvWrites === undefined ? 0 : parseRate(raw.kvWrites, '--kv-writes')
   const broadcastsPerSec = raw.broadcasts === undefined ? 0 : parseRate(raw.broadcasts, '--broadcasts')
+  const crdtOpsPerSec = raw.crdtOps === undefined ? 0 : parseRate(raw.crdtOps, '--crdt-ops')
   let workloadWindowMs: number | undefined
   if (raw.workloadWindow !== undefined) {
-    if (kvWritesPerSec === 0 && broadcastsPerSec === 0) throw new UsageError('--workload-window: there is no workload to time; add --kv-writes RATE or --broadcasts RATE')
+    if (kvWritesPerSec === 0 && broadcastsPerSec === 0 && crdtOpsPerSec === 0) throw new UsageError('--workload-window: there is no workload to time; add --kv-writes RATE, --broadcasts RATE or --crdt-ops RATE')
     workloadWindowMs = parseDurationMs(raw.workloadWindow, '--workload-window')
     if (workloadWindowMs <= 0 || workloadWindowMs > durationMs) {
       throw new UsageError(`--workload-window: ${formatDurationMs(workloadWindowMs)} must be above 0 and within --duration ${formatDurationMs(durationMs)}; shorten it or raise --duration`)
     }
   }
   const membershipOnly = raw.membershipOnly === true
-  if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0)) {
-    throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts) needs the whole stack; drop --membership-only or the workload`)
+  if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0 || crdtOpsPerSec > 0)) {
+    throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts, --crdt-ops) needs the whole stack; drop --membership-only or the workload`)
   }
   return {
     membershipOnly,
@@ -128,6 +132,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     json: raw.json ?? false,
     kvWritesPerSec,
     broadcastsPerSec,
+    ...(crdtOpsPerSec > 0 ? { crdtOpsPerSec } : {}),
     workloadWindowMs,
   }
 }
@@ -146,6 +151,7 @@ export function replayCommand(o: SimCommandOptions): string {
   if (!o.lifeguard) parts.push('--no-lifeguard')
   if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)
   if (o.broadcastsPerSec > 0) parts.push(`--broadcasts ${o.broadcastsPerSec}`)
+  if ((o.crdtOpsPerSec ?? 0) > 0) parts.push(`--crdt-ops ${o.crdtOpsPerSec}`)
   if (o.workloadWindowMs !== undefined) parts.push(`--workload-window ${formatDurationMs(o.workloadWindowMs)}`)
   if (o.membershipOnly === true) parts.push('--membership-only')
   return parts.join(' ')
@@ -166,8 +172,8 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
     },
     steps: o.steps,
     membershipOnly: o.membershipOnly === true,
-    ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0
-      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
+    ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0 || (o.crdtOpsPerSec ?? 0) > 0
+      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...((o.crdtOpsPerSec ?? 0) > 0 ? { crdtOpsPerSec: o.crdtOpsPerSec } : {}), ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
       : {}),
   }
 }

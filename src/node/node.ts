@@ -34,7 +34,8 @@ import { SERF_PING_QUERY, SerfLayer, type SerfLayerEvent } from '../serf/serf-la
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
-import { createGrapevineStack, type GrapevineStack } from '../stack/create.js'
+import { createGrapevineStack, type GrapevineStack, type GrapevineStackOptions } from '../stack/create.js'
+import type { CrdtReplicator } from '../replication/replicator.js'
 import { markMeta } from '../stack/envelope.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { DecodeError } from '../wire/decode-error.js'
@@ -46,6 +47,7 @@ import { COORDINATES_SEED_MASK, NetworkCoordinates, coordinateDelegate } from '.
 import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordinates.js'
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
+import { CRDT_QUERY, answerCrdtQuery } from './crdt-query.js'
 import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, queryKey, serfEventId } from './types.js'
 import { OverlayMode } from './overlay-mode.js'
@@ -57,6 +59,8 @@ export interface NodeSpec extends ResolvedSettings {
   readonly address: Address
   /** Addresses the reconnect loop retries (join() adds its seeds too). */
   readonly seeds?: readonly Address[]
+  /** CRDT state reloaded from the data directory (node/crdt-store.ts). */
+  readonly crdtRestore?: GrapevineStackOptions['crdtRestore']
 }
 
 /** What the runtime hands in: the node's randomness. */
@@ -158,6 +162,9 @@ export class ComposedNode {
           broadcast: spec.broadcast,
           state: spec.state,
           phi: spec.phi,
+          replication: spec.replication,
+          crdtRestore: spec.crdtRestore,
+          onCrdtChange: (changes) => this.emit({ type: 'crdtChanged', changes }),
           onDelivery: (d) => this.emit({ type: 'message', message: { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } }),
           onStateChange: (event) => this.emit({ type: 'stateChanged', event }),
           onDrop: (reason) => this.swim.stats.drop(reason),
@@ -414,6 +421,17 @@ export class ComposedNode {
     })
   }
 
+  /** Runs a CRDT write (node/crdt-api.ts) as an input: its delta queued for gossip, its change a `crdtChanged` event. */
+  crdtWrite<T>(write: (r: CrdtReplicator) => T, nowMs: number, out: NodeOutbox): T {
+    const stack = this.requireStack('replicated data types')
+    this.live()
+    return this.input(nowMs, out, () => {
+      const r = write(stack.crdt.replicator)
+      stack.crdt.flush()
+      return r
+    })
+  }
+
   /** Replaces the tags (a new incarnation, gossiped). Throws ConfigError naming the bad tag. */
   setTags(tags: Tags, nowMs: number, out: NodeOutbox): void {
     const problems = tagProblems(tags)
@@ -461,6 +479,9 @@ export class ComposedNode {
   get clusterState(): ClusterState | undefined {
     return this.stack?.state.reconciler.state
   }
+
+  /** The replicated data types this node holds (reads; write through crdtWrite); undefined when membership-only. */
+  get crdt(): CrdtReplicator | undefined { return this.stack?.crdt.replicator }
 
   /** The phi accrual suspicion level of a member (undefined: none heard yet, or membership-only). */
   phi(name: string, nowMs: number): number | undefined {
@@ -582,6 +603,8 @@ export class ComposedNode {
   }
 
   private serfEvent(e: SerfLayerEvent): void {
+    // Consistency queries of the replicated data types are the node's to answer (crdt-query.ts).
+    if (e.type === 'query' && e.query.name === CRDT_QUERY && this.stack !== undefined) return this.defer((now, o) => void this.respondToQuery(e.query, answerCrdtQuery(this.stack!.crdt, e.query.payload), now, o))
     this.emit({ type: 'serf', event: e })
     if (e.type === 'userEvent') {
       this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : null, hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })

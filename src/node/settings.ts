@@ -16,6 +16,7 @@ import type { RumorConfig } from '../gossip/config.js'
 import { resolveStateConfig } from '../state/config.js'
 import type { StateConfig } from '../state/config.js'
 import { resolvePhiConfig } from '../state/phi.js'
+import { resolveReplicationConfig, type ReplicationConfig } from '../replication/config.js'
 import type { PhiConfig } from '../state/phi.js'
 import { markMeta } from '../stack/envelope.js'
 import { Keyring, KeyringError, parseKey } from '../wire/keyring.js'
@@ -56,6 +57,8 @@ export interface NodeSettings {
   readonly state?: Partial<StateConfig>
   /** Phi accrual settings over the defaults (threshold 8, Akka's). */
   readonly phi?: Partial<PhiConfig>
+  /** CRDT replication settings over the defaults (replication/config.ts: message and state sizes, anti-entropy every 1 s). */
+  readonly replication?: Partial<ReplicationConfig>
   /** This run's generation of the node's state; must grow across restarts. Default: the runtime's (the wall clock in ms). */
   readonly generation?: number
   /**
@@ -90,7 +93,7 @@ export interface EncryptionOptions {
 
 /** The fields of NodeSettings, for "not an option" checks. */
 export const NODE_SETTING_FIELDS = [
-  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'membership', 'overlay',
+  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'membership', 'overlay', 'replication',
 ] as const
 
 /** Settings checked and completed: everything the composed node needs but its name, address and randomness. */
@@ -108,6 +111,7 @@ export interface ResolvedSettings {
   readonly broadcast: Partial<RumorConfig>
   readonly state: Partial<StateConfig>
   readonly phi: Partial<PhiConfig>
+  readonly replication: Partial<ReplicationConfig>
   readonly keyring: Keyring
   readonly label: string
   readonly verifyIncoming: boolean
@@ -190,18 +194,19 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   sub('broadcast', () => resolveRumorConfig(o.broadcast ?? {}))
   sub('state', () => resolveStateConfig(o.state ?? {}))
   sub('phi', () => resolvePhiConfig(o.phi ?? {}))
+  sub('replication', () => resolveReplicationConfig(o.replication ?? {}))
   const enc = encryptionSettings(o, problems)
   const mode = resolveOverlaySettings(o, problems)
   if (problems.length > 0 || config === undefined) return undefined
   const membershipOnly = o.membershipOnly ?? false
   if (mode.overlay !== undefined) {
-    return { name, config, meta: markMeta(tags), serf: false, membershipOnly: false, coordinates: false, incarnation, generation, broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, ...enc, membership: 'hyparview', overlay: mode.overlay }
+    return { name, config, meta: markMeta(tags), serf: false, membershipOnly: false, coordinates: false, incarnation, generation, broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, replication: o.replication ?? {}, ...enc, membership: 'hyparview', overlay: mode.overlay }
   }
   return {
     // Membership-only without tags is plain memberlist: no metadata at all.
     name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly,
     coordinates: o.coordinates ?? !membershipOnly, incarnation, generation,
-    broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, ...enc,
+    broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, replication: o.replication ?? {}, ...enc,
   }
 }
 

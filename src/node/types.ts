@@ -13,6 +13,7 @@ import type { ReceivedQuery } from '../serf/queries.js'
 import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import type { StateProtocolCounters } from '../stack/protocols.js'
 import type { StateEvent } from '../state/cluster-state.js'
+import type { KeyChange } from '../replication/replicator.js'
 import type { KeyringInfo } from '../wire/keyring.js'
 import type { MemberInfo, SwimEvent } from '../swim/events.js'
 import type { SwimTimer } from '../swim/timers.js'
@@ -108,6 +109,8 @@ export type NodeEvent =
   | { readonly type: 'message'; readonly message: BroadcastMessage }
   /** A key of some node's cluster state changed here. */
   | { readonly type: 'stateChanged'; readonly event: StateEvent }
+  /** Replicated data (CRDT keys) changed here: by our writes (`local`) or by what peers sent. */
+  | { readonly type: 'crdtChanged'; readonly changes: readonly KeyChange[] }
   /** A fact of Serf's layer (user events, intents, queries to answer, query replies, drops). */
   | { readonly type: 'serf'; readonly event: SerfLayerEvent }
   /** The keyring was changed from the network (Serf's `keys` queries). */

@@ -1,6 +1,6 @@
 /**
- * Builds a node's whole stack: Serf's layer (optional), broadcasts, cluster state and the phi accrual
- * detector, composed as one SwimDelegate. Both runtimes use it: startNode with a random seed and the
+ * Builds a node's whole stack: Serf's layer (optional), broadcasts, cluster state, CRDT replication and
+ * the phi accrual detector, composed as one SwimDelegate. Both runtimes use it: startNode with a random seed and the
  * wall clock as generation, the simulator with derived seeds and a restart counter.
  */
 import type { Rng } from '../core/rng.js'
@@ -16,6 +16,10 @@ import { PhiAccrualRegistry, PhiSecondOpinion } from '../state/phi.js'
 import { StateReconciler } from '../state/reconcile.js'
 import type { DropReason } from '../swim/events.js'
 import { BroadcastProtocol, StateProtocol } from './protocols.js'
+import { CrdtProtocol } from './crdt-protocol.js'
+import { CrdtReplicator, type KeyChange, type KeyRecord } from '../replication/replicator.js'
+import type { ReplicationConfig } from '../replication/config.js'
+import { replicaId } from '../replication/keys.js'
 import { ProtocolStack } from './stack.js'
 
 export interface GrapevineStackOptions {
@@ -28,6 +32,10 @@ export interface GrapevineStackOptions {
   readonly broadcast?: Partial<RumorConfig>
   readonly state?: Partial<StateConfig>
   readonly phi?: Partial<PhiConfig>
+  readonly replication?: Partial<ReplicationConfig>
+  /** CRDT state reloaded from a data directory: the replica id it was written under and its keys. */
+  readonly crdtRestore?: { readonly replica: string; readonly keys: readonly KeyRecord[] }
+  readonly onCrdtChange?: (changes: readonly KeyChange[]) => void
   readonly onDelivery?: (d: Delivery) => void
   readonly onStateChange?: (e: StateEvent) => void
   readonly onDrop?: (reason: DropReason) => void
@@ -37,6 +45,7 @@ export interface GrapevineStack {
   readonly stack: ProtocolStack
   readonly broadcasts: BroadcastProtocol
   readonly state: StateProtocol
+  readonly crdt: CrdtProtocol
   readonly phi: PhiAccrualRegistry
 }
 
@@ -45,7 +54,16 @@ export function createGrapevineStack(o: GrapevineStackOptions): GrapevineStack {
   const phi = new PhiAccrualRegistry(o.phi)
   const broadcasts = new BroadcastProtocol(new RumorMonger({ self: o.name, rng: child(), config: o.broadcast, repairRides: true }), (d) => o.onDelivery?.(d))
   const state = new StateProtocol(new StateReconciler({ self: o.name, generation: o.generation, rng: child(), config: o.state }), child(), phi, (e) => o.onStateChange?.(e))
+  const replicator = new CrdtReplicator({
+    self: o.name,
+    // Per incarnation unless reloaded: a restart without its data can never reuse its past dots or counter entry.
+    replica: o.crdtRestore?.replica ?? replicaId(o.name, o.generation),
+    rng: child(),
+    config: o.replication,
+    restored: o.crdtRestore?.keys,
+  })
+  const crdt = new CrdtProtocol(replicator, (c) => o.onCrdtChange?.(c))
   const opinion = phi.config.mode === 'swimOnly' ? undefined : new PhiSecondOpinion(phi)
-  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state], onDrop: o.onDrop, opinion })
-  return { stack, broadcasts, state, phi }
+  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state, crdt], onDrop: o.onDrop, opinion })
+  return { stack, broadcasts, state, crdt, phi }
 }

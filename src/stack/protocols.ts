@@ -42,7 +42,7 @@ export const BROADCAST_PROTOCOL = 1
 export const STATE_PROTOCOL = 2
 
 /** Runs `fn` at most once per `intervalMs` of the times handed in, the first time at once. */
-class Cadence {
+export class Cadence {
   private nextMs: number | undefined
   constructor(private readonly intervalMs: number) {}
   due(nowMs: number): boolean {

@@ -27,7 +27,7 @@ test('workload rates are positive numbers per second', () => {
 })
 
 test('the workload window needs a workload and must lie within the duration', () => {
-  rejects(() => parseSimFlags({ workloadWindow: '10s' }), '--workload-window: there is no workload to time; add --kv-writes RATE or --broadcasts RATE')
+  rejects(() => parseSimFlags({ workloadWindow: '10s' }), '--workload-window: there is no workload to time; add --kv-writes RATE, --broadcasts RATE or --crdt-ops RATE')
   rejects(() => parseSimFlags({ duration: '30s', kvWrites: '5', workloadWindow: '40s' }), '--workload-window: 40s must be above 0 and within --duration 30s; shorten it or raise --duration')
   rejects(() => parseSimFlags({ kvWrites: '5', workloadWindow: '10' }), '--workload-window: expected a duration like 30s, 500ms or 2m, got "10"')
 })

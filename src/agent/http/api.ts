@@ -21,6 +21,7 @@
  *                         text), lTime } for Serf user events; message and state (data.ts), gossip,
  *                         suspicion, health and phi (ui.ts: the dashboard asks for those); 400 for an unknown kind
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
+ *   GET  /v1/crdt, GET/POST /v1/crdt/KIND/NAME: the replicated data types (crdt.ts)
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
@@ -45,6 +46,7 @@ import type { SerfLayerEvent } from '../../serf/serf-layer.js'
 import { UserEventError } from '../../serf/serf-layer.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
+import { handleCrdtRoute } from './crdt.js'
 import { handleKeysRoute } from './keys.js'
 import { handleCoordinatesRoute } from './coordinates.js'
 import { readEventBody, readQueryBody } from './bodies.js'
@@ -172,6 +174,7 @@ export class HttpApi {
     }
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
+    if (await handleCrdtRoute(req, res, url, t.node)) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handlePoolsRoute(req, res, url, t.pools)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return

@@ -2,6 +2,7 @@
  * The real runtime's public face: what `startNode` resolves to, and the data its listeners get. The
  * node behind it is the composed node (src/node/); this file only names what a user calls.
  */
+import type { CrdtApi } from './crdt.js'
 import type { MemberState, SwimEvent } from '../../node/index.js'
 import type {
   BroadcastMessage, Coordinate, CoordinateStats, EncryptionStatus, Member, MemberEvent, ProtocolStats, RttEstimate, QueryOptions as NodeQueryOptions, QueryResult,
@@ -164,6 +165,8 @@ export interface GrapevineNode {
   broadcast(name: string, payload: Uint8Array | string, opts?: BroadcastOptions): string
   /** The replicated cluster state: this node's map to write, every node's to read. */
   readonly state: NodeStateApi
+  /** Replicated data types (CRDTs) shared by the whole cluster: counters, sets, maps, registers, flags (crdt.ts). */
+  readonly crdt: CrdtApi
   /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
   phi(name: string): number | undefined
   /**

@@ -26,6 +26,8 @@ import type { SeedResolver } from './discovery/seed-resolver.js'
 import { needsResolving } from './discovery/seed-spec.js'
 import { summarizeReachability } from './reachability.js'
 import type { ReachabilityReport } from './reachability.js'
+import { NodeCrdt, type CrdtApi } from './crdt.js'
+import type { CrdtStore } from './crdt-store.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
 
@@ -44,6 +46,7 @@ export class NodeHandle implements GrapevineNode {
   readonly name: string
   readonly address: Address
   readonly state: NodeStateApi
+  readonly crdt: CrdtApi
   private readonly bus = new EventEmitter()
   private readonly node: ComposedNode
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
@@ -61,6 +64,7 @@ export class NodeHandle implements GrapevineNode {
     /** Resolves seed texts to addresses (DNS, SRV, Kubernetes), anew on every call. */
     private readonly seeds: SeedResolver,
     rediscoverIntervalMs: number,
+    private readonly store?: CrdtStore,
   ) {
     this.node = driver.node
     this.name = this.node.name
@@ -77,6 +81,7 @@ export class NodeHandle implements GrapevineNode {
       },
       rediscoverIntervalMs,
     )
+    this.crdt = new NodeCrdt(driver, this.node, (name, payload, opts) => this.query(name, payload, opts), store)
   }
 
   // ------------------------------------------------------------------ events
@@ -227,7 +232,7 @@ export class NodeHandle implements GrapevineNode {
         this.joins.delete(id)
         p.reject(new JoinError(['the node was shut down']))
       }
-      this.closing = Promise.all([this.udp.close(), this.tcp.close()]).then(() => undefined)
+      this.closing = Promise.all([this.udp.close(), this.tcp.close(), this.store?.close()]).then(() => undefined)
     }
     return this.closing
   }

@@ -42,6 +42,12 @@ export interface NodeOptions extends NodeSettings {
    * `await startNode(…)` has missed those). Same events as `node.on(…)`.
    */
   readonly on?: NodeListeners
+  /**
+   * Directory for durable replicated data (node.crdt): the keys are kept in an LMDB file there
+   * (`crdt.mdb`, needs the `lmdb` package), each write on disk before it resolves, and reloaded on restart.
+   * Default: none (the replicated data lives in memory; a restart starts a fresh replica).
+   */
+  readonly dataDir?: string
 }
 
 /** `startNode({ on: { member: (e) => … } })`: a listener per event name, as `node.on(name, listener)` takes. */
@@ -66,9 +72,10 @@ export interface ResolvedNodeOptions {
   readonly join: readonly string[]
   readonly discovery: DiscoveryOptions
   readonly on: NodeListeners
+  readonly dataDir: string | undefined
 }
 
-const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'discovery', 'on']
+const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'discovery', 'on', 'dataDir']
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -111,7 +118,10 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
       else if (typeof f !== 'function') problems.push(`on.${k}: expected a function, got ${typeof f}`)
     }
   }
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
+    problems.push(`dataDir: expected a directory path, got ${JSON.stringify(options.dataDir)}`)
+  }
   const settings = resolveNodeSettings(options, { name: os.hostname(), generation: Date.now() }, problems)
   if (problems.length > 0 || bind === undefined || settings === undefined) throw new ConfigError(problems)
-  return { settings, bind, advertise, join, discovery: options.discovery ?? {}, on }
+  return { settings, bind, advertise, join, discovery: options.discovery ?? {}, on, dataDir: options.dataDir }
 }

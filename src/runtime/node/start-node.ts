@@ -29,6 +29,7 @@ import { NodeHandle } from './handle.js'
 import { DEFAULT_PORT, resolveNodeOptions } from './options.js'
 import type { NodeOptions } from './options.js'
 import { TcpTransport } from './tcp.js'
+import { CrdtStore } from './crdt-store.js'
 import { UdpTransport } from './udp.js'
 
 export { DEFAULT_PORT, resolveNodeOptions } from './options.js'
@@ -43,21 +44,31 @@ export type {
 
 export async function startNode(options: NodeOptions = {}): Promise<GrapevineNode> {
   const o = resolveNodeOptions(options)
+  // Durable replicated data is read back first: a bad data file fails the start before anything is bound.
+  const durable = o.dataDir === undefined ? undefined : await CrdtStore.open(o.dataDir, o.settings.name, o.settings.generation)
   let driverRef: Driver | undefined
-  const { udp, tcp } = await bindBoth(o.bind, o.settings.config.streamTimeoutMs, () => driverRef)
-  let address: Address
+  let node: ComposedNode
+  let udp: UdpTransport, tcp: TcpTransport
   try {
-    address = o.advertise ?? defaultAdvertise(o.bind, tcp.port)
+    ;({ udp, tcp } = await bindBoth(o.bind, o.settings.config.streamTimeoutMs, () => driverRef))
+    let address: Address
+    try {
+      address = o.advertise ?? defaultAdvertise(o.bind, tcp.port)
+      node = new ComposedNode({ ...o.settings, address, crdtRestore: durable?.restore }, { rng: new SeededRng(randomBytes(4).readUInt32LE(0)), randomBytes: cryptoRandom(), aead: nodeAead })
+    } catch (e) {
+      await Promise.all([udp.close(), tcp.close()])
+      throw e
+    }
   } catch (e) {
-    await Promise.all([udp.close(), tcp.close()])
+    await durable?.store.close()
     throw e
   }
-  const node = new ComposedNode({ ...o.settings, address }, { rng: new SeededRng(randomBytes(4).readUInt32LE(0)), randomBytes: cryptoRandom(), aead: nodeAead })
+  durable?.store.bind((key) => node.crdt?.record(key))
   const driver = new Driver(node)
   driverRef = driver
   driver.attach(udp, tcp)
   const seeds = new SeedResolver(DEFAULT_PORT, o.discovery)
-  const handle = new NodeHandle(driver, udp, tcp, tcp.port, seeds, o.discovery.rediscoverIntervalMs ?? DEFAULT_REDISCOVER_INTERVAL_MS)
+  const handle = new NodeHandle(driver, udp, tcp, tcp.port, seeds, o.discovery.rediscoverIntervalMs ?? DEFAULT_REDISCOVER_INTERVAL_MS, durable?.store)
   for (const [event, listener] of Object.entries(o.on)) handle.on(event as NodeEventName, listener as (...args: never[]) => void)
   driver.run((now, out) => node.start(now, out))
   if (o.join.length > 0) {

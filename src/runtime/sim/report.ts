@@ -7,6 +7,7 @@ import type { CoordinateAccuracy, CoordinatesReport } from './coordinate-accurac
 import type { NetworkStats } from './network.js'
 import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
+import type { CrdtWorkloadReport } from './crdt-workload.js'
 
 /** A stack run's workload: what was done, and the traffic it cost (the measured results are top-level fields of Report). */
 export type WorkloadSummary = Omit<WorkloadReport, 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'>
@@ -77,6 +78,14 @@ export interface Report {
   readonly network: NetworkStats
   /** Whole-stack runs only (scenario `stack` or `workload`): the writes and broadcasts made, Grapevine's bytes. */
   readonly workload?: WorkloadSummary
+  /** Runs with a CRDT workload (`--crdt-ops`): what it did and measured (crdt-workload.ts). */
+  readonly crdt?: CrdtWorkloadReport
+  /** From the last CRDT op until every live node held identical states of every key; null when never. */
+  readonly crdtConvergenceMs?: number | null
+  /** The converged counter equals the increments performed; null unless converged. */
+  readonly crdtExact?: boolean | null
+  /** CRDT envelope bytes per op per node, anti-entropy included; null without ops. */
+  readonly bytesPerOp?: number | null
   /**
    * Whole-stack runs only. From the last write until every live node (running or paused) held the same
    * view of the cluster state: the same nodes and, for each, the same generation, version and live
@@ -168,6 +177,7 @@ export function formatReport(r: Report): string {
   rows.push(['', `${count(n.streamHops)} stream segments sent, ${count(n.streamSegmentsLost)} lost, ${count(n.streamSegmentsBlocked)} blocked, ${count(n.streamRetransmits)} retransmitted; ${count(n.streamsTimedOut)} exchanges timed out`])
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
   if (r.workload !== undefined) workloadRows(r, r.workload, rows)
+  if (r.crdt !== undefined) crdtRows(r.crdt, rows)
   if (r.coordinates !== undefined) {
     const c = r.coordinates
     const line = (a: CoordinateAccuracy): string =>
@@ -210,6 +220,13 @@ export function reportJson(report: Report): string {
 
 function ms(v: number): string {
   return `${+v.toFixed(3)} ms`
+}
+
+function crdtRows(c: CrdtWorkloadReport, rows: Array<[string, string]>): void {
+  rows.push(['crdt workload', `${c.crdtOpsPerSec} ops/s: ${count(c.ops)} ops, ${count(c.increments)} counted increments`])
+  if (c.crdtConvergenceMs === null) rows.push(['crdt convergence', `NOT REACHED: ${c.note ?? 'unknown'}`])
+  else rows.push(['crdt convergence', `${ms(c.crdtConvergenceMs)} after the last op (digest ${c.crdtDigest}); counter ${c.counterValue} ${c.crdtExact === true ? 'exact' : `NOT EXACT (${c.increments} performed)`}`])
+  rows.push(['crdt traffic', `${bytes(c.crdtBytes)}; ${c.bytesPerOp === null ? 'n/a (no ops)' : `${bytes(c.bytesPerOp)} per op per node`}`])
 }
 
 function workloadRows(r: Report, w: WorkloadSummary, rows: Array<[string, string]>): void {

@@ -16,7 +16,7 @@
  *   latencyMatrix:                    # one-way delay inside and between groups, each pair once, both ways
  *     dc1: { dc1: 0.25ms..1ms, dc2: 10ms..12ms }
  *     dc2: { dc2: 0.25ms..1ms }
- *   workload: { kvWrites: 5, broadcasts: 0.5, window: 2m }    # runs the whole Grapevine stack
+ *   workload: { kvWrites: 5, broadcasts: 0.5, crdtOps: 10, window: 2m }    # runs the whole Grapevine stack
  *   timeline:
  *     - { at: 10s, do: network, between: [dc1, dc2], latency: 30ms..40ms }
  *     - { at: 30s, do: partition, between: [dc1, dc2], id: split }
@@ -85,7 +85,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['pushPullInterval', 'pushPullIntervalMs', 'duration'],
 ]
 const NETWORK = ['latency', 'loss', 'streamLoss', 'duplication', 'reorder']
-const WORKLOAD = ['kvWrites', 'broadcasts', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
+const WORKLOAD = ['kvWrites', 'broadcasts', 'crdtOps', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
 const PICK = ['nodes', 'group', 'step', 'count', 'fraction', 'rolling']
 const REPEAT = ['every', 'times']
 const FIELDS: Readonly<Record<ScenarioStep['kind'], readonly string[]>> = {
@@ -221,10 +221,11 @@ function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs
   const f = r.fields(node, path, WORKLOAD)
   if (f === undefined) return undefined
   const w: { -readonly [K in keyof WorkloadOptions]: WorkloadOptions[K] } = {}
-  const rate = (k: 'kvWrites' | 'broadcasts'): number | undefined => (f.has(k) ? r.parse(f.get(k)!, `${path}.${k}`, (t, flag) => parseRate(t, flag)) : undefined)
+  const rate = (k: 'kvWrites' | 'broadcasts' | 'crdtOps'): number | undefined => (f.has(k) ? r.parse(f.get(k)!, `${path}.${k}`, (t, flag) => parseRate(t, flag)) : undefined)
   w.kvWritesPerSec = rate('kvWrites') ?? 0
   w.broadcastsPerSec = rate('broadcasts') ?? 0
-  if (!f.has('kvWrites') && !f.has('broadcasts')) r.problem(node, path, 'needs kvWrites or broadcasts (per second of virtual time), or remove it and set stack: true for the stack without a workload')
+  if (f.has('crdtOps')) w.crdtOpsPerSec = rate('crdtOps')
+  if (!f.has('kvWrites') && !f.has('broadcasts') && !f.has('crdtOps')) r.problem(node, path, 'needs kvWrites, broadcasts or crdtOps (per second of virtual time), or remove it and set stack: true for the stack without a workload')
   if (f.has('window')) {
     const win = r.duration(f.get('window')!, `${path}.window`, true)
     if (win !== undefined && durationMs !== undefined && win > durationMs) r.problem(f.get('window'), `${path}.window`, `${formatDurationMs(win)} is longer than duration ${formatDurationMs(durationMs)}`)

@@ -31,6 +31,7 @@ import { SCENARIO_SEED_INDEX, Simulation } from './simulation.js'
 import type { TraceSink } from './trace.js'
 import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
+import { CrdtWorkload } from './crdt-workload.js'
 import { StepRunner, formatDurationMs, formatStep } from './steps.js'
 import type { ScenarioStep } from './steps.js'
 import { TimeSeriesSampler } from './timeseries.js'
@@ -130,6 +131,9 @@ export function runScenario(opts: ScenarioOptions): Report {
   if (opts.observer) sim.observe(opts.observer)
   const workload = opts.stack || opts.workload !== undefined ? new StackWorkload(sim, opts.nodes, opts.workload) : undefined
   if (workload) sim.observe(workload)
+  const crdtRate = opts.workload?.crdtOpsPerSec ?? 0
+  const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate) : undefined
+  if (crdt) sim.observe(crdt)
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
@@ -162,6 +166,7 @@ export function runScenario(opts: ScenarioOptions): Report {
   tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes running ${opts.membershipOnly ? 'SWIM alone' : 'the whole Grapevine stack'}`)
   workload?.start(opts.durationMs)
+  crdt?.start(opts.durationMs, opts.workload?.windowMs)
   sampler?.start()
   for (const step of steps) runner.schedule(step)
   sim.runUntilTime(opts.durationMs)
@@ -185,7 +190,7 @@ export function runScenario(opts: ScenarioOptions): Report {
   }
   log(final.converged ? 'converged' : `not converged after ${formatDurationMs(settleMaxMs)} of settling`)
   if (workload && sim.nowMs < settleEnd) {
-    const settled = sim.runUntil(() => workload.settled(), settleEnd - sim.nowMs, { checkEveryMs: CHECK_EVERY_MS })
+    const settled = sim.runUntil(() => workload.settled() && (crdt?.settled() ?? true), settleEnd - sim.nowMs, { checkEveryMs: CHECK_EVERY_MS })
     log(settled ? 'state converged, broadcasts delivered' : 'state or broadcasts not settled')
   }
 
@@ -233,9 +238,15 @@ export function runScenario(opts: ScenarioOptions): Report {
     speedup: wallMs > 0 ? virtualMs / wallMs : 0,
     network: { ...sim.network.stats },
     ...(workload ? workloadFields(workload) : {}),
+    ...(crdt ? crdtFields(crdt) : {}),
     ...(coordinatesAtEnd !== undefined ? { coordinates: { after60s: coordinatesAfter60s, atEnd: coordinatesAtEnd } } : {}),
     ...(sampler ? { timeSeries: sampler.result } : {}),
   }
+}
+
+function crdtFields(crdt: CrdtWorkload): Pick<Report, 'crdt' | 'crdtConvergenceMs' | 'crdtExact' | 'bytesPerOp'> {
+  const r = crdt.report()
+  return { crdt: r, crdtConvergenceMs: r.crdtConvergenceMs, crdtExact: r.crdtExact, bytesPerOp: r.bytesPerOp }
 }
 
 function workloadFields(workload: StackWorkload): Pick<Report, 'workload' | 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'> {

@@ -62,6 +62,8 @@ export function describeEvent(event: NodeEvent): string {
       return `message id=${event.message.id} via=${event.message.via} hops=${event.message.hops}`
     case 'stateChanged':
       return `state ${event.event.type} node=${event.event.node}${'key' in event.event ? ` key=${event.event.key}` : ''}`
+    case 'crdtChanged':
+      return `crdt ${event.changes.map((c) => `${c.key}${c.local ? ' (local)' : ''}`).join(', ')}`
     case 'serf':
       return `serf ${event.event.type}`
     case 'keyringChanged':

@@ -46,6 +46,8 @@ export interface WorkloadOptions {
   readonly deleteFraction?: number
   /** Broadcast payload size in bytes. Default 32. */
   readonly payloadBytes?: number
+  /** Writes of the replicated data types per virtual second, cluster-wide (crdt-workload.ts; 0: none). */
+  readonly crdtOpsPerSec?: number
 }
 
 export interface BroadcastDeliveryReport {

@@ -1,0 +1,57 @@
+/**
+ * What the replication layer shows its callers: its error and its counters.
+ */
+
+/**
+ * A write whose key would pass replication.maxStateBytes (it could then never travel). Blast radius:
+ * none; the write was refused and nothing changed.
+ */
+export class CrdtLimitError extends Error {
+  override readonly name = 'CrdtLimitError'
+}
+
+export interface ReplicationCounters {
+  /** Writes made here (each a numbered delta). */
+  writes: number
+  /** Delta messages sent (piggybacked, or pushed in fragments when large). */
+  deltasSent: number
+  deltasReceived: number
+  /** Deltas that extended a contiguous interval (and were queued to relay). */
+  deltasApplied: number
+  /** Deltas already covered here. */
+  duplicates: number
+  /** Deltas that left a gap (merged, and the sender asked for the key's full state). */
+  gaps: number
+  gapRequests: number
+  digestsSent: number
+  digestsReceived: number
+  /** Key states sent and received (answers to digests and gaps, push-pull). */
+  statesSent: number
+  statesReceived: number
+  fragmentsSent: number
+  /** States too large to send even in fragments (only concurrent writers can make one). */
+  oversized: number
+  /** Members that left or were reaped, whose bookkeeping was dropped. */
+  departedFolded: number
+  decodeErrors: Record<string, number>
+}
+
+export function newReplicationCounters(): ReplicationCounters {
+  return {
+    writes: 0,
+    deltasSent: 0,
+    deltasReceived: 0,
+    deltasApplied: 0,
+    duplicates: 0,
+    gaps: 0,
+    gapRequests: 0,
+    digestsSent: 0,
+    digestsReceived: 0,
+    statesSent: 0,
+    statesReceived: 0,
+    fragmentsSent: 0,
+    oversized: 0,
+    departedFolded: 0,
+    decodeErrors: {},
+  }
+}

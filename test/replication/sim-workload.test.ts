@@ -1,0 +1,33 @@
+// The CRDT workload of the simulator (--crdt-ops, scenario field crdtOps): its report fields, on the
+// whole stack under loss and a partition, and the command line and scenario file that set it.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { formatReport, runScenario } from '../../src/runtime/sim/index.js'
+import { parseScenario } from '../../src/runtime/sim/scenario-file.js'
+import { parseSimFlags, scenarioOf } from '../../src/cli/sim-command.js'
+
+test('under 10 % loss and a 30 % partition the CRDT workload converges, the counter exact, and reports its bytes per op', () => {
+  const r = runScenario({
+    seed: 41,
+    nodes: 12,
+    durationMs: 15_000,
+    network: { packetLossProbability: 0.1 },
+    steps: [{ kind: 'partition', fraction: 0.3, atMs: 4_000, lengthMs: 6_000 }],
+    workload: { kvWritesPerSec: 0, broadcastsPerSec: 0, crdtOpsPerSec: 15, windowMs: 12_000 },
+  })
+  const text = formatReport(r)
+  assert.equal(r.crdt!.ops, 180, text)
+  assert.ok(r.crdtConvergenceMs !== null && r.crdtConvergenceMs !== undefined, text)
+  assert.equal(r.crdtExact, true, text)
+  assert.equal(r.crdt!.counterValue, r.crdt!.increments)
+  assert.ok(r.bytesPerOp! > 0 && r.crdt!.crdtBytes > 0, text)
+  assert.match(text, /crdt convergence\s+[\d.]+ ms after the last op \(digest [0-9a-f]{16}\); counter \d+ exact/)
+})
+
+test('--crdt-ops and the scenario field crdtOps set the workload; a bad rate names the flag', () => {
+  const o = parseSimFlags({ nodes: '10', seed: '1', crdtOps: '25' })
+  assert.equal(scenarioOf(o).workload?.crdtOpsPerSec, 25)
+  assert.throws(() => parseSimFlags({ nodes: '10', seed: '1', crdtOps: 'lots' }), /--crdt-ops/)
+  const file = parseScenario('nodes: 10\nduration: 20s\nworkload: { crdtOps: 4 }\ntimeline:\n  - { at: 5s, do: crash, count: 1 }\n', 'crdt.yaml')
+  assert.equal(file.scenario.workload?.crdtOpsPerSec, 4)
+})
