@@ -531,7 +531,10 @@ export class Swim {
     if (wanted === undefined) return
     const interval = this.config.gossipIntervalMs
     const ticks = Math.max(Math.floor((nowMs - this.gossipPhaseMs) / interval) + 1, Math.ceil((wanted - this.gossipPhaseMs) / interval))
-    const next = this.gossipPhaseMs + ticks * interval
+    let next = this.gossipPhaseMs + ticks * interval
+    // Floating point: with a fractional phase, (now - phase) / interval can land a hair under a whole tick,
+    // and the round would be armed at `now` itself, again and again. The next round is always later.
+    while (next <= nowMs) next += interval
     if (next >= this.gossipDueMs) return
     this.gossipDueMs = next
     out.schedule({ kind: 'gossipTick', epoch: this.epoch, dueMs: next }, next - nowMs)
