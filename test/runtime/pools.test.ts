@@ -69,7 +69,7 @@ function dcNode(dc: string, name: string, server: boolean, lanJoin: string[] = [
     lan: { name, bind: '127.0.0.1:0', profile: 'local', config: FAST, join: lanJoin },
     wan: server ? { bind: '127.0.0.1:0', profile: 'local', config: FAST, join: wanJoin } : undefined,
     floodIntervalMs: 1000,
-    relayHopMs: 1500,
+    relayHopMs: 4000, // generous on loopback sockets under a loaded test run
   })
 }
 

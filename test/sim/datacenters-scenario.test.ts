@@ -61,7 +61,9 @@ test('a small run: LAN pools unaffected by a WAN cut, the WAN pool declares the 
   for (const d of r.datacenters) assert.deepEqual([d.name, d.fewestAliveSeen, d.failedDeclarations], [d.name, 6, 0])
   const p = r.partitions[0]
   assert.ok(p.firstFailedMs !== null, 'a server across the cut was declared failed')
-  assert.ok(p.failedAtRestore >= 0.5, `${p.failedAtRestore} of the pairs failed at the restore`)
+  // With the final probe before a death (on by default), fewer pairs are declared failed within the 90 s cut
+  // than under memberlist's rules: a quarter of them in this run.
+  assert.ok(p.failedAtRestore >= 0.25, `${p.failedAtRestore} of the pairs failed at the restore`)
   assert.ok(p.healedMs !== null, 'the WAN pool healed')
   assert.equal(r.wan.whole, true)
   assert.ok(r.wan.softFailReports > 0 && r.wan.recoveries > 0)
