@@ -49,7 +49,8 @@ import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
 import { CRDT_QUERY, answerCrdtQuery } from './crdt-query.js'
 import type { ResolvedSettings } from './settings.js'
-import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, queryKey, serfEventId } from './types.js'
+import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, serfEventId } from './types.js'
+import { PendingQueries, defaultQueryTimeoutMs } from './pending-queries.js'
 import { OverlayMode } from './overlay-mode.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
 
@@ -71,12 +72,6 @@ export interface NodeEnv {
   readonly randomBytes?: RandomBytes
   /** AES-GCM, needed when keys are configured (the real runtime gives Node's, wire/aead-node.ts). */
   readonly aead?: Aead
-}
-
-interface PendingQuery {
-  readonly name: string
-  readonly acks: string[]
-  readonly responses: Array<{ readonly from: string; readonly payload: Uint8Array }>
 }
 
 type LeavePhase = 'none' | 'serf' | 'swim' | 'done'
@@ -106,7 +101,7 @@ export class ComposedNode {
   private leaveEpoch = 0
   private forceSeq = 0
   private readonly forceWaits = new Set<number>()
-  private readonly queries = new Map<string, PendingQuery>()
+  private readonly queries = new PendingQueries()
   private stopped = false
   /** Events a layer raised outside any input (a read that touched state); emitted with the next input. */
   private orphans: NodeEvent[] = []
@@ -347,13 +342,12 @@ export class ComposedNode {
     const serf = this.requireSerf('queries')
     this.live()
     const c = this.swim.config
-    // Serf's DefaultQueryTimeout: GossipInterval × QueryTimeoutMult (16) × ceil(log10(N + 1)).
-    const timeoutMs = opts.timeoutMs ?? c.gossipIntervalMs * 16 * Math.max(1, Math.ceil(Math.log10(this.swim.estimatedClusterSize() + 1)))
+    const timeoutMs = opts.timeoutMs ?? defaultQueryTimeoutMs(c.gossipIntervalMs, this.swim.estimatedClusterSize())
     if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError([`timeoutMs: expected a positive number of milliseconds, got ${String(opts.timeoutMs)}`])
     const id = this.rng.u32()
     const addr = ipToBytes(this.address.ip) as Uint8Array
     return this.input(nowMs, out, (o) => {
-      const onSent = (l: number): void => void this.queries.set(queryKey(l, id), { name, acks: [], responses: [] })
+      const onSent = (l: number): void => this.queries.open(l, id, name)
       const { lTime } = serf.query({ name, payload, id, addr, port: this.address.port, timeoutMs, nowMs, requestAck: opts.ack !== false, nodes: opts.nodes, tags: opts.tags, onSent, internal: name === SERF_PING_QUERY })
       o.schedule({ kind: 'queryDeadline', lTime, id }, timeoutMs)
       return { id, lTime, timeoutMs }
@@ -362,8 +356,7 @@ export class ComposedNode {
 
   /** What a query has collected so far (undefined once completed or unknown). */
   queryProgress(lTime: number, id: number): QueryResult | undefined {
-    const q = this.queries.get(queryKey(lTime, id))
-    return q === undefined ? undefined : { name: q.name, lTime, acks: [...q.acks], responses: [...q.responses] }
+    return this.queries.progress(lTime, id)
   }
 
   /**
@@ -572,12 +565,10 @@ export class ComposedNode {
       case 'forceLeaveWait':
         return this.forceLeaveDone(t.seq)
       case 'queryDeadline': {
-        const key = queryKey(t.lTime, t.id)
-        const q = this.queries.get(key)
-        if (q === undefined) return
-        this.queries.delete(key)
+        const result = this.queries.complete(t.lTime, t.id)
+        if (result === undefined) return
         this.serf?.closeQuery(t.lTime, t.id)
-        out.emit({ type: 'queryCompleted', id: t.id, result: { name: q.name, lTime: t.lTime, acks: q.acks, responses: q.responses } })
+        out.emit({ type: 'queryCompleted', id: t.id, result })
       }
     }
   }
@@ -609,10 +600,7 @@ export class ComposedNode {
     if (e.type === 'userEvent') {
       this.emit({ type: 'message', message: { id: serfEventId(e.lTime, e.name), name: e.name, payload: e.payload, origin: e.local ? this.name : null, hops: 0, via: 'serf', lTime: e.lTime, coalesce: e.coalesce } })
     } else if (e.type === 'queryReply') {
-      const q = this.queries.get(queryKey(e.lTime, e.id))
-      if (q === undefined) return
-      if (e.ack) q.acks.push(e.from)
-      else q.responses.push({ from: e.from, payload: e.payload })
+      this.queries.reply(e.lTime, e.id, e.from, e.ack, e.payload)
     }
   }
 
