@@ -5,7 +5,8 @@
  *   argv ──▶ missingPackages(CLI_PACKAGES) ──none missing──▶ import('./program.js').main(argv) ──▶ exit code
  *                    │ some missing (a library-only install)
  *                    ▼
- *            one message naming them and `npm install grapevine-agent`, exit 2
+ *   agent-fetch.ts: the same command from grapevine-agent through `npm exec` (npm's cache, not the project),
+ *                   or, with GRAPEVINE_AGENT_FETCH=0, one message naming them and `npm install grapevine-agent`, exit 2
  *
  * The program statically imports commander, pino and prom-client (through the agent), so it is loaded only after
  * the check: a library install without them gets the message, never a module-resolution stack trace. Packages only
@@ -13,7 +14,7 @@
  */
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { MissingPackageError, missingPackages } from '../core/optional-package.js'
+import { missingPackages } from '../core/optional-package.js'
 
 /** What every command of the CLI needs beyond the library: its argument parser, the agent's logs, metrics and config files. */
 export const CLI_PACKAGES = ['commander', 'pino', 'prom-client', 'yaml'] as const
@@ -22,8 +23,8 @@ export const CLI_PACKAGES = ['commander', 'pino', 'prom-client', 'yaml'] as cons
 export async function run(argv: readonly string[]): Promise<number> {
   const missing = missingPackages(CLI_PACKAGES)
   if (missing.length > 0) {
-    process.stderr.write(`grapevine: ${new MissingPackageError('the grapevine command', missing).message}\n`)
-    return 2
+    const { runThroughAgentPackage } = await import('./agent-fetch.js')
+    return runThroughAgentPackage(argv, missing)
   }
   const { main } = await import('./program.js')
   return main(argv)
