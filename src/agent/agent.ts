@@ -115,7 +115,7 @@ export class Agent extends EventEmitter {
     })
     node.on('discovery', (e) => logDiscovery(log, e))
     warnSecurityDrops(node, log)
-    if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
+    if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs, coalescePeriodMs: config.eventHandlerCoalesceMs })
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
     node.on('keyring', () => {
       this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))

@@ -106,6 +106,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  --encrypt-verify-outgoing
   GRAPEVINE_EVENT_HANDLER            --event-handler (one handler)
   GRAPEVINE_EVENT_HANDLER_TIMEOUT    --event-handler-timeout
+  GRAPEVINE_EVENT_HANDLER_COALESCE   --event-handler-coalesce
   GRAPEVINE_DATACENTER               --datacenter
   GRAPEVINE_SERVER                   --server (true or false)
   GRAPEVINE_WAN_BIND                 --wan-bind
@@ -148,6 +149,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--encrypt-verify-outgoing <BOOL>', 'encrypt what we send when keys are installed (default true; false while switching a cluster over)')
     .option('--event-handler <[FILTER=]SCRIPT>', 'run SCRIPT for matching events, exactly as Serf does (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME, query, query:NAME; comma-separated; repeatable)', collect)
     .option('--event-handler-timeout <MS>', 'kill a handler script running longer than this (default 30000)')
+    .option('--event-handler-coalesce <MS>', 'batch member events (and user events sent with coalesce) for handlers up to MS, ended early by a second of quiet, as Serf\'s agent does (default 3000; 0 runs each at once)')
     .option('--datacenter <DC>', 'this agent\'s datacenter (a LAN tag dc=DC); with --server it also runs the WAN pool')
     .option('--server', 'a server of its datacenter: runs the WAN pool of all datacenters\' servers on --wan-bind')
     .option('--wan-bind <HOST:PORT>', 'the WAN pool\'s gossip address, servers only (default 0.0.0.0:8302)')
@@ -224,7 +226,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       .argument('<NAME>', 'event name')
       .argument('[PAYLOAD]', 'payload text (name and payload together at most about 470 bytes)'),
   )
-    .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
+    .option('--no-coalesce', 'ask agents (Serf and Grapevine) not to coalesce this event with others of its name for their handlers (serf event -coalesce=false)')
     .option('--datacenter <DC>', 'fire it in another datacenter, relayed by a server there')
     .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean; datacenter?: string }) => {
       process.exitCode = await eventCommand(name, payload, flags, io)

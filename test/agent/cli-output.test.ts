@@ -1,7 +1,8 @@
 // What the CLI prints, as Serf's CLI prints it, checked against a stand-in agent on loopback (node:http
 // answering the routes the commands call): `query` drops a response's trailing newline as `serf query`
 // does, `monitor` prints a Serf user event once (it arrives as `user` and as a `message` via serf), and
-// an agent address fetch will not connect to is named, not reported as "fetch failed".
+// an agent address fetch will not connect to is named, not reported as "fetch failed"; and
+// `agent --help` names every GRAPEVINE_* variable the configuration reads.
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
@@ -9,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { call, monitorCommand, queryCommand, target } from '../../src/cli/client.js'
 import { resolveAgentConfig } from '../../src/agent/config.js'
+import { runCli } from './helpers.js'
 
 /** Collects what a command writes. */
 function collect(): { io: { out: (t: string) => void; err: (t: string) => void }; text: () => string } {
@@ -75,5 +77,24 @@ describe('addresses the CLI cannot use, named', () => {
 
   it('a --join seed with a port out of range says which port', () => {
     assert.throws(() => resolveAgentConfig({ join: ['127.0.0.1:99999'] }, {}, () => ''), /"127\.0\.0\.1:99999": port 99999 is out of range 1\.\.65535/)
+  })
+})
+
+describe('agent --help', () => {
+  it('names every GRAPEVINE_* variable the agent configuration reads, with its flag', async () => {
+    const read = new Set<string>()
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_t, k) => {
+        if (typeof k === 'string' && k.startsWith('GRAPEVINE_')) read.add(k)
+        return undefined
+      },
+    })
+    resolveAgentConfig({}, env, () => '')
+    assert.ok(read.size >= 30, `read: ${[...read].join(' ')}`)
+    const help = await runCli(['agent', '--help'])
+    assert.equal(help.code, 0, help.stderr)
+    const listed = new Set([...help.stdout.matchAll(/^ {2}(GRAPEVINE_[A-Z_]+) +--/gm)].map((m) => m[1]))
+    assert.deepEqual([...read].filter((v) => !listed.has(v)), [], 'read but not listed')
+    assert.ok(listed.has('GRAPEVINE_EVENT_HANDLER_COALESCE'))
   })
 })
