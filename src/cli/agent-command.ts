@@ -164,10 +164,11 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     })
 
   clientOptions(program.command('members').description('list the members a running agent knows'))
-    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed)')
-    .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
+    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed; an expression like alive|suspect too)')
+    .option('--name <REGEXP>', 'only members whose whole name matches, as serf members -name (web-.*)')
+    .option('--tag <K=V>', 'only members with tag K matching V, a whole-value expression as serf members -tag (repeatable)', collect)
     .option('--wan', 'the WAN pool\'s members: the servers of every datacenter (ask a server)')
-    .action(async (flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }) => {
+    .action(async (flags: ClientFlags & { status?: string; name?: string; tag?: string[]; wan?: boolean }) => {
       process.exitCode = await membersCommand(flags, io)
     })
 

@@ -98,10 +98,11 @@ function dcQuery(dc: string | undefined): string {
   return `?dc=${dc}`
 }
 
-export async function membersCommand(flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
+export async function membersCommand(flags: ClientFlags & { status?: string; name?: string; tag?: string[]; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
   const q = new URLSearchParams()
   if (flags.wan === true) q.set('wan', '1')
   if (flags.status !== undefined) q.set('status', flags.status)
+  if (flags.name !== undefined) q.set('name', flags.name)
   for (const t of flags.tag ?? []) q.append('tag', t)
   const qs = q.toString()
   const res = await call(target(flags, env), 'GET', `/v1/members${qs ? `?${qs}` : ''}`)

@@ -2,13 +2,15 @@
 // answering the routes the commands call): `query` drops a response's trailing newline as `serf query`
 // does, `monitor` prints a Serf user event once (it arrives as `user` and as a `message` via serf), and
 // an agent address fetch will not connect to is named, not reported as "fetch failed"; and
-// `agent --help` names every GRAPEVINE_* variable the configuration reads.
+// `agent --help` names every GRAPEVINE_* variable the configuration reads; the agent logs readable
+// lines on a terminal (script(1) gives it one) and JSON lines into a pipe.
 import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { call, monitorCommand, queryCommand, target } from '../../src/cli/client.js'
+import { call, membersCommand, monitorCommand, queryCommand, target } from '../../src/cli/client.js'
 import { resolveAgentConfig } from '../../src/agent/config.js'
 import { runCli } from './helpers.js'
 
@@ -21,6 +23,7 @@ function collect(): { io: { out: (t: string) => void; err: (t: string) => void }
 describe('the CLI against a stand-in agent', () => {
   let server: Server
   let http = ''
+  const asked: string[] = []
   before(async () => {
     server = createServer((req, res) => {
       if (req.url === '/v1/query' && req.method === 'POST') {
@@ -28,6 +31,11 @@ describe('the CLI against a stand-in agent', () => {
         res.writeHead(200, { 'content-type': 'application/json' })
         // A Serf handler's output ends with a newline; one written with printf does not.
         return void res.end(JSON.stringify({ name: 'load', lTime: 4, acks: ['a', 'b'], responses: [{ from: 'a', payload: 'busy\n' }, { from: 'b', payload: 'idle' }, { from: 'c', payload: 'two\nlines\n\n' }] }))
+      }
+      if (req.url?.startsWith('/v1/members') === true) {
+        asked.push(req.url)
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end('[]')
       }
       if (req.url?.startsWith('/v1/events') === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -52,6 +60,15 @@ describe('the CLI against a stand-in agent', () => {
     assert.ok(lines.includes("Response from 'b': idle"), c.text())
     assert.match(c.text(), /Response from 'c': two\nlines\n\nTotal acks: 2\n/)
     assert.doesNotMatch(c.text(), /busy\n\n/)
+  })
+
+  it('members passes --name, --status and --tag to the agent as serf members does', async () => {
+    const c = collect()
+    assert.equal(await membersCommand({ http, name: 'web-.*', status: 'alive|suspect', tag: ['role=web', 'zone=a'] }, c.io, {}), 0)
+    const q = new URL(asked[asked.length - 1], 'http://x').searchParams
+    assert.equal(q.get('name'), 'web-.*')
+    assert.equal(q.get('status'), 'alive|suspect')
+    assert.deepEqual(q.getAll('tag'), ['role=web', 'zone=a'])
   })
 
   it('monitor prints a Serf user event once, and a Grapevine broadcast as a broadcast', async () => {
@@ -96,5 +113,46 @@ describe('agent --help', () => {
     const listed = new Set([...help.stdout.matchAll(/^ {2}(GRAPEVINE_[A-Z_]+) +--/gm)].map((m) => m[1]))
     assert.deepEqual([...read].filter((v) => !listed.has(v)), [], 'read but not listed')
     assert.ok(listed.has('GRAPEVINE_EVENT_HANDLER_COALESCE'))
+  })
+})
+
+/** Starts the agent, returns its first log line (the start record), then stops it. */
+function firstLogLine(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const done = (err?: Error): void => {
+      clearTimeout(limit)
+      try {
+        process.kill(-child.pid!, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+      if (err !== undefined) reject(err)
+      else resolve(out.split(/\r?\n/)[0])
+    }
+    const limit = setTimeout(() => done(new Error(`no start line within 15 s: ${out}`)), 15_000)
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8')
+      if (/agent started[^\n]*\n/.test(out)) done()
+    })
+  })
+}
+
+describe('agent logs', () => {
+  const cli = new URL('../../src/cli/cli.js', import.meta.url).pathname
+  const agentArgs = ['agent', '--name', 'log-look', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'info']
+
+  it('are readable lines on a terminal, without --log-format', async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0) return t.skip('script(1) is not installed')
+    const line = await firstLogLine('script', ['-q', '-e', '-c', [process.execPath, cli, ...agentArgs].join(' '), '/dev/null'])
+    assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO  agent started name=log-look /)
+  })
+
+  it('are JSON lines into a pipe', async () => {
+    const line = await firstLogLine(process.execPath, [cli, ...agentArgs])
+    const rec = JSON.parse(line) as { msg: string; name: string; level: number }
+    assert.equal(rec.msg, 'agent started')
+    assert.equal(rec.name, 'log-look')
   })
 })
