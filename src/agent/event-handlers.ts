@@ -184,6 +184,8 @@ export interface EventHandlersOptions {
   readonly coalescePeriodMs?: number
   /** The clock and timers of the coalescing windows (default: performance.now and setTimeout). */
   readonly clock?: HandlerClock
+  /** Run member-join for the agent itself first, as Serf does at start (default true; false on a reload). */
+  readonly announceSelf?: boolean
 }
 
 /** Time for the coalescing windows; tests hand in one they move by hand. */
@@ -215,9 +217,9 @@ export class EventHandlers {
 
   constructor(
     private readonly node: GrapevineNode,
-    private readonly scripts: readonly EventScript[],
+    private scripts: readonly EventScript[],
     private readonly log: Logger,
-    private readonly opts: EventHandlersOptions,
+    private opts: EventHandlersOptions,
   ) {
     this.clock = opts.clock ?? realClock
     const periodMs = opts.coalescePeriodMs ?? SERF_AGENT_COALESCE.periodMs
@@ -244,7 +246,7 @@ export class EventHandlers {
     node.on('message', onMessage)
     node.on('query', onQuery)
     // A Serf agent's first member-join is its own (the node joins its own cluster as it starts).
-    this.memberChanged('member-join', node.localMember())
+    if (opts.announceSelf !== false) this.memberChanged('member-join', node.localMember())
     this.detach = () => {
       node.off('member', onMember)
       node.off('message', onMessage)
@@ -314,6 +316,12 @@ export class EventHandlers {
     }
   }
 
+  /** New scripts and timeout (SIGHUP, as Serf's UpdateScripts): events from now on, and the batches held, run them. */
+  update(scripts: readonly EventScript[], timeoutMs: number): void {
+    this.scripts = scripts
+    this.opts = { ...this.opts, timeoutMs }
+  }
+
   /** Stops taking events, runs the batches held (as Serf flushes at shutdown) and waits for the scripts queued. */
   async close(): Promise<void> {
     this.detach()
@@ -324,4 +332,14 @@ export class EventHandlers {
     this.closed = true
     await Promise.all(this.queues.values())
   }
+}
+
+/** The handlers an agent runs for `config`: `current` updated in place (no scripts: nothing runs), or created when scripts appear (on a reload without a second own join). */
+export function configureHandlers(current: EventHandlers | undefined, node: GrapevineNode, config: { readonly eventHandlers: readonly EventScript[]; readonly eventHandlerTimeoutMs: number; readonly eventHandlerCoalesceMs: number }, log: Logger, reloading: boolean): EventHandlers | undefined {
+  if (current !== undefined) {
+    current.update(config.eventHandlers, config.eventHandlerTimeoutMs)
+    return current
+  }
+  if (config.eventHandlers.length === 0) return undefined
+  return new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs, coalescePeriodMs: config.eventHandlerCoalesceMs, announceSelf: !reloading })
 }

@@ -2,7 +2,7 @@
  * Wires `grapevine agent` and the agent's client subcommands into the CLI.
  *
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
- * exits at once with 1), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
+ * exits at once with 1; SIGHUP reloads the log level and the event handlers, as Serf's agent), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
  * refuses the join because a live member already holds the node's name at another address (exit 2).
  */
 import type { Command } from 'commander'
@@ -53,6 +53,18 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // As Serf's agent: SIGHUP reads the configuration again for the log level and the event handlers
+    // (Node's default would end the process without a leave).
+    const onHangup = (): void => {
+      try {
+        const next = resolveAgentConfig(flags, process.env, (p) => readBoundedText(p, CONFIG_FILE_MAX_BYTES, 'file'))
+        agent.reload(next)
+        agent.log.info({ logLevel: next.logLevel, eventHandlers: next.eventHandlers.map((h) => h.spec) }, 'configuration reloaded (SIGHUP): log level and event handlers; other settings need a restart')
+      } catch (e) {
+        agent.log.error({ err: (e as Error).message }, 'configuration reload (SIGHUP) failed; keeping the running configuration')
+      }
+    }
+    process.on('SIGHUP', onHangup)
     agent.on('joinFailed', (reason: string, cause?: string) => {
       // A name conflict is an operator mistake, not a network failure: exit 2 with the reason.
       if (cause === 'nameConflict') {
@@ -64,6 +76,7 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     agent.on('stopped', () => {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      process.off('SIGHUP', onHangup)
       resolve(exitCode)
     })
   })
