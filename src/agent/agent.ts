@@ -26,7 +26,8 @@ import { memberJson } from './http/respond.js'
 import { userState } from './member-words.js'
 import { AgentMetrics } from './metrics.js'
 import { SnapshotWriter, readSnapshot } from './snapshot.js'
-import { EventHandlers } from './event-handlers.js'
+import { configureHandlers } from './event-handlers.js'
+import type { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import { logDiscovery, readiness } from './readiness.js'
 import type { SnapshotData } from './snapshot.js'
@@ -115,7 +116,7 @@ export class Agent extends EventEmitter {
     })
     node.on('discovery', (e) => logDiscovery(log, e))
     warnSecurityDrops(node, log)
-    if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
+    this.handlers = configureHandlers(undefined, node, config, log, false)
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
     node.on('keyring', () => {
       this.saveKeyring().catch((e: Error) => log.warn({ keyringFile: config.keyringFile, err: e.message }, 'keyring file write failed'))
@@ -291,6 +292,12 @@ export class Agent extends EventEmitter {
    * Leaves (unless `leave: false`, which simulates a crash for tests), writes the final snapshot, shuts
    * the node and the HTTP API down; idempotent. Emits `stopped` at the end.
    */
+  /** SIGHUP, as Serf's agent: the log level and the event handlers from the configuration read again. */
+  reload(next: AgentConfig): void {
+    this.log.level = next.logLevel
+    this.handlers = configureHandlers(this.handlers, this.node, next, this.log, true)
+  }
+
   stop(opts: { leave?: boolean; onLeft?: () => void } = {}): Promise<void> {
     if (this.stopping === undefined) {
       this.stopping = (async () => {

@@ -31,6 +31,7 @@
  *   --encrypt-verify-outgoing B  GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  encryptVerifyOutgoing (default true)
  *   --event-handler [F=]S GRAPEVINE_EVENT_HANDLER (one)   eventHandlers (array of "[FILTER=]SCRIPT", as Serf's)
  *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
+ *   --event-handler-coalesce MS GRAPEVINE_EVENT_HANDLER_COALESCE eventHandlerCoalesceMs (default 3000, Serf's; 0: none)
  *   --datacenter, --server, --wan-bind, --join-wan, …      datacenter, server, …: see pools-config.ts
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
@@ -103,6 +104,8 @@ export interface AgentConfig {
   readonly eventHandlers: readonly EventScript[]
   /** A handler script running longer is killed (a query's handler also at the query's timeout). */
   readonly eventHandlerTimeoutMs: number
+  /** Member events and coalescing user events are batched for handlers this long, as Serf's agent does; 0: none. */
+  readonly eventHandlerCoalesceMs: number
   /** Datacenter and WAN pool (pools-config.ts); undefined: one plain pool. */
   readonly pools: AgentPoolConfig | undefined
   /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates). */
@@ -138,6 +141,7 @@ export interface RawAgentFlags extends RawPoolFlags {
   encryptVerifyOutgoing?: string
   eventHandler?: string[]
   eventHandlerTimeout?: string
+  eventHandlerCoalesce?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -151,7 +155,7 @@ interface Sourced<T> {
 const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'dataDir', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
-  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
+  'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs', 'eventHandlerCoalesceMs',
   ...POOL_FILE_FIELDS,
 ])
 
@@ -461,6 +465,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
     }
   }
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
+  const eventHandlerCoalesceMs = int(pick('--event-handler-coalesce', flags.eventHandlerCoalesce, 'GRAPEVINE_EVENT_HANDLER_COALESCE', 'eventHandlerCoalesceMs'), 'milliseconds to batch member events for handlers, like 3000 (0 for none)', 3_000, 0)
 
   const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems)
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
@@ -484,6 +489,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, pools, coordinates,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates,
   }
 }

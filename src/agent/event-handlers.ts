@@ -3,10 +3,10 @@
  * them (serf/cmd/serf/command/agent/event_handler.go and invoke.go), so existing Serf handler scripts
  * work unchanged.
  *
- *   node 'member' (joined/left/failed/updated/reaped) ─┐
- *   node 'message' (Serf user events only)  ───────────┼─▶ filter match ─▶ queue of its event type ─▶ /bin/sh -c SCRIPT
- *   node 'query'  (Serf queries, ours too)  ───────────┘      (one script at a time per type,          env SERF_*, stdin
- *                                                              killed after the timeout)               stdout+stderr ─▶ query response
+ *   node 'member' (joined/left/failed/updated/reaped) ─▶ coalesced ─┐
+ *   node 'message' (Serf user events only)  ─▶ coalesced if marked ─┼─▶ filter match ─▶ queue of its event type ─▶ /bin/sh -c SCRIPT
+ *   node 'query'  (Serf queries, ours too)  ────────────────────────┘      (one script at a time per type,          env SERF_*, stdin
+ *        (event-coalescer.ts: Serf's 3 s batches, 1 s of quiet)              killed after the timeout)               stdout+stderr ─▶ query response
  *
  * Filters, comma-separated: member-join, member-leave, member-failed, member-update, member-reap,
  * user, user:NAME, query, query:NAME, * (no filter: every event). The first `=` splits filter from
@@ -23,8 +23,11 @@
  * output is the response (a response over Serf's 1024-byte limit is logged, not sent). A script that
  * fails, is killed at the timeout, or cannot start is logged; nothing else happens.
  *
- * As in Serf, the first member-join is the agent's own, at start. Differences from Serf, on purpose: Serf coalesces member events into one invocation with several
- * lines; here each member change is one invocation with one line (the format is the same). Serf never
+ * As in Serf's agent, member events are coalesced: changes within a batch (3 s from its first, ended
+ * early by 1 s of quiet) run one script per event type with one line per member, each member's newest
+ * change only; user events sent with coalesce keep only the highest Lamport time per name. The
+ * agent's own member-join, at start, is the first event, as in Serf. `coalescePeriodMs: 0` runs a
+ * script for each event at once. Differences from Serf, on purpose: Serf never
  * kills a slow script (it only warns after 1 s); here a script is killed after the timeout (a query's
  * after the query's own timeout), so one stuck script cannot hold its event type's queue forever.
  *
@@ -34,6 +37,8 @@
 import { spawn } from 'node:child_process'
 import type { Logger } from 'pino'
 import type { BroadcastMessage, GrapevineNode, Member, MemberEvent, SerfQueryEvent } from '../runtime/node/start-node.js'
+import { MemberEventCoalescer, SERF_AGENT_COALESCE, UserEventCoalescer, coalesceTiming } from './event-coalescer.js'
+import type { MemberEventName } from './event-coalescer.js'
 
 /** Serf's circular output buffer (invoke.go maxBufSize). */
 export const OUTPUT_LIMIT_BYTES = 8 * 1024
@@ -77,7 +82,7 @@ export function parseEventHandler(spec: string): EventScript {
 }
 
 /** The Serf event a member change is, if any (suspicions and refutations have none). */
-export function serfMemberEvent(type: MemberEvent['type']): SerfEventName | undefined {
+export function serfMemberEvent(type: MemberEvent['type']): MemberEventName | undefined {
   switch (type) {
     case 'joined':
       return 'member-join'
@@ -175,6 +180,26 @@ export function runScript(script: string, env: Record<string, string>, stdin: Bu
 export interface EventHandlersOptions {
   /** Longest a script may run before it is killed (queries: also at most the query's timeout). */
   readonly timeoutMs: number
+  /** Serf's coalescing period for member events and coalescing user events (default 3000, as Serf's agent); 0: none. */
+  readonly coalescePeriodMs?: number
+  /** The clock and timers of the coalescing windows (default: performance.now and setTimeout). */
+  readonly clock?: HandlerClock
+  /** Run member-join for the agent itself first, as Serf does at start (default true; false on a reload). */
+  readonly announceSelf?: boolean
+}
+
+/** Time for the coalescing windows; tests hand in one they move by hand. */
+export interface HandlerClock {
+  now(): number
+  setTimer(fn: () => void, afterMs: number): { cancel(): void }
+}
+
+const realClock: HandlerClock = {
+  now: () => performance.now(),
+  setTimer: (fn, afterMs) => {
+    const t = setTimeout(fn, afterMs)
+    return { cancel: () => clearTimeout(t) }
+  },
 }
 
 /** Runs the agent's handler scripts for the node's events; `close()` stops taking new ones and waits for the running. */
@@ -182,22 +207,35 @@ export class EventHandlers {
   private readonly queues = new Map<string, Promise<void>>()
   private closed = false
   private readonly detach: () => void
+  private readonly clock: HandlerClock
+  private readonly members: MemberEventCoalescer | undefined
+  private readonly users: UserEventCoalescer<BroadcastMessage> | undefined
+  private memberTimer: { cancel(): void } | undefined
+  private userTimer: { cancel(): void } | undefined
   /** Invocations finished, by outcome (for tests and /v1/self). */
   readonly counts = { ran: 0, failed: 0, timedOut: 0 }
 
   constructor(
     private readonly node: GrapevineNode,
-    private readonly scripts: readonly EventScript[],
+    private scripts: readonly EventScript[],
     private readonly log: Logger,
-    private readonly opts: EventHandlersOptions,
+    private opts: EventHandlersOptions,
   ) {
+    this.clock = opts.clock ?? realClock
+    const periodMs = opts.coalescePeriodMs ?? SERF_AGENT_COALESCE.periodMs
+    if (periodMs > 0) {
+      this.members = new MemberEventCoalescer(coalesceTiming(periodMs))
+      this.users = new UserEventCoalescer(coalesceTiming(periodMs))
+    }
     const onMember = (e: MemberEvent): void => {
       const event = serfMemberEvent(e.type)
-      if (event !== undefined) this.dispatch(event, '', {}, Buffer.from(memberLine(e.member)))
+      if (event !== undefined) this.memberChanged(event, e.member)
     }
     const onMessage = (m: BroadcastMessage): void => {
       if (m.via !== 'serf') return
-      this.dispatch('user', m.name, { SERF_USER_EVENT: m.name, SERF_USER_LTIME: String(m.lTime ?? 0) }, payloadStdin(m.payload))
+      if (this.users === undefined || m.coalesce !== true) return this.userEvent(m)
+      this.users.add(m, this.clock.now())
+      this.userTimer = this.rearm(this.userTimer, this.users.dueAtMs(), () => this.flushUsers())
     }
     const onQuery = (q: SerfQueryEvent): void => {
       // Grapevine's own queries (the datacenter relay, _gv_…) are answered inside, as Serf's _serf_… ones.
@@ -208,12 +246,38 @@ export class EventHandlers {
     node.on('message', onMessage)
     node.on('query', onQuery)
     // A Serf agent's first member-join is its own (the node joins its own cluster as it starts).
-    this.dispatch('member-join', '', {}, Buffer.from(memberLine(node.localMember())))
+    if (opts.announceSelf !== false) this.memberChanged('member-join', node.localMember())
     this.detach = () => {
       node.off('member', onMember)
       node.off('message', onMessage)
       node.off('query', onQuery)
     }
+  }
+
+  private memberChanged(event: MemberEventName, member: Member): void {
+    if (this.members === undefined) return this.dispatch(event, '', {}, Buffer.from(memberLine(member)))
+    this.members.add(event, member, this.clock.now())
+    this.memberTimer = this.rearm(this.memberTimer, this.members.dueAtMs(), () => this.flushMembers())
+  }
+
+  private userEvent(m: BroadcastMessage): void {
+    this.dispatch('user', m.name, { SERF_USER_EVENT: m.name, SERF_USER_LTIME: String(m.lTime ?? 0) }, payloadStdin(m.payload))
+  }
+
+  /** One timer per window, moved to the window's current deadline. */
+  private rearm(timer: { cancel(): void } | undefined, dueAtMs: number | undefined, flush: () => void): { cancel(): void } | undefined {
+    timer?.cancel()
+    return dueAtMs === undefined ? undefined : this.clock.setTimer(flush, Math.max(0, dueAtMs - this.clock.now()))
+  }
+
+  private flushMembers(): void {
+    this.memberTimer = undefined
+    for (const b of this.members?.flush() ?? []) this.dispatch(b.event, '', {}, Buffer.from(b.members.map(memberLine).join('')))
+  }
+
+  private flushUsers(): void {
+    this.userTimer = undefined
+    for (const m of this.users?.flush() ?? []) this.userEvent(m)
   }
 
   private dispatch(event: SerfEventName, name: string, env: Record<string, string>, stdin: Buffer, query?: SerfQueryEvent): void {
@@ -252,10 +316,30 @@ export class EventHandlers {
     }
   }
 
-  /** Stops dispatching and waits for the scripts already queued. */
+  /** New scripts and timeout (SIGHUP, as Serf's UpdateScripts): events from now on, and the batches held, run them. */
+  update(scripts: readonly EventScript[], timeoutMs: number): void {
+    this.scripts = scripts
+    this.opts = { ...this.opts, timeoutMs }
+  }
+
+  /** Stops taking events, runs the batches held (as Serf flushes at shutdown) and waits for the scripts queued. */
   async close(): Promise<void> {
-    this.closed = true
     this.detach()
+    this.memberTimer?.cancel()
+    this.userTimer?.cancel()
+    this.flushMembers()
+    this.flushUsers()
+    this.closed = true
     await Promise.all(this.queues.values())
   }
+}
+
+/** The handlers an agent runs for `config`: `current` updated in place (no scripts: nothing runs), or created when scripts appear (on a reload without a second own join). */
+export function configureHandlers(current: EventHandlers | undefined, node: GrapevineNode, config: { readonly eventHandlers: readonly EventScript[]; readonly eventHandlerTimeoutMs: number; readonly eventHandlerCoalesceMs: number }, log: Logger, reloading: boolean): EventHandlers | undefined {
+  if (current !== undefined) {
+    current.update(config.eventHandlers, config.eventHandlerTimeoutMs)
+    return current
+  }
+  if (config.eventHandlers.length === 0) return undefined
+  return new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs, coalescePeriodMs: config.eventHandlerCoalesceMs, announceSelf: !reloading })
 }

@@ -2,7 +2,7 @@
  * Wires `grapevine agent` and the agent's client subcommands into the CLI.
  *
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
- * exits at once with 1), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
+ * exits at once with 1; SIGHUP reloads the log level and the event handlers, as Serf's agent), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
  * refuses the join because a live member already holds the node's name at another address (exit 2).
  */
 import type { Command } from 'commander'
@@ -53,6 +53,18 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // As Serf's agent: SIGHUP reads the configuration again for the log level and the event handlers
+    // (Node's default would end the process without a leave).
+    const onHangup = (): void => {
+      try {
+        const next = resolveAgentConfig(flags, process.env, (p) => readBoundedText(p, CONFIG_FILE_MAX_BYTES, 'file'))
+        agent.reload(next)
+        agent.log.info({ logLevel: next.logLevel, eventHandlers: next.eventHandlers.map((h) => h.spec) }, 'configuration reloaded (SIGHUP): log level and event handlers; other settings need a restart')
+      } catch (e) {
+        agent.log.error({ err: (e as Error).message }, 'configuration reload (SIGHUP) failed; keeping the running configuration')
+      }
+    }
+    process.on('SIGHUP', onHangup)
     agent.on('joinFailed', (reason: string, cause?: string) => {
       // A name conflict is an operator mistake, not a network failure: exit 2 with the reason.
       if (cause === 'nameConflict') {
@@ -64,6 +76,7 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     agent.on('stopped', () => {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      process.off('SIGHUP', onHangup)
       resolve(exitCode)
     })
   })
@@ -106,6 +119,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_ENCRYPT_VERIFY_OUTGOING  --encrypt-verify-outgoing
   GRAPEVINE_EVENT_HANDLER            --event-handler (one handler)
   GRAPEVINE_EVENT_HANDLER_TIMEOUT    --event-handler-timeout
+  GRAPEVINE_EVENT_HANDLER_COALESCE   --event-handler-coalesce
   GRAPEVINE_DATACENTER               --datacenter
   GRAPEVINE_SERVER                   --server (true or false)
   GRAPEVINE_WAN_BIND                 --wan-bind
@@ -148,6 +162,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--encrypt-verify-outgoing <BOOL>', 'encrypt what we send when keys are installed (default true; false while switching a cluster over)')
     .option('--event-handler <[FILTER=]SCRIPT>', 'run SCRIPT for matching events, exactly as Serf does (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME, query, query:NAME; comma-separated; repeatable)', collect)
     .option('--event-handler-timeout <MS>', 'kill a handler script running longer than this (default 30000)')
+    .option('--event-handler-coalesce <MS>', 'batch member events (and user events sent with coalesce) for handlers up to MS, ended early by a second of quiet, as Serf\'s agent does (default 3000; 0 runs each at once)')
     .option('--datacenter <DC>', 'this agent\'s datacenter (a LAN tag dc=DC); with --server it also runs the WAN pool')
     .option('--server', 'a server of its datacenter: runs the WAN pool of all datacenters\' servers on --wan-bind')
     .option('--wan-bind <HOST:PORT>', 'the WAN pool\'s gossip address, servers only (default 0.0.0.0:8302)')
@@ -162,10 +177,11 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     })
 
   clientOptions(program.command('members').description('list the members a running agent knows'))
-    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed)')
-    .option('--tag <K=V>', 'only members with this tag (repeatable)', collect)
+    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed; an expression like alive|suspect too)')
+    .option('--name <REGEXP>', 'only members whose whole name matches, as serf members -name (web-.*)')
+    .option('--tag <K=V>', 'only members with tag K matching V, a whole-value expression as serf members -tag (repeatable)', collect)
     .option('--wan', 'the WAN pool\'s members: the servers of every datacenter (ask a server)')
-    .action(async (flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }) => {
+    .action(async (flags: ClientFlags & { status?: string; name?: string; tag?: string[]; wan?: boolean }) => {
       process.exitCode = await membersCommand(flags, io)
     })
 
@@ -224,7 +240,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       .argument('<NAME>', 'event name')
       .argument('[PAYLOAD]', 'payload text (name and payload together at most about 470 bytes)'),
   )
-    .option('--no-coalesce', 'ask Serf agents not to coalesce this event with others of its name (serf event -coalesce=false)')
+    .option('--no-coalesce', 'ask agents (Serf and Grapevine) not to coalesce this event with others of its name for their handlers (serf event -coalesce=false)')
     .option('--datacenter <DC>', 'fire it in another datacenter, relayed by a server there')
     .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean; datacenter?: string }) => {
       process.exitCode = await eventCommand(name, payload, flags, io)

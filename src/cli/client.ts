@@ -59,6 +59,10 @@ export async function call(t: Target, method: string, path: string, body?: unkno
     })
   } catch (e) {
     const code = ((e as { cause?: { code?: string } }).cause?.code) ?? ''
+    // fetch refuses the WHATWG "bad ports" (6000, 6665-6669, 5060, …) before connecting: say so, not "fetch failed".
+    if ((e as { cause?: { message?: string } }).cause?.message === 'bad port') {
+      throw new ClientError(`cannot reach the agent at ${t.base}: Node's fetch refuses port ${new URL(t.base).port || '80'} (a port browsers block); give the agent's HTTP API another port with \`grapevine agent --http HOST:PORT\``)
+    }
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
       throw new ClientError(`no agent at ${t.base} — start one with \`grapevine agent --bind 127.0.0.1:7946\``)
     }
@@ -94,10 +98,11 @@ function dcQuery(dc: string | undefined): string {
   return `?dc=${dc}`
 }
 
-export async function membersCommand(flags: ClientFlags & { status?: string; tag?: string[]; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
+export async function membersCommand(flags: ClientFlags & { status?: string; name?: string; tag?: string[]; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
   const q = new URLSearchParams()
   if (flags.wan === true) q.set('wan', '1')
   if (flags.status !== undefined) q.set('status', flags.status)
+  if (flags.name !== undefined) q.set('name', flags.name)
   for (const t of flags.tag ?? []) q.append('tag', t)
   const qs = q.toString()
   const res = await call(target(flags, env), 'GET', `/v1/members${qs ? `?${qs}` : ''}`)
@@ -183,7 +188,8 @@ export async function queryCommand(
   const where = body.datacenter === undefined ? '' : ` in ${body.datacenter} by ${body.servedBy ?? '?'}`
   io.out(`Query '${body.name}' dispatched${where} (Lamport time ${body.lTime})\n`)
   for (const a of body.acks) io.out(`Ack from '${a}'\n`)
-  for (const r of body.responses) io.out(`Response from '${r.from}': ${r.payload}\n`)
+  // As `serf query`: one trailing newline of a response is dropped (a handler script's output usually ends with one).
+  for (const r of body.responses) io.out(`Response from '${r.from}': ${r.payload.endsWith('\n') ? r.payload.slice(0, -1) : r.payload}\n`)
   io.out(`Total acks: ${body.ackCount ?? body.acks.length}\nTotal responses: ${body.responses.length + (body.omitted ?? 0)}\n`)
   if ((body.omitted ?? 0) > 0) io.out(`(${body.omitted} responses did not fit into the relay's answer)\n`)
   return 0
@@ -207,9 +213,16 @@ export async function infoCommand(flags: ClientFlags, io: CommandIo, env = proce
 /** What `monitor` asks for without --types: membership changes, Serf user events and broadcasts. */
 export const MONITOR_TYPES = 'member,user,message'
 
-/** Streams the agent's events until the connection closes or the signal aborts. */
+/**
+ * Streams the agent's events until the connection closes or the signal aborts. A Serf user event reaches
+ * the node both as `user` and as a `message` via serf (so `on('message')` handlers get it); when both
+ * kinds are asked for, the event is printed once, as `user`.
+ */
 export async function monitorCommand(flags: ClientFlags & { types?: string }, io: CommandIo, env = process.env, signal?: AbortSignal): Promise<number> {
-  return readEvents(flags, env, signal, flags.types ?? MONITOR_TYPES, (kind, data) => {
+  const types = flags.types ?? MONITOR_TYPES
+  const userAskedFor = types.split(',').map((t) => t.trim()).includes('user')
+  return readEvents(flags, env, signal, types, (kind, data) => {
+    if (kind === 'message' && userAskedFor && (data as { via?: string }).via === 'serf') return
     if (flags.json === true) return io.out(JSON.stringify({ event: kind, ...(data as object) }) + '\n')
     const now = new Date().toISOString()
     if (kind === 'user') {

@@ -5,8 +5,8 @@
  *   GET  /health, /health/live, /health/ready   liveness and readiness, without the token (health.ts)
  *   GET  /v1/self         this member, agent info and counters
  *   GET  /v1/members      members sorted by name, each with its phi (null: no state heartbeat heard), state in
- *                         Serf's words (alive, suspect, failed, left); ?status=failed&tag=role=web filter
- *                         (tag repeatable; status `dead` is taken for failed)
+ *                         Serf's words (alive, suspect, failed, left); ?status=failed&name=web-.*&tag=role=web
+ *                         filter, each an anchored regular expression as in `serf members` (member-filter.ts)
  *   POST /v1/join         { "addresses": ["10.0.0.4:7946"] } → { contacted }
  *   POST /v1/leave        leave gracefully, then the agent shuts down → { left: true }
  *   POST /v1/force-leave  { "name": "web-3", "prune": false } → { name, prune, previous, state }: a failed
@@ -39,7 +39,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual, createHash } from 'node:crypto'
-import type { GrapevineNode, Member, MemberEvent, QueryResult } from '../../runtime/node/start-node.js'
+import type { GrapevineNode, MemberEvent, QueryResult } from '../../runtime/node/start-node.js'
 import { QueryResponseError } from '../../serf/queries.js'
 import { JoinError, UnknownMemberError } from '../../runtime/node/start-node.js'
 import type { SerfLayerEvent } from '../../serf/serf-layer.js'
@@ -57,9 +57,8 @@ import { UiTracker, serveUi } from './ui.js'
 import { handleHealthRoute } from './health.js'
 import { handleReachabilityRoute } from './reachability.js'
 import type { Readiness } from './health.js'
-import { HttpError, memberJson, parseUserState, phiJson, readJson, requireMethod, send, userState } from './respond.js'
-
-const byName = (a: Member, b: Member): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+import { HttpError, memberJson, phiJson, readJson, requireMethod, send, userState } from './respond.js'
+import { filterMembers } from './member-filter.js'
 
 const SSE_HEARTBEAT_MS = 15_000
 
@@ -91,19 +90,6 @@ function tokenMatches(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest()
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
-}
-
-function filterMembers(members: Member[], query: URLSearchParams): Member[] {
-  const given = query.get('status')
-  const status = given === null ? null : parseUserState(given)
-  if (status === undefined) throw new HttpError(400, `status ${JSON.stringify(given)}: expected alive, suspect, failed or left`)
-  const tags: Array<[string, string]> = []
-  for (const t of query.getAll('tag')) {
-    const eq = t.indexOf('=')
-    if (eq <= 0) throw new HttpError(400, `tag ${JSON.stringify(t)}: expected KEY=VALUE like role=web`)
-    tags.push([t.slice(0, eq), t.slice(eq + 1)])
-  }
-  return members.filter((m) => (status === null || userState(m.state) === status) && tags.every(([k, v]) => m.tags[k] === v)).sort(byName)
 }
 
 /** The kinds of event `GET /v1/events?types=…` can carry; without `types`, DEFAULT_EVENT_TYPES. */

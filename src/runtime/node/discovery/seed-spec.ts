@@ -39,7 +39,8 @@ export function parseSeed(text: string, defaultPort: number): SeedSpec {
     if (address !== undefined) return { kind: 'address', text: t, address }
     const m = /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(t)
     const port = m?.[2] === undefined ? defaultPort : Number(m[2])
-    if (m === null || !HOST_NAME.test(m[1]) || port < 1 || port > 65535) throw new Error(`${JSON.stringify(text)}: expected HOST:PORT like 10.0.0.4:7946, or a URL like ${EXAMPLES}`)
+    if (m !== null && (port < 1 || port > 65535)) throw new Error(`${JSON.stringify(text)}: port ${port} is out of range 1..65535`)
+    if (m === null || !HOST_NAME.test(m[1])) throw new Error(`${JSON.stringify(text)}: expected HOST:PORT like 10.0.0.4:7946, or a URL like ${EXAMPLES}`)
     return { kind: 'host', text: t, host: m[1], port }
   }
   const rest = t.slice(scheme.length + 3)
@@ -47,7 +48,8 @@ export function parseSeed(text: string, defaultPort: number): SeedSpec {
     case 'dns': {
       const m = /^([^:/?#]+)(?::(\d{1,5}))?$/.exec(rest)
       const port = m?.[2] === undefined ? defaultPort : Number(m[2])
-      if (m === null || !HOST_NAME.test(m[1]) || port < 1 || port > 65535) throw new Error(`${JSON.stringify(text)}: expected dns://NAME[:PORT] like dns://grapevine.default.svc.cluster.local:7946`)
+      if (m !== null && (port < 1 || port > 65535)) throw new Error(`${JSON.stringify(text)}: port ${port} is out of range 1..65535`)
+      if (m === null || !HOST_NAME.test(m[1])) throw new Error(`${JSON.stringify(text)}: expected dns://NAME[:PORT] like dns://grapevine.default.svc.cluster.local:7946`)
       return { kind: 'dns', text: t, name: m[1], port }
     }
     case 'srv': {
