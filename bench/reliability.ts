@@ -84,9 +84,11 @@ function runPool(jobs: readonly Job[], workers: number, progress: (line: string)
   const results: JobResult[] = new Array(jobs.length)
   let next = 0
   let done = 0
-  return new Promise((resolve, reject) => {
+  const pool: Worker[] = []
+  return new Promise<JobResult[]>((resolve, reject) => {
     const start = (): void => {
       const w = new Worker(fileURLToPath(import.meta.url), { workerData: { worker: true } })
+      pool.push(w)
       let current = -1
       const feed = (): void => {
         if (next >= jobs.length) {
@@ -107,7 +109,7 @@ function runPool(jobs: readonly Job[], workers: number, progress: (line: string)
       feed()
     }
     for (let i = 0; i < Math.min(workers, jobs.length); i++) start()
-  })
+  }).finally(() => Promise.all(pool.map((w) => w.terminate())))
 }
 
 function describe(j: Job): string {
@@ -140,16 +142,19 @@ async function main(): Promise<number> {
   const jobs = planJobs(o)
   const load = os.loadavg()
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   console.error(`bench:reliability: ${jobs.length} simulations on ${o.workers} worker thread(s), load average ${load.map((x) => x.toFixed(1)).join(' ')}`)
   const results = await runPool(jobs, o.workers, (line) => console.error(`  ${line}`))
   const wallS = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const cpuS = (cpu.user + cpu.system) / 1e6
   const summary = formatReliability({ nodes: o.nodes, lossS: o.lossS, seeds: o.seeds, healFile: o.healFile }, results)
   console.log(summary.markdown)
-  console.log(`\n${jobs.length} runs in ${wallS.toFixed(0)} s of wall time on ${o.workers} worker(s); load average at the start ${load[0].toFixed(1)}, at the end ${os.loadavg()[0].toFixed(1)}`)
+  console.log(`\n${jobs.length} runs in ${wallS.toFixed(0)} s of wall time (${cpuS.toFixed(0)} s of CPU) on ${o.workers} worker(s); load average at the start ${load[0].toFixed(1)}, at the end ${os.loadavg()[0].toFixed(1)}`)
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
   mkdirSync(dir, { recursive: true })
   const name = o.quick ? 'reliability-quick.json' : 'reliability.json'
-  writeFileSync(`${dir}${name}`, JSON.stringify({ options: o, machine: { cpus: os.cpus().length, loadavg: load }, wallS, rows: summary.rows, runs: results }, null, 2))
+  writeFileSync(`${dir}${name}`, JSON.stringify({ options: o, machine: { cpus: os.cpus().length, loadavg: load }, wallS, cpuS, rows: summary.rows, runs: results }, null, 2))
   console.log(`results written to bench/results/${name}`)
   return summary.rows.every((r) => r.met !== false) ? 0 : 1
 }
