@@ -123,6 +123,8 @@ interface PhaseFigures {
   falseFailures: FalseFailure[]
   /** Distinct healthy members some agent declared failed. */
   membersFalselyFailed: number
+  /** The longest any of those declarations lasted, in seconds (one still standing at the phase's end counts until then). */
+  longestFalseFailureS: number | null
   /** Partition only: failures of members on the other side of the cut (expected). */
   failuresAcrossCut: number
   recoveryS: number | null
@@ -130,7 +132,7 @@ interface PhaseFigures {
   aliveMinAfterEnd: number
   /** Events the origin agent accepted (its API answered OK), the ones it refused or did not answer in 5 s, and
    * the fraction of (accepted event, running agent) pairs delivered. */
-  userEvents: { sent: number; notAccepted: number; deliveredFraction: number | null }
+  userEvents: { sent: number; notAccepted: number; notAcceptedWhy: string[]; deliveredFraction: number | null; missed: string[] }
   crashes: string[]
 }
 
@@ -151,17 +153,25 @@ function log(line: string): void {
   process.stderr.write(`[bench:faults ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
 }
 
-function sendUserEvent(agent: ClusterAgent, host: string, name: string): Promise<boolean> {
+/** Sends one user event through the agent's API; null when accepted, else why not (status and body, or the error). */
+function sendUserEvent(agent: ClusterAgent, host: string, name: string): Promise<string | null> {
+  const started = performance.now()
+  const took = (): string => `after ${((performance.now() - started) / 1000).toFixed(1)} s`
   if (agent.system === 'grapevine') {
     return fetch(`http://${host}:${agent.controlPort}/v1/event`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${HTTP_TOKEN}` },
       body: JSON.stringify({ name, payload: 'x', coalesce: false }),
       signal: AbortSignal.timeout(5000),
-    }).then((r) => r.ok, () => false)
+    }).then(
+      async (r) => (r.ok ? null : `HTTP ${r.status} ${took()}: ${(await r.text().catch(() => '')).slice(0, 200)}`),
+      (e: unknown) => `${e instanceof Error ? e.name : 'error'} ${took()}: ${e instanceof Error ? e.message : String(e)}`,
+    )
   }
   return new Promise((resolve) => {
-    execFile('serf', ['event', '-coalesce=false', `-rpc-addr=${host}:${agent.controlPort}`, name, 'x'], { timeout: 5000 }, (err) => resolve(err === null))
+    execFile('serf', ['event', '-coalesce=false', `-rpc-addr=${host}:${agent.controlPort}`, name, 'x'], { timeout: 5000 }, (err, _out, stderr) =>
+      resolve(err === null ? null : `${err.killed ? 'timed out' : `exit ${err.code}`} ${took()}: ${String(stderr).trim().slice(0, 200)}`),
+    )
   })
 }
 
@@ -234,6 +244,7 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
     apply()
     const attempted: string[] = []
     const accepted: Record<System, string[]> = { grapevine: [], serf: [] }
+    const refused: Record<System, string[]> = { grapevine: [], serf: [] }
     const sends: Array<Promise<void>> = []
     const end = start + seconds * 1000
     let nextEvent = start + opts.eventsEveryS * 1000
@@ -242,7 +253,7 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
         nextEvent += opts.eventsEveryS * 1000
         const ev = `${name.replace(/[^a-z0-9]/gi, '')}-${attempted.length}`
         attempted.push(ev)
-        for (const s of SYSTEMS) sends.push(sendUserEvent(agents[s][0], ADDRESS_A, ev).then((ok) => void (ok && accepted[s].push(ev))))
+        for (const s of SYSTEMS) sends.push(sendUserEvent(agents[s][0], ADDRESS_A, ev).then((why) => void (why === null ? accepted[s].push(ev) : refused[s].push(`${ev}: ${why}`))))
       }
       await sleep(Math.min(250, Math.max(0, end - performance.now())))
     }
@@ -286,11 +297,18 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
         suspicionsHeard: heard,
         falseFailures,
         membersFalselyFailed: new Set(falseFailures.map((f) => f.member)).size,
+        longestFalseFailureS: falseFailures.length === 0 ? null : Math.max(...falseFailures.map((f) => f.forS ?? (done - start) / 1000 - f.atS)),
         failuresAcrossCut: acrossCut,
         recoveryS: recovered[s] === null ? null : (recovered[s]! - healedAt) / 1000,
         aliveMinBeforeEnd: before.length === 0 ? N : Math.min(...before),
         aliveMinAfterEnd: after.length === 0 ? N : Math.min(...after),
-        userEvents: { sent: sent.length, notAccepted: attempted.length - sent.length, deliveredFraction: delivered },
+        userEvents: {
+          sent: sent.length,
+          notAccepted: attempted.length - sent.length,
+          notAcceptedWhy: refused[s],
+          deliveredFraction: delivered,
+          missed: sent.flatMap((ev) => running.filter((a) => !a.userEvents.has(ev)).map((a) => `${ev} at ${a.name}`)),
+        },
         crashes: agents[s].filter((a) => !a.running && !a.killedByBench).map((a) => `${a.name} (code ${a.exit?.code}, signal ${a.exit?.signal})`),
       }
       const f = figures[s]
@@ -334,6 +352,7 @@ function report(opts: Options, phases: readonly Phase[]): void {
     add('suspicions raised by own probe', g.accusations, s.accusations)
     add('healthy members declared failed', g.falseFailures.length, s.falseFailures.length)
     add('  distinct members', g.membersFalselyFailed, s.membersFalselyFailed)
+    if (g.longestFalseFailureS !== null || s.longestFalseFailureS !== null) add('  longest held failed (s)', g.longestFalseFailureS, s.longestFalseFailureS, 1)
     if (p.name === 'partition') add('failures across the cut (expected)', g.failuresAcrossCut, s.failuresAcrossCut)
     add('recovery: all see all (s)', g.recoveryS, s.recoveryS, 1)
     add('fewest alive seen, 2 s before the end', g.aliveMinBeforeEnd, s.aliveMinBeforeEnd)
@@ -344,6 +363,14 @@ function report(opts: Options, phases: readonly Phase[]): void {
   }
   console.log(`\nbench:faults: ${opts.nodes} Grapevine and ${opts.nodes} Serf agents, the same faults at the same time (G/S = Grapevine ÷ Serf)\n`)
   console.log(table(['phase', 'figure', 'Grapevine', 'Serf', 'G/S'], rows))
+  const who: string[] = []
+  for (const p of phases) {
+    for (const sys of SYSTEMS) {
+      for (const f of p.figures[sys].falseFailures) who.push(`  ${p.name}, ${sys}: ${f.observer} declared ${f.member} failed at +${f.atS.toFixed(1)} s, ${f.forS === null ? 'still failed at the phase\'s end' : `alive again ${f.forS.toFixed(1)} s later`}`)
+    }
+  }
+  for (const p of phases) for (const sys of SYSTEMS) for (const why of p.figures[sys].userEvents.notAcceptedWhy) who.push(`  ${p.name}, ${sys}: user event ${why}`)
+  if (who.length > 0) console.log(`\nhealthy members declared failed (by whom, for how long) and user events the origin did not accept:\n${who.slice(0, 40).join('\n')}${who.length > 40 ? `\n  … ${who.length - 40} more in the JSON` : ''}`)
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
   mkdirSync(dir, { recursive: true })
   const name = `faults-${new Date().toISOString().replace(/[:.]/g, '-')}.json`

@@ -8,6 +8,8 @@ import { AccusationRecorder, registerAccusationSeries } from '../../src/agent/ac
 import { mirroredCounter } from '../../src/agent/metrics.js'
 import type { GrapevineNode } from '../../src/runtime/node/start-node.js'
 import type { MemberInfo, SwimEvent } from '../../src/swim/events.js'
+import type { Agent } from '../../src/agent/agent.js'
+import { gossipAddress, startTestAgent, stopAll, url, waitFor } from './helpers.js'
 
 const member = (name: string): MemberInfo => ({
   name, address: { ip: '127.0.0.1', port: 7946 }, state: 'suspect', incarnation: 1, meta: new Uint8Array(0), vsn: Uint8Array.of(1, 5, 2, 2, 5, 5), stateChangeMs: 0,
@@ -62,4 +64,23 @@ test('ten seconds later the storm is over: no accused member, rates back to 0, t
   assert.match(later, /grapevine_members_accused_by_many 0/)
   assert.match(later, /grapevine_accusations_per_second\{kind="suspicion"\} 0/)
   assert.match(later, /grapevine_accusations_total\{kind="suspicion",accuser="d"\} 1/)
+})
+
+test('after a real crash, the agent\'s /metrics lists the suspicions and the death by accuser, and the accused member\'s accusers', { timeout: 60_000 }, async () => {
+  const agents: Agent[] = []
+  try {
+    for (const name of ['m1', 'm2', 'm3', 'm4']) agents.push(await startTestAgent(name, agents.length === 0 ? {} : { join: [gossipAddress(agents[0])] }))
+    await waitFor('four alive everywhere', () => agents.every((a) => a.node.members().filter((m) => m.state === 'alive').length === 4), 20_000)
+    await agents[3].stop({ leave: false })
+    await waitFor('m1 holds m4 failed', () => agents[0].node.members().find((m) => m.name === 'm4')?.state === 'dead', 20_000)
+    const text = await (await fetch(url(agents[0], '/metrics'))).text()
+    const suspicions = [...text.matchAll(/^grapevine_accusations_total\{kind="suspicion",accuser="(m\d)"[^}]*\} (\d+)$/gm)]
+    assert.ok(suspicions.length >= 1, `a suspicion counted with its accuser:\n${text.split('\n').filter((l) => l.includes('accus')).join('\n')}`)
+    assert.ok(suspicions.every(([, by]) => ['m1', 'm2', 'm3'].includes(by)), 'every accuser is a survivor')
+    assert.match(text, /^grapevine_accusations_total\{kind="death",accuser="m[123]"[^}]*\} 1$/m, 'the dead declaration, by a survivor')
+    const accusers = /^grapevine_member_accusers\{member="m4"[^}]*\} (\d+)$/m.exec(text)
+    assert.ok(accusers !== null && Number(accusers[1]) >= 1, 'm4 is listed with its accusers within the last 10 s')
+  } finally {
+    await stopAll(agents)
+  }
 })

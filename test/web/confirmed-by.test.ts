@@ -4,22 +4,11 @@
 // survivors whose independent suspicions confirmed it (Lifeguard), before it ends failed. Skipped, with
 // the reason, where no chromium is installed (a failure under CI). Any console error fails the test.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, collectProblems, requireChromium } from './browser.js'
 import type { Agent } from '../../src/agent/agent.js'
 import { gossipAddress, startTestAgent, stopAll, waitFor } from '../agent/helpers.js'
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const MISSING = `no chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the dashboard browser test`
-
-function requireChromium(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return true
-  if (process.env.CI) assert.fail(`${MISSING} (CI is set, so this is a failure, not a skip)`)
-  t.skip(MISSING)
-  return false
-}
 
 test('a crashed member\'s suspicion shows who confirmed it in the Confirmed by column', { timeout: 60_000 }, async (t) => {
   if (!requireChromium(t)) return
@@ -30,10 +19,7 @@ test('a crashed member\'s suspicion shows who confirmed it in the Confirmed by c
     for (const name of ['c1', 'c2', 'c3', 'c4']) agents.push(await startTestAgent(name, agents.length === 0 ? {} : { join: [gossipAddress(agents[0])] }))
     await waitFor('four alive everywhere', () => agents.every((a) => a.node.members().filter((m) => m.state === 'alive').length === 4), 15_000)
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+    collectProblems(page, problems)
     await page.goto(`http://${agents[0].httpAddress}/ui/`)
     await page.waitForSelector('.vbody .vrow[data-key="c4"]', { timeout: 15_000 })
 

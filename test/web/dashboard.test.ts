@@ -8,28 +8,19 @@
 // Screenshots go to test-artifacts/dashboard/ (gitignored).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, requireChromium } from './browser.js'
 import type { Page } from 'playwright-core'
 import { waitUntil } from '../interop/serf-harness.js'
 
 const CLI = fileURLToPath(new URL('../../src/cli/cli.js', import.meta.url))
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/dashboard/', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const MISSING = `no chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the dashboard browser test`
 const NODES = ['node-1', 'node-2', 'node-3', 'node-4']
-
-function requireChromium(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return true
-  if (process.env.CI) assert.fail(`${MISSING} (CI is set, so this is a failure, not a skip)`)
-  t.skip(MISSING)
-  return false
-}
 
 /** Each observer's view of `member` as the views matrix shows it. */
 function cells(page: Page, member: string): Promise<Record<string, string>> {

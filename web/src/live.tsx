@@ -118,13 +118,13 @@ function MemberTable({ view, selected, onSelect, now }: { view: ObserverView | u
   }, [view?.members, view && [...view.members.values()].map((m) => m.state + m.incarnation).join(), filter, sort])
   const accused = useMemo(() => new Map(summarizeAccusations(view?.suspicions ?? [], now).accused.map((a) => [a.member, a])), [view?.suspicions.length, now])
   const columns: Array<Column<MemberRow>> = [
-    { label: 'Member', width: '1.6fr', cell: (m) => <span class="mono">{m.name}{m.name === view?.self ? <span class="you"> (this node)</span> : null}</span> },
-    { label: 'State', width: '0.8fr', cell: (m) => {
+    { label: 'Member', width: '1.45fr', cell: (m) => <span class="mono">{m.name}{m.name === view?.self ? <span class="you"> (this node)</span> : null}</span> },
+    { label: 'State', width: '1.5fr', cell: (m) => {
       const a = accused.get(m.name)
       return <span><Badge state={m.state} />{a?.many === true ? <span class="badge s-dead storm-many" title={`accused by ${a.accusers.join(', ')} in the last ${STORM_WINDOW_MS / 1000} s`}>×{a.accusers.length}</span> : null}</span>
     } },
     { label: 'Inc.', width: '0.45fr', cell: (m) => m.incarnation },
-    { label: 'Address', width: '1.4fr', cell: (m) => <span class="mono dim">{m.address}</span> },
+    { label: 'Address', width: '0.95fr', cell: (m) => <span class="mono dim">{m.address}</span> },
     { label: 'RTT', width: '0.8fr', cell: (m) => (m.rttMs === null || m.rttMs === undefined ? <span class="dim">–</span> : <span title="estimated from network coordinates">{m.rttMs.toFixed(m.rttMs >= 10 ? 1 : 2)} ms</span>) },
     { label: 'φ', width: '0.5fr', cell: (m) => (m.phi === null ? <span class="dim">–</span> : <span class={m.phi > 8 ? 'warn' : ''}>{m.phi >= 100 ? '≥100' : m.phi.toFixed(m.phi >= 10 ? 1 : 2)}</span>) },
     { label: 'Changed', width: '0.9fr', cell: (m) => <span class="dim">{ago(m.changedAt, now)}</span> },
