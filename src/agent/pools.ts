@@ -7,7 +7,8 @@
  *   config.pools           ─▶ startDatacenterNode({ datacenter, lan: options, wan: server ? {…} : undefined })
  *                             ─▶ --join-wan seeds joined in the background, retried with backoff
  *                             ─▶ pool events logged: flood joins, WAN servers joined / failed (kept
- *                                routable: soft fail) / recovered / left, relays served and dropped
+ *                                routable: soft fail) / recovered / left, relays served, dropped and
+ *                                failed over to another server
  *
  * The WAN pool shares the agent's keyring and label (one gossip key for both pools, as Consul does).
  */
@@ -52,6 +53,8 @@ export function runAgentPools(pools: DatacenterNode, config: AgentConfig, log: L
         return log.info({ kind: e.kind, name: e.name, datacenter: e.datacenter, forwarded: e.forwarded }, e.forwarded ? 'relay forwarded over the WAN' : 'relay served in this datacenter')
       case 'relayDropped':
         return log.warn({ reason: e.reason }, 'relay or flood join failed')
+      case 'relayFailover':
+        return log.warn({ kind: e.kind, datacenter: e.datacenter, failed: e.failed, next: e.next, reason: e.reason }, 'relay server did not answer; trying the next one')
     }
   })
   log.info({ datacenter: pools.datacenter, server: pools.isServer, wan: pools.wan === undefined ? undefined : formatAddress(pools.wan.address) }, 'datacenter pools started')
