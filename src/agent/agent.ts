@@ -96,7 +96,7 @@ export class Agent extends EventEmitter {
     readonly pools?: DatacenterNode,
   ) {
     super()
-    this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true })
+    this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true, pools })
     this.api = new HttpApi({
       node,
       pools,
