@@ -16,7 +16,7 @@ import pino from 'pino'
 import type { Logger } from 'pino'
 import { NameConflictError } from '../runtime/node/start-node.js'
 import type { DatacenterNode } from '../runtime/node/pools.js'
-import { poolsInfo, runAgentPools, startAgentNode } from './pools.js'
+import { poolsInfo, runAgentPools, saveWanKeyring, startAgentNode } from './pools.js'
 import type { BroadcastMessage, GrapevineNode, MemberEvent } from '../runtime/node/start-node.js'
 import type { SwimEvent } from '../node/index.js'
 import { parseHostPort } from '../runtime/node/address.js'
@@ -97,7 +97,7 @@ export class Agent extends EventEmitter {
     readonly pools?: DatacenterNode,
   ) {
     super()
-    this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true })
+    this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true, pools })
     this.api = new HttpApi({
       node,
       pools,
@@ -108,6 +108,7 @@ export class Agent extends EventEmitter {
       join: (a) => this.node.join(a),
       leave: () => this.leaveFromApi(),
       keysChanged: () => this.saveKeyring(),
+      wanKeysChanged: () => saveWanKeyring(pools, config),
       tagsChanged: () => {
         log.info({ tags: node.localMember().tags }, 'tags changed')
         this.snapshotWriter?.soon()

@@ -49,7 +49,7 @@ import type { DiscoveryOptions } from '../runtime/node/start-node.js'
 import { parseSeed } from '../runtime/node/discovery/seed-spec.js'
 import { discoveryProblems } from '../runtime/node/discovery/seed-resolver.js'
 import { UsageError } from '../core/errors.js'
-import { didYouMean } from '../core/suggest.js'
+import { didYouMean, withSuggestion } from '../core/suggest.js'
 import { parseEventHandler } from './event-handlers.js'
 import type { EventScript } from './event-handlers.js'
 import { KeyringError, parseKey } from '../wire/keyring.js'
@@ -245,13 +245,6 @@ export function hostPortProblem(text: string): string | undefined {
   if (Number(port) > 65535) return `port ${port} is out of range 0..65535`
   if (parseHostPort(`${host}:1`) === undefined) return `${JSON.stringify(host)} is not an IP literal (this address is bound, so names are not resolved)`
   return undefined
-}
-
-/** `probeIntervlMs is not a configuration field; … (fields: a, b)` gains `(did you mean "probeIntervalMs"?)`. */
-function withSuggestion(problem: string): string {
-  const m = /^(\S+) is not a configuration field(.*)\(fields: ([^)]*)\)$/s.exec(problem)
-  if (m === null) return problem
-  return `${m[1]} is not a configuration field${didYouMean(m[1], m[3].split(', '))}${m[2]}(fields: ${m[3]})`
 }
 
 function splitList(text: string): string[] {
@@ -467,7 +460,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
   const eventHandlerCoalesceMs = int(pick('--event-handler-coalesce', flags.eventHandlerCoalesce, 'GRAPEVINE_EVENT_HANDLER_COALESCE', 'eventHandlerCoalesceMs'), 'milliseconds to batch member events for handlers, like 3000 (0 for none)', 3_000, 0)
 
-  const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems)
+  const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
 
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag

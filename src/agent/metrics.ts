@@ -32,7 +32,9 @@
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
  * undecodable payloads), coordinate_resets_total. Accusation storms (accusation-metrics.ts):
  * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
- * members_accused_by_many.
+ * members_accused_by_many. Datacenter pools (pool-metrics.ts, with --datacenter): pool_members{pool,state},
+ * pool_relays_total, pool_relay_failovers_total, pool_relays_handled_total, pool_flood_joins_total,
+ * pool_wan_servers, pool_wan_soft_failed_servers.
  */
 import type { Gauge as GaugeType, Registry } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
@@ -40,6 +42,8 @@ import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 import { userState } from './member-words.js'
 import { AccusationRecorder, registerAccusationSeries } from './accusation-metrics.js'
+import { PoolRecorder, registerPoolSeries } from './pool-metrics.js'
+import type { PoolMetricsSource } from './pool-metrics.js'
 
 type Labels = Record<string, string>
 
@@ -85,6 +89,7 @@ export class AgentMetrics {
   private readonly onMember = (e: MemberEvent): void => tally(this.memberEvents, e.type)
   /** Listens from the start, so the first scrape already counts every accusation. */
   private readonly accusations: AccusationRecorder
+  private readonly pools: PoolRecorder | undefined
   private readonly onEvent = (e: SwimEvent): void => {
     if (e.type === 'health') this.healthScore = e.score
     else if (e.type === 'nameConflict') tally(this.nameConflicts, e.role)
@@ -92,9 +97,10 @@ export class AgentMetrics {
 
   constructor(
     private readonly node: GrapevineNode,
-    private readonly opts: { processMetrics?: boolean } = {},
+    private readonly opts: { processMetrics?: boolean; pools?: PoolMetricsSource } = {},
   ) {
     this.accusations = new AccusationRecorder(node)
+    this.pools = opts.pools === undefined ? undefined : new PoolRecorder(opts.pools)
     node.on('member', this.onMember)
     node.on('event', this.onEvent)
   }
@@ -112,6 +118,7 @@ export class AgentMetrics {
     this.node.off('member', this.onMember)
     this.node.off('event', this.onEvent)
     this.accusations.close()
+    this.pools?.close()
     this.registry?.clear()
   }
 
@@ -295,6 +302,7 @@ export class AgentMetrics {
     ]))
     mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
     registerAccusationSeries(prom, r, this.accusations, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
+    if (this.pools !== undefined) registerPoolSeries(prom, r, this.pools, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
 
     return r
   }

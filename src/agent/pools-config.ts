@@ -9,11 +9,20 @@
  *   --join-wan ADDR (rep.) GRAPEVINE_JOIN_WAN (commas)  joinWan (servers of other datacenters)
  *   --flood-interval MS    GRAPEVINE_FLOOD_INTERVAL     floodIntervalMs (default 60000)
  *   --disable-coordinates  GRAPEVINE_DISABLE_COORDINATES disableCoordinates (Serf's disable_coordinates)
+ *   (file only)                                         wanSwim: the WAN pool's SWIM settings over the
+ *                                                       `wan` profile, per field, like { "probeIntervalMs": 3000 }
+ *
+ * The WAN pool's keyring (servers): kept beside the agent's keyring file, `keyring.json` → `keyring.wan.json`
+ * (Consul keeps local.keyring and remote.keyring). When that file exists it gives the WAN pool's keys;
+ * otherwise the WAN pool starts with the agent's keys and the file is written at start.
  *
  * Problems are added to the caller's list, each naming where the value came from.
  */
 import { parseHostPort, isUnspecified } from '../runtime/node/address.js'
 import { datacenterProblem } from '../pools/names.js'
+import { ConfigError, resolveConfig } from '../node/index.js'
+import type { SwimConfig } from '../node/index.js'
+import { withSuggestion } from '../core/suggest.js'
 
 export interface AgentPoolConfig {
   readonly datacenter: string
@@ -23,6 +32,18 @@ export interface AgentPoolConfig {
   readonly wanAdvertise: string | undefined
   readonly joinWan: readonly string[]
   readonly floodIntervalMs: number
+  /** The WAN pool's SWIM settings over the `wan` profile (config file field wanSwim). */
+  readonly wanSwim: Partial<SwimConfig>
+  /** Where the WAN pool's keyring is kept (servers with a keyring file). */
+  readonly wanKeyringFile: string | undefined
+  /** The WAN pool's keys from that file, primary first; undefined: the agent's keys. */
+  readonly wanKeys: readonly string[] | undefined
+}
+
+/** The WAN keyring file beside the agent's: `keyring.json` → `keyring.wan.json`, `keyring` → `keyring.wan`. */
+export function wanKeyringPath(keyringFile: string): string {
+  const m = /^(.*[^/.])(\.[^./]+)$/.exec(keyringFile)
+  return m === null ? `${keyringFile}.wan` : `${m[1]}.wan${m[2]}`
 }
 
 export interface RawPoolFlags {
@@ -35,7 +56,7 @@ export interface RawPoolFlags {
   disableCoordinates?: boolean
 }
 
-export const POOL_FILE_FIELDS = ['datacenter', 'server', 'wanBind', 'wanAdvertise', 'joinWan', 'floodIntervalMs', 'disableCoordinates'] as const
+export const POOL_FILE_FIELDS = ['datacenter', 'server', 'wanBind', 'wanAdvertise', 'joinWan', 'floodIntervalMs', 'disableCoordinates', 'wanSwim'] as const
 
 /** Default WAN port, as Serf's and Consul's WAN pool (8302). */
 export const DEFAULT_WAN_BIND = '0.0.0.0:8302'
@@ -44,6 +65,7 @@ type Env = Readonly<Record<string, string | undefined>>
 
 export function resolvePoolConfig(
   flags: RawPoolFlags, env: Env, file: Record<string, unknown>, fileFrom: (field: string) => string, problems: string[],
+  keyring: { readonly file: string | undefined; readonly read: (path: string) => string[] | undefined } = { file: undefined, read: () => undefined },
 ): { readonly pools: AgentPoolConfig | undefined; readonly coordinates: boolean } {
   const pick = (flag: string, flagValue: unknown, envName: string, field: string): { value: unknown; from: string } | undefined => {
     if (flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) return { value: flagValue, from: flag }
@@ -66,14 +88,15 @@ export function resolvePoolConfig(
   const wanAdvS = pick('--wan-advertise', flags.wanAdvertise, 'GRAPEVINE_WAN_ADVERTISE', 'wanAdvertise')
   const joinS = pick('--join-wan', flags.joinWan, 'GRAPEVINE_JOIN_WAN', 'joinWan')
   const floodS = pick('--flood-interval', flags.floodInterval, 'GRAPEVINE_FLOOD_INTERVAL', 'floodIntervalMs')
+  const wanSwimS = file.wanSwim === undefined ? undefined : { value: file.wanSwim, from: fileFrom('wanSwim') }
   if (dcS === undefined) {
     if (server) problems.push(`--server: a server needs its datacenter; add --datacenter DC, like --datacenter dc1`)
-    for (const s of [wanBindS, wanAdvS, joinS, floodS]) if (s !== undefined) problems.push(`${s.from}: only for a server of a datacenter; add --server --datacenter DC`)
+    for (const s of [wanBindS, wanAdvS, joinS, floodS, wanSwimS]) if (s !== undefined) problems.push(`${s.from}: only for a server of a datacenter; add --server --datacenter DC`)
     return { pools: undefined, coordinates }
   }
   const dcProblem = datacenterProblem(dcS.value, dcS.from)
   if (dcProblem !== undefined) problems.push(dcProblem)
-  if (!server) for (const s of [wanBindS, wanAdvS, joinS]) if (s !== undefined) problems.push(`${s.from}: only servers run the WAN pool; add --server, or remove it`)
+  if (!server) for (const s of [wanBindS, wanAdvS, joinS, wanSwimS]) if (s !== undefined) problems.push(`${s.from}: only servers run the WAN pool; add --server, or remove it`)
   const wanBind = typeof wanBindS?.value === 'string' ? wanBindS.value : DEFAULT_WAN_BIND
   if (wanBindS !== undefined && (typeof wanBindS.value !== 'string' || parseHostPort(wanBindS.value) === undefined)) {
     problems.push(`${wanBindS.from} ${JSON.stringify(wanBindS.value)}: expected HOST:PORT with an IP literal, like 0.0.0.0:8302`)
@@ -97,5 +120,21 @@ export function resolvePoolConfig(
     if (Number.isSafeInteger(n) && n >= 1000) floodIntervalMs = n
     else problems.push(`${floodS.from} ${JSON.stringify(floodS.value)}: expected milliseconds ≥ 1000 between flood joins, like 60000`)
   }
-  return { pools: { datacenter: String(dcS.value), server, wanBind, wanAdvertise, joinWan, floodIntervalMs }, coordinates }
+  let wanSwim: Partial<SwimConfig> = {}
+  if (wanSwimS !== undefined) {
+    const v = wanSwimS.value
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) problems.push(`${wanSwimS.from} ${JSON.stringify(v)}: expected an object of the WAN pool's SWIM settings like { "probeIntervalMs": 3000 }`)
+    else {
+      wanSwim = v as Partial<SwimConfig>
+      try {
+        resolveConfig(wanSwim, 'wan')
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e
+        problems.push(...e.problems.map((p) => `${wanSwimS.from}: ${withSuggestion(p)}`))
+      }
+    }
+  }
+  const wanKeyringFile = server && keyring.file !== undefined ? wanKeyringPath(keyring.file) : undefined
+  const wanKeys = wanKeyringFile === undefined ? undefined : keyring.read(wanKeyringFile)
+  return { pools: { datacenter: String(dcS.value), server, wanBind, wanAdvertise, joinWan, floodIntervalMs, wanSwim, wanKeyringFile, wanKeys }, coordinates }
 }

@@ -7,9 +7,14 @@
  *   config.pools           ─▶ startDatacenterNode({ datacenter, lan: options, wan: server ? {…} : undefined })
  *                             ─▶ --join-wan seeds joined in the background, retried with backoff
  *                             ─▶ pool events logged: flood joins, WAN servers joined / failed (kept
- *                                routable: soft fail) / recovered / left, relays served and dropped
+ *                                routable: soft fail) / recovered / left, relays served, dropped and
+ *                                failed over to another server
  *
- * The WAN pool shares the agent's keyring and label (one gossip key for both pools, as Consul does).
+ * The WAN pool starts with the agent's label and keys, unless the WAN keyring file (keyring.wan.json
+ * beside the agent's keyring file) holds its own; from then on it has its own keyring, changed with
+ * `grapevine keys … --wan` (HTTP /v1/keys…?wan=1) or by Serf key queries in the WAN pool, and saved to
+ * that file on every change (Consul's remote.keyring). Its SWIM timings are the `wan` profile with the
+ * config file's wanSwim fields over it.
  */
 import type { Logger } from 'pino'
 import { startNode } from '../runtime/node/start-node.js'
@@ -17,6 +22,7 @@ import type { GrapevineNode, NodeOptions } from '../runtime/node/start-node.js'
 import { startDatacenterNode } from '../runtime/node/pools.js'
 import type { DatacenterNode } from '../runtime/node/pools.js'
 import { formatAddress } from '../pools/names.js'
+import { writeKeyringFile } from './keyring-file.js'
 import type { PoolEvent } from '../pools/controller.js'
 import type { AgentConfig } from './config.js'
 
@@ -33,14 +39,31 @@ export async function startAgentNode(config: AgentConfig, options: NodeOptions):
   const pools = await startDatacenterNode({
     datacenter: p.datacenter,
     lan: withCoords,
-    wan: p.server ? { bind: p.wanBind, advertise: p.wanAdvertise, encryption: options.encryption, label: options.label, coordinates: config.coordinates } : undefined,
+    wan: p.server
+      ? {
+        bind: p.wanBind, advertise: p.wanAdvertise, config: p.wanSwim, label: options.label, coordinates: config.coordinates,
+        encryption: p.wanKeys === undefined ? options.encryption : { ...options.encryption, keys: p.wanKeys },
+      }
+      : undefined,
     floodIntervalMs: p.floodIntervalMs,
   })
   return { node: pools.lan, pools }
 }
 
-/** Logs the pool controller's reports and joins the WAN seeds in the background. Returns a stop function. */
+/** Writes the WAN pool's keyring file (servers with a keyring file; not when the keyring is empty). */
+export async function saveWanKeyring(pools: DatacenterNode | undefined, config: AgentConfig): Promise<void> {
+  const path = config.pools?.wanKeyringFile
+  const keys = pools?.wan?.exportKeys() ?? []
+  if (path === undefined || keys.length === 0) return
+  await writeKeyringFile(path, keys)
+}
+
+/** Logs the pool controller's reports, keeps the WAN keyring file in step and joins the WAN seeds in the background. Returns a stop function. */
 export function runAgentPools(pools: DatacenterNode, config: AgentConfig, log: Logger): () => void {
+  const saveWan = (): void => void saveWanKeyring(pools, config).catch((e: Error) => log.warn({ keyringFile: config.pools?.wanKeyringFile, err: e.message }, 'WAN keyring file write failed'))
+  saveWan()
+  // Serf key queries in the WAN pool change its keyring from the network.
+  pools.wan?.on('keyring', saveWan)
   pools.on('pool', (e: PoolEvent) => {
     switch (e.type) {
       case 'floodJoin':
@@ -52,6 +75,8 @@ export function runAgentPools(pools: DatacenterNode, config: AgentConfig, log: L
         return log.info({ kind: e.kind, name: e.name, datacenter: e.datacenter, forwarded: e.forwarded }, e.forwarded ? 'relay forwarded over the WAN' : 'relay served in this datacenter')
       case 'relayDropped':
         return log.warn({ reason: e.reason }, 'relay or flood join failed')
+      case 'relayFailover':
+        return log.warn({ kind: e.kind, datacenter: e.datacenter, failed: e.failed, next: e.next, reason: e.reason }, 'relay server did not answer; trying the next one')
     }
   })
   log.info({ datacenter: pools.datacenter, server: pools.isServer, wan: pools.wan === undefined ? undefined : formatAddress(pools.wan.address) }, 'datacenter pools started')

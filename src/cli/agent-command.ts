@@ -314,7 +314,8 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
   )
     .option('--incoming <BOOL>', 'verify: require encrypted input (true or false)')
     .option('--outgoing <BOOL>', 'verify: encrypt what is sent (true or false)')
-    .action(async (action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string }) => {
+    .option('--wan', "the WAN pool's keyring (a server of a datacenter), as Consul's keyring -wan")
+    .action(async (action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string; wan?: boolean }) => {
       process.exitCode = await keysCommand(action, key, flags, io)
     })
 

@@ -1,7 +1,8 @@
 /**
  * `grapevine keygen` and `grapevine keys list|install|use|remove|verify`: encryption keys of a running
  * agent, changed without a restart (and saved to its keyring file when it has one). Keys are shown by
- * fingerprint only; `keygen` is the one command that prints a key.
+ * fingerprint only; `keygen` is the one command that prints a key. `--wan` acts on a server's WAN
+ * pool keyring instead (its own keys, its own keyring file).
  */
 import { randomBytes } from 'node:crypto'
 import { formatKey } from '../wire/keyring.js'
@@ -33,18 +34,19 @@ function printStatus(s: KeyStatus, flags: ClientFlags, io: CommandIo): void {
   if (s.keys.length > 0) io.out(table(['KEY (fingerprint)', 'ROLE'], s.keys.map((k) => [k, k === s.primary ? 'primary' : 'installed'])))
 }
 
-export async function keysCommand(action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string }, io: CommandIo, env = process.env): Promise<number> {
+export async function keysCommand(action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string; wan?: boolean }, io: CommandIo, env = process.env): Promise<number> {
   const t = target(flags, env)
+  const pool = flags.wan === true ? '?wan=1' : ''
   let status: KeyStatus
   switch (action) {
     case 'list':
-      status = (await (await call(t, 'GET', '/v1/keys')).json()) as KeyStatus
+      status = (await (await call(t, 'GET', `/v1/keys${pool}`)).json()) as KeyStatus
       break
     case 'install':
     case 'use':
     case 'remove':
       if (key === undefined || key === '') throw new UsageError(`keys ${action}: give the base64 key, e.g. grapevine keys ${action} "$(grapevine keygen)"`)
-      status = (await (await call(t, 'POST', `/v1/keys/${action}`, { key })).json()) as KeyStatus
+      status = (await (await call(t, 'POST', `/v1/keys/${action}${pool}`, { key })).json()) as KeyStatus
       break
     case 'verify': {
       const bool = (name: string, v: string | undefined): boolean | undefined => {
@@ -54,12 +56,13 @@ export async function keysCommand(action: string, key: string | undefined, flags
       }
       const body = { incoming: bool('incoming', flags.incoming), outgoing: bool('outgoing', flags.outgoing) }
       if (body.incoming === undefined && body.outgoing === undefined) throw new UsageError('keys verify: give --incoming true|false and/or --outgoing true|false')
-      status = (await (await call(t, 'POST', '/v1/keys/verify', body)).json()) as KeyStatus
+      status = (await (await call(t, 'POST', `/v1/keys/verify${pool}`, body)).json()) as KeyStatus
       break
     }
     default:
       throw new UsageError(`keys ${JSON.stringify(action)}: expected list, install, use, remove or verify`)
   }
+  if (flags.wan === true && flags.json !== true) io.out('WAN pool: ')
   printStatus(status, flags, io)
   return 0
 }

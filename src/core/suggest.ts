@@ -39,3 +39,10 @@ export function didYouMean(typed: string, candidates: Iterable<string>): string 
   const s = suggest(typed, candidates)
   return s === undefined ? '' : ` (did you mean ${JSON.stringify(s)}?)`
 }
+
+/** `probeIntervlMs is not a configuration field; … (fields: a, b)` gains `(did you mean "probeIntervalMs"?)`. */
+export function withSuggestion(problem: string): string {
+  const m = /^(\S+) is not a configuration field(.*)\(fields: ([^)]*)\)$/s.exec(problem)
+  if (m === null) return problem
+  return `${m[1]} is not a configuration field${didYouMean(m[1], m[3].split(', '))}${m[2]}(fields: ${m[3]})`
+}

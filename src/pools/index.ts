@@ -3,7 +3,7 @@
  * the WAN routing table with soft fail, the relay messages, and the controller that flood-joins
  * servers and relays events and queries between datacenters. Pure: no sockets, timers or clocks.
  */
-export { PoolController, RelayError, DEFAULT_HOP_MS, DEFAULT_RELAY_QUERY_MS } from './controller.js'
+export { PoolController, RelayError, DEFAULT_HOP_MS, DEFAULT_RELAY_ATTEMPTS, DEFAULT_RELAY_QUERY_MS } from './controller.js'
 export type { IncomingQuery, PoolAccess, PoolControllerOptions, PoolEvent, RelayOutcome } from './controller.js'
 export { POOL_TAGS, SERVER_ROLE, datacenterProblem, formatAddress, lanTags, parseAddress, reservedTagProblems, serverWanAddress, splitWanName, wanName, wanTags } from './names.js'
 export { routeTable, serverChange } from './router.js'

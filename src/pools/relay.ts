@@ -7,7 +7,9 @@
  *   query in dc2's LAN pool ──response (lTime, or acks and responses)──▶ back along the same path
  *
  * Encoding (msgpack, version 1):
- *   request  [1, kind 0 event | 1 query, datacenter, name, payload, coalesce, timeoutMs, hops]
+ *   request  [1, kind 0 event | 1 query, datacenter, name, payload, coalesce, timeoutMs, hops, (retry)]
+ *            retry (a 9th field, written only when true): the request went out before through another
+ *            server that did not answer, so an event may have fired already (fired-events.ts)
  *   response [1, ok, servedBy, lTime, ackCount, [ack names…], [[from, payload], …], omitted, error]
  *
  * Bounds: a relayed request rides inside a Serf query (at most 1024 bytes encoded), so a relayed query's
@@ -41,6 +43,8 @@ export interface RelayRequest {
   readonly timeoutMs: number
   /** Forwards so far (0 from the origin). */
   readonly hops: number
+  /** Sent before through a server that did not answer (failover): the event may have fired already. */
+  readonly retry?: boolean
 }
 
 export interface RelayResponse {
@@ -64,7 +68,7 @@ const reader = new MsgpackReader(4)
 
 export function encodeRelayRequest(r: RelayRequest): Uint8Array {
   const w = writer.reset()
-  w.arrayHeader(8)
+  w.arrayHeader(r.retry === true ? 9 : 8)
   w.uint(VERSION)
   w.uint(r.kind === 'event' ? 0 : 1)
   w.str(r.datacenter)
@@ -73,13 +77,15 @@ export function encodeRelayRequest(r: RelayRequest): Uint8Array {
   w.bool(r.coalesce)
   w.uint(Math.max(0, Math.round(r.timeoutMs)))
   w.uint(r.hops)
+  if (r.retry === true) w.bool(true)
   return w.finish()
 }
 
 export function decodeRelayRequest(bytes: Uint8Array): { ok: true; value: RelayRequest } | { ok: false; reason: string } {
   try {
     const r = reader.reset(bytes, 0)
-    if (r.arrayHeader('relay request') !== 8) return { ok: false, reason: 'relay request: expected 8 fields' }
+    const fields = r.arrayHeader('relay request')
+    if (fields !== 8 && fields !== 9) return { ok: false, reason: 'relay request: expected 8 or 9 fields' }
     const version = r.uint(255, 'version')
     if (version !== VERSION) return { ok: false, reason: `relay request: version ${version}, this node reads ${VERSION}` }
     const kind = r.uint(1, 'kind') === 0 ? 'event' : 'query'
@@ -89,8 +95,9 @@ export function decodeRelayRequest(bytes: Uint8Array): { ok: true; value: RelayR
     const coalesce = r.bool('coalesce')
     const timeoutMs = r.uint(300_000, 'timeoutMs')
     const hops = r.uint(RELAY_HOPS_MAX, 'hops')
+    const retry = fields === 9 ? r.bool('retry') : false
     if (r.pos !== bytes.length) return { ok: false, reason: 'relay request: trailing bytes' }
-    return { ok: true, value: { kind, datacenter, name, payload, coalesce, timeoutMs, hops } }
+    return { ok: true, value: retry ? { kind, datacenter, name, payload, coalesce, timeoutMs, hops, retry } : { kind, datacenter, name, payload, coalesce, timeoutMs, hops } }
   } catch (e) {
     return { ok: false, reason: `relay request: ${toDecodeError(e).message}` }
   }

@@ -54,6 +54,16 @@ test('agents of two datacenters: the WAN pool in the API and the CLI, an event r
     const unknown = await fetch(url(a1, '/v1/event?dc=dc7'), { method: 'POST', body: JSON.stringify({ name: 'ship' }) })
     assert.equal(unknown.status, 502)
     assert.match(((await unknown.json()) as { error: string }).error, /no server of datacenter dc7 is known/)
+    // The pools in Prometheus: members per pool and state, relays by datacenter and outcome.
+    const metrics = await (await fetch(url(a1, '/metrics'))).text()
+    for (const line of [
+      'grapevine_pool_members{pool="wan",state="alive",node="a1"} 2',
+      'grapevine_pool_members{pool="lan",state="alive",node="a1"} 1',
+      'grapevine_pool_relays_total{pool="wan",kind="event",datacenter="dc2",outcome="delivered",node="a1"} 1',
+      'grapevine_pool_relays_total{pool="wan",kind="event",datacenter="dc7",outcome="failed",node="a1"} 1',
+      'grapevine_pool_wan_soft_failed_servers{pool="wan",datacenter="dc2",node="a1"} 0',
+    ]) assert.ok(metrics.includes(line), `missing ${line}`)
+    assert.match(await (await fetch(url(b1, '/metrics'))).text(), /grapevine_pool_relays_handled_total\{pool="wan",role="served",node="b1"\} 1/)
 
     // The dashboard's view carries both pools, and the estimated round trips (coordinates).
     const view = (await (await fetch(url(a1, '/v1/ui/view'))).json()) as { pools: { datacenter: string; server: boolean; wan: Array<{ name: string }>; datacenters: Array<{ datacenter: string }> }; coordinate: { error: number } | null }

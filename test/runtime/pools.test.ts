@@ -73,24 +73,27 @@ function dcNode(dc: string, name: string, server: boolean, lanJoin: string[] = [
   })
 }
 
+/** Keeps each node started, for the test's shutdown. */
+const started = (nodes: DatacenterNode[]) => async (p: Promise<DatacenterNode>): Promise<DatacenterNode> => {
+  const n = await p
+  nodes.push(n)
+  return n
+}
+
 const wanNames = (n: DatacenterNode): string[] => (n.wan?.members() ?? []).filter((m) => m.state === 'alive').map((m) => m.name).sort()
 
 test('two datacenters on loopback: flood join, events and queries relayed from a client, a WAN failure kept routable', async () => {
   const nodes: DatacenterNode[] = []
   try {
-    const s1 = await dcNode('dc1', 's1', true)
-    nodes.push(s1)
-    const t1 = await dcNode('dc2', 't1', true, [], [seedOf(s1.wan!)])
-    nodes.push(t1)
-    const c1 = await dcNode('dc1', 'c1', false, [seedOf(s1.lan)])
-    nodes.push(c1)
-    const c2 = await dcNode('dc2', 'c2', false, [seedOf(t1.lan)])
-    nodes.push(c2)
+    const up = started(nodes)
+    const s1 = await up(dcNode('dc1', 's1', true))
+    const t1 = await up(dcNode('dc2', 't1', true, [], [seedOf(s1.wan!)]))
+    const c1 = await up(dcNode('dc1', 'c1', false, [seedOf(s1.lan)]))
+    const c2 = await up(dcNode('dc2', 'c2', false, [seedOf(t1.lan)]))
     const reports: PoolEvent[] = []
     s1.on('pool', (e) => reports.push(e))
     // A second server of dc1 joins only its LAN pool: s1 floods it into the WAN pool.
-    const s2 = await dcNode('dc1', 's2', true, [seedOf(s1.lan)])
-    nodes.push(s2)
+    const s2 = await up(dcNode('dc1', 's2', true, [seedOf(s1.lan)]))
     await waitFor('every WAN pool holds s1.dc1, s2.dc1 and t1.dc2', () => [s1, s2, t1].every((n) => wanNames(n).join() === 's1.dc1,s2.dc1,t1.dc2'), 15_000, 100, () => [s1, s2, t1].map(wanNames).join(' | '))
     assert.ok(reports.some((e) => e.type === 'floodJoin' && e.servers.includes('s2')), 'the flood join was reported')
     // Clients are in no WAN pool, and their LAN pools hold only their own datacenter.
@@ -133,6 +136,44 @@ test('two datacenters on loopback: flood join, events and queries relayed from a
     assert.deepEqual(dc2?.servers.map((s) => [s.name, s.failed]), [['t1.dc2', true]])
     // dc1's LAN pool is untouched by the WAN failure.
     assert.deepEqual(s1.lan.members().filter((m) => m.state === 'alive').map((m) => m.name).sort(), ['c1', 's1', 's2'])
+  } finally {
+    await Promise.all(nodes.map((n) => n.shutdown()))
+  }
+})
+
+test('relay failover on loopback: a dc2 server that stops is passed over for the other, and with none left the error names both', async () => {
+  const nodes: DatacenterNode[] = []
+  try {
+    const up = started(nodes)
+    const s1 = await up(dcNode('dc1', 's1', true))
+    const t1 = await up(dcNode('dc2', 't1', true, [], [seedOf(s1.wan!)]))
+    const t2 = await up(dcNode('dc2', 't2', true, [seedOf(t1.lan)]))
+    const c2 = await up(dcNode('dc2', 'c2', false, [seedOf(t1.lan)]))
+    await waitFor('s1 knows both servers of dc2', () => wanNames(s1).join() === 's1.dc1,t1.dc2,t2.dc2', 15_000, 100, () => wanNames(s1).join())
+    await waitFor('c2 knows both servers', () => c2.lan.members().filter((m) => m.state === 'alive').length === 3, 10_000)
+    const reports: PoolEvent[] = []
+    s1.on('pool', (e) => reports.push(e))
+    const got: string[] = []
+    c2.lan.on('message', (m) => {
+      if (m.name === 'deploy') got.push(Buffer.from(m.payload).toString())
+    })
+    // The server s1 would relay to first stops without leaving: silent, not yet failed in the WAN pool.
+    const first = s1.datacenters().find((d) => d.datacenter === 'dc2')!.servers[0].node
+    const [gone, other] = first === 't1' ? [t1, t2] : [t2, t1]
+    await gone.shutdown()
+    const ev = await s1.userEvent('deploy', 'v9', { datacenter: 'dc2' })
+    assert.equal(ev.ok, true, ev.error)
+    assert.equal(ev.servedBy, other.lan.name)
+    await waitFor('c2 received the event', () => got.length >= 1, 10_000)
+    assert.deepEqual(got, ['v9'])
+    const failover = reports.find((e) => e.type === 'relayFailover')
+    // When the WAN pool had already declared the stopped server failed, it was tried last and no failover was needed.
+    if (failover !== undefined) assert.deepEqual(failover.type === 'relayFailover' && [failover.failed, failover.next], [`${gone.lan.name}.dc2`, `${other.lan.name}.dc2`])
+    // No server of dc2 left: a clear error naming each one tried.
+    await other.shutdown()
+    const none = await s1.userEvent('deploy', 'v10', { datacenter: 'dc2' })
+    assert.equal(none.ok, false)
+    assert.match(none.error, /^no server of datacenter dc2 answered \(2 of 2 tried\): t[12]\.dc2 did not answer within 4000 ms; t[12]\.dc2 did not answer/)
   } finally {
     await Promise.all(nodes.map((n) => n.shutdown()))
   }

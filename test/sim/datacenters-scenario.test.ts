@@ -18,6 +18,13 @@ test('the three-datacenters example reads as three datacenters of 30 nodes with 
   assert.deepEqual(f.scenario.wanLatencyMs?.['dc1|dc3'], [100, 120])
 })
 
+test('wanSwim in a datacenters file sets the WAN pool\'s SWIM settings with units, checked like swim:', () => {
+  const base = ['duration: 2m', 'datacenters:', '  dc1: { nodes: 3, servers: 1 }', '  dc2: { nodes: 3, servers: 1 }']
+  const f = parseDatacentersScenario([...base, 'wanSwim: { probeInterval: 2s, probeTimeout: 1s, suspicionMult: 4, finalProbe: false }'].join('\n'))
+  assert.deepEqual(f.scenario.wanConfig, { probeIntervalMs: 2000, probeTimeoutMs: 1000, suspicionMult: 4, finalProbe: false })
+  assert.throws(() => parseDatacentersScenario([...base, 'wanSwim: { probeIntervl: 2s }'].join('\n'), 'w.yaml'), /w\.yaml:5: wanSwim\.probeIntervl: unknown field.*probeInterval/)
+})
+
 test('a datacenters file with mistakes names each one with its line and fix', () => {
   const text = [
     'duration: 2m',

@@ -60,6 +60,8 @@ test('a WAN partition of a datacenter: its servers are reported failed but stay 
   sim.runFor(20_000)
   assert.equal(during.length, 1)
   assert.equal(during[0].ok, false)
+  // The client's server tried both of dc2's servers (soft-failed, still routable) and names them.
+  assert.match(during[0].error, /no server of datacenter dc2 answered \(2 of 2 tried\): node-00[56]\.dc2 did not answer within 4000 ms; node-00[56]\.dc2 did not answer/)
   sim.unblock(ids)
   sim.runFor(90_000)
   const wanAll = dcs.wanNodes().map((n) => n.name).sort()
@@ -75,6 +77,61 @@ test('a WAN partition of a datacenter: its servers are reported failed but stay 
   assert.deepEqual([...got.keys()].sort(), dcs.datacenters[1].lan.map((n) => n.name).sort())
   assert.ok([...got.values()].every((c) => c === 1))
 })
+
+function buildThreeServers(seed: number): { sim: Simulation; dcs: SimDatacenters } {
+  const sim = new Simulation({ seed, network: { latencyMs: [0.2, 1] }, recordEvents: false })
+  const dcs = new SimDatacenters(sim, [
+    { name: 'dc1', nodes: 5, servers: 2 },
+    { name: 'dc2', nodes: 6, servers: 3 },
+  ], { floodIntervalMs: 10_000 })
+  return { sim, dcs }
+}
+
+/** The dc2 servers the servers of dc1 would relay to first (LAN nodes of dc2). */
+function firstChoices(dcs: SimDatacenters): SimNode[] {
+  const dc1 = dcs.datacenters[0]
+  const dc2 = dcs.datacenters[1]
+  const names = new Set(dc1.lan.slice(0, dc1.wan.length).map((s) => dcs.controller(s)!.datacenters().get('dc2')![0].node))
+  return dc2.lan.filter((n) => names.has(n.name))
+}
+
+/** Counts the deliveries of user event `name` per node. */
+function deliveries(sim: Simulation, name: string): Map<string, number> {
+  const got = new Map<string, number>()
+  sim.observe({ onEvent: (n, e) => void (e.type === 'message' && e.message.name === name && got.set(n.name, (got.get(n.name) ?? 0) + 1)) })
+  return got
+}
+
+for (const fault of ['crashed', 'partitioned'] as const) {
+  test(`relay failover: an event for dc2 whose first-choice server just ${fault === 'crashed' ? 'crashed' : 'was cut off the WAN'} is fired by another dc2 server, once on every node`, () => {
+    const { sim, dcs } = buildThreeServers(fault === 'crashed' ? 51 : 52)
+    sim.runFor(30_000)
+    const gone = firstChoices(dcs)
+    assert.ok(gone.length >= 1 && gone.length <= 2, `first choices ${gone.map((n) => n.name)}`)
+    const dc1 = dcs.nodesOf('dc1')
+    if (fault === 'crashed') for (const n of gone) dcs.crash(n)
+    else sim.partition(dc1, gone.map((n) => dcs.wanNodeOf(n)!))
+    // At once, long before the WAN pool (5 s probes) could declare anything failed.
+    const got = deliveries(sim, 'deploy')
+    const outcomes: RelayOutcome[] = []
+    dcs.relay(dc1[4], { kind: 'event', datacenter: 'dc2', name: 'deploy', payload: Uint8Array.of(7) }, (r) => outcomes.push(r))
+    sim.runFor(30_000)
+    assert.equal(outcomes.length, 1)
+    assert.equal(outcomes[0].ok, true, outcomes[0].error)
+    assert.ok(!gone.some((n) => n.name === outcomes[0].servedBy), `served by ${outcomes[0].servedBy}, one of the failed`)
+    const failovers = dcs.poolEvents.filter((e) => e.event.type === 'relayFailover')
+    assert.ok(failovers.length >= 1 && failovers.length <= 2, JSON.stringify(failovers))
+    // Every running node of dc2 got the event, exactly once (the silent server never fired it).
+    const live = dcs.datacenters[1].lan.filter((n) => n.status === 'running').map((n) => n.name).sort()
+    assert.deepEqual([...got.keys()].filter((n) => !n.includes('.')).sort(), fault === 'crashed' ? live : dcs.datacenters[1].lan.map((n) => n.name).sort())
+    assert.ok([...got.values()].every((c) => c === 1), JSON.stringify([...got]))
+    const deduplicated = dcs.datacenters[1].lan.reduce((n, s) => n + (dcs.controller(s)?.counts.relaysDeduplicated ?? 0), 0)
+    // A one-way cut: the request reached the cut server round the cut (WAN gossip) and it fired the event;
+    // only its answer was lost. The retry was answered with that event, not fired again.
+    if (fault === 'partitioned') assert.ok(deduplicated >= 1, `deduplicated ${deduplicated}`)
+    else assert.equal(deduplicated, 0)
+  })
+}
 
 test('the same seed gives the same pool history', () => {
   const run = (): string => {

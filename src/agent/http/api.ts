@@ -77,6 +77,8 @@ export interface ApiTarget {
   leave(): Promise<void>
   /** Saves the keyring after a change (to the keyring file, when there is one). */
   keysChanged?(): Promise<void>
+  /** Saves the WAN pool's keyring after a change through ?wan=1. */
+  wanKeysChanged?(): Promise<void>
   /** This node's tags were changed through the API (the agent keeps them in its snapshot). */
   tagsChanged?(): void
   /** GET /metrics without the token. */
@@ -163,7 +165,7 @@ export class HttpApi {
     if (await handleCrdtRoute(req, res, url, t.node)) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handlePoolsRoute(req, res, url, t.pools)) return
-    if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve())) return
+    if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve(), { pools: t.pools, persist: () => t.wanKeysChanged?.() ?? Promise.resolve() })) return
     if (await handleReachabilityRoute(req, res, url, t.node)) return
     switch (url.pathname) {
       case '/v1/self':

@@ -11,14 +11,28 @@
  *
  * Every change is written to the keyring file when the agent has one (a failed write is a 500 naming
  * the file; the change is in effect anyway).
+ *
+ * `?wan=1` on any of them: the WAN pool's keyring instead (a server of a datacenter; 400 elsewhere),
+ * saved to the WAN keyring file, as Consul's `keyring -wan`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { GrapevineNode } from '../../runtime/node/start-node.js'
 import { KeyringError } from '../../wire/keyring.js'
+import type { DatacenterNode } from '../../runtime/node/pools.js'
+import { membersPool } from './pools.js'
 import { HttpError, readJson, requireMethod, send } from './respond.js'
 
-export async function handleKeysRoute(req: IncomingMessage, res: ServerResponse, url: URL, node: GrapevineNode, persist: () => Promise<void>): Promise<boolean> {
+/** The WAN pool's keyring with ?wan=1: its node and how its file is saved. */
+export interface WanKeyring {
+  readonly pools: DatacenterNode | undefined
+  persist(): Promise<void>
+}
+
+export async function handleKeysRoute(req: IncomingMessage, res: ServerResponse, url: URL, lanNode: GrapevineNode, lanPersist: () => Promise<void>, wan?: WanKeyring): Promise<boolean> {
   const path = url.pathname
+  if (path !== '/v1/keys' && !path.startsWith('/v1/keys/')) return false
+  const node = membersPool(url, lanNode, wan?.pools)
+  const persist = node === lanNode ? lanPersist : () => wan?.persist() ?? Promise.resolve()
   if (path === '/v1/keys') {
     requireMethod(req, 'GET')
     send(res, 200, node.encryption())

@@ -7,6 +7,7 @@
  *   startDatacenterNode({ datacenter, lan, wan? })
  *       bind WAN (servers) ─▶ bind LAN with tags dc, role=server, wan_addr ─▶ join LAN seeds ─▶ join WAN seeds
  *       LAN member events ─▶ PoolController (src/pools/): flood join, WAN server reports, relays
+ *       LAN user events ───▶   (remembered, so a relay retried through another server fires once)
  *       WAN member events ─┘   every floodIntervalMs: flood() again
  *
  * Errors: both reject with one ConfigError naming every bad option (prefixed with the pool's name;
@@ -95,6 +96,8 @@ export interface DatacenterNodeOptions {
   readonly floodIntervalMs?: number
   /** Added to a relay's deadline per hop still ahead (default 4000 ms). */
   readonly relayHopMs?: number
+  /** Servers one relay hop tries when the first does not answer (default 3; 1: no failover). */
+  readonly relayAttemptsMax?: number
 }
 
 /** What `startDatacenterNode` resolves to. */
@@ -129,7 +132,7 @@ function access(node: GrapevineNode, joinFailed: (e: Error) => void): PoolAccess
     join: (addresses) => void node.join(addresses.map(formatAddress)).catch(joinFailed),
     userEvent: (name, payload, coalesce) => node.userEvent(name, payload, { coalesce }),
     query: (name, payload, opts, done) => {
-      node.query(name, payload, { nodes: opts.nodes, timeoutMs: opts.timeoutMs }).then(done, () => done({ name, lTime: 0, acks: [], responses: [] }))
+      node.query(name, payload, { nodes: opts.nodes, timeoutMs: opts.timeoutMs, onResponse: opts.onResponse }).then(done, () => done({ name, lTime: 0, acks: [], responses: [] }))
     },
     rtt: (name) => node.rtt(name),
   }
@@ -142,6 +145,8 @@ export async function startDatacenterNode(options: DatacenterNodeOptions): Promi
   if (dcProblem !== undefined) problems.push(dcProblem)
   const floodMs = options?.floodIntervalMs ?? 60_000
   if (!(Number.isInteger(floodMs) && floodMs >= 1000)) problems.push(`floodIntervalMs: expected an integer number of ms ≥ 1000, like 60000, got ${JSON.stringify(options?.floodIntervalMs)}`)
+  const attempts = options?.relayAttemptsMax
+  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1 && attempts <= 16)) problems.push(`relayAttemptsMax: expected an integer from 1 to 16 (servers one relay hop tries), like 3, got ${JSON.stringify(attempts)}`)
   problems.push(...reservedTagProblems(options?.lan?.tags ?? {}, options?.wan !== undefined, 'lan.tags'), ...reservedTagProblems(options?.wan?.tags ?? {}, true, 'wan.tags'))
   if (options?.wan?.name !== undefined) problems.push(`wan.name: set for you as <lan name>.<datacenter>; remove it`)
   const dc = options.datacenter
@@ -167,7 +172,7 @@ export async function startDatacenterNode(options: DatacenterNodeOptions): Promi
     await wan?.shutdown()
     throw e
   }
-  const node = new DatacenterNodeImpl(dc, lan, wan, floodMs, options.relayHopMs)
+  const node = new DatacenterNodeImpl(dc, lan, wan, floodMs, options.relayHopMs, options.relayAttemptsMax)
   try {
     if ((options.lan.join ?? []).length > 0) await lan.join(options.lan.join ?? [])
     if (wan !== undefined && (options.wan?.join ?? []).length > 0) await wan.join(options.wan?.join ?? [])
@@ -192,16 +197,20 @@ class DatacenterNodeImpl implements DatacenterNode {
     readonly wan: GrapevineNode | undefined,
     floodMs: number,
     hopMs: number | undefined,
+    relayAttemptsMax: number | undefined,
   ) {
     this.isServer = wan !== undefined
     const emit = (e: PoolEvent): void => void this.bus.emit('pool', e)
     const joinFailed = (e: Error): void => emit({ type: 'relayDropped', reason: `flood join: ${e.message}` })
-    this.controller = new PoolController({ datacenter, lan: access(lan, joinFailed), wan: wan === undefined ? undefined : access(wan, joinFailed), hopMs, onEvent: emit })
+    this.controller = new PoolController({ datacenter, lan: access(lan, joinFailed), wan: wan === undefined ? undefined : access(wan, joinFailed), hopMs, relayAttemptsMax, onEvent: emit })
     lan.on('member', (e) => this.controller.lanMemberChanged(e.member))
-    lan.on('query', (q) => void this.controller.handleQuery('lan', q))
+    lan.on('query', (q) => void this.controller.handleQuery('lan', q, performance.now()))
+    lan.on('serf', (e) => {
+      if (e.type === 'userEvent') this.controller.lanUserEvent(e.name, e.payload, e.lTime, performance.now())
+    })
     if (wan !== undefined) {
       wan.on('member', () => this.controller.wanChanged())
-      wan.on('query', (q) => void this.controller.handleQuery('wan', q))
+      wan.on('query', (q) => void this.controller.handleQuery('wan', q, performance.now()))
       this.timer = setInterval(() => this.controller.flood(), floodMs)
       this.timer.unref()
     }

@@ -12,6 +12,7 @@
  *   wanLatency:                        # one way between two datacenters, each pair once
  *     dc1: { dc2: 20ms..30ms }
  *   floodInterval: 60s                 # servers' flood join (default 60s)
+ *   wanSwim: { probeInterval: 2s }     # the WAN pool's SWIM settings over the wan profile (the swim: fields)
  *   timeline:
  *     - { at: 60s, do: wan-partition, datacenter: dc3, for: 60s }
  *     - { at: 4m, do: event, from: dc1, to: dc3 }
@@ -22,10 +23,10 @@ import { datacenterProblem } from '../../pools/names.js'
 import type { DatacentersScenarioOptions, DatacenterStep } from './datacenters-scenario.js'
 import type { DatacenterSpec } from './datacenters.js'
 import { Reader, describe } from './scenario-reader.js'
-import { ScenarioFileError } from './scenario-file.js'
+import { ScenarioFileError, readSwim } from './scenario-file.js'
 import { parseLatency, parseSeed } from './scenario-values.js'
 
-const TOP = ['name', 'description', 'seed', 'duration', 'datacenters', 'lanLatency', 'wanLatency', 'floodInterval', 'timeline']
+const TOP = ['name', 'description', 'seed', 'duration', 'datacenters', 'lanLatency', 'wanLatency', 'floodInterval', 'wanSwim', 'timeline']
 const STEP_FIELDS: Readonly<Record<DatacenterStep['kind'], readonly string[]>> = { 'wan-partition': ['at', 'do', 'datacenter', 'for'], event: ['at', 'do', 'from', 'to'] }
 
 export interface DatacentersFile {
@@ -60,6 +61,7 @@ export function parseDatacentersScenario(text: string, file = 'scenario.yaml'): 
     const ms = r.duration(n, p, true)
     return ms !== undefined && ms < 1000 ? r.problem(n, p, 'at least 1s') : ms
   })
+  const wanConfig = opt('wanSwim', (n, p) => readSwim(r, n, p))
 
   const datacenters: DatacenterSpec[] = []
   const dcNode = top.get('datacenters') ?? null
@@ -133,5 +135,5 @@ export function parseDatacentersScenario(text: string, file = 'scenario.yaml'): 
   }
   if (r.problems.length > 0 || durationMs === undefined) throw new ScenarioFileError(file, r.problems)
   for (const s of steps) if (s.atMs >= durationMs) throw new ScenarioFileError(file, [{ line: 1, path: 'timeline', message: `a step at ${s.atMs} ms is not before the end (duration ${durationMs} ms)` }])
-  return { name, description, seed, scenario: { name, durationMs, datacenters, lanLatencyMs, wanLatencyMs, floodIntervalMs, steps } }
+  return { name, description, seed, scenario: { name, durationMs, datacenters, lanLatencyMs, wanLatencyMs, floodIntervalMs, steps, ...(wanConfig === undefined ? {} : { wanConfig }) } }
 }

@@ -9,6 +9,7 @@
  *          the others arrive by flood join)
  *   observer: LAN member events ─▶ controller.lanMemberChanged     WAN member events ─▶ wanChanged
  *             serf query events ─▶ controller.handleQuery (respond through the node)
+ *             LAN user events   ─▶ controller.lanUserEvent (a retried relay fires once)
  *             queryCompleted    ─▶ the relay waiting for it
  *   every floodIntervalMs, each running server's controller floods
  *
@@ -39,6 +40,8 @@ export interface DatacentersOptions {
   readonly wanConfig?: Partial<SwimConfig>
   /** Added to a relay's deadline per hop ahead (default the controller's 4 s). */
   readonly relayHopMs?: number
+  /** Servers a relay hop tries before it gives up (default the controller's 3). */
+  readonly relayAttemptsMax?: number
   /** Spread the LAN joins over this long (default 0). */
   readonly joinSpreadMs?: number
   readonly onPoolEvent?: (dc: string, node: SimNode, e: PoolEvent, atMs: number) => void
@@ -60,7 +63,7 @@ class SimPool implements PoolAccess {
   constructor(
     private readonly sim: Simulation,
     readonly node: SimNode,
-    private readonly pending: Map<string, (r: QueryResult) => void>,
+    private readonly pending: Map<string, PendingRelayQuery>,
   ) {}
 
   get name(): string {
@@ -83,14 +86,20 @@ class SimPool implements PoolAccess {
     return this.sim.invoke(this.node, (p, now, out) => (p as ComposedNode).userEvent(name, payload, coalesce, now, out))
   }
 
-  query(name: string, payload: Uint8Array, opts: { nodes?: readonly string[]; timeoutMs?: number }, done: (r: QueryResult) => void): void {
+  query(name: string, payload: Uint8Array, opts: { nodes?: readonly string[]; timeoutMs?: number; onResponse?: (from: string, payload: Uint8Array) => void }, done: (r: QueryResult) => void): void {
     const { id } = this.sim.invoke(this.node, (p, now, out) => (p as ComposedNode).query(name, payload, { nodes: opts.nodes, timeoutMs: opts.timeoutMs }, now, out))
-    this.pending.set(`${this.node.index}:${this.node.generation}:${id}`, done)
+    this.pending.set(`${this.node.index}:${this.node.generation}:${id}`, { done, onResponse: opts.onResponse })
   }
 
   rtt(name: string): number | undefined {
     return this.node.status === 'running' ? asNode(this.node).rtt(name) : undefined
   }
+}
+
+/** A query a controller sent through a simulated node, until its deadline. */
+interface PendingRelayQuery {
+  readonly done: (r: QueryResult) => void
+  readonly onResponse?: (from: string, payload: Uint8Array) => void
 }
 
 interface Seat {
@@ -108,7 +117,7 @@ export class SimDatacenters implements SimObserver {
   readonly poolEvents: Array<{ readonly atMs: number; readonly dc: string; readonly node: string; readonly event: PoolEvent }> = []
   private readonly seats = new Map<number, Seat>()
   private readonly controllers = new Map<number, PoolController>()
-  private readonly pending = new Map<string, (r: QueryResult) => void>()
+  private readonly pending = new Map<string, PendingRelayQuery>()
 
   constructor(
     private readonly sim: Simulation,
@@ -164,7 +173,7 @@ export class SimDatacenters implements SimObserver {
       const lan = new SimPool(this.sim, lanNode, this.pending)
       const wan = wanNode === undefined ? undefined : new SimPool(this.sim, wanNode, this.pending)
       const controller = new PoolController({
-        datacenter: dc.name, lan, wan, hopMs: this.opts.relayHopMs,
+        datacenter: dc.name, lan, wan, hopMs: this.opts.relayHopMs, relayAttemptsMax: this.opts.relayAttemptsMax,
         onEvent: (e) => {
           this.poolEvents.push({ atMs: this.sim.nowMs, dc: dc.name, node: lanNode.name, event: e })
           this.opts.onPoolEvent?.(dc.name, lanNode, e, this.sim.nowMs)
@@ -224,6 +233,10 @@ export class SimDatacenters implements SimObserver {
       this.later(node, () => (seat.pool === 'lan' ? seat.controller.lanMemberChanged(member) : seat.controller.wanChanged()))
       return
     }
+    if (event.type === 'serf' && event.event.type === 'userEvent' && seat.pool === 'lan') {
+      seat.controller.lanUserEvent(event.event.name, event.event.payload, event.event.lTime, this.sim.nowMs)
+      return
+    }
     if (event.type === 'serf' && event.event.type === 'query') {
       const q = event.event.query
       this.later(node, () =>
@@ -231,16 +244,22 @@ export class SimDatacenters implements SimObserver {
           name: q.name,
           payload: q.payload,
           respond: (payload) => node.status === 'running' && this.sim.invoke(node, (p, now, out) => (p as ComposedNode).respondToQuery(q, payload, now, out)),
-        }),
+        }, this.sim.nowMs),
       )
+      return
+    }
+    if (event.type === 'serf' && event.event.type === 'queryReply' && !event.event.ack) {
+      const reply = event.event
+      const q = this.pending.get(`${node.index}:${node.generation}:${reply.id}`)
+      if (q?.onResponse !== undefined) this.later(node, () => q.onResponse?.(reply.from, reply.payload), true)
       return
     }
     if (event.type === 'queryCompleted') {
       const key = `${node.index}:${node.generation}:${event.id}`
-      const done = this.pending.get(key)
-      if (done === undefined) return
+      const q = this.pending.get(key)
+      if (q === undefined) return
       this.pending.delete(key)
-      this.later(node, () => done(event.result), true)
+      this.later(node, () => q.done(event.result), true)
     }
   }
 

@@ -204,7 +204,8 @@ function readChange(r: Reader, node: YamlNode | null, path: string, known: reado
   return change
 }
 
-function readSwim(r: Reader, node: YamlNode | null, path: string): Partial<SwimConfig> | undefined {
+/** A `swim:` section (also a datacenters file's `wanSwim:`): the settings a file may change, with units. */
+export function readSwim(r: Reader, node: YamlNode | null, path: string): Partial<SwimConfig> | undefined {
   const f = r.fields(node, path, SWIM.map(([name]) => name))
   if (f === undefined) return undefined
   const config: Record<string, number | boolean | undefined> = {}
