@@ -42,6 +42,10 @@ export class GCounter {
     if (by === 0) return delta
     this.entries.set(node, total)
     delta.entries.set(node, total)
+    // After a fold our total holds our predecessors': the delta carries the floor that retires them, so a
+    // replica that gets it before the fold's own delta does not count them twice.
+    const me = replicaGeneration(node)
+    if (me !== undefined && this.floors.get(me.name) > 0) delta.floors.raise(me.name, this.floors.get(me.name))
     return delta
   }
 

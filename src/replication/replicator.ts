@@ -34,8 +34,11 @@
  * by the node itself, once it has run foldAfterMs (the only writer of its new replica id, so one fold per
  * predecessor, never two):
  *
- *   every round after foldAfterMs ──▶ each key holding an older generation of our name ──▶ a write of
- *        ours: their counter totals into our entry, floor name → our generation (crdt/floors.ts)
+ *   every round after foldAfterMs ──▶ each key holding an older generation of our name, once a peer was
+ *        seen holding the same state at two peers (a digest that matched, or a full state that left ours
+ *        equal to it)
+ *        ──▶ a write of ours: their counter totals into our entry, floor name → our generation
+ *        (crdt/floors.ts)
  *   any replica merging it ──▶ the predecessors' entries, context entries and seqs dropped; later deltas
  *        of theirs dropped (retiredDropped)
  *
@@ -62,6 +65,8 @@ export type Send = (to: string, bytes: Uint8Array) => boolean
 const LARGE_DELTA_FANOUT = 3
 /** Most bytes of states one answer (to a digest or a need) carries; the rest follows at later rounds. */
 const ANSWER_MAX_BYTES = 256 * 1024
+/** Distinct peers seen holding a key's state equal to ours before we fold our predecessors in it. */
+const FOLD_CONFIRMATIONS = 2
 
 interface Entry {
   readonly key: string
@@ -130,6 +135,8 @@ export class CrdtReplicator {
   private clusterSize = 1
   /** Keys that may hold a predecessor of ours (merged from a peer or restored since the last fold pass). */
   private readonly foldCandidates = new Set<string>()
+  /** Per key, the peers whose state was seen equal to ours (a matching digest, or a full state that left ours equal to it). */
+  private readonly synced = new Map<string, Set<string>>()
   private startedMs: number | undefined
 
   constructor(o: ReplicatorOptions) {
@@ -278,7 +285,15 @@ export class CrdtReplicator {
   private foldPredecessors(): void {
     for (const key of this.foldCandidates) {
       const e = this.entries.get(key)
-      if (e === undefined || e.kind === 'register') continue
+      if (e === undefined || e.kind === 'register') {
+        this.foldCandidates.delete(key)
+        continue
+      }
+      // A fold retires every older generation of our name, seen or not: wait until FOLD_CONFIRMATIONS peers
+      // held the same state (one just-restarted peer may hold as little as we do).
+      if ((this.synced.get(key)?.size ?? 0) < FOLD_CONFIRMATIONS) continue
+      this.foldCandidates.delete(key)
+      this.synced.delete(key)
       try {
         const delta = this.write(e.kind, parseKey(key)!.name, (s, id) => foldCrdt(s, id)!)
         if (!delta.isEmpty) {
@@ -290,7 +305,6 @@ export class CrdtReplicator {
         this.counters.oversized++
       }
     }
-    this.foldCandidates.clear()
   }
 
   /** Our part of a push-pull: the full state of every key (sorted) up to maxPushPullBytes. */
@@ -386,6 +400,7 @@ export class CrdtReplicator {
       const e = this.entries.get(key)
       if (e === undefined) need.push(key)
       else if (this.hashEntry(e) !== hash) states.push(this.keyState(key, true))
+      else this.confirm(key, sender)
     }
     for (const key of this.keys()) {
       if (listed.has(key)) continue
@@ -410,6 +425,7 @@ export class CrdtReplicator {
       }
       const entry = this.entries.get(s.key) ?? this.newEntry(s.key, parsed.kind)
       this.merge(entry, decoded.value)
+      if (sender !== undefined && this.hashEntry(entry) === hash53(encodeCrdt(decoded.value))) this.confirm(s.key, sender)
       for (const [origin, seq] of s.seqs) if (seq > (entry.seqs.get(origin) ?? 0)) entry.seqs.set(origin, seq)
       this.dropRetiredSeqs(entry)
       this.gapAskedMs.delete(s.key)
@@ -521,6 +537,13 @@ export class CrdtReplicator {
     if (!this.changes.has(entry.key)) this.changes.set(entry.key, false)
     this.foldCandidates.add(entry.key)
     this.dropRetiredSeqs(entry)
+  }
+
+  private confirm(key: string, peer: string): void {
+    if (!this.foldCandidates.has(key)) return
+    let peers = this.synced.get(key)
+    if (peers === undefined) this.synced.set(key, (peers = new Set()))
+    peers.add(peer)
   }
 
   /**

@@ -19,11 +19,11 @@ function churn(seed: number, foldAfterMs: number, cycles: number) {
   const live = new Set<string>(['x0', 'x1', 'x2', 'x3'])
   const rng = new SeededRng(seed)
   const wroteAt = new Map<string, number>()
-  // Every 750 ms: a write on a running node, and a crash of a running node that has not written in the last
+  // Every 500 ms: a write on a running node, and a crash of a running node that has not written in the last
   // 2 s (so what it wrote has spread; an unsent write dies with a node that has no data directory), restarted
   // 1 s later. About two nodes are down at a time, and some live for a second or two only.
   for (let i = 0; i < cycles; i++) {
-    const t = c.sim.nowMs + i * 750
+    const t = c.sim.nowMs + i * 500
     c.sim.at(t, () => {
       const running = c.nodes.filter((n) => n.status === 'running')
       const writer = running[rng.int(running.length)]
@@ -48,7 +48,7 @@ function churn(seed: number, foldAfterMs: number, cycles: number) {
       c.sim.at(c.sim.nowMs + 1_000, () => c.sim.restart(victim))
     })
   }
-  c.sim.runFor(cycles * 750 + 4_000)
+  c.sim.runFor(cycles * 500 + 4_000)
   for (const n of c.nodes) if (n.status === 'crashed') c.sim.restart(n)
   assert.ok(c.sim.runUntil((s) => s.convergence().converged, 120_000), 'membership converged after the churn')
   c.sim.runFor(Math.min(foldAfterMs, 10_000) + 2_000)
@@ -85,7 +85,7 @@ test(`${RESTARTS} restarts without a data directory: each replica folds its past
     }
   }
   const { bytes } = sizes(c.nodes[0])
-  assert.ok(bytes < 1_500, `three keys in ${bytes} bytes`)
+  assert.ok(bytes < 1_000, `three keys in ${bytes} bytes`)
   assert.ok(c.nodes.reduce((sum, n) => sum + replicatorOf(n).counters.folds, 0) > 0, 'folds happened')
 })
 
@@ -94,5 +94,5 @@ test('the same churn without folding (foldAfterMs beyond the run) keeps an entry
   const { replicas, bytes } = sizes(c.nodes[0])
   assert.equal(replicatorOf(c.nodes[0]).get('counter', 'hits')!.value(), increments)
   assert.ok(replicas > 2 * NODES, `${replicas} replicas after ${restarts} restarts`)
-  assert.ok(bytes > 1_500, `${bytes} bytes`)
+  assert.ok(bytes > 1_300, `${bytes} bytes (folded: under 1000 after 200 restarts)`)
 })
