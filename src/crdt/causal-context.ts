@@ -12,8 +12,13 @@
  * of order (deltas carry isolated dots). `add` and `join` compact the cloud into the vector, so two equal
  * contexts always have the same representation (the codec's canonical bytes depend on it).
  *
+ * Generation floors (floors.ts) retire a replica's past lives: a retired replica `name#h` counts as
+ * "every dot seen" and keeps no vector or cloud entry, so restarts cost one entry per name, not one per
+ * restart. A retired replica's dots may stay in a store (live elements it added); they are seen.
+ *
  * Hand-written: no npm library implements delta-state dot kernels with a canonical binary form.
  */
+import { GenerationFloors } from './floors.js'
 
 /** A dot: the `counter`-th event of replica `node`. Counters start at 1. */
 export interface Dot {
@@ -26,15 +31,18 @@ export class CausalContext {
   private readonly vector = new Map<string, number>()
   /** Per replica: counters above the vector's n seen out of order. Never empty sets. */
   private readonly cloud = new Map<string, Set<number>>()
+  /** Retired replicas: every dot of theirs counts as seen. */
+  readonly floors = new GenerationFloors()
 
   /** True when the dot (node, counter) has been seen. */
   has(node: string, counter: number): boolean {
     if ((this.vector.get(node) ?? 0) >= counter) return true
-    return this.cloud.get(node)?.has(counter) ?? false
+    return (this.cloud.get(node)?.has(counter) ?? false) || this.floors.retired(node)
   }
 
   /** Records one dot as seen. */
   add(node: string, counter: number): void {
+    if (this.floors.retired(node)) return
     const top = this.vector.get(node) ?? 0
     if (counter <= top) return
     if (counter === top + 1) {
@@ -49,7 +57,7 @@ export class CausalContext {
 
   /** Records every dot (node, 1..top) as seen. */
   addUpTo(node: string, top: number): void {
-    if ((this.vector.get(node) ?? 0) >= top) return
+    if ((this.vector.get(node) ?? 0) >= top || this.floors.retired(node)) return
     this.vector.set(node, top)
     this.compact(node)
   }
@@ -64,19 +72,31 @@ export class CausalContext {
 
   /** Adds every dot of `other` (set union). */
   join(other: CausalContext): void {
+    if (this.floors.join(other.floors)) this.prune()
     for (const [node, n] of other.vector) this.addUpTo(node, n)
     for (const [node, set] of other.cloud) for (const c of set) this.add(node, c)
   }
 
+  /** Retires every generation of `name` below `generation` (floors.ts). */
+  retire(name: string, generation: number): void {
+    if (this.floors.raise(name, generation)) this.prune()
+  }
+
+  /** The replica ids with a vector or cloud entry. */
+  replicas(): Set<string> {
+    return new Set([...this.vector.keys(), ...this.cloud.keys()])
+  }
+
   clone(): CausalContext {
     const c = new CausalContext()
+    c.floors.join(this.floors)
     for (const [node, n] of this.vector) c.vector.set(node, n)
     for (const [node, set] of this.cloud) c.cloud.set(node, new Set(set))
     return c
   }
 
   get isEmpty(): boolean {
-    return this.vector.size === 0 && this.cloud.size === 0
+    return this.vector.size === 0 && this.cloud.size === 0 && this.floors.isEmpty
   }
 
   /**
@@ -90,6 +110,11 @@ export class CausalContext {
       contiguous: this.vector.get(node) ?? 0,
       cloud: [...(this.cloud.get(node) ?? [])].sort((a, b) => a - b),
     }))
+  }
+
+  private prune(): void {
+    for (const node of [...this.vector.keys()]) if (this.floors.retired(node)) this.vector.delete(node)
+    for (const node of [...this.cloud.keys()]) if (this.floors.retired(node)) this.cloud.delete(node)
   }
 
   /** Moves cloud counters that now follow the vector's top into the vector. */

@@ -11,6 +11,9 @@
  * "Forget" is the delta's context: it lists the dots the writer saw; a receiver drops an entry whose dot
  * the delta has seen but does not hold. An operation concurrent with a remove or disable has a dot the
  * remover never saw, so it survives: add-wins and enable-wins, with no tombstones kept.
+ *
+ *   fold(n#7) -> delta = (the retired predecessors' entries still here, context = floor n → 7): n#5's and
+ *                n#6's context entries go (floors.ts); the entries they wrote stay while they live
  */
 import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -18,7 +21,8 @@ import { utf8Length } from '../wire/msgpack-writer.js'
 import { CausalContext, compareNames } from './causal-context.js'
 import { crdtMaxStringBytes, readContext, readDotFun, readDotMapBody, readNil, writeContext, writeDotFun, writeNil } from './codec-parts.js'
 import type { DotFun } from './dot-store.js'
-import { addDotsTo, cloneDotFun, joinDotFun, joinDotMap, setDot } from './dot-store.js'
+import { addDotsTo, cloneDotFun, joinDotFun, joinDotMap, retiredDots, retiredEntries, retirementOf, setDot } from './dot-store.js'
+import type { GenerationFloors } from './floors.js'
 
 export function checkValue(v: string, what: string): void {
   if (typeof v !== 'string') throw new TypeError(`${what} must be a string, got ${typeof v}`)
@@ -45,6 +49,26 @@ abstract class DotFunState<V> {
     return delta
   }
 
+  /** Applies to `delta` (a fresh empty state): folds `node`'s predecessors (floors.ts); empty when none. */
+  protected foldInto<T extends DotFunState<V>>(delta: T, node: string): T {
+    const r = retirementOf(node, this.ctx, [this.store])
+    if (r === undefined) return delta
+    delta.ctx.retire(r.name, r.generation)
+    delta.store = retiredDots(this.store, delta.ctx.floors)
+    this.merge(delta)
+    return delta
+  }
+
+  /** The replica ids with a causal-context entry (retired ones have none). */
+  replicas(): Set<string> {
+    return this.ctx.replicas()
+  }
+
+  /** The generation floors of this state (codec.ts writes them). */
+  get floors(): GenerationFloors {
+    return this.ctx.floors
+  }
+
   merge(other: DotFunState<V>): this {
     this.store = joinDotFun(this.store, this.ctx, other.store, other.ctx)
     this.ctx.join(other.ctx)
@@ -62,10 +86,10 @@ abstract class DotFunState<V> {
     writeDotFun(w, this.store, writeValue)
   }
 
-  protected readBody(r: MsgpackReader, what: string, readValue: (r: MsgpackReader) => V): this {
+  protected readBody(r: MsgpackReader, what: string, readValue: (r: MsgpackReader) => V, floors: GenerationFloors | undefined): this {
     const at = r.pos
     if (r.arrayHeader(what) !== 2) r.fail('bad-field', `${what} is not [context, dots]`, at)
-    this.ctx.join(readContext(r))
+    this.ctx.join(readContext(r, floors))
     this.store = readDotFun(r, this.ctx, readValue)
     return this
   }
@@ -82,6 +106,10 @@ export class EnableWinsFlag extends DotFunState<null> {
     return this.forgetAll(new EnableWinsFlag())
   }
 
+  fold(node: string): EnableWinsFlag {
+    return this.foldInto(new EnableWinsFlag(), node)
+  }
+
   value(): boolean {
     return this.store.size > 0
   }
@@ -94,8 +122,8 @@ export class EnableWinsFlag extends DotFunState<null> {
     this.writeBody(w, writeNil)
   }
 
-  static read(r: MsgpackReader): EnableWinsFlag {
-    return new EnableWinsFlag().readBody(r, 'flag', readNil)
+  static read(r: MsgpackReader, floors?: GenerationFloors): EnableWinsFlag {
+    return new EnableWinsFlag().readBody(r, 'flag', readNil, floors)
   }
 }
 
@@ -113,6 +141,10 @@ export class MVRegister extends DotFunState<string> {
     return this.forgetAll(new MVRegister())
   }
 
+  fold(node: string): MVRegister {
+    return this.foldInto(new MVRegister(), node)
+  }
+
   /** The concurrent values, distinct and sorted; one value when there was no concurrent write. */
   values(): string[] {
     const out = new Set<string>()
@@ -128,8 +160,8 @@ export class MVRegister extends DotFunState<string> {
     this.writeBody(w, (w2, v) => w2.str(v))
   }
 
-  static read(r: MsgpackReader): MVRegister {
-    return new MVRegister().readBody(r, 'mv-register', (r2) => r2.str(crdtMaxStringBytes, 'register value'))
+  static read(r: MsgpackReader, floors?: GenerationFloors): MVRegister {
+    return new MVRegister().readBody(r, 'mv-register', (r2) => r2.str(crdtMaxStringBytes, 'register value'), floors)
   }
 }
 
@@ -168,6 +200,26 @@ export class ORSet {
     for (const dots of this.elements.values()) addDotsTo(dots, delta.ctx)
     this.merge(delta)
     return delta
+  }
+
+  /** Folds `node`'s predecessors (floors.ts); an empty delta when there are none. */
+  fold(node: string): ORSet {
+    const delta = new ORSet()
+    const r = retirementOf(node, this.ctx, this.elements.values())
+    if (r !== undefined) {
+      delta.ctx.retire(r.name, r.generation)
+      delta.elements = retiredEntries(this.elements, delta.ctx.floors)
+    }
+    return this.merge(delta) && delta
+  }
+
+  /** The replica ids with a causal-context entry (retired ones have none). */
+  replicas(): Set<string> {
+    return this.ctx.replicas()
+  }
+
+  get floors(): GenerationFloors {
+    return this.ctx.floors
   }
 
   has(element: string): boolean {
@@ -211,9 +263,9 @@ export class ORSet {
     }
   }
 
-  static read(r: MsgpackReader): ORSet {
+  static read(r: MsgpackReader, floors?: GenerationFloors): ORSet {
     const s = new ORSet()
-    const body = readDotMapBody(r, 'or-set', 2, (r2) => ({ key: r2.str(crdtMaxStringBytes, 'set element'), readValue: readNil }))
+    const body = readDotMapBody(r, 'or-set', 2, (r2) => ({ key: r2.str(crdtMaxStringBytes, 'set element'), readValue: readNil }), floors)
     s.ctx.join(body.ctx)
     s.elements = body.stores
     return s

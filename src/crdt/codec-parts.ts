@@ -8,11 +8,13 @@
  * Layouts (all msgpack arrays):
  *   context = [ [node, contiguousTop, [cloudCounter...]] ... ]   nodes sorted, counters ascending
  *   dotfun  = [ [node, [counter, value, counter, value ...]] ... ]
+ *   floors  = [ [name, generation] ... ]                           names sorted (floors.ts)
  */
 import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
 import { CausalContext } from './causal-context.js'
 import type { DotFun } from './dot-store.js'
+import { GenerationFloors } from './floors.js'
 import { forEachDot, setDot } from './dot-store.js'
 
 /** Longest replica name, element, field name or register value accepted (bytes of UTF-8). */
@@ -67,8 +69,10 @@ export function writeContext(w: MsgpackWriter, ctx: CausalContext): void {
   }
 }
 
-export function readContext(r: MsgpackReader): CausalContext {
+/** `floors`: the encoding's generation floors (codec.ts); a retired replica's entry is accepted and dropped. */
+export function readContext(r: MsgpackReader, floors?: GenerationFloors): CausalContext {
   const ctx = new CausalContext()
+  if (floors !== undefined) ctx.floors.join(floors)
   readNodeEntries(r, 'context', '[node, top, cloud]', 3, (node, at) => {
     const top = r.uint(crdtMaxCount, 'context top')
     ctx.addUpTo(node, top)
@@ -145,10 +149,11 @@ export function readDotMapBody<V>(
   what: string,
   width: number,
   readKey: (r: MsgpackReader) => { key: string; readValue: (r: MsgpackReader) => V },
+  floors?: GenerationFloors,
 ): { ctx: CausalContext; stores: Map<string, DotFun<V>> } {
   const at = r.pos
   if (r.arrayHeader(what) !== 2) r.fail('bad-field', `${what} is not [context, entries]`, at)
-  const ctx = readContext(r)
+  const ctx = readContext(r, floors)
   const stores = new Map<string, DotFun<V>>()
   const n = readCount(r, `${what} entries`)
   if (n % width !== 0) r.fail('bad-field', `${what} entries do not come in groups of ${width}`, at)
@@ -163,4 +168,24 @@ export function readDotMapBody<V>(
     stores.set(key, dots)
   }
   return { ctx, stores }
+}
+
+export function writeFloors(w: MsgpackWriter, floors: GenerationFloors): void {
+  const list = floors.entries()
+  w.arrayHeader(list.length)
+  for (const [name, g] of list) {
+    w.arrayHeader(2)
+    w.str(name)
+    w.uint(g)
+  }
+}
+
+export function readFloors(r: MsgpackReader): GenerationFloors {
+  const f = new GenerationFloors()
+  readNodeEntries(r, 'floors', '[name, generation]', 2, (name, at) => {
+    const g = r.uint(crdtMaxCount, 'floor generation')
+    if (g === 0) r.fail('bad-field', `floor of "${name}" is zero`, at)
+    f.setDecoded(name, g)
+  })
+  return f
 }

@@ -15,6 +15,8 @@
  */
 import type { CausalContext } from './causal-context.js'
 import { compareNames } from './causal-context.js'
+import type { GenerationFloors } from './floors.js'
+import { predecessorsOf, replicaGeneration } from './floors.js'
 
 /** Dots to values: replica name -> counter -> value. Never holds an empty inner map. */
 export type DotFun<V> = Map<string, Map<number, V>>
@@ -85,4 +87,31 @@ export function joinDotMap<V>(
     if (joined.size > 0) out.set(key, joined)
   }
   return out
+}
+
+/** The entries of retired replicas (floors.ts): what a fold delta re-asserts so that they stay. */
+export function retiredDots<V>(f: DotFun<V>, floors: GenerationFloors): DotFun<V> {
+  const out: DotFun<V> = new Map()
+  for (const [node, inner] of f) if (floors.retired(node)) out.set(node, new Map(inner))
+  return out
+}
+
+/** The entries of retired replicas in each store of a dot map; stores left empty are skipped. */
+export function retiredEntries<V>(stores: ReadonlyMap<string, DotFun<V>>, floors: GenerationFloors): Map<string, DotFun<V>> {
+  const out = new Map<string, DotFun<V>>()
+  for (const [key, dots] of stores) {
+    const kept = retiredDots(dots, floors)
+    if (kept.size > 0) out.set(key, kept)
+  }
+  return out
+}
+
+/**
+ * What a fold by `replica` retires in a causal state (its context and stores): `replica`'s name and
+ * generation when the state mentions a predecessor not yet retired, else undefined (nothing to fold).
+ */
+export function retirementOf(replica: string, ctx: CausalContext, stores: Iterable<DotFun<unknown>>): { name: string; generation: number } | undefined {
+  const ids = ctx.replicas()
+  for (const f of stores) for (const node of f.keys()) ids.add(node)
+  return predecessorsOf(replica, ids, ctx.floors).length === 0 ? undefined : replicaGeneration(replica)
 }

@@ -18,6 +18,10 @@
  * remove survives, so the field comes back holding only what was not observed. One documented exception,
  * shared with riak_dt's embedded counter: a counter entry carries its writer's running total, so an
  * increment concurrent with a remove brings back that writer's whole total, not only the new increment.
+ *
+ *   fold(n#7)    -> each counter field's entries of n#7's predecessors added into one new entry of n#7
+ *                   (replacing them), then floor n → 7 (floors.ts) with the predecessors' other entries
+ *                   re-asserted: they stay while they live; the predecessors' context entries go
  */
 import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -25,7 +29,9 @@ import { CausalContext, compareNames } from './causal-context.js'
 import { checkValue } from './causal-types.js'
 import { crdtMaxCount, crdtMaxStringBytes, readDotMapBody, readNil, writeContext, writeDotFun, writeNil } from './codec-parts.js'
 import type { DotFun } from './dot-store.js'
-import { addDotsTo, joinDotMap, setDot } from './dot-store.js'
+import { addDotsTo, joinDotMap, retiredEntries, retirementOf, setDot } from './dot-store.js'
+import type { GenerationFloors } from './floors.js'
+import { predecessorsOf } from './floors.js'
 import type { HlcTimestamp, HybridClock } from './hlc.js'
 import { compareHlc } from './hlc.js'
 
@@ -109,6 +115,42 @@ export class ORMap {
     return delta
   }
 
+  /** Folds `node`'s predecessors (floors.ts): their counter entries into `node`'s; an empty delta when none. */
+  fold(node: string): ORMap {
+    const delta = new ORMap()
+    const r = retirementOf(node, this.ctx, this.fields.values())
+    if (r === undefined) return delta
+    for (const key of [...this.fields.keys()]) {
+      const { kind, name } = splitKey(key)
+      const dots = this.fields.get(key)!
+      const old = predecessorsOf(node, dots.keys(), this.ctx.floors)
+      if (kind !== 'counter' || old.length === 0) continue
+      let up = 0
+      let down = 0
+      const mine = [node, ...old]
+      for (const id of mine) for (const e of dots.get(id)?.values() ?? []) {
+        up += (e as { up: number }).up
+        down += (e as { down: number }).down
+      }
+      if (!Number.isSafeInteger(up) || !Number.isSafeInteger(down)) throw new RangeError(`counter ${name} of ${node} would pass ${crdtMaxCount}`)
+      delta.merge(this.put(node, 'counter', name, { up, down }, (all) => new Map(mine.filter((id) => all.has(id)).map((id) => [id, all.get(id)!]))))
+    }
+    const step = new ORMap()
+    step.ctx.retire(r.name, r.generation)
+    step.fields = retiredEntries(this.fields, step.ctx.floors)
+    this.merge(step)
+    return delta.merge(step)
+  }
+
+  /** The replica ids with a causal-context entry (retired ones have none). */
+  replicas(): Set<string> {
+    return this.ctx.replicas()
+  }
+
+  get floors(): GenerationFloors {
+    return this.ctx.floors
+  }
+
   // ---- reads -------------------------------------------------------------------------------------
 
   /** The fields present, sorted by kind then name. */
@@ -181,13 +223,13 @@ export class ORMap {
     }
   }
 
-  static read(r: MsgpackReader): ORMap {
+  static read(r: MsgpackReader, floors?: GenerationFloors): ORMap {
     const m = new ORMap()
     const body = readDotMapBody(r, 'or-map', 3, (r2) => {
       const kind = kinds[r2.uint(kinds.length - 1, 'field kind')]
       const key = fieldKey(kind, r2.str(crdtMaxStringBytes, 'field name'))
       return { key, readValue: (r3: MsgpackReader) => readEntry(r3, kind) }
-    })
+    }, floors)
     m.ctx.join(body.ctx)
     m.fields = body.stores
     return m

@@ -49,6 +49,14 @@ export interface ReplicationConfig {
   readonly maxReassemblies: number
   /** Most bytes of full states in one push-pull (join) section; the rest comes by anti-entropy. Default 1 MiB. */
   readonly maxPushPullBytes: number
+  /**
+   * How long a replica runs before it folds its predecessors (the same name's older generations: this
+   * node before a restart without its data directory) into its own entries and retires them
+   * (crdt/floors.ts). Until then their entries stay, so a predecessor's last writes can still arrive from
+   * any peer; what has not reached this node by then is lost at the fold. Longer is safer under
+   * partitions; shorter bounds memory sooner under crash loops. Default 30000. Range [0, 86400000].
+   */
+  readonly foldAfterMs: number
 }
 
 export const REPLICATION_DEFAULTS: ReplicationConfig = {
@@ -62,6 +70,7 @@ export const REPLICATION_DEFAULTS: ReplicationConfig = {
   fragmentTimeoutMs: 5000,
   maxReassemblies: 32,
   maxPushPullBytes: 1 << 20,
+  foldAfterMs: 30_000,
 }
 
 /** Bytes of a fragment's framing (kind, id, index, count, bin header), generously. */
@@ -86,6 +95,7 @@ export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {
   int('fragmentTimeoutMs', 100, 600_000)
   int('maxReassemblies', 1, 4096)
   int('maxPushPullBytes', 1024, 64 << 20)
+  int('foldAfterMs', 0, 86_400_000)
   if (problems.length === 0) {
     const room = c.maxFragments * (c.maxMessageBytes - FRAGMENT_OVERHEAD_BYTES)
     if (c.maxStateBytes + STATE_FRAMING_BYTES > room) {

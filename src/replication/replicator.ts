@@ -30,13 +30,26 @@
  * id, the states and the seqs are reloaded and the node carries on where it stopped.
  *
  * Departed members (left or reaped, from SWIM): their reassembly buffers and their origins' seqs go; their
- * contributions stay in the states (a join never loses them). Bounds: a key's state ≤ maxStateBytes, every
- * message ≤ maxMessageBytes or ≤ maxFragments fragments, the queue ≤ maxQueuedDeltas, reassembly ≤
- * maxReassemblies messages; memory beyond those grows with keys × replicas that wrote them.
+ * contributions stay in the states (a join never loses them). A restarted node's past lives are folded
+ * by the node itself, once it has run foldAfterMs (the only writer of its new replica id, so one fold per
+ * predecessor, never two):
+ *
+ *   every round after foldAfterMs ──▶ each key holding an older generation of our name, once a peer was
+ *        seen holding the same state at two peers (a digest that matched, or a full state that left ours
+ *        equal to it)
+ *        ──▶ a write of ours: their counter totals into our entry, floor name → our generation
+ *        (crdt/floors.ts)
+ *   any replica merging it ──▶ the predecessors' entries, context entries and seqs dropped; later deltas
+ *        of theirs dropped (retiredDropped)
+ *
+ * Bounds: a key's state ≤ maxStateBytes, every message ≤ maxMessageBytes or ≤ maxFragments fragments, the
+ * queue ≤ maxQueuedDeltas, reassembly ≤ maxReassemblies messages; per key, one counter entry, one context
+ * entry, one seq and one floor per member name that wrote it (not per restart), plus the dots of live
+ * elements.
  */
 import { ConfigError } from '../core/errors.js'
 import type { Rng } from '../core/rng.js'
-import { decodeCrdt, encodeCrdt, HybridClock, type Crdt } from '../crdt/index.js'
+import { decodeCrdt, encodeCrdt, floorsOf, foldCrdt, HybridClock, replicaGeneration, type Crdt } from '../crdt/index.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import { resolveReplicationConfig, STATE_FRAMING_BYTES, type ReplicationConfig } from './config.js'
@@ -52,6 +65,8 @@ export type Send = (to: string, bytes: Uint8Array) => boolean
 const LARGE_DELTA_FANOUT = 3
 /** Most bytes of states one answer (to a digest or a need) carries; the rest follows at later rounds. */
 const ANSWER_MAX_BYTES = 256 * 1024
+/** Distinct peers seen holding a key's state equal to ours before we fold our predecessors in it. */
+const FOLD_CONFIRMATIONS = 2
 
 interface Entry {
   readonly key: string
@@ -118,6 +133,11 @@ export class CrdtReplicator {
   private cursor = 0
   private fragmentIds = 0
   private clusterSize = 1
+  /** Keys that may hold a predecessor of ours (merged from a peer or restored since the last fold pass). */
+  private readonly foldCandidates = new Set<string>()
+  /** Per key, the peers whose state was seen equal to ours (a matching digest, or a full state that left ours equal to it). */
+  private readonly synced = new Map<string, Set<string>>()
+  private startedMs: number | undefined
 
   constructor(o: ReplicatorOptions) {
     this.self = o.self
@@ -200,6 +220,7 @@ export class CrdtReplicator {
     entry.hash = undefined
     const seq = (entry.seqs.get(this.replica) ?? 0) + 1
     entry.seqs.set(this.replica, seq)
+    this.dropRetiredSeqs(entry)
     this.counters.writes++
     this.changes.set(key, true)
     this.enqueue(this.replica, key, seq, seq, delta)
@@ -238,8 +259,9 @@ export class CrdtReplicator {
     return out
   }
 
-  /** One gossip round: large deltas pushed in fragments, then anti-entropy when due. */
+  /** One gossip round: large deltas pushed in fragments, then anti-entropy when due, then folds when due. */
   round(nowMs: number, peers: readonly string[], antiEntropyDue: boolean, send: Send): void {
+    this.startedMs ??= nowMs
     this.clusterSize = peers.length + 1
     this.reassembly.expire(nowMs)
     if (this.large.length > 0 && peers.length > 0) {
@@ -252,6 +274,37 @@ export class CrdtReplicator {
       }
     }
     if (antiEntropyDue && peers.length > 0) this.sendDigest(peers[this.rng.int(peers.length)], send)
+    if (this.foldCandidates.size > 0 && nowMs - this.startedMs >= this.config.foldAfterMs) this.foldPredecessors()
+  }
+
+  /**
+   * Folds this replica's predecessors into it, key by key (a write of ours each: numbered, queued, and
+   * persisted like any write). A key the fold would push past maxStateBytes keeps its entries (counted
+   * in `oversized`); nothing is lost.
+   */
+  private foldPredecessors(): void {
+    for (const key of this.foldCandidates) {
+      const e = this.entries.get(key)
+      if (e === undefined || e.kind === 'register') {
+        this.foldCandidates.delete(key)
+        continue
+      }
+      // A fold retires every older generation of our name, seen or not: wait until FOLD_CONFIRMATIONS peers
+      // held the same state (one just-restarted peer may hold as little as we do).
+      if ((this.synced.get(key)?.size ?? 0) < FOLD_CONFIRMATIONS) continue
+      this.foldCandidates.delete(key)
+      this.synced.delete(key)
+      try {
+        const delta = this.write(e.kind, parseKey(key)!.name, (s, id) => foldCrdt(s, id)!)
+        if (!delta.isEmpty) {
+          this.counters.writes--
+          this.counters.folds++
+        }
+      } catch (err) {
+        if (!(err instanceof CrdtLimitError)) throw err
+        this.counters.oversized++
+      }
+    }
   }
 
   /** Our part of a push-pull: the full state of every key (sorted) up to maxPushPullBytes. */
@@ -312,6 +365,10 @@ export class CrdtReplicator {
     const decoded = decodeCrdt(m.delta, kindType[parsed.kind])
     if (!decoded.ok) return this.decodeError(decoded.error.reason)
     const entry = this.entries.get(m.key) ?? this.newEntry(m.key, parsed.kind)
+    if (floorsOf(entry.state)?.retired(m.origin) === true) {
+      this.counters.retiredDropped++
+      return
+    }
     const have = entry.seqs.get(m.origin) ?? 0
     if (m.to <= have) {
       this.counters.duplicates++
@@ -320,6 +377,7 @@ export class CrdtReplicator {
     this.merge(entry, decoded.value)
     if (m.from <= have + 1) {
       entry.seqs.set(m.origin, m.to)
+      if (have === 0) this.dropRetiredSeqs(entry)
       this.counters.deltasApplied++
       this.enqueue(m.origin, m.key, m.from, m.to, decoded.value)
       return
@@ -342,6 +400,7 @@ export class CrdtReplicator {
       const e = this.entries.get(key)
       if (e === undefined) need.push(key)
       else if (this.hashEntry(e) !== hash) states.push(this.keyState(key, true))
+      else this.confirm(key, sender)
     }
     for (const key of this.keys()) {
       if (listed.has(key)) continue
@@ -366,7 +425,9 @@ export class CrdtReplicator {
       }
       const entry = this.entries.get(s.key) ?? this.newEntry(s.key, parsed.kind)
       this.merge(entry, decoded.value)
+      if (sender !== undefined && this.hashEntry(entry) === hash53(encodeCrdt(decoded.value))) this.confirm(s.key, sender)
       for (const [origin, seq] of s.seqs) if (seq > (entry.seqs.get(origin) ?? 0)) entry.seqs.set(origin, seq)
+      this.dropRetiredSeqs(entry)
       this.gapAskedMs.delete(s.key)
       if (s.want) answer.push(this.keyState(s.key, false))
     }
@@ -474,6 +535,34 @@ export class CrdtReplicator {
     entry.encoded = after
     entry.hash = undefined
     if (!this.changes.has(entry.key)) this.changes.set(entry.key, false)
+    this.foldCandidates.add(entry.key)
+    this.dropRetiredSeqs(entry)
+  }
+
+  private confirm(key: string, peer: string): void {
+    if (!this.foldCandidates.has(key)) return
+    let peers = this.synced.get(key)
+    if (peers === undefined) this.synced.set(key, (peers = new Set()))
+    peers.add(peer)
+  }
+
+  /**
+   * Forgets the seqs of replicas the key's floors retired (their deltas are dropped from now on) and of
+   * generations a newer one of the same name superseded (a dead process: a late delta of it costs at
+   * most a gap request). So a key keeps one seq per member name.
+   */
+  private dropRetiredSeqs(entry: Entry): void {
+    if (entry.seqs.size < 2) return
+    const floors = floorsOf(entry.state)
+    const newest = new Map<string, number>()
+    for (const origin of entry.seqs.keys()) {
+      const g = replicaGeneration(origin)
+      if (g !== undefined && g.generation > (newest.get(g.name) ?? -1)) newest.set(g.name, g.generation)
+    }
+    for (const origin of [...entry.seqs.keys()]) {
+      const g = replicaGeneration(origin)
+      if (floors?.retired(origin) === true || (g !== undefined && g.generation < newest.get(g.name)!)) entry.seqs.delete(origin)
+    }
   }
 
   private keyState(key: string, want: boolean): KeyState {
@@ -506,6 +595,7 @@ export class CrdtReplicator {
     const e = this.newEntry(rec.key, parsed.kind)
     e.state = decoded.value
     for (const [origin, seq] of rec.seqs) e.seqs.set(origin, seq)
+    this.foldCandidates.add(rec.key)
   }
 
   private decodeError(reason: string): void {

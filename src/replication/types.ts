@@ -33,6 +33,10 @@ export interface ReplicationCounters {
   oversized: number
   /** Members that left or were reaped, whose bookkeeping was dropped. */
   departedFolded: number
+  /** Keys where this replica folded its predecessors (older generations of its name) into itself. */
+  folds: number
+  /** Deltas from a retired replica (a predecessor some replica folded), dropped. */
+  retiredDropped: number
   decodeErrors: Record<string, number>
 }
 
@@ -52,6 +56,8 @@ export function newReplicationCounters(): ReplicationCounters {
     fragmentsSent: 0,
     oversized: 0,
     departedFolded: 0,
+    folds: 0,
+    retiredDropped: 0,
     decodeErrors: {},
   }
 }

@@ -230,8 +230,13 @@ function crdtRows(c: CrdtWorkloadReport, rows: Array<[string, string]>): void {
 }
 
 function workloadRows(r: Report, w: WorkloadSummary, rows: Array<[string, string]>): void {
-  rows.push(['workload', `${w.kvWritesPerSec} writes/s, ${w.broadcastsPerSec} broadcasts/s for ${seconds(w.windowMs)}: ${count(w.sets)} sets, ${count(w.deletes)} deletes, ${count(w.broadcasts)} broadcasts`])
-  if (r.stateConvergenceMs === null || r.stateConvergenceMs === undefined) rows.push(['state convergence', `NOT REACHED: ${w.stateConvergenceNote ?? 'unknown'}`])
+  // A CRDT-only run made no key-value writes nor broadcasts: its rows are the crdt ones.
+  if (w.kvWritesPerSec > 0 || w.broadcastsPerSec > 0) {
+    rows.push(['workload', `${w.kvWritesPerSec} writes/s, ${w.broadcastsPerSec} broadcasts/s for ${seconds(w.windowMs)}: ${count(w.sets)} sets, ${count(w.deletes)} deletes, ${count(w.broadcasts)} broadcasts`])
+  }
+  if (w.kvWritesPerSec === 0) {
+    // No key-value writes were asked for: no state convergence to report.
+  } else if (r.stateConvergenceMs === null || r.stateConvergenceMs === undefined) rows.push(['state convergence', `NOT REACHED: ${w.stateConvergenceNote ?? 'unknown'}`])
   else rows.push(['state convergence', `${ms(r.stateConvergenceMs)} after the last write (digest ${r.stateDigest})`])
   const d = r.broadcastDelivery
   if (d !== undefined) {

@@ -1,0 +1,187 @@
+/**
+ * Folding a restarted replica's past lives (generation floors, src/crdt/floors.ts), checked with
+ * fast-check on random histories of three member names that mutate, exchange full states, restart
+ * (a fresh replica `name#g+1` with an empty state, which may then pull a peer's state) and fold:
+ *
+ * - merge stays commutative, associative and idempotent on the states those histories reach;
+ * - every delta ever made (folds included, dead incarnations' too), merged in any order, equals the join
+ *   of every state ever held;
+ * - a counter folded after its successor synced loses nothing and counts nothing twice, and a state keeps
+ *   at most one replica entry per name once each name folded;
+ * - a stale state that still holds a retired replica's entries merged later changes nothing.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { EnableWinsFlag, GCounter, MVRegister, ORMap, ORSet, PNCounter, decodeCrdt, encodeCrdt, foldCrdt, replicasOf, sameCrdt } from '../../src/crdt/index.js'
+import type { Crdt } from '../../src/crdt/index.js'
+
+const names = ['a', 'b', 'c'] as const
+const elements = ['x', 'y', 'z']
+
+interface Subject {
+  readonly name: string
+  readonly empty: () => Crdt
+  readonly apply: (s: Crdt, op: number, arg: number, node: string) => Crdt
+}
+
+const subjects: Subject[] = [
+  { name: 'G-Counter', empty: () => new GCounter(), apply: (s, _op, arg, node) => (s as GCounter).increment(node, arg) },
+  { name: 'PN-Counter', empty: () => new PNCounter(), apply: (s, op, arg, node) => (op % 2 === 0 ? (s as PNCounter).increment(node, arg) : (s as PNCounter).decrement(node, arg)) },
+  { name: 'MV-Register', empty: () => new MVRegister(), apply: (s, op, arg, node) => (op % 2 === 0 ? (s as MVRegister).assign(node, elements[arg % 3]) : (s as MVRegister).clear()) },
+  { name: 'Flag', empty: () => new EnableWinsFlag(), apply: (s, op, _arg, node) => (op % 2 === 0 ? (s as EnableWinsFlag).enable(node) : (s as EnableWinsFlag).disable()) },
+  {
+    name: 'OR-Set',
+    empty: () => new ORSet(),
+    apply: (s, op, arg, node) => (op % 3 === 2 ? (s as ORSet).remove(elements[arg % 3]) : (s as ORSet).add(node, elements[arg % 3])),
+  },
+  {
+    name: 'OR-Map',
+    empty: () => new ORMap(),
+    apply: (s, op, arg, node) => {
+      const m = s as ORMap
+      switch (op % 5) {
+        case 0: return m.increment(node, 'n', arg - 2)
+        case 1: return m.addElement(node, 's', elements[arg % 3])
+        case 2: return m.removeElement('s', elements[arg % 3])
+        case 3: return m.enable(node, 'f')
+        default: return m.remove('counter', 'n')
+      }
+    },
+  },
+]
+
+/** kind 0-5: an op at `at`; 6: `at` pulls `from`'s full state; 7: `at` restarts (pulls `from` if arg is odd); 8: `at` folds. */
+interface Step {
+  readonly at: number
+  readonly kind: number
+  readonly arg: number
+  readonly from: number
+}
+
+const history = fc.array(fc.record({ at: fc.nat(2), kind: fc.nat(8), arg: fc.nat(7), from: fc.nat(2) }), { maxLength: 40 })
+
+function merge(into: Crdt, other: Crdt): Crdt {
+  return (into as { merge(o: Crdt): Crdt }).merge(other)
+}
+function clone(s: Crdt): Crdt {
+  return (s as { clone(): Crdt }).clone()
+}
+function join(subject: Subject, parts: readonly Crdt[]): Crdt {
+  const out = subject.empty()
+  for (const p of parts) merge(out, clone(p))
+  return out
+}
+
+function run(subject: Subject, steps: readonly Step[]): { states: Crdt[]; dead: Crdt[]; deltas: Crdt[]; ids: string[] } {
+  const gens = [1, 1, 1]
+  const states = names.map(() => subject.empty())
+  const dead: Crdt[] = []
+  const deltas: Crdt[] = []
+  const id = (i: number): string => `${names[i]}#${gens[i]}`
+  for (const step of steps) {
+    if (step.kind === 6) merge(states[step.at], states[step.from])
+    else if (step.kind === 7) {
+      dead.push(states[step.at])
+      gens[step.at]++
+      states[step.at] = subject.empty()
+      if (step.arg % 2 === 1 && step.from !== step.at) merge(states[step.at], states[step.from])
+    } else if (step.kind === 8) deltas.push(foldCrdt(states[step.at], id(step.at))!)
+    else deltas.push(subject.apply(states[step.at], step.kind, step.arg, id(step.at)))
+  }
+  return { states, dead, deltas, ids: names.map((_, i) => id(i)) }
+}
+
+const params = { numRuns: 150, seed: 17 }
+
+for (const subject of subjects) {
+  test(`${subject.name} with restarts and folds: merge is commutative, associative and idempotent`, () => {
+    fc.assert(
+      fc.property(history, (steps) => {
+        const [a, b, c] = run(subject, steps).states
+        assert.ok(sameCrdt(join(subject, [a, b]), join(subject, [b, a])), 'a ⊔ b = b ⊔ a')
+        assert.ok(sameCrdt(join(subject, [join(subject, [a, b]), c]), join(subject, [a, join(subject, [b, c])])), '(a ⊔ b) ⊔ c = a ⊔ (b ⊔ c)')
+        assert.ok(sameCrdt(join(subject, [a, a]), a), 'a ⊔ a = a')
+      }),
+      params,
+    )
+  })
+
+  test(`${subject.name} with restarts and folds: every delta, in any order and repeated, equals every state ever held`, () => {
+    fc.assert(
+      fc.property(history, fc.array(fc.nat(), { maxLength: 80 }), (steps, picks) => {
+        const { states, dead, deltas } = run(subject, steps)
+        const full = join(subject, [...states, ...dead])
+        const order = deltas.map((d, i) => ({ d, k: picks[i] ?? i })).sort((x, y) => x.k - y.k)
+        const dupes = picks.slice(0, 10).filter(() => deltas.length > 0).map((p) => deltas[p % deltas.length])
+        assert.ok(sameCrdt(join(subject, [...order.map((o) => o.d), ...dupes]), full), 'join of deltas = join of states')
+        for (const s of [...states, ...deltas]) {
+          const back = decodeCrdt(encodeCrdt(s))
+          assert.ok(back.ok && sameCrdt(back.value, s), 'survives encode/decode')
+        }
+      }),
+      params,
+    )
+  })
+}
+
+test('a PN-Counter folded after each restart has synced is exact and keeps one entry per name', () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ at: fc.nat(2), n: fc.integer({ min: -5, max: 9 }), restart: fc.boolean() }), { maxLength: 60 }), (ops) => {
+      const gens = [1, 1, 1]
+      const states = names.map(() => new PNCounter())
+      const syncAll = (): void => {
+        const all = new PNCounter()
+        for (const s of states) all.merge(s)
+        for (const s of states) s.merge(all)
+      }
+      let sum = 0
+      for (const op of ops) {
+        if (op.restart) {
+          syncAll()
+          gens[op.at]++
+          const fresh = new PNCounter().merge(states[(op.at + 1) % 3])
+          fresh.fold(`${names[op.at]}#${gens[op.at]}`)
+          states[op.at] = fresh
+        }
+        states[op.at].increment(`${names[op.at]}#${gens[op.at]}`, op.n)
+        sum += op.n
+      }
+      syncAll()
+      for (const s of states) {
+        assert.equal(s.value(), sum)
+        assert.ok(replicasOf(s).size <= 3, `one entry per name, got ${[...replicasOf(s)].join(', ')}`)
+      }
+    }),
+    params,
+  )
+})
+
+test('a stale state holding a retired replica merged after the fold neither double-counts nor brings a removed element back', () => {
+  const counter = new PNCounter()
+  counter.increment('a#1', 5)
+  const stale = counter.clone()
+  const successor = new PNCounter().merge(counter)
+  const fold = successor.fold('a#2')
+  successor.increment('a#2', 1)
+  assert.equal(successor.value(), 6)
+  assert.deepEqual([...replicasOf(successor)], ['a#2'])
+  const other = stale.clone().merge(fold)
+  assert.equal(other.value(), 5, 'the fold replaces a#1 with a#2 instead of adding to it')
+  other.merge(stale).merge(successor)
+  assert.equal(other.value(), 6)
+  assert.ok(sameCrdt(other, successor.clone().merge(stale)))
+
+  const set = new ORSet()
+  set.add('a#1', 'x')
+  set.add('a#1', 'y')
+  const staleSet = set.clone()
+  const next = new ORSet().merge(set)
+  next.remove('x')
+  const setFold = next.fold('a#2')
+  assert.deepEqual(next.values(), ['y'], 'a fold keeps the live elements of the retired replica')
+  assert.deepEqual([...replicasOf(next)], [], 'and drops its context entry')
+  const merged = staleSet.clone().merge(setFold).merge(next)
+  assert.deepEqual(merged.values(), ['y'], 'x, removed, does not come back from the stale copy')
+  assert.deepEqual(staleSet.clone().merge(setFold).values(), ['y'], 'the fold alone carries what its successor saw removed, and keeps y')
+})
