@@ -11,8 +11,10 @@
  * cycle); a message from an earlier epoch is not mixed in (push-pull still replies, so the late sender
  * catches up). Every `epochCycles` ticks a node publishes its estimate of the epoch and starts the next.
  *
- * What the network does to this (the reason for epochs): push-pull's two halves are not atomic, so a
- * lost reply or an exchange overlapping another one changes the total mass a little; push-sum loses the
+ * What the network does to this (the reason for epochs): push-pull's two halves are not atomic. The
+ * initiator applies a reply against the value its request carried (x += (x_peer - x_sent) / 2), so an
+ * exchange overlapping another one still conserves the total; a lost reply does not (the responder
+ * mixed, the initiator did not); push-sum loses the
  * whole half a lost push carries. Either skews that epoch's result only. Inputs: the caller hands in the
  * member list (without this node), the local value and the Rng; outputs are returned (the bytes to send
  * and to whom) for the driver to send.
@@ -108,9 +110,7 @@ abstract class EpochAggregator {
   /** Combines the peer's (x, w) into ours: the average (push-pull) or the sum (push-sum), min/max as such. */
   protected combine(x: number, w: number): void {
     const fn = this.config.fn
-    const mine = fn === 'count' && !this.pushSum ? this.w : this.x
-    const theirs = fn === 'count' && !this.pushSum ? w : x
-    this.spread = Math.abs(mine - theirs) / Math.max(Math.abs(mine), Math.abs(theirs), Number.MIN_VALUE)
+    this.spreadOf(this.x, x, this.w, w)
     if (fn === 'min') this.x = Math.min(this.x, x)
     else if (fn === 'max') this.x = Math.max(this.x, x)
     else if (this.pushSum) {
@@ -121,6 +121,17 @@ abstract class EpochAggregator {
       this.w = (this.w + w) / 2
     }
   }
+
+  /** Records how far apart this exchange's two sides were (relative), as the published `spread`. */
+  protected spreadOf(x: number, xPeer: number, w: number, wPeer: number): void {
+    const count = this.config.fn === 'count' && !this.pushSum
+    const mine = count ? w : x
+    const theirs = count ? wPeer : xPeer
+    this.spread = Math.abs(mine - theirs) / Math.max(Math.abs(mine), Math.abs(theirs), Number.MIN_VALUE)
+  }
+
+  /** Called after entering an epoch (fresh values). */
+  protected entered(): void {}
 
   private publish(): void {
     this.published = { value: estimateOf(this.config.fn, this.x, this.w, this.pushSum), epoch: this.epoch, spread: this.spread }
@@ -135,14 +146,22 @@ abstract class EpochAggregator {
     const { x, w } = initialMass(this.config.fn, input.localValue, leader, this.pushSum)
     this.x = x
     this.w = w
+    this.entered()
   }
 }
 
 export class PushPullAggregator extends EpochAggregator {
   protected readonly pushSum = false
+  /** What our open requests of this epoch carried, by peer: a reply is applied against it (below). */
+  private readonly sent = new Map<string, { x: number; w: number }>()
 
   protected gossip(to: string): Outgoing {
+    this.sent.set(to, { x: this.x, w: this.w })
     return { to, bytes: this.message('request', this.x, this.w) }
+  }
+
+  protected override entered(): void {
+    this.sent.clear()
   }
 
   protected receive(from: string, m: AggregationMessage): HandleResult {
@@ -152,7 +171,20 @@ export class PushPullAggregator extends EpochAggregator {
       return { kind: 'stale', reply: m.kind === 'request' ? { to: from, bytes: this.message('reply', this.x, this.w) } : undefined }
     }
     if (m.kind === 'reply') {
-      this.combine(m.x, m.w)
+      const sent = this.sent.get(from)
+      // A reply we did not ask for in this epoch (a duplicate, or one to a request of an older epoch).
+      if (sent === undefined) return { kind: 'stale' }
+      this.sent.delete(from)
+      const fn = this.config.fn
+      if (fn === 'min' || fn === 'max') this.combine(m.x, m.w)
+      else {
+        // The responder moved by half the difference to what we sent; we move by the opposite half,
+        // so the exchange conserves the total even when another exchange changed our value meanwhile
+        // (overlapping exchanges on a real network). Atomic exchanges give the paper's average exactly.
+        this.spreadOf(this.x, m.x, this.w, m.w)
+        this.x += (m.x - sent.x) / 2
+        this.w += (m.w - sent.w) / 2
+      }
       return { kind: 'mixed' }
     }
     const reply = { to: from, bytes: this.message('reply', this.x, this.w) }
