@@ -3,6 +3,7 @@
  * envelope id 4: any number of named aggregates per node, each its own machine and cycle.
  *
  *   gossip round ──▶ per aggregate whose cycle is due: machine.tick(participants) ──▶ frame ──▶ one peer
+ *                    (and the retransmissions of exchanges still unanswered, aggregation/aggregator.ts)
  *   message from a peer ──▶ frame: [version 1][fn][epochCycles u16][name length][name][message]
  *        ├─ no aggregate of that name here, or another fn / epoch length ──▶ counted and dropped
  *        └─ machine.handle ──▶ maybe a reply (push-pull) through the same send
@@ -20,9 +21,10 @@
  * value function that throws or returns a non-finite number leaves the node on its previous value and is
  * counted (`valueErrors`, `lastValueError`): one bad reading must not poison the cluster's average.
  *
- * What the real network does (and the simulator models the same): a lost push-sum push loses its mass,
- * a lost push-pull reply or two overlapping exchanges change the total a little; epochs bound the damage
- * to one epoch. A crashed participant's mass stays in (or leaves) the epoch it crashed in; the next epoch
+ * What the real network does (and the simulator models the same): an exchange whose request, push,
+ * reply or ack is lost goes again next cycle (three sends in all; repeats are recognised by id and not
+ * mixed twice). Only an exchange lost three times changes the total (a push-sum push: its mass; a push-pull
+ * reply: the responder mixed, the initiator not); epochs bound that damage to one epoch. A crashed participant's mass stays in (or leaves) the epoch it crashed in; the next epoch
  * starts without it once SWIM declared it dead. Pure: no clock, no sockets; time comes with each call.
  */
 import type { Rng } from '../core/rng.js'
@@ -85,6 +87,8 @@ export interface ParticipationView {
 /** Counters of one aggregate (live objects). */
 export interface AggregateCounters {
   sent: number
+  /** Of those, retransmissions of an unanswered request or push. */
+  resent: number
   received: number
   /** Messages dropped: malformed, for another function or epoch length, or from an older epoch (push-sum). */
   dropped: number
@@ -111,7 +115,7 @@ class RunningAggregate {
   readonly cadence: Cadence
   readonly key: string
   readonly signature: string
-  readonly counters: AggregateCounters = { sent: 0, received: 0, dropped: 0, stale: 0, valueErrors: 0 }
+  readonly counters: AggregateCounters = { sent: 0, resent: 0, received: 0, dropped: 0, stale: 0, valueErrors: 0 }
   lastValueError: string | undefined
   participants = 1
 
@@ -196,6 +200,7 @@ export class AggregationProtocol implements StackProtocol {
       const before = a.machine.estimate()
       const out = a.machine.tick(this.input(a, peers), this.rng)
       this.published(a, before)
+      for (const r of a.machine.takeResends()) if (send(r.to, frame(a.spec, r.bytes))) (a.counters.sent++, a.counters.resent++)
       if (out !== undefined && send(out.to, frame(a.spec, out.bytes))) a.counters.sent++
     }
   }
