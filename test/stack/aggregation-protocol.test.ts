@@ -47,23 +47,24 @@ test('the round is wanted at the next cycle only while an aggregate runs', () =>
   assert.equal(p.stop('load'), false)
 })
 
+/** The first message a node running `name` of `fn` sends (to a peer 'a' announcing the same). */
+function firstFrame(name: string, fn: string): Uint8Array {
+  const other = resolveAggregateSpec(name, fn, { cycleMs: 100, epochCycles: 3 })
+  const q = setup({ a: { [AGGREGATE_KEY_PREFIX + name]: aggregateSignature(other) } })
+  q.p.start(other, () => 1)
+  q.p.onRound(0, ['a'], q.send)
+  return q.sent[0].bytes
+}
+
 test('junk, an unknown aggregate and a frame of another function are counted and dropped without a reply', () => {
   const { p, sent, send } = setup({})
   p.start(spec, () => 1)
   p.onMessage('b', Uint8Array.of(1, 2), 0, send)
   p.onMessage('b', Uint8Array.of(9, 0, 0, 3, 1, 0x41, 0), 0, send)
   assert.equal(p.counts.malformed, 2)
-  const other = resolveAggregateSpec('other', 'avg', { cycleMs: 100, epochCycles: 3 })
-  const q = setup({ a: { [AGGREGATE_KEY_PREFIX + 'other']: aggregateSignature(other) } })
-  q.p.start(other, () => 1)
-  q.p.onRound(0, ['a'], q.send)
-  p.onMessage('b', q.sent[0].bytes, 0, send)
+  p.onMessage('b', firstFrame('other', 'avg'), 0, send)
   assert.equal(p.counts.unknownAggregate, 1)
-  const maxSpec = resolveAggregateSpec('load', 'max', { cycleMs: 100, epochCycles: 3 })
-  const r = setup({ a: { [AGGREGATE_KEY_PREFIX + 'load']: aggregateSignature(maxSpec) } })
-  r.p.start(maxSpec, () => 1)
-  r.p.onRound(0, ['a'], r.send)
-  p.onMessage('b', r.sent[0].bytes, 0, send)
+  p.onMessage('b', firstFrame('load', 'max'), 0, send)
   assert.equal(p.status('load')!.counters.dropped, 1)
   assert.equal(sent.length, 0)
 })
