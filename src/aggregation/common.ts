@@ -15,8 +15,9 @@
  * the same one without a message, and leadership rotates from epoch to epoch. Two leaders (divergent
  * member lists) double the indicator mass: that epoch's count halves, the next is right again.
  *
- * Message (msgpack array): [protocol 1|2, kind 0 request | 1 reply | 2 push, epoch, cycle, x, w],
- * x and w as 8-byte big-endian IEEE doubles (the project's msgpack reader refuses floats on purpose).
+ * Message (msgpack array): [protocol 1|2, kind 0 request | 1 reply | 2 push | 3 ack, epoch, cycle, x, w, id?],
+ * x and w as 8-byte big-endian IEEE doubles (the project's msgpack reader refuses floats on purpose); `id`
+ * numbers an exchange so a retransmitted request or push is recognised and answered without mixing twice.
  */
 import type { DecodeResult } from '../wire/decode-error.js'
 import { decodeFail, decodeOk, toDecodeError } from '../wire/decode-error.js'
@@ -104,8 +105,8 @@ export function estimateOf(fn: AggregateFunctionName, x: number, w: number, push
   return w > 0 ? x / w : undefined
 }
 
-export type AggregationMessageKind = 'request' | 'reply' | 'push'
-const KINDS: readonly AggregationMessageKind[] = ['request', 'reply', 'push']
+export type AggregationMessageKind = 'request' | 'reply' | 'push' | 'ack'
+const KINDS: readonly AggregationMessageKind[] = ['request', 'reply', 'push', 'ack']
 
 export interface AggregationMessage {
   readonly protocol: 'push-pull' | 'push-sum'
@@ -114,6 +115,8 @@ export interface AggregationMessage {
   readonly cycle: number
   readonly x: number
   readonly w: number
+  /** The exchange (absent: an exchange that is never retransmitted). */
+  readonly id?: number
 }
 
 const writer = new MsgpackWriter(64)
@@ -126,13 +129,14 @@ function float64(v: number): Uint8Array {
 
 export function encodeAggregationMessage(m: AggregationMessage): Uint8Array {
   writer.reset()
-  writer.arrayHeader(6)
+  writer.arrayHeader(m.id === undefined ? 6 : 7)
   writer.uint(m.protocol === 'push-pull' ? 1 : 2)
   writer.uint(KINDS.indexOf(m.kind))
   writer.uint(m.epoch)
   writer.uint(m.cycle)
   writer.bytes(float64(m.x))
   writer.bytes(float64(m.w))
+  if (m.id !== undefined) writer.uint(m.id)
   return writer.finish()
 }
 
@@ -141,7 +145,8 @@ export function decodeAggregationMessage(bytes: Uint8Array): DecodeResult<Aggreg
   const r: MsgpackReader = new MsgpackReader(4).reset(bytes, 0)
   try {
     if (bytes.length === 0) r.fail('empty', 'no aggregation message')
-    if (r.arrayHeader('aggregation message') !== 6) r.fail('bad-field', 'aggregation message is not [protocol, kind, epoch, cycle, x, w]', 0)
+    const fields = r.arrayHeader('aggregation message')
+    if (fields !== 6 && fields !== 7) r.fail('bad-field', 'aggregation message is not [protocol, kind, epoch, cycle, x, w, id?]', 0)
     const protocol = r.uint(2, 'protocol')
     if (protocol === 0) r.fail('bad-field', 'protocol 0 is neither push-pull (1) nor push-sum (2)', 1)
     const kind = KINDS[r.uint(KINDS.length - 1, 'kind')]
@@ -157,8 +162,10 @@ export function decodeAggregationMessage(bytes: Uint8Array): DecodeResult<Aggreg
     }
     const x = read('x')
     const w = read('w')
+    const id = fields === 7 ? r.uint(Number.MAX_SAFE_INTEGER, 'id') : undefined
     if (r.pos !== bytes.length) r.fail('trailing-bytes', `${bytes.length - r.pos} bytes after the message`)
-    return decodeOk({ protocol: protocol === 1 ? 'push-pull' : 'push-sum', kind, epoch, cycle, x, w })
+    const m = { protocol: protocol === 1 ? 'push-pull' : 'push-sum', kind, epoch, cycle, x, w } as const
+    return decodeOk(id === undefined ? m : { ...m, id })
   } catch (e) {
     return decodeFail(toDecodeError(e))
   }

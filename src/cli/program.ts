@@ -19,6 +19,7 @@ import type { DemoProfile } from '../demo/cluster.js'
 import { addAgentCommands } from './agent-command.js'
 import { addLabCommand } from './lab-command.js'
 import { addCrdtCommands } from './client-crdt.js'
+import { addAggregateCommands } from './client-aggregate.js'
 import { ClientError } from './client.js'
 import type { RawSimFlags } from './sim-command.js'
 import type { CommandIo } from '../output/io.js'
@@ -116,6 +117,7 @@ export function buildProgram(): Command {
   addAgentCommands(program, io)
   addLabCommand(program, io)
   addCrdtCommands(program, io)
+  addAggregateCommands(program, io)
   return program
 }
 

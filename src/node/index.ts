@@ -42,3 +42,6 @@ export { encodeReplicationMessage, decodeReplicationMessage } from '../replicati
 export { SERF_QUERY_SIZE_LIMIT } from '../serf/messages.js'
 export { CRDT_QUERY } from './crdt-query.js'
 export { CRDT_PROTOCOL } from '../stack/crdt-protocol.js'
+// Gossip aggregation on the node (node/aggregation.ts), for the runtime's node.aggregate and the simulator.
+export { startAggregate, stopAggregate, aggregateStatus, aggregateList, AGGREGATE_DEFAULTS, AGGREGATION_MODES, AGGREGATE_KEY_PREFIX, AGGREGATE_FUNCTION_NAMES, resolveAggregateSpec } from './aggregation.js'
+export type { AggregateOptions, AggregateStatus, AggregateSpec, AggregationMode, AggregateEstimate, AggregateFunctionName } from './aggregation.js'

@@ -160,6 +160,7 @@ export class ComposedNode {
           replication: spec.replication,
           crdtRestore: spec.crdtRestore,
           onCrdtChange: (changes) => this.emit({ type: 'crdtChanged', changes }),
+          onAggregateEstimate: (name, estimate) => this.emit({ type: 'aggregateEstimate', name, estimate }),
           onDelivery: (d) => this.emit({ type: 'message', message: { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } }),
           onStateChange: (event) => this.emit({ type: 'stateChanged', event }),
           onDrop: (reason) => this.swim.stats.drop(reason),
@@ -255,9 +256,7 @@ export class ComposedNode {
     this.swim.shutdown()
   }
 
-  get isStopped(): boolean {
-    return this.stopped
-  }
+  get isStopped(): boolean { return this.stopped }
 
   /** leave() ran to its end (its `leaveCompleted` was reported). */
   get hasLeft(): boolean {

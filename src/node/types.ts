@@ -14,6 +14,7 @@ import type { SerfLayerEvent } from '../serf/serf-layer.js'
 import type { StateProtocolCounters } from '../stack/protocols.js'
 import type { StateEvent } from '../state/cluster-state.js'
 import type { KeyChange } from '../replication/replicator.js'
+import type { AggregateEstimate } from '../aggregation/common.js'
 import type { KeyringInfo } from '../wire/keyring.js'
 import type { MemberInfo, SwimEvent } from '../swim/events.js'
 import type { SwimTimer } from '../swim/timers.js'
@@ -119,6 +120,8 @@ export type NodeEvent =
   | { readonly type: 'queryCompleted'; readonly id: number; readonly result: QueryResult }
   /** A force-leave's intent went out (or its wait ended). */
   | { readonly type: 'forceLeaveCompleted'; readonly seq: number }
+  /** An aggregate's epoch ended here: this node's estimate of it (node/aggregation.ts). */
+  | { readonly type: 'aggregateEstimate'; readonly name: string; readonly estimate: AggregateEstimate }
   | OverlayNodeEvent
 
 /**

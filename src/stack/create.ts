@@ -1,6 +1,6 @@
 /**
- * Builds a node's whole stack: Serf's layer (optional), broadcasts, cluster state, CRDT replication and
- * the phi accrual detector, composed as one SwimDelegate. Both runtimes use it: startNode with a random seed and the
+ * Builds a node's whole stack: Serf's layer (optional), broadcasts, cluster state, CRDT replication,
+ * gossip aggregation and the phi accrual detector, composed as one SwimDelegate. Both runtimes use it: startNode with a random seed and the
  * wall clock as generation, the simulator with derived seeds and a restart counter.
  */
 import type { Rng } from '../core/rng.js'
@@ -21,6 +21,8 @@ import { CrdtReplicator, type KeyChange, type KeyRecord } from '../replication/r
 import type { ReplicationConfig } from '../replication/config.js'
 import { replicaId } from '../replication/keys.js'
 import { ProtocolStack } from './stack.js'
+import { AggregationProtocol } from './aggregation-protocol.js'
+import type { AggregateEstimate } from '../aggregation/common.js'
 
 export interface GrapevineStackOptions {
   readonly name: string
@@ -39,6 +41,8 @@ export interface GrapevineStackOptions {
   readonly onDelivery?: (d: Delivery) => void
   readonly onStateChange?: (e: StateEvent) => void
   readonly onDrop?: (reason: DropReason) => void
+  /** An aggregate's epoch ended here with this estimate (stack/aggregation-protocol.ts). */
+  readonly onAggregateEstimate?: (name: string, estimate: AggregateEstimate) => void
 }
 
 export interface GrapevineStack {
@@ -46,6 +50,7 @@ export interface GrapevineStack {
   readonly broadcasts: BroadcastProtocol
   readonly state: StateProtocol
   readonly crdt: CrdtProtocol
+  readonly aggregation: AggregationProtocol
   readonly phi: PhiAccrualRegistry
 }
 
@@ -63,7 +68,9 @@ export function createGrapevineStack(o: GrapevineStackOptions): GrapevineStack {
     restored: o.crdtRestore?.keys,
   })
   const crdt = new CrdtProtocol(replicator, (c) => o.onCrdtChange?.(c))
+  // Participation in an aggregate is announced in the cluster state, so the aggregates read it there.
+  const aggregation = new AggregationProtocol(o.name, child(), state.reconciler.state, (name, e) => o.onAggregateEstimate?.(name, e))
   const opinion = phi.config.mode === 'swimOnly' ? undefined : new PhiSecondOpinion(phi)
-  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state, crdt], onDrop: o.onDrop, opinion })
-  return { stack, broadcasts, state, crdt, phi }
+  const stack = new ProtocolStack({ name: o.name, serf: o.serf, protocols: [broadcasts, state, crdt, aggregation], onDrop: o.onDrop, opinion })
+  return { stack, broadcasts, state, crdt, aggregation, phi }
 }

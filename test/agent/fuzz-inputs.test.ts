@@ -11,7 +11,7 @@ import { parseScenario, ScenarioFileError } from '../../src/runtime/sim/scenario
 import { UsageError } from '../../src/core/errors.js'
 import { startTestAgent, stopAll, url } from './helpers.js'
 
-const PATHS = ['/v1/kv', '/v1/kv/', '/v1/kv/k', '/v1/broadcast', '/v1/event', '/v1/force-leave', '/v1/members', '/v1/self', '/v1/keys', '/v1/keys/install', '/v1/keys/use', '/v1/keys/remove', '/v1/keys/verify', '/health', '/metrics', '/nowhere', '/v1/crdt', '/v1/crdt/counter/c', '/v1/crdt/map/m', '/v1/crdt/bogus']
+const PATHS = ['/v1/kv', '/v1/kv/', '/v1/kv/k', '/v1/broadcast', '/v1/event', '/v1/force-leave', '/v1/members', '/v1/self', '/v1/keys', '/v1/keys/install', '/v1/keys/use', '/v1/keys/remove', '/v1/keys/verify', '/health', '/metrics', '/nowhere', '/v1/crdt', '/v1/crdt/counter/c', '/v1/crdt/map/m', '/v1/crdt/bogus', '/v1/aggregate', '/v1/aggregate/a']
 const NASTY = ['%', '%E0%A4%A', '%00', '..', '//', '?node=%FF', '?prefix=&node=', '?status=%', '?tag==', '\u00e9', '%2F..%2F']
 
 const jsonish = fc.oneof(

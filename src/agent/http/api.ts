@@ -22,6 +22,7 @@
  *                         suspicion, health and phi (ui.ts: the dashboard asks for those); 400 for an unknown kind
  *   GET  /v1/kv…, PUT/DELETE /v1/kv/KEY, POST /v1/broadcast: replicated state and broadcasts (data.ts)
  *   GET  /v1/crdt, GET/POST /v1/crdt/KIND/NAME: the replicated data types (crdt.ts)
+ *   GET/POST /v1/aggregate, GET/DELETE /v1/aggregate/NAME: aggregates computed by gossip (aggregate.ts)
  *   GET  /v1/keys, POST /v1/keys/install|use|remove|verify: encryption keys, by fingerprint (keys.ts)
  *   GET  /v1/tags         { tags } of this node; POST { "set": {"k": "v"}, "delete": ["k2"] } changes them at
  *                         runtime (gossiped as an update, kept in the snapshot) → { tags }
@@ -47,6 +48,7 @@ import { UserEventError } from '../../serf/serf-layer.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
 import { handleCrdtRoute } from './crdt.js'
+import { handleAggregateRoute, listensOnLoopback } from './aggregate.js'
 import { handleKeysRoute } from './keys.js'
 import { handleCoordinatesRoute } from './coordinates.js'
 import { readEventBody, readQueryBody } from './bodies.js'
@@ -163,6 +165,7 @@ export class HttpApi {
     const url = new URL(req.url ?? '/', 'http://agent')
     if (await handleDataRoute(req, res, url, t.node)) return
     if (await handleCrdtRoute(req, res, url, t.node)) return
+    if (await handleAggregateRoute(req, res, url, t.node, t.token !== undefined || listensOnLoopback(this.server))) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handlePoolsRoute(req, res, url, t.pools)) return
     if (await handleKeysRoute(req, res, url, t.node, () => t.keysChanged?.() ?? Promise.resolve(), { pools: t.pools, persist: () => t.wanKeysChanged?.() ?? Promise.resolve() })) return

@@ -3,6 +3,7 @@
  * node behind it is the composed node (src/node/); this file only names what a user calls.
  */
 import type { CrdtApi } from './crdt.js'
+import type { AggregateApi } from './aggregate.js'
 import type { MemberState, SwimEvent } from '../../node/index.js'
 import type {
   BroadcastMessage, Coordinate, CoordinateStats, EncryptionStatus, Member, MemberEvent, ProtocolStats, RttEstimate, QueryOptions as NodeQueryOptions, QueryResult,
@@ -167,6 +168,8 @@ export interface GrapevineNode {
   readonly state: NodeStateApi
   /** Replicated data types (CRDTs) shared by the whole cluster: counters, sets, maps, registers, flags (crdt.ts). */
   readonly crdt: CrdtApi
+  /** Aggregates the cluster computes by gossip: average, sum, count, min, max of a value per node (aggregate.ts). */
+  readonly aggregate: AggregateApi
   /** The phi accrual suspicion level of a member, from its state heartbeats (undefined: none heard yet). */
   phi(name: string): number | undefined
   /**

@@ -27,6 +27,7 @@ import { needsResolving } from './discovery/seed-spec.js'
 import { summarizeReachability } from './reachability.js'
 import type { ReachabilityReport } from './reachability.js'
 import { NodeCrdt, type CrdtApi } from './crdt.js'
+import { NodeAggregate, type AggregateApi } from './aggregate.js'
 import type { CrdtStore } from './crdt-store.js'
 import type { TcpTransport } from './tcp.js'
 import type { UdpTransport } from './udp.js'
@@ -47,6 +48,7 @@ export class NodeHandle implements GrapevineNode {
   readonly address: Address
   readonly state: NodeStateApi
   readonly crdt: CrdtApi
+  readonly aggregate: AggregateApi
   private readonly bus = new EventEmitter()
   private readonly node: ComposedNode
   private readonly joins = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>()
@@ -82,6 +84,7 @@ export class NodeHandle implements GrapevineNode {
       rediscoverIntervalMs,
     )
     this.crdt = new NodeCrdt(driver, this.node, (name, payload, opts) => this.query(name, payload, opts), store)
+    this.aggregate = new NodeAggregate(driver, this.node)
   }
 
   // ------------------------------------------------------------------ events

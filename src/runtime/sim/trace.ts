@@ -72,6 +72,8 @@ export function describeEvent(event: NodeEvent): string {
       return `queryCompleted id=${event.id} acks=${event.result.acks.length} responses=${event.result.responses.length}`
     case 'forceLeaveCompleted':
       return `forceLeaveCompleted seq=${event.seq}`
+    case 'aggregateEstimate':
+      return `aggregate ${event.name} epoch=${event.estimate.epoch} value=${event.estimate.value}`
     case 'neighborUp':
       return `neighborUp ${event.peer}`
     case 'neighborDown':
