@@ -189,6 +189,16 @@ export class CrdtReplicator {
     return this.queue.size + this.large.length
   }
 
+  /**
+   * When the next gossip round is wanted: at once while deltas wait to be gossiped or pushed in
+   * fragments, or fragments wait to be reassembled (or expired); otherwise at the anti-entropy time
+   * `antiEntropyAtMs` if there are keys to compare, else not at all (an idle node does not wake).
+   */
+  nextRoundMs(nowMs: number, antiEntropyAtMs: number | undefined): number | undefined {
+    if (this.queue.size > 0 || this.large.length > 0 || this.reassembly.size > 0) return nowMs
+    return this.entries.size > 0 ? antiEntropyAtMs : undefined
+  }
+
   // ------------------------------------------------------------------ writes
 
   /**

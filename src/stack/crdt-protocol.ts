@@ -2,8 +2,9 @@
  * CRDT replication (replication/replicator.ts) as a stack protocol (stack.ts), envelope id 3.
  *
  *   writes ──▶ replicator queue ──▶ piggyback(to, …): deltas on SWIM's pings, acks and gossip packets
- *   gossip round (every gossipIntervalMs) ──▶ replicator.round: large deltas in fragments; a digest to one
- *                                              peer every antiEntropyIntervalMs
+ *   gossip round (every gossipIntervalMs while deltas or fragments are in flight, else only when
+ *                 anti-entropy is due and there are keys: nextRoundMs) ──▶ replicator.round: large deltas
+ *                 in fragments; a digest to one peer every antiEntropyIntervalMs
  *   message from a peer ──▶ replicator.handleMessage (replies through the same send)
  *   push-pull ──▶ every key's full state (a joiner gets everything)
  *   SWIM's members ──▶ a member that left or was reaped ──▶ replicator.departed(name)
@@ -41,6 +42,11 @@ export class CrdtProtocol implements StackProtocol {
   onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
     this.replicator.round(nowMs, peers, this.antiEntropy?.due(nowMs) ?? false, send)
     this.flush()
+  }
+
+  /** Every round while deltas or fragments are in flight, else only for anti-entropy (keys to compare). */
+  nextRoundMs(nowMs: number): number | undefined {
+    return this.replicator.nextRoundMs(nowMs, this.antiEntropy?.nextDueMs(nowMs))
   }
 
   piggyback(_to: string, overheadBytes: number, limitBytes: number): Uint8Array[] {

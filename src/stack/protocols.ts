@@ -224,7 +224,9 @@ export class StateProtocol implements StackProtocol {
     this.flush()
     const busy = this.busyRounds > 0 || this.reconciler.hasNews()
     if (this.busyRounds > 0) this.busyRounds--
-    // Quiet: up to `fanout` Syns, each carried by a SWIM ping or ack to a peer; when none rode all round, one goes alone.
+    // Quiet: up to `fanout` Syns, each carried by a SWIM ping or ack to a peer; when none rode all round,
+    // one goes alone. (One a round would halve the quiet bytes, but phi would then hear each heartbeat
+    // half as often and take twice as long to accuse a crashed member: the rides stay.)
     const fanout = this.reconciler.config.fanout
     const alone = busy ? fanout : this.synsOwed > 0 && !this.rodeThisRound ? 1 : 0
     this.synsOwed = busy ? 0 : fanout

@@ -29,6 +29,7 @@ import { utf8Length } from '../wire/msgpack-writer.js'
 import type { StateConfig } from './config.js'
 import type { DeltaEntry, NodeDelta, NodeDigest } from './messages.js'
 import { isTombstone, NodeState, type NodeStateView, type VersionedValue } from './node-state.js'
+import { cachedSummaryHash } from './window-summary.js'
 
 /** A visible change, for watchers. Emitted only when a live value appears, changes or disappears. */
 export type StateEvent =
@@ -221,6 +222,12 @@ export class ClusterState {
     return { node: name, generation: ns.generation, heartbeat: ns.heartbeat, maxVersion: ns.maxVersion, lastGcVersion: ns.lastGcVersion }
   }
 
+  /** `name`'s window-summary hash (window-summary.ts), cached while its versions hold; undefined if unknown. */
+  summaryHashOf(name: NodeName): number | undefined {
+    const ns = this.nodes.get(name)
+    return ns === undefined ? undefined : cachedSummaryHash(name, ns)
+  }
+
   /** Queued change notifications, oldest first; the queue is emptied. */
   takeEvents(): StateEvent[] {
     const out = this.events
@@ -265,6 +272,16 @@ export class ClusterState {
     if (ns !== undefined && ns.generation === d.generation && d.heartbeat > ns.heartbeat) {
       ns.heartbeat = d.heartbeat
       tally.heartbeats.push(d.node)
+    }
+  }
+
+  /** Takes a heartbeat of `name` reported at the generation we hold (a window summary that hashed alike). */
+  observeHeartbeat(name: NodeName, heartbeat: number, tally: ApplyTally): void {
+    if (name === this.self) return
+    const ns = this.nodes.get(name)
+    if (ns !== undefined && heartbeat > ns.heartbeat) {
+      ns.heartbeat = heartbeat
+      tally.heartbeats.push(name)
     }
   }
 

@@ -33,7 +33,8 @@ export interface StateConfig {
    * Peers a node starts a Syn/Ack/Ack2 exchange with per round. Each exchange moves up to two budgets of
    * deltas (the Ack and the Ack2). Cassandra uses 1, chitchat 3. Default 3: in the simulator 200 nodes ×
    * 2,000 writes converge 22 / 12 / 6 rounds after the last write with fanout 1 / 2 / 3 for 19 / 24 / 26 MB
-   * in all; a quiet cluster pays fanout Syns of up to maxDeltaBytes per node and round. Range [1, 16].
+   * in all; a quiet cluster pays up to fanout Syns of up to maxDeltaBytes per node and round, riding on
+   * SWIM's pings and acks (stack/protocols.ts). Range [1, 16].
    */
   readonly fanout: number
   /**

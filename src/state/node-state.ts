@@ -46,6 +46,8 @@ export class NodeState implements NodeStateView {
   readonly entries = new Map<string, VersionedValue>()
   /** Number of tombstones in `entries` (GC skips nodes without any). */
   tombstones = 0
+  /** This node's window-summary hash and the versions it was computed at (window-summary.ts). */
+  summaryCache: { readonly maxVersion: number; readonly lastGcVersion: number; readonly hash: number } | undefined = undefined
   /** Highest version ever inserted: a new entry must exceed it (ascending iteration order). */
   private topVersion = 0
 

@@ -24,7 +24,8 @@
  *   generation, maxVersion, lastGcVersion) and their heartbeats, a few bytes per node. A peer whose window
  *   hashes alike takes the heartbeats (the phi detector's input); one that differs answers with its own
  *   window's digests: the initiator pushes what the peer lacks in its Ack2 and names what it lacks itself
- *   in its next Syns.
+ *   in its next Syns. The hash folds per-node hashes cached while the node's versions hold
+ *   (window-summary.ts), so a quiet Syn and its check cost a few operations per node and build no digests.
  *
  * Messages may be lost, duplicated, delayed and reordered: every application is idempotent (entries at or
  * below our maxVersion are skipped; a delta that would leave a hole is ignored), and an Ack2 is only sent
@@ -52,14 +53,16 @@ import type { DecodeError } from '../wire/decode-error.js'
 import { ApplyTally, ClusterState, type StaleNode } from './cluster-state.js'
 import { resolveStateConfig, type StateConfig } from './config.js'
 import { buildDeltas, packNode } from './delta-builder.js'
+import { WindowHasher } from './window-summary.js'
+import type { NodeStateView } from './node-state.js'
 import {
   arrayHeaderSize,
   decodeStateMessage,
   digestSize,
-  encodedSize,
   encodeStateMessage,
   strSize,
   STATE_LIMITS,
+  uintSize,
   type Ack,
   type Ack2,
   type FullState,
@@ -202,61 +205,86 @@ export class StateReconciler {
       extraNames.add(name)
       extraBytes += digestSize(d)
     }
-    let window = this.window(names, first, start, fixed, extra, extraNames, extraBytes, budget)
+    let window = this.window(names, first, start, fixed, extraNames, extraBytes, extra.length, budget)
     if (window.count === 0 && extra.length > 0) {
       extra.length = 0
       extraNames.clear()
-      window = this.window(names, first, start, fixed, extra, extraNames, 0, budget)
+      window = this.window(names, first, start, fixed, extraNames, 0, 0, budget)
     }
     if (window.count === 0) return undefined
     this.pending.set(peer, nowMs)
-    const end = window.count === n ? start : names[(first + window.count) % n]
+    const count = window.count
+    const end = count === n ? start : names[(first + count) % n]
     this.cursor = end
-    const full: Syn = { kind: 'syn', windowStart: start, windowEnd: end, digests: [...window.digests, ...extra] }
+    const full = (): Syn => {
+      const digests: NodeDigest[] = []
+      for (let i = 0; i < count; i++) {
+        const name = names[(first + i) % n]
+        if (!extraNames.has(name)) digests.push(this.state.digestOf(name) as NodeDigest)
+      }
+      return { kind: 'syn', windowStart: start, windowEnd: end, digests: [...digests, ...extra] }
+    }
     // The same window summarised: its hash and heartbeats. A quiet cluster's windows hash alike on both
     // sides, so a Syn costs a few bytes per node instead of a digest (names included) per node. A window
     // with a recent change here likely differs at the peer, and a differing summary costs the exchange a
-    // round: it goes in full.
-    const inside: NodeDigest[] = []
-    for (let i = 0; i < window.count; i++) {
-      const name = names[(first + i) % n]
-      if (this.recent.has(name)) return full
-      inside.push(this.state.digestOf(name) as NodeDigest)
+    // round: it goes in full. (The extra, recent nodes are all in `recent`: a window without any recent
+    // node holds none of them.)
+    if (this.recent.size > 0) {
+      for (let i = 0; i < count; i++) if (this.recent.has(names[(first + i) % n])) return full()
     }
-    const compact: Syn = { ...full, digests: extra, summary: { hash: windowHash(inside), heartbeats: inside.map((d) => d.heartbeat) } }
-    return encodedSize(compact) < encodedSize(full) ? compact : full
+    const hasher = new WindowHasher()
+    const heartbeats = new Array<number>(count)
+    let heartbeatBytes = 0
+    for (let i = 0; i < count; i++) {
+      const name = names[(first + i) % n]
+      hasher.add(this.state.summaryHashOf(name) as number)
+      const hb = (this.state.node(name) as NodeStateView).heartbeat
+      heartbeats[i] = hb
+      heartbeatBytes += uintSize(hb)
+    }
+    const hash = hasher.value
+    // The compact form drops the window's digests (window.digestBytes) for the hash and the heartbeats.
+    const fullBytes = arrayHeaderSize(count + extra.length) + window.digestBytes
+    const compactBytes = arrayHeaderSize(extra.length) + uintSize(hash) + arrayHeaderSize(count) + heartbeatBytes
+    if (compactBytes >= fullBytes) return full()
+    return { kind: 'syn', windowStart: start, windowEnd: end, digests: extra, summary: { hash, heartbeats } }
   }
 
-  /** The longest run of names from `first` whose digests fit beside the `extra` ones (named once). */
+  /**
+   * The longest run of names from `first` whose digests fit beside the `extra` ones (named once, costing
+   * `extraBytes`): how many names, and the bytes of the digests of those not among the extra ones.
+   */
   private window(
     names: readonly NodeName[],
     first: number,
     start: string,
     fixed: number,
-    extra: readonly NodeDigest[],
     extraNames: ReadonlySet<NodeName>,
     extraBytes: number,
+    extraCount: number,
     budget: number,
-  ): { digests: NodeDigest[]; count: number } {
+  ): { count: number; digestBytes: number } {
     const n = names.length
-    const digests: NodeDigest[] = []
     let used = fixed + extraBytes
+    let digests = 0
+    let digestBytes = 0
     let count = 0
     for (let step = 0; step < n; step++) {
       const name = names[(first + step) % n]
       const end = step + 1 === n ? start : names[(first + step + 1) % n]
       if (extraNames.has(name)) {
-        if (used + arrayHeaderSize(digests.length + extra.length) + strSize(end) > budget) break
+        if (used + arrayHeaderSize(digests + extraCount) + strSize(end) > budget) break
         count = step + 1
         continue
       }
-      const d = this.state.digestOf(name) as NodeDigest
-      if (used + digestSize(d) + arrayHeaderSize(digests.length + 1 + extra.length) + strSize(end) > budget) break
-      used += digestSize(d)
-      digests.push(d)
+      const size = digestSizeOf(name, this.state.node(name) as NodeStateView)
+      if (used + size + arrayHeaderSize(digests + 1 + extraCount) + strSize(end) > budget) break
+      used += size
+      digestBytes += size
+      digests++
       count = step + 1
     }
-    return { digests, count }
+    return { count, digestBytes }
   }
 
   /** Answers a Syn with the deltas the initiator lacks and the digests of what we lack. */
@@ -283,14 +311,19 @@ export class StateReconciler {
         if (s !== undefined) stale.push(s)
       }
     } else {
-      const inside = this.windowDigests(syn.windowStart, syn.windowEnd)
-      if (windowHash(inside) === syn.summary.hash && inside.length === syn.summary.heartbeats.length) {
-        // Same nodes at the same versions: only the heartbeats are news.
-        for (let i = 0; i < inside.length; i++) this.state.observeDigest({ ...inside[i], heartbeat: syn.summary.heartbeats[i] }, tally)
-      } else {
+      if (!this.summaryMatches(syn.windowStart, syn.windowEnd, syn.summary.hash, syn.summary.heartbeats.length)) {
         // The windows differ and we cannot tell where: offer ours, the initiator sends what we lack in its
         // Ack2 and names what it lacks in its next Syns.
-        for (const d of inside) if (!named.has(d.node)) offered.push(d)
+        for (const d of this.windowDigests(syn.windowStart, syn.windowEnd)) if (!named.has(d.node)) offered.push(d)
+      } else {
+        // Same nodes at the same versions (so the same generations): only the heartbeats are news.
+        const names = this.state.nodeNames()
+        let i = lowerBound(names, syn.windowStart)
+        if (i === names.length) i = 0
+        for (const hb of syn.summary.heartbeats) {
+          this.state.observeHeartbeat(names[i], hb, tally)
+          if (++i === names.length) i = 0
+        }
       }
     }
     // Digests first, at most half the budget when we also have deltas to send, and always leaving room
@@ -402,6 +435,23 @@ export class StateReconciler {
     return out
   }
 
+  /** Whether our nodes in the cyclic window [start, end) are `count` and hash to `hash` (window-summary.ts). */
+  private summaryMatches(start: string, end: string, hash: number, count: number): boolean {
+    const names = this.state.nodeNames()
+    const n = names.length
+    let first = lowerBound(names, start)
+    if (first === n) first = 0
+    const hasher = new WindowHasher()
+    let inside = 0
+    for (let i = 0; i < n; i++) {
+      const name = names[(first + i) % n]
+      if (!inWindow(name, start, end)) break
+      if (++inside > count) return false
+      hasher.add(this.state.summaryHashOf(name) as number)
+    }
+    return inside === count && hasher.value === hash
+  }
+
   /** Records a change of `name` (generation or maxVersion) as the newest recent one. */
   private noteChange(name: NodeName): void {
     this.recent.delete(name)
@@ -426,32 +476,6 @@ function isEmptyDigest(d: NodeDigest): boolean {
   return d.generation === 0 && d.heartbeat === 0 && d.maxVersion === 0 && d.lastGcVersion === 0
 }
 
-/**
- * A 53-bit hash of the (node, generation, maxVersion, lastGcVersion) of `digests` in order (heartbeats
- * left out: they move every round). Two FNV-1a lanes with different offsets, one of 32 bits, one of 21.
- */
-export function windowHash(digests: readonly NodeDigest[]): number {
-  let a = 0x811c9dc5
-  let b = 0x2f6b1a3d
-  const mix = (x: number): void => {
-    a = Math.imul(a ^ x, 0x01000193)
-    b = Math.imul(b ^ x, 0x5bd1e995)
-    b ^= b >>> 15
-  }
-  const num = (v: number): void => {
-    mix(v % 0x100000000)
-    mix(Math.floor(v / 0x100000000))
-  }
-  for (const d of digests) {
-    for (let i = 0; i < d.node.length; i++) mix(d.node.charCodeAt(i))
-    mix(0x10000 + d.node.length)
-    num(d.generation)
-    num(d.maxVersion)
-    num(d.lastGcVersion)
-  }
-  return (b >>> 11) * 0x100000000 + (a >>> 0)
-}
-
 function lowerBound(names: readonly string[], key: string): number {
   let lo = 0
   let hi = names.length
@@ -462,3 +486,10 @@ function lowerBound(names: readonly string[], key: string): number {
   }
   return lo
 }
+
+/** Bytes of the digest of `name` held as `ns` (digestSize without building the digest). */
+function digestSizeOf(name: NodeName, ns: NodeStateView): number {
+  return 1 + strSize(name) + uintSize(ns.generation) + uintSize(ns.heartbeat) + uintSize(ns.maxVersion) + uintSize(ns.lastGcVersion)
+}
+
+export { windowHash } from './window-summary.js'
