@@ -82,3 +82,19 @@ export function resolveOverlaySettings(o: OverlayInput, problems: string[]): { r
   if (hyparview === undefined || plumtree === undefined) return { membership, overlay: undefined }
   return { membership, overlay: Object.freeze({ hyparview, plumtree, joinTimeoutMs }) }
 }
+
+/** What each operation that needs full membership is told to use instead in hyparview mode. */
+const INSTEAD: Readonly<Record<string, string>> = {
+  'user events': 'use broadcasts (node.broadcast, `grapevine broadcast`), which Plumtree delivers to every node',
+  queries: 'no query can reach every member and count their answers here; ask through a broadcast and answer with broadcasts, or run membership: \'swim\'',
+  'consistency levels': "use consistency 'local' (the default): the write spreads over sampled overlay peers and anti-entropy",
+}
+
+/**
+ * The error for an operation that needs full membership (Serf's user events and queries, CRDT
+ * consistency levels) on a node with membership: 'hyparview'. Nothing changed when it is thrown.
+ */
+export function hyparviewRefusal(what: string): ConfigError {
+  const instead = INSTEAD[what] ?? "run the node with membership: 'swim' for this"
+  return new ConfigError([`membership: 'hyparview': ${what} need full membership (Serf rides on SWIM), and this node knows only its overlay neighbours (a partial view); ${instead}`])
+}
