@@ -29,6 +29,7 @@ import { SnapshotWriter, readSnapshot } from './snapshot.js'
 import { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import { logDiscovery, readiness } from './readiness.js'
+import { logOverlay, overlayInfo } from './overlay-agent.js'
 import type { SnapshotData } from './snapshot.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
@@ -114,6 +115,7 @@ export class Agent extends EventEmitter {
       readiness: () => readiness(node, { bootstrap: config.bootstrap, seeds: this.joinState.seeds.length > 0 ? this.joinState.seeds : config.join, stopping: this.stopping !== undefined, join: this.joinState }),
     })
     node.on('discovery', (e) => logDiscovery(log, e))
+    logOverlay(node, log)
     warnSecurityDrops(node, log)
     if (config.eventHandlers.length > 0) this.handlers = new EventHandlers(node, config.eventHandlers, log, { timeoutMs: config.eventHandlerTimeoutMs })
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
@@ -182,6 +184,7 @@ export class Agent extends EventEmitter {
       label: config.label,
       discovery: config.discovery,
       dataDir: config.dataDir,
+      ...(config.membership === 'hyparview' ? { membership: config.membership, overlay: config.overlay } : {}),
     })
     const agent = new Agent(config, node, log, opts, pools)
     try {
@@ -270,6 +273,7 @@ export class Agent extends EventEmitter {
       agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },
       join: { seeds: this.joinState.seeds, attempts: this.joinState.attempts, done: this.joinState.done, lastError: this.joinState.lastError ?? null },
       members: counts,
+      ...(overlayInfo(this.node) === undefined ? {} : { overlay: overlayInfo(this.node) }),
       encryption: this.node.encryption(),
       ...poolsInfo(this.pools),
       stats: {

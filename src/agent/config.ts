@@ -32,6 +32,7 @@
  *   --event-handler [F=]S GRAPEVINE_EVENT_HANDLER (one)   eventHandlers (array of "[FILTER=]SCRIPT", as Serf's)
  *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
  *   --datacenter, --server, --wan-bind, --join-wan, …      datacenter, server, …: see pools-config.ts
+ *   --membership hyparview, --active-view, --passive-view, … membership, overlay: see overlay-config.ts
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
@@ -55,6 +56,9 @@ import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 import { POOL_FILE_FIELDS, resolvePoolConfig } from './pools-config.js'
 import type { AgentPoolConfig, RawPoolFlags } from './pools-config.js'
+import { OVERLAY_FILE_FIELDS, resolveOverlayConfig } from './overlay-config.js'
+import type { RawOverlayFlags } from './overlay-config.js'
+import type { MembershipMode, OverlaySettings } from '../node/index.js'
 import { reservedTagProblems } from '../pools/names.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
@@ -105,12 +109,15 @@ export interface AgentConfig {
   readonly eventHandlerTimeoutMs: number
   /** Datacenter and WAN pool (pools-config.ts); undefined: one plain pool. */
   readonly pools: AgentPoolConfig | undefined
-  /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates). */
+  /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates; off in hyparview mode). */
   readonly coordinates: boolean
+  /** swim (full membership) or hyparview (partial views, Plumtree), with the overlay's settings (overlay-config.ts). */
+  readonly membership: MembershipMode
+  readonly overlay: OverlaySettings | undefined
 }
 
 /** The agent's flags as commander hands them over. */
-export interface RawAgentFlags extends RawPoolFlags {
+export interface RawAgentFlags extends RawPoolFlags, RawOverlayFlags {
   config?: string
   name?: string
   bind?: string
@@ -152,7 +159,7 @@ const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'dataDir', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs',
-  ...POOL_FILE_FIELDS,
+  ...POOL_FILE_FIELDS, ...OVERLAY_FILE_FIELDS,
 ])
 
 /**
@@ -462,8 +469,11 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
 
-  const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems)
+  const { pools, coordinates: swimCoordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems)
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
+  const { membership, overlay } = resolveOverlayConfig(flags, env, file, fileFrom, problems)
+  if (membership === 'hyparview' && pools !== undefined) problems.push(`--membership hyparview: datacenter pools (--datacenter) ride on SWIM's full membership; remove --datacenter or use --membership swim`)
+  const coordinates = swimCoordinates && membership === 'swim'
 
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
   // size; it runs even when other problems were found, so one run reports every mistake. Addresses
@@ -471,7 +481,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   try {
     const bindOk = parseHostPort(bind) !== undefined
     const advertiseOk = advertise !== undefined && bindOk && parseHostPort(advertise, bindPort) !== undefined && !isUnspecified(parseHostPort(advertise, bindPort)!.ip)
-    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi })
+    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi, membership, overlay })
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e
     for (const p of e.problems) {
@@ -484,6 +494,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, pools, coordinates,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, pools, coordinates, membership, overlay,
   }
 }

@@ -32,7 +32,7 @@
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
  * undecodable payloads), coordinate_resets_total. Accusation storms (accusation-metrics.ts):
  * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
- * members_accused_by_many.
+ * members_accused_by_many. With --membership hyparview: the overlay's views, tree and traffic (overlay-metrics.ts).
  */
 import type { Gauge as GaugeType, Registry } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
@@ -40,6 +40,7 @@ import type { SwimStats } from '../swim/stats.js'
 import type { SwimEvent } from '../swim/events.js'
 import { userState } from './member-words.js'
 import { AccusationRecorder, registerAccusationSeries } from './accusation-metrics.js'
+import { registerOverlaySeries } from './overlay-metrics.js'
 
 type Labels = Record<string, string>
 
@@ -295,6 +296,7 @@ export class AgentMetrics {
     ]))
     mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
     registerAccusationSeries(prom, r, this.accusations, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
+    if (node.overlay() !== undefined) registerOverlaySeries(prom, r, () => node.overlay(), (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
 
     return r
   }

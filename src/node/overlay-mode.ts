@@ -64,8 +64,15 @@ export interface OverlayModeOptions {
 export interface OverlayStats {
   readonly active: readonly PeerId[]
   readonly passive: readonly PeerId[]
+  /** How many tree links push payloads (eager) and announce them (lazy), and which peers they are. */
   readonly eager: number
   readonly lazy: number
+  readonly eagerPeers: readonly PeerId[]
+  readonly lazyPeers: readonly PeerId[]
+  /** Plumtree's bounded memory: payloads cached for GRAFTs, ids remembered, messages announced but missing. */
+  readonly cacheSize: number
+  readonly seenSize: number
+  readonly missingSize: number
   readonly hyparview: HyParViewCounters
   readonly plumtree: PlumtreeCounters
   /** Replicated data types over sampled peers: rounds run, messages sent and received. */
@@ -241,6 +248,11 @@ export class OverlayMode {
       passive: this.hv.passiveView(),
       eager: this.tree.eagerPeers().length,
       lazy: this.tree.lazyPeers().length,
+      eagerPeers: this.tree.eagerPeers(),
+      lazyPeers: this.tree.lazyPeers(),
+      cacheSize: this.tree.cacheSize,
+      seenSize: this.tree.seenSize,
+      missingSize: this.tree.missingSize,
       hyparview: this.hv.counters,
       plumtree: this.tree.counters,
       crdt: this.crdt?.counters,
