@@ -30,6 +30,7 @@ import { configureHandlers } from './event-handlers.js'
 import type { EventHandlers } from './event-handlers.js'
 import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import { logDiscovery, readiness } from './readiness.js'
+import { logOverlay, overlayInfo } from './overlay-agent.js'
 import type { SnapshotData } from './snapshot.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
@@ -116,6 +117,7 @@ export class Agent extends EventEmitter {
       readiness: () => readiness(node, { bootstrap: config.bootstrap, seeds: this.joinState.seeds.length > 0 ? this.joinState.seeds : config.join, stopping: this.stopping !== undefined, join: this.joinState }),
     })
     node.on('discovery', (e) => logDiscovery(log, e))
+    logOverlay(node, log)
     warnSecurityDrops(node, log)
     this.handlers = configureHandlers(undefined, node, config, log, false)
     // Serf's `keys` commands change the keyring from the network: keep the keyring file in step.
@@ -184,6 +186,7 @@ export class Agent extends EventEmitter {
       label: config.label,
       discovery: config.discovery,
       dataDir: config.dataDir,
+      ...(config.membership === 'hyparview' ? { membership: config.membership, overlay: config.overlay } : {}),
     })
     const agent = new Agent(config, node, log, opts, pools)
     try {
@@ -272,6 +275,7 @@ export class Agent extends EventEmitter {
       agent: { http: this.httpAddress, profile: this.config.profile, snapshot: this.config.snapshot ?? null, port: this.node.port },
       join: { seeds: this.joinState.seeds, attempts: this.joinState.attempts, done: this.joinState.done, lastError: this.joinState.lastError ?? null },
       members: counts,
+      ...(overlayInfo(this.node) === undefined ? {} : { overlay: overlayInfo(this.node) }),
       encryption: this.node.encryption(),
       ...poolsInfo(this.pools),
       stats: {

@@ -33,6 +33,7 @@
  *   --event-handler-timeout MS GRAPEVINE_EVENT_HANDLER_TIMEOUT eventHandlerTimeoutMs (default 30000)
  *   --event-handler-coalesce MS GRAPEVINE_EVENT_HANDLER_COALESCE eventHandlerCoalesceMs (default 3000, Serf's; 0: none)
  *   --datacenter, --server, --wan-bind, --join-wan, …      datacenter, server, …: see pools-config.ts
+ *   --membership hyparview, --active-view, --passive-view, … membership, overlay: see overlay-config.ts
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
  *
@@ -56,6 +57,9 @@ import { KeyringError, parseKey } from '../wire/keyring.js'
 import { FileTooLargeError, KEYRING_FILE_MAX_BYTES } from './bounded-read.js'
 import { POOL_FILE_FIELDS, resolvePoolConfig } from './pools-config.js'
 import type { AgentPoolConfig, RawPoolFlags } from './pools-config.js'
+import { OVERLAY_FILE_FIELDS, resolveOverlayConfig } from './overlay-config.js'
+import type { RawOverlayFlags } from './overlay-config.js'
+import type { MembershipMode, OverlaySettings } from '../node/index.js'
 import { reservedTagProblems } from '../pools/names.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
@@ -108,12 +112,15 @@ export interface AgentConfig {
   readonly eventHandlerCoalesceMs: number
   /** Datacenter and WAN pool (pools-config.ts); undefined: one plain pool. */
   readonly pools: AgentPoolConfig | undefined
-  /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates). */
+  /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates; off in hyparview mode). */
   readonly coordinates: boolean
+  /** swim (full membership) or hyparview (partial views, Plumtree), with the overlay's settings (overlay-config.ts). */
+  readonly membership: MembershipMode
+  readonly overlay: OverlaySettings | undefined
 }
 
 /** The agent's flags as commander hands them over. */
-export interface RawAgentFlags extends RawPoolFlags {
+export interface RawAgentFlags extends RawPoolFlags, RawOverlayFlags {
   config?: string
   name?: string
   bind?: string
@@ -156,7 +163,7 @@ const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'dataDir', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs', 'eventHandlerCoalesceMs',
-  ...POOL_FILE_FIELDS,
+  ...POOL_FILE_FIELDS, ...OVERLAY_FILE_FIELDS,
 ])
 
 /**
@@ -460,8 +467,11 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
   const eventHandlerCoalesceMs = int(pick('--event-handler-coalesce', flags.eventHandlerCoalesce, 'GRAPEVINE_EVENT_HANDLER_COALESCE', 'eventHandlerCoalesceMs'), 'milliseconds to batch member events for handlers, like 3000 (0 for none)', 3_000, 0)
 
-  const { pools, coordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
+  const { pools, coordinates: swimCoordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
+  const { membership, overlay } = resolveOverlayConfig(flags, env, file, fileFrom, problems)
+  if (membership === 'hyparview' && pools !== undefined) problems.push(`--membership hyparview: datacenter pools (--datacenter) ride on SWIM's full membership; remove --datacenter or use --membership swim`)
+  const coordinates = swimCoordinates && membership === 'swim'
 
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
   // size; it runs even when other problems were found, so one run reports every mistake. Addresses
@@ -469,7 +479,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   try {
     const bindOk = parseHostPort(bind) !== undefined
     const advertiseOk = advertise !== undefined && bindOk && parseHostPort(advertise, bindPort) !== undefined && !isUnspecified(parseHostPort(advertise, bindPort)!.ip)
-    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi })
+    resolveNodeOptions({ name, bind: bindOk ? bind : undefined, advertise: advertiseOk ? advertise : undefined, profile, config: swim, tags, broadcast, state, phi, membership, overlay })
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e
     for (const p of e.problems) {
@@ -482,6 +492,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates, membership, overlay,
   }
 }

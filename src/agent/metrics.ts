@@ -34,7 +34,8 @@
  * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
  * members_accused_by_many. Datacenter pools (pool-metrics.ts, with --datacenter): pool_members{pool,state},
  * pool_relays_total, pool_relay_failovers_total, pool_relays_handled_total, pool_flood_joins_total,
- * pool_wan_servers, pool_wan_soft_failed_servers.
+ * pool_wan_servers, pool_wan_soft_failed_servers. With --membership hyparview: the overlay's views, tree and
+ * traffic (overlay-metrics.ts).
  */
 import type { Gauge as GaugeType, Registry } from 'prom-client'
 import type { CoordinateStats, GrapevineNode, MemberEvent, ProtocolStats } from '../runtime/node/start-node.js'
@@ -44,6 +45,7 @@ import { userState } from './member-words.js'
 import { AccusationRecorder, registerAccusationSeries } from './accusation-metrics.js'
 import { PoolRecorder, registerPoolSeries } from './pool-metrics.js'
 import type { PoolMetricsSource } from './pool-metrics.js'
+import { registerOverlaySeries } from './overlay-metrics.js'
 
 type Labels = Record<string, string>
 
@@ -303,6 +305,7 @@ export class AgentMetrics {
     mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
     registerAccusationSeries(prom, r, this.accusations, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
     if (this.pools !== undefined) registerPoolSeries(prom, r, this.pools, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
+    if (node.overlay() !== undefined) registerOverlaySeries(prom, r, () => node.overlay(), (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))
 
     return r
   }

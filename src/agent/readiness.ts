@@ -2,7 +2,7 @@
  * What the agent answers on GET /health/ready, and how it logs rediscovery rounds.
  *
  *   stopping                          → 503 "leaving the cluster"
- *   a live peer (alive, not us)       → 200 "N live peers"
+ *   a live peer (alive, not us)       → 200 "N live peers" (hyparview: "N live overlay neighbours", the active view)
  *   --bootstrap, or no seeds at all   → 200 "first node (…)": a cluster has to start somewhere
  *   seeds, join not done              → 503 "not joined yet: attempt N failed: …"
  *   joined, no live peer now          → 503 "joined, but no live peer now (…)"
@@ -21,9 +21,11 @@ export interface ReadinessFacts {
 
 export function readiness(node: GrapevineNode, f: ReadinessFacts): Readiness {
   const members = node.members().filter((m) => m.name !== node.name)
-  const livePeers = members.filter((m) => m.state === 'alive').length
+  // membership hyparview: a node knows its overlay neighbours; each active one is a live peer.
+  const neighbours = node.overlay()?.active.length
+  const livePeers = neighbours ?? members.filter((m) => m.state === 'alive').length
   if (f.stopping) return { ready: false, reason: 'leaving the cluster', livePeers }
-  if (livePeers > 0) return { ready: true, reason: `${livePeers} live peer${livePeers === 1 ? '' : 's'}`, livePeers }
+  if (livePeers > 0) return { ready: true, reason: `${livePeers} live ${neighbours === undefined ? 'peer' : 'overlay neighbour'}${livePeers === 1 ? '' : 's'}`, livePeers }
   if (f.bootstrap) return { ready: true, reason: 'first node (--bootstrap), no peer yet', livePeers }
   if (f.seeds.length === 0) return { ready: true, reason: 'first node (no seeds to join), no peer yet', livePeers }
   if (!f.join.done || f.join.contacted === 0) {

@@ -15,6 +15,7 @@ import { keygenCommand, keysCommand } from './client-keys.js'
 import { reachabilityCommand } from './client-reachability.js'
 import { rttCommand } from './client-coordinates.js'
 import { datacentersCommand } from './client-pools.js'
+import { addOverlayAgentFlags, OVERLAY_ENV_HELP, overlayCommand } from './client-overlay.js'
 import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
 import type { RawAgentFlags } from '../agent/config.js'
@@ -127,13 +128,11 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_JOIN_WAN                 --join-wan (comma-separated)
   GRAPEVINE_FLOOD_INTERVAL           --flood-interval
   GRAPEVINE_DISABLE_COORDINATES      --disable-coordinates (true or false)
-Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
+${OVERLAY_ENV_HELP}Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
 `
 
 export function addAgentCommands(program: Command, io: CommandIo): void {
-  program
-    .command('agent')
-    .description('run a Grapevine node with an HTTP API, metrics and structured logs, until SIGINT/SIGTERM')
+  addOverlayAgentFlags(program.command('agent').description('run a Grapevine node with an HTTP API, metrics and structured logs, until SIGINT/SIGTERM'))
     .addHelpText('after', AGENT_ENV_HELP)
     .option('--config <FILE>', 'JSON config file (flags override environment, environment overrides the file)')
     .option('--name <NAME>', 'node name, unique in the cluster (default: host name)')
@@ -224,6 +223,9 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .action(async (flags: ClientFlags & { verbose?: boolean; timeout?: string }) => {
       process.exitCode = await reachabilityCommand(flags, io)
     })
+  clientOptions(program.command('overlay').description('a hyparview agent\'s partial view: active and passive views, broadcast tree, caches and counters')).action(async (flags: ClientFlags) => {
+    process.exitCode = await overlayCommand(flags, io)
+  })
   clientOptions(program.command('datacenters').description('list the datacenters and their servers a running agent knows (WAN-failed servers stay, marked soft-failed)')).action(async (flags: ClientFlags) => {
     process.exitCode = await datacentersCommand(flags, io)
   })

@@ -11,6 +11,7 @@ import { UsageError } from '../core/errors.js'
 import { parseDurationMs } from '../runtime/sim/scenario-values.js'
 import { DEFAULT_HTTP } from '../agent/config.js'
 import { table } from '../output/table.js'
+import { isPartialView, printPartialView } from './partial-view.js'
 
 export interface ClientFlags {
   http?: string
@@ -107,6 +108,7 @@ export async function membersCommand(flags: ClientFlags & { status?: string; nam
   const qs = q.toString()
   const res = await call(target(flags, env), 'GET', `/v1/members${qs ? `?${qs}` : ''}`)
   const members = (await res.json()) as MemberJson[]
+  if (isPartialView(members)) return printPartialView(members, io, flags.json === true), 0
   if (flags.json === true) io.out(JSON.stringify(members, null, 2) + '\n')
   else io.out(table(['NAME', 'ADDRESS', 'STATUS', 'TAGS'], members.map((m) => [m.name, m.address, m.state, tagText(m.tags)])))
   return 0

@@ -9,6 +9,8 @@
  *
  *   flags ──parseOverlaySimFlags──▶ OverlayScenarioOptions ──measured run──▶ report (text or JSON)
  *
+ * A scenario file with `membership: hyparview` runs the same way (runOverlayFileCommand, from scenario-command.ts).
+ *
  * SWIM's flags (--crash, --pause, --partition, --profile, --no-lifeguard, --kv-writes, --membership-only,
  * --workload-window, --plot, --stream-loss) do not apply and are refused by name, as is --fail without
  * this mode. Exit code 0; 1 when a broadcast sent with no failure scheduled missed a live node; 2 on a bad flag.
@@ -20,6 +22,8 @@ import { fail, parseCount, parseDurationMs, parseLatency, parseProbability, pars
 import { formatDurationMs } from '../runtime/sim/steps.js'
 import { formatOverlayReport, runOverlayScenario, type OverlayRunReport, type OverlayScenarioOptions } from '../runtime/sim/overlay-scenario.js'
 import { fileTrace, type RawSimFlags } from './sim-command.js'
+import { parseOverlayScenario } from '../runtime/sim/overlay-file.js'
+import { fileErrorExit } from './datacenters-command.js'
 
 export interface RawOverlayFlags extends RawSimFlags {
   membership?: string
@@ -131,6 +135,29 @@ export function measuredOverlayRun(o: OverlayScenarioOptions): OverlayRunReport 
   return report
 }
 
+const FILE_FLAGS = new Set(['seed', 'json', 'trace'])
+
+/**
+ * `grapevine sim FILE` for a file with `membership: hyparview` (runtime/sim/overlay-file.ts): only --seed,
+ * --json and --trace apply; the file describes everything else. Exit codes as without a file.
+ */
+export async function runOverlayFileCommand(path: string, text: string, raw: RawOverlayFlags, io: CommandIo, randomSeed: () => number): Promise<number> {
+  let scenario: OverlayScenarioOptions
+  let replay: string
+  try {
+    for (const [k, v] of Object.entries(raw)) {
+      if (v !== undefined && !(k === 'lifeguard' && v === true) && !FILE_FLAGS.has(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: not for a hyparview scenario file; the file describes the cluster and its failures (only --seed, --json and --trace apply): change it in ${path}`)
+    }
+    const file = parseOverlayScenario(text, path)
+    const seed = raw.seed !== undefined ? parseSeed(raw.seed) : (file.seed ?? randomSeed())
+    scenario = { ...file.scenario, seed }
+    replay = `grapevine sim ${path} --seed ${seed}`
+  } catch (err) {
+    return fileErrorExit(err, path, io)
+  }
+  return runAndPrint(scenario, replay, raw, io)
+}
+
 export async function runOverlaySimCommand(raw: RawOverlayFlags, io: CommandIo): Promise<number> {
   let cmd: OverlaySimCommand
   try {
@@ -143,15 +170,20 @@ export async function runOverlaySimCommand(raw: RawOverlayFlags, io: CommandIo):
     }
     throw err
   }
+  return runAndPrint(cmd.scenario, cmd.replay, raw, io)
+}
+
+/** Runs, prints (text or --json), and exits 1 when a broadcast missed a live node with no failure scheduled. */
+function runAndPrint(scenario: OverlayScenarioOptions, replay: string, raw: RawOverlayFlags, io: CommandIo): number {
   const trace = raw.trace === undefined ? undefined : fileTrace(raw.trace)
   let report: OverlayRunReport
   try {
-    report = { ...measuredOverlayRun({ ...cmd.scenario, trace: trace?.sink }), replay: cmd.replay }
+    report = { ...measuredOverlayRun({ ...scenario, trace: trace?.sink }), replay }
   } finally {
     trace?.close()
   }
-  io.out((cmd.json ? JSON.stringify(report, null, 2) : formatOverlayReport(report)) + '\n')
-  const missed = (cmd.scenario.fail ?? []).length === 0 ? report.broadcast.perBroadcast.filter((b) => b.reliability < 1).length : 0
+  io.out((raw.json === true ? JSON.stringify(report, null, 2) : formatOverlayReport(report)) + '\n')
+  const missed = (scenario.fail ?? []).length === 0 ? report.broadcast.perBroadcast.filter((b) => b.reliability < 1).length : 0
   if (missed > 0) {
     io.err(`grapevine sim: ${missed} broadcasts missed a live node with no failure scheduled (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
     return 1

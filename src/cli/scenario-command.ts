@@ -4,6 +4,7 @@
  * `grapevine sim` does, with the time series; `--plot FILE.svg|.png` draws them.
  *
  *   grapevine sim examples/two-dc-partition.yaml [--seed S] [--duration TIME] [--json] [--plot F] [--trace F]
+ *   (a file with datacenters: runs in datacenters-command.ts, one with membership: hyparview in overlay-sim-command.ts)
  *
  * The file describes the cluster, so the flags that describe one (--nodes, --profile, --loss, …) are
  * refused with a message saying where to change it instead. `--duration` may shorten (or lengthen)
@@ -24,6 +25,7 @@ import { parseScenario } from '../runtime/sim/scenario-file.js'
 import { FileTooLargeError, SCENARIO_FILE_MAX_BYTES, readBoundedText } from '../agent/bounded-read.js'
 import { basename } from 'node:path'
 import { isDatacentersScenario } from '../runtime/sim/datacenters-file.js'
+import { isOverlayScenario } from '../runtime/sim/overlay-file.js'
 import { fileErrorExit, runDatacentersFileCommand } from './datacenters-command.js'
 
 /** Reads and validates a scenario file; throws ScenarioFileError listing every problem. */
@@ -102,6 +104,7 @@ export async function runScenarioFileCommand(path: string, raw: RawSimFlags, io:
     // A file of several datacenters has its own runner and report (datacenters-command.ts).
     const text = readBoundedText(path, SCENARIO_FILE_MAX_BYTES, 'the scenario file')
     if (isDatacentersScenario(text)) return await runDatacentersFileCommand(path, text, raw, io, randomSeed)
+    if (isOverlayScenario(text)) return await (await import('./overlay-sim-command.js')).runOverlayFileCommand(path, text, raw, io, randomSeed)
   } catch (err) {
     if (!(err instanceof Error && 'code' in err) && !(err instanceof FileTooLargeError)) throw err
     // Unreadable: loadScenarioFile below says why.

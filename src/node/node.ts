@@ -51,7 +51,7 @@ import { CRDT_QUERY, answerCrdtQuery } from './crdt-query.js'
 import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, serfEventId } from './types.js'
 import { PendingQueries, defaultQueryTimeoutMs } from './pending-queries.js'
-import { OverlayMode } from './overlay-mode.js'
+import { OverlayMode, hyparviewRefusal } from './overlay-mode.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
 
 /** Everything a composed node is built from. */
@@ -536,8 +536,8 @@ export class ComposedNode {
       return fn(sealed)
     } finally {
       for (let guard = 0; this.deferred.length > 0 && guard < 10_000; guard++) this.deferred.shift()!(nowMs, sealed)
-      // Whatever the input queued above SWIM (an event, a write, a rumor) wakes idle gossip rounds.
-      this.swim.wakeGossip(nowMs, sealed)
+      // Whatever the input queued above SWIM (an event, a write, a rumor) wakes idle gossip rounds (the overlay's CRDT rounds).
+      this.overlay === undefined ? this.swim.wakeGossip(nowMs, sealed) : this.overlay.wake(nowMs, sealed)
       this.out = prev
     }
   }
@@ -618,7 +618,7 @@ export class ComposedNode {
   }
 
   private requireSerf(what: string): SerfLayer {
-    if (this.serf === undefined) throw new ConfigError([`serf: ${what} need the Serf layer; start the node with serf: true (the default) and without membershipOnly`])
+    if (this.serf === undefined) throw this.overlay !== undefined ? hyparviewRefusal(what) : new ConfigError([`serf: ${what} need the Serf layer; start the node with serf: true (the default) and without membershipOnly`])
     return this.serf
   }
 

@@ -8,7 +8,9 @@
  *                                                        APP(protocol)   ──▶ heardFrom + stack protocol.onMessage
  *   HyParView ── neighbor-up / neighbor-down(cause) / isolated ──▶ Plumtree.neighborUp/Down + node events
  *   Plumtree ── delivered(hops) ──▶ unwrap [name, origin, seq, payload] ──▶ `message` event (via 'grapevine')
+ *                                                        APP(CRDT)       ──▶ heardFrom + OverlayCrdt (overlay-crdt.ts)
  *   timer overlayRound (every state roundIntervalMs) ──▶ StateProtocol.onRound(samplePeers(fanout)) ──▶ APP
+ *   after every input ──▶ wake(): a CRDT round armed when deltas are queued or keys held ──▶ APP(CRDT)
  *   join(seeds) ──▶ JOIN to each seed (at most activeViewSize) ──▶ joinCompleted at the first neighbour,
  *                   or at joinTimeoutMs with the reason
  *   sends ──▶ peer id `ip:port` parsed to an address ──▶ the node's outbox (sealed there)
@@ -33,10 +35,15 @@ import type { PlumtreeCounters } from '../overlay/plumtree.js'
 import type { HyParViewEvent, HyParViewTimer, OverlayOutbox, PeerId, PlumtreeEvent, PlumtreeTimer } from '../overlay/types.js'
 import type { GrapevineStack } from '../stack/create.js'
 import { STATE_PROTOCOL } from '../stack/protocols.js'
+import { CRDT_PROTOCOL } from '../stack/crdt-protocol.js'
+import type { PeerSend } from '../stack/stack.js'
+import { OverlayCrdt } from './overlay-crdt.js'
 import type { SwimStats } from '../swim/stats.js'
 import { MsgpackReader } from '../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../wire/msgpack-writer.js'
 import type { ResolvedOverlay } from './overlay-settings.js'
+
+export { hyparviewRefusal } from './overlay-settings.js'
 import type { NodeEvent, NodeOutbox, OverlayNodeTimer } from './types.js'
 
 export interface OverlayModeOptions {
@@ -57,10 +64,19 @@ export interface OverlayModeOptions {
 export interface OverlayStats {
   readonly active: readonly PeerId[]
   readonly passive: readonly PeerId[]
+  /** How many tree links push payloads (eager) and announce them (lazy), and which peers they are. */
   readonly eager: number
   readonly lazy: number
+  readonly eagerPeers: readonly PeerId[]
+  readonly lazyPeers: readonly PeerId[]
+  /** Plumtree's bounded memory: payloads cached for GRAFTs, ids remembered, messages announced but missing. */
+  readonly cacheSize: number
+  readonly seenSize: number
+  readonly missingSize: number
   readonly hyparview: HyParViewCounters
   readonly plumtree: PlumtreeCounters
+  /** Replicated data types over sampled peers: rounds run, messages sent and received. */
+  readonly crdt: OverlayCrdt['counters'] | undefined
   /** Messages dropped before reaching a protocol, by reason (undecodable, unknown protocol, bad peer id). */
   readonly dropped: Readonly<Record<string, number>>
 }
@@ -89,6 +105,8 @@ function addressOf(peer: PeerId): Address | undefined {
 export class OverlayMode {
   readonly hv: HyParView
   readonly tree: Plumtree
+  /** The replicated data types' transport (undefined without the stack). */
+  readonly crdt: OverlayCrdt | undefined
   private readonly self: PeerId
   private readonly dropped: Record<string, number> = {}
   private out: NodeOutbox | undefined
@@ -104,6 +122,7 @@ export class OverlayMode {
     this.self = addressKey(o.address)
     this.hv = new HyParView({ self: this.self, rng: o.rng, config: o.overlay.hyparview, seeds: (o.seeds ?? []).map(addressKey) })
     this.tree = new Plumtree({ self: this.self, config: o.overlay.plumtree })
+    this.crdt = o.stack === undefined ? undefined : new OverlayCrdt(o.stack.crdt)
     this.hvOut = {
       send: (to, bytes) => this.send(to, bytes),
       schedule: (timer, afterMs) => this.out?.schedule({ kind: 'overlayView', timer }, afterMs),
@@ -183,6 +202,7 @@ export class OverlayMode {
       if (isHyParViewMessage(m)) return this.hv.receive(m, nowMs, this.hvOut)
       this.hv.heardFrom(m.from, nowMs)
       if (isPlumtreeMessage(m)) return this.tree.receive(m, nowMs, this.treeOut)
+      if (m.protocol === CRDT_PROTOCOL && this.crdt !== undefined) return this.crdt.onMessage(m.from, m.payload, nowMs, this.crdtSend)
       const state = this.o.stack?.state
       if (m.protocol !== STATE_PROTOCOL || state === undefined) return this.count('unknown-protocol')
       state.onMessage(m.from, m.payload, nowMs, this.peerSend)
@@ -201,6 +221,8 @@ export class OverlayMode {
           this.pendingJoin = undefined
           out.emit({ type: 'joinCompleted', joinId: t.joinId, contacted: 0, errors: [`no seed answered the JOIN within ${this.o.overlay.joinTimeoutMs} ms`] })
           return
+        case 'overlayCrdtRound':
+          return this.crdt?.round(t.epoch, nowMs, (k) => this.hv.samplePeers(k), this.crdtSend)
         case 'overlayRound': {
           const state = this.o.stack?.state
           if (t.epoch !== this.roundEpoch || state === undefined) return
@@ -209,6 +231,11 @@ export class OverlayMode {
         }
       }
     })
+  }
+
+  /** After every input of the node: arms a CRDT round when there is work (writes, received deltas). */
+  wake(nowMs: number, out: NodeOutbox): void {
+    this.crdt?.wake(nowMs, (epoch, afterMs) => out.schedule({ kind: 'overlayCrdtRound', epoch }, afterMs))
   }
 
   samplePeers(k: number): PeerId[] {
@@ -221,16 +248,22 @@ export class OverlayMode {
       passive: this.hv.passiveView(),
       eager: this.tree.eagerPeers().length,
       lazy: this.tree.lazyPeers().length,
+      eagerPeers: this.tree.eagerPeers(),
+      lazyPeers: this.tree.lazyPeers(),
+      cacheSize: this.tree.cacheSize,
+      seenSize: this.tree.seenSize,
+      missingSize: this.tree.missingSize,
       hyparview: this.hv.counters,
       plumtree: this.tree.counters,
+      crdt: this.crdt?.counters,
       dropped: this.dropped,
     }
   }
 
   // ------------------------------------------------------------------ internals
 
-  private readonly peerSend = (to: string, payload: Uint8Array): boolean =>
-    this.send(to, encodeOverlayMessage({ kind: 'app', from: this.self, protocol: STATE_PROTOCOL, payload }))
+  private readonly peerSend: PeerSend = (to, payload) => this.send(to, encodeOverlayMessage({ kind: 'app', from: this.self, protocol: STATE_PROTOCOL, payload }))
+  private readonly crdtSend: PeerSend = (to, payload) => this.send(to, encodeOverlayMessage({ kind: 'app', from: this.self, protocol: CRDT_PROTOCOL, payload }))
 
   /** Runs `fn` with the outbox the overlay's sinks write to. */
   private with<T>(nowMs: number, out: NodeOutbox, fn: () => T): T {

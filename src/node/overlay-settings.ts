@@ -6,7 +6,8 @@
  *   NodeSettings.membership / .overlay / .serf / .coordinates ──resolveOverlaySettings──▶ ResolvedOverlay | problems
  */
 import { ConfigError } from '../core/errors.js'
-import { resolveHyParViewConfig, resolvePlumtreeConfig } from '../overlay/config.js'
+import { DEFAULT_HYPARVIEW_CONFIG, DEFAULT_PLUMTREE_CONFIG, resolveHyParViewConfig, resolvePlumtreeConfig } from '../overlay/config.js'
+import { didYouMean } from '../core/suggest.js'
 import type { HyParViewConfig, PlumtreeConfig } from '../overlay/config.js'
 
 export type MembershipMode = 'swim' | 'hyparview'
@@ -52,7 +53,7 @@ export function resolveOverlaySettings(o: OverlayInput, problems: string[]): { r
   }
   const s = given as OverlaySettings
   for (const k of Object.keys(s)) {
-    if (k !== 'hyparview' && k !== 'plumtree' && k !== 'joinTimeoutMs') problems.push(`overlay.${k}: not an option; the options are hyparview, plumtree, joinTimeoutMs`)
+    if (k !== 'hyparview' && k !== 'plumtree' && k !== 'joinTimeoutMs') problems.push(`overlay.${k}: not an option${didYouMean(k, ['hyparview', 'plumtree', 'joinTimeoutMs'])}; the options are hyparview, plumtree, joinTimeoutMs`)
   }
   if (membership === 'swim') {
     if (o.overlay !== undefined) problems.push(`overlay: only used with membership: 'hyparview'; add membership: 'hyparview' or remove overlay`)
@@ -67,6 +68,18 @@ export function resolveOverlaySettings(o: OverlayInput, problems: string[]): { r
   }
   let hyparview: HyParViewConfig | undefined
   let plumtree: PlumtreeConfig | undefined
+  for (const [section, defaults] of [['hyparview', DEFAULT_HYPARVIEW_CONFIG], ['plumtree', DEFAULT_PLUMTREE_CONFIG]] as const) {
+    const v: unknown = s[section]
+    if (v === undefined) continue
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      problems.push(`overlay.${section}: expected an object of ${section} settings like { ${Object.keys(defaults)[0]}: ${JSON.stringify(Object.values(defaults)[0])} }, got ${JSON.stringify(v)}`)
+      return { membership, overlay: undefined }
+    }
+    const known = Object.keys(defaults)
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) problems.push(`overlay.${section}.${k}: not a ${section} setting${didYouMean(k, known)}; the settings are ${known.join(', ')}`)
+    }
+  }
   try {
     hyparview = resolveHyParViewConfig(s.hyparview ?? {})
   } catch (e) {
@@ -79,6 +92,23 @@ export function resolveOverlaySettings(o: OverlayInput, problems: string[]): { r
     if (!(e instanceof ConfigError)) throw e
     problems.push(...e.problems.map((p) => `overlay.plumtree.${p}`))
   }
-  if (hyparview === undefined || plumtree === undefined) return { membership, overlay: undefined }
+  if (hyparview === undefined || plumtree === undefined || problems.length > 0) return { membership, overlay: undefined }
   return { membership, overlay: Object.freeze({ hyparview, plumtree, joinTimeoutMs }) }
+}
+
+/** What each operation that needs full membership is told to use instead in hyparview mode. */
+const INSTEAD: Readonly<Record<string, string>> = {
+  'user events': 'use broadcasts (node.broadcast, `grapevine broadcast`), which Plumtree delivers to every node',
+  queries: 'no query can reach every member and count their answers here; ask through a broadcast and answer with broadcasts, or run membership: \'swim\'',
+  'consistency levels': "use consistency 'local' (the default): the write spreads over sampled overlay peers and anti-entropy",
+  'tags (they ride on SWIM\'s member records)': 'give the information as cluster state (node.state.set, `grapevine kv`) instead',
+}
+
+/**
+ * The error for an operation that needs full membership (Serf's user events and queries, CRDT
+ * consistency levels) on a node with membership: 'hyparview'. Nothing changed when it is thrown.
+ */
+export function hyparviewRefusal(what: string): ConfigError {
+  const instead = INSTEAD[what] ?? "run the node with membership: 'swim' for this"
+  return new ConfigError([`membership: 'hyparview': ${what} need full membership (Serf rides on SWIM), and this node knows only its overlay neighbours (a partial view); ${instead}`])
 }

@@ -41,10 +41,12 @@ export type OverlayNodeTimer =
   | { readonly kind: 'overlayRound'; readonly epoch: number }
   /** join() gives up waiting for a first neighbour. */
   | { readonly kind: 'overlayJoin'; readonly joinId: number }
+  /** A round of the replicated data types to sampled peers (node/overlay-crdt.ts). */
+  | { readonly kind: 'overlayCrdtRound'; readonly epoch: number }
 
 export type NodeTimer = SwimTimer | NodeOwnTimer
 
-const OVERLAY_TIMERS = new Set<string>(['overlayView', 'overlayTree', 'overlayRound', 'overlayJoin'])
+const OVERLAY_TIMERS = new Set<string>(['overlayView', 'overlayTree', 'overlayRound', 'overlayJoin', 'overlayCrdtRound'])
 const OWN_TIMERS = new Set<string>(['serfLeaveWait', 'leaveDeadline', 'forceLeaveWait', 'queryDeadline', ...OVERLAY_TIMERS])
 
 /** The overlay's timers among the node's own. */

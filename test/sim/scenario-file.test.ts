@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ScenarioFileError, parseScenario } from '../../src/runtime/sim/scenario-file.js'
 import { isDatacentersScenario, parseDatacentersScenario } from '../../src/runtime/sim/datacenters-file.js'
+import { isOverlayScenario, parseOverlayScenario } from '../../src/runtime/sim/overlay-file.js'
 import { didYouMean } from '../../src/runtime/sim/scenario-reader.js'
 import { loadScenarioFile } from '../../src/cli/scenario-command.js'
 import { runScenarioFileCommand } from '../../src/cli/scenario-command.js'
@@ -53,7 +54,7 @@ test('every problem names the file, the line and the field', () => {
 
 test('bad values, unknown fields and unknown references are each reported', () => {
   const cases: Array<[string, string[]]> = [
-    [`${HEAD}duraton: 30s\ntimeline: []\n`, ['bad.yaml:3: duraton: unknown field (did you mean "duration"?); known fields: name, description, seed, nodes, profile, lifeguard, swim, membershipOnly, duration, settleMax, joinSpread, network, groups, latencyMatrix, stack, workload, timeline']],
+    [`${HEAD}duraton: 30s\ntimeline: []\n`, ['bad.yaml:3: duraton: unknown field (did you mean "duration"?); known fields: name, description, seed, membership, nodes, profile, lifeguard, swim, membershipOnly, duration, settleMax, joinSpread, network, groups, latencyMatrix, stack, workload, timeline']],
     ['nodes: 10\ntimeline: []\n', ['bad.yaml:1: duration: missing; it is required']],
     [`${HEAD}timeline:\n  - { at: 30, do: crash, count: 1 }\n`, ['bad.yaml:4: timeline[0].at: expected a duration like 30s, 500ms or 2m, got "30"']],
     [`${HEAD}timeline:\n  - { at: 2m, do: crash, count: 1 }\n`, ['bad.yaml:4: timeline[0].at: 2m is not within duration 1m; steps happen in the chaos phase (raise duration)']],
@@ -221,11 +222,12 @@ test('shape rules change links between sets, later rules win, and calm turns noi
 
 test('every example scenario file validates', () => {
   const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f))
-  assert.deepEqual(files.sort(), ['flaky-rack.yaml', 'rolling-restart.yaml', 'slow-node.yaml', 'three-datacenters.yaml', 'two-dc-partition.yaml'])
+  assert.deepEqual(files.sort(), ['flaky-rack.yaml', 'hyparview-failure.yaml', 'rolling-restart.yaml', 'slow-node.yaml', 'three-datacenters.yaml', 'two-dc-partition.yaml'])
   for (const f of files) {
     const text = readFileSync(join(EXAMPLES, f), 'utf8')
     // Files of several datacenters have their own reader (test/sim/datacenters-scenario.test.ts).
-    const s = isDatacentersScenario(text) ? parseDatacentersScenario(text, f) : loadScenarioFile(join(EXAMPLES, f))
+    // ...and so do hyparview files (test/overlay/overlay-file.test.ts).
+    const s = isDatacentersScenario(text) ? parseDatacentersScenario(text, f) : isOverlayScenario(text) ? parseOverlayScenario(text, f) : loadScenarioFile(join(EXAMPLES, f))
     assert.equal(s.name, f.replace(/\.ya?ml$/, ''))
     assert.match(readFileSync(join(EXAMPLES, f), 'utf8'), /^(# .+\n)+#\n# What to look for:\n#   - /, `${f} starts with a comment saying what to look for`)
   }

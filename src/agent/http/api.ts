@@ -30,6 +30,8 @@
  *   GET  /v1/members?wan=1, GET /v1/datacenters, POST /v1/event?dc=DC, POST /v1/query?dc=DC: the datacenter
  *                         pools, events and queries relayed to another datacenter (pools.ts)
  *   GET  /v1/coordinates, /v1/coordinates/rtt?a=A&b=B, /v1/coordinates/nearest?k=K: network coordinates (coordinates.ts)
+ *   GET  /v1/overlay      with --membership hyparview: views, tree, counters; /v1/members is the partial view there,
+ *                         and what needs full membership answers 409 naming the mode (overlay.ts)
  *   GET  /metrics         Prometheus text
  *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
  *
@@ -49,6 +51,7 @@ import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
 import { handleCrdtRoute } from './crdt.js'
 import { handleAggregateRoute, listensOnLoopback } from './aggregate.js'
+import { handleOverlayRoute } from './overlay.js'
 import { handleKeysRoute } from './keys.js'
 import { handleCoordinatesRoute } from './coordinates.js'
 import { readEventBody, readQueryBody } from './bodies.js'
@@ -163,6 +166,7 @@ export class HttpApi {
       }
     }
     const url = new URL(req.url ?? '/', 'http://agent')
+    if (handleOverlayRoute(req, res, url, t.node)) return
     if (await handleDataRoute(req, res, url, t.node)) return
     if (await handleCrdtRoute(req, res, url, t.node)) return
     if (await handleAggregateRoute(req, res, url, t.node, t.token !== undefined || listensOnLoopback(this.server))) return

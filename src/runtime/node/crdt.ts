@@ -11,7 +11,7 @@
  *
  * Nothing here is replicated by hand: the protocol is src/replication/ inside the composed node.
  */
-import { ConfigError, CRDT_QUERY, SERF_QUERY_SIZE_LIMIT, crdtKey, decodeReplicationMessage, encodeCrdt, encodeReplicationMessage, parseKey } from '../../node/index.js'
+import { ConfigError, CRDT_QUERY, hyparviewRefusal, SERF_QUERY_SIZE_LIMIT, crdtKey, decodeReplicationMessage, encodeCrdt, encodeReplicationMessage, parseKey } from '../../node/index.js'
 import type { ComposedNode, Crdt, CrdtKind, CrdtKinds, HybridClock, KeyChange, NodeEvent } from '../../node/index.js'
 import type { Driver } from './driver.js'
 import type { CrdtStore } from './crdt-store.js'
@@ -206,7 +206,7 @@ export class NodeCrdt implements CrdtApi {
   }
 
   private async write<K extends CrdtKind>(kind: K, name: string, mutate: Mutate<K>, o: CrdtOptions | undefined): Promise<void> {
-    const level = checkOptions(o)
+    const level = checkOptions(o, this.node.overlay !== undefined)
     let delta: Crdt | undefined
     this.driver.run((now, out) => {
       delta = this.node.crdtWrite((r) => r.write(kind, name, (s, id, clock) => mutate(s, id, clock, Date.now())), now, out)
@@ -224,7 +224,7 @@ export class NodeCrdt implements CrdtApi {
 
   /** Asks members for their state of the key and merges their answers, until `level` answered. */
   private async readWith(kind: CrdtKind, name: string, o: CrdtOptions): Promise<void> {
-    const level = checkOptions(o)
+    const level = checkOptions(o, this.node.overlay !== undefined)
     if (level === 'local') return
     const key = crdtKey(kind, name)
     const payload = encodeReplicationMessage({ kind: 'states', states: [], need: [key] })
@@ -273,8 +273,10 @@ export class NodeCrdt implements CrdtApi {
   }
 }
 
-function checkOptions(o: CrdtOptions | undefined): Consistency {
+/** Checks the options; `partialView`: the node runs membership 'hyparview', where only 'local' can work. */
+function checkOptions(o: CrdtOptions | undefined, partialView: boolean): Consistency {
   const level = o?.consistency ?? 'local'
+  if (partialView && (level === 'majority' || level === 'all')) throw hyparviewRefusal('consistency levels')
   const problems: string[] = []
   if (level !== 'local' && level !== 'majority' && level !== 'all') problems.push(`consistency: expected 'local', 'majority' or 'all', got ${JSON.stringify(level)}`)
   const t = o?.timeoutMs

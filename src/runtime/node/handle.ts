@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import type { Address } from '../../core/types.js'
 import { addressKey } from '../../core/types.js'
-import { ConfigError, MEMBER_EVENT_TYPES, NodeStoppedError, QueryResponseError, SERF_PING_QUERY, decodeTags, serfEventId } from '../../node/index.js'
+import { ConfigError, hyparviewRefusal, MEMBER_EVENT_TYPES, NodeStoppedError, QueryResponseError, SERF_PING_QUERY, decodeTags, serfEventId } from '../../node/index.js'
 import type { ComposedNode, Coordinate, MemberEventType, RttEstimate, MemberInfo, MemberState, NodeEvent, OverlayStats, SwimStats, Tags } from '../../node/index.js'
 import { formatKey } from '../../wire/keyring.js'
 import type { WireSecurity } from '../../wire/security.js'
@@ -250,6 +250,7 @@ export class NodeHandle implements GrapevineNode {
 
   async forceLeave(name: string, opts: { prune?: boolean } = {}): Promise<MemberState> {
     if (typeof name !== 'string' || name.length === 0) throw new ConfigError([`name: expected a member name, got ${JSON.stringify(name)}`])
+    if (this.node.overlay !== undefined) throw hyparviewRefusal('force-leave and member states')
     const known = this.node.member(name)?.state
     if (known === undefined) throw new UnknownMemberError(name)
     if (this.driver.isStopped) return known
@@ -308,10 +309,13 @@ export class NodeHandle implements GrapevineNode {
   }
 
   setTags(tags: Tags): void {
+    // Tags ride on SWIM's member records: with membership 'hyparview' nobody would ever see them.
+    if (this.node.overlay !== undefined) throw hyparviewRefusal('tags (they ride on SWIM\'s member records)')
     this.driver.run((now, out) => this.node.setTags(tags, now, out))
   }
 
   setMeta(meta: Uint8Array): void {
+    if (this.node.overlay !== undefined) throw hyparviewRefusal('tags (they ride on SWIM\'s member records)')
     this.driver.run((now, out) => this.node.setMeta(meta, now, out))
   }
 

@@ -17,13 +17,13 @@
  *     - { at: 60s, do: wan-partition, datacenter: dc3, for: 60s }
  *     - { at: 4m, do: event, from: dc1, to: dc3 }
  */
-import { LineCounter, isMap, isSeq, parseDocument } from 'yaml'
+import { isMap, isSeq } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
 import { datacenterProblem } from '../../pools/names.js'
 import type { DatacentersScenarioOptions, DatacenterStep } from './datacenters-scenario.js'
 import type { DatacenterSpec } from './datacenters.js'
-import { Reader, describe } from './scenario-reader.js'
-import { ScenarioFileError, readSwim } from './scenario-file.js'
+import { describe } from './scenario-reader.js'
+import { ScenarioFileError, openScenarioText, readSwim } from './scenario-file.js'
 import { parseLatency, parseSeed } from './scenario-values.js'
 
 const TOP = ['name', 'description', 'seed', 'duration', 'datacenters', 'lanLatency', 'wanLatency', 'floodInterval', 'wanSwim', 'timeline']
@@ -42,12 +42,7 @@ export function isDatacentersScenario(text: string): boolean {
 }
 
 export function parseDatacentersScenario(text: string, file = 'scenario.yaml'): DatacentersFile {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  const r = new Reader(lines)
-  for (const e of doc.errors) r.problems.push({ line: lines.linePos(e.pos[0]).line, path: '', message: `not valid YAML or JSON: ${e.message.split('\n')[0]}` })
-  if (r.problems.length > 0) throw new ScenarioFileError(file, r.problems)
-  const root = doc.contents as YamlNode | null
+  const { r, root } = openScenarioText(text, file)
   const top = r.fields(root, '', TOP, 'a scenario: a map with datacenters, duration and timeline')
   if (top === undefined) throw new ScenarioFileError(file, r.problems)
   const opt = <T>(k: string, read: (n: YamlNode | null, p: string) => T | undefined): T | undefined => (top.has(k) ? read(top.get(k) ?? null, k) : undefined)

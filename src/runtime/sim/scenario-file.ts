@@ -11,6 +11,7 @@
  *   profile: lan                      # lan | wan | local
  *   duration: 3m                      # the chaos phase; then partitions heal, loss stops, and it settles
  *   membershipOnly: false             # true: SWIM alone on every node (default: the whole stack)
+ *   membership: swim                  # the default; hyparview files have their own fields (overlay-file.ts)
  *   network: { latency: 0.5ms..5ms, loss: 0, duplication: 0, reorder: 0 }   # streamLoss: TCP segments' own
  *   groups: { dc1: node-000..node-029, dc2: [node-030..node-059] }
  *   latencyMatrix:                    # one-way delay inside and between groups, each pair once, both ways
@@ -51,6 +52,20 @@ export class ScenarioFileError extends Error {
   }
 }
 
+/**
+ * Reads scenario text (YAML or JSON) into its root node and a Reader for its problems; throws
+ * ScenarioFileError naming the line when the text is not valid YAML or JSON. The other file languages
+ * (datacenters-file.ts, overlay-file.ts) start here.
+ */
+export function openScenarioText(text: string, file: string): { readonly r: Reader; readonly root: YamlNode | null } {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const r = new Reader(lines)
+  for (const e of doc.errors) r.problems.push({ line: lines.linePos(e.pos[0]).line, path: '', message: `not valid YAML or JSON: ${e.message.split('\n')[0]}` })
+  if (r.problems.length > 0) throw new ScenarioFileError(file, r.problems)
+  return { r, root: doc.contents as YamlNode | null }
+}
+
 /** A validated scenario file. */
 export interface ScenarioFile {
   readonly name: string | undefined
@@ -65,7 +80,7 @@ export interface ScenarioFile {
   readonly scenario: Omit<ScenarioOptions, 'seed'>
 }
 
-const TOP = ['name', 'description', 'seed', 'nodes', 'profile', 'lifeguard', 'swim', 'membershipOnly', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'latencyMatrix', 'stack', 'workload', 'timeline']
+const TOP = ['name', 'description', 'seed', 'membership', 'nodes', 'profile', 'lifeguard', 'swim', 'membershipOnly', 'duration', 'settleMax', 'joinSpread', 'network', 'groups', 'latencyMatrix', 'stack', 'workload', 'timeline']
 /** SWIM settings a file may change: file name, configuration key, kind of value. */
 const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'count' | 'bool']> = [
   ['probeInterval', 'probeIntervalMs', 'duration'],
@@ -127,6 +142,8 @@ export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFil
   const name = opt('name', (n, p) => r.string(n, p))
   const description = opt('description', (n, p) => r.string(n, p))
   const seed = opt('seed', (n, p) => r.parse(n, p, (t, f) => parseSeed(t, f)))
+  // membership: hyparview files are read by overlay-file.ts; here only SWIM's.
+  opt('membership', (n, p) => (r.string(n, p) === 'swim' ? true : r.problem(n, p, `expected swim (this file's default) or hyparview (partial views and Plumtree, the overlay's file language), got ${describe(n)}${didYouMean(String(isScalar(n) ? n.value : ''), ['swim', 'hyparview'])}`)))
   const nodesNode = required('nodes')
   let nodes = top.has('nodes') ? r.count(nodesNode, 'nodes') : undefined
   if (nodes !== undefined && nodes < 2) nodes = r.problem(nodesNode, 'nodes', `expected at least 2 nodes, got ${nodes}`)
