@@ -33,6 +33,7 @@ import type { PlumtreeCounters } from '../overlay/plumtree.js'
 import type { HyParViewEvent, HyParViewTimer, OverlayOutbox, PeerId, PlumtreeEvent, PlumtreeTimer } from '../overlay/types.js'
 import type { GrapevineStack } from '../stack/create.js'
 import { STATE_PROTOCOL } from '../stack/protocols.js'
+import { STATE_DEFAULTS, type StateConfig } from '../state/config.js'
 import type { SwimStats } from '../swim/stats.js'
 import { MsgpackReader } from '../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -47,8 +48,14 @@ export interface OverlayModeOptions {
   readonly overlay: ResolvedOverlay
   /** Addresses rejoined through when isolated (join() adds its seeds too). */
   readonly seeds?: readonly Address[]
-  /** The cluster state protocol rides on the overlay when given. */
-  readonly stack: GrapevineStack | undefined
+  /**
+   * The node's stack, built at the first call (node-parts.ts): the cluster state protocol rides on the
+   * overlay. Called only when a round is due or an APP message arrives, so a node with state rounds
+   * off never builds it.
+   */
+  readonly stack: () => GrapevineStack | undefined
+  /** The node's `state` settings: their roundIntervalMs (default STATE_DEFAULTS') paces the rounds. */
+  readonly state?: Partial<StateConfig>
   /** Where decode failures are counted (the node's stats). */
   readonly stats: SwimStats
 }
@@ -119,7 +126,7 @@ export class OverlayMode {
   start(nowMs: number, out: NodeOutbox): void {
     this.with(nowMs, out, () => {
       this.hv.start(nowMs, this.hvOut)
-      const round = this.o.stack?.state.reconciler.config.roundIntervalMs ?? 0
+      const round = this.o.state?.roundIntervalMs ?? STATE_DEFAULTS.roundIntervalMs
       if (round > 0) out.schedule({ kind: 'overlayRound', epoch: ++this.roundEpoch }, 1 + this.o.rng.int(round))
     })
   }
@@ -183,7 +190,7 @@ export class OverlayMode {
       if (isHyParViewMessage(m)) return this.hv.receive(m, nowMs, this.hvOut)
       this.hv.heardFrom(m.from, nowMs)
       if (isPlumtreeMessage(m)) return this.tree.receive(m, nowMs, this.treeOut)
-      const state = this.o.stack?.state
+      const state = this.o.stack()?.state
       if (m.protocol !== STATE_PROTOCOL || state === undefined) return this.count('unknown-protocol')
       state.onMessage(m.from, m.payload, nowMs, this.peerSend)
     })
@@ -202,8 +209,9 @@ export class OverlayMode {
           out.emit({ type: 'joinCompleted', joinId: t.joinId, contacted: 0, errors: [`no seed answered the JOIN within ${this.o.overlay.joinTimeoutMs} ms`] })
           return
         case 'overlayRound': {
-          const state = this.o.stack?.state
-          if (t.epoch !== this.roundEpoch || state === undefined) return
+          if (t.epoch !== this.roundEpoch) return
+          const state = this.o.stack()?.state
+          if (state === undefined) return
           state.onRound(nowMs, this.hv.samplePeers(Math.max(1, state.reconciler.config.fanout)), this.peerSend)
           out.schedule(t, state.reconciler.config.roundIntervalMs)
         }
