@@ -68,6 +68,11 @@ export interface NodeEnv {
 
 type LeavePhase = 'none' | 'serf' | 'swim' | 'done'
 
+const noProtocols = (): ProtocolStats => ({
+  broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
+  state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
+})
+
 export class ComposedNode {
   readonly name: string
   readonly address: Address
@@ -84,6 +89,8 @@ export class ComposedNode {
   private readonly rng: Rng
   /** SWIM and the stack, built at first use (node-parts.ts). */
   private readonly parts: NodeParts
+  /** What protocolStats() reports when membership-only (counters that stay zero), made at the first read. */
+  private noProtocols: ProtocolStats | undefined
   /** The outbox of the input being handled: where layer callbacks emit. */
   private out: NodeOutbox | undefined
   /** Actions that must run after the current input (a leave intent applied to SWIM, a leave's next phase). */
@@ -96,11 +103,6 @@ export class ComposedNode {
   private stopped = false
   /** Events a layer raised outside any input (a read that touched state); emitted with the next input. */
   private orphans: NodeEvent[] = []
-  /** What protocolStats() reports when membership-only: counters that stay zero. */
-  private readonly noProtocols: ProtocolStats = {
-    broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
-    state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
-  }
 
   constructor(spec: NodeSpec, env: NodeEnv) {
     this.settings = spec
@@ -485,7 +487,7 @@ export class ComposedNode {
   /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them); zeros when membership-only. */
   protocolStats(): ProtocolStats {
     const g = this.stack
-    if (g === undefined) return this.noProtocols
+    if (g === undefined) return (this.noProtocols ??= noProtocols())
     const st = g.state.reconciler.state
     return {
       broadcast: g.broadcasts.engine.counters,

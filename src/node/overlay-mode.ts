@@ -4,7 +4,7 @@
  * and the other protocols (cluster state) send to `samplePeers(k)` instead of the full membership.
  *
  *   packet (opened by the node) ──decodeOverlayMessage──▶ HyParView kinds ──▶ HyParView.receive
- *                                                        Plumtree kinds  ──▶ heardFrom + Plumtree.receive
+ *                                                        Plumtree kinds  ──▶ linkUsedBy (DISCONNECT when one-sided) + Plumtree.receive
  *                                                        APP(protocol)   ──▶ heardFrom + stack protocol.onMessage
  *   HyParView ── neighbor-up / neighbor-down(cause) / isolated ──▶ Plumtree.neighborUp/Down + node events
  *   Plumtree ── delivered(hops) ──▶ unwrap [name, origin, seq, payload] ──▶ `message` event (via 'grapevine')
@@ -188,8 +188,12 @@ export class OverlayMode {
     const m = r.value
     this.with(nowMs, out, () => {
       if (isHyParViewMessage(m)) return this.hv.receive(m, nowMs, this.hvOut)
+      if (isPlumtreeMessage(m)) {
+        // Tree messages presume a link: one we do not hold is one-sided over there and is refused.
+        this.hv.linkUsedBy(m.from, nowMs, this.hvOut)
+        return this.tree.receive(m, nowMs, this.treeOut)
+      }
       this.hv.heardFrom(m.from, nowMs)
-      if (isPlumtreeMessage(m)) return this.tree.receive(m, nowMs, this.treeOut)
       const state = this.o.stack()?.state
       if (m.protocol !== STATE_PROTOCOL || state === undefined) return this.count('unknown-protocol')
       state.onMessage(m.from, m.payload, nowMs, this.peerSend)
