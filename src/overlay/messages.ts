@@ -158,21 +158,9 @@ function fail(reason: DecodeErrorReason, detail: string, offset: number): Decode
   return { ok: false, error: new DecodeError(reason, detail, offset) }
 }
 
-/**
- * Peer ids as decoded, one string per id for the whole process: the same few ids arrive in message
- * after message and sit in every view that holds them, so a node keeps references, not copies (at
- * 10,000 simulated nodes, a kilobyte per node). Bounded: cleared when it reaches PEER_IDS_INTERNED_MAX.
- */
-const internedPeers = new Map<string, PeerId>()
-const PEER_IDS_INTERNED_MAX = 65_536
-
 function peer(r: MsgpackReader, field: string): PeerId {
   const s = r.str(PEER_ID_MAX_BYTES, field)
   if (s.length === 0) r.fail('bad-field', `${field} is empty`)
-  const known = internedPeers.get(s)
-  if (known !== undefined) return known
-  if (internedPeers.size >= PEER_IDS_INTERNED_MAX) internedPeers.clear()
-  internedPeers.set(s, s)
   return s
 }
 
