@@ -1,6 +1,7 @@
 /**
  * THE composed node: one resolved configuration in, SWIM + Serf's layer + Grapevine's stack (broadcasts,
- * cluster state, phi as SWIM's second opinion) + sealing and opening of packets out. Both runtimes drive
+ * cluster state, phi as SWIM's second opinion; SWIM and the stack built at first use by node-parts.ts,
+ * so the overlay mode pays for neither) + sealing and opening of packets out. Both runtimes drive
  * only this; neither builds SWIM's delegate stack itself.
  *
  *   runtime input (nowMs, out) ──▶ open (keys, label) ──▶ Swim.handleX ──▶ delegate: ProtocolStack
@@ -34,7 +35,7 @@ import { SERF_PING_QUERY, SerfLayer, type SerfLayerEvent } from '../serf/serf-la
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
-import { createGrapevineStack, type GrapevineStack, type GrapevineStackOptions } from '../stack/create.js'
+import type { GrapevineStack } from '../stack/create.js'
 import type { CrdtReplicator } from '../replication/replicator.js'
 import { markMeta } from '../stack/envelope.js'
 import type { ClusterState } from '../state/cluster-state.js'
@@ -43,26 +44,17 @@ import { WireSecurity, type RandomBytes } from '../wire/security.js'
 import type { Aead } from '../wire/aead.js'
 import { decodeTags, encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
-import { COORDINATES_SEED_MASK, NetworkCoordinates, coordinateDelegate } from '../coordinates/network-coordinates.js'
+import { COORDINATES_SEED_MASK, NetworkCoordinates } from '../coordinates/network-coordinates.js'
 import type { CoordinateStats, RttEstimate } from '../coordinates/network-coordinates.js'
 import type { Coordinate } from '../coordinates/vivaldi.js'
 import { SealingOutbox } from './sealing.js'
 import { CRDT_QUERY, answerCrdtQuery } from './crdt-query.js'
-import type { ResolvedSettings } from './settings.js'
 import { SERF_BROADCAST_TIMEOUT_MS, isOverlayTimer, isOwnTimer, serfEventId } from './types.js'
 import { PendingQueries, defaultQueryTimeoutMs } from './pending-queries.js'
 import { OverlayMode, hyparviewRefusal } from './overlay-mode.js'
+import { NodeParts, type NodeSpec } from './node-parts.js'
+export type { NodeSpec } from './node-parts.js'
 import type { NodeEvent, NodeOutbox, NodeOwnTimer, NodeTimer, ProtocolStats, QueryOptions, QueryResult, Traffic } from './types.js'
-
-/** Everything a composed node is built from. */
-export interface NodeSpec extends ResolvedSettings {
-  /** The address other members reach us at (the bound one, or the advertised one). */
-  readonly address: Address
-  /** Addresses the reconnect loop retries (join() adds its seeds too). */
-  readonly seeds?: readonly Address[]
-  /** CRDT state reloaded from the data directory (node/crdt-store.ts). */
-  readonly crdtRestore?: GrapevineStackOptions['crdtRestore']
-}
 
 /** What the runtime hands in: the node's randomness. */
 export interface NodeEnv {
@@ -76,23 +68,29 @@ export interface NodeEnv {
 
 type LeavePhase = 'none' | 'serf' | 'swim' | 'done'
 
+const noProtocols = (): ProtocolStats => ({
+  broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
+  state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
+})
+
 export class ComposedNode {
   readonly name: string
   readonly address: Address
-  readonly swim: Swim
   readonly serf: SerfLayer | undefined
-  /** Grapevine's protocols; undefined when membership-only. */
-  readonly stack: GrapevineStack | undefined
   readonly security: WireSecurity
   readonly settings: NodeSpec
   /** Serf's network coordinates; undefined when turned off. */
   readonly coords: NetworkCoordinates | undefined
-  /** HyParView + Plumtree, with `membership: 'hyparview'` (SWIM is then built but never started). */
+  /** HyParView + Plumtree, with `membership: 'hyparview'` (SWIM is then built only if read, and never started). */
   readonly overlay: OverlayMode | undefined
   /** Called with each datagram and stream sent or received, in plaintext, when set (the dashboard's view). */
   onTraffic: ((t: Traffic) => void) | undefined
 
   private readonly rng: Rng
+  /** SWIM and the stack, built at first use (node-parts.ts). */
+  private readonly parts: NodeParts
+  /** What protocolStats() reports when membership-only (counters that stay zero), made at the first read. */
+  private noProtocols: ProtocolStats | undefined
   /** The outbox of the input being handled: where layer callbacks emit. */
   private out: NodeOutbox | undefined
   /** Actions that must run after the current input (a leave intent applied to SWIM, a leave's next phase). */
@@ -105,11 +103,6 @@ export class ComposedNode {
   private stopped = false
   /** Events a layer raised outside any input (a read that touched state); emitted with the next input. */
   private orphans: NodeEvent[] = []
-  /** What protocolStats() reports when membership-only: counters that stay zero. */
-  private readonly noProtocols: ProtocolStats = {
-    broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
-    state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
-  }
 
   constructor(spec: NodeSpec, env: NodeEnv) {
     this.settings = spec
@@ -118,10 +111,9 @@ export class ComposedNode {
     this.rng = env.rng
     const child = (): Rng => new SeededRng(env.rng.u32())
     const swimSeed = env.rng.u32()
-    const swimRng = new SeededRng(swimSeed)
     // Derived, not drawn: turning coordinates on leaves every other stream as it was.
     this.coords = spec.coordinates ? new NetworkCoordinates(spec.name, new SeededRng(swimSeed ^ COORDINATES_SEED_MASK)) : undefined
-    const stackRng = child()
+    const stackSeed = env.rng.u32()
     const nonceRng = env.randomBytes === undefined ? child() : undefined
     if (spec.keyring.enabled && env.aead === undefined) {
       throw new ConfigError(['encryption.keys: keys need an AES-GCM implementation from the runtime; give NodeEnv.aead (the simulator: its `aead` option, nodeAead from grapevine/wire)'])
@@ -130,52 +122,34 @@ export class ComposedNode {
       { keyring: spec.keyring, label: spec.label, verifyIncoming: spec.verifyIncoming, verifyOutgoing: spec.verifyOutgoing, aead: env.aead },
       env.randomBytes ?? ((n) => (nonceRng as Rng).bytes(n)),
     )
-    let swimRef: Swim | undefined
     const keyControl = keyringControl(spec.keyring, () => this.emit({ type: 'keyringChanged' }))
     this.serf = spec.serf
       ? new SerfLayer({
           name: spec.name,
           retransmitMult: spec.config.retransmitMult,
-          clusterSize: () => swimRef?.estimatedClusterSize() ?? 1,
-          tags: () => (swimRef === undefined ? {} : decodeTags(swimRef.localMember().meta)),
+          clusterSize: () => this.parts.builtSwim?.estimatedClusterSize() ?? 1,
+          tags: () => (this.parts.builtSwim === undefined ? {} : decodeTags(this.parts.builtSwim.localMember().meta)),
           onEvent: (e) => this.serfEvent(e),
           // Arrives inside a SWIM input; applied to SWIM right after it.
           onLeaveIntent: (node, prune) => this.defer((now, out) => this.swim.forceLeave(node, prune, now, out)),
           // Serf's key queries (`serf keys …` on an agent): answered from the keyring at once, as Serf does.
           onKeyQuery: (name, payload) => answerKeyQuery(name, payload, keyControl),
           // Serf's name-conflict votes: our record of the name, so a Serf agent that owns it keeps it.
-          member: (name) => swimRef?.member(name),
+          member: (name) => this.parts.builtSwim?.member(name),
         })
       : undefined
-    this.stack = spec.membershipOnly
-      ? undefined
-      : createGrapevineStack({
-          name: spec.name,
-          serf: this.serf,
-          rng: stackRng,
-          generation: spec.generation,
-          broadcast: spec.broadcast,
-          state: spec.state,
-          phi: spec.phi,
-          replication: spec.replication,
-          crdtRestore: spec.crdtRestore,
-          onCrdtChange: (changes) => this.emit({ type: 'crdtChanged', changes }),
-          onAggregateEstimate: (name, estimate) => this.emit({ type: 'aggregateEstimate', name, estimate }),
-          onDelivery: (d) => this.emit({ type: 'message', message: { id: d.id, name: d.name, payload: d.payload, origin: d.origin, hops: d.hops, via: 'grapevine' } }),
-          onStateChange: (event) => this.emit({ type: 'stateChanged', event }),
-          onDrop: (reason) => this.swim.stats.drop(reason),
-        })
-    // memberlist leaves room for the envelope in every packet it packs (spec 4.4).
-    const overhead = this.security.packetOverheadBytes
-    const config: SwimConfig = overhead === 0 ? spec.config : { ...spec.config, packetBytesBudget: spec.config.packetBytesBudget - overhead }
-    this.swim = new Swim({
-      name: spec.name, address: spec.address, config, rng: swimRng, meta: spec.meta, incarnation: spec.incarnation, seeds: spec.seeds,
-      delegate: this.coords === undefined ? this.stack?.stack ?? this.serf : coordinateDelegate(this.stack?.stack ?? this.serf, this.coords),
-    })
-    swimRef = this.swim
+    this.parts = new NodeParts({ spec, swimSeed, stackSeed, serf: this.serf, coords: this.coords, packetOverheadBytes: this.security.packetOverheadBytes, emit: (e) => this.emit(e) })
+    // SWIM runs from start() unless the overlay does: then built now (the stack first, its delegate).
+    if (spec.membership !== 'hyparview') void this.parts.swim
     const o = spec.overlay
-    this.overlay = spec.membership === 'hyparview' && o !== undefined ? new OverlayMode({ ...spec, overlay: o, rng: child(), stack: this.stack, stats: this.swim.stats }) : undefined
+    this.overlay = spec.membership === 'hyparview' && o !== undefined ? new OverlayMode({ ...spec, overlay: o, rng: child(), stack: () => this.stack, builtStack: () => this.parts.builtStack, stats: this.stats }) : undefined
   }
+
+  /** SWIM (with `membership: 'hyparview'` built at the first read, never started). */
+  get swim(): Swim { return this.parts.swim }
+
+  /** Grapevine's protocols; undefined when membership-only (with `membership: 'hyparview'` built at first use). */
+  get stack(): GrapevineStack | undefined { return this.parts.stack }
 
   // ------------------------------------------------------------------ inputs from the network and timers
 
@@ -192,13 +166,13 @@ export class ComposedNode {
     if (this.stopped) return
     const opened = this.security.openPacket(bytes)
     if (!opened.ok) {
-      this.swim.stats.packetsIn++
-      this.swim.stats.bytesIn += bytes.length
+      this.stats.packetsIn++
+      this.stats.bytesIn += bytes.length
       return this.rejected(opened.error, from, out)
     }
     const plain = opened.value
     // The protocol counts what it decodes; the envelope is on the wire too.
-    this.swim.stats.bytesIn += bytes.length - plain.length
+    this.stats.bytesIn += bytes.length - plain.length
     this.onTraffic?.({ direction: 'in', kind: 'packet', peer: from, bytes: plain })
     this.input(nowMs, out, (o) => (this.overlay ?? this.swim).handlePacket(from, plain, nowMs, o))
   }
@@ -208,11 +182,11 @@ export class ComposedNode {
     if (this.stopped) return null
     const sec = this.security
     const opened = sec.openStream(bytes, true)
-    this.swim.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
+    this.stats.streamBytesIn += bytes.length - (opened.ok ? opened.value.length : 0)
     if (!opened.ok) {
       this.rejected(opened.error, from, out)
       const reply = sec.rejectedRequestReply(opened.error)
-      if (reply !== null) this.swim.stats.streamBytesOut += reply.length
+      if (reply !== null) this.stats.streamBytesOut += reply.length
       return reply
     }
     this.onTraffic?.({ direction: 'in', kind: 'stream', peer: from, bytes: opened.value })
@@ -220,7 +194,7 @@ export class ComposedNode {
     if (reply === null) return null
     this.onTraffic?.({ direction: 'out', kind: 'stream', peer: from, bytes: reply })
     const sealed = sec.sealStream(reply, false)
-    this.swim.stats.streamBytesOut += sealed.length - reply.length
+    this.stats.streamBytesOut += sealed.length - reply.length
     return sealed
   }
 
@@ -230,7 +204,7 @@ export class ComposedNode {
     let r = result
     if (result.ok && result.bytes.length > 0) {
       const opened = this.security.openReply(result.bytes)
-      this.swim.stats.streamBytesIn += result.bytes.length - (opened.error === undefined ? opened.bytes.length : 0)
+      this.stats.streamBytesIn += result.bytes.length - (opened.error === undefined ? opened.bytes.length : 0)
       if (opened.error !== undefined) this.rejected(opened.error, this.address, out)
       r = { ok: true, bytes: opened.bytes }
     }
@@ -245,7 +219,7 @@ export class ComposedNode {
   /** A drop the runtime saw before the protocol did (a send that failed, a stream cut): counted and reported. */
   dropped(reason: DropReason, from: Address | undefined, detail: string, out: NodeOutbox): void {
     if (this.stopped) return
-    this.swim.stats.drop(reason)
+    this.stats.drop(reason)
     out.emit({ type: 'dropped', reason, from: from ?? { ip: '0.0.0.0', port: 0 }, detail })
   }
 
@@ -253,7 +227,7 @@ export class ComposedNode {
   shutdown(): void {
     if (this.stopped) return
     this.stopped = true
-    this.swim.shutdown()
+    this.parts.builtSwim?.shutdown()
   }
 
   get isStopped(): boolean { return this.stopped }
@@ -284,7 +258,7 @@ export class ComposedNode {
    * call while leaving does nothing.
    */
   leave(nowMs: number, out: NodeOutbox, timeoutMs?: number): void {
-    if (this.stopped || this.leavePhase !== 'none' || this.swim.isLeaving) return
+    if (this.stopped || this.leavePhase !== 'none' || this.parts.builtSwim?.isLeaving === true) return
     const epoch = ++this.leaveEpoch
     this.input(nowMs, out, (o) => {
       if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
@@ -375,10 +349,10 @@ export class ComposedNode {
 
   /** Broadcasts to every live Grapevine node, delivered here at once (a `message` event). Returns its id. */
   broadcast(name: string, payload: Uint8Array, nowMs: number, out: NodeOutbox): string {
-    const stack = this.requireStack('broadcasts')
+    const stack = this.overlay === undefined ? this.requireStack('broadcasts') : undefined
     if (typeof name !== 'string') throw new ConfigError([`name: expected a string, got ${typeof name}`])
     this.live()
-    return this.input(nowMs, out, (o) => this.overlay?.broadcast(name, payload, nowMs, o) ?? stack.broadcasts.broadcast(name, payload, nowMs).id)
+    return this.input(nowMs, out, (o) => this.overlay?.broadcast(name, payload, nowMs, o) ?? stack!.broadcasts.broadcast(name, payload, nowMs).id)
   }
 
   /**
@@ -429,7 +403,7 @@ export class ComposedNode {
     const problems = tagProblems(tags)
     if (problems.length > 0) throw new ConfigError(problems)
     const meta = encodeTags(tags)
-    this.setMeta(this.stack === undefined ? meta : markMeta(meta), nowMs, out)
+    this.setMeta(this.settings.membershipOnly ? meta : markMeta(meta), nowMs, out)
   }
 
   /** Replaces the raw metadata (at most 512 bytes). */
@@ -460,7 +434,7 @@ export class ComposedNode {
   }
 
   get stats(): SwimStats {
-    return this.swim.stats
+    return this.parts.stats
   }
 
   get config(): SwimConfig {
@@ -511,7 +485,7 @@ export class ComposedNode {
   /** Counters of the broadcast and cluster-state protocols (live objects; metrics read them); zeros when membership-only. */
   protocolStats(): ProtocolStats {
     const g = this.stack
-    if (g === undefined) return this.noProtocols
+    if (g === undefined) return (this.noProtocols ??= noProtocols())
     const st = g.state.reconciler.state
     return {
       broadcast: g.broadcasts.engine.counters,
@@ -527,17 +501,17 @@ export class ComposedNode {
 
   /** Runs one input: sends sealed, layer events into `out`, deferred actions right after. */
   private input<T>(nowMs: number, out: NodeOutbox, fn: (sealed: NodeOutbox) => T): T {
-    const sealed = new SealingOutbox(out, this.security, this.swim.stats, this.onTraffic, (e) => this.admit(e))
+    const sealed = new SealingOutbox(out, this.security, this.stats, this.onTraffic, (e) => this.admit(e))
     const prev = this.out
     this.out = sealed
     if (this.orphans.length > 0) for (const e of this.orphans.splice(0)) sealed.emit(e)
-    this.stack?.stack.setTime(nowMs)
+    this.parts.setTime(nowMs)
     try {
       return fn(sealed)
     } finally {
       for (let guard = 0; this.deferred.length > 0 && guard < 10_000; guard++) this.deferred.shift()!(nowMs, sealed)
       // Whatever the input queued above SWIM (an event, a write, a rumor) wakes idle gossip rounds (the overlay's CRDT rounds).
-      this.overlay === undefined ? this.swim.wakeGossip(nowMs, sealed) : this.overlay.wake(nowMs, sealed)
+      this.overlay === undefined ? this.parts.builtSwim?.wakeGossip(nowMs, sealed) : this.overlay.wake(nowMs, sealed)
       this.out = prev
     }
   }
@@ -604,8 +578,8 @@ export class ComposedNode {
   }
 
   private rejected(err: DecodeError, from: Address, out: NodeOutbox): void {
-    this.swim.stats.decodeError(err.reason)
-    this.swim.stats.drop(err.reason)
+    this.stats.decodeError(err.reason)
+    this.stats.drop(err.reason)
     out.emit({ type: 'dropped', reason: err.reason, from, detail: err.detail })
   }
 

@@ -4,7 +4,7 @@
  * and the other protocols (cluster state) send to `samplePeers(k)` instead of the full membership.
  *
  *   packet (opened by the node) ──decodeOverlayMessage──▶ HyParView kinds ──▶ HyParView.receive
- *                                                        Plumtree kinds  ──▶ heardFrom + Plumtree.receive
+ *                                                        Plumtree kinds  ──▶ linkUsedBy (DISCONNECT when one-sided) + Plumtree.receive
  *                                                        APP(protocol)   ──▶ heardFrom + stack protocol.onMessage
  *   HyParView ── neighbor-up / neighbor-down(cause) / isolated ──▶ Plumtree.neighborUp/Down + node events
  *   Plumtree ── delivered(hops) ──▶ unwrap [name, origin, seq, payload] ──▶ `message` event (via 'grapevine')
@@ -38,6 +38,7 @@ import { STATE_PROTOCOL } from '../stack/protocols.js'
 import { CRDT_PROTOCOL } from '../stack/crdt-protocol.js'
 import type { PeerSend } from '../stack/stack.js'
 import { OverlayCrdt } from './overlay-crdt.js'
+import { STATE_DEFAULTS, type StateConfig } from '../state/config.js'
 import type { SwimStats } from '../swim/stats.js'
 import { MsgpackReader } from '../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -54,8 +55,16 @@ export interface OverlayModeOptions {
   readonly overlay: ResolvedOverlay
   /** Addresses rejoined through when isolated (join() adds its seeds too). */
   readonly seeds?: readonly Address[]
-  /** The cluster state protocol rides on the overlay when given. */
-  readonly stack: GrapevineStack | undefined
+  /**
+   * The node's stack, built at the first call (node-parts.ts): the cluster state protocol rides on the
+   * overlay. Called only when a round is due or an APP message arrives, so a node with state rounds
+   * off never builds it.
+   */
+  readonly stack: () => GrapevineStack | undefined
+  /** The stack if something already built it (a CRDT write does): never builds it. */
+  readonly builtStack: () => GrapevineStack | undefined
+  /** The node's `state` settings: their roundIntervalMs (default STATE_DEFAULTS') paces the rounds. */
+  readonly state?: Partial<StateConfig>
   /** Where decode failures are counted (the node's stats). */
   readonly stats: SwimStats
 }
@@ -106,7 +115,7 @@ export class OverlayMode {
   readonly hv: HyParView
   readonly tree: Plumtree
   /** The replicated data types' transport (undefined without the stack). */
-  readonly crdt: OverlayCrdt | undefined
+  private crdtPart: OverlayCrdt | undefined
   private readonly self: PeerId
   private readonly dropped: Record<string, number> = {}
   private out: NodeOutbox | undefined
@@ -122,7 +131,6 @@ export class OverlayMode {
     this.self = addressKey(o.address)
     this.hv = new HyParView({ self: this.self, rng: o.rng, config: o.overlay.hyparview, seeds: (o.seeds ?? []).map(addressKey) })
     this.tree = new Plumtree({ self: this.self, config: o.overlay.plumtree })
-    this.crdt = o.stack === undefined ? undefined : new OverlayCrdt(o.stack.crdt)
     this.hvOut = {
       send: (to, bytes) => this.send(to, bytes),
       schedule: (timer, afterMs) => this.out?.schedule({ kind: 'overlayView', timer }, afterMs),
@@ -138,7 +146,7 @@ export class OverlayMode {
   start(nowMs: number, out: NodeOutbox): void {
     this.with(nowMs, out, () => {
       this.hv.start(nowMs, this.hvOut)
-      const round = this.o.stack?.state.reconciler.config.roundIntervalMs ?? 0
+      const round = this.o.state?.roundIntervalMs ?? STATE_DEFAULTS.roundIntervalMs
       if (round > 0) out.schedule({ kind: 'overlayRound', epoch: ++this.roundEpoch }, 1 + this.o.rng.int(round))
     })
   }
@@ -200,10 +208,15 @@ export class OverlayMode {
     const m = r.value
     this.with(nowMs, out, () => {
       if (isHyParViewMessage(m)) return this.hv.receive(m, nowMs, this.hvOut)
+      if (isPlumtreeMessage(m)) {
+        // Tree messages presume a link: one we do not hold is one-sided over there and is refused.
+        this.hv.linkUsedBy(m.from, nowMs, this.hvOut)
+        return this.tree.receive(m, nowMs, this.treeOut)
+      }
       this.hv.heardFrom(m.from, nowMs)
-      if (isPlumtreeMessage(m)) return this.tree.receive(m, nowMs, this.treeOut)
-      if (m.protocol === CRDT_PROTOCOL && this.crdt !== undefined) return this.crdt.onMessage(m.from, m.payload, nowMs, this.crdtSend)
-      const state = this.o.stack?.state
+      const crdt = m.protocol === CRDT_PROTOCOL ? this.crdtOf(true) : undefined
+      if (crdt !== undefined) return crdt.onMessage(m.from, m.payload, nowMs, this.crdtSend)
+      const state = this.o.stack()?.state
       if (m.protocol !== STATE_PROTOCOL || state === undefined) return this.count('unknown-protocol')
       state.onMessage(m.from, m.payload, nowMs, this.peerSend)
     })
@@ -222,10 +235,11 @@ export class OverlayMode {
           out.emit({ type: 'joinCompleted', joinId: t.joinId, contacted: 0, errors: [`no seed answered the JOIN within ${this.o.overlay.joinTimeoutMs} ms`] })
           return
         case 'overlayCrdtRound':
-          return this.crdt?.round(t.epoch, nowMs, (k) => this.hv.samplePeers(k), this.crdtSend)
+          return this.crdtOf(false)?.round(t.epoch, nowMs, (k) => this.hv.samplePeers(k), this.crdtSend)
         case 'overlayRound': {
-          const state = this.o.stack?.state
-          if (t.epoch !== this.roundEpoch || state === undefined) return
+          if (t.epoch !== this.roundEpoch) return
+          const state = this.o.stack()?.state
+          if (state === undefined) return
           state.onRound(nowMs, this.hv.samplePeers(Math.max(1, state.reconciler.config.fanout)), this.peerSend)
           out.schedule(t, state.reconciler.config.roundIntervalMs)
         }
@@ -235,7 +249,7 @@ export class OverlayMode {
 
   /** After every input of the node: arms a CRDT round when there is work (writes, received deltas). */
   wake(nowMs: number, out: NodeOutbox): void {
-    this.crdt?.wake(nowMs, (epoch, afterMs) => out.schedule({ kind: 'overlayCrdtRound', epoch }, afterMs))
+    this.crdtOf(false)?.wake(nowMs, (epoch, afterMs) => out.schedule({ kind: 'overlayCrdtRound', epoch }, afterMs))
   }
 
   samplePeers(k: number): PeerId[] {
@@ -255,7 +269,7 @@ export class OverlayMode {
       missingSize: this.tree.missingSize,
       hyparview: this.hv.counters,
       plumtree: this.tree.counters,
-      crdt: this.crdt?.counters,
+      crdt: this.crdtPart?.counters,
       dropped: this.dropped,
     }
   }
@@ -263,6 +277,15 @@ export class OverlayMode {
   // ------------------------------------------------------------------ internals
 
   private readonly peerSend: PeerSend = (to, payload) => this.send(to, encodeOverlayMessage({ kind: 'app', from: this.self, protocol: STATE_PROTOCOL, payload }))
+  /** CRDT replication over the overlay, once the stack exists (`build`: build the stack for it, as a CRDT message arriving does). */
+  private crdtOf(build: boolean): OverlayCrdt | undefined {
+    if (this.crdtPart === undefined) {
+      const stack = build ? this.o.stack() : this.o.builtStack()
+      if (stack !== undefined) this.crdtPart = new OverlayCrdt(stack.crdt)
+    }
+    return this.crdtPart
+  }
+
   private readonly crdtSend: PeerSend = (to, payload) => this.send(to, encodeOverlayMessage({ kind: 'app', from: this.self, protocol: CRDT_PROTOCOL, payload }))
 
   /** Runs `fn` with the outbox the overlay's sinks write to. */

@@ -69,6 +69,8 @@ export interface HyParViewCounters {
   rejoins: number
   /** Links made again to a lost neighbour that answered (partition heal). */
   reconnects: number
+  /** Messages over a link we do not hold, answered with DISCONNECT (see linkUsedBy). */
+  oneSidedLinksRefused: number
   /** Messages dropped as undecodable, by reason. */
   decodeErrors: Record<string, number>
 }
@@ -86,6 +88,7 @@ export class HyParView implements PeerSampling {
     neighborDown: { timeout: 0, disconnect: 0, shutdown: 0, evicted: 0, unreachable: 0 },
     rejoins: 0,
     reconnects: 0,
+    oneSidedLinksRefused: 0,
     decodeErrors: {},
   }
   private readonly rng: Rng
@@ -186,6 +189,27 @@ export class HyParView implements PeerSampling {
     if (i >= 0) this.heardAtMs[i] = nowMs
   }
 
+  /**
+   * A message that presumes a link came from `peer` over another channel (a Plumtree push, IHAVE,
+   * GRAFT or PRUNE): it counts as hearing from it, and when `peer` is not our neighbour (nor the one we
+   * are asking to become one) the link is one-sided over there, so it is told to drop it, as a ping over
+   * such a link is. One-sided links come from a DISCONNECT lost, or overtaken by the accept it followed
+   * (a walk's end takes the new node and evicts it at once); unanswered, the other side pushed every
+   * broadcast over the link for good, a duplicate each time. Returns whether `peer` is a neighbour.
+   */
+  linkUsedBy(peer: PeerId, nowMs: number, out: HyParViewOutbox): boolean {
+    const i = this.active.indexOf(peer)
+    if (i >= 0) {
+      this.heardAtMs[i] = nowMs
+      return true
+    }
+    if (this.running && peer !== this.pendingPeer && peer !== this.self) {
+      this.counters.oneSidedLinksRefused++
+      this.send(out, peer, { kind: 'disconnect', from: this.self, leaving: false })
+    }
+    return false
+  }
+
   /** The runtime could not deliver to `peer` (refused or reset connection): it is down, `unreachable`. */
   sendFailed(peer: PeerId, nowMs: number, out: HyParViewOutbox): void {
     this.lost.delete(peer)
@@ -250,7 +274,10 @@ export class HyParView implements PeerSampling {
         break
       case 'ping':
         // A ping from a peer that is not our neighbour: the link is one-sided; tell it to drop it.
-        if (!this.active.includes(m.from)) this.send(out, m.from, { kind: 'disconnect', from: this.self, leaving: false })
+        if (!this.active.includes(m.from)) {
+          this.counters.oneSidedLinksRefused++
+          this.send(out, m.from, { kind: 'disconnect', from: this.self, leaving: false })
+        }
         break
     }
   }

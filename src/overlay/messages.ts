@@ -99,11 +99,16 @@ export function isPlumtreeMessage(m: OverlayMessage): m is PlumtreeMessage {
 
 const writer = new MsgpackWriter(256)
 
-const HEX = '0123456789abcdef'
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
+const hexCodes: number[] = []
+/** Lower-case hex of `bytes`, built flat in one call (a string grown by += is a rope of pieces until read). */
 export function idToHex(bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] >> 4] + HEX[bytes[i] & 15]
-  return s
+  hexCodes.length = 2 * bytes.length
+  for (let i = 0; i < bytes.length; i++) {
+    hexCodes[2 * i] = HEX_CODES[bytes[i] >> 4]
+    hexCodes[2 * i + 1] = HEX_CODES[bytes[i] & 15]
+  }
+  return String.fromCharCode.apply(null, hexCodes)
 }
 function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length >> 1)

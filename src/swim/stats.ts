@@ -20,21 +20,29 @@ export class SwimStats {
   streamsOut = 0
   streamBytesIn = 0
   streamBytesOut = 0
+  /**
+   * The maps below, made at first use: an empty Map still costs about 180 bytes, and a node of the
+   * overlay mode, simulated by the ten thousand, never fills most of them.
+   */
+  private readonly maps: { [name: string]: Map<string, number> | undefined } = {}
+  private map<K extends string>(name: string): Map<K, number> {
+    return (this.maps[name] ??= new Map()) as Map<K, number>
+  }
   /** UDP messages received, by type name (after unwrapping compound/compress/CRC), and their bytes. */
-  readonly messagesIn = new Map<string, number>()
-  readonly messageBytesIn = new Map<string, number>()
+  get messagesIn(): Map<string, number> { return this.map('messagesIn') }
+  get messageBytesIn(): Map<string, number> { return this.map('messageBytesIn') }
   /** UDP messages sent, by type name, and their bytes. */
-  readonly messagesOut = new Map<string, number>()
-  readonly messageBytesOut = new Map<string, number>()
+  get messagesOut(): Map<string, number> { return this.map('messagesOut') }
+  get messageBytesOut(): Map<string, number> { return this.map('messageBytesOut') }
   /** Stream messages (pushPull, ping, ack, userStream, err) received and sent, by type, and their bytes. */
-  readonly streamMessagesIn = new Map<string, number>()
-  readonly streamMessageBytesIn = new Map<string, number>()
-  readonly streamMessagesOut = new Map<string, number>()
-  readonly streamMessageBytesOut = new Map<string, number>()
+  get streamMessagesIn(): Map<string, number> { return this.map('streamMessagesIn') }
+  get streamMessageBytesIn(): Map<string, number> { return this.map('streamMessageBytesIn') }
+  get streamMessagesOut(): Map<string, number> { return this.map('streamMessagesOut') }
+  get streamMessageBytesOut(): Map<string, number> { return this.map('streamMessageBytesOut') }
   /** Input that could not be decoded, by DecodeError reason (also counted in `dropped`). */
-  readonly decodeErrors = new Map<DecodeErrorReason, number>()
+  get decodeErrors(): Map<DecodeErrorReason, number> { return this.map('decodeErrors') }
   /** Dropped input, by reason (every DropReason: decode error reasons, 'wrong-node', 'conflict', 'bad-vsn', …). */
-  readonly dropped = new Map<DropReason, number>()
+  get dropped(): Map<DropReason, number> { return this.map('dropped') }
   probes = 0
   probeFailures = 0
   acksReceived = 0

@@ -64,6 +64,8 @@ export interface SwimOptions {
    * used, so peers that still hold it dead or suspect accept it at once instead of after a refutation.
    */
   readonly incarnation?: number
+  /** Counters to count into (the composed node's, which exist before SWIM is built); default a fresh set. */
+  readonly stats?: SwimStats
 }
 
 /** Largest node metadata memberlist accepts (MetaMaxSize). */
@@ -74,7 +76,7 @@ export class Swim {
   readonly name: string
   readonly address: Address
   readonly config: SwimConfig
-  readonly stats = new SwimStats()
+  readonly stats: SwimStats
 
   private readonly rng: Rng
   private readonly delegate: SwimDelegate | undefined
@@ -108,6 +110,7 @@ export class Swim {
     this.address = opts.address
     this.config = opts.config
     this.rng = opts.rng
+    this.stats = opts.stats ?? new SwimStats()
     this.delegate = opts.delegate
     this.awareness = new Awareness(opts.config.awarenessMaxMultiplier)
     const addr = ipToBytes(opts.address.ip)

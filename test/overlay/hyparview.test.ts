@@ -192,6 +192,40 @@ test('PING from a node that is not a neighbour is answered with DISCONNECT (a on
   assert.deepEqual(sent(out), [{ to: 'stranger', m: { kind: 'disconnect', from: 'x', leaving: false } }])
 })
 
+test('a tree message over a link we do not hold is answered with DISCONNECT; from a neighbour or from the peer we are asking, it is not', () => {
+  const { hv, out } = node()
+  withActive(hv, out, ['a'])
+  assert.equal(hv.linkUsedBy('a', 500, out), true)
+  assert.equal(out.sent.length, 0)
+  // A one-sided link: b holds x as a neighbour (its DISCONNECT from x was lost or overtaken), x does not.
+  assert.equal(hv.linkUsedBy('b', 500, out), false)
+  assert.deepEqual(sent(out), [{ to: 'b', m: { kind: 'disconnect', from: 'x', leaving: false } }])
+  assert.equal(hv.counters.oneSidedLinksRefused, 1)
+  assert.deepEqual(hv.activeView(), ['a'])
+  out.clear()
+  // The peer a NEIGHBOR request is out to may push before its acceptance arrives: not refused.
+  withPassive(hv, out, ['p'])
+  give(hv, out, { kind: 'disconnect', from: 'a', leaving: false })
+  const asked = sent(out).find((s) => s.m.kind === 'neighbor')?.to
+  assert.ok(asked !== undefined)
+  out.clear()
+  assert.equal(hv.linkUsedBy(asked, 600, out), false)
+  assert.equal(out.sent.length, 0)
+})
+
+test('a one-sided link ends at its first tree message: the holder drops it on the DISCONNECT and asks a backup instead', () => {
+  const x = node('x')
+  const y = node('y', [], 2)
+  withActive(y.hv, y.out, ['x', 'c'])
+  withPassive(y.hv, y.out, ['d'])
+  // x never took y; y pushes to x, x refuses, y drops the link with cause disconnect and repairs.
+  assert.equal(x.hv.linkUsedBy('y', 100, x.out), false)
+  for (const s of x.out.sent) y.hv.handleMessage(s.bytes, 110, y.out)
+  assert.deepEqual(y.hv.activeView(), ['c'])
+  assert.deepEqual(y.out.events, [{ type: 'neighbor-down', peer: 'x', cause: 'disconnect' }])
+  assert.ok(sent(y.out).some((s) => s.m.kind === 'neighbor'))
+})
+
 test('keep-alive: a silent neighbour times out, the cause is timeout, and an empty view asks a backup at high priority', () => {
   const { hv, out } = node()
   withActive(hv, out, ['a'])

@@ -60,7 +60,7 @@ export interface BroadcastRecord {
 }
 
 type Ev =
-  | { readonly k: 0; readonly to: number; readonly bytes: Uint8Array; readonly ch: number }
+  | { readonly k: 0; readonly from: number; readonly to: number; readonly bytes: Uint8Array; readonly ch: number }
   | { readonly k: 1; readonly node: number; readonly timer: HyParViewTimer }
   | { readonly k: 2; readonly node: number; readonly ch: number; readonly timer: PlumtreeTimer }
   | { readonly k: 3; readonly node: number; readonly peer: string }
@@ -225,7 +225,12 @@ export class OverlaySim {
       case 0:
         if (this.alive[e.to] !== 1) return
         if (e.ch === 0) this.hv[e.to].handleMessage(e.bytes, this.nowMs, this.hvSinks[e.to])
-        else this.layers[e.to][e.ch - 1].handleMessage(e.bytes, this.nowMs, this.layerSinks[e.to][e.ch - 1])
+        else {
+          // As the composed node does (node/overlay-mode.ts): a tree message over a link the receiver does
+          // not hold is answered with DISCONNECT, so one-sided links end.
+          this.hv[e.to].linkUsedBy(String(e.from), this.nowMs, this.hvSinks[e.to])
+          this.layers[e.to][e.ch - 1].handleMessage(e.bytes, this.nowMs, this.layerSinks[e.to][e.ch - 1])
+        }
         return
       case 1:
         if (this.alive[e.node] === 1) this.hv[e.node].handleTimer(e.timer, this.nowMs, this.hvSinks[e.node])
@@ -253,7 +258,7 @@ export class OverlaySim {
       this.queue.push(this.nowMs + rtt, { k: 3, node: from, peer: toId })
       return
     }
-    for (let c = 0; c < copies; c++) this.queue.push(this.nowMs + this.network.delays[c], { k: 0, to, bytes, ch })
+    for (let c = 0; c < copies; c++) this.queue.push(this.nowMs + this.network.delays[c], { k: 0, from, to, bytes, ch })
   }
 
   private hvSink(i: number): OverlayOutbox<HyParViewTimer, HyParViewEvent> {
