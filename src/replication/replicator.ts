@@ -195,8 +195,11 @@ export class CrdtReplicator {
    * `antiEntropyAtMs` if there are keys to compare, else not at all (an idle node does not wake).
    */
   nextRoundMs(nowMs: number, antiEntropyAtMs: number | undefined): number | undefined {
-    if (this.queue.size > 0 || this.large.length > 0 || this.reassembly.size > 0) return nowMs
-    return this.entries.size > 0 ? antiEntropyAtMs : undefined
+    if (this.queue.size > 0 || this.large.length > 0 || this.reassembly.size > 0 || this.startedMs === undefined) return nowMs
+    // Folds run in rounds: a pending one wants its round when foldAfterMs has passed.
+    const foldAtMs = this.foldCandidates.size > 0 ? Math.max(nowMs, this.startedMs + this.config.foldAfterMs) : undefined
+    if (this.entries.size === 0) return foldAtMs
+    return foldAtMs === undefined || antiEntropyAtMs === undefined ? antiEntropyAtMs ?? foldAtMs : Math.min(foldAtMs, antiEntropyAtMs)
   }
 
   // ------------------------------------------------------------------ writes
