@@ -43,7 +43,8 @@ test('bad overlay settings are named with where they came from and the fix', () 
   assert.match(problems({}, {}, { overlya: {} }), /unknown field "overlya" \(did you mean "overlay"\?\)/)
 })
 
-const FAST_OVERLAY = { membership: 'hyparview', overlay: { hyparview: { keepAliveIntervalMs: 200, keepAliveTimeoutMs: 1000, shuffleIntervalMs: 1000, neighborRequestTimeoutMs: 300 } } }
+// Generous timeouts: on a loaded machine a 1 s keep-alive timeout dropped live neighbours between two checks.
+const FAST_OVERLAY = { membership: 'hyparview', overlay: { hyparview: { keepAliveIntervalMs: 200, keepAliveTimeoutMs: 5000, shuffleIntervalMs: 1000, neighborRequestTimeoutMs: 2000 } } }
 
 async function json(a: Agent, path: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url(a, path), init)

@@ -79,7 +79,7 @@ test('an agent whose seed name does not resolve is not ready, says why, keeps re
 
 test('readiness: leaving, bootstrap, and a joined node that lost every peer', () => {
   const member = (name: string, state: Member['state']): Member => ({ name, state }) as Member
-  const fake = (members: Member[]): GrapevineNode => ({ name: 'me', members: () => members }) as unknown as GrapevineNode
+  const fake = (members: Member[]): GrapevineNode => ({ name: 'me', members: () => members, overlay: () => undefined }) as unknown as GrapevineNode
   const joined = { attempts: 1, done: true, contacted: 1 }
   const alone = fake([member('me', 'alive')])
   assert.deepEqual(readiness(alone, { bootstrap: false, seeds: ['dns://x'], stopping: true, join: joined }), { ready: false, reason: 'leaving the cluster', livePeers: 0 })
