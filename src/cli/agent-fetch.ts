@@ -17,8 +17,8 @@
  */
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
-import { readFileSync } from 'node:fs'
 import { AGENT_PACKAGE, MissingPackageError } from '../core/optional-package.js'
+import { libraryVersion } from './package-version.js'
 
 /** Set (to anything but empty) in the environment of the fetched run, so a broken agent install cannot loop. */
 export const FETCHED_ENV = 'GRAPEVINE_AGENT_FETCHED'
@@ -28,13 +28,6 @@ export const FETCH_ENV = 'GRAPEVINE_AGENT_FETCH'
 export const SPEC_ENV = 'GRAPEVINE_AGENT_SPEC'
 
 export type FetchPolicy = { readonly fetch: true; readonly spec: string } | { readonly fetch: false; readonly reason: string }
-
-/** This library's version, read from its package.json (the agent fetched is the same version). */
-export function libraryVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-  if (typeof pkg.version !== 'string') throw new Error('the grapevine package.json has no version')
-  return pkg.version
-}
 
 /** Whether a library-only install runs the command through npm exec, and with which package spec. */
 export function fetchPolicy(env: NodeJS.ProcessEnv, version: string): FetchPolicy {

@@ -12,7 +12,6 @@
  * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
  */
 import { randomInt } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_BASE_PORT, HTTP_OFFSET } from '../demo/ports.js'
 import type { DemoProfile } from '../demo/cluster.js'
@@ -25,6 +24,7 @@ import type { RawSimFlags } from './sim-command.js'
 import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
 import { MissingPackageError } from '../core/optional-package.js'
+import { libraryVersion } from './package-version.js'
 import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
 
 const io: CommandIo = {
@@ -34,8 +34,7 @@ const io: CommandIo = {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }
-    return pkg.version ?? '0.0.0'
+    return libraryVersion()
   } catch {
     return '0.0.0'
   }

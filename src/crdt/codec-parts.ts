@@ -170,14 +170,18 @@ export function readDotMapBody<V>(
   return { ctx, stores }
 }
 
-export function writeFloors(w: MsgpackWriter, floors: GenerationFloors): void {
-  const list = floors.entries()
-  w.arrayHeader(list.length)
-  for (const [name, g] of list) {
+/** [[name, number] ...]: floors' (name, generation), and the replication messages' (key, hash) or (origin, seq). */
+export function writeNamedNumbers(w: MsgpackWriter, pairs: ReadonlyArray<readonly [string, number]>): void {
+  w.arrayHeader(pairs.length)
+  for (const [name, n] of pairs) {
     w.arrayHeader(2)
     w.str(name)
-    w.uint(g)
+    w.uint(n)
   }
+}
+
+export function writeFloors(w: MsgpackWriter, floors: GenerationFloors): void {
+  writeNamedNumbers(w, floors.entries())
 }
 
 export function readFloors(r: MsgpackReader): GenerationFloors {

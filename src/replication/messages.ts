@@ -17,6 +17,7 @@ import type { DecodeResult } from '../wire/decode-error.js'
 import { decodeFail, decodeOk, toDecodeError } from '../wire/decode-error.js'
 import { MsgpackReader } from '../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../wire/msgpack-writer.js'
+import { writeNamedNumbers } from '../crdt/codec-parts.js'
 
 /** Longest key (kind/name) in UTF-8 bytes. */
 export const KEY_MAX_BYTES = 512
@@ -82,7 +83,7 @@ export function encodeReplicationMessage(m: ReplicationMessage): Uint8Array {
     case 'digest':
       w.arrayHeader(5)
       for (const v of [kinds.digest, m.first, m.last, m.complete]) w.value(v)
-      writePairs(w, m.hashes)
+      writeNamedNumbers(w, m.hashes)
       break
     case 'states':
       w.arrayHeader(3)
@@ -101,19 +102,10 @@ function writeKeyState(w: MsgpackWriter, s: KeyState): void {
   w.arrayHeader(4)
   w.str(s.key)
   w.bytes(s.state)
-  writePairs(w, s.seqs)
+  writeNamedNumbers(w, s.seqs)
   w.bool(s.want)
 }
 
-/** [[name, number] ...]: a digest's (key, hash) or a key's (origin, seq). */
-function writePairs(w: MsgpackWriter, pairs: ReadonlyArray<readonly [string, number]>): void {
-  w.arrayHeader(pairs.length)
-  for (const [name, n] of pairs) {
-    w.arrayHeader(2)
-    w.str(name)
-    w.uint(n)
-  }
-}
 
 /** Encoded size of one state batch entry (what a batch adds per key). */
 export function keyStateSize(s: KeyState): number {
