@@ -128,6 +128,7 @@ export class ComposedNode {
           name: spec.name,
           retransmitMult: spec.config.retransmitMult,
           clusterSize: () => this.parts.builtSwim?.estimatedClusterSize() ?? 1,
+          distinctPeers: spec.config.distinctBroadcastPeers ? () => this.parts.builtSwim?.livePeerCount() ?? 0 : undefined,
           tags: () => (this.parts.builtSwim === undefined ? {} : decodeTags(this.parts.builtSwim.localMember().meta)),
           onEvent: (e) => this.serfEvent(e),
           // Arrives inside a SWIM input; applied to SWIM right after it.

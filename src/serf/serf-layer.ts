@@ -67,6 +67,11 @@ export interface SerfLayerOptions {
   readonly retransmitMult: number
   /** memberlist's NumMembers: the cluster size the retransmit limit scales with. */
   readonly clusterSize: () => number
+  /**
+   * Live members other than us (alive or suspect), for distinct-peer broadcasts (SwimConfig's
+   * distinctBroadcastPeers); absent or 0: memberlist's rule, a transmit per packet whoever receives it.
+   */
+  readonly distinctPeers?: () => number
   /** Receives layer events; called synchronously inside delegate calls. */
   readonly onEvent?: (e: SerfLayerEvent) => void
   /**
@@ -171,7 +176,7 @@ export class SerfLayer implements SwimDelegate {
     this.queryClock.increment()
     this.asked.set(`${lTime}/${q.id}`, { deadlineMs: q.nowMs + q.timeoutMs, acks: new Set(), responses: new Set() })
     if (this.asked.size > SERF_QUERY_BUFFER) this.asked.delete(this.asked.keys().next().value as string)
-    this.events.queue(`e${this.eventSeq++}`, bytes)
+    this.events.queue(`e${this.eventSeq++}`, bytes, undefined, this.originTransmits())
     q.onSent?.(lTime)
     // Serf handles its own query as any member does (serf.go Query → handleQuery): the filters decide
     // whether we ack it and whether our handlers see it. Marks it seen, so copies gossiped back are duplicates.
@@ -200,7 +205,7 @@ export class SerfLayer implements SwimDelegate {
     const lTime = this.clock.time()
     this.clock.witness(lTime)
     this.setStatus(this.name, lTime)
-    this.intents.queue(this.name, encodeSerfMessage({ type: 'join', lTime, node: this.name }))
+    this.intents.queue(this.name, encodeSerfMessage({ type: 'join', lTime, node: this.name }), undefined, this.originTransmits())
   }
 
   /**
@@ -213,7 +218,7 @@ export class SerfLayer implements SwimDelegate {
     const lTime = this.clock.time()
     this.clock.increment()
     this.setStatus(this.name, lTime)
-    this.intents.queue(this.name, encodeSerfMessage({ type: 'leave', lTime, node: this.name, prune: false }), (reason) => onSent?.(reason === 'sent'))
+    this.intents.queue(this.name, encodeSerfMessage({ type: 'leave', lTime, node: this.name, prune: false }), (reason) => onSent?.(reason === 'sent'), this.originTransmits())
   }
 
   /**
@@ -226,7 +231,7 @@ export class SerfLayer implements SwimDelegate {
     const lTime = this.clock.time()
     this.clock.increment()
     this.handleLeaveIntent(lTime, node, prune)
-    this.intents.queue(node, encodeSerfMessage({ type: 'leave', lTime, node, prune }), (reason) => onSent?.(reason === 'sent'))
+    this.intents.queue(node, encodeSerfMessage({ type: 'leave', lTime, node, prune }), (reason) => onSent?.(reason === 'sent'), this.originTransmits())
   }
 
   /**
@@ -246,7 +251,7 @@ export class SerfLayer implements SwimDelegate {
     }
     this.eventClock.increment()
     this.recordEvent(lTime, name, payload, coalesce, true)
-    this.events.queue(`e${this.eventSeq++}`, bytes)
+    this.events.queue(`e${this.eventSeq++}`, bytes, undefined, this.originTransmits())
     return lTime
   }
 
@@ -336,12 +341,27 @@ export class SerfLayer implements SwimDelegate {
     else queue.queue(msg.node, copy)
   }
 
-  getBroadcasts(overheadBytes: number, limitBytes: number): Uint8Array[] {
+  /**
+   * Transmits of a broadcast we originate, with distinct peers: in a cluster small enough that every live
+   * peer is at most twice the retransmit limit, one to each peer (so each gets it from us, whatever the
+   * relays do); else the limit, as memberlist. Relayed copies always get the limit.
+   */
+  private originTransmits(): number | undefined {
+    if (this.opts.distinctPeers === undefined) return undefined
+    const peers = this.opts.distinctPeers()
     const limit = retransmitLimit(this.opts.retransmitMult, Math.max(1, this.opts.clusterSize()))
-    const msgs = this.intents.take(overheadBytes, limitBytes, limit)
+    return peers > limit && peers <= 2 * limit ? peers : undefined
+  }
+
+  /** Broadcasts for a packet to `toName` (when known: distinct-peer takes, see `distinctPeers`). */
+  getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[] {
+    if (this.intents.size === 0 && this.events.size === 0) return []
+    const limit = retransmitLimit(this.opts.retransmitMult, Math.max(1, this.opts.clusterSize()))
+    const distinct = toName === undefined || this.opts.distinctPeers === undefined ? 0 : Math.min(limit, this.opts.distinctPeers())
+    const msgs = this.intents.take(overheadBytes, limitBytes, limit, toName, distinct)
     let used = 0
     for (const m of msgs) used += m.length + overheadBytes
-    if (limitBytes - used > overheadBytes) msgs.push(...this.events.take(overheadBytes, limitBytes - used, limit))
+    if (limitBytes - used > overheadBytes) msgs.push(...this.events.take(overheadBytes, limitBytes - used, limit, toName, distinct))
     return msgs
   }
 

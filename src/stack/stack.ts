@@ -151,7 +151,7 @@ export class ProtocolStack implements SwimDelegate {
   }
 
   getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string, riding = false): Uint8Array[] {
-    const out = this.opts.serf?.getBroadcasts(overheadBytes, limitBytes) ?? []
+    const out = this.opts.serf?.getBroadcasts(overheadBytes, limitBytes, toName) ?? []
     if (toName === undefined || this.protocols.size === 0 || !this.isPeer(toName)) return out
     let left = limitBytes
     for (const b of out) left -= b.length + overheadBytes

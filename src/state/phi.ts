@@ -132,6 +132,15 @@ export const PHI_DEFAULTS: PhiConfig = {
   vetoMaxMs: 60_000,
 }
 
+/**
+ * φ accuses (phiEarlySuspect, phiOnly) only a member whose window holds this many measured intervals
+ * besides the two bootstrap seeds. Before that, φ rests on firstHeartbeatEstimateMs, and where heartbeats
+ * really come slower than the estimate (rare probes carry them), the first gaps looked like silences: 3 of
+ * 8 seeds of a 12-node simulation with 10 s probes had a live member accused 10–14 s after joining. SWIM's
+ * own probes decide until then.
+ */
+export const PHI_ACCUSE_MIN_INTERVALS = 8
+
 const PHI_MODES: readonly PhiCombineMode[] = ['swimOnly', 'phiVeto', 'phiEarlySuspect', 'phiOnly']
 
 /** Every problem in `config`, each naming the field, the requirement and the fix; empty when valid. */
@@ -447,6 +456,7 @@ export class PhiSecondOpinion {
       const d = this.registry.detector(name)
       const last = d?.lastHeartbeatMs
       if (d === undefined || last === undefined || this.accusedAt.get(name) === last) continue
+      if (d.sampleCount < PHI_ACCUSE_MIN_INTERVALS + 2) continue
       if (d.phi(nowMs) < this.config.threshold) continue
       this.accusedAt.set(name, last)
       out.push(name)

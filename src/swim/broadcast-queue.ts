@@ -5,6 +5,9 @@
  * - A new broadcast about the same name (a node) replaces the queued one: newer state invalidates older.
  * - Selection: fewest transmits first; within a transmit count, the largest that still fits; ties go to
  *   the newest. Each pick costs len + overhead. An item is retired when transmits reach the limit.
+ * - Distinct peers (optional, per take): given the packet's destination and a count d, an item already
+ *   sent to that destination is skipped (it keeps its transmits) until it has gone to d distinct ones
+ *   (or its own minTransmits, when larger: a broadcast that should reach that many peers itself).
  * - Bounded: beyond `maxItems`, the most-transmitted (then smallest, oldest) items are dropped and counted.
  *
  * Layout: one bucket per transmit count, each kept sorted by (size desc, id desc), so a take walks the
@@ -16,6 +19,10 @@ export interface QueuedBroadcast {
   readonly bytes: Uint8Array
   readonly id: number
   transmits: number
+  /** The destinations it went to, while fewer than the take's distinct count (distinct-peer takes only). */
+  sentTo?: string[]
+  /** At least this many transmits, whatever the take's limit (and, in distinct-peer takes, this many distinct peers). */
+  readonly minTransmits?: number
   /** Called when the broadcast is retired (sent limit times), replaced or dropped. */
   readonly onDone?: (reason: 'sent' | 'replaced' | 'dropped') => void
 }
@@ -33,7 +40,7 @@ export class BroadcastQueue {
     return this.count
   }
 
-  queue(name: string, bytes: Uint8Array, onDone?: QueuedBroadcast['onDone']): void {
+  queue(name: string, bytes: Uint8Array, onDone?: QueuedBroadcast['onDone'], minTransmits?: number): void {
     const old = this.byName.get(name)
     if (old) {
       this.removeFromBucket(old)
@@ -41,15 +48,18 @@ export class BroadcastQueue {
       this.count--
       old.onDone?.('replaced')
     }
-    const item: QueuedBroadcast = { name, bytes, id: this.nextId++, transmits: 0, onDone }
+    const item: QueuedBroadcast = { name, bytes, id: this.nextId++, transmits: 0, onDone, minTransmits }
     this.byName.set(name, item)
     this.insert(item)
     this.count++
     if (this.count > this.maxItems) this.prune()
   }
 
-  /** Picks broadcasts fitting in limitBytes, each costing its length + overheadBytes. */
-  take(overheadBytes: number, limitBytes: number, transmitLimit: number): Uint8Array[] {
+  /**
+   * Picks broadcasts fitting in limitBytes, each costing its length + overheadBytes. With `dest` and
+   * `distinct` > 0, items already sent to `dest` are passed over until they reached `distinct` peers.
+   */
+  take(overheadBytes: number, limitBytes: number, transmitLimit: number, dest?: string, distinct = 0): Uint8Array[] {
     if (this.count === 0) return []
     const picked: QueuedBroadcast[] = []
     let used = 0
@@ -59,6 +69,10 @@ export class BroadcastQueue {
       let i = firstFitting(bucket, limitBytes - used - overheadBytes, 0)
       while (i < bucket.length) {
         const item = bucket[i]
+        if (distinct > 0 && dest !== undefined && item.sentTo !== undefined && item.sentTo.length < Math.max(distinct, item.minTransmits ?? 0) && item.sentTo.includes(dest)) {
+          i = firstFitting(bucket, limitBytes - used - overheadBytes, i + 1)
+          continue
+        }
         used += item.bytes.length + overheadBytes
         picked.push(item)
         if (limitBytes - used < overheadBytes + 1) break scan
@@ -68,6 +82,12 @@ export class BroadcastQueue {
     if (picked.length === 0) return []
     const out: Uint8Array[] = new Array<Uint8Array>(picked.length)
     for (let k = 0; k < picked.length; k++) out[k] = picked[k].bytes
+    if (distinct > 0 && dest !== undefined) {
+      for (const item of picked) {
+        const sent = (item.sentTo ??= [])
+        if (sent.length < Math.max(distinct, item.minTransmits ?? 0) && !sent.includes(dest)) sent.push(dest)
+      }
+    }
     this.advance(picked, transmitLimit)
     return out
   }
@@ -91,7 +111,7 @@ export class BroadcastQueue {
       const staying: QueuedBroadcast[] = []
       for (const item of moving) {
         item.transmits = t + 1
-        if (item.transmits >= transmitLimit) {
+        if (item.transmits >= Math.max(transmitLimit, item.minTransmits ?? 0)) {
           this.byName.delete(item.name)
           this.count--
           item.onDone?.('sent')

@@ -208,6 +208,11 @@ export class Swim {
     return this.table.carried
   }
 
+  /** Members other than us that are alive or suspect. */
+  livePeerCount(): number {
+    return Math.max(0, this.table.size - 1 - this.table.down.size)
+  }
+
   /** Number of broadcasts waiting to be piggybacked. */
   get pendingBroadcasts(): number {
     return this.queue.size

@@ -91,6 +91,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['directRefutation', 'directRefutation', 'bool'],
   ['finalProbe', 'finalProbe', 'bool'],
   ['suspicionReminders', 'suspicionReminders', 'bool'],
+  ['distinctBroadcastPeers', 'distinctBroadcastPeers', 'bool'],
   ['suspicionMult', 'suspicionMult', 'count'],
   ['suspicionMaxTimeoutMult', 'suspicionMaxTimeoutMult', 'count'],
   ['retransmitMult', 'retransmitMult', 'count'],
