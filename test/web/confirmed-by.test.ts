@@ -9,6 +9,16 @@ import { chromium } from 'playwright-core'
 import { CHROMIUM, collectProblems, requireChromium } from './browser.js'
 import type { Agent } from '../../src/agent/agent.js'
 import { gossipAddress, startTestAgent, stopAll, waitFor } from '../agent/helpers.js'
+import { FAST } from '../runtime/helpers.js'
+
+/**
+ * A longer suspicion than the local profile's: with 4 members its shortest timeout was 0.6 s, and on a
+ * loaded machine the crashed member could be declared dead before the other survivors' own suspicions
+ * (the confirmations) reached c1. suspicionMult 4 gives 0.8 s to 4.8 s, and Lifeguard still counts
+ * confirmations (it expects suspicionMult − 2 = 2 of them, which 4 members can give; at 5 or more it
+ * would expect more than the 2 other survivors and count none, as memberlist).
+ */
+const SLOW_SUSPICION = { swim: { ...FAST, suspicionMult: 4 } }
 
 test('a crashed member\'s suspicion shows who confirmed it in the Confirmed by column', { timeout: 60_000 }, async (t) => {
   if (!requireChromium(t)) return
@@ -16,7 +26,7 @@ test('a crashed member\'s suspicion shows who confirmed it in the Confirmed by c
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
   const problems: string[] = []
   try {
-    for (const name of ['c1', 'c2', 'c3', 'c4']) agents.push(await startTestAgent(name, agents.length === 0 ? {} : { join: [gossipAddress(agents[0])] }))
+    for (const name of ['c1', 'c2', 'c3', 'c4']) agents.push(await startTestAgent(name, agents.length === 0 ? {} : { join: [gossipAddress(agents[0])] }, SLOW_SUSPICION))
     await waitFor('four alive everywhere', () => agents.every((a) => a.node.members().filter((m) => m.state === 'alive').length === 4), 15_000)
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     collectProblems(page, problems)
