@@ -9,7 +9,8 @@
  *     probe interval, until X's refutation arrives or the suspicion reached its longest timeout
  *   dead(X, inc)    inc ≥ known ──▶ dead, or left when X sent it about itself
  *     calmHealing, a third node's notice about X that sent us a packet: within the minimum suspicion
- *     timeout ──▶ suspect (X told at once); within the longest ──▶ suspect, and X probed now: no ack ──▶ dead
+ *     timeout ──▶ suspect (X told at once); within the longest ──▶ suspect, and X probed now (unless our
+ *     own final probe of X is running: it decides): no ack ──▶ dead, by us; an ack ──▶ our own timer decides
  *   each probe tick, suspicionReminders: suspect(X) straight to X, every two probe intervals per suspicion
  *   any of them about us (not leaving) ──▶ refute: incarnation past the accusation, alive broadcast
  *     directRefutation: + our alive straight to the packet's sender and the accuser; an accusation
