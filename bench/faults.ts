@@ -31,7 +31,7 @@
 import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { ClusterAgent, pollUntil, ProcessRegistry, sleep, startGrapevine, startSerf, SYSTEMS, type System } from './cluster-procs.js'
 import { reexecInside, type PortRange } from './cluster-net.js'
@@ -132,7 +132,7 @@ interface PhaseFigures {
   aliveMinAfterEnd: number
   /** Events the origin agent accepted (its API answered OK), the ones it refused or did not answer in 5 s, and
    * the fraction of (accepted event, running agent) pairs delivered. */
-  userEvents: { sent: number; notAccepted: number; notAcceptedWhy: string[]; deliveredFraction: number | null; missed: string[] }
+  userEvents: { sent: number; notAccepted: number; notAcceptedWhy: string[]; deliveredFraction: number | null; missed: string[]; notAcceptedYetSeen: string[] }
   crashes: string[]
 }
 
@@ -140,6 +140,9 @@ interface Phase {
   name: string
   startS: number
   endS: number
+  /** The bench process's own longest event-loop stall in the phase (ms): a user event call that "did not
+   * answer in 5 s" while this is near 5000 timed out in the bench, not in the agent. */
+  benchLoopDelayMaxMs: number
   figures: Record<System, PhaseFigures>
 }
 
@@ -240,6 +243,8 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
   /** Runs one fault from now for `seconds`, heals it, waits for recovery, and measures. */
   const phase = async (name: string, seconds: number, apply: () => void, heal: () => void, opt: { events?: boolean; cut?: boolean; victim?: boolean } = {}): Promise<void> => {
     const start = performance.now()
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+    loopDelay.enable()
     log(`${name}: ${seconds} s`)
     apply()
     const attempted: string[] = []
@@ -308,13 +313,18 @@ async function runBench(opts: Options, pair: NamespacePair): Promise<void> {
           notAcceptedWhy: refused[s],
           deliveredFraction: delivered,
           missed: sent.flatMap((ev) => running.filter((a) => !a.userEvents.has(ev)).map((a) => `${ev} at ${a.name}`)),
+          // An event the origin's API did not confirm but that agents logged anyway: the call was slow or
+          // failed after the agent took the event; none seen anywhere: it never entered the cluster.
+          // (In notAcceptedWhy's order: each reason starts with the event's name and a colon.)
+          notAcceptedYetSeen: refused[s].map((why) => why.slice(0, why.indexOf(':'))).map((ev) => `${ev} seen by ${running.filter((a) => a.userEvents.has(ev)).length} of ${running.length}`),
         },
         crashes: agents[s].filter((a) => !a.running && !a.killedByBench).map((a) => `${a.name} (code ${a.exit?.code}, signal ${a.exit?.signal})`),
       }
       const f = figures[s]
       log(`  ${s}: accusations ${f.accusations}, false failures ${f.falseFailures.length} (${f.membersFalselyFailed} members), recovery ${f.recoveryS?.toFixed(1) ?? 'not within the limit'} s, alive min ${f.aliveMinBeforeEnd}→${f.aliveMinAfterEnd}`)
     }
-    phases.push({ name, startS: sinceS(start), endS: sinceS(done), figures })
+    loopDelay.disable()
+    phases.push({ name, startS: sinceS(start), endS: sinceS(done), benchLoopDelayMaxMs: Math.round(loopDelay.max / 1e6), figures })
   }
 
   const none = (): void => setFaults(pair, { lossPercent: 0, partition: false }, gossip)
@@ -369,7 +379,12 @@ function report(opts: Options, phases: readonly Phase[]): void {
       for (const f of p.figures[sys].falseFailures) who.push(`  ${p.name}, ${sys}: ${f.observer} declared ${f.member} failed at +${f.atS.toFixed(1)} s, ${f.forS === null ? 'still failed at the phase\'s end' : `alive again ${f.forS.toFixed(1)} s later`}`)
     }
   }
-  for (const p of phases) for (const sys of SYSTEMS) for (const why of p.figures[sys].userEvents.notAcceptedWhy) who.push(`  ${p.name}, ${sys}: user event ${why}`)
+  for (const p of phases) {
+    for (const sys of SYSTEMS) {
+      const u = p.figures[sys].userEvents
+      for (const [i, why] of u.notAcceptedWhy.entries()) who.push(`  ${p.name}, ${sys}: user event ${why} (${u.notAcceptedYetSeen[i] ?? '?'}; the bench's longest stall in the phase ${p.benchLoopDelayMaxMs} ms)`)
+    }
+  }
   if (who.length > 0) console.log(`\nhealthy members declared failed (by whom, for how long) and user events the origin did not accept:\n${who.slice(0, 40).join('\n')}${who.length > 40 ? `\n  … ${who.length - 40} more in the JSON` : ''}`)
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
   mkdirSync(dir, { recursive: true })

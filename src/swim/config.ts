@@ -60,9 +60,14 @@ export interface SwimConfig {
    * member we held dead comes back, each probe tick push-pulls with one failed member not yet tried, so
    * the members whose refutations we missed are found in seconds rather than at the next periodic
    * push-pull. What it prevents: after a partition heals, each side's push-pull states declare the other
-   * side's members dead, and nodes suspected their own neighbours by the dozen. A real crash is
-   * unaffected: its first dead notice comes after a probe interval plus the minimum suspicion timeout,
-   * by when nobody has heard from it within that window. Off: memberlist's rules.
+   * side's members dead, and nodes suspected their own neighbours by the dozen. A third node's dead
+   * notice about a member last heard from before that window but within the longest suspicion timeout
+   * is not taken on its word either: our own final probe of the member decides if one is running, else
+   * we probe it at once and declare it dead ourselves only if it does not answer. A real crash's first
+   * dead notice comes after a probe interval plus the minimum suspicion timeout, by when nobody has
+   * heard from it within that window; the check costs at most one probe at the nodes that heard from it
+   * within the longest (crash of 1 of 64: dead everywhere after 10.6 s on average, 10.3 s without the
+   * check). Off: memberlist's rules.
    */
   readonly calmHealing: boolean
   /**

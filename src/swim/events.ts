@@ -9,7 +9,8 @@ export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
 
 /**
  * How a suspicion or death reached this node: `probe`, its own probe failed; `timeout`, its own
- * suspicion timer expired; `gossip`, a suspect/dead message from another node; `pushPull`, a dead or
+ * suspicion ended in its own unanswered probe (the timer expired, or, calm healing, it checked a third
+ * node's dead notice); `gossip`, a suspect/dead message from another node; `pushPull`, a dead or
  * suspect entry in an anti-entropy exchange (memberlist turns those into local suspicions); `phi`, the
  * layer above accused the member (phi accrual over its threshold, delegate `accused`).
  * Only `probe`, `phi` and `timeout` are first-hand declarations by this node.
@@ -83,7 +84,7 @@ export type SwimEvent =
   | { readonly type: 'suspicionConfirmed'; readonly member: MemberInfo; readonly from: string }
   /** A suspected member refuted the suspicion (suspect → alive with a higher incarnation). */
   | { readonly type: 'alive'; readonly member: MemberInfo }
-  /** A member was declared dead. `from === self` means this node's suspicion timer expired. */
+  /** A member was declared dead. `from === self` means this node's own suspicion ended (via `timeout`). */
   | { readonly type: 'failed'; readonly member: MemberInfo; readonly from: string; readonly via: SuspicionSource }
   /** A member left on purpose. */
   | { readonly type: 'left'; readonly member: MemberInfo }

@@ -8,6 +8,9 @@
  *     finalProbe: ──▶ probe X once more (probe-cycle.ts); no ack ──▶ dead; ack ──▶ timer again in a
  *     probe interval, until X's refutation arrives or the suspicion reached its longest timeout
  *   dead(X, inc)    inc ≥ known ──▶ dead, or left when X sent it about itself
+ *     calmHealing, a third node's notice about X that sent us a packet: within the minimum suspicion
+ *     timeout ──▶ suspect (X told at once); within the longest ──▶ suspect, and X probed now (unless our
+ *     own final probe of X is running: it decides): no ack ──▶ dead, by us; an ack ──▶ our own timer decides
  *   each probe tick, suspicionReminders: suspect(X) straight to X, every two probe intervals per suspicion
  *   any of them about us (not leaving) ──▶ refute: incarnation past the accusation, alive broadcast
  *     directRefutation: + our alive straight to the packet's sender and the accuser; an accusation
@@ -260,6 +263,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
    * finalProbe: the last probe of a suspect ended. An ack postpones the death by a probe interval (the
    * refutation it provoked is on its way), until the suspicion has lasted its longest timeout plus its
    * shortest (then dead, so that a member whose refutations never reach us is not suspect for ever); no ack: dead.
+   * Calm healing's check of a dead notice ends here too: an ack puts the suspicion back on its timer.
    */
   finalProbeEnded(name: string, seqNo: number, acked: boolean, nowMs: number, out: SwimOutbox): void {
     const s = this.suspicions.get(name)
@@ -267,7 +271,16 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     s.finalProbeSeq = undefined
     const m = this.members.get(name)
     if (m === undefined || m.state !== 'suspect' || m.incarnation !== s.incarnation) return
-    if (acked && nowMs - s.startMs < s.maxMs + s.minMs) {
+    if (s.checking) {
+      s.checking = false
+      if (acked) {
+        // It lives: the dead notice stays a suspicion, on the timer its confirmations give.
+        this.stats.deadNoticeChecksAcked++
+        s.epoch = ++this.suspicionEpoch
+        out.schedule({ kind: 'suspicionTimeout', member: name, incarnation: s.incarnation, epoch: s.epoch }, Math.max(0, s.remainingMs(nowMs)))
+        return
+      }
+    } else if (acked && nowMs - s.startMs < s.maxMs + s.minMs) {
       this.stats.finalProbeAcks++
       s.epoch = ++this.suspicionEpoch
       out.schedule({ kind: 'suspicionTimeout', member: name, incarnation: s.incarnation, epoch: s.epoch }, this.config.probeIntervalMs)
@@ -324,8 +337,26 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       if (m === this.self && msg.from !== this.name && !h.isLeaving()) this.answerAccusation(msg.from, from, nowMs, out)
       return
     }
+    if (isDeadOrLeft(m.state)) {
+      this.suspicions.delete(m.name)
+      return
+    }
+    if (m !== this.self && via === 'gossip' && msg.from !== msg.node && msg.from !== this.name) {
+      const heard = this.heardWithin(m, nowMs)
+      if (heard !== undefined) {
+        // Calm healing: a third node's dead notice about a member we hear from ourselves is only a
+        // suspicion (one more confirmation of the one we hold, if any), which the member, told at once,
+        // refutes. Heard from within the minimum suspicion timeout: it outlived the accusation, and our
+        // own suspicion timer decides. Heard from before that, but within the longest: we cannot tell
+        // the notice from a crash's, so we probe the member now (checkDeadNotice).
+        this.stats.deadNoticesSoftened++
+        this.forwardAccusation(m, msg.incarnation, out)
+        this.suspect({ type: 'suspect', incarnation: msg.incarnation, node: msg.node, from: msg.from }, nowMs, out, 'gossip')
+        if (heard === 'max') this.checkDeadNotice(m, nowMs, out)
+        return
+      }
+    }
     this.suspicions.delete(m.name)
-    if (isDeadOrLeft(m.state)) return
     const encoded = encodeMessage(msg)
     if (m === this.self) {
       if (!h.isLeaving()) {
@@ -339,14 +370,6 @@ export class StateChanges extends SwimPart<StateChangeHost> {
       m.stateChangeMs = nowMs
       this.members.changed()
       out.emit({ type: 'left', member: snapshot(m) })
-      return
-    }
-    if (via === 'gossip' && msg.from !== msg.node && msg.from !== this.name && this.heardRecently(m, nowMs)) {
-      // Calm healing: a third node's dead notice about a member we hear from ourselves is only a
-      // suspicion, which the member (told at once) refutes.
-      this.stats.deadNoticesSoftened++
-      this.forwardAccusation(m, msg.incarnation, out)
-      this.suspect({ type: 'suspect', incarnation: msg.incarnation, node: msg.node, from: msg.from }, nowMs, out, 'gossip')
       return
     }
     h.enqueue(m.name, encoded, nowMs, out)
@@ -368,11 +391,37 @@ export class StateChanges extends SwimPart<StateChangeHost> {
    * of a real crash still come by gossip). False with calmHealing off.
    */
   heardRecently(m: Member, nowMs: number, window: 'min' | 'max' = 'min'): boolean {
-    if (!this.config.calmHealing || m === this.self || m.heardMs === undefined) return false
-    if (m.state !== 'alive' && m.state !== 'suspect') return false
+    const heard = this.heardWithin(m, nowMs)
+    return heard === 'min' || (heard === 'max' && window === 'max')
+  }
+
+  /**
+   * Calm healing: the narrowest suspicion window (minimum timeout, or longest) within which the member
+   * last sent us a packet; undefined when neither, when it is not alive or suspect, or with calmHealing off.
+   */
+  private heardWithin(m: Member, nowMs: number): 'min' | 'max' | undefined {
+    if (!this.config.calmHealing || m === this.self || m.heardMs === undefined) return undefined
+    if (m.state !== 'alive' && m.state !== 'suspect') return undefined
     const c = this.config
     const minMs = suspicionTimeoutMs(c.suspicionMult, this.members.carried, c.probeIntervalMs)
-    return nowMs - m.heardMs <= (window === 'max' && c.lifeguard ? c.suspicionMaxTimeoutMult * minMs : minMs)
+    const sinceMs = nowMs - m.heardMs
+    if (sinceMs <= minMs) return 'min'
+    return c.lifeguard && sinceMs <= c.suspicionMaxTimeoutMult * minMs ? 'max' : undefined
+  }
+
+  /**
+   * Calm healing's check: a third node reports dead a member we last heard from within the longest
+   * suspicion timeout but before the minimum, so possibly before the accusation began. Rather than take
+   * its word (memberlist) or wait out a suspicion of our own, we probe the member now, as a final probe
+   * (ping carrying the suspicion, then helpers and TCP): no ack ──▶ we declare it dead ourselves; an ack
+   * ──▶ it lives, and stays suspect on our own timer until its refutation arrives.
+   */
+  private checkDeadNotice(m: Member, nowMs: number, out: SwimOutbox): void {
+    const s = this.suspicions.get(m.name)
+    if (s === undefined || s.finalProbeSeq !== undefined || m.state !== 'suspect' || m.incarnation !== s.incarnation) return
+    this.stats.deadNoticesChecked++
+    s.checking = true
+    s.finalProbeSeq = this.host.probeBeforeDeath(m, nowMs, out)
   }
 
   /**

@@ -68,6 +68,10 @@ export class SwimStats {
   finalProbeAcks = 0
   /** Calm healing: third-party dead notices about members we hear from, taken as suspicions instead. */
   deadNoticesSoftened = 0
+  /** Calm healing: softened dead notices about members last heard from before the minimum suspicion timeout, checked with a probe of our own. */
+  deadNoticesChecked = 0
+  /** Calm healing: of those checks, the ones the member answered (the notice stayed a suspicion). */
+  deadNoticeChecksAcked = 0
   /** Calm healing: dead or suspect entries in push-pull states about members we hear from, not believed. */
   pushPullAccusationsIgnored = 0
   /** Calm healing: second-hand accusations sent straight to the accused member so it refutes. */

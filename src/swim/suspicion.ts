@@ -5,6 +5,8 @@
  *   each new independent accuser B, C… (at most k): timer shrinks towards min, logarithmically
  *   timer fires while X still suspect at the same incarnation ──▶ dead(X, from: us)
  *     (with finalProbe: ──▶ one more probe of X; no ack ──▶ dead; an ack ──▶ again a probe interval later)
+ *   calm healing's check (a third node's dead notice about X, which we last heard from too long ago to
+ *   know it outlived the accusation): ──▶ probe X now; no ack ──▶ dead; an ack ──▶ the timer runs on
  *
  * The original accuser never counts twice. The epoch changes whenever the deadline moves, so the
  * timer scheduled for the old deadline is recognised as stale when it fires.
@@ -19,6 +21,8 @@ export class Suspicion {
   remindedMs: number
   /** The sequence number of the final probe in flight (finalProbe), if any: its end decides. */
   finalProbeSeq: number | undefined
+  /** The probe in flight is calm healing's check of a third node's dead notice, not the final probe. */
+  checking = false
 
   constructor(
     readonly member: string,
@@ -38,6 +42,11 @@ export class Suspicion {
   /** The first timeout, from the start. */
   initialTimeoutMs(): number {
     return this.k >= 1 ? this.maxMs : this.minMs
+  }
+
+  /** Time left (ms, ≤ 0 = due) until the deadline the confirmations so far give. */
+  remainingMs(nowMs: number): number {
+    return remainingSuspicionMs(this.confirmations, this.k, nowMs - this.startMs, this.minMs, this.maxMs)
   }
 
   get confirmationCount(): number {
