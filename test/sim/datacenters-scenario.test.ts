@@ -83,3 +83,61 @@ test('a small run: LAN pools unaffected by a WAN cut, the WAN pool declares the 
   assert.match(text, /LAN pools:\n {2}dc1: 6 nodes; .* \(unaffected\)/)
   assert.match(text, /WAN pool: 6 servers;.*whole at the end: yes/)
 })
+
+test('a datacenters file reads a workload of relayed events and queries, query and crash steps, and names mistakes in them', () => {
+  const base = ['duration: 3m', 'datacenters:', '  dc1: { nodes: 4, servers: 1 }', '  dc2: { nodes: 2, servers: 2 }']
+  const f = parseDatacentersScenario([...base, 'workload: { events: 0.5, queries: 0.2, window: 30s..2m }', 'timeline:', '  - { at: 40s, do: query, from: dc1, to: dc2 }', '  - { at: 50s, do: crash, datacenter: dc1, role: client }'].join('\n'))
+  assert.deepEqual(f.scenario.workload, { eventsPerSec: 0.5, queriesPerSec: 0.2, startMs: 30_000, endMs: 120_000 })
+  assert.deepEqual(f.scenario.steps, [{ atMs: 40_000, kind: 'query', from: 'dc1', to: 'dc2' }, { atMs: 50_000, kind: 'crash', datacenter: 'dc1', role: 'client' }])
+  const bad = [...base, 'workload: { events: fast, window: 2m..30s }', 'timeline:', '  - { at: 40s, do: crash, datacenter: dc2, role: client }', '  - { at: 50s, do: crash, datacenter: dc1, role: leader }'].join('\n')
+  assert.throws(() => parseDatacentersScenario(bad, 'w.yaml'), (e: unknown) => {
+    assert.ok(e instanceof ScenarioFileError)
+    assert.match(e.message, /w\.yaml:5: workload\.events: expected a rate per second/)
+    assert.match(e.message, /w\.yaml:5: workload\.window: expected START\.\.END like 30s\.\.4m with START before END/)
+    assert.match(e.message, /w\.yaml:7: timeline\[0\]\.role: dc2 has no client/)
+    assert.match(e.message, /w\.yaml:8: timeline\[1\]\.role: expected server or client, got "leader"/)
+    return true
+  })
+})
+
+test('each pool reports what a single-pool run does: a crashed server is detected in its LAN pool and in the WAN pool, the others untouched; the workload\'s relays are delivered and answered', () => {
+  const lines: string[] = []
+  const run = (trace?: (line: string) => void) => runDatacentersScenario({
+    name: 'crash', seed: 9, durationMs: 150_000,
+    datacenters: [{ name: 'dc1', nodes: 5, servers: 2 }, { name: 'dc2', nodes: 5, servers: 2 }],
+    wanLatencyMs: { 'dc1|dc2': [20, 30] },
+    floodIntervalMs: 30_000,
+    workload: { eventsPerSec: 0.2, queriesPerSec: 0.1, startMs: 20_000, endMs: 120_000 },
+    steps: [{ atMs: 60_000, kind: 'crash', datacenter: 'dc2', role: 'server' }, { atMs: 100_000, kind: 'query', from: 'dc1', to: 'dc2' }],
+    trace,
+  })
+  const r = run((l) => lines.push(l))
+  const [dc1, dc2] = r.datacenters
+  // dc1's LAN pool: formed, untouched, converged.
+  assert.ok(dc1.lan.formedMs !== null && dc1.lan.formedMs < 5000, `dc1 formed in ${dc1.lan.formedMs} ms`)
+  assert.deepEqual([dc1.lan.converged, dc1.lan.detection.length, dc1.lan.accusations.deaths, dc1.failedDeclarations], [true, 0, 0, 0])
+  // dc2's LAN pool and the WAN pool each detect the crashed server (node-005, and node-005.dc2 in the WAN pool), with no false accusation.
+  assert.deepEqual(dc2.lan.detection.map((d) => d.node), ['node-005'])
+  assert.deepEqual(r.wan.pool.detection.map((d) => d.node), ['node-005.dc2'])
+  for (const d of [dc2.lan.detection[0], r.wan.pool.detection[0]]) {
+    assert.ok(d.firstSuspicionMs !== null && d.firstDeadMs !== null && d.deadEverywhereMs !== null && d.firstSuspicionMs <= d.firstDeadMs && d.firstDeadMs <= d.deadEverywhereMs, JSON.stringify(d))
+  }
+  for (const p of [dc1.lan, dc2.lan, r.wan.pool]) assert.deepEqual([p.converged, p.falsePositives.deaths], [true, 0])
+  assert.equal(r.wan.whole, true)
+  assert.ok(r.wan.pool.bytesPerNodePerSec > 0 && dc1.lan.packetsPerNodePerSec > 0)
+  // Relays: every one delivered to every running node of its target; each query answered by every one of them.
+  for (const s of [r.relays.events, r.relays.queries]) {
+    assert.ok(s.fired >= 5, `${s.fired} fired`)
+    assert.deepEqual([s.ok, s.refused, s.deliveredPairs], [s.fired, 0, s.pairs])
+  }
+  assert.equal(r.relays.queries.responsesBack, r.relays.queries.pairs)
+  assert.deepEqual([r.events[0].kind, r.events[0].ok, r.events[0].delivered, r.events[0].of, r.events[0].responses], ['query', true, 4, 4, 4])
+  // The trace has the simulator's lines and the pools' and relays', and the same seed gives the same trace.
+  assert.ok(lines.some((l) => / pool node-\d+ floodJoin /.test(l)) && lines.some((l) => / relay relay-query-\d+ ok servedBy=/.test(l)) && lines.some((l) => / fault crash node-005/.test(l)))
+  const again: string[] = []
+  run((l) => again.push(l))
+  assert.equal(again.join('\n'), lines.join('\n'))
+  const text = formatDatacentersReport(r)
+  assert.match(text, /node-005 crashed at 1m: suspected \+[\d.]+m?s, failed \+[\d.]+m?s, failed everywhere \+/)
+  assert.match(text, /relayed queries: \d+ fired, \d+ delivered \(100\.0% of \d+ \(query, running node of the target\) pairs, \d+ answers back\)/)
+})
