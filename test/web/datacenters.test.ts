@@ -7,13 +7,11 @@
 // Skipped, with the reason, where no chromium is installed (a failure under CI). Any console error
 // fails the test. Screenshots go to test-artifacts/datacenters/ (gitignored).
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import type { Page } from 'playwright-core'
-import { CHROMIUM, collectProblems, requireChromium } from './browser.js'
+import { collectProblems, launchForTest } from './browser.js'
 import type { Agent } from '../../src/agent/agent.js'
 import { formatAddress } from '../../src/pools/names.js'
 import { gossipAddress, startTestAgent, stopAll, waitFor } from '../agent/helpers.js'
@@ -33,10 +31,9 @@ async function panelRows(page: Page): Promise<Record<string, { state: string; da
 }
 
 test('the Datacenters panel lists each datacenter\'s servers with estimated round trips, keeps a crashed one as failed (soft), and the members table shows RTT', { timeout: 90_000 }, async (t) => {
-  if (!requireChromium(t)) return
-  mkdirSync(ARTIFACTS, { recursive: true })
+  const browser = await launchForTest(t, ARTIFACTS)
+  if (browser === undefined) return
   const agents: Agent[] = []
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
   const problems: string[] = []
   try {
     const a1 = await startTestAgent('a1', { datacenter: 'dc1', server: true, wanBind: '127.0.0.1:0' }, { wanSwim: WAN_FAST })
