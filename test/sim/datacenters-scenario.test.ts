@@ -9,13 +9,17 @@ import { ScenarioFileError } from '../../src/runtime/sim/scenario-file.js'
 
 const EXAMPLE = new URL('../../../examples/three-datacenters.yaml', import.meta.url)
 
-test('the three-datacenters example reads as three datacenters of 30 nodes with 3 servers, a 60 s WAN cut of dc3 and events', () => {
+test('the three-datacenters example reads as three datacenters of 30 nodes with 3 servers, a 5-minute WAN cut of dc3 under the shipped WAN profile, events, queries and a workload', () => {
   const text = readFileSync(EXAMPLE, 'utf8')
   assert.ok(isDatacentersScenario(text))
   const f = parseDatacentersScenario(text, 'three-datacenters.yaml')
   assert.deepEqual(f.scenario.datacenters, [{ name: 'dc1', nodes: 30, servers: 3 }, { name: 'dc2', nodes: 30, servers: 3 }, { name: 'dc3', nodes: 30, servers: 3 }])
-  assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'wan-partition'), [{ atMs: 60_000, kind: 'wan-partition', datacenter: 'dc3', forMs: 60_000 }])
+  assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'wan-partition'), [{ atMs: 60_000, kind: 'wan-partition', datacenter: 'dc3', forMs: 300_000 }])
   assert.deepEqual(f.scenario.wanLatencyMs?.['dc1|dc3'], [100, 120])
+  // The WAN pool runs memberlist's wan profile as shipped: no override in the example.
+  assert.equal(f.scenario.wanConfig, undefined)
+  assert.deepEqual(f.scenario.workload, { eventsPerSec: 0.05, queriesPerSec: 0.02, startMs: 30_000, endMs: 450_000 })
+  assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'query').length, 2)
 })
 
 test('wanSwim in a datacenters file sets the WAN pool\'s SWIM settings with units, checked like swim:', () => {
@@ -71,6 +75,9 @@ test('a small run: LAN pools unaffected by a WAN cut, the WAN pool declares the 
   // With the final probe before a death (on by default), fewer pairs are declared failed within the 90 s cut
   // than under memberlist's rules: a quarter of them in this run.
   assert.ok(p.failedAtRestore >= 0.25, `${p.failedAtRestore} of the pairs failed at the restore`)
+  // The cut side is the slow one: the servers outside hold dc3's failed before dc3's hold the others' (Lifeguard's
+  // awareness stretches the probing of servers whose every probe fails).
+  assert.ok(p.detectedOutsideMs !== null && (p.detectedInsideMs === null || p.detectedInsideMs > p.detectedOutsideMs), `outside ${p.detectedOutsideMs} ms, inside ${p.detectedInsideMs} ms`)
   assert.ok(p.healedMs !== null, 'the WAN pool healed')
   assert.equal(r.wan.whole, true)
   assert.ok(r.wan.softFailReports > 0 && r.wan.recoveries > 0)

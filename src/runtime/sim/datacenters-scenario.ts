@@ -74,6 +74,9 @@ export interface PartitionRecord {
   readonly failedAtRestore: number
   /** After the cut, until every WAN node on each side held every server of the other failed (null: never). */
   readonly detectedMs: number | null
+  /** The same for one side: the other datacenters' servers holding the cut one's failed, and the cut one's servers holding the others' failed. */
+  readonly detectedOutsideMs: number | null
+  readonly detectedInsideMs: number | null
   /** After the restore, until every running WAN node saw every running server alive (null: not by the end). */
   readonly healedMs: number | null
 }
@@ -81,7 +84,7 @@ export interface PartitionRecord {
 export interface DatacentersReport {
   readonly scenario: string | undefined
   readonly seed: number
-  /** Each datacenter's LAN pool; `lan` has the figures a single-pool run reports. */
+  /** Each datacenter's LAN pool (fewest alive seen once it formed); `lan` has the figures a single-pool run reports. */
   readonly datacenters: ReadonlyArray<{ readonly name: string; readonly nodes: number; readonly servers: number; readonly fewestAliveSeen: number; readonly failedDeclarations: number; readonly lan: PoolFigures }>
   /** The WAN pool; `whole`: at the end every running server sees every running server alive and every crashed one failed. */
   readonly wan: { readonly servers: number; readonly fewestAliveSeen: number; readonly softFailReports: number; readonly recoveries: number; readonly floodJoins: number; readonly whole: boolean; readonly pool: PoolFigures }
@@ -102,6 +105,15 @@ export interface DatacentersReport {
     readonly wanLive: number[]
     readonly wanServers: number
   }
+}
+
+/**
+ * The fewest members seen alive from the first sample where every node saw all of them (the pool had
+ * formed) on: the joins at the start are not a fault. Never formed: over every sample after the first.
+ */
+function fewestOnceFormed(series: readonly number[], members: number): number {
+  const formed = series.findIndex((v) => v === members)
+  return Math.min(...series.slice(formed < 0 ? 1 : formed))
 }
 
 const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`)
@@ -187,13 +199,17 @@ export function runDatacentersScenario(opts: DatacentersScenarioOptions): Datace
   sim.at(0, sample)
 
   const partitions: Array<{ -readonly [K in keyof PartitionRecord]: PartitionRecord[K] }> = []
-  /** Every running WAN node holds every server across the cut failed ('dead'), or every running server alive ('alive'). */
-  const wanSideHolds = (dc: string, state: 'dead' | 'alive'): boolean => {
+  /**
+   * Every running WAN node holds every server across the cut failed ('dead'), or every running server
+   * alive ('alive'); `side` limits the observers to the cut datacenter's servers or to the others'.
+   */
+  const wanSideHolds = (dc: string, state: 'dead' | 'alive', side?: 'inside' | 'outside'): boolean => {
     const inside = new Set(dcs.nodesOf(dc).map((n) => n.name))
     const running = dcs.wanNodes().filter((w) => w.status === 'running')
     const runningNames = new Set(running.map((w) => w.name))
     for (const w of running) {
       const mine = inside.has(w.name)
+      if (side !== undefined && mine !== (side === 'inside')) continue
       const seen = new Map((w.protocol as ComposedNode).members().map((m) => [m.name, m.state]))
       for (const x of dcs.wanNodes()) {
         if (x === w) continue
@@ -220,7 +236,7 @@ export function runDatacentersScenario(opts: DatacentersScenarioOptions): Datace
   }
   for (const step of opts.steps ?? []) {
     if (step.kind === 'wan-partition') {
-      const rec = { datacenter: step.datacenter, atMs: step.atMs, forMs: step.forMs, firstFailedMs: null as number | null, failedAtRestore: 0, detectedMs: null as number | null, healedMs: null as number | null }
+      const rec = { datacenter: step.datacenter, atMs: step.atMs, forMs: step.forMs, firstFailedMs: null as number | null, failedAtRestore: 0, detectedMs: null as number | null, detectedOutsideMs: null as number | null, detectedInsideMs: null as number | null, healedMs: null as number | null }
       partitions.push(rec)
       steps.push(`${formatDurationMs(step.atMs)}: cut ${step.datacenter} off the WAN for ${formatDurationMs(step.forMs)}`)
       sim.at(step.atMs, () => {
@@ -234,6 +250,8 @@ export function runDatacentersScenario(opts: DatacentersScenarioOptions): Datace
         const watchCut = (): void => {
           if (sim.nowMs >= step.atMs + step.forMs) return
           if (rec.firstFailedMs === null && failedAcross(step.datacenter) > 0) rec.firstFailedMs = sim.nowMs - step.atMs
+          if (rec.detectedOutsideMs === null && wanSideHolds(step.datacenter, 'dead', 'outside')) rec.detectedOutsideMs = sim.nowMs - step.atMs
+          if (rec.detectedInsideMs === null && wanSideHolds(step.datacenter, 'dead', 'inside')) rec.detectedInsideMs = sim.nowMs - step.atMs
           if (wanSideHolds(step.datacenter, 'dead')) rec.detectedMs = sim.nowMs - step.atMs
           else sim.at(sim.nowMs + 250, watchCut)
         }
@@ -282,12 +300,12 @@ export function runDatacentersScenario(opts: DatacentersScenarioOptions): Datace
     scenario: opts.name,
     seed: sim.seed,
     datacenters: dcs.datacenters.map((d) => ({
-      name: d.name, nodes: d.lan.length, servers: d.wan.length, fewestAliveSeen: Math.min(...ts.lan[d.name].slice(1)), failedDeclarations: lanFailed.get(d.name) ?? 0,
+      name: d.name, nodes: d.lan.length, servers: d.wan.length, fewestAliveSeen: fewestOnceFormed(ts.lan[d.name], d.lan.length), failedDeclarations: lanFailed.get(d.name) ?? 0,
       lan: lanWatch.get(d.name)!.figures(opts.durationMs),
     })),
     wan: {
       servers: dcs.wanNodes().length,
-      fewestAliveSeen: Math.min(...ts.wan.slice(1)),
+      fewestAliveSeen: fewestOnceFormed(ts.wan, dcs.wanNodes().length),
       softFailReports: pe.filter((e) => e.event.type === 'server' && e.event.change === 'failed').length,
       recoveries: pe.filter((e) => e.event.type === 'server' && e.event.change === 'recovered').length,
       floodJoins: pe.filter((e) => e.event.type === 'floodJoin').length,
@@ -349,9 +367,10 @@ export function formatDatacentersReport(r: DatacentersReport, wallMs?: number): 
   poolLines(r.wan.pool, lines)
   for (const p of r.partitions) {
     const first = p.firstFailedMs === null ? 'no server across the cut declared failed while cut' : `first server across the cut declared failed after ${formatDurationMs(Math.round(p.firstFailedMs))}`
+    const sides = `outside held all of ${p.datacenter}'s failed ${p.detectedOutsideMs === null ? 'never' : `after ${seconds(p.detectedOutsideMs)}`}, ${p.datacenter} held all the others' failed ${p.detectedInsideMs === null ? 'never' : `after ${seconds(p.detectedInsideMs)}`}`
     const det = p.detectedMs === null
-      ? `${first}; ${Math.round(p.failedAtRestore * 100)}% of the server pairs across it held failed at the restore`
-      : `${first}; all of them on both sides after ${formatDurationMs(Math.round(p.detectedMs))}`
+      ? `${first}; ${Math.round(p.failedAtRestore * 100)}% of the server pairs across it held failed at the restore (${sides})`
+      : `${first}; all of them on both sides after ${formatDurationMs(Math.round(p.detectedMs))} (${sides})`
     const heal = p.healedMs === null ? 'not healed by the end' : `healed (every server alive everywhere) ${formatDurationMs(Math.round(p.healedMs))} after the restore`
     lines.push(`  partition of ${p.datacenter} at ${formatDurationMs(p.atMs)} for ${formatDurationMs(p.forMs)}: ${det}; ${heal}`)
   }
