@@ -2,7 +2,11 @@
 // whose report shows both pools (fixed seed, virtual time).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runScenarioFileCommand } from '../../src/cli/scenario-command.js'
+import type { DatacentersReport } from '../../src/runtime/sim/datacenters-scenario.js'
 import { isDatacentersScenario, parseDatacentersScenario } from '../../src/runtime/sim/datacenters-file.js'
 import { formatDatacentersReport, runDatacentersScenario } from '../../src/runtime/sim/datacenters-scenario.js'
 import { ScenarioFileError } from '../../src/runtime/sim/scenario-file.js'
@@ -147,4 +151,35 @@ test('each pool reports what a single-pool run does: a crashed server is detecte
   const text = formatDatacentersReport(r)
   assert.match(text, /node-005 crashed at 1m: suspected \+[\d.]+m?s, failed \+[\d.]+m?s, failed everywhere \+/)
   assert.match(text, /relayed queries: \d+ fired, \d+ delivered \(100\.0% of \d+ \(query, running node of the target\) pairs, \d+ answers back\)/)
+})
+
+test('grapevine sim FILE of datacenters: --json with each pool\'s figures and the relays, --trace with pool and relay lines, --plot, and cluster flags refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-dcs-'))
+  try {
+    const file = join(dir, 'two.yaml')
+    writeFileSync(file, [
+      'name: two', 'seed: 4', 'duration: 90s',
+      'datacenters:', '  dc1: { nodes: 3, servers: 1 }', '  dc2: { nodes: 3, servers: 1 }',
+      'wanLatency: { dc1: { dc2: 10ms..20ms } }',
+      'timeline:', '  - { at: 30s, do: event, from: dc1, to: dc2 }', '  - { at: 40s, do: query, from: dc2, to: dc1 }',
+    ].join('\n'))
+    let out = ''
+    let err = ''
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) }
+    assert.equal(await runScenarioFileCommand(file, { nodes: '5' }, io, () => 1), 2)
+    assert.match(err, /--nodes: not for a datacenters scenario; .*only --seed, --duration, --json, --plot and --trace apply/)
+    const trace = join(dir, 'two.trace')
+    const plot = join(dir, 'two.svg')
+    assert.equal(await runScenarioFileCommand(file, { json: true, trace, plot }, io, () => 1), 0, err)
+    const r = JSON.parse(out) as DatacentersReport
+    assert.deepEqual(r.datacenters.map((d) => [d.name, d.lan.members, d.lan.converged]), [['dc1', 3, true], ['dc2', 3, true]])
+    assert.deepEqual([r.wan.pool.members, r.wan.pool.converged], [2, true])
+    assert.deepEqual(r.events.map((e) => [e.kind, e.ok, e.delivered, e.of]), [['event', true, 3, 3], ['query', true, 3, 3]])
+    const lines = readFileSync(trace, 'utf8').split('\n')
+    assert.ok(lines.some((l) => /^ *\d+\.\d{3} pkt node-\d+/.test(l)), 'packet lines')
+    assert.ok(lines.some((l) => / relay relay-1 ok servedBy=node-003$/.test(l)) && lines.some((l) => / pool node-003 relayServed event relay-1 dc=dc2/.test(l)))
+    assert.match(readFileSync(plot, 'utf8'), /WAN pool: fewest servers alive seen by a server/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
