@@ -1,9 +1,13 @@
 /**
  * `grapevine sim FILE` for a file of several datacenters (runtime/sim/datacenters-file.ts): runs it,
- * prints the report (both pools, the WAN partition's detection and heal, each relayed event), and
- * with `--plot FILE.svg|.png` draws the members each pool's nodes see alive over time.
+ * prints the report (each pool's figures, the WAN partition's detection and heal, the relayed events
+ * and queries), with `--plot FILE.svg|.png` draws the members each pool's nodes see alive over time,
+ * and with `--trace FILE` writes the run's trace (the simulator's lines plus `pool` and `relay` lines).
  *
- * Only --seed, --duration, --json and --plot apply; the file describes everything else.
+ *   file ─▶ parseDatacentersScenario ─▶ runDatacentersScenario(trace sink) ─▶ report text | --json
+ *                                                                          └▶ datacentersFigure ─▶ --plot
+ *
+ * Only --seed, --duration, --json, --plot and --trace apply; the file describes everything else.
  */
 import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
@@ -15,10 +19,11 @@ import { parseDatacentersScenario } from '../runtime/sim/datacenters-file.js'
 import { ScenarioFileError } from '../runtime/sim/scenario-file.js'
 import { parseDurationMs, parseSeed } from '../runtime/sim/scenario-values.js'
 import { formatDurationMs } from '../runtime/sim/steps.js'
+import { fileTrace } from './sim-command.js'
 import type { RawSimFlags } from './sim-command.js'
 import { checkPlotFile } from './sim-plot.js'
 
-const ALLOWED = new Set(['seed', 'duration', 'json', 'plot'])
+const ALLOWED = new Set(['seed', 'duration', 'json', 'plot', 'trace'])
 
 /** Members seen alive in each pool over time: one panel for the LAN pools, one for the WAN pool. */
 export function datacentersFigure(r: DatacentersReport): Figure {
@@ -34,7 +39,12 @@ export function datacentersFigure(r: DatacentersReport): Figure {
         y: { title: 'members seen alive', unit: 'nodes' },
         width: 760,
         height: 200,
-        series: r.datacenters.map((d) => ({ name: `${d.name} (${d.nodes} nodes)`, x: t, y: r.timeSeries.lan[d.name] })),
+        series: r.datacenters.flatMap((d) => {
+          const seen = { name: `${d.name} (${d.nodes} nodes)`, x: t, y: r.timeSeries.lan[d.name] }
+          // A datacenter that lost a node: how many of its nodes run, dashed, beside what they see.
+          const running = r.timeSeries.lanLive[d.name]
+          return running.some((v) => v !== d.nodes) ? [seen, { name: `${d.name} running`, x: t, y: running, dashed: true }] : [seen]
+        }),
       },
       {
         title: 'WAN pool: fewest servers alive seen by a server',
@@ -43,7 +53,7 @@ export function datacentersFigure(r: DatacentersReport): Figure {
         width: 760,
         height: 200,
         series: [
-          { name: 'servers (should see)', x: t, y: t.map(() => r.timeSeries.wanServers), dashed: true },
+          { name: 'servers running (should see)', x: t, y: r.timeSeries.wanLive, dashed: true },
           { name: 'fewest seen alive', x: t, y: r.timeSeries.wan },
         ],
       },
@@ -68,7 +78,7 @@ export async function runDatacentersFileCommand(path: string, text: string, raw:
   let report: DatacentersReport
   try {
     for (const [k, v] of Object.entries(raw)) {
-      if (v !== undefined && !(k === 'lifeguard' && v === true) && !ALLOWED.has(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: not for a datacenters scenario; the file describes the datacenters and their faults (only --seed, --duration, --json and --plot apply)`)
+      if (v !== undefined && !(k === 'lifeguard' && v === true) && !ALLOWED.has(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: not for a datacenters scenario; the file describes the datacenters and their faults (only --seed, --duration, --json, --plot and --trace apply)`)
     }
     checkPlotFile(raw.plot)
     const file = parseDatacentersScenario(text, path)
@@ -76,8 +86,13 @@ export async function runDatacentersFileCommand(path: string, text: string, raw:
     if (durationMs <= 0) throw new UsageError(`--duration: expected a duration above 0 like 5m, got ${JSON.stringify(raw.duration)}`)
     const seed = raw.seed !== undefined ? parseSeed(raw.seed) : (file.seed ?? randomSeed())
     const steps = (file.scenario.steps ?? []).filter((s) => s.atMs < durationMs)
+    const trace = raw.trace === undefined ? undefined : fileTrace(raw.trace)
     const wallStart = performance.now()
-    report = runDatacentersScenario({ ...file.scenario, seed, durationMs, steps })
+    try {
+      report = runDatacentersScenario({ ...file.scenario, seed, durationMs, steps, trace: trace?.sink })
+    } finally {
+      trace?.close()
+    }
     const wallMs = performance.now() - wallStart
     const replay = `grapevine sim ${path} --seed ${seed}${raw.duration === undefined ? '' : ` --duration ${formatDurationMs(durationMs)}`}`
     io.out(raw.json === true ? JSON.stringify({ ...report, wallMs, replay }, null, 2) + '\n' : formatDatacentersReport(report, wallMs) + `replay: ${replay}\n`)
@@ -88,6 +103,7 @@ export async function runDatacentersFileCommand(path: string, text: string, raw:
     await writeFigure(raw.plot, datacentersFigure(report))
     if (raw.json !== true) io.out(`plot written to ${raw.plot}\n`)
   }
-  // Exit 0 when the WAN pool is whole at the end and every LAN pool was unaffected.
-  return report.wan.whole && report.datacenters.every((d) => d.fewestAliveSeen === d.nodes && d.failedDeclarations === 0) ? 0 : 1
+  if (raw.trace !== undefined && raw.json !== true) io.out(`trace written to ${raw.trace}\n`)
+  // Exit 0 when every pool converged at the end (WAN: whole) and no LAN pool declared a running member failed.
+  return report.wan.whole && report.datacenters.every((d) => d.lan.converged && d.lan.falsePositives.deaths === 0) ? 0 : 1
 }

@@ -1,8 +1,9 @@
 // Shared by the browser tests: where Debian's chromium is, and skipping (or failing under CI) without it.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import type { TestContext } from 'node:test'
-import type { Page } from 'playwright-core'
+import { chromium } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const MISSING = `no chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the dashboard browser test`
@@ -21,4 +22,11 @@ export function collectProblems(page: Page, problems: string[]): void {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`)
   })
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+}
+
+/** Chromium launched for a test, with its screenshots folder made; undefined when the test was skipped (no chromium). */
+export async function launchForTest(t: TestContext, artifacts: string): Promise<Browser | undefined> {
+  if (!requireChromium(t)) return undefined
+  mkdirSync(artifacts, { recursive: true })
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
 }

@@ -13,9 +13,11 @@
  *     dc1: { dc2: 20ms..30ms }
  *   floodInterval: 60s                 # servers' flood join (default 60s)
  *   wanSwim: { probeInterval: 2s }     # the WAN pool's SWIM settings over the wan profile (the swim: fields)
+ *   workload: { events: 0.5, queries: 0.2, window: 30s..4m }   # relayed per second, random datacenters
  *   timeline:
  *     - { at: 60s, do: wan-partition, datacenter: dc3, for: 60s }
- *     - { at: 4m, do: event, from: dc1, to: dc3 }
+ *     - { at: 3m, do: crash, datacenter: dc2, role: server }     # or client
+ *     - { at: 4m, do: event, from: dc1, to: dc3 }                # or query
  */
 import { isMap, isSeq } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
@@ -24,10 +26,16 @@ import type { DatacentersScenarioOptions, DatacenterStep } from './datacenters-s
 import type { DatacenterSpec } from './datacenters.js'
 import { describe } from './scenario-reader.js'
 import { ScenarioFileError, openScenarioText, readSwim } from './scenario-file.js'
-import { parseLatency, parseSeed } from './scenario-values.js'
+import type { RelayWorkloadOptions } from './datacenters-workload.js'
+import { parseDurationMs, parseLatency, parseRate, parseSeed } from './scenario-values.js'
+import { formatDurationMs } from './steps.js'
+import { UsageError } from '../../core/errors.js'
 
-const TOP = ['name', 'description', 'seed', 'duration', 'datacenters', 'lanLatency', 'wanLatency', 'floodInterval', 'wanSwim', 'timeline']
-const STEP_FIELDS: Readonly<Record<DatacenterStep['kind'], readonly string[]>> = { 'wan-partition': ['at', 'do', 'datacenter', 'for'], event: ['at', 'do', 'from', 'to'] }
+const TOP = ['name', 'description', 'seed', 'duration', 'datacenters', 'lanLatency', 'wanLatency', 'floodInterval', 'wanSwim', 'workload', 'timeline']
+const STEP_FIELDS: Readonly<Record<DatacenterStep['kind'], readonly string[]>> = {
+  'wan-partition': ['at', 'do', 'datacenter', 'for'], crash: ['at', 'do', 'datacenter', 'role'], event: ['at', 'do', 'from', 'to'], query: ['at', 'do', 'from', 'to'],
+}
+const STEP_KINDS = Object.keys(STEP_FIELDS)
 
 export interface DatacentersFile {
   readonly name: string | undefined
@@ -112,15 +120,22 @@ export function parseDatacentersScenario(text: string, file = 'scenario.yaml'): 
       const kindNode = isMap(item) ? (item.items.find((p) => (p.key as { value?: unknown }).value === 'do')?.value as YamlNode | null) : null
       const kind = r.string(kindNode ?? (item as YamlNode), `${path}.do`)
       if (kind === undefined) return
-      if (kind !== 'wan-partition' && kind !== 'event') return void r.problem(kindNode, `${path}.do`, `unknown step ${JSON.stringify(kind)}; a datacenters file has wan-partition and event`)
-      const f = r.fields(item as YamlNode, path, STEP_FIELDS[kind])
+      if (!STEP_KINDS.includes(kind)) return void r.problem(kindNode, `${path}.do`, `unknown step ${JSON.stringify(kind)}; a datacenters file has ${STEP_KINDS.join(', ')}`)
+      const f = r.fields(item as YamlNode, path, STEP_FIELDS[kind as DatacenterStep['kind']])
       if (f === undefined) return
       const atMs = f.has('at') ? r.duration(f.get('at') ?? null, `${path}.at`) : r.problem(item as YamlNode, `${path}.at`, 'missing; when, like 60s')
       if (kind === 'wan-partition') {
         const datacenter = dcName(f.get('datacenter') ?? null, `${path}.datacenter`)
         const forMs = f.has('for') ? r.duration(f.get('for') ?? null, `${path}.for`, true) : r.problem(item as YamlNode, `${path}.for`, 'missing; how long the cut lasts, like 60s')
         if (atMs !== undefined && datacenter !== undefined && forMs !== undefined) steps.push({ atMs, kind, datacenter, forMs })
-      } else {
+      } else if (kind === 'crash') {
+        const datacenter = dcName(f.get('datacenter') ?? null, `${path}.datacenter`)
+        const role = f.has('role') ? r.string(f.get('role') ?? null, `${path}.role`) : r.problem(item as YamlNode, `${path}.role`, 'missing; server or client')
+        if (role !== undefined && role !== 'server' && role !== 'client') return void r.problem(f.get('role') ?? null, `${path}.role`, `expected server or client, got ${JSON.stringify(role)}`)
+        const spec = datacenters.find((d) => d.name === datacenter)
+        if (role === 'client' && spec !== undefined && spec.nodes === spec.servers) return void r.problem(f.get('role') ?? null, `${path}.role`, `${datacenter} has no client (its ${spec.nodes} nodes are all servers)`)
+        if (atMs !== undefined && datacenter !== undefined && role !== undefined) steps.push({ atMs, kind, datacenter, role })
+      } else if (kind === 'event' || kind === 'query') {
         const from = dcName(f.get('from') ?? null, `${path}.from`)
         const to = dcName(f.get('to') ?? null, `${path}.to`)
         if (from !== undefined && to !== undefined && from === to) r.problem(f.get('to') ?? null, `${path}.to`, 'the same datacenter as from; a relayed event goes to another one')
@@ -128,7 +143,31 @@ export function parseDatacentersScenario(text: string, file = 'scenario.yaml'): 
       }
     })
   }
+  const workload = opt('workload', (n, p) => readRelayWorkload(r, n, p, durationMs))
   if (r.problems.length > 0 || durationMs === undefined) throw new ScenarioFileError(file, r.problems)
   for (const s of steps) if (s.atMs >= durationMs) throw new ScenarioFileError(file, [{ line: 1, path: 'timeline', message: `a step at ${s.atMs} ms is not before the end (duration ${durationMs} ms)` }])
-  return { name, description, seed, scenario: { name, durationMs, datacenters, lanLatencyMs, wanLatencyMs, floodIntervalMs, steps, ...(wanConfig === undefined ? {} : { wanConfig }) } }
+  return { name, description, seed, scenario: { name, durationMs, datacenters, lanLatencyMs, wanLatencyMs, floodIntervalMs, steps, ...(wanConfig === undefined ? {} : { wanConfig }), ...(workload === undefined ? {} : { workload }) } }
+}
+
+/** `workload: { events: 0.5, queries: 0.2, window: 30s..4m }`: relayed events and queries per virtual second. */
+function readRelayWorkload(r: ReturnType<typeof openScenarioText>['r'], node: YamlNode | null, path: string, durationMs: number | undefined): RelayWorkloadOptions | undefined {
+  const f = r.fields(node, path, ['events', 'queries', 'window'], 'a map like { events: 0.5, queries: 0.2, window: 30s..4m }')
+  if (f === undefined) return undefined
+  const rate = (k: string): number | undefined => (f.has(k) ? r.parse(f.get(k) ?? null, `${path}.${k}`, (t, flag) => parseRate(t, flag)) : undefined)
+  const eventsPerSec = rate('events')
+  const queriesPerSec = rate('queries')
+  if (!f.has('events') && !f.has('queries')) r.problem(node, path, 'needs events or queries (relayed per second of virtual time, like 0.5)')
+  let window: [number, number] | undefined
+  if (f.has('window')) {
+    window = r.parse(f.get('window') ?? null, `${path}.window`, (t, flag) => {
+      const expected = 'START..END like 30s..4m'
+      const parts = t.split('..')
+      if (parts.length !== 2) throw new UsageError(`${flag}: expected ${expected}, got ${JSON.stringify(t)}`)
+      const [a, b] = parts.map((x) => parseDurationMs(x, flag, expected))
+      if (a >= b) throw new UsageError(`${flag}: expected ${expected} with START before END, got ${JSON.stringify(t)}`)
+      return [a, b] as [number, number]
+    })
+    if (window !== undefined && durationMs !== undefined && window[1] > durationMs) r.problem(f.get('window') ?? null, `${path}.window`, `ends at ${formatDurationMs(window[1])}, after the duration ${formatDurationMs(durationMs)}`)
+  }
+  return { eventsPerSec: eventsPerSec ?? 0, queriesPerSec: queriesPerSec ?? 0, ...(window === undefined ? {} : { startMs: window[0], endMs: window[1] }) }
 }

@@ -290,7 +290,7 @@ export function aftermathWindowMs(config: SwimConfig, nodes: number): number {
 }
 
 /** Counts accusations (and which were false), refutations and health maxima from the event stream. */
-class Tally implements SimObserver {
+export class Tally implements SimObserver {
   suspicions = 0
   deaths = 0
   falseSuspicions = 0
