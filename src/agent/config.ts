@@ -59,6 +59,7 @@ import { POOL_FILE_FIELDS, resolvePoolConfig } from './pools-config.js'
 import type { AgentPoolConfig, RawPoolFlags } from './pools-config.js'
 import { OVERLAY_FILE_FIELDS, resolveOverlayConfig } from './overlay-config.js'
 import type { RawOverlayFlags } from './overlay-config.js'
+import { hyparviewHandlerProblems } from './overlay-handlers.js'
 import type { MembershipMode, OverlaySettings } from '../node/index.js'
 import { reservedTagProblems } from '../pools/names.js'
 
@@ -470,6 +471,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const { pools, coordinates: swimCoordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
   const { membership, overlay } = resolveOverlayConfig(flags, env, file, fileFrom, problems)
+  if (membership === 'hyparview') problems.push(...hyparviewHandlerProblems(eventHandlers))
   if (membership === 'hyparview' && pools !== undefined) problems.push(`--membership hyparview: datacenter pools (--datacenter) ride on SWIM's full membership; remove --datacenter or use --membership swim`)
   const coordinates = swimCoordinates && membership === 'swim'
 

@@ -38,6 +38,7 @@ import { spawn } from 'node:child_process'
 import type { Logger } from 'pino'
 import type { BroadcastMessage, GrapevineNode, Member, MemberEvent, SerfQueryEvent } from '../runtime/node/start-node.js'
 import { MemberEventCoalescer, SERF_AGENT_COALESCE, UserEventCoalescer, coalesceTiming } from './event-coalescer.js'
+import { attachNeighborEvents, membershipEnv } from './overlay-handlers.js'
 import type { MemberEventName } from './event-coalescer.js'
 
 /** Serf's circular output buffer (invoke.go maxBufSize). */
@@ -245,12 +246,15 @@ export class EventHandlers {
     node.on('member', onMember)
     node.on('message', onMessage)
     node.on('query', onQuery)
+    // With --membership hyparview: neighbours up and down, as member events (overlay-handlers.ts).
+    const offNeighbors = attachNeighborEvents(node, (event, member) => this.memberChanged(event, member))
     // A Serf agent's first member-join is its own (the node joins its own cluster as it starts).
     if (opts.announceSelf !== false) this.memberChanged('member-join', node.localMember())
     this.detach = () => {
       node.off('member', onMember)
       node.off('message', onMessage)
       node.off('query', onQuery)
+      offNeighbors()
     }
   }
 
@@ -283,7 +287,7 @@ export class EventHandlers {
   private dispatch(event: SerfEventName, name: string, env: Record<string, string>, stdin: Buffer, query?: SerfQueryEvent): void {
     if (this.closed) return
     const self = this.node.localMember()
-    const fullEnv = { SERF_EVENT: event, ...selfEnv(self), ...env }
+    const fullEnv = { SERF_EVENT: event, ...selfEnv(self), ...membershipEnv(this.node), ...env }
     for (const s of this.scripts) {
       if (!matches(s, event, name)) continue
       // One script at a time per event type: each invocation waits for the one before it.

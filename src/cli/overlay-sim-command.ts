@@ -183,7 +183,9 @@ function runAndPrint(scenario: OverlayScenarioOptions, replay: string, raw: RawO
     trace?.close()
   }
   io.out((raw.json === true ? JSON.stringify(report, null, 2) : formatOverlayReport(report)) + '\n')
-  const missed = (scenario.fail ?? []).length === 0 ? report.broadcast.perBroadcast.filter((b) => b.reliability < 1).length : 0
+  // Any timeline step but a join is a fault (crash, restart, pause, leave, partition, network change).
+  const faults = (scenario.fail ?? []).length + (scenario.steps ?? []).filter((s) => s.kind !== 'join').length
+  const missed = faults === 0 ? report.broadcast.perBroadcast.filter((b) => b.reliability < 1).length : 0
   if (missed > 0) {
     io.err(`grapevine sim: ${missed} broadcasts missed a live node with no failure scheduled (seed ${report.seed}); replay with:\n  ${report.replay}\n`)
     return 1

@@ -34,7 +34,7 @@ test('the example file is a hyparview scenario: the papers\' overlay settings, b
     hyparview: { activeViewSize: 5, passiveViewSize: 30, activeRandomWalkLength: 6, passiveRandomWalkLength: 3, shuffleIntervalMs: 10_000, keepAliveIntervalMs: 1000, keepAliveTimeoutMs: 5000 },
     plumtree: { mode: 'plumtree' },
   })
-  assert.deepEqual(f.scenario.fail, [{ fraction: 0.5, atMs: 80_000 }, { fraction: 0.7, atMs: 120_000 }])
+  assert.deepEqual(f.scenario.steps, [{ kind: 'crash', atMs: 80_250, fraction: 0.5 }, { kind: 'crash', atMs: 120_250, fraction: 0.7 }])
   assert.equal(f.scenario.broadcastsPerSec, 2)
   assert.equal(f.scenario.warmupMs, 60_000)
 })
@@ -51,7 +51,7 @@ test('problems name the line and the field, suggest the known word, and refuse w
       '  passiveWalk: 4', // 7
       '  broadcast: gossip', // 8
       'timeline:', // 9
-      '  - { at: 10s, do: partition, fraction: 0.5 }', // 10
+      '  - { at: 10s, do: crsh, fraction: 0.5 }', // 10
       '  - { at: 20m, do: crash, fraction: 1.5 }', // 11
     ].join('\n'),
   )
@@ -60,7 +60,7 @@ test('problems name the line and the field, suggest the known word, and refuse w
   assert.match(msg, /^h\.yaml:5: overlay\.activeVeiw: unknown field \(did you mean "activeView"\?\)/m)
   assert.match(msg, /^h\.yaml:7: overlay\.passiveWalk: must be ≤ activeRandomWalkLength \(2\)/m)
   assert.match(msg, /^h\.yaml:8: overlay\.broadcast: expected plumtree or flood, got "gossip"/m)
-  assert.match(msg, /^h\.yaml:10: timeline\[0\]\.do: unknown step "partition"; with membership: hyparview the timeline takes crash steps/m)
+  assert.match(msg, /^h\.yaml:10: timeline\[0\]\.do: unknown step "crsh" \(did you mean "crash"\?\); with membership: hyparview the steps are crash, restart, pause, leave, partition, heal, join, network, broadcast$/m)
   assert.match(msg, /^h\.yaml:11: timeline\[1\]\.at: 20m is not within duration/m)
   assert.match(msg, /^h\.yaml:11: timeline\[1\]\.fraction: expected a probability like 0.05/m)
 })

@@ -26,19 +26,28 @@
  *     maxPayloadBytes: 1024
  *   stateRounds: 1s                     # cluster state rounds to sampled peers (default off at scale)
  *   workload: { broadcasts: 2 }         # per second of virtual time, from random live nodes
- *   timeline:
- *     - { at: 90s, do: crash, fraction: 0.5 }   # that fraction of the live nodes vanish at once
+ *   groups: { east: node-000..node-149 } # optional names for the steps, as in single-pool files
+ *   timeline:                           # the single-pool files' steps (scenario-file.ts readStep), plus broadcast
+ *     - { at: 90s, do: crash, fraction: 0.5 }          # that fraction of the live nodes vanish at once
+ *     - { at: 95s, do: restart, count: 10, down: 5s }  # fresh processes rejoin (through a live seed)
+ *     - { at: 100s, do: partition, isolate: east, id: cut }   # or between: [a, b], or fraction
+ *     - { at: 110s, do: heal, step: cut }
+ *     - { at: 100s, do: network, loss: 0.05, for: 10s }       # loss, latency, duplication, reorder
+ *     - { at: 120s, do: join, count: 20 }              # each batch through a random live node
+ *     - { at: 121s, do: broadcast, count: 3, from: node-007 } # measured like the workload's
+ *   (also leave and pause; crash and restart take nodes/group/step/count/fraction, every/times)
  */
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
 import { resolveOverlaySettings, type OverlaySettings } from '../../node/index.js'
 import type { OverlayScenarioOptions } from './overlay-scenario.js'
-import { Reader, describe, didYouMean } from './scenario-reader.js'
-import { ScenarioFileError, openScenarioText } from './scenario-file.js'
-import { formatDurationMs } from './steps.js'
+import { Reader, describe, didYouMean, quote } from './scenario-reader.js'
+import { ScenarioFileError, countJoins, openScenarioText, readGroups, readStep, type FileKind } from './scenario-file.js'
+import { Names } from './scenario-reader.js'
+import { formatDurationMs, type ScenarioStep } from './steps.js'
 import { parseLatency, parseRate, parseSeed } from './scenario-values.js'
 
-const TOP = ['name', 'description', 'seed', 'membership', 'nodes', 'joinSpacing', 'warmup', 'duration', 'network', 'overlay', 'stateRounds', 'workload', 'timeline']
+const TOP = ['name', 'description', 'seed', 'membership', 'nodes', 'joinSpacing', 'warmup', 'duration', 'network', 'overlay', 'stateRounds', 'workload', 'groups', 'timeline']
 /** File name, HyParView setting, kind of value. */
 const HYPARVIEW: ReadonlyArray<readonly [string, string, 'count' | 'duration']> = [
   ['activeView', 'activeViewSize', 'count'],
@@ -59,7 +68,6 @@ const SWIM_ONLY: Readonly<Record<string, string>> = {
   swim: 'SWIM settings; with membership: hyparview there is no SWIM (use overlay:)',
   lifeguard: 'a SWIM option; with membership: hyparview there is no SWIM',
   membershipOnly: 'SWIM alone; a hyparview node always runs the overlay',
-  groups: 'named groups are not supported in hyparview files yet (crash steps pick a fraction of the live nodes)',
   latencyMatrix: 'not supported in hyparview files yet; use network: { latency: … }',
 }
 
@@ -111,7 +119,12 @@ export function parseOverlayScenario(text: string, file = 'scenario.yaml'): Over
   if (broadcastsPerSec !== undefined && broadcastsPerSec > 0 && durationMs <= warmupMs) {
     r.problem(top.get('duration') ?? top.get('workload'), 'duration', `broadcasts start after the warm-up (${formatDurationMs(warmupMs)}); raise duration above it or lower warmup`)
   }
-  const fail = opt('timeline', (n, p) => readTimeline(r, n, p, durationMs)) ?? []
+  const timelineNode = top.get('timeline') ?? null
+  const items = !top.has('timeline') ? [] : isSeq(timelineNode) ? (timelineNode.items as YamlNode[]) : (r.problem(timelineNode, 'timeline', `expected a list of steps like - { at: 90s, do: crash, fraction: 0.5 }, got ${describe(timelineNode)}`) ?? [])
+  // Join steps add nodes: counted first, so that groups and steps may name the nodes to come.
+  const names = new Names(Math.max(1, (nodes ?? 0) + countJoins(items, durationMs)), new Map())
+  if (top.has('groups')) readGroups(r, top.get('groups')!, names)
+  const { steps, broadcasts } = readTimeline(r, items, names, durationMs)
   if (r.problems.length > 0) throw new ScenarioFileError(file, r.problems.sort((a, b) => a.line - b.line))
   const scenario: Omit<OverlayScenarioOptions, 'seed'> = {
     nodes: nodes!,
@@ -119,7 +132,8 @@ export function parseOverlayScenario(text: string, file = 'scenario.yaml'): Over
     joinSpacingMs,
     warmupMs,
     broadcastsPerSec: broadcastsPerSec ?? 0,
-    fail,
+    steps,
+    broadcastSteps: broadcasts,
     ...(network !== undefined ? { network } : {}),
     ...(overlay !== undefined ? { overlay } : {}),
     ...(stateRoundMs !== undefined ? { stateRoundMs } : {}),
@@ -167,23 +181,41 @@ function readOverlay(r: Reader, node: YamlNode | null, path: string): OverlaySet
   return settings
 }
 
-function readTimeline(r: Reader, node: YamlNode | null, path: string, durationMs: number): Array<{ fraction: number; atMs: number }> | undefined {
-  if (!isSeq(node)) return r.problem(node, path, `expected a list of steps like - { at: 90s, do: crash, fraction: 0.5 }, got ${describe(node)}`)
-  const out: Array<{ fraction: number; atMs: number }> = []
-  node.items.forEach((item, i) => {
-    const at = `${path}[${i}]`
-    const f = r.fields(item as YamlNode, at, ['at', 'do', 'fraction'], 'a step like { at: 90s, do: crash, fraction: 0.5 }')
-    if (f === undefined) return
-    const kind = f.has('do') ? r.string(f.get('do') ?? null, `${at}.do`) : r.problem(item as YamlNode, `${at}.do`, 'missing; say what the step does: crash')
-    if (kind !== undefined && kind !== 'crash') {
-      r.problem(f.get('do'), `${at}.do`, `unknown step ${JSON.stringify(kind)}${didYouMean(kind, ['crash'])}; with membership: hyparview the timeline takes crash steps (a fraction of the live nodes vanish at once)`)
+/** The step kinds of a hyparview file: the single-pool ones and broadcast. */
+const KINDS = ['crash', 'restart', 'pause', 'leave', 'partition', 'heal', 'join', 'network', 'broadcast']
+
+function readTimeline(r: Reader, items: readonly YamlNode[], names: Names, durationMs: number): { steps: ScenarioStep[]; broadcasts: Array<{ atMs: number; count: number; from?: string }> } {
+  const steps: ScenarioStep[] = []
+  const broadcasts: Array<{ atMs: number; count: number; from?: string }> = []
+  const ids = new Map<string, FileKind>()
+  items.forEach((item, i) => {
+    const at = `timeline[${i}]`
+    const doNode = isMap(item) ? (item.get('do', true) as YamlNode | undefined) : undefined
+    const kind: unknown = isScalar(doNode) ? doNode.value : undefined
+    if (typeof kind === 'string' && !KINDS.includes(kind)) {
+      r.problem(doNode ?? null, `${at}.do`, `unknown step ${JSON.stringify(kind)}${didYouMean(kind, KINDS)}; with membership: hyparview the steps are ${KINDS.join(', ')}`)
+      return
     }
-    if (!f.has('at')) r.problem(item as YamlNode, `${at}.at`, 'missing; when the step happens, like 90s')
-    if (!f.has('fraction')) r.problem(item as YamlNode, `${at}.fraction`, 'missing; the fraction of the live nodes that crash, like 0.5')
+    if (kind !== 'broadcast') {
+      const step = readStep(r, item, at, names, ids, durationMs)
+      if (step !== undefined) steps.push(step)
+      return
+    }
+    const f = r.fields(item, at, ['at', 'do', 'count', 'from'], 'a step like { at: 90s, do: broadcast, count: 3 }')
+    if (f === undefined) return
+    if (!f.has('at')) r.problem(item, `${at}.at`, 'missing; when the broadcasts are sent, like 90s')
     const atMs = f.has('at') ? r.duration(f.get('at') ?? null, `${at}.at`) : undefined
-    const fraction = f.has('fraction') ? r.fraction(f.get('fraction') ?? null, `${at}.fraction`) : undefined
     if (atMs !== undefined && atMs >= durationMs) r.problem(f.get('at'), `${at}.at`, `${formatDurationMs(atMs)} is not within duration ${formatDurationMs(durationMs)}; raise duration`)
-    if (atMs !== undefined && fraction !== undefined && kind === 'crash') out.push({ fraction, atMs })
+    let count = f.has('count') ? r.count(f.get('count') ?? null, `${at}.count`) : 1
+    if (count !== undefined && count > 10_000) count = r.problem(f.get('count'), `${at}.count`, `expected at most 10000 broadcasts in one step, got ${count}`)
+    let from: string | undefined
+    if (f.has('from')) {
+      const word = r.string(f.get('from') ?? null, `${at}.from`)
+      const list = word === undefined ? undefined : names.resolve(r, word, f.get('from') as YamlNode, `${at}.from`, false)
+      if (list !== undefined && list.length !== 1) r.problem(f.get('from'), `${at}.from`, `${quote(word!)} names ${list.length} nodes; from names one node (leave it out for a random live node)`)
+      else from = list?.[0]
+    }
+    if (atMs !== undefined && count !== undefined) broadcasts.push({ atMs, count, ...(from !== undefined ? { from } : {}) })
   })
-  return out
+  return { steps, broadcasts }
 }

@@ -26,7 +26,7 @@ import type { NetworkOptionsInput } from './network.js'
 import type { SimNode } from './node.js'
 import { SCENARIO_SEED_INDEX, Simulation } from './simulation.js'
 import type { SimObserver } from './types.js'
-import { formatDurationMs } from './steps.js'
+import { StepRunner, formatDurationMs, formatStep, type ScenarioStep } from './steps.js'
 import type { Address } from '../../core/types.js'
 import type { TraceSink } from './trace.js'
 
@@ -41,6 +41,10 @@ export interface OverlayScenarioOptions {
   readonly warmupMs?: number
   readonly broadcastsPerSec?: number
   readonly fail?: ReadonlyArray<{ readonly fraction: number; readonly atMs: number }>
+  /** Timeline steps of a scenario file (steps.ts: crash, restart, pause, leave, partition, heal, join, network). */
+  readonly steps?: readonly ScenarioStep[]
+  /** Broadcasts at a time: `count` of them at `atMs`, from node `from` (default: random live nodes). */
+  readonly broadcastSteps?: ReadonlyArray<{ readonly atMs: number; readonly count: number; readonly from?: string }>
   readonly network?: NetworkOptionsInput
   readonly overlay?: OverlaySettings
   /** Cluster state rounds every this many ms (default off; see the module comment). */
@@ -105,7 +109,9 @@ export interface OverlayRunReport {
 
 interface Tracked {
   readonly atMs: number
-  readonly live: Set<number>
+  /** By node index: LIVE when the node was live at the send, | GOT once it delivered (a restarted node counts once). */
+  readonly marks: Uint8Array
+  /** Deliveries, every copy counted (RMR's receivers). */
   delivered: number
   ldh: number
   payloadMessages: number
@@ -114,6 +120,8 @@ interface Tracked {
 
 const GOSSIP_KIND = 16
 const ID_BYTES = 16
+const LIVE = 1
+const GOT = 2
 
 /**
  * The id (hex) of a GOSSIP's message, or undefined for another kind: [kind, from:str, id, …], the id's
@@ -149,8 +157,11 @@ class BroadcastMeter implements SimObserver {
   }
 
   /** Starts measuring broadcast `id` (the origin delivered it at hops 0 during the call). */
-  track(id: string, atMs: number, live: Set<number>): void {
-    const t: Tracked = { atMs, live, delivered: 1, ldh: 0, payloadMessages: 0, controlMessages: 0 }
+  track(id: string, atMs: number, live: readonly SimNode[], nodeCount: number, origin: SimNode): void {
+    const marks = new Uint8Array(nodeCount)
+    for (const n of live) marks[n.index] = LIVE
+    marks[origin.index] |= GOT
+    const t: Tracked = { atMs, marks, delivered: 1, ldh: 0, payloadMessages: 0, controlMessages: 0 }
     this.byId.set(id, t)
     this.order.push(t)
     this.latest = t
@@ -179,11 +190,11 @@ class BroadcastMeter implements SimObserver {
       const t = this.byId.get(event.message.id)
       if (t === undefined) return
       t.delivered++
+      if (node.index < t.marks.length) t.marks[node.index] |= GOT
       if (event.message.hops > t.ldh) t.ldh = event.message.hops
     } else if (event.type === 'neighborDown') {
       this.downs[event.cause] = (this.downs[event.cause] ?? 0) + 1
     }
-    void node
   }
 }
 
@@ -210,21 +221,43 @@ export function runOverlayScenario(o: OverlayScenarioOptions): OverlayRunReport 
       sim.spawn(1, { join: [live[rng.int(live.length)]] })
     })
   }
+  let seq = 0
+  /** One measured broadcast from `from` (default: a random running node). */
+  const broadcast = (from?: SimNode): void => {
+    const liveNodes = sim.nodes.filter((n) => n.status === 'running')
+    const origin = from ?? liveNodes[rng.int(liveNodes.length)]
+    if (origin === undefined || origin.status !== 'running') return log(`broadcast skipped: ${origin?.name ?? 'no node'} is not running`)
+    const payload = new TextEncoder().encode(`b${++seq}`)
+    meter.hold()
+    const id = sim.invoke(origin, (p, now, out) => (p as ComposedNode).broadcast('sim', payload, now, out))
+    meter.track(id, sim.nowMs, liveNodes, sim.nodes.length, origin)
+  }
   const rate = o.broadcastsPerSec ?? 0
   if (rate > 0) {
     const gap = 1000 / rate
     steps.push(`broadcasts: ${rate}/s from random live nodes, ${formatDurationMs(warmupMs)}..${formatDurationMs(o.durationMs)}`)
-    let seq = 0
-    for (let at = warmupMs; at < o.durationMs; at += gap) {
-      sim.at(at, () => {
-        const liveNodes = sim.nodes.filter((n) => n.status === 'running')
-        const origin = liveNodes[rng.int(liveNodes.length)]
-        const payload = new TextEncoder().encode(`b${++seq}`)
-        meter.hold()
-        const id = sim.invoke(origin, (p, now, out) => (p as ComposedNode).broadcast('sim', payload, now, out))
-        meter.track(id, sim.nowMs, new Set(liveNodes.map((n) => n.index)))
-      })
-    }
+    for (let at = warmupMs; at < o.durationMs; at += gap) sim.at(at, () => broadcast())
+  }
+  for (const b of o.broadcastSteps ?? []) {
+    steps.push(`${formatDurationMs(b.atMs)} broadcast ×${b.count} from ${b.from ?? 'random live nodes'}`)
+    sim.at(b.atMs, () => {
+      for (let k = 0; k < b.count; k++) broadcast(b.from === undefined ? undefined : sim.node(b.from))
+    })
+  }
+  // A file's timeline: the single-pool steps, each joining node through a random live node.
+  const runner = new StepRunner({
+    sim,
+    rng,
+    durationMs: o.durationMs,
+    log,
+    joinThrough: () => {
+      const live = sim.nodes.filter((n) => n.live)
+      return live.length === 0 ? undefined : live[rng.int(live.length)]
+    },
+  })
+  for (const step of o.steps ?? []) {
+    steps.push(formatStep(step))
+    runner.schedule(step)
   }
   for (const f of o.fail ?? []) {
     steps.push(`${+(f.fraction * 100).toFixed(2)}% of the live nodes crash at ${formatDurationMs(f.atMs)}`)
@@ -249,11 +282,17 @@ export function runOverlayScenario(o: OverlayScenarioOptions): OverlayRunReport 
     { pathSources: o.pathSources ?? 200, seed: sim.seed },
   )
   const perBroadcast: BroadcastOutcome[] = meter.order.map((t) => {
+    // Among the nodes live at the send and still live now, the share that delivered it.
     let live = 0
-    for (const i of t.live) if (sim.nodes[i].live) live++
+    let got = 0
+    for (let i = 0; i < t.marks.length; i++) {
+      if ((t.marks[i] & LIVE) === 0 || !sim.nodes[i].live) continue
+      live++
+      if ((t.marks[i] & GOT) !== 0) got++
+    }
     return {
       atMs: t.atMs,
-      reliability: live === 0 ? 0 : Math.min(1, t.delivered / live),
+      reliability: live === 0 ? 0 : got / live,
       rmr: t.delivered > 1 ? t.payloadMessages / (t.delivered - 1) - 1 : 0,
       ldh: t.ldh,
       payloadMessages: t.payloadMessages,

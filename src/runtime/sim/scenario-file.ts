@@ -118,7 +118,7 @@ const FIELDS: Readonly<Record<ScenarioStep['kind'], readonly string[]>> = {
 }
 /** The step kinds a file may use (loss and latency are `network` steps in files). */
 const KINDS = ['crash', 'restart', 'pause', 'leave', 'partition', 'heal', 'join', 'network'] as const
-type FileKind = (typeof KINDS)[number]
+export type FileKind = (typeof KINDS)[number]
 
 /** Parses and validates scenario text (YAML or JSON); `file` names it in problems. */
 export function parseScenario(text: string, file = 'scenario.yaml'): ScenarioFile {
@@ -259,7 +259,7 @@ function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs
   return Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)) as WorkloadOptions
 }
 
-function readGroups(r: Reader, node: YamlNode, names: Names): void {
+export function readGroups(r: Reader, node: YamlNode, names: Names): void {
   if (!isMap(node)) {
     r.problem(node, 'groups', `expected a map of group names to nodes, like dc1: node-000..node-049; got ${describe(node)}`)
     return
@@ -321,7 +321,7 @@ function readLatencyMatrix(r: Reader, node: YamlNode, names: Names): LatencyMatr
 }
 
 /** Nodes the join steps add over the chaos phase (read leniently: problems are reported by readStep). */
-function countJoins(items: readonly YamlNode[], durationMs: number | undefined): number {
+export function countJoins(items: readonly YamlNode[], durationMs: number | undefined): number {
   let total = 0
   for (const item of items) {
     if (!isMap(item) || item.get('do') !== 'join') continue
@@ -348,7 +348,8 @@ function safeMs(v: unknown): number | undefined {
   }
 }
 
-function readStep(r: Reader, node: YamlNode, path: string, names: Names, ids: Map<string, FileKind>, durationMs: number | undefined): ScenarioStep | undefined {
+/** One timeline step of a single-pool file; hyparview files (overlay-file.ts) read theirs with it too. */
+export function readStep(r: Reader, node: YamlNode, path: string, names: Names, ids: Map<string, FileKind>, durationMs: number | undefined): ScenarioStep | undefined {
   if (!isMap(node)) return r.problem(node, path, `expected a step like { at: 30s, do: crash, count: 1 }, got ${describe(node)}`)
   const doNode = node.get('do', true) as YamlNode | undefined
   const kindWord = isScalar(doNode) ? doNode.value : undefined

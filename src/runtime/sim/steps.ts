@@ -200,6 +200,8 @@ export interface StepRunnerOptions {
   readonly spawnOptions?: Pick<SpawnOptions, 'meta' | 'node'>
   /** Told when a node crashes (the report's first-gone time). */
   readonly onGone?: (atMs: number) => void
+  /** The node each joining node joins through (default: the simulation's first node). */
+  readonly joinThrough?: () => SimNode | undefined
 }
 
 /** Schedules a timeline's steps on a simulation and performs them. */
@@ -350,7 +352,8 @@ export class StepRunner {
         return
       }
       case 'join': {
-        const joined = sim.spawn(step.count, { ...this.o.spawnOptions })
+        const contact = this.o.joinThrough?.()
+        const joined = sim.spawn(step.count, { ...this.o.spawnOptions, ...(contact !== undefined ? { join: [contact] } : {}) })
         log(`join ${this.names(joined)}`)
         this.remember(step, joined)
         this.again(step)
