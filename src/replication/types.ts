@@ -10,6 +10,14 @@ export class CrdtLimitError extends Error {
   override readonly name = 'CrdtLimitError'
 }
 
+/**
+ * A write whose durable commit (the data directory's store) failed. Blast radius: none; the write was
+ * undone here and its delta never queued, so no peer holds it.
+ */
+export class CrdtCommitError extends Error {
+  override readonly name = 'CrdtCommitError'
+}
+
 export interface ReplicationCounters {
   /** Writes made here (each a numbered delta). */
   writes: number
@@ -37,6 +45,8 @@ export interface ReplicationCounters {
   folds: number
   /** Deltas from a retired replica (a predecessor some replica folded), dropped. */
   retiredDropped: number
+  /** Writes undone because their durable commit failed (CrdtCommitError). */
+  commitFailures: number
   decodeErrors: Record<string, number>
 }
 
@@ -58,6 +68,7 @@ export function newReplicationCounters(): ReplicationCounters {
     departedFolded: 0,
     folds: 0,
     retiredDropped: 0,
+    commitFailures: 0,
     decodeErrors: {},
   }
 }
