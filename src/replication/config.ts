@@ -9,6 +9,13 @@
  */
 import { ConfigError } from '../core/errors.js'
 
+/**
+ * With a data directory, how soon changes that came from peers reach the disk (a write of ours is
+ * committed before its delta is queued). The real store (runtime/node/crdt-store.ts) and the simulated
+ * disk (runtime/sim/crdt-disk.ts) both use it.
+ */
+export const PEER_CHANGES_FLUSH_MS = 100
+
 export interface ReplicationConfig {
   /**
    * Largest message handed to SWIM (a delta, a digest, a state batch, a fragment), bytes. memberlist's

@@ -18,7 +18,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, decodeCrdt, decodeReplicationMessage, encodeReplicationMessage, kindType, parseKey, replicaId } from '../../node/index.js'
+import { ConfigError, decodeCrdt, decodeReplicationMessage, encodeReplicationMessage, kindType, parseKey, PEER_CHANGES_FLUSH_MS, replicaId } from '../../node/index.js'
 import type { KeyChange, KeyRecord } from '../../node/index.js'
 
 /** The file's format, in its meta record. */
@@ -27,7 +27,7 @@ const VERSION = 1
 const META_KEY = 'meta'
 const KEY_PREFIX = 'k/'
 /** Changes that came from peers are written within this long. */
-const FLUSH_DELAY_MS = 100
+const FLUSH_DELAY_MS = PEER_CHANGES_FLUSH_MS
 
 /** A data file that cannot be used. Blast radius: nothing was started, changed or deleted. */
 export class CrdtStoreError extends Error {

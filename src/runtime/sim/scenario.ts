@@ -32,6 +32,7 @@ import type { TraceSink } from './trace.js'
 import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
 import { CrdtWorkload } from './crdt-workload.js'
+import { SimCrdtDisks } from './crdt-disk.js'
 import { StepRunner, formatDurationMs, formatStep } from './steps.js'
 import type { ScenarioStep } from './steps.js'
 import { TimeSeriesSampler } from './timeseries.js'
@@ -108,6 +109,8 @@ export function runScenario(opts: ScenarioOptions): Report {
   const lifeguard = opts.lifeguard ?? opts.config?.lifeguard ?? true
   const config = resolveConfig({ ...opts.config, lifeguard }, profile)
   const latency = PROFILE_LATENCY_MS[profile]
+  const disks = opts.workload?.crdtDurable === true ? new SimCrdtDisks() : undefined
+  if (disks !== undefined && opts.createProtocol !== undefined) throw new RangeError('crdtDurable: the simulated data directories build the nodes themselves; drop createProtocol or crdtDurable')
   const sim = new Simulation({
     seed: opts.seed,
     profile,
@@ -115,7 +118,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     network: { latencyMs: latency, ...opts.network },
     trace: opts.trace,
     recordEvents: false,
-    createProtocol: opts.createProtocol,
+    createProtocol: disks?.factory ?? opts.createProtocol,
     node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' } },
   })
   if (opts.membershipOnly && (opts.stack || opts.workload !== undefined)) {
@@ -132,8 +135,10 @@ export function runScenario(opts: ScenarioOptions): Report {
   const workload = opts.stack || opts.workload !== undefined ? new StackWorkload(sim, opts.nodes, opts.workload) : undefined
   if (workload) sim.observe(workload)
   const crdtRate = opts.workload?.crdtOpsPerSec ?? 0
-  const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate) : undefined
+  const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate, disks !== undefined) : undefined
   if (crdt) sim.observe(crdt)
+  disks?.bind((atMs, fn) => sim.at(atMs, fn))
+  if (disks) sim.observe(disks)
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
