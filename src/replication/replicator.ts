@@ -256,7 +256,9 @@ export class CrdtReplicator {
     entry.hash = undefined
     this.counters.writes++
     this.changes.set(key, true)
-    this.enqueue(this.replica, key, seq, seq, delta)
+    // The naive exchange (fullStateGossip, benchmarks): the whole state, as the interval of every write so far.
+    if (this.config.fullStateGossip) this.enqueue(this.replica, key, 1, seq, entry.state.clone())
+    else this.enqueue(this.replica, key, seq, seq, delta)
     return delta
   }
 
@@ -416,7 +418,7 @@ export class CrdtReplicator {
       entry.seqs.set(m.origin, m.to)
       if (have === 0) this.dropRetiredSeqs(entry)
       this.counters.deltasApplied++
-      this.enqueue(m.origin, m.key, m.from, m.to, decoded.value)
+      this.enqueue(m.origin, m.key, this.config.fullStateGossip ? 1 : m.from, m.to, this.config.fullStateGossip ? entry.state.clone() : decoded.value)
       return
     }
     this.counters.gaps++

@@ -16,7 +16,7 @@
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { resolveConfig } from '../../node/index.js'
-import type { Coordinate, NodeEvent, Profile, SwimConfig } from '../../node/index.js'
+import type { Coordinate, NodeEvent, Profile, ReplicationConfig, SwimConfig } from '../../node/index.js'
 import { pushPullScaleMs, suspicionTimeoutMs } from '../../node/index.js'
 import { ViewTracker } from './checkers.js'
 import { COORDINATES_FIRST_CHECK_MS, measureCoordinateAccuracy } from './coordinate-accuracy.js'
@@ -76,6 +76,8 @@ export interface ScenarioOptions {
    * the same). Later entries win where they overlap.
    */
   readonly latencyMatrix?: ReadonlyArray<LatencyMatrixEntry>
+  /** Replication settings of every node's CRDTs (bench:crdt sets fullStateGossip). */
+  readonly replication?: Partial<ReplicationConfig>
   /** Sample time series every this many virtual ms (timeseries.ts) into `report.timeSeries`; default none. */
   readonly sampleEveryMs?: number
 }
@@ -119,7 +121,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     trace: opts.trace,
     recordEvents: false,
     createProtocol: disks?.factory ?? opts.createProtocol,
-    node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' } },
+    node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' }, ...(opts.replication === undefined ? {} : { replication: opts.replication }) },
   })
   if (opts.membershipOnly && (opts.stack || opts.workload !== undefined)) {
     throw new RangeError('a workload needs the whole stack: drop membershipOnly (--membership-only) or the workload')
