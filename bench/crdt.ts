@@ -42,16 +42,22 @@ interface Run {
   readonly wallMs: number
 }
 
+/** When the ops start: after the joins settle (measured: 4 s at 120 nodes, 7.4 s at 200), growing with N. */
+function startMs(nodes: number): number {
+  return Math.max(5_000, Math.ceil((nodes * 60) / 1000) * 1000)
+}
+
 function run(mode: Mode, nodes: number, rate: number, windowMs: number, seed: number): Run {
   const o: ScenarioOptions = {
     seed,
     nodes,
-    // Writes start with the joins (spread over 2 s; a late joiner gets every key by push-pull), then
-    // the window and 4 s more; what has not converged by then is measured in the settle phase.
-    durationMs: windowMs + 4_000,
+    // Writes start once the joins (spread over 2 s) have settled: at 200 nodes membership itself takes
+    // about 8 s, and writes made meanwhile measure the joins. Then the window and 4 s more; what has not
+    // converged by then is measured in the settle phase.
+    durationMs: startMs(nodes) + windowMs + 4_000,
     joinSpreadMs: 2_000,
     replication: { fullStateGossip: mode === 'naive' },
-    workload: { kvWritesPerSec: 0, broadcastsPerSec: 0, crdtOpsPerSec: rate, windowMs },
+    workload: { kvWritesPerSec: 0, broadcastsPerSec: 0, crdtOpsPerSec: rate, windowMs, crdtStartMs: startMs(nodes) },
   }
   const started = performance.now()
   const r = runScenario(o)

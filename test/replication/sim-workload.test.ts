@@ -31,3 +31,11 @@ test('--crdt-ops and the scenario field crdtOps set the workload; a bad rate nam
   const file = parseScenario('nodes: 10\nduration: 20s\nworkload: { crdtOps: 4 }\ntimeline:\n  - { at: 5s, do: crash, count: 1 }\n', 'crdt.yaml')
   assert.equal(file.scenario.workload?.crdtOpsPerSec, 4)
 })
+
+test('crdtStartMs holds the CRDT ops back until the joins settled, and one that leaves no time is refused', () => {
+  const r = runScenario({ seed: 43, nodes: 4, durationMs: 5_000, workload: { kvWritesPerSec: 0, broadcastsPerSec: 0, crdtOpsPerSec: 5, windowMs: 1_000, crdtStartMs: 3_000 } })
+  assert.equal(r.crdt!.ops, 5)
+  assert.ok(r.crdt!.lastOpAtMs! >= 3_800 && r.crdt!.lastOpAtMs! < 4_000, `last op at ${r.crdt!.lastOpAtMs}`)
+  assert.equal(r.crdtExact, true)
+  assert.throws(() => runScenario({ seed: 43, nodes: 4, durationMs: 2_000, workload: { kvWritesPerSec: 0, broadcastsPerSec: 0, crdtOpsPerSec: 5, crdtStartMs: 2_000 } }), /crdtStartMs: 2000 ms leaves no time/)
+})

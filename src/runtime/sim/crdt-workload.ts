@@ -80,9 +80,11 @@ export class CrdtWorkload implements SimObserver {
     this.rng = new SeededRng(deriveSeed(sim.seed, CRDT_WORKLOAD_SEED_INDEX))
   }
 
-  start(durationMs: number, windowMs: number | undefined): void {
-    const t0 = this.sim.nowMs
-    this.windowMs = Math.min(windowMs ?? durationMs, durationMs)
+  /** Ops from `startMs` (virtual, from now) for `windowMs`, within `durationMs`. */
+  start(durationMs: number, windowMs: number | undefined, startMs = 0): void {
+    if (startMs >= durationMs) throw new RangeError(`crdtStartMs: ${startMs} ms leaves no time for ops within the run's ${durationMs} ms; start earlier or run longer`)
+    const t0 = this.sim.nowMs + startMs
+    this.windowMs = Math.min(windowMs ?? durationMs - startMs, durationMs - startMs)
     const every = 1000 / this.rate
     let last = t0
     for (let i = 0; i * every < this.windowMs; i++) {

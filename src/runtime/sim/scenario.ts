@@ -173,7 +173,7 @@ export function runScenario(opts: ScenarioOptions): Report {
   tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes running ${opts.membershipOnly ? 'SWIM alone' : 'the whole Grapevine stack'}`)
   workload?.start(opts.durationMs)
-  crdt?.start(opts.durationMs, opts.workload?.windowMs)
+  crdt?.start(opts.durationMs, opts.workload?.windowMs, opts.workload?.crdtStartMs)
   sampler?.start()
   for (const step of steps) runner.schedule(step)
   sim.runUntilTime(opts.durationMs)

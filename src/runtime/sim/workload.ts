@@ -53,6 +53,8 @@ export interface WorkloadOptions {
    * replica id and keys, as a real node with `dataDir` does. Default false: a restart starts afresh.
    */
   readonly crdtDurable?: boolean
+  /** The CRDT ops start this long (virtual ms) after the nodes are spawned, e.g. once the joins settled. Default 0. */
+  readonly crdtStartMs?: number
 }
 
 export interface BroadcastDeliveryReport {
