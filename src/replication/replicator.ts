@@ -57,7 +57,7 @@ import { resolveReplicationConfig, STATE_FRAMING_BYTES, type ReplicationConfig }
 import { fragment, MessageTooLargeError, Reassembly } from './fragments.js'
 import { crdtKey, emptyState, hash53, kindType, parseKey, replicaMember, type CrdtKind, type CrdtKinds } from './keys.js'
 import { decodeReplicationMessage, encodeReplicationMessage, type DeltaMessage, type DigestMessage, type KeyState, type StatesMessage } from './messages.js'
-import { CrdtCommitError, CrdtLimitError, newReplicationCounters, type ReplicationCounters } from './types.js'
+import { CrdtCommitError, CrdtLimitError, newReplicationCounters, type KeyChange, type KeyRecord, type ReplicationCounters, type ReplicatorOptions } from './types.js'
 
 /** Sends one message to a peer by name; false when there is no such live peer. */
 export type Send = (to: string, bytes: Uint8Array) => boolean
@@ -87,31 +87,7 @@ interface PendingDelta {
   delta: Crdt
 }
 
-/** A key's durable record: its state and its seqs (what persistence stores and reloads). */
-export interface KeyRecord {
-  readonly key: string
-  readonly state: Uint8Array
-  readonly seqs: ReadonlyArray<readonly [string, number]>
-}
-
-/** A key that changed here: by a write of ours (`local`) or by what a peer sent (`remote`). */
-export interface KeyChange {
-  readonly key: string
-  readonly kind: CrdtKind
-  readonly name: string
-  readonly local: boolean
-}
-
-export interface ReplicatorOptions {
-  /** This node's member name. */
-  readonly self: string
-  /** This incarnation's replica id (keys.ts replicaId; reloaded from the data directory when durable). */
-  readonly replica: string
-  readonly rng: Rng
-  readonly config?: Partial<ReplicationConfig>
-  /** Keys reloaded from the data directory. */
-  readonly restored?: readonly KeyRecord[]
-}
+export type { KeyChange, KeyRecord, ReplicatorOptions } from './types.js'
 
 export class CrdtReplicator {
   readonly self: string
