@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .option('--kv-writes <RATE>', 'RATE key writes per virtual second on random nodes (sets and some deletes)')
     .option('--broadcasts <RATE>', 'RATE broadcasts per virtual second from random nodes')
+    .option('--crdt-durable', 'with --crdt-ops: every node keeps its CRDT state in a simulated data directory, so a crashed node restarts with it (as with --data-dir)')
     .option('--crdt-ops <RATE>', 'RATE writes of replicated data types (counters, sets, registers, flags, maps) per virtual second on random nodes')
     .option('--membership-only', 'SWIM alone on every node (default: the whole stack a real node runs: Serf, broadcasts, cluster state, phi)')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')

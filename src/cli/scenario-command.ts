@@ -58,6 +58,7 @@ const CLUSTER_FLAGS: ReadonlyArray<[keyof RawSimFlags, string, string]> = [
   ['kvWrites', '--kv-writes', 'workload: { kvWrites: … }'],
   ['broadcasts', '--broadcasts', 'workload: { broadcasts: … }'],
   ['crdtOps', '--crdt-ops', 'workload: { crdtOps: … }'],
+  ['crdtDurable', '--crdt-durable', 'workload: { crdtDurable: true }'],
   ['workloadWindow', '--workload-window', 'workload: { window: … }'],
 ]
 

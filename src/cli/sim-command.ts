@@ -46,6 +46,7 @@ export interface RawSimFlags {
   kvWrites?: string
   broadcasts?: string
   crdtOps?: string
+  crdtDurable?: boolean
   workloadWindow?: string
   plot?: string
   membershipOnly?: boolean
@@ -76,6 +77,8 @@ export interface SimCommandOptions {
   readonly broadcastsPerSec: number
   /** Writes of the replicated data types per virtual second (0: none). */
   readonly crdtOpsPerSec?: number
+  /** Simulated data directories: crashed nodes restart with their CRDT state (--crdt-durable). */
+  readonly crdtDurable?: boolean
   /** How long the workload runs; undefined: the whole --duration. */
   readonly workloadWindowMs: number | undefined
   /** SWIM alone on every node (default: the whole stack, as every real node runs it). */
@@ -112,6 +115,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
       throw new UsageError(`--workload-window: ${formatDurationMs(workloadWindowMs)} must be above 0 and within --duration ${formatDurationMs(durationMs)}; shorten it or raise --duration`)
     }
   }
+  if (raw.crdtDurable === true && crdtOpsPerSec === 0) throw new UsageError('--crdt-durable: there is no CRDT workload to keep on disk; add --crdt-ops RATE')
   const membershipOnly = raw.membershipOnly === true
   if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0 || crdtOpsPerSec > 0)) {
     throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts, --crdt-ops) needs the whole stack; drop --membership-only or the workload`)
@@ -133,6 +137,7 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     kvWritesPerSec,
     broadcastsPerSec,
     ...(crdtOpsPerSec > 0 ? { crdtOpsPerSec } : {}),
+    ...(raw.crdtDurable === true ? { crdtDurable: true } : {}),
     workloadWindowMs,
   }
 }
@@ -152,6 +157,7 @@ export function replayCommand(o: SimCommandOptions): string {
   if (o.kvWritesPerSec > 0) parts.push(`--kv-writes ${o.kvWritesPerSec}`)
   if (o.broadcastsPerSec > 0) parts.push(`--broadcasts ${o.broadcastsPerSec}`)
   if ((o.crdtOpsPerSec ?? 0) > 0) parts.push(`--crdt-ops ${o.crdtOpsPerSec}`)
+  if (o.crdtDurable === true) parts.push('--crdt-durable')
   if (o.workloadWindowMs !== undefined) parts.push(`--workload-window ${formatDurationMs(o.workloadWindowMs)}`)
   if (o.membershipOnly === true) parts.push('--membership-only')
   return parts.join(' ')
@@ -173,7 +179,7 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
     steps: o.steps,
     membershipOnly: o.membershipOnly === true,
     ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0 || (o.crdtOpsPerSec ?? 0) > 0
-      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...((o.crdtOpsPerSec ?? 0) > 0 ? { crdtOpsPerSec: o.crdtOpsPerSec } : {}), ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
+      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...((o.crdtOpsPerSec ?? 0) > 0 ? { crdtOpsPerSec: o.crdtOpsPerSec } : {}), ...(o.crdtDurable === true ? { crdtDurable: true } : {}), ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
       : {}),
   }
 }

@@ -9,6 +9,13 @@
  */
 import { ConfigError } from '../core/errors.js'
 
+/**
+ * With a data directory, how soon changes that came from peers reach the disk (a write of ours is
+ * committed before its delta is queued). The real store (runtime/node/crdt-store.ts) and the simulated
+ * disk (runtime/sim/crdt-disk.ts) both use it.
+ */
+export const PEER_CHANGES_FLUSH_MS = 100
+
 export interface ReplicationConfig {
   /**
    * Largest message handed to SWIM (a delta, a digest, a state batch, a fragment), bytes. memberlist's
@@ -57,6 +64,12 @@ export interface ReplicationConfig {
    * partitions; shorter bounds memory sooner under crash loops. Default 30000. Range [0, 86400000].
    */
   readonly foldAfterMs: number
+  /**
+   * For comparisons only (`npm run bench:crdt`): every write and relay gossips the key's whole state
+   * instead of its delta, the naive state-based exchange, over the same gossip, anti-entropy and
+   * limits. Default false.
+   */
+  readonly fullStateGossip: boolean
 }
 
 export const REPLICATION_DEFAULTS: ReplicationConfig = {
@@ -71,6 +84,7 @@ export const REPLICATION_DEFAULTS: ReplicationConfig = {
   maxReassemblies: 32,
   maxPushPullBytes: 1 << 20,
   foldAfterMs: 30_000,
+  fullStateGossip: false,
 }
 
 /** Bytes of a fragment's framing (kind, id, index, count, bin header), generously. */
@@ -81,7 +95,7 @@ export const STATE_FRAMING_BYTES = 1024
 export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {}): ReplicationConfig {
   const c: ReplicationConfig = { ...REPLICATION_DEFAULTS, ...partial }
   const problems: string[] = []
-  const int = (field: keyof ReplicationConfig, min: number, max: number): void => {
+  const int = (field: Exclude<keyof ReplicationConfig, 'fullStateGossip'>, min: number, max: number): void => {
     const v = c[field]
     if (!Number.isInteger(v) || v < min || v > max) problems.push(`${field}: expected an integer in [${min}, ${max}], got ${String(v)}`)
   }
@@ -96,6 +110,7 @@ export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {
   int('maxReassemblies', 1, 4096)
   int('maxPushPullBytes', 1024, 64 << 20)
   int('foldAfterMs', 0, 86_400_000)
+  if (typeof c.fullStateGossip !== 'boolean') problems.push(`fullStateGossip: expected true or false, got ${String(c.fullStateGossip)}`)
   if (problems.length === 0) {
     const room = c.maxFragments * (c.maxMessageBytes - FRAGMENT_OVERHEAD_BYTES)
     if (c.maxStateBytes + STATE_FRAMING_BYTES > room) {

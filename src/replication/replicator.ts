@@ -49,22 +49,21 @@
  */
 import { ConfigError } from '../core/errors.js'
 import type { Rng } from '../core/rng.js'
-import { decodeCrdt, encodeCrdt, floorsOf, foldCrdt, HybridClock, replicaGeneration, type Crdt } from '../crdt/index.js'
+import { decodeCrdt, encodeCrdt, floorsOf, foldCrdt, HybridClock, type Crdt } from '../crdt/index.js'
+import { digestWindowEnd, prunableSeqs, stateBatches } from './batching.js'
 import { BroadcastQueue } from '../swim/broadcast-queue.js'
 import { retransmitLimit } from '../swim/formulas.js'
 import { resolveReplicationConfig, STATE_FRAMING_BYTES, type ReplicationConfig } from './config.js'
 import { fragment, MessageTooLargeError, Reassembly } from './fragments.js'
 import { crdtKey, emptyState, hash53, kindType, parseKey, replicaMember, type CrdtKind, type CrdtKinds } from './keys.js'
-import { decodeReplicationMessage, encodeReplicationMessage, keyStateSize, type DeltaMessage, type DigestMessage, type KeyState, type StatesMessage } from './messages.js'
-import { CrdtLimitError, newReplicationCounters, type ReplicationCounters } from './types.js'
+import { decodeReplicationMessage, encodeReplicationMessage, type DeltaMessage, type DigestMessage, type KeyState, type StatesMessage } from './messages.js'
+import { CrdtCommitError, CrdtLimitError, newReplicationCounters, type KeyChange, type KeyRecord, type ReplicationCounters, type ReplicatorOptions } from './types.js'
 
 /** Sends one message to a peer by name; false when there is no such live peer. */
 export type Send = (to: string, bytes: Uint8Array) => boolean
 
 /** Peers a delta too large for a packet is pushed to, in fragments, by each node that takes it. */
 const LARGE_DELTA_FANOUT = 3
-/** Most bytes of states one answer (to a digest or a need) carries; the rest follows at later rounds. */
-const ANSWER_MAX_BYTES = 256 * 1024
 /** Distinct peers seen holding a key's state equal to ours before we fold our predecessors in it. */
 const FOLD_CONFIRMATIONS = 2
 
@@ -88,31 +87,7 @@ interface PendingDelta {
   delta: Crdt
 }
 
-/** A key's durable record: its state and its seqs (what persistence stores and reloads). */
-export interface KeyRecord {
-  readonly key: string
-  readonly state: Uint8Array
-  readonly seqs: ReadonlyArray<readonly [string, number]>
-}
-
-/** A key that changed here: by a write of ours (`local`) or by what a peer sent (`remote`). */
-export interface KeyChange {
-  readonly key: string
-  readonly kind: CrdtKind
-  readonly name: string
-  readonly local: boolean
-}
-
-export interface ReplicatorOptions {
-  /** This node's member name. */
-  readonly self: string
-  /** This incarnation's replica id (keys.ts replicaId; reloaded from the data directory when durable). */
-  readonly replica: string
-  readonly rng: Rng
-  readonly config?: Partial<ReplicationConfig>
-  /** Keys reloaded from the data directory. */
-  readonly restored?: readonly KeyRecord[]
-}
+export type { KeyChange, KeyRecord, ReplicatorOptions } from './types.js'
 
 export class CrdtReplicator {
   readonly self: string
@@ -138,6 +113,7 @@ export class CrdtReplicator {
   /** Per key, the peers whose state was seen equal to ours (a matching digest, or a full state that left ours equal to it). */
   private readonly synced = new Map<string, Set<string>>()
   private startedMs: number | undefined
+  private durableCommit: ((record: KeyRecord) => void) | undefined
 
   constructor(o: ReplicatorOptions) {
     this.self = o.self
@@ -205,10 +181,18 @@ export class CrdtReplicator {
   // ------------------------------------------------------------------ writes
 
   /**
+   * Makes every write durable before it counts: called with the key's new record after the state
+   * changed and before the delta is queued; a throw undoes the write (crdt-store.ts commit).
+   */
+  setDurableCommit(commit: ((record: KeyRecord) => void) | undefined): void {
+    this.durableCommit = commit
+  }
+
+  /**
    * Applies a write here and queues its delta. `mutate` changes the state in place and returns the
    * delta (the CRDT mutators do). Throws CrdtLimitError when the key's state would pass
-   * maxStateBytes, and whatever the mutator throws (RangeError for a bad amount or value); in both
-   * cases nothing changed.
+   * maxStateBytes, CrdtCommitError when the durable commit failed, and whatever the mutator throws
+   * (RangeError for a bad amount or value); in every case nothing changed and nothing is sent.
    */
   write<K extends CrdtKind>(kind: K, name: string, mutate: (state: CrdtKinds[K], replica: string, clock: HybridClock) => Crdt): Crdt {
     const key = crdtKey(kind, name)
@@ -228,15 +212,29 @@ export class CrdtReplicator {
         `${key}: this write makes its state ${encoded.length} bytes encoded; a key may hold at most ${this.config.maxStateBytes} bytes (replication.maxStateBytes), so that it travels in at most ${this.config.maxFragments} fragments of ${this.config.maxMessageBytes} bytes. Nothing changed; remove entries or split the data over several keys`,
       )
     }
-    if (existing === undefined) this.sortedKeys = undefined
-    entry.encoded = encoded
-    entry.hash = undefined
+    const seqsBefore = new Map(entry.seqs)
     const seq = (entry.seqs.get(this.replica) ?? 0) + 1
     entry.seqs.set(this.replica, seq)
     this.dropRetiredSeqs(entry)
+    try {
+      this.durableCommit?.({ key, state: encoded, seqs: [...entry.seqs] })
+    } catch (err) {
+      // Not durable, so not acknowledged and not sent: the write is undone as if never made.
+      entry.state = before
+      entry.seqs.clear()
+      for (const [o, n] of seqsBefore) entry.seqs.set(o, n)
+      if (existing === undefined) this.entries.delete(key)
+      this.counters.commitFailures++
+      throw new CrdtCommitError(`${key}: the write could not be made durable (${(err as Error).message}); nothing changed and nothing was sent. Check the data directory's disk, then retry`, { cause: err })
+    }
+    if (existing === undefined) this.sortedKeys = undefined
+    entry.encoded = encoded
+    entry.hash = undefined
     this.counters.writes++
     this.changes.set(key, true)
-    this.enqueue(this.replica, key, seq, seq, delta)
+    // The naive exchange (fullStateGossip, benchmarks): the whole state, as the interval of every write so far.
+    if (this.config.fullStateGossip) this.enqueue(this.replica, key, 1, seq, entry.state.clone())
+    else this.enqueue(this.replica, key, seq, seq, delta)
     return delta
   }
 
@@ -296,6 +294,7 @@ export class CrdtReplicator {
    * in `oversized`); nothing is lost.
    */
   private foldPredecessors(): void {
+    const refused: string[] = []
     for (const key of this.foldCandidates) {
       const e = this.entries.get(key)
       if (e === undefined || e.kind === 'register') {
@@ -314,10 +313,13 @@ export class CrdtReplicator {
           this.counters.folds++
         }
       } catch (err) {
-        if (!(err instanceof CrdtLimitError)) throw err
-        this.counters.oversized++
+        // A fold the disk refused is undone (counted in commitFailures) and tried again at a later round.
+        if (err instanceof CrdtCommitError) refused.push(key)
+        else if (err instanceof CrdtLimitError) this.counters.oversized++
+        else throw err
       }
     }
+    for (const key of refused) this.foldCandidates.add(key)
   }
 
   /** Our part of a push-pull: the full state of every key (sorted) up to maxPushPullBytes. */
@@ -392,7 +394,7 @@ export class CrdtReplicator {
       entry.seqs.set(m.origin, m.to)
       if (have === 0) this.dropRetiredSeqs(entry)
       this.counters.deltasApplied++
-      this.enqueue(m.origin, m.key, m.from, m.to, decoded.value)
+      this.enqueue(m.origin, m.key, this.config.fullStateGossip ? 1 : m.from, m.to, this.config.fullStateGossip ? entry.state.clone() : decoded.value)
       return
     }
     this.counters.gaps++
@@ -455,42 +457,18 @@ export class CrdtReplicator {
     if (keys.length === 0) return
     if (this.cursor >= keys.length) this.cursor = 0
     const start = this.cursor
-    const hashes: Array<[string, number]> = []
-    let size = 16
-    let i = start
-    for (; i < keys.length; i++) {
-      const add = keys[i].length * 3 + 12
-      if (hashes.length > 0 && size + add > this.config.maxMessageBytes - 2 * 512 - 16) break
-      hashes.push([keys[i], this.hashEntry(this.entries.get(keys[i])!)])
-      size += add
-    }
-    this.cursor = i
-    const m: DigestMessage = { kind: 'digest', first: keys[start], last: keys[i - 1], complete: start === 0 && i === keys.length, hashes }
+    const end = digestWindowEnd(keys, start, this.config.maxMessageBytes)
+    this.cursor = end
+    const hashes: Array<[string, number]> = keys.slice(start, end).map((k) => [k, this.hashEntry(this.entries.get(k)!)])
+    const m: DigestMessage = { kind: 'digest', first: keys[start], last: keys[end - 1], complete: start === 0 && end === keys.length, hashes }
     if (this.sendMessage(peer, encodeReplicationMessage(m), send)) this.counters.digestsSent++
   }
 
   /** State batches to `to`, each a packet where it fits (a larger state alone, in fragments). */
   private sendStates(to: string, states: readonly KeyState[], need: readonly string[], send: Send): void {
-    let batch: KeyState[] = []
-    let batchBytes = 0
-    let total = 0
-    let taken = 0
-    const flush = (withNeed: boolean): void => {
-      if (batch.length === 0 && !withNeed) return
-      if (this.sendMessage(to, encodeReplicationMessage({ kind: 'states', states: batch, need: withNeed ? need : [] }), send)) this.counters.statesSent += batch.length
-      batch = []
-      batchBytes = 0
+    for (const m of stateBatches(states, need, this.config.maxMessageBytes)) {
+      if (this.sendMessage(to, encodeReplicationMessage(m), send)) this.counters.statesSent += m.states.length
     }
-    for (const s of states) {
-      const size = keyStateSize(s)
-      total += size
-      if (total > ANSWER_MAX_BYTES && taken > 0) break
-      taken++
-      if (batchBytes + size > this.config.maxMessageBytes - 64) flush(false)
-      batch.push(s)
-      batchBytes += size
-    }
-    flush(need.length > 0)
   }
 
   /** Sends a message, in fragments when larger than maxMessageBytes. */
@@ -559,23 +537,9 @@ export class CrdtReplicator {
     peers.add(peer)
   }
 
-  /**
-   * Forgets the seqs of replicas the key's floors retired (their deltas are dropped from now on) and of
-   * generations a newer one of the same name superseded (a dead process: a late delta of it costs at
-   * most a gap request). So a key keeps one seq per member name.
-   */
+  /** Forgets the seqs a key no longer needs (batching.ts prunableSeqs): one seq per member name is kept. */
   private dropRetiredSeqs(entry: Entry): void {
-    if (entry.seqs.size < 2) return
-    const floors = floorsOf(entry.state)
-    const newest = new Map<string, number>()
-    for (const origin of entry.seqs.keys()) {
-      const g = replicaGeneration(origin)
-      if (g !== undefined && g.generation > (newest.get(g.name) ?? -1)) newest.set(g.name, g.generation)
-    }
-    for (const origin of [...entry.seqs.keys()]) {
-      const g = replicaGeneration(origin)
-      if (floors?.retired(origin) === true || (g !== undefined && g.generation < newest.get(g.name)!)) entry.seqs.delete(origin)
-    }
+    for (const origin of prunableSeqs(entry.seqs.keys(), floorsOf(entry.state))) entry.seqs.delete(origin)
   }
 
   private keyState(key: string, want: boolean): KeyState {

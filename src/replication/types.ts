@@ -1,6 +1,11 @@
 /**
- * What the replication layer shows its callers: its error and its counters.
+ * What the replication layer shows its callers: its errors, its counters, the replicator's options and
+ * the records it hands to persistence.
  */
+import type { Rng } from '../core/rng.js'
+import type { ReplicationConfig } from './config.js'
+import type { CrdtKind } from './keys.js'
+
 
 /**
  * A write whose key would pass replication.maxStateBytes (it could then never travel). Blast radius:
@@ -8,6 +13,14 @@
  */
 export class CrdtLimitError extends Error {
   override readonly name = 'CrdtLimitError'
+}
+
+/**
+ * A write whose durable commit (the data directory's store) failed. Blast radius: none; the write was
+ * undone here and its delta never queued, so no peer holds it.
+ */
+export class CrdtCommitError extends Error {
+  override readonly name = 'CrdtCommitError'
 }
 
 export interface ReplicationCounters {
@@ -37,6 +50,8 @@ export interface ReplicationCounters {
   folds: number
   /** Deltas from a retired replica (a predecessor some replica folded), dropped. */
   retiredDropped: number
+  /** Writes undone because their durable commit failed (CrdtCommitError). */
+  commitFailures: number
   decodeErrors: Record<string, number>
 }
 
@@ -58,6 +73,33 @@ export function newReplicationCounters(): ReplicationCounters {
     departedFolded: 0,
     folds: 0,
     retiredDropped: 0,
+    commitFailures: 0,
     decodeErrors: {},
   }
+}
+
+/** A key's durable record: its state and its seqs (what persistence stores and reloads). */
+export interface KeyRecord {
+  readonly key: string
+  readonly state: Uint8Array
+  readonly seqs: ReadonlyArray<readonly [string, number]>
+}
+
+/** A key that changed here: by a write of ours (`local`) or by what a peer sent (`remote`). */
+export interface KeyChange {
+  readonly key: string
+  readonly kind: CrdtKind
+  readonly name: string
+  readonly local: boolean
+}
+
+export interface ReplicatorOptions {
+  /** This node's member name. */
+  readonly self: string
+  /** This incarnation's replica id (keys.ts replicaId; reloaded from the data directory when durable). */
+  readonly replica: string
+  readonly rng: Rng
+  readonly config?: Partial<ReplicationConfig>
+  /** Keys reloaded from the data directory. */
+  readonly restored?: readonly KeyRecord[]
 }

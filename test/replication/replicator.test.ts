@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRng } from '../../src/core/rng.js'
-import { CrdtReplicator, CrdtLimitError, replicaId, type Send } from '../../src/replication/index.js'
+import { CrdtCommitError, CrdtReplicator, CrdtLimitError, replicaId, type Send } from '../../src/replication/index.js'
 import { decodeReplicationMessage, encodeReplicationMessage } from '../../src/replication/messages.js'
 import type { ReplicationConfig } from '../../src/replication/config.js'
 
@@ -190,4 +190,36 @@ test('every message kind decodes to what was encoded', () => {
     assert.ok(d.ok, JSON.stringify(d))
     assert.deepEqual(d.value, m)
   }
+})
+
+test('a write whose durable commit fails throws CrdtCommitError, changes nothing and queues no delta; the next one is numbered as if it never happened', () => {
+  const a = replica('a')
+  const b = replica('b')
+  const wire: Wire = []
+  let diskOk = true
+  const committed: string[] = []
+  a.setDurableCommit((rec) => {
+    if (!diskOk) throw new Error('EIO: input/output error')
+    committed.push(`${rec.key}@${rec.seqs.find(([o]) => o === a.replica)![1]}`)
+  })
+  a.write('counter', 'hits', (s, id) => s.increment(id, 2))
+  piggyback(a, b, wire)
+  const queuedBefore = a.queuedDeltas
+  diskOk = false
+  assert.throws(() => a.write('counter', 'hits', (s, id) => s.increment(id, 40)), (e: unknown) => e instanceof CrdtCommitError && /counter\/hits.*EIO.*nothing changed and nothing was sent/.test((e as Error).message))
+  assert.throws(() => a.write('set', 'fresh', (s, id) => s.add(id, 'x')), CrdtCommitError)
+  assert.equal(a.get('counter', 'hits')!.value(), 2, 'the failed increment is undone')
+  assert.deepEqual(a.keys(), ['counter/hits'], 'a key the failed write would have created does not exist')
+  assert.equal(a.counters.commitFailures, 2)
+  assert.equal(a.queuedDeltas, queuedBefore, 'no delta of the failed writes waits to be gossiped')
+  const carried = a.piggyback(4, 1400).map((p) => decodeReplicationMessage(p))
+  assert.ok(carried.every((d) => d.ok && d.value.kind === 'delta' && d.value.key === 'counter/hits' && d.value.to === 1), 'only the committed first write is on the wire')
+  assert.deepEqual(a.takeChanges().map((c) => c.key), ['counter/hits'], 'only the committed write is a change')
+  diskOk = true
+  a.write('counter', 'hits', (s, id) => s.increment(id, 3))
+  assert.deepEqual(committed, ['counter/hits@1', 'counter/hits@2'], 'the next write is seq 2: no gap where the failed one was')
+  piggyback(a, b, wire)
+  deliver(wire, { a, b })
+  assert.equal(b.get('counter', 'hits')!.value(), 5, 'the peer holds the committed writes and nothing of the failed one')
+  assert.equal(b.counters.gaps, 0)
 })

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { GrapevineNode } from '../../src/index.js'
-import { ConfigError, CrdtConsistencyError, CrdtLimitError, CrdtStoreError } from '../../src/index.js'
+import { ConfigError, CrdtCommitError, CrdtConsistencyError, CrdtLimitError, CrdtStoreError } from '../../src/index.js'
 import { fastNode, seedOf, shutdownAll, waitFor } from './helpers.js'
 
 async function trio(prefix: string, dataDir?: string): Promise<GrapevineNode[]> {
@@ -98,6 +98,31 @@ test('a restart from the data directory keeps its own contributions and never co
     await waitFor('b took the increment after the restart', () => b.crdt.counter('hits').value() === 11 && b.crdt.set('s').has('y'))
     await waitFor('a2 converged', () => a2.crdt.counter('hits').value() === 11)
     assert.deepEqual(b.crdt.set('s').values(), ['y'], 'the removed element stays removed')
+  } finally {
+    await shutdownAll(nodes)
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a write the disk refuses rejects with CrdtCommitError and never reaches a peer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-crdt-'))
+  const nodes: GrapevineNode[] = await trio('eio', join(dir, 'a'))
+  try {
+    const [a, b] = nodes
+    await a.crdt.counter('hits').increment(1)
+    await waitFor('b has the first write', () => b.crdt.counter('hits').value() === 1)
+    // The failing disk: the store's LMDB transaction throws, as on EIO or a full disk.
+    const db = (a as unknown as { store: { db: { transactionSync: (fn: () => unknown) => unknown } } }).store.db
+    const transactionSync = db.transactionSync.bind(db)
+    db.transactionSync = () => {
+      throw new Error('ENOSPC: no space left on device')
+    }
+    await assert.rejects(() => a.crdt.counter('hits').increment(100), (e: unknown) => e instanceof CrdtCommitError && /ENOSPC/.test((e as Error).message))
+    assert.equal(a.crdt.counter('hits').value(), 1, 'undone here')
+    db.transactionSync = transactionSync
+    await a.crdt.counter('hits').increment(2)
+    // Had the refused 100 spread, a's entry at b would be at least 101 and never fall back to 3.
+    await waitFor('b holds 1 + 2, without the refused 100', () => b.crdt.counter('hits').value() === 3)
   } finally {
     await shutdownAll(nodes)
     rmSync(dir, { recursive: true, force: true })

@@ -3,9 +3,10 @@
  *
  *   startNode({ dataDir }) ──▶ openCrdtStore: meta checked (format, node name) ──▶ every key decoded
  *        ──▶ the composed node starts from them, under the replica id it wrote them with
- *   a write here ──▶ crdtChanged ──▶ changed(keys) ──▶ flush(): one synchronous LMDB transaction of the
- *        dirty keys' current states and seqs, before the write's promise resolves and before any packet
- *        can carry its delta; changes from peers are flushed the same way within FLUSH_DELAY_MS
+ *   a write here ──▶ commit(record): one synchronous LMDB transaction, inside the write, before its
+ *        delta is queued (a failed commit undoes the write: it rejects and nothing spreads)
+ *   a change from a peer ──▶ crdtChanged ──▶ changed(keys) ──▶ flush() within FLUSH_DELAY_MS, one
+ *        synchronous transaction of the dirty keys' current states and seqs
  *
  * So a restarted node holds every delta it ever sent (its seqs and counter entries continue where they
  * stopped: nothing lost, nothing counted twice). A file that is not LMDB, an LMDB file without
@@ -17,7 +18,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, decodeCrdt, decodeReplicationMessage, encodeReplicationMessage, kindType, parseKey, replicaId } from '../../node/index.js'
+import { ConfigError, decodeCrdt, decodeReplicationMessage, encodeReplicationMessage, kindType, parseKey, PEER_CHANGES_FLUSH_MS, replicaId } from '../../node/index.js'
 import type { KeyChange, KeyRecord } from '../../node/index.js'
 
 /** The file's format, in its meta record. */
@@ -26,7 +27,7 @@ const VERSION = 1
 const META_KEY = 'meta'
 const KEY_PREFIX = 'k/'
 /** Changes that came from peers are written within this long. */
-const FLUSH_DELAY_MS = 100
+const FLUSH_DELAY_MS = PEER_CHANGES_FLUSH_MS
 
 /** A data file that cannot be used. Blast radius: nothing was started, changed or deleted. */
 export class CrdtStoreError extends Error {
@@ -107,6 +108,17 @@ export class CrdtStore {
       }, FLUSH_DELAY_MS)
       this.timer.unref?.()
     }
+  }
+
+  /**
+   * Writes one key's record in a synchronous transaction: a write of ours, before its delta is queued
+   * (replicator.ts setDurableCommit). Throws when the store is closed or the commit fails; the
+   * replicator then undoes the write.
+   */
+  commit(rec: KeyRecord): void {
+    if (this.closed) throw new Error(`${this.path} is closed`)
+    this.db.transactionSync(() => this.db.put(KEY_PREFIX + rec.key, encodeRecord(rec)))
+    this.writes++
   }
 
   /** Writes every dirty key's current state and seqs in one synchronous transaction. */

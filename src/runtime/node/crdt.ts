@@ -2,7 +2,8 @@
  * `node.crdt`: the replicated data types of a running node, typed per kind.
  *
  *   node.crdt.counter('requests').increment(n) ──▶ driver.run(node.crdtWrite(…)) ──▶ delta queued for gossip
- *        └─▶ with a data directory: the key written to disk (synchronously) before the promise resolves
+ *        └─▶ with a data directory: the key committed to disk (synchronously) before its delta is queued;
+ *            a failed commit rejects with CrdtCommitError and nothing changed or spread
  *        └─▶ consistency 'majority' | 'all': a `grapevine-crdt` query carries the delta; resolves when
  *            enough members merged it, rejects with CrdtConsistencyError at the timeout
  *   .value() ──▶ the local state, at once;   .value({ consistency: 'majority' }) ──▶ merged with what a
@@ -211,7 +212,8 @@ export class NodeCrdt implements CrdtApi {
     this.driver.run((now, out) => {
       delta = this.node.crdtWrite((r) => r.write(kind, name, (s, id, clock) => mutate(s, id, clock, Date.now())), now, out)
     })
-    // Durable before acknowledged, and before any packet can carry the delta (packets leave on later inputs).
+    // The write itself was committed to disk inside crdtWrite (a failed commit threw CrdtCommitError above and
+    // nothing was queued); this writes what peers changed meanwhile.
     this.store?.flush()
     if (level === 'local' || delta === undefined || delta.isEmpty) return
     const key = crdtKey(kind, name)

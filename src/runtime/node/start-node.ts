@@ -64,6 +64,8 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     throw e
   }
   durable?.store.bind((key) => node.crdt?.record(key))
+  // Every write of ours is committed to disk before its delta is queued; a failed commit undoes it.
+  if (durable !== undefined) node.crdt?.setDurableCommit((rec) => durable.store.commit(rec))
   const driver = new Driver(node)
   driverRef = driver
   driver.attach(udp, tcp)

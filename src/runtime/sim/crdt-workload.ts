@@ -3,13 +3,17 @@
  * `workload: { crdtOps: RATE }`): every node is the composed node a real node runs, and the workload
  * writes through the node's own input (ComposedNode.crdtWrite) while the scenario's faults apply.
  *
- *   ops          `crdtOpsPerSec` per virtual second during the window, each on a random running node:
- *                half increments of counter/ops (by 1..5), the rest adds and removes of set/members
- *                (16 elements), register/leader, flag/maintenance and map/config counters
+ *   ops          `crdtOpsPerSec` per virtual second during the window, each on a random running node,
+ *                every type: 4 in 10 increments of counter/ops (PN-Counter, by 1..5), 1 in 10 of
+ *                gcounter/hits, 2 in 10 adds and removes of set/members (16 elements), 1 in 10 writes of
+ *                register/leader (LWW) or mvregister/owner, 1 in 10 flag/maintenance, 1 in 10
+ *                map/config counter fields
+ *   durable      with simulated data directories (crdt-disk.ts), a crashed node restarts with its state
  *   convergence  after the last op, checked every CHECK_EVERY_MS: every live node (running or paused)
  *                holds the same keys with the same canonical states; the digest hashes them
- *   exactness    the converged counter/ops equals the increments performed (a write a node made and
- *                crashed before sending is lost without a data directory: crdtExact says false then)
+ *   exactness    the converged counter/ops, gcounter/hits and every map/config counter equal the
+ *                increments performed on them (a write a node made and crashed before sending is lost
+ *                without a data directory: crdtExact says false then, and `lost` how much)
  *   bytes        CRDT envelopes (protocol 3) in every packet sent, per op and per node
  *
  * Deterministic: the workload draws from its own generator derived from the run seed.
@@ -35,8 +39,14 @@ export interface CrdtWorkloadReport {
   readonly crdtConvergenceMs: number | null
   /** 16 hex chars: a hash of that common state; null unless converged. */
   readonly crdtDigest: string | null
-  /** The converged counter/ops equals `increments`; null unless converged. */
+  /** The converged counter/ops, gcounter/hits and map/config counters equal the increments made to them; null unless converged. */
   readonly crdtExact: boolean | null
+  /** Increments performed on the three counters and missing from their converged values (negative: counted twice); null unless converged. */
+  readonly lost: number | null
+  /** The keys every live node held at convergence (null unless converged). */
+  readonly keys: readonly string[] | null
+  /** Nodes kept their state in simulated data directories (crashed nodes restarted with it). */
+  readonly durable: boolean
   /** counter/ops as every live node holds it at convergence (or the first live node's, when not converged). */
   readonly counterValue: number | null
   /** CRDT envelope bytes in packets sent over the whole run (chaos and settle). */
@@ -51,6 +61,10 @@ export class CrdtWorkload implements SimObserver {
   private windowMs = 0
   private ops = 0
   private increments = 0
+  /** Every increment, counter/ops included: gcounter/hits and map/config fields too. */
+  private allIncrements = 0
+  private allAtConvergence: number | null = null
+  private keysAtConvergence: readonly string[] | null = null
   private lastOpAtMs: number | null = null
   private convergedAtMs: number | null = null
   private digest: string | null = null
@@ -61,13 +75,16 @@ export class CrdtWorkload implements SimObserver {
     private readonly sim: Simulation,
     private readonly nodes: number,
     private readonly rate: number,
+    private readonly durable = false,
   ) {
     this.rng = new SeededRng(deriveSeed(sim.seed, CRDT_WORKLOAD_SEED_INDEX))
   }
 
-  start(durationMs: number, windowMs: number | undefined): void {
-    const t0 = this.sim.nowMs
-    this.windowMs = Math.min(windowMs ?? durationMs, durationMs)
+  /** Ops from `startMs` (virtual, from now) for `windowMs`, within `durationMs`. */
+  start(durationMs: number, windowMs: number | undefined, startMs = 0): void {
+    if (startMs >= durationMs) throw new RangeError(`crdtStartMs: ${startMs} ms leaves no time for ops within the run's ${durationMs} ms; start earlier or run longer`)
+    const t0 = this.sim.nowMs + startMs
+    this.windowMs = Math.min(windowMs ?? durationMs - startMs, durationMs - startMs)
     const every = 1000 / this.rate
     let last = t0
     for (let i = 0; i * every < this.windowMs; i++) {
@@ -98,7 +115,10 @@ export class CrdtWorkload implements SimObserver {
       lastOpAtMs: this.lastOpAtMs,
       crdtConvergenceMs: converged ? Math.round((this.convergedAtMs! - this.lastOpAtMs!) * 1000) / 1000 : null,
       crdtDigest: converged ? this.digest : null,
-      crdtExact: converged ? this.counterAtConvergence === this.increments : null,
+      crdtExact: converged ? this.counterAtConvergence === this.increments && this.allAtConvergence === this.allIncrements : null,
+      lost: converged ? this.allIncrements - this.allAtConvergence! : null,
+      keys: converged ? this.keysAtConvergence : null,
+      durable: this.durable,
       counterValue: converged ? this.counterAtConvergence : live.length > 0 ? counterOf(live[0]) : null,
       crdtBytes: this.bytes,
       bytesPerOp: this.ops > 0 ? this.bytes / (this.ops * this.nodes) : null,
@@ -115,14 +135,18 @@ export class CrdtWorkload implements SimObserver {
     const element = `m${this.rng.int(16)}`
     this.sim.invoke(node, (p, now, out) =>
       (p as ComposedNode).crdtWrite((r) => {
-        if (pick < 5) r.write('counter', 'ops', (s, id) => s.increment(id, by))
+        if (pick < 4) r.write('counter', 'ops', (s, id) => s.increment(id, by))
+        else if (pick === 4) r.write('gcounter', 'hits', (s, id) => s.increment(id, by))
         else if (pick < 7) r.write('set', 'members', (s, id) => (this.rng.int(3) === 0 ? s.remove(element) : s.add(id, element)))
-        else if (pick === 7) r.write('register', 'leader', (s, id, clock) => s.assign(id, `${node.name}/${i}`, clock, now))
+        else if (pick === 7 && i % 2 === 0) r.write('register', 'leader', (s, id, clock) => s.assign(id, `${node.name}/${i}`, clock, now))
+        else if (pick === 7) r.write('mvregister', 'owner', (s, id) => s.assign(id, `${node.name}/${i}`))
         else if (pick === 8) r.write('flag', 'maintenance', (s, id) => (this.rng.int(2) === 0 ? s.enable(id) : s.disable()))
         else r.write('map', 'config', (s, id) => s.increment(id, `c${by}`, 1))
       }, now, out),
     )
-    if (pick < 5) this.increments += by
+    if (pick < 4) this.increments += by
+    if (pick <= 4) this.allIncrements += by
+    else if (pick === 9) this.allIncrements += 1
     this.ops++
     this.lastOpAtMs = this.sim.nowMs
   }
@@ -134,6 +158,8 @@ export class CrdtWorkload implements SimObserver {
         this.convergedAtMs = this.sim.nowMs
         this.digest = digest
         this.counterAtConvergence = counterOf(this.sim.liveNodes()[0])
+        this.allAtConvergence = allCountersOf(this.sim.liveNodes()[0])
+        this.keysAtConvergence = replicator(this.sim.liveNodes()[0]).keys()
         return
       }
       this.sim.at(this.sim.nowMs + CHECK_EVERY_MS, check)
@@ -168,4 +194,13 @@ function signature(node: SimNode): string {
 
 function counterOf(node: SimNode): number {
   return replicator(node).get('counter', 'ops')?.value() ?? 0
+}
+
+/** counter/ops + gcounter/hits + every counter field of map/config. */
+function allCountersOf(node: SimNode): number {
+  const r = replicator(node)
+  const map = r.get('map', 'config')
+  let fields = 0
+  for (const f of map?.keys() ?? []) if (f.kind === 'counter') fields += map!.counter(f.name)
+  return counterOf(node) + (r.get('gcounter', 'hits')?.value() ?? 0) + fields
 }

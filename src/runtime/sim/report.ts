@@ -223,9 +223,9 @@ function ms(v: number): string {
 }
 
 function crdtRows(c: CrdtWorkloadReport, rows: Array<[string, string]>): void {
-  rows.push(['crdt workload', `${c.crdtOpsPerSec} ops/s: ${count(c.ops)} ops, ${count(c.increments)} counted increments`])
+  rows.push(['crdt workload', `${c.crdtOpsPerSec} ops/s: ${count(c.ops)} ops, ${count(c.increments)} counted increments${c.durable ? '; data directories on (crashed nodes restart with their state)' : ''}`])
   if (c.crdtConvergenceMs === null) rows.push(['crdt convergence', `NOT REACHED: ${c.note ?? 'unknown'}`])
-  else rows.push(['crdt convergence', `${ms(c.crdtConvergenceMs)} after the last op (digest ${c.crdtDigest}); counter ${c.counterValue} ${c.crdtExact === true ? 'exact' : `NOT EXACT (${c.increments} performed)`}`])
+  else rows.push(['crdt convergence', `${ms(c.crdtConvergenceMs)} after the last op (digest ${c.crdtDigest}); counter ${c.counterValue} ${c.crdtExact === true ? 'exact, as are gcounter/hits and the map counters' : `NOT EXACT (${c.increments} performed; ${c.lost} increments missing over all counters)`}`])
   rows.push(['crdt traffic', `${bytes(c.crdtBytes)}; ${c.bytesPerOp === null ? 'n/a (no ops)' : `${bytes(c.bytesPerOp)} per op per node`}`])
 }
 

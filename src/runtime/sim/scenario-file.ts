@@ -18,6 +18,7 @@
  *     dc1: { dc1: 0.25ms..1ms, dc2: 10ms..12ms }
  *     dc2: { dc2: 0.25ms..1ms }
  *   workload: { kvWrites: 5, broadcasts: 0.5, crdtOps: 10, window: 2m }    # runs the whole Grapevine stack
+ *   workload: { crdtOps: 10, crdtDurable: true }     # crashed nodes restart with their CRDT state
  *   timeline:
  *     - { at: 10s, do: network, between: [dc1, dc2], latency: 30ms..40ms }
  *     - { at: 30s, do: partition, between: [dc1, dc2], id: split }
@@ -101,7 +102,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['pushPullInterval', 'pushPullIntervalMs', 'duration'],
 ]
 const NETWORK = ['latency', 'loss', 'streamLoss', 'duplication', 'reorder']
-const WORKLOAD = ['kvWrites', 'broadcasts', 'crdtOps', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
+const WORKLOAD = ['kvWrites', 'broadcasts', 'crdtOps', 'crdtDurable', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
 const PICK = ['nodes', 'group', 'step', 'count', 'fraction', 'rolling']
 const REPEAT = ['every', 'times']
 const FIELDS: Readonly<Record<ScenarioStep['kind'], readonly string[]>> = {
@@ -244,6 +245,10 @@ function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs
   w.kvWritesPerSec = rate('kvWrites') ?? 0
   w.broadcastsPerSec = rate('broadcasts') ?? 0
   if (f.has('crdtOps')) w.crdtOpsPerSec = rate('crdtOps')
+  if (f.has('crdtDurable')) {
+    w.crdtDurable = r.bool(f.get('crdtDurable')!, `${path}.crdtDurable`)
+    if (w.crdtDurable === true && !f.has('crdtOps')) r.problem(f.get('crdtDurable'), `${path}.crdtDurable`, 'keeps the CRDT workload on disk: add crdtOps')
+  }
   if (!f.has('kvWrites') && !f.has('broadcasts') && !f.has('crdtOps')) r.problem(node, path, 'needs kvWrites, broadcasts or crdtOps (per second of virtual time), or remove it and set stack: true for the stack without a workload')
   if (f.has('window')) {
     const win = r.duration(f.get('window')!, `${path}.window`, true)

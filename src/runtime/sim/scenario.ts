@@ -16,7 +16,7 @@
  */
 import { SeededRng, deriveSeed } from '../../core/rng.js'
 import { resolveConfig } from '../../node/index.js'
-import type { Coordinate, NodeEvent, Profile, SwimConfig } from '../../node/index.js'
+import type { Coordinate, NodeEvent, Profile, ReplicationConfig, SwimConfig } from '../../node/index.js'
 import { pushPullScaleMs, suspicionTimeoutMs } from '../../node/index.js'
 import { ViewTracker } from './checkers.js'
 import { COORDINATES_FIRST_CHECK_MS, measureCoordinateAccuracy } from './coordinate-accuracy.js'
@@ -32,6 +32,7 @@ import type { TraceSink } from './trace.js'
 import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
 import { CrdtWorkload } from './crdt-workload.js'
+import { SimCrdtDisks } from './crdt-disk.js'
 import { StepRunner, formatDurationMs, formatStep } from './steps.js'
 import type { ScenarioStep } from './steps.js'
 import { TimeSeriesSampler } from './timeseries.js'
@@ -75,6 +76,8 @@ export interface ScenarioOptions {
    * the same). Later entries win where they overlap.
    */
   readonly latencyMatrix?: ReadonlyArray<LatencyMatrixEntry>
+  /** Replication settings of every node's CRDTs (bench:crdt sets fullStateGossip). */
+  readonly replication?: Partial<ReplicationConfig>
   /** Sample time series every this many virtual ms (timeseries.ts) into `report.timeSeries`; default none. */
   readonly sampleEveryMs?: number
 }
@@ -108,6 +111,8 @@ export function runScenario(opts: ScenarioOptions): Report {
   const lifeguard = opts.lifeguard ?? opts.config?.lifeguard ?? true
   const config = resolveConfig({ ...opts.config, lifeguard }, profile)
   const latency = PROFILE_LATENCY_MS[profile]
+  const disks = opts.workload?.crdtDurable === true ? new SimCrdtDisks() : undefined
+  if (disks !== undefined && opts.createProtocol !== undefined) throw new RangeError('crdtDurable: the simulated data directories build the nodes themselves; drop createProtocol or crdtDurable')
   const sim = new Simulation({
     seed: opts.seed,
     profile,
@@ -115,8 +120,8 @@ export function runScenario(opts: ScenarioOptions): Report {
     network: { latencyMs: latency, ...opts.network },
     trace: opts.trace,
     recordEvents: false,
-    createProtocol: opts.createProtocol,
-    node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' } },
+    createProtocol: disks?.factory ?? opts.createProtocol,
+    node: { membershipOnly: opts.membershipOnly ?? false, tags: { role: 'sim' }, ...(opts.replication === undefined ? {} : { replication: opts.replication }) },
   })
   if (opts.membershipOnly && (opts.stack || opts.workload !== undefined)) {
     throw new RangeError('a workload needs the whole stack: drop membershipOnly (--membership-only) or the workload')
@@ -132,8 +137,10 @@ export function runScenario(opts: ScenarioOptions): Report {
   const workload = opts.stack || opts.workload !== undefined ? new StackWorkload(sim, opts.nodes, opts.workload) : undefined
   if (workload) sim.observe(workload)
   const crdtRate = opts.workload?.crdtOpsPerSec ?? 0
-  const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate) : undefined
+  const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate, disks !== undefined) : undefined
   if (crdt) sim.observe(crdt)
+  disks?.bind((atMs, fn) => sim.at(atMs, fn))
+  if (disks) sim.observe(disks)
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
@@ -166,7 +173,7 @@ export function runScenario(opts: ScenarioOptions): Report {
   tracker.restartConvergenceClock()
   log(`spawned ${opts.nodes} nodes running ${opts.membershipOnly ? 'SWIM alone' : 'the whole Grapevine stack'}`)
   workload?.start(opts.durationMs)
-  crdt?.start(opts.durationMs, opts.workload?.windowMs)
+  crdt?.start(opts.durationMs, opts.workload?.windowMs, opts.workload?.crdtStartMs)
   sampler?.start()
   for (const step of steps) runner.schedule(step)
   sim.runUntilTime(opts.durationMs)

@@ -48,6 +48,13 @@ export interface WorkloadOptions {
   readonly payloadBytes?: number
   /** Writes of the replicated data types per virtual second, cluster-wide (crdt-workload.ts; 0: none). */
   readonly crdtOpsPerSec?: number
+  /**
+   * Every node keeps its CRDT state in a data directory (crdt-disk.ts): a crashed node restarts with its
+   * replica id and keys, as a real node with `dataDir` does. Default false: a restart starts afresh.
+   */
+  readonly crdtDurable?: boolean
+  /** The CRDT ops start this long (virtual ms) after the nodes are spawned, e.g. once the joins settled. Default 0. */
+  readonly crdtStartMs?: number
 }
 
 export interface BroadcastDeliveryReport {
