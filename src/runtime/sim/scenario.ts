@@ -32,6 +32,7 @@ import type { TraceSink } from './trace.js'
 import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
 import { CrdtWorkload } from './crdt-workload.js'
+import { AggregateWorkload } from './aggregate-workload.js'
 import { StepRunner, formatDurationMs, formatStep } from './steps.js'
 import type { ScenarioStep } from './steps.js'
 import { TimeSeriesSampler } from './timeseries.js'
@@ -134,6 +135,8 @@ export function runScenario(opts: ScenarioOptions): Report {
   const crdtRate = opts.workload?.crdtOpsPerSec ?? 0
   const crdt = crdtRate > 0 ? new CrdtWorkload(sim, opts.nodes, crdtRate) : undefined
   if (crdt) sim.observe(crdt)
+  const aggregate = opts.workload?.aggregate === undefined ? undefined : new AggregateWorkload(sim, opts.workload.aggregate)
+  if (aggregate) (sim.observe(aggregate), aggregate.start())
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
@@ -239,6 +242,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     network: { ...sim.network.stats },
     ...(workload ? workloadFields(workload) : {}),
     ...(crdt ? crdtFields(crdt) : {}),
+    ...(aggregate ? { aggregate: aggregate.report() } : {}),
     ...(coordinatesAtEnd !== undefined ? { coordinates: { after60s: coordinatesAfter60s, atEnd: coordinatesAtEnd } } : {}),
     ...(sampler ? { timeSeries: sampler.result } : {}),
   }
