@@ -69,10 +69,10 @@ test('the theory beside the figures: push-pull needs about 7 cycles for the std 
   assert.equal(aggregateTheory('max', 'push-sum', values).varianceFactorPerCycle, null)
 })
 
-test('on 24 nodes every function reaches 1 % of the truth, the report gives each epoch\'s error, and after a crash the truth and the estimates follow', { timeout: 60_000 }, () => {
+test('on 24 nodes every function reaches 1 % of the truth, the report gives each epoch\'s error, and after crashes and a restart the truth and the estimates follow', { timeout: 60_000 }, () => {
   const report = runScenario({
     seed: 5, nodes: 24, durationMs: 32_000, settleMaxMs: 30_000,
-    steps: [{ kind: 'crash', count: 3, atMs: 14_000 }],
+    steps: [{ kind: 'crash', nodes: ['node-010', 'node-011', 'node-012'], atMs: 14_000 }, { kind: 'restart', nodes: ['node-005'], atMs: 18_000 }],
     workload: { aggregate: { functions: ['avg', 'sum', 'count', 'min', 'max'], cycleMs: 200, epochCycles: 20 } },
   })
   const a = report.aggregate!
@@ -82,7 +82,8 @@ test('on 24 nodes every function reaches 1 % of the truth, the report gives each
     assert.ok(f.epochs.length >= 7, `${f.function}: an epoch every 4 s, got ${f.epochs.length}`)
     const last = f.epochs[f.epochs.length - 2]
     assert.equal(last.truth, f.truthAtEnd, `${f.function}: the late epochs are measured against the 21 survivors`)
-    assert.ok(last.nodes >= 21, `${f.function}: every survivor published epoch ${last.epoch}`)
+    // node-005's new process runs the aggregates too (the workload starts them after a restart): 21 publish.
+    assert.ok(last.nodes >= 21, `${f.function}: every survivor, the restarted one included, published epoch ${last.epoch}: ${last.nodes}`)
     const bound = f.function === 'min' || f.function === 'max' ? 0 : 1e-3
     assert.ok(last.maxRelativeError <= bound, `${f.function}: epoch ${last.epoch} within ${bound}: ${last.maxRelativeError}`)
     assert.ok(f.cyclesToWithin1Pct.some((c) => c !== null && c <= 20), `${f.function}: some epoch within 1 % everywhere: ${JSON.stringify(f.cyclesToWithin1Pct)}`)
