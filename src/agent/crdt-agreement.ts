@@ -55,18 +55,24 @@ function classify(answer: Uint8Array, key: string): Answer {
  * state is compared in the same canonical form. Undefined when its own answer did not come.
  */
 async function agreementOf(node: GrapevineNode, key: string, timeoutMs: number): Promise<KeyAgreement | undefined> {
-  const answers = new Map<string, Answer>()
   const payload = encodeReplicationMessage({ kind: 'states', states: [], need: [key] })
   const result = await node.query(CRDT_QUERY, payload, { timeoutMs })
-  for (const r of result.responses) if (!answers.has(r.from)) answers.set(r.from, classify(r.payload, key))
-  const mine = answers.get(node.name)
+  const counts = tallyAnswers(result.responses, node.name, key)
+  return counts === undefined ? undefined : { ...counts, members: node.members().filter((m) => m.state === 'alive').length }
+}
+
+/** Counts the answers to a query about `key` against `self`'s own answer (undefined without it). Pure. */
+export function tallyAnswers(responses: ReadonlyArray<{ readonly from: string; readonly payload: Uint8Array }>, self: string, key: string): Omit<KeyAgreement, 'members'> | undefined {
+  const answers = new Map<string, Answer>()
+  for (const r of responses) if (!answers.has(r.from)) answers.set(r.from, classify(r.payload, key))
+  const mine = answers.get(self)
   if (mine === undefined || mine.kind !== 'state') return undefined
   const counts = { agree: 0, differ: 0, lacking: 0, tooLarge: 0, answered: answers.size }
   for (const a of answers.values()) {
     if (a.kind === 'state') counts[equalBytes(a.bytes, mine.bytes) ? 'agree' : 'differ']++
     else counts[a.kind]++
   }
-  return { ...counts, members: node.members().filter((m) => m.state === 'alive').length }
+  return counts
 }
 
 /** Agreement of the first AGREEMENT_KEYS_MAX of `keys`, by key; a failed query (or no own answer) leaves its key out. */
