@@ -32,6 +32,7 @@ import { warnSecurityDrops, writeKeyringFile } from './keyring-file.js'
 import { logDiscovery, readiness } from './readiness.js'
 import { logOverlay, overlayInfo } from './overlay-agent.js'
 import type { SnapshotData } from './snapshot.js'
+import { ConfiguredAggregates, type AppliedAggregates } from './configured-aggregates.js'
 
 const JOIN_BACKOFF_MAX_MS = 30_000
 
@@ -84,6 +85,7 @@ export class Agent extends EventEmitter {
   private snapshotWriter: SnapshotWriter | undefined
   private handlers: EventHandlers | undefined
   private stopPools: (() => void) | undefined
+  private readonly aggregates: ConfiguredAggregates
   /** Seeds the background join is working on, and how it went. */
   private joinState: { seeds: readonly string[]; attempts: number; done: boolean; contacted: number; lastError?: string } = { seeds: [], attempts: 0, done: true, contacted: 0 }
   readonly metrics: AgentMetrics
@@ -98,6 +100,7 @@ export class Agent extends EventEmitter {
     readonly pools?: DatacenterNode,
   ) {
     super()
+    this.aggregates = new ConfiguredAggregates(node, log)
     this.metrics = new AgentMetrics(node, { processMetrics: opts.processMetrics === true, pools })
     this.api = new HttpApi({
       node,
@@ -217,6 +220,7 @@ export class Agent extends EventEmitter {
     }
     if (seeds.length > 0) agent.joinInBackground(seeds)
     if (pools !== undefined) agent.stopPools = runAgentPools(pools, config, log)
+    await agent.aggregates.apply(config.aggregates)
     return agent
   }
 
@@ -297,10 +301,11 @@ export class Agent extends EventEmitter {
    * Leaves (unless `leave: false`, which simulates a crash for tests), writes the final snapshot, shuts
    * the node and the HTTP API down; idempotent. Emits `stopped` at the end.
    */
-  /** SIGHUP, as Serf's agent: the log level and the event handlers from the configuration read again. */
-  reload(next: AgentConfig): void {
+  /** SIGHUP, as Serf's agent: the log level and the event handlers from the configuration read again; and the configured aggregates. */
+  reload(next: AgentConfig): Promise<AppliedAggregates> {
     this.log.level = next.logLevel
     this.handlers = configureHandlers(this.handlers, this.node, next, this.log, true)
+    return this.aggregates.apply(next.aggregates)
   }
 
   stop(opts: { leave?: boolean; onLeft?: () => void } = {}): Promise<void> {
@@ -315,6 +320,7 @@ export class Agent extends EventEmitter {
         }
         opts.onLeft?.()
         await this.handlers?.close()
+        this.aggregates.close()
         await this.snapshotWriter?.stop(leave)
         await (this.pools ?? this.node).shutdown()
         // Let a response written just now go out before connections are closed.

@@ -30,6 +30,18 @@ export type SourceSpec = { readonly constant: number } | { readonly metric: Metr
 const COMMAND_TIMEOUT_MS = 10_000
 const COMMAND_OUTPUT_BYTES = 64 * 1024
 
+/** The value sources of the aggregates the agent started (API and configuration), per node. */
+const sources = new WeakMap<GrapevineNode, Map<string, ValueSource>>()
+
+/** The agent's value sources by aggregate name; those of aggregates stopped elsewhere are closed and dropped. */
+export function sourcesOf(node: GrapevineNode): Map<string, ValueSource> {
+  let m = sources.get(node)
+  if (m === undefined) sources.set(node, (m = new Map()))
+  // Aggregates stopped elsewhere (node.aggregate.stop in an embedding service) take their source along.
+  for (const [name, s] of m) if (node.aggregate.get(name) === undefined) (s.close(), m.delete(name))
+  return m
+}
+
 /** A source that gives no number; `message` says why, for a 400. */
 export class SourceError extends Error {
   override readonly name = 'SourceError'

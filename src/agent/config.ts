@@ -36,6 +36,7 @@
  *   --membership hyparview, --active-view, --passive-view, … membership, overlay: see overlay-config.ts
  *   (file only)                                           swim (SWIM settings, e.g. { "probeIntervalMs": 500 })
  *   (file only)                                           broadcast, state, phi (their settings, e.g. { "fanout": 3 })
+ *   (file only)                                           aggregates (kept running, re-read on SIGHUP: aggregates-config.ts)
  *
  * Tags merge key by key (a flag's value for a key wins over the environment's and the file's).
  * Keys: an existing keyring file gives the keyring; --encrypt adds its key to it as the primary (as
@@ -62,6 +63,7 @@ import type { RawOverlayFlags } from './overlay-config.js'
 import { hyparviewHandlerProblems } from './overlay-handlers.js'
 import type { MembershipMode, OverlaySettings } from '../node/index.js'
 import { reservedTagProblems } from '../pools/names.js'
+import { AGGREGATE_FILE_FIELDS, resolveAggregatesConfig, type AggregateConfig } from './aggregates-config.js'
 
 export const DEFAULT_HTTP = '127.0.0.1:7980'
 export const DEFAULT_BIND = '0.0.0.0:7946'
@@ -118,6 +120,8 @@ export interface AgentConfig {
   /** swim (full membership) or hyparview (partial views, Plumtree), with the overlay's settings (overlay-config.ts). */
   readonly membership: MembershipMode
   readonly overlay: OverlaySettings | undefined
+  /** Aggregates started at boot and kept in line with the file on SIGHUP (aggregates-config.ts). */
+  readonly aggregates: readonly AggregateConfig[]
 }
 
 /** The agent's flags as commander hands them over. */
@@ -164,7 +168,7 @@ const FILE_FIELDS = new Set([
   'name', 'bind', 'advertise', 'join', 'joinRetryMax', 'joinRetryIntervalMs', 'rediscoverIntervalMs', 'dnsServers', 'bootstrap', 'kubernetes', 'metricsPublic', 'http', 'httpToken', 'profile',
   'tags', 'logLevel', 'logFormat', 'snapshot', 'dataDir', 'rejoinAfterLeave', 'swim', 'broadcast', 'state', 'phi',
   'encrypt', 'keyringFile', 'label', 'encryptVerifyIncoming', 'encryptVerifyOutgoing', 'eventHandlers', 'eventHandlerTimeoutMs', 'eventHandlerCoalesceMs',
-  ...POOL_FILE_FIELDS, ...OVERLAY_FILE_FIELDS,
+  ...POOL_FILE_FIELDS, ...OVERLAY_FILE_FIELDS, ...AGGREGATE_FILE_FIELDS,
 ])
 
 /**
@@ -474,6 +478,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   if (membership === 'hyparview') problems.push(...hyparviewHandlerProblems(eventHandlers))
   if (membership === 'hyparview' && pools !== undefined) problems.push(`--membership hyparview: datacenter pools (--datacenter) ride on SWIM's full membership; remove --datacenter or use --membership swim`)
   const coordinates = swimCoordinates && membership === 'swim'
+  const aggregates = resolveAggregatesConfig(file, fileFrom, problems, membership)
 
   // The node's own validation covers the SWIM, broadcast, state and phi settings, the name and the tag
   // size; it runs even when other problems were found, so one run reports every mistake. Addresses
@@ -494,6 +499,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates, membership, overlay,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates, membership, overlay, aggregates,
   }
 }

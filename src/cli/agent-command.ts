@@ -2,7 +2,7 @@
  * Wires `grapevine agent` and the agent's client subcommands into the CLI.
  *
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
- * exits at once with 1; SIGHUP reloads the log level and the event handlers, as Serf's agent), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
+ * exits at once with 1; SIGHUP reloads the log level and the event handlers, as Serf's agent, and the configured aggregates), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
  * refuses the join because a live member already holds the node's name at another address (exit 2).
  */
 import type { Command } from 'commander'
@@ -59,8 +59,7 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
     const onHangup = (): void => {
       try {
         const next = resolveAgentConfig(flags, process.env, (p) => readBoundedText(p, CONFIG_FILE_MAX_BYTES, 'file'))
-        agent.reload(next)
-        agent.log.info({ logLevel: next.logLevel, eventHandlers: next.eventHandlers.map((h) => h.spec) }, 'configuration reloaded (SIGHUP): log level and event handlers; other settings need a restart')
+        void agent.reload(next).then((a) => agent.log.info({ logLevel: next.logLevel, eventHandlers: next.eventHandlers.map((h) => h.spec), aggregates: a }, 'configuration reloaded (SIGHUP): log level, event handlers and aggregates; other settings need a restart'), (e: Error) => agent.log.error({ err: e.message }, 'configured aggregates not applied'))
       } catch (e) {
         agent.log.error({ err: (e as Error).message }, 'configuration reload (SIGHUP) failed; keeping the running configuration')
       }

@@ -72,6 +72,7 @@ export function buildProgram(): Command {
     .option('--broadcasts <RATE>', 'RATE broadcasts per virtual second from random nodes')
     .option('--crdt-durable', 'with --crdt-ops: every node keeps its CRDT state in a simulated data directory, so a crashed node restarts with it (as with --data-dir)')
     .option('--crdt-ops <RATE>', 'RATE writes of replicated data types (counters, sets, registers, flags, maps) per virtual second on random nodes')
+    .option('--aggregate <FUNCTIONS>', 'every node computes these aggregates of its value, e.g. avg,count or all; report: error per epoch, time to 1 %').option('--aggregate-mode <MODE>', 'push-pull (default) or push-sum').option('--aggregate-cycle <TIME>', 'aggregate cycle (default 1s)').option('--aggregate-epoch-cycles <N>', 'cycles per epoch (default 20)')
     .option('--membership-only', 'SWIM alone on every node (default: the whole stack a real node runs: Serf, broadcasts, cluster state, phi)')
     .option('--workload-window <TIME>', 'writes and broadcasts only during the first TIME of the chaos phase (default: all of --duration)')
     .option('--plot <FILE>', 'draw the time series (members seen alive, suspicions, dead declarations, bytes/s) to FILE.svg or FILE.png')

@@ -5,12 +5,15 @@
  *                 [--stream-loss 0.05] [--latency 1ms..10ms] [--crash COUNT@TIME]… [--pause COUNT@TIME:LENGTH[/EVERY]]…
  *                 [--partition FRACTION@TIME:LENGTH]… [--no-lifeguard] [--trace FILE] [--json]
  *                 [--kv-writes RATE] [--broadcasts RATE] [--workload-window TIME]
+ *                 [--aggregate avg,sum,count,min,max|all [--aggregate-mode push-pull|push-sum]
+ *                  [--aggregate-cycle 1s] [--aggregate-epoch-cycles 20]]
  *
  *                 [--membership-only]
  *
  * Every node runs the composed node a real node runs (SWIM, Serf's layer, broadcasts, cluster state,
  * phi); --membership-only gives SWIM alone. A workload flag adds writes and broadcasts
- * (runtime/sim/workload.ts) and state convergence, broadcast delivery and bytes per update to the report.
+ * (runtime/sim/workload.ts) and state convergence, broadcast delivery and bytes per update to the report;
+ * --aggregate runs aggregates on every node and adds their error per epoch (runtime/sim/aggregate-workload.ts).
  *
  * A bad flag raises UsageError naming the flag, what was given and the expected form; the CLI prints
  * its message and exits with code 2.
@@ -20,6 +23,8 @@ import { randomInt } from 'node:crypto'
 import { UsageError } from '../core/errors.js'
 import type { Profile } from '../swim/config.js'
 import type { CommandIo } from '../output/io.js'
+import { parseAggregateCycleMs, parseAggregateFunctions, parseAggregationMode, parseEpochCycles } from '../runtime/sim/scenario-values.js'
+import type { AggregateWorkloadOptions } from '../runtime/sim/aggregate-workload.js'
 import { DURATION_FORM, fail, parseCount, parseCrash, parseDurationMs, parseLatency, parsePartition, parsePause, parseProbability, parseProfile, parseRate, parseSeed } from '../runtime/sim/scenario-values.js'
 import type { ScenarioOptions, ScenarioStep } from '../runtime/sim/scenario.js'
 import { formatDurationMs, runScenario } from '../runtime/sim/scenario.js'
@@ -47,6 +52,10 @@ export interface RawSimFlags {
   broadcasts?: string
   crdtOps?: string
   crdtDurable?: boolean
+  aggregate?: string
+  aggregateMode?: string
+  aggregateCycle?: string
+  aggregateEpochCycles?: string
   workloadWindow?: string
   plot?: string
   membershipOnly?: boolean
@@ -79,6 +88,8 @@ export interface SimCommandOptions {
   readonly crdtOpsPerSec?: number
   /** Simulated data directories: crashed nodes restart with their CRDT state (--crdt-durable). */
   readonly crdtDurable?: boolean
+  /** Aggregates every node computes (--aggregate and its settings); undefined: none. */
+  readonly aggregate?: AggregateWorkloadOptions
   /** How long the workload runs; undefined: the whole --duration. */
   readonly workloadWindowMs: number | undefined
   /** SWIM alone on every node (default: the whole stack, as every real node runs it). */
@@ -116,9 +127,10 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     }
   }
   if (raw.crdtDurable === true && crdtOpsPerSec === 0) throw new UsageError('--crdt-durable: there is no CRDT workload to keep on disk; add --crdt-ops RATE')
+  const aggregate = parseAggregateFlags(raw)
   const membershipOnly = raw.membershipOnly === true
-  if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0 || crdtOpsPerSec > 0)) {
-    throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts, --crdt-ops) needs the whole stack; drop --membership-only or the workload`)
+  if (membershipOnly && (kvWritesPerSec > 0 || broadcastsPerSec > 0 || crdtOpsPerSec > 0 || aggregate !== undefined)) {
+    throw new UsageError(`--membership-only: a workload (--kv-writes, --broadcasts, --crdt-ops, --aggregate) needs the whole stack; drop --membership-only or the workload`)
   }
   return {
     membershipOnly,
@@ -138,7 +150,23 @@ export function parseSimFlags(raw: RawSimFlags, randomSeed: () => number = () =>
     broadcastsPerSec,
     ...(crdtOpsPerSec > 0 ? { crdtOpsPerSec } : {}),
     ...(raw.crdtDurable === true ? { crdtDurable: true } : {}),
+    ...(aggregate !== undefined ? { aggregate } : {}),
     workloadWindowMs,
+  }
+}
+
+/** --aggregate and its settings; the settings without --aggregate are a mistake worth naming. */
+export function parseAggregateFlags(raw: RawSimFlags): AggregateWorkloadOptions | undefined {
+  if (raw.aggregate === undefined) {
+    const stray = (['aggregateMode', 'aggregateCycle', 'aggregateEpochCycles'] as const).find((k) => raw[k] !== undefined)
+    if (stray !== undefined) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: there is no aggregate to set it for; add --aggregate avg (or a list like avg,count, or all)`)
+    return undefined
+  }
+  return {
+    functions: parseAggregateFunctions(raw.aggregate),
+    ...(raw.aggregateMode !== undefined ? { mode: parseAggregationMode(raw.aggregateMode) } : {}),
+    ...(raw.aggregateCycle !== undefined ? { cycleMs: parseAggregateCycleMs(raw.aggregateCycle) } : {}),
+    ...(raw.aggregateEpochCycles !== undefined ? { epochCycles: parseEpochCycles(raw.aggregateEpochCycles) } : {}),
   }
 }
 
@@ -158,6 +186,13 @@ export function replayCommand(o: SimCommandOptions): string {
   if (o.broadcastsPerSec > 0) parts.push(`--broadcasts ${o.broadcastsPerSec}`)
   if ((o.crdtOpsPerSec ?? 0) > 0) parts.push(`--crdt-ops ${o.crdtOpsPerSec}`)
   if (o.crdtDurable === true) parts.push('--crdt-durable')
+  if (o.aggregate !== undefined) {
+    const a = o.aggregate
+    parts.push(`--aggregate ${a.functions.join(',')}`)
+    if (a.mode !== undefined) parts.push(`--aggregate-mode ${a.mode}`)
+    if (a.cycleMs !== undefined) parts.push(`--aggregate-cycle ${formatDurationMs(a.cycleMs)}`)
+    if (a.epochCycles !== undefined) parts.push(`--aggregate-epoch-cycles ${a.epochCycles}`)
+  }
   if (o.workloadWindowMs !== undefined) parts.push(`--workload-window ${formatDurationMs(o.workloadWindowMs)}`)
   if (o.membershipOnly === true) parts.push('--membership-only')
   return parts.join(' ')
@@ -178,8 +213,8 @@ export function scenarioOf(o: SimCommandOptions): ScenarioOptions {
     },
     steps: o.steps,
     membershipOnly: o.membershipOnly === true,
-    ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0 || (o.crdtOpsPerSec ?? 0) > 0
-      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...((o.crdtOpsPerSec ?? 0) > 0 ? { crdtOpsPerSec: o.crdtOpsPerSec } : {}), ...(o.crdtDurable === true ? { crdtDurable: true } : {}), ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
+    ...(o.kvWritesPerSec > 0 || o.broadcastsPerSec > 0 || (o.crdtOpsPerSec ?? 0) > 0 || o.aggregate !== undefined
+      ? { workload: { kvWritesPerSec: o.kvWritesPerSec, broadcastsPerSec: o.broadcastsPerSec, ...((o.crdtOpsPerSec ?? 0) > 0 ? { crdtOpsPerSec: o.crdtOpsPerSec } : {}), ...(o.crdtDurable === true ? { crdtDurable: true } : {}), ...(o.aggregate !== undefined ? { aggregate: o.aggregate } : {}), ...(o.workloadWindowMs === undefined ? {} : { windowMs: o.workloadWindowMs }) } }
       : {}),
   }
 }

@@ -1,5 +1,5 @@
 // Shared helpers of the agent tests: in-process agents on loopback with ephemeral ports and the
-import { execFile } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 // fast SWIM timings of the runtime tests.
 import { resolveAgentConfig } from '../../src/agent/config.js'
@@ -67,4 +67,27 @@ export async function readStreamUntil(reader: ReadableStreamDefaultReader<Uint8A
     ac.abort()
   }
   return seen
+}
+
+/** A real `grapevine agent --config FILE --log-format json` process: its JSON log records and exit code. */
+export interface AgentProcess {
+  readonly child: ChildProcess
+  records(): Array<Record<string, unknown>>
+  text(): string
+  /** undefined while it runs. */
+  exitCode(): number | null | undefined
+}
+
+export function spawnAgent(configPath: string): AgentProcess {
+  const child = spawn(process.execPath, [CLI, 'agent', '--config', configPath, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  child.stdout!.on('data', (c: Buffer) => void (log += c.toString('utf8')))
+  let exited: number | null | undefined
+  child.on('exit', (code) => void (exited = code))
+  return {
+    child,
+    records: () => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    text: () => log,
+    exitCode: () => exited,
+  }
 }

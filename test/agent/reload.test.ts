@@ -2,14 +2,11 @@
 // event handlers, keeps running (Node's default would end it without a leave), and a bad file keeps
 // the running configuration. A real agent process on loopback.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { runCli, waitFor } from './helpers.js'
-
-const CLI = new URL('../../src/cli/cli.js', import.meta.url).pathname
+import { runCli, spawnAgent, waitFor } from './helpers.js'
 
 test('SIGHUP reloads the event handlers and the log level; the agent keeps running', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gv-reload-'))
@@ -19,12 +16,8 @@ test('SIGHUP reloads the event handlers and the log level; the agent keeps runni
   writeFileSync(script, `#!/bin/sh\n{ echo "$SERF_USER_EVENT"; cat; } >> '${out}'\n`)
   chmodSync(script, 0o755)
   writeFileSync(config, JSON.stringify({ name: 'reload-1', bind: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'info' }))
-  const child = spawn(process.execPath, [CLI, 'agent', '--config', config, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stdout.on('data', (c: Buffer) => void (log += c.toString('utf8')))
-  const records = (): Array<Record<string, unknown>> => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
-  let exited: number | null | undefined
-  child.on('exit', (code) => void (exited = code))
+  const agent = spawnAgent(config)
+  const { child, records } = agent
   try {
     await waitFor('the agent started', () => records().some((r) => r.msg === 'agent started'), 20_000)
     const http = String(records().find((r) => r.msg === 'agent started')!.http)
@@ -33,12 +26,12 @@ test('SIGHUP reloads the event handlers and the log level; the agent keeps runni
     writeFileSync(config, '{ "name": ')
     child.kill('SIGHUP')
     await waitFor('the failed reload is logged', () => records().some((r) => /reload \(SIGHUP\) failed/.test(String(r.msg))), 10_000)
-    assert.equal(exited, undefined, 'still running')
+    assert.equal(agent.exitCode(), undefined, 'still running')
 
     writeFileSync(config, JSON.stringify({ name: 'reload-1', bind: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'debug', eventHandlers: [`user:deploy=${script}`], eventHandlerCoalesceMs: 0 }))
     child.kill('SIGHUP')
     await waitFor('the reload is logged', () => records().some((r) => /configuration reloaded/.test(String(r.msg))), 10_000)
-    assert.equal(exited, undefined, 'still running')
+    assert.equal(agent.exitCode(), undefined, 'still running')
     const reloaded = records().find((r) => /configuration reloaded/.test(String(r.msg)))!
     assert.equal(reloaded.logLevel, 'debug')
     assert.deepEqual(reloaded.eventHandlers, [`user:deploy=${script}`])
@@ -49,7 +42,7 @@ test('SIGHUP reloads the event handlers and the log level; the agent keeps runni
     assert.ok(records().some((r) => r.level === 20), 'debug records once the level is debug')
   } finally {
     child.kill('SIGTERM')
-    await waitFor('the agent exited', () => exited !== undefined, 20_000).catch(() => child.kill('SIGKILL'))
+    await waitFor('the agent exited', () => agent.exitCode() !== undefined, 20_000).catch(() => child.kill('SIGKILL'))
   }
-  assert.equal(exited, 0, 'SIGTERM still leaves and exits 0')
+  assert.equal(agent.exitCode(), 0, 'SIGTERM still leaves and exits 0')
 })

@@ -76,7 +76,7 @@ test('bad values, unknown fields and unknown references are each reported', () =
     [`${HEAD}timeline:\n  - { at: 1s, do: pause, nodes: node-001, every: 5s }\n`, ['bad.yaml:4: timeline[0].for: missing; how long, like 5s']],
     [`${HEAD}groups: { node-003: node-000 }\ntimeline: []\n`, ['bad.yaml:3: groups.node-003: a group may not take a node\'s name or "all"; pick another name']],
     [`${HEAD}workload: { window: 2m }\ntimeline: []\n`, [
-      'bad.yaml:3: workload: needs kvWrites, broadcasts or crdtOps (per second of virtual time), or remove it and set stack: true for the stack without a workload',
+      'bad.yaml:3: workload: needs kvWrites, broadcasts or crdtOps (per second of virtual time) or aggregate, or remove it and set stack: true for the stack without a workload',
       'bad.yaml:3: workload.window: 2m is longer than duration 1m',
     ]],
     [`${HEAD}swim: { probeIntrval: 1s }\ntimeline: []\n`, ['bad.yaml:3: swim.probeIntrval: unknown field (did you mean "probeInterval"?); known fields: probeInterval, probeTimeout, indirectChecks, disableTcpPings, calmHealing, directRefutation, finalProbe, suspicionReminders, distinctBroadcastPeers, suspicionMult, suspicionMaxTimeoutMult, retransmitMult, awarenessMaxMultiplier, gossipInterval, gossipNodes, pushPullInterval']],

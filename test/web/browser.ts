@@ -24,9 +24,14 @@ export function collectProblems(page: Page, problems: string[]): void {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
 }
 
+/** Debian's chromium, headless, as every browser test starts it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+}
+
 /** Chromium launched for a test, with its screenshots folder made; undefined when the test was skipped (no chromium). */
 export async function launchForTest(t: TestContext, artifacts: string): Promise<Browser | undefined> {
   if (!requireChromium(t)) return undefined
   mkdirSync(artifacts, { recursive: true })
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+  return launchChromium()
 }

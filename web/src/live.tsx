@@ -7,6 +7,7 @@ import { LiveModel, byName, compactTypes, countStates, episodes, rounds } from '
 import type { ObserverView } from './model.js'
 import { VirtualTable } from './table.js'
 import { PoolsPanel } from './pools.js'
+import { DataPanel } from './data-panel.js'
 import type { Column } from './table.js'
 import { STORM_ACCUSERS, STORM_WINDOW_MS, summarizeAccusations } from '../../src/swim/accusation-window.js'
 
@@ -372,6 +373,7 @@ export function Live({ demo, self, refreshDemo }: { demo: DemoCluster | null; se
           {demo !== null ? <Views model={model} demo={demo} observer={observer} onObserve={setObserver} /> : null}
           <MemberTable view={view} now={now} selected={selected} onSelect={(m) => setSelected(m.name === selected ? undefined : m.name)} />
           {view?.pools ? <PoolsPanel pools={view.pools} /> : null}
+          {observer === '' ? null : <DataPanel base={apiBase(demo, observer)} observer={observer} />}
         </div>
         <div class="col">
           <Graph model={model} view={view} observer={observer} demo={demo !== null} selected={selected} />

@@ -21,19 +21,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { GrapevineNode } from '../../runtime/node/start-node.js'
 import { ConfigError } from '../../core/errors.js'
 import { resolveAggregateSpec, type AggregateStatus } from '../../node/index.js'
-import { METRICS, SourceError, openSource, type MetricName, type SourceInfo, type SourceSpec, type ValueSource } from '../aggregate-sources.js'
+import { METRICS, SourceError, openSource, sourcesOf, type MetricName, type SourceInfo, type SourceSpec, type ValueSource } from '../aggregate-sources.js'
 import { HttpError, readJson, send } from './respond.js'
-
-/** The value sources of the aggregates started through this API, per node. */
-const sources = new WeakMap<GrapevineNode, Map<string, ValueSource>>()
-
-function sourcesOf(node: GrapevineNode): Map<string, ValueSource> {
-  let m = sources.get(node)
-  if (m === undefined) sources.set(node, (m = new Map()))
-  // Aggregates stopped elsewhere (node.aggregate.stop in an embedding service) take their source along.
-  for (const [name, s] of m) if (node.aggregate.get(name) === undefined) (s.close(), m.delete(name))
-  return m
-}
 
 const finite = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v)
 

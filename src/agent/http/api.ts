@@ -33,7 +33,7 @@
  *   GET  /v1/overlay      with --membership hyparview: views, tree, counters; /v1/members is the partial view there,
  *                         and what needs full membership answers 409 naming the mode (overlay.ts)
  *   GET  /metrics         Prometheus text
- *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts)
+ *   GET  /ui, /v1/ui/view  the dashboard and its view of this node (ui.ts); /v1/ui/data its CRDT and aggregate panel (ui-data.ts)
  *
  * Errors are `{ "error": "reason" }` with 400 (bad JSON or fields), 401 (token missing or wrong),
  * 404 (no such path or member), 405 (wrong method, with Allow), 409 (force-leave of a live member),
@@ -50,6 +50,7 @@ import { UserEventError } from '../../serf/serf-layer.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
 import { handleDataRoute, streamData } from './data.js'
 import { handleCrdtRoute } from './crdt.js'
+import { handleUiDataRoute } from './ui-data.js'
 import { handleAggregateRoute, listensOnLoopback } from './aggregate.js'
 import { handleOverlayRoute } from './overlay.js'
 import { handleKeysRoute } from './keys.js'
@@ -169,6 +170,7 @@ export class HttpApi {
     if (handleOverlayRoute(req, res, url, t.node)) return
     if (await handleDataRoute(req, res, url, t.node)) return
     if (await handleCrdtRoute(req, res, url, t.node)) return
+    if (await handleUiDataRoute(req, res, url, t.node)) return
     if (await handleAggregateRoute(req, res, url, t.node, t.token !== undefined || listensOnLoopback(this.server))) return
     if (handleCoordinatesRoute(req, res, url, t.node)) return
     if (await handlePoolsRoute(req, res, url, t.pools)) return

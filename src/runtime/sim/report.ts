@@ -8,6 +8,8 @@ import type { NetworkStats } from './network.js'
 import type { TimeSeries } from './timeseries.js'
 import type { BroadcastDeliveryReport, WorkloadReport } from './workload.js'
 import type { CrdtWorkloadReport } from './crdt-workload.js'
+import type { AggregateWorkloadReport } from './aggregate-workload.js'
+import { aggregateRows } from './aggregate-report.js'
 
 /** A stack run's workload: what was done, and the traffic it cost (the measured results are top-level fields of Report). */
 export type WorkloadSummary = Omit<WorkloadReport, 'stateConvergenceMs' | 'stateDigest' | 'broadcastDelivery' | 'bytesPerUpdate'>
@@ -86,6 +88,12 @@ export interface Report {
   readonly crdtExact?: boolean | null
   /** CRDT envelope bytes per op per node, anti-entropy included; null without ops. */
   readonly bytesPerOp?: number | null
+  /**
+   * Runs with an aggregate workload (`--aggregate`): per function, each epoch's published estimates
+   * against the truth (worst and median relative error, spread), the time until every live node was
+   * within 1 %, and the papers' theory beside it (aggregate-workload.ts).
+   */
+  readonly aggregate?: AggregateWorkloadReport
   /**
    * Whole-stack runs only. From the last write until every live node (running or paused) held the same
    * view of the cluster state: the same nodes and, for each, the same generation, version and live
@@ -178,6 +186,7 @@ export function formatReport(r: Report): string {
   rows.push(['queue events', `${count(r.eventsProcessed)} (${count(r.eventsPerWallSec)} per wall second)`])
   if (r.workload !== undefined) workloadRows(r, r.workload, rows)
   if (r.crdt !== undefined) crdtRows(r.crdt, rows)
+  if (r.aggregate !== undefined) aggregateRows(r.aggregate, rows)
   if (r.coordinates !== undefined) {
     const c = r.coordinates
     const line = (a: CoordinateAccuracy): string =>

@@ -19,6 +19,7 @@
  *     dc2: { dc2: 0.25ms..1ms }
  *   workload: { kvWrites: 5, broadcasts: 0.5, crdtOps: 10, window: 2m }    # runs the whole Grapevine stack
  *   workload: { crdtOps: 10, crdtDurable: true }     # crashed nodes restart with their CRDT state
+ *             # aggregate: { functions: [avg, count], mode: push-sum, cycle: 1s, epochCycles: 20 } (or [avg, count], or all)
  *   timeline:
  *     - { at: 10s, do: network, between: [dc1, dc2], latency: 30ms..40ms }
  *     - { at: 30s, do: partition, between: [dc1, dc2], id: split }
@@ -40,7 +41,9 @@ import { formatDurationMs, nodeName } from './steps.js'
 import type { WorkloadOptions } from './workload.js'
 import type { ScenarioProblem } from './scenario-reader.js'
 import { Names, Reader, describe, didYouMean, quote } from './scenario-reader.js'
-import { parseDurationMs, parseLatency, parseProfile, parseRate, parseSeed } from './scenario-values.js'
+import { parseAggregateCycleMs, parseAggregateFunctions, parseAggregationMode, parseDurationMs, parseEpochCycles, parseLatency, parseProfile, parseRate, parseSeed } from './scenario-values.js'
+import type { AggregateWorkloadOptions } from './aggregate-workload.js'
+import type { AggregateFunctionName } from '../../node/index.js'
 
 /** A scenario file that does not validate; the message lists every problem, one per line. */
 export class ScenarioFileError extends Error {
@@ -102,7 +105,8 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['pushPullInterval', 'pushPullIntervalMs', 'duration'],
 ]
 const NETWORK = ['latency', 'loss', 'streamLoss', 'duplication', 'reorder']
-const WORKLOAD = ['kvWrites', 'broadcasts', 'crdtOps', 'crdtDurable', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
+const WORKLOAD = ['kvWrites', 'broadcasts', 'crdtOps', 'crdtDurable', 'aggregate', 'window', 'keySpace', 'deleteFraction', 'payloadBytes']
+const AGGREGATE = ['functions', 'mode', 'cycle', 'epochCycles']
 const PICK = ['nodes', 'group', 'step', 'count', 'fraction', 'rolling']
 const REPEAT = ['every', 'times']
 const FIELDS: Readonly<Record<ScenarioStep['kind'], readonly string[]>> = {
@@ -237,6 +241,33 @@ export function readSwim(r: Reader, node: YamlNode | null, path: string): Partia
   return config as Partial<SwimConfig>
 }
 
+/** `aggregate: { functions: [avg, count] | all, mode: push-sum, cycle: 1s, epochCycles: 20 }` (or just the list). */
+function readAggregate(r: Reader, node: YamlNode | null, path: string): AggregateWorkloadOptions | undefined {
+  const list = (n: YamlNode | null, p: string): AggregateFunctionName[] | undefined => {
+    const words = r.words(n, p)
+    if (words === undefined) return undefined
+    const out: AggregateFunctionName[] = []
+    for (const w of words) {
+      const fns = r.parse(w.node, w.path, (t, flag) => parseAggregateFunctions(t, flag))
+      for (const fn of fns ?? []) if (!out.includes(fn)) out.push(fn)
+    }
+    return out
+  }
+  if (!isMap(node)) {
+    const functions = list(node, path)
+    return functions === undefined ? undefined : { functions }
+  }
+  const f = r.fields(node, path, AGGREGATE)
+  if (f === undefined) return undefined
+  if (!f.has('functions')) return r.problem(node, path, 'needs functions: a list of avg, sum, count, min, max (or all)')
+  const functions = list(f.get('functions')!, `${path}.functions`)
+  const mode = f.has('mode') ? r.parse(f.get('mode')!, `${path}.mode`, (t, flag) => parseAggregationMode(t, flag)) : undefined
+  const cycleMs = f.has('cycle') ? r.parse(f.get('cycle')!, `${path}.cycle`, (t, flag) => parseAggregateCycleMs(t, flag)) : undefined
+  const epochCycles = f.has('epochCycles') ? r.parse(f.get('epochCycles')!, `${path}.epochCycles`, (t, flag) => parseEpochCycles(t, flag)) : undefined
+  if (functions === undefined) return undefined
+  return { functions, ...(mode !== undefined ? { mode } : {}), ...(cycleMs !== undefined ? { cycleMs } : {}), ...(epochCycles !== undefined ? { epochCycles } : {}) }
+}
+
 function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs: number | undefined): WorkloadOptions | undefined {
   const f = r.fields(node, path, WORKLOAD)
   if (f === undefined) return undefined
@@ -249,7 +280,8 @@ function readWorkload(r: Reader, node: YamlNode | null, path: string, durationMs
     w.crdtDurable = r.bool(f.get('crdtDurable')!, `${path}.crdtDurable`)
     if (w.crdtDurable === true && !f.has('crdtOps')) r.problem(f.get('crdtDurable'), `${path}.crdtDurable`, 'keeps the CRDT workload on disk: add crdtOps')
   }
-  if (!f.has('kvWrites') && !f.has('broadcasts') && !f.has('crdtOps')) r.problem(node, path, 'needs kvWrites, broadcasts or crdtOps (per second of virtual time), or remove it and set stack: true for the stack without a workload')
+  if (f.has('aggregate')) w.aggregate = readAggregate(r, f.get('aggregate')!, `${path}.aggregate`)
+  if (!f.has('kvWrites') && !f.has('broadcasts') && !f.has('crdtOps') && !f.has('aggregate')) r.problem(node, path, 'needs kvWrites, broadcasts or crdtOps (per second of virtual time) or aggregate, or remove it and set stack: true for the stack without a workload')
   if (f.has('window')) {
     const win = r.duration(f.get('window')!, `${path}.window`, true)
     if (win !== undefined && durationMs !== undefined && win > durationMs) r.problem(f.get('window'), `${path}.window`, `${formatDurationMs(win)} is longer than duration ${formatDurationMs(durationMs)}`)

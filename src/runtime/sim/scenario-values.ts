@@ -7,8 +7,9 @@
  * (scenario-file.ts), in Node and in the browser alike.
  */
 import { UsageError } from '../../core/errors.js'
-import type { Profile } from '../../node/index.js'
-import { isProfile } from '../../node/index.js'
+import type { AggregateFunctionName, AggregationMode, Profile } from '../../node/index.js'
+import { AGGREGATE_FUNCTION_NAMES, AGGREGATION_MODES, isProfile } from '../../node/index.js'
+import { didYouMean } from '../../core/suggest.js'
 import type { ScenarioStep } from './steps.js'
 
 export const DURATION_FORM = 'a duration like 30s, 500ms or 2m'
@@ -123,4 +124,38 @@ export function parseSeed(text: string, flag = '--seed'): number {
 export function parseProfile(text: string, flag = '--profile'): Profile {
   if (!isProfile(text)) fail(flag, 'one of lan, wan, local', text)
   return text
+}
+
+/** `avg,count` or `all` → the aggregate functions a run computes (aggregate-workload.ts). */
+export function parseAggregateFunctions(text: string, flag = '--aggregate'): AggregateFunctionName[] {
+  const expected = `a comma-separated list of ${AGGREGATE_FUNCTION_NAMES.join(', ')}, or all`
+  if (text.trim() === 'all') return [...AGGREGATE_FUNCTION_NAMES]
+  const words = text.split(',').map((w) => w.trim())
+  const out: AggregateFunctionName[] = []
+  for (const w of words) {
+    if (!AGGREGATE_FUNCTION_NAMES.includes(w as AggregateFunctionName)) throw new UsageError(`${flag}: ${JSON.stringify(w)} is not an aggregate function${didYouMean(w, [...AGGREGATE_FUNCTION_NAMES, 'all'])}; expected ${expected}`)
+    if (!out.includes(w as AggregateFunctionName)) out.push(w as AggregateFunctionName)
+  }
+  return out
+}
+
+export function parseAggregationMode(text: string, flag = '--aggregate-mode'): AggregationMode {
+  if (!AGGREGATION_MODES.includes(text as AggregationMode)) throw new UsageError(`${flag}: expected push-pull or push-sum, got ${JSON.stringify(text)}${didYouMean(text, AGGREGATION_MODES)}`)
+  return text as AggregationMode
+}
+
+/** An aggregate's cycle: a duration of 50 ms to 60 min in whole milliseconds (the node's own bounds). */
+export function parseAggregateCycleMs(text: string, flag = '--aggregate-cycle'): number {
+  const expected = 'a duration from 50ms to 60m in whole milliseconds, like 1s or 200ms'
+  const ms = parseDurationMs(text, flag, expected)
+  if (!Number.isSafeInteger(ms) || ms < 50 || ms > 3_600_000) fail(flag, expected, text)
+  return ms
+}
+
+/** Cycles per epoch: 2 to 10,000 (the node's own bounds). */
+export function parseEpochCycles(text: string, flag = '--aggregate-epoch-cycles'): number {
+  const expected = 'an integer from 2 to 10000 like 20'
+  const n = parseCount(text, flag, expected)
+  if (n < 2 || n > 10_000) fail(flag, expected, text)
+  return n
 }

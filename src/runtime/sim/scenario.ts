@@ -33,6 +33,7 @@ import type { WorkloadOptions } from './workload.js'
 import { CHECK_EVERY_MS, StackWorkload } from './workload.js'
 import { CrdtWorkload } from './crdt-workload.js'
 import { SimCrdtDisks } from './crdt-disk.js'
+import { AggregateWorkload } from './aggregate-workload.js'
 import { StepRunner, formatDurationMs, formatStep } from './steps.js'
 import type { ScenarioStep } from './steps.js'
 import { TimeSeriesSampler } from './timeseries.js'
@@ -141,6 +142,8 @@ export function runScenario(opts: ScenarioOptions): Report {
   if (crdt) sim.observe(crdt)
   disks?.bind((atMs, fn) => sim.at(atMs, fn))
   if (disks) sim.observe(disks)
+  const aggregate = opts.workload?.aggregate === undefined ? undefined : new AggregateWorkload(sim, opts.workload.aggregate)
+  if (aggregate) (sim.observe(aggregate), aggregate.start())
 
   const steps = opts.steps ?? []
   let firstGoneAtMs = Infinity
@@ -246,6 +249,7 @@ export function runScenario(opts: ScenarioOptions): Report {
     network: { ...sim.network.stats },
     ...(workload ? workloadFields(workload) : {}),
     ...(crdt ? crdtFields(crdt) : {}),
+    ...(aggregate ? { aggregate: aggregate.report() } : {}),
     ...(coordinatesAtEnd !== undefined ? { coordinates: { after60s: coordinatesAfter60s, atEnd: coordinatesAtEnd } } : {}),
     ...(sampler ? { timeSeries: sampler.result } : {}),
   }

@@ -26,6 +26,7 @@ import type { ClusterState, NodeEvent } from '../../node/index.js'
 import { decodePacket } from '../../wire/codec.js'
 import type { SimNode } from './node.js'
 import type { SimObserver, Simulation } from './simulation.js'
+import type { AggregateWorkloadOptions } from './aggregate-workload.js'
 
 /** Reserved child-seed index of the workload's generator (next to the simulation's own). */
 export const WORKLOAD_SEED_INDEX = 0x7ff0_0004
@@ -55,6 +56,8 @@ export interface WorkloadOptions {
   readonly crdtDurable?: boolean
   /** The CRDT ops start this long (virtual ms) after the nodes are spawned, e.g. once the joins settled. Default 0. */
   readonly crdtStartMs?: number
+  /** Aggregates every node computes (aggregate-workload.ts); absent: none. */
+  readonly aggregate?: AggregateWorkloadOptions
 }
 
 export interface BroadcastDeliveryReport {
