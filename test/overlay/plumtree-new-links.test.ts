@@ -14,10 +14,12 @@ import { runOverlayScenario } from '../../src/runtime/sim/overlay-scenario.js'
 
 type Out = CollectingOverlayOutbox<PlumtreeTimer, PlumtreeEvent>
 
-function tree(neighbors: string[], config: Partial<PlumtreeConfig> = {}): { pt: Plumtree; out: Out } {
-  const pt = new Plumtree({ self: 'x', config })
+/** Node x with `neighbors` up from the start and, with `first`, one broadcast of its own delivered (x is in a tree). */
+function node(neighbors: string[], first: boolean, config: Partial<PlumtreeConfig> = {}): { pt: Plumtree; out: Out } {
   const out: Out = new CollectingOverlayOutbox()
-  for (const n of neighbors) pt.neighborUp(n, 0, out)
+  const pt = new Plumtree({ self: 'x', config })
+  neighbors.forEach((n) => pt.neighborUp(n, 0, out))
+  if (first) pt.broadcast(Uint8Array.of(1), 0, out)
   out.clear()
   return { pt, out }
 }
@@ -30,15 +32,13 @@ const sent = (out: Out): Array<{ to: string; m: OverlayMessage }> =>
   })
 
 test('before any delivery every new neighbour is eager: the first broadcast floods and builds the tree', () => {
-  const { pt } = tree(['a', 'b', 'c'])
+  const { pt } = node(['a', 'b', 'c'], false)
   assert.deepEqual(pt.eagerPeers().sort(), ['a', 'b', 'c'])
   assert.deepEqual(pt.lazyPeers(), [])
 })
 
 test('once in a tree, a neighbour that comes up is lazy: the next broadcast announces to it and pushes nothing', () => {
-  const { pt, out } = tree(['a'])
-  pt.broadcast(Uint8Array.of(1), 0, out)
-  out.clear()
+  const { pt, out } = node(['a'], true)
   pt.neighborUp('n', 10, out)
   assert.deepEqual(pt.eagerPeers(), ['a'])
   assert.deepEqual(pt.lazyPeers(), ['n'])
@@ -50,25 +50,22 @@ test('once in a tree, a neighbour that comes up is lazy: the next broadcast anno
 })
 
 test('a node that lost every eager peer takes a new neighbour eager again', () => {
-  const { pt, out } = tree(['a'])
-  pt.broadcast(Uint8Array.of(1), 0, out)
+  const { pt, out } = node(['a'], true)
   pt.neighborDown('a')
   pt.neighborUp('n', 10, out)
   assert.deepEqual(pt.eagerPeers(), ['n'])
 })
 
 test("newNeighbors 'eager' keeps the paper's rule, and a bad value is refused naming the choices", () => {
-  const { pt, out } = tree(['a'], { newNeighbors: 'eager' })
-  pt.broadcast(Uint8Array.of(1), 0, out)
+  const { pt, out } = node(['a'], true, { newNeighbors: 'eager' })
   pt.neighborUp('n', 10, out)
   assert.deepEqual(pt.eagerPeers().sort(), ['a', 'n'])
   assert.throws(() => resolvePlumtreeConfig({ newNeighbors: 'sometimes' as never }), /newNeighbors: expected 'lazy-in-tree' or 'eager'/)
 })
 
 test('a duplicate pushed by a lazy peer is answered with PRUNE, so a link eager at one end only stops pushing', () => {
-  const { pt, out } = tree(['a'])
+  const { pt, out } = node(['a'], true)
   const payload = Uint8Array.of(9)
-  pt.broadcast(Uint8Array.of(1), 0, out)
   pt.neighborUp('n', 10, out) // lazy here; suppose n holds us eager
   pt.handleMessage(encodeOverlayMessage({ kind: 'gossip', from: 'a', id: messageIdOf(payload), hops: 1, payload }), 20, out)
   out.clear()
