@@ -103,6 +103,8 @@ export class ComposedNode {
   private stopped = false
   /** Events a layer raised outside any input (a read that touched state); emitted with the next input. */
   private orphans: NodeEvent[] = []
+  /** The last input's sealing outbox, reused while the runtime hands in the same outbox (one per input was garbage). */
+  private sealed: SealingOutbox | undefined
 
   constructor(spec: NodeSpec, env: NodeEnv) {
     this.settings = spec
@@ -502,7 +504,7 @@ export class ComposedNode {
 
   /** Runs one input: sends sealed, layer events into `out`, deferred actions right after. */
   private input<T>(nowMs: number, out: NodeOutbox, fn: (sealed: NodeOutbox) => T): T {
-    const sealed = new SealingOutbox(out, this.security, this.stats, this.onTraffic, (e) => this.admit(e))
+    const sealed = this.sealed !== undefined && this.sealed.wraps(out, this.onTraffic) ? this.sealed : (this.sealed = new SealingOutbox(out, this.security, this.stats, this.onTraffic, (e) => this.admit(e)))
     const prev = this.out
     this.out = sealed
     if (this.orphans.length > 0) for (const e of this.orphans.splice(0)) sealed.emit(e)
@@ -517,9 +519,7 @@ export class ComposedNode {
     }
   }
 
-  private defer(action: (nowMs: number, out: NodeOutbox) => void): void {
-    this.deferred.push(action)
-  }
+  private defer(action: (nowMs: number, out: NodeOutbox) => void): void { this.deferred.push(action) }
 
   /** A layer's event: into the current input's outbox (or, outside any input, the next one's). */
   private emit(e: NodeEvent): void {

@@ -129,7 +129,9 @@ export class OverlayMode {
 
   constructor(private readonly o: OverlayModeOptions) {
     this.self = addressKey(o.address)
-    this.hv = new HyParView({ self: this.self, rng: o.rng, config: o.overlay.hyparview, seeds: (o.seeds ?? []).map(addressKey) })
+    // No seeds until start: HyParView.start JOINs a seed it holds, and joining is join()'s (the simulator
+    // builds a node with its seeds and then calls join: two JOINs, twice the walks, every join).
+    this.hv = new HyParView({ self: this.self, rng: o.rng, config: o.overlay.hyparview })
     this.tree = new Plumtree({ self: this.self, config: o.overlay.plumtree })
     this.hvOut = {
       send: (to, bytes) => this.send(to, bytes),
@@ -146,6 +148,7 @@ export class OverlayMode {
   start(nowMs: number, out: NodeOutbox): void {
     this.with(nowMs, out, () => {
       this.hv.start(nowMs, this.hvOut)
+      this.hv.setSeeds((this.o.seeds ?? []).map(addressKey))
       const round = this.o.state?.roundIntervalMs ?? STATE_DEFAULTS.roundIntervalMs
       if (round > 0) out.schedule({ kind: 'overlayRound', epoch: ++this.roundEpoch }, 1 + this.o.rng.int(round))
     })

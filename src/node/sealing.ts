@@ -20,6 +20,11 @@ export class SealingOutbox implements NodeOutbox {
     private readonly admit: (e: NodeEvent) => boolean,
   ) {}
 
+  /** Whether this seals into `out` with `onTraffic` (it keeps no state of its own, so it can be reused). */
+  wraps(out: NodeOutbox, onTraffic: ((t: Traffic) => void) | undefined): boolean {
+    return this.out === out && this.onTraffic === onTraffic
+  }
+
   send(to: Address, bytes: Uint8Array): void {
     this.onTraffic?.({ direction: 'out', kind: 'packet', peer: to, bytes })
     const sealed = this.sec.sealPacket(bytes)

@@ -99,6 +99,14 @@ export interface PlumtreeConfig {
    * still cached (cacheTtlMs) can be announced.
    */
   readonly announceToNewNeighborMs: number
+  /**
+   * A neighbour that comes up: `eager` (the paper's: tree repair starts eager) or `lazy-in-tree`
+   * (default): eager only while this node is in no tree yet (no message delivered, or no eager peer
+   * left), lazy otherwise. Between two nodes already in the tree an eager link closes a cycle: the next
+   * broadcast crosses it twice (two payloads more than N − 1) before the duplicates prune it; a lazy
+   * link carries IHAVE, and a GRAFT makes it eager if it is ever needed.
+   */
+  readonly newNeighbors: 'eager' | 'lazy-in-tree'
 }
 
 export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
@@ -116,6 +124,7 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   seenTtlMs: 300_000,
   missingMaxEntries: 4096,
   announceToNewNeighborMs: 30_000,
+  newNeighbors: 'lazy-in-tree',
 })
 
 function checkInt(problems: string[], name: string, v: unknown, min: number, max: number): void {
@@ -152,6 +161,7 @@ export function resolvePlumtreeConfig(partial: Partial<PlumtreeConfig> = {}): Pl
   const c: PlumtreeConfig = { ...DEFAULT_PLUMTREE_CONFIG, ...partial }
   const p: string[] = []
   if (c.mode !== 'plumtree' && c.mode !== 'flood') p.push(`mode: expected 'plumtree' or 'flood', got ${String(c.mode)}`)
+  if (c.newNeighbors !== 'eager' && c.newNeighbors !== 'lazy-in-tree') p.push(`newNeighbors: expected 'lazy-in-tree' or 'eager', got ${String(c.newNeighbors)}`)
   checkInt(p, 'maxPayloadBytes', c.maxPayloadBytes, 1, 65_000)
   checkInt(p, 'ihaveIntervalMs', c.ihaveIntervalMs, 1, 60_000)
   checkInt(p, 'ihaveBatchMax', c.ihaveBatchMax, 1, 1024)

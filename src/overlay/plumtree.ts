@@ -16,9 +16,13 @@
  *  GRAFT      X makes Y eager and sends the cached GOSSIP for each id it still has.
  *  optimize   an IHAVE for a received id whose hops beat the delivery path by optimizationHopThreshold:
  *             Y ── GRAFT() ──▶ announcer and PRUNE ──▶ old parent; the tree gets shallower.
- *  neighbours a new neighbour is eager and is sent IHAVE for messages delivered in the last
- *             announceToNewNeighborMs (so a repaired overlay repairs the broadcasts in flight);
- *             a lost neighbour leaves both sets.
+ *  neighbours a new neighbour is eager while this node is in no tree (nothing delivered yet, or no
+ *             eager peer left), lazy otherwise (newNeighbors 'lazy-in-tree'; 'eager' is the paper's:
+ *             an eager link between two tree nodes closes a cycle, two extra payloads until pruned);
+ *             either way it is sent IHAVE for messages delivered in the last announceToNewNeighborMs
+ *             (so a repaired overlay repairs the broadcasts in flight); a lost neighbour leaves both sets.
+ *  one-sided  a duplicate from a lazy peer (its end of the link is eager, ours lazy) is answered with
+ *             PRUNE as well, so the peer stops pushing.
  *  flood      mode 'flood': every neighbour stays eager, no PRUNE, no IHAVE except to new neighbours.
  * ```
  *
@@ -145,11 +149,16 @@ export class Plumtree {
     return id
   }
 
-  /** A neighbour came up: it is eager (tree repair starts eager) and hears about recent messages. */
+  /** A neighbour came up: eager, or lazy when this node is in a tree already (newNeighbors); it hears about recent messages. */
   neighborUp(peer: PeerId, nowMs: number, out: PlumtreeOutbox): void {
     if (peer === this.self) return
-    this.lazy.delete(peer)
-    this.eager.add(peer)
+    const inTree = this.config.mode === 'plumtree' && this.config.newNeighbors === 'lazy-in-tree' && this.counters.delivered > 0 && this.eager.size > 0
+    if (inTree && !this.eager.has(peer)) {
+      this.lazy.add(peer)
+    } else {
+      this.lazy.delete(peer)
+      this.eager.add(peer)
+    }
     if (this.config.announceToNewNeighborMs > 0) {
       const since = nowMs - this.config.announceToNewNeighborMs
       for (const [id, c] of this.cache) if (c.atMs >= since) this.enqueueIHave(peer, id, c.hops + 1, out)
@@ -232,8 +241,8 @@ export class Plumtree {
   private onGossip(from: PeerId, id: string, hops: number, payload: Uint8Array, nowMs: number, out: PlumtreeOutbox): void {
     if (this.seen.has(id)) {
       this.counters.duplicates++
-      if (this.config.mode === 'plumtree' && this.eager.has(from)) {
-        this.eager.delete(from)
+      // An eager sender moves to lazy; a lazy one pushes over a link eager only at its end: both are pruned.
+      if (this.config.mode === 'plumtree' && (this.eager.delete(from) || this.lazy.has(from))) {
         this.lazy.add(from)
         this.counters.pruneSent++
         out.send(from, encodeOverlayMessage({ kind: 'prune', from: this.self }))

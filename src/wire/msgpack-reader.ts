@@ -74,35 +74,77 @@ let textDecoder: InstanceType<typeof TextDecoder> | undefined
  * Decoded short strings, direct-mapped by a hash of their bytes. Node names repeat in nearly every
  * message, so most decodes become a hash and a compare, and equal names share one JS string.
  * Deterministic: a colliding entry simply replaces the old one.
+ *
+ * The table starts at 16,384 slots and doubles (up to 262,144) when more than one lookup in eight
+ * missed over the last 4 × size lookups: a process that meets more distinct names than the table holds
+ * well (the simulator's 10,000 overlay peers: a third of the lookups missed at 5,000) gets room for
+ * them, one that does not (an agent) never pays for it. A miss costs a copy and a new string.
  */
-const STRING_CACHE_SIZE = 16384
+const STRING_CACHE_INITIAL = 16384
+const STRING_CACHE_LARGEST = 262144
 const STRING_CACHE_MAX_BYTES = 64
-const cacheBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(STRING_CACHE_SIZE).fill(undefined)
-const cacheStrings: string[] = new Array<string>(STRING_CACHE_SIZE).fill('')
+let cacheMask = STRING_CACHE_INITIAL - 1
+let cacheBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(STRING_CACHE_INITIAL).fill(undefined)
+let cacheStrings: string[] = new Array<string>(STRING_CACHE_INITIAL).fill('')
+let cacheLookups = 0
+let cacheMisses = 0
+
+function growStringCache(): void {
+  const size = 2 * (cacheMask + 1)
+  const bytes = new Array<Uint8Array | undefined>(size).fill(undefined)
+  const strings = new Array<string>(size).fill('')
+  // Re-file what the table holds, so growing loses nothing.
+  for (let slot = 0; slot <= cacheMask; slot++) {
+    const b = cacheBytes[slot]
+    if (b === undefined) continue
+    const at = stringSlot(b, 0, b.length) & (size - 1)
+    bytes[at] = b
+    strings[at] = cacheStrings[slot]
+  }
+  cacheBytes = bytes
+  cacheStrings = strings
+  cacheMask = size - 1
+}
+
+/** Slots in the decoded-string table now (for tests and diagnostics). */
+export function stringCacheSlots(): number {
+  return cacheMask + 1
+}
+
+function stringSlot(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193)
+  return h ^ (h >>> 15)
+}
 
 /** UTF-8 bytes to a JS string (invalid sequences become U+FFFD). */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const len = end - start
   if (len === 0) return ''
   if (len > STRING_CACHE_MAX_BYTES) return slowUtf8(buf, start, end)
-  let h = 0x811c9dc5
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193)
-  const slot = (h ^ (h >>> 15)) & (STRING_CACHE_SIZE - 1)
+  if (++cacheLookups > 4 * (cacheMask + 1)) {
+    if (8 * cacheMisses > cacheLookups && cacheMask + 1 < STRING_CACHE_LARGEST) growStringCache()
+    cacheLookups = 0
+    cacheMisses = 0
+  }
+  const slot = stringSlot(buf, start, end) & cacheMask
   const cached = cacheBytes[slot]
   if (cached !== undefined && cached.length === len) {
     let i = 0
     while (i < len && cached[i] === buf[start + i]) i++
     if (i === len) return cacheStrings[slot]
   }
-  let s = ''
+  cacheMisses++
+  let ascii = true
   for (let i = start; i < end; i++) {
-    const c = buf[i]
-    if (c >= 0x80) {
-      s = slowUtf8(buf, start, end)
+    if (buf[i] >= 0x80) {
+      ascii = false
       break
     }
-    s += String.fromCharCode(c)
   }
+  // One call builds a flat string; one grown by += is a rope of pieces, flattened again at its first
+  // use as a Map key (peer ids of the overlay are looked up in maps at every message).
+  const s = ascii ? String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]) : slowUtf8(buf, start, end)
   cacheBytes[slot] = copyOut(buf, start, end)
   cacheStrings[slot] = s
   return s

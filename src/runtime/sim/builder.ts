@@ -11,6 +11,7 @@ import { SeededRng, deriveSeed } from '../../core/rng.js'
 import type { Address } from '../../core/types.js'
 import { resolveConfig, resolveNodeSettingsOrThrow } from '../../node/index.js'
 import type { NodeSettings, Profile, ResolvedSettings, SwimConfig } from '../../node/index.js'
+import { Keyring } from '../../wire/keyring.js'
 import { nodeName } from './names.js'
 import { createNode } from './protocol.js'
 import type { ProtocolFactory, SimProtocol } from './protocol.js'
@@ -63,7 +64,22 @@ export class NodeBuilder {
     return this.factory(options, index)
   }
 
+  /**
+   * Settings of a node with no per-node overrides (no `nodeFor`, no spawn `node`, no keys): resolved
+   * once, each node gets them under its own name with a keyring of its own (a keyring changes at run
+   * time: key installs). Resolving them for every spawn was 3 % of a 2,000-node run.
+   */
+  private shared: ResolvedSettings | undefined
+
   private settingsFor(index: number, spawn: SpawnOptions): ResolvedSettings {
+    if (this.opts.nodeFor === undefined && spawn.node === undefined && this.opts.node?.name === undefined && this.opts.node?.encryption === undefined) {
+      this.shared ??= this.resolve(0, spawn)
+      return { ...this.shared, name: nodeName(index), keyring: new Keyring() }
+    }
+    return this.resolve(index, spawn)
+  }
+
+  private resolve(index: number, spawn: SpawnOptions): ResolvedSettings {
     const merged: NodeSettings = { ...this.opts.node, ...this.opts.nodeFor?.(index), ...spawn.node }
     return resolveNodeSettingsOrThrow({ ...merged, config: { ...this.configPartial, ...merged.config }, profile: this.profile ?? merged.profile }, { name: nodeName(index), generation: 1 })
   }

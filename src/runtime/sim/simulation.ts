@@ -52,7 +52,7 @@ import { ACTION, Item, PACKET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIM
 import type { ConvergenceCheck } from './checkers.js'
 import { checkConvergence } from './checkers.js'
 import type { TraceSink } from './trace.js'
-import { nodeName } from './names.js'
+import { nodeIndexOfIp, nodeIp, nodeName } from './names.js'
 import { Streams } from './streams.js'
 import { describeEvent, describeFate, formatTimeMs } from './trace.js'
 import { describePacket } from '../../wire/describe.js'
@@ -125,7 +125,8 @@ export class Simulation {
   }
 
   nodeAt(address: Address): SimNode | undefined {
-    const n = this.byIp.get(address.ip)
+    const i = nodeIndexOfIp(address.ip)
+    const n = i >= 0 && i < this.nodeList.length && this.nodeList[i].address.ip === address.ip ? this.nodeList[i] : this.byIp.get(address.ip)
     return n !== undefined && n.address.port === address.port ? n : undefined
   }
 
@@ -145,7 +146,7 @@ export class Simulation {
 
   /** The virtual address of node `index`: 127.1.x.y with y in 1..250. */
   addressFor(index: number): Address {
-    return { ip: `127.1.${Math.floor(index / 250)}.${(index % 250) + 1}`, port: this.port }
+    return { ip: nodeIp(index), port: this.port }
   }
 
   // ------------------------------------------------------------------ lifecycle
