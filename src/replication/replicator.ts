@@ -103,6 +103,8 @@ export class CrdtReplicator {
   private readonly pending = new Map<string, PendingDelta>()
   private large: DeltaMessage[] = []
   private readonly reassembly: Reassembly
+  /** Members that left or were reaped and have not come back: their seqs are not recorded again. */
+  private readonly gone = new Set<string>()
   private readonly changes = new Map<string, boolean>()
   private readonly gapAskedMs = new Map<string, number>()
   private cursor = 0
@@ -364,11 +366,22 @@ export class CrdtReplicator {
   /** A member left or was reaped: drop what we kept about it, keep what it contributed. */
   departed(member: string): void {
     if (member === this.self) return
+    this.gone.add(member)
     this.reassembly.forgetSender(member)
     for (const e of this.entries.values()) {
       for (const origin of [...e.seqs.keys()]) if (origin !== this.replica && replicaMember(origin) === member) e.seqs.delete(origin)
     }
     this.counters.departedFolded++
+  }
+
+  /** A member we had counted departed is in the membership again: its deltas are numbered again. */
+  returned(member: string): void {
+    this.gone.delete(member)
+  }
+
+  /** Whether `member` left or was reaped and has not come back. */
+  isGone(member: string): boolean {
+    return this.gone.has(member)
   }
 
   // ------------------------------------------------------------------ handlers
@@ -382,6 +395,13 @@ export class CrdtReplicator {
     const entry = this.entries.get(m.key) ?? this.newEntry(m.key, parsed.kind)
     if (floorsOf(entry.state)?.retired(m.origin) === true) {
       this.counters.retiredDropped++
+      return
+    }
+    if (this.gone.has(replicaMember(m.origin))) {
+      // A departed member's delta still on its way (relayed, queued): merged (a join is always safe), but
+      // neither numbered nor relayed, so the departure's bookkeeping stays dropped.
+      this.merge(entry, decoded.value)
+      this.counters.departedDeltas++
       return
     }
     const have = entry.seqs.get(m.origin) ?? 0
@@ -441,7 +461,7 @@ export class CrdtReplicator {
       const entry = this.entries.get(s.key) ?? this.newEntry(s.key, parsed.kind)
       this.merge(entry, decoded.value)
       if (sender !== undefined && this.hashEntry(entry) === hash53(encodeCrdt(decoded.value))) this.confirm(s.key, sender)
-      for (const [origin, seq] of s.seqs) if (seq > (entry.seqs.get(origin) ?? 0)) entry.seqs.set(origin, seq)
+      for (const [origin, seq] of s.seqs) if (seq > (entry.seqs.get(origin) ?? 0) && !this.gone.has(replicaMember(origin))) entry.seqs.set(origin, seq)
       this.dropRetiredSeqs(entry)
       this.gapAskedMs.delete(s.key)
       if (s.want) answer.push(this.keyState(s.key, false))

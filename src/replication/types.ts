@@ -46,6 +46,8 @@ export interface ReplicationCounters {
   oversized: number
   /** Members that left or were reaped, whose bookkeeping was dropped. */
   departedFolded: number
+  /** Deltas of a departed member that arrived after its departure: merged, not numbered or relayed. */
+  departedDeltas: number
   /** Keys where this replica folded its predecessors (older generations of its name) into itself. */
   folds: number
   /** Deltas from a retired replica (a predecessor some replica folded), dropped. */
@@ -71,6 +73,7 @@ export function newReplicationCounters(): ReplicationCounters {
     fragmentsSent: 0,
     oversized: 0,
     departedFolded: 0,
+    departedDeltas: 0,
     folds: 0,
     retiredDropped: 0,
     commitFailures: 0,

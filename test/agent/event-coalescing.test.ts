@@ -118,6 +118,10 @@ class FakeNode {
   emit(kind: string, e: unknown): void {
     for (const fn of this.listeners.get(kind) ?? []) fn(e)
   }
+  /** A node with full membership (no overlay): the handlers take SWIM's member events. */
+  overlay(): undefined {
+    return undefined
+  }
   localMember(): Member {
     return member('self', { role: 'web' })
   }
