@@ -474,6 +474,27 @@ export class Swim {
     }
   }
 
+  /**
+   * Whether `timer` would still do something when it fires; false only when handleTimer would return at
+   * once (a probe answered, a gossip round re-armed or of an older epoch, a node stopped). An idle node's
+   * probe timeout is such a timer every second: the real runtime drops it unfired instead of waking.
+   */
+  timerIsLive(timer: SwimTimer): boolean {
+    if (this.stopped) return false
+    switch (timer.kind) {
+      case 'probeTimeout':
+      case 'probeDeadline':
+      case 'relayTimeout':
+        return this.prober.timerLive(timer.kind, timer.seqNo)
+      case 'gossipTick':
+        return timer.epoch === this.epoch && (timer.dueMs === undefined || timer.dueMs === this.gossipDueMs)
+      case 'suspicionTimeout':
+        return true
+      default:
+        return timer.epoch === this.epoch
+    }
+  }
+
   // ------------------------------------------------------------------ gossip
 
   private gossip(nowMs: number, out: SwimOutbox): void {
@@ -525,8 +546,10 @@ export class Swim {
 
   /**
    * Arms a gossip round at the first tick of the cadence after `nowMs` and at or after the time one is
-   * wanted, unless one is armed sooner. The composed node calls this after every input, so whatever an
-   * input queued above SWIM (a user event, a write, a rumor) wakes idle rounds without a round per tick.
+   * wanted. The composed node calls this after every input, so whatever an input queued above SWIM (a
+   * user event, a write, a rumor) wakes idle rounds without a round per tick. When the wanted time moved
+   * later (a quiet state round was taken on a ride), the round moves with it: the one armed before is
+   * then stale (timerIsLive) and the runtime drops it unfired.
    */
   wakeGossip(nowMs: number, out: SwimOutbox): void {
     if (!this.started || this.stopped) return
@@ -538,7 +561,10 @@ export class Swim {
     // Floating point: with a fractional phase, (now - phase) / interval can land a hair under a whole tick,
     // and the round would be armed at `now` itself, again and again. The next round is always later.
     while (next <= nowMs) next += interval
-    if (next >= this.gossipDueMs) return
+    if (next === this.gossipDueMs) return
+    // A later round replaces the armed one only when what is wanted moved past it; a round already due
+    // (its timer late under load) is never put off.
+    if (next > this.gossipDueMs && (this.gossipDueMs <= nowMs || wanted <= this.gossipDueMs)) return
     this.gossipDueMs = next
     out.schedule({ kind: 'gossipTick', epoch: this.epoch, dueMs: next }, next - nowMs)
   }
