@@ -474,11 +474,7 @@ export class Swim {
     }
   }
 
-  /**
-   * Whether `timer` would still do something when it fires; false only when handleTimer would return at
-   * once (a probe answered, a gossip round re-armed or of an older epoch, a node stopped). An idle node's
-   * probe timeout is such a timer every second: the real runtime drops it unfired instead of waking.
-   */
+  /** False only when handleTimer would return at once (a probe answered, a round re-armed, stopped): runtimes drop it unfired. */
   timerIsLive(timer: SwimTimer): boolean {
     if (this.stopped) return false
     switch (timer.kind) {
@@ -488,10 +484,8 @@ export class Swim {
         return this.prober.timerLive(timer.kind, timer.seqNo)
       case 'gossipTick':
         return timer.epoch === this.epoch && (timer.dueMs === undefined || timer.dueMs === this.gossipDueMs)
-      case 'suspicionTimeout':
-        return true
       default:
-        return timer.epoch === this.epoch
+        return !('epoch' in timer) || timer.kind === 'suspicionTimeout' || timer.epoch === this.epoch
     }
   }
 
@@ -547,9 +541,8 @@ export class Swim {
   /**
    * Arms a gossip round at the first tick of the cadence after `nowMs` and at or after the time one is
    * wanted. The composed node calls this after every input, so whatever an input queued above SWIM (a
-   * user event, a write, a rumor) wakes idle rounds without a round per tick. When the wanted time moved
-   * later (a quiet state round was taken on a ride), the round moves with it: the one armed before is
-   * then stale (timerIsLive) and the runtime drops it unfired.
+   * user event, a write, a rumor) wakes idle rounds without a round per tick. A round wanted later (a
+   * quiet state round taken on a ride) moves the armed one, which the runtime then drops (timerIsLive).
    */
   wakeGossip(nowMs: number, out: SwimOutbox): void {
     if (!this.started || this.stopped) return
@@ -562,8 +555,7 @@ export class Swim {
     // and the round would be armed at `now` itself, again and again. The next round is always later.
     while (next <= nowMs) next += interval
     if (next === this.gossipDueMs) return
-    // A later round replaces the armed one only when what is wanted moved past it; a round already due
-    // (its timer late under load) is never put off.
+    // Later only when what is wanted moved past the armed round, never putting off one already due.
     if (next > this.gossipDueMs && (this.gossipDueMs <= nowMs || wanted <= this.gossipDueMs)) return
     this.gossipDueMs = next
     out.schedule({ kind: 'gossipTick', epoch: this.epoch, dueMs: next }, next - nowMs)
