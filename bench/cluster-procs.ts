@@ -225,9 +225,10 @@ function spawnIn(reg: ProcessRegistry, a: AgentAddresses, command: string, args:
   return a.netns === undefined ? reg.spawn(command, args) : reg.spawn('ip', ['netns', 'exec', a.netns, command, ...args])
 }
 
-export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined, configFile?: string, extraArgs: readonly string[] = []): ClusterAgent {
+/** A Grapevine agent; `nodeFlags` go to node itself (e.g. --cpu-prof), before the CLI's path. */
+export function startGrapevine(reg: ProcessRegistry, cliPath: string, index: number, name: string, a: AgentAddresses, seedPort: number | undefined, configFile?: string, extraArgs: readonly string[] = [], nodeFlags: readonly string[] = []): ClusterAgent {
   const host = a.host ?? '127.0.0.1'
-  const args = [cliPath, 'agent', '--name', name, '--bind', `${host}:${a.port}`, '--http', `${host}:${a.controlPort}`, '--profile', 'lan', '--log-format', 'json', '--log-level', 'info']
+  const args = [...nodeFlags, cliPath, 'agent', '--name', name, '--bind', `${host}:${a.port}`, '--http', `${host}:${a.controlPort}`, '--profile', 'lan', '--log-format', 'json', '--log-level', 'info']
   if (configFile !== undefined) args.push('--config', configFile)
   if (seedPort !== undefined) args.push('--join', `${a.seedHost ?? host}:${seedPort}`)
   args.push(...extraArgs)

@@ -219,6 +219,8 @@ export class ComposedNode {
     this.input(nowMs, out, (o) => (isOwnTimer(timer) ? this.ownTimer(timer, nowMs, o) : this.swim.handleTimer(timer, nowMs, o)))
   }
 
+  /** False when `timer` would do nothing if it fired (SWIM's answered probes, re-armed rounds): runtimes drop it unfired. */
+  timerIsLive(timer: NodeTimer): boolean { return !this.stopped && (isOwnTimer(timer) || this.parts.builtSwim?.timerIsLive(timer) !== false) }
   /** A drop the runtime saw before the protocol did (a send that failed, a stream cut): counted and reported. */
   dropped(reason: DropReason, from: Address | undefined, detail: string, out: NodeOutbox): void {
     if (this.stopped) return

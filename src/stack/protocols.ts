@@ -41,14 +41,21 @@ import type { MemberInfo } from '../swim/events.js'
 export const BROADCAST_PROTOCOL = 1
 export const STATE_PROTOCOL = 2
 
-/** Runs `fn` at most once per `intervalMs` of the times handed in, the first time at once. */
+/**
+ * Runs `fn` at most once per `intervalMs` of the times handed in, the first time at once. A caller more
+ * than `stallIntervals` intervals late (a paused process) starts again from now; one less late keeps
+ * the phase and may call again at once to catch up.
+ */
 export class Cadence {
   private nextMs: number | undefined
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly stallIntervals = 1,
+  ) {}
   due(nowMs: number): boolean {
     if (this.nextMs !== undefined && nowMs < this.nextMs) return false
-    // Keep the phase; after a long stall (a paused process) start again from now.
-    this.nextMs = this.nextMs === undefined || nowMs - this.nextMs > this.intervalMs ? nowMs + this.intervalMs : this.nextMs + this.intervalMs
+    const stalled = this.nextMs === undefined || nowMs - this.nextMs > this.stallIntervals * this.intervalMs
+    this.nextMs = stalled ? nowMs + this.intervalMs : this.nextMs! + this.intervalMs
     return true
   }
   /** When `due` next says yes (at once before the first time). */
@@ -156,7 +163,8 @@ export class StateProtocol implements StackProtocol {
     private readonly phi: PhiAccrualRegistry,
     private readonly onChange: (e: StateEvent) => void,
   ) {
-    this.cadence = new Cadence(reconciler.config.roundIntervalMs)
+    // Two intervals: a quiet round's fallback timer comes one interval late and runs two rounds (below).
+    this.cadence = new Cadence(reconciler.config.roundIntervalMs, 2)
   }
 
   onMessage(sender: string, payload: Uint8Array, nowMs: number, send: PeerSend): void {
@@ -202,14 +210,27 @@ export class StateProtocol implements StackProtocol {
     this.members = present
   }
 
-  /** Every roundIntervalMs (the heartbeat and the quiet Syn), and when a departed member is to be forgotten. */
+  /**
+   * Every roundIntervalMs, and when a departed member is to be forgotten. Quiet, with this round's Syn
+   * ridden: the next round is taken on the first SWIM packet that leaves after it is due (piggyback), so
+   * a timer is wanted only one interval later, for when no packet went; that timer runs both rounds, and
+   * the second sends its Syn alone, as it would have on time. A round that will send a Syn alone (none
+   * rode this round: probes are rare) keeps its timer.
+   */
   nextRoundMs(nowMs: number): number | undefined {
-    let at = this.reconciler.config.roundIntervalMs === 0 ? undefined : this.cadence.nextDueMs(nowMs)
+    const interval = this.reconciler.config.roundIntervalMs
+    const lazy = this.quiet() && (this.rodeThisRound || this.synsOwed === 0)
+    let at = interval === 0 ? undefined : this.cadence.nextDueMs(nowMs) + (lazy ? interval : 0)
     for (const since of this.leftSince.values()) {
       const forgetAt = since + this.reconciler.config.forgetLeftAfterMs
       if (at === undefined || forgetAt < at) at = forgetAt
     }
     return at
+  }
+
+  /** Nothing new here and no recent membership change: the next round may wait for a ride. */
+  private quiet(): boolean {
+    return this.busyRounds === 0 && !this.reconciler.hasNews()
   }
 
   onRound(nowMs: number, peers: readonly string[], send: PeerSend): void {
@@ -218,6 +239,13 @@ export class StateProtocol implements StackProtocol {
       this.leftSince.delete(name)
       this.forget(name, nowMs)
     }
+    this.round(nowMs, peers, send)
+    // A quiet round no packet carried: its fallback timer came one interval late, so the next is due too.
+    if (this.quiet()) this.round(nowMs, peers, send)
+  }
+
+  /** The state round when its cadence is due: heartbeat and GC, then a busy round's Syns or a quiet round's owed ones. */
+  private round(nowMs: number, peers: readonly string[], send: PeerSend | undefined): void {
     if (this.reconciler.config.roundIntervalMs === 0 || !this.cadence.due(nowMs)) return
     this.counters.rounds++
     this.reconciler.tick(nowMs)
@@ -232,6 +260,7 @@ export class StateProtocol implements StackProtocol {
     this.synsOwed = busy ? 0 : fanout
     this.rodeThisRound = false
     if (!busy) this.counters.quietRounds++
+    if (send === undefined) return
     for (const peer of sampleOthers(this.rng, peers, alone, this.reconciler.self)) {
       const syn = this.reconciler.startRound(peer, nowMs)
       if (send(peer, encodeStateMessage(syn))) this.counters.synsSent++
@@ -240,7 +269,14 @@ export class StateProtocol implements StackProtocol {
 
   /** The owed quiet Syn, on a packet to `to` that goes anyway, if it fits. */
   piggyback(to: string, overheadBytes: number, limitBytes: number, nowMs: number, riding: boolean): Uint8Array[] {
-    if (!riding || this.synsOwed === 0 || to === this.reconciler.self) return []
+    if (!riding || to === this.reconciler.self) return []
+    // A quiet round that is due is taken here, on a packet that leaves anyway, instead of by a timer of its
+    // own (a busy round waits for its timer: its Syns go to `fanout` peers in packets of their own). A Syn
+    // the round would have sent alone rides on this packet instead.
+    if (this.quiet() && this.cadence.nextDueMs(nowMs) <= nowMs) {
+      this.round(nowMs, [], undefined)
+    }
+    if (this.synsOwed === 0) return []
     const budget = limitBytes - overheadBytes
     const syn = this.reconciler.startRoundWithin(to, nowMs, budget)
     if (syn === undefined) return []

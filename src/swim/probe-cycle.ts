@@ -99,6 +99,16 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     this.probeNext(nowMs, out)
   }
 
+  /**
+   * Whether a probe timer would still do something when it fires: false once its probe ended (an ack
+   * came) or already went indirect, or its relay was answered. A runtime may drop such a timer unfired.
+   */
+  timerLive(kind: 'probeTimeout' | 'probeDeadline' | 'relayTimeout', seqNo: number): boolean {
+    if (kind === 'relayTimeout') return this.relays.has(seqNo)
+    const probe = this.probes.get(seqNo)
+    return probe !== undefined && (kind === 'probeDeadline' || !probe.indirectSent)
+  }
+
   /** Starts the probe of the next target in the round-robin order. */
   private probeNext(nowMs: number, out: SwimOutbox): void {
     const target = this.members.nextProbeTarget(nowMs)

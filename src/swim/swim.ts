@@ -479,6 +479,21 @@ export class Swim {
     }
   }
 
+  /** False only when handleTimer would return at once (a probe answered, a round re-armed, stopped): runtimes drop it unfired. */
+  timerIsLive(timer: SwimTimer): boolean {
+    if (this.stopped) return false
+    switch (timer.kind) {
+      case 'probeTimeout':
+      case 'probeDeadline':
+      case 'relayTimeout':
+        return this.prober.timerLive(timer.kind, timer.seqNo)
+      case 'gossipTick':
+        return timer.epoch === this.epoch && (timer.dueMs === undefined || timer.dueMs === this.gossipDueMs)
+      default:
+        return !('epoch' in timer) || timer.kind === 'suspicionTimeout' || timer.epoch === this.epoch
+    }
+  }
+
   // ------------------------------------------------------------------ gossip
 
   private gossip(nowMs: number, out: SwimOutbox): void {
@@ -530,8 +545,9 @@ export class Swim {
 
   /**
    * Arms a gossip round at the first tick of the cadence after `nowMs` and at or after the time one is
-   * wanted, unless one is armed sooner. The composed node calls this after every input, so whatever an
-   * input queued above SWIM (a user event, a write, a rumor) wakes idle rounds without a round per tick.
+   * wanted. The composed node calls this after every input, so whatever an input queued above SWIM (a
+   * user event, a write, a rumor) wakes idle rounds without a round per tick. A round wanted later (a
+   * quiet state round taken on a ride) moves the armed one, which the runtime then drops (timerIsLive).
    */
   wakeGossip(nowMs: number, out: SwimOutbox): void {
     if (!this.started || this.stopped) return
@@ -543,7 +559,9 @@ export class Swim {
     // Floating point: with a fractional phase, (now - phase) / interval can land a hair under a whole tick,
     // and the round would be armed at `now` itself, again and again. The next round is always later.
     while (next <= nowMs) next += interval
-    if (next >= this.gossipDueMs) return
+    if (next === this.gossipDueMs) return
+    // Later only when what is wanted moved past the armed round, never putting off one already due.
+    if (next > this.gossipDueMs && (this.gossipDueMs <= nowMs || wanted <= this.gossipDueMs)) return
     this.gossipDueMs = next
     out.schedule({ kind: 'gossipTick', epoch: this.epoch, dueMs: next }, next - nowMs)
   }

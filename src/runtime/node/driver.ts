@@ -105,10 +105,18 @@ export class Driver {
     for (const e of events) this.events.emit('event', e)
   }
 
-  /** Keeps one setTimeout armed for the earliest queued timer. */
+  /**
+   * Keeps one setTimeout armed for the earliest queued timer. Timers that would do nothing (a probe
+   * timeout whose ack came, a gossip round re-armed: node.timerIsLive) are dropped from the head first,
+   * so an idle node does not wake for them; the simulator drops them the same way.
+   */
   private arm(): void {
     if (this.stopped) return
-    const next = this.timers.peek()
+    let next = this.timers.peek()
+    while (next !== undefined && !this.node.timerIsLive(next.item)) {
+      this.timers.pop()
+      next = this.timers.peek()
+    }
     if (next === undefined) {
       if (this.handle !== undefined) clearTimeout(this.handle)
       this.handle = undefined
@@ -133,6 +141,7 @@ export class Driver {
         const next = this.timers.peek()
         if (next === undefined || next.dueAtMs > this.now()) break
         this.timers.pop()
+        if (!this.node.timerIsLive(next.item)) continue
         this.run((now, out) => this.node.handleTimer(next.item, now, out))
       }
     } finally {

@@ -34,6 +34,8 @@ export interface NodeCounters {
   streamBytesSent: number
   streamBytesReceived: number
   timersFired: number
+  /** Timers dropped unfired because they would have done nothing (timerIsLive): a real node does not wake for them. */
+  timersSkipped: number
   eventsEmitted: number
 }
 
@@ -65,6 +67,7 @@ export class SimNode {
     streamBytesSent: 0,
     streamBytesReceived: 0,
     timersFired: 0,
+    timersSkipped: 0,
     eventsEmitted: 0,
   }
   /** Addresses this node joins through on spawn and restart (never its own). */

@@ -42,6 +42,8 @@ export interface SimProtocol {
   handleStreamRequest(from: Address, bytes: Uint8Array, nowMs: number, out: SimOutbox): Uint8Array | null
   handleStreamReply(exchangeId: number, result: StreamResult, nowMs: number, out: SimOutbox): void
   handleTimer(timer: NodeTimer, nowMs: number, out: SimOutbox): void
+  /** False when `timer` would do nothing if it fired (the real runtime then drops it unwoken); optional. */
+  timerIsLive?(timer: NodeTimer): boolean
   members(): MemberInfo[]
   readonly healthScore: number
   /** Replaces the local node's metadata (memberlist UpdateNode); optional. */

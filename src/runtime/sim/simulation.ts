@@ -466,6 +466,11 @@ export class Simulation {
     switch (item.kind) {
       case TIMER:
         if (item.gen !== node.generation) return
+        // As the real driver does: a timer that would do nothing is dropped, not fired.
+        if (node.protocol.timerIsLive?.(item.timer!) === false) {
+          node.counters.timersSkipped++
+          return
+        }
         node.counters.timersFired++
         node.protocol.handleTimer(item.timer!, this.now, out)
         this.drain(node, out)
