@@ -130,7 +130,7 @@ export class ComposedNode {
           name: spec.name,
           retransmitMult: spec.config.retransmitMult,
           clusterSize: () => this.parts.builtSwim?.estimatedClusterSize() ?? 1,
-          distinctPeers: spec.config.distinctBroadcastPeers ? () => this.parts.builtSwim?.livePeerCount() ?? 0 : undefined,
+          distinctPeers: spec.config.distinctBroadcastPeers ? { count: () => this.parts.builtSwim?.livePeerCount() ?? 0, isLive: (n) => this.parts.builtSwim?.isLivePeer(n) ?? false } : undefined,
           tags: () => (this.parts.builtSwim === undefined ? {} : decodeTags(this.parts.builtSwim.localMember().meta)),
           onEvent: (e) => this.serfEvent(e),
           // Arrives inside a SWIM input; applied to SWIM right after it.

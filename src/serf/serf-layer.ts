@@ -68,10 +68,13 @@ export interface SerfLayerOptions {
   /** memberlist's NumMembers: the cluster size the retransmit limit scales with. */
   readonly clusterSize: () => number
   /**
-   * Live members other than us (alive or suspect), for distinct-peer broadcasts (SwimConfig's
-   * distinctBroadcastPeers); absent or 0: memberlist's rule, a transmit per packet whoever receives it.
+   * Live members other than us (alive or suspect: their count, and whether a name is one), for
+   * distinct-peer broadcasts (SwimConfig's distinctBroadcastPeers): a packet to a member that is not live
+   * (memberlist gossips to the recently dead) carries none of our broadcasts and spends no transmit, so
+   * the distinct members a broadcast reaches are live ones. Absent: memberlist's rule, a transmit per
+   * packet whoever receives it.
    */
-  readonly distinctPeers?: () => number
+  readonly distinctPeers?: { readonly count: () => number; readonly isLive: (name: string) => boolean }
   /** Receives layer events; called synchronously inside delegate calls. */
   readonly onEvent?: (e: SerfLayerEvent) => void
   /**
@@ -348,7 +351,7 @@ export class SerfLayer implements SwimDelegate {
    */
   private originTransmits(): number | undefined {
     if (this.opts.distinctPeers === undefined) return undefined
-    const peers = this.opts.distinctPeers()
+    const peers = this.opts.distinctPeers.count()
     const limit = retransmitLimit(this.opts.retransmitMult, Math.max(1, this.opts.clusterSize()))
     return peers > limit && peers <= 2 * limit ? peers : undefined
   }
@@ -357,7 +360,9 @@ export class SerfLayer implements SwimDelegate {
   getBroadcasts(overheadBytes: number, limitBytes: number, toName?: string): Uint8Array[] {
     if (this.intents.size === 0 && this.events.size === 0) return []
     const limit = retransmitLimit(this.opts.retransmitMult, Math.max(1, this.opts.clusterSize()))
-    const distinct = toName === undefined || this.opts.distinctPeers === undefined ? 0 : Math.min(limit, this.opts.distinctPeers())
+    const d = this.opts.distinctPeers
+    if (d !== undefined && toName !== undefined && !d.isLive(toName)) return []
+    const distinct = toName === undefined || d === undefined ? 0 : Math.min(limit, d.count())
     const msgs = this.intents.take(overheadBytes, limitBytes, limit, toName, distinct)
     let used = 0
     for (const m of msgs) used += m.length + overheadBytes

@@ -208,9 +208,13 @@ export class Swim {
     return this.table.carried
   }
 
-  /** Members other than us that are alive or suspect. */
+  /** Members other than us that are alive or suspect; isLivePeer: whether `name` is one. */
   livePeerCount(): number {
     return Math.max(0, this.table.size - 1 - this.table.down.size)
+  }
+  isLivePeer(name: string): boolean {
+    const m = this.table.get(name)
+    return m !== undefined && m.name !== this.name && (m.state === 'alive' || m.state === 'suspect')
   }
 
   /** Number of broadcasts waiting to be piggybacked. */
