@@ -374,14 +374,9 @@ export class CrdtReplicator {
     this.counters.departedFolded++
   }
 
-  /** A member we had counted departed is in the membership again: its deltas are numbered again. */
+  /** A member is in the membership (again): its deltas are numbered (again, if it had departed). */
   returned(member: string): void {
     this.gone.delete(member)
-  }
-
-  /** Whether `member` left or was reaped and has not come back. */
-  isGone(member: string): boolean {
-    return this.gone.has(member)
   }
 
   // ------------------------------------------------------------------ handlers

@@ -68,7 +68,7 @@ export class CrdtProtocol implements StackProtocol {
       present.add(m.name)
       if (m.state !== 'left') {
         this.left.delete(m.name)
-        if (this.replicator.isGone(m.name)) this.replicator.returned(m.name)
+        this.replicator.returned(m.name)
         continue
       }
       if (this.left.has(m.name)) continue
