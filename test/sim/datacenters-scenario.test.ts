@@ -13,17 +13,53 @@ import { ScenarioFileError } from '../../src/runtime/sim/scenario-file.js'
 
 const EXAMPLE = new URL('../../../examples/three-datacenters.yaml', import.meta.url)
 
-test('the three-datacenters example reads as three datacenters of 30 nodes with 3 servers, a 5-minute WAN cut of dc3 under the shipped WAN profile, events, queries and a workload', () => {
+/** The WAN timings the example sets for a WAN pool of a few servers (an operator's choice over the wan profile). */
+const TUNED_WAN = { probeIntervalMs: 2000, probeTimeoutMs: 1000, suspicionMult: 4, suspicionMaxTimeoutMult: 2, awarenessMaxMultiplier: 1 }
+
+test('the three-datacenters example reads as three datacenters of 30 nodes with 3 servers, a 60 s WAN cut of dc3 under WAN timings tuned for a few servers, events, queries and a workload', () => {
   const text = readFileSync(EXAMPLE, 'utf8')
   assert.ok(isDatacentersScenario(text))
   const f = parseDatacentersScenario(text, 'three-datacenters.yaml')
   assert.deepEqual(f.scenario.datacenters, [{ name: 'dc1', nodes: 30, servers: 3 }, { name: 'dc2', nodes: 30, servers: 3 }, { name: 'dc3', nodes: 30, servers: 3 }])
-  assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'wan-partition'), [{ atMs: 60_000, kind: 'wan-partition', datacenter: 'dc3', forMs: 300_000 }])
+  assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'wan-partition'), [{ atMs: 60_000, kind: 'wan-partition', datacenter: 'dc3', forMs: 60_000 }])
   assert.deepEqual(f.scenario.wanLatencyMs?.['dc1|dc3'], [100, 120])
-  // The WAN pool runs memberlist's wan profile as shipped: no override in the example.
-  assert.equal(f.scenario.wanConfig, undefined)
-  assert.deepEqual(f.scenario.workload, { eventsPerSec: 0.05, queriesPerSec: 0.02, startMs: 30_000, endMs: 450_000 })
+  // The WAN pool's timings are the operator's override, stated in the file; the profile under them stays wan.
+  assert.deepEqual(f.scenario.wanConfig, TUNED_WAN)
+  assert.deepEqual(f.scenario.workload, { eventsPerSec: 0.05, queriesPerSec: 0.02, startMs: 30_000, endMs: 210_000 })
   assert.deepEqual(f.scenario.steps?.filter((s) => s.kind === 'query').length, 2)
+  // Events fired after the restore (120 s) to and from the cut datacenter.
+  assert.ok(f.scenario.steps?.some((s) => s.kind === 'event' && s.atMs > 120_000 && s.to === 'dc3'))
+  assert.ok(f.scenario.steps?.some((s) => s.kind === 'event' && s.atMs > 120_000 && s.from === 'dc3'))
+})
+
+test('a 60 s WAN cut under the example\'s WAN timings: both sides hold every server across it failed within the cut, LAN pools unaffected, the WAN heals in seconds, events after the heal delivered; the shipped wan profile detects none of it in 60 s', () => {
+  // Nine WAN servers as in the example (three datacenters of 3 servers), smaller LAN pools.
+  const run = (wanConfig: typeof TUNED_WAN | undefined, durationMs: number): DatacentersReport => runDatacentersScenario({
+    name: 'cut-60s', seed: 18, durationMs,
+    datacenters: [{ name: 'dc1', nodes: 5, servers: 3 }, { name: 'dc2', nodes: 5, servers: 3 }, { name: 'dc3', nodes: 5, servers: 3 }],
+    wanLatencyMs: { 'dc1|dc2': [20, 30], 'dc1|dc3': [100, 120], 'dc2|dc3': [80, 100] },
+    ...(wanConfig !== undefined ? { wanConfig } : {}),
+    steps: [
+      { atMs: 60_000, kind: 'wan-partition', datacenter: 'dc3', forMs: 60_000 },
+      { atMs: 100_000, kind: 'event', from: 'dc1', to: 'dc3' },
+      { atMs: 150_000, kind: 'event', from: 'dc1', to: 'dc3' },
+      { atMs: 150_000, kind: 'event', from: 'dc3', to: 'dc2' },
+    ],
+  })
+  const r = run(TUNED_WAN, 170_000)
+  for (const d of r.datacenters) assert.deepEqual([d.name, d.fewestAliveSeen, d.failedDeclarations, d.lan.accusations.deaths], [d.name, 5, 0, 0])
+  const p = r.partitions[0]
+  // Measured on this seed: outside 15.75 s, inside 33 s (the example's 90 nodes, seeds 1-5 and 18: 15.5-17.25 s and 23.5-38 s).
+  assert.ok(p.detectedOutsideMs !== null && p.detectedOutsideMs < 30_000, `outside held dc3's failed after ${p.detectedOutsideMs} ms`)
+  assert.ok(p.detectedInsideMs !== null && p.detectedInsideMs < 60_000, `dc3 held the others failed after ${p.detectedInsideMs} ms`)
+  assert.equal(p.failedAtRestore, 1)
+  assert.ok(p.healedMs !== null && p.healedMs < 10_000, `healed ${p.healedMs} ms after the restore`)
+  assert.deepEqual([r.wan.whole, r.wan.pool.falsePositives.deaths], [true, 0])
+  assert.deepEqual(r.events.map((e) => [e.ok, e.delivered, e.of]), [[false, 0, 5], [true, 5, 5], [true, 5, 5]])
+  // Serf's WAN defaults stay what the wan profile ships: on the same cut neither side holds all the others failed.
+  const shipped = run(undefined, 125_000).partitions[0]
+  assert.deepEqual([shipped.detectedOutsideMs, shipped.detectedInsideMs], [null, null])
+  assert.ok(shipped.failedAtRestore < 1, `${shipped.failedAtRestore} of the pairs failed at the restore`)
 })
 
 test('wanSwim in a datacenters file sets the WAN pool\'s SWIM settings with units, checked like swim:', () => {
