@@ -1,9 +1,16 @@
 // Network coordinate accuracy: Grapevine nodes in the simulator (every probe of SWIM's round-robin, the
-// coordinate riding in the ack as Serf's does) against a reference that runs Serf 0.9.4's update rule
-// (our port, checked step by step against Serf's own code in test/coordinates) in the ideal setting of
-// Serf's performance tests: each node observes one random peer per probe interval, an RTT drawn from the
-// same link model, with the peer's current coordinate. Same latency matrix, same virtual time.
-// Prints the README's table and writes bench/results/coordinates.json.
+// coordinate riding in the ack as Serf's does) against Serf 0.9.4's update rule (our port, checked step
+// by step against Serf's own code in test/coordinates) run outside the simulator on the same links:
+//
+//   Grapevine                  simulated SWIM, Grapevine's latency filter warm-up (GRAPEVINE_VIVALDI)
+//   Grapevine, Serf's filter   the same nodes with Serf's rule exactly (coordinateFilter: 'serf')
+//   Serf, memberlist sampling  what a Serf agent does: one probe per interval, walking its member list
+//                              in a shuffled order, reshuffled after every round (memberlist's probe loop)
+//   Serf, ideal sampling       Serf's performance tests: one uniformly random peer per interval
+//
+// The references draw each RTT from the same link model and use the peer's current coordinate; all
+// nodes start at once (Grapevine's join over the first second). Same latency matrix, same virtual time.
+// Prints a table per run and the mean over seeds (with the range), and writes bench/results/coordinates.json.
 // Run: npm run build && node dist/bench/coordinates.js [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { SeededRng } from '../src/core/rng.js'
@@ -13,12 +20,13 @@ import type { CoordinateAccuracy } from '../src/runtime/sim/coordinate-accuracy.
 import { DEFAULT_NETWORK } from '../src/runtime/sim/network.js'
 import type { LinkOptions } from '../src/runtime/sim/network.js'
 import { nodeName } from '../src/runtime/sim/names.js'
-import { runScenario } from '../src/runtime/sim/index.js'
+import { createNode, runScenario } from '../src/runtime/sim/index.js'
+import type { ProtocolFactory } from '../src/runtime/sim/index.js'
 import type { LatencyMatrixEntry } from '../src/runtime/sim/scenario.js'
 
 const quick = process.argv.includes('--quick')
-const perDc = quick ? [10] : [10, 30]
-const seeds = quick ? [1] : [1, 2, 3]
+/** Nodes per datacenter, and the seeds each size runs. */
+const RUNS: ReadonlyArray<readonly [number, readonly number[]]> = quick ? [[10, [1, 2, 3]]] : [[10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], [30, [1, 2, 3]]]
 const durationMs = quick ? 120_000 : 300_000
 const PROBE_INTERVAL_MS = 1000 // the lan profile's
 
@@ -43,16 +51,34 @@ function linkOf(entries: readonly LatencyMatrixEntry[], dcOf: (i: number) => str
   }
 }
 
-/** Serf's rule in Serf's performance-test setting: one random peer per interval, RTT from the link model. */
-function reference(nodes: number, link: (a: number, b: number) => LinkOptions, seed: number, checkpoints: readonly number[]): CoordinateAccuracy[] {
+type Sampling = 'memberlist' | 'ideal'
+
+/** Serf's rule fed one observation per node per interval, its peer chosen by `sampling`. */
+function reference(nodes: number, link: (a: number, b: number) => LinkOptions, seed: number, sampling: Sampling, checkpoints: readonly number[]): CoordinateAccuracy[] {
   const rng = new SeededRng(seed)
   const clients = Array.from({ length: nodes }, (_, i) => new VivaldiClient(SERF_VIVALDI, new SeededRng(seed * 7919 + i)))
   const draw = (o: LinkOptions): number => o.oneWayDelayMsMin + rng.float() * (o.oneWayDelayMsMax - o.oneWayDelayMsMin)
+  // memberlist: each node walks its list of the others, shuffled again once it reaches the end.
+  const lists = Array.from({ length: nodes }, () => [] as number[])
+  const next = (i: number): number => {
+    if (sampling === 'ideal') {
+      const j = rng.int(nodes - 1)
+      return j >= i ? j + 1 : j
+    }
+    if (lists[i].length === 0) {
+      const order = Array.from({ length: nodes }, (_, k) => k).filter((k) => k !== i)
+      for (let k = order.length - 1; k > 0; k--) {
+        const r = rng.int(k + 1)
+        ;[order[k], order[r]] = [order[r], order[k]]
+      }
+      lists[i] = order
+    }
+    return lists[i].pop()!
+  }
   const out: CoordinateAccuracy[] = []
   for (let t = PROBE_INTERVAL_MS, c = 0; c < checkpoints.length; t += PROBE_INTERVAL_MS) {
     for (let i = 0; i < nodes; i++) {
-      let j = rng.int(nodes - 1)
-      if (j >= i) j++
+      const j = next(i)
       clients[i].update(String(j), clients[j].coordinate(), draw(link(i, j)) + draw(link(j, i)))
     }
     if (t >= checkpoints[c]) {
@@ -63,30 +89,55 @@ function reference(nodes: number, link: (a: number, b: number) => LinkOptions, s
   return out
 }
 
+/** Grapevine's nodes with Serf's latency filter (the node setting coordinateFilter: 'serf'). */
+const serfFilter: ProtocolFactory = (o, index) => createNode({ ...o, settings: { ...o.settings, vivaldi: SERF_VIVALDI } }, index)
+
+const WHO = ['Grapevine', "Grapevine, Serf's filter", 'Serf, memberlist sampling', 'Serf, ideal sampling'] as const
+type Who = (typeof WHO)[number]
+interface Result { readonly nodes: number; readonly seed: number; readonly who: Who; readonly after60s: CoordinateAccuracy; readonly atEnd: CoordinateAccuracy }
+
 const pct = (x: number): number => +(x * 100).toFixed(1)
-const rows: Array<Record<string, string | number>> = []
-const raw: unknown[] = []
-for (const n of perDc) {
+const results: Result[] = []
+for (const [n, seeds] of RUNS) {
   const { entries, dcOf } = matrix(n)
   const link = linkOf(entries, dcOf)
   for (const seed of seeds) {
-    const report = runScenario({ seed, nodes: 3 * n, profile: 'lan', durationMs, latencyMatrix: entries })
-    const c = report.coordinates
-    if (c === undefined || c.after60s === null) throw new Error('the scenario reported no coordinates')
-    const [ref60, refEnd] = reference(3 * n, link, seed, [60_000, report.virtualMs])
-    raw.push({ nodes: 3 * n, seed, grapevine: c, reference: { after60s: ref60, atEnd: refEnd } })
-    for (const [who, early, end] of [['Grapevine (simulated SWIM)', c.after60s, c.atEnd], ['Serf rule, ideal sampling', ref60, refEnd]] as const) {
-      rows.push({
-        nodes: 3 * n, seed, who,
-        'median 60s %': pct(early.medianRelativeError), 'p90 60s %': pct(early.p90RelativeError),
-        'median end %': pct(end.medianRelativeError), 'p90 end %': pct(end.p90RelativeError),
-        'end s': Math.round(end.atMs / 1000),
-      })
+    for (const [who, createProtocol] of [['Grapevine', undefined], ["Grapevine, Serf's filter", serfFilter]] as const) {
+      const c = runScenario({ seed, nodes: 3 * n, profile: 'lan', durationMs, latencyMatrix: entries, ...(createProtocol !== undefined ? { createProtocol } : {}) }).coordinates
+      if (c === undefined || c.after60s === null) throw new Error('the scenario reported no coordinates')
+      results.push({ nodes: 3 * n, seed, who, after60s: c.after60s, atEnd: c.atEnd })
+    }
+    for (const [who, sampling] of [['Serf, memberlist sampling', 'memberlist'], ['Serf, ideal sampling', 'ideal']] as const) {
+      const [after60s, atEnd] = reference(3 * n, link, seed, sampling, [60_000, durationMs])
+      results.push({ nodes: 3 * n, seed, who, after60s, atEnd })
     }
   }
 }
-console.table(rows)
+console.table(results.map((r) => ({
+  nodes: r.nodes, seed: r.seed, who: r.who,
+  'median 60s %': pct(r.after60s.medianRelativeError), 'p90 60s %': pct(r.after60s.p90RelativeError),
+  'median end %': pct(r.atEnd.medianRelativeError), 'p90 end %': pct(r.atEnd.p90RelativeError),
+})))
+/** Mean over seeds, with the range. */
+const summary: Array<Record<string, string | number>> = []
+for (const [n, seeds] of RUNS) {
+  for (const who of WHO) {
+    const rs = results.filter((r) => r.nodes === 3 * n && r.who === who)
+    const cell = (f: (r: Result) => number): string => {
+      const xs = rs.map(f)
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+      return `${pct(mean)} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})`
+    }
+    summary.push({
+      nodes: 3 * n, seeds: `${seeds[0]}–${seeds[seeds.length - 1]}`, who,
+      'median 60s %': cell((r) => r.after60s.medianRelativeError), 'p90 60s %': cell((r) => r.after60s.p90RelativeError),
+      [`median ${durationMs / 1000}s %`]: cell((r) => r.atEnd.medianRelativeError), [`p90 ${durationMs / 1000}s %`]: cell((r) => r.atEnd.p90RelativeError),
+    })
+  }
+}
+console.log('mean over seeds (range):')
+console.table(summary)
 const truthRtt = CELLS.map(([a, b, l]) => `${a}-${b} ${2 * meanOneWayMs({ ...DEFAULT_NETWORK, oneWayDelayMsMin: l[0], oneWayDelayMsMax: l[1] })} ms`)
 console.log(`true round trips: ${truthRtt.join(', ')}`)
 mkdirSync('bench/results', { recursive: true })
-writeFileSync('bench/results/coordinates.json', JSON.stringify({ seeds, durationMs, cells: CELLS, rows, raw }, null, 2))
+writeFileSync(`bench/results/coordinates${quick ? '-quick' : ''}.json`, JSON.stringify({ durationMs, cells: CELLS, summary, results }, null, 2))

@@ -23,7 +23,7 @@ import type { MembershipView, SwimDelegate } from '../swim/delegate.js'
 import type { DecodeErrorReason } from '../wire/decode-error.js'
 import { decodeCoordinatePayload, encodeCoordinatePayload } from './payload.js'
 import type { Coordinate, RejectReason, VivaldiConfig } from './vivaldi.js'
-import { SERF_VIVALDI, VivaldiClient, distanceMs } from './vivaldi.js'
+import { GRAPEVINE_VIVALDI, VivaldiClient, distanceMs } from './vivaldi.js'
 
 /** Counters of what happened to coordinates that arrived. */
 export interface CoordinateStats {
@@ -59,7 +59,7 @@ export class NetworkCoordinates {
   private membership: MembershipView | undefined
   private seenVersion = -1
 
-  constructor(readonly name: string, rng: Rng, config: VivaldiConfig = SERF_VIVALDI) {
+  constructor(readonly name: string, rng: Rng, config: VivaldiConfig = GRAPEVINE_VIVALDI) {
     this.client = new VivaldiClient(config, rng)
   }
 

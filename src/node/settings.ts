@@ -23,6 +23,7 @@ import { Keyring, KeyringError, parseKey } from '../wire/keyring.js'
 import { labelProblem } from '../wire/security.js'
 import { encodeTags, tagProblems } from '../serf/tags.js'
 import type { Tags } from '../serf/tags.js'
+import { GRAPEVINE_VIVALDI, SERF_VIVALDI, type VivaldiConfig } from '../coordinates/vivaldi.js'
 import { resolveOverlaySettings } from './overlay-settings.js'
 import type { MembershipMode, OverlaySettings, ResolvedOverlay } from './overlay-settings.js'
 
@@ -76,6 +77,12 @@ export interface NodeSettings {
    */
   readonly coordinates?: boolean
   /**
+   * The coordinates' latency filter while a peer's window fills: 'grapevine' (default) feeds the lower
+   * of its first two RTTs, 'serf' the higher, as Serf 0.9.4 does (then Grapevine's coordinate evolves
+   * step for step as a Serf agent's would). The wire and the estimates are the same either way.
+   */
+  readonly coordinateFilter?: 'grapevine' | 'serf'
+  /**
    * 'swim' (default): full membership, SWIM + Lifeguard on memberlist's wire. 'hyparview': for clusters
    * too large for full membership: no SWIM and no Serf; HyParView neighbours (neighborUp/neighborDown
    * events), broadcasts over Plumtree, cluster state rounds to sampled peers.
@@ -93,7 +100,7 @@ export interface EncryptionOptions {
 
 /** The fields of NodeSettings, for "not an option" checks. */
 export const NODE_SETTING_FIELDS = [
-  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'membership', 'overlay', 'replication',
+  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'coordinateFilter', 'membership', 'overlay', 'replication',
 ] as const
 
 /** Settings checked and completed: everything the composed node needs but its name, address and randomness. */
@@ -106,6 +113,8 @@ export interface ResolvedSettings {
   readonly membershipOnly: boolean
   /** Network coordinates on (acks carry ours, probes update it). */
   readonly coordinates: boolean
+  /** The coordinates' update rule (undefined: Grapevine's, GRAPEVINE_VIVALDI). */
+  readonly vivaldi?: VivaldiConfig
   readonly incarnation: number
   readonly generation: number
   readonly broadcast: Partial<RumorConfig>
@@ -165,6 +174,9 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   if (o.coordinates !== undefined && typeof o.coordinates !== 'boolean') {
     problems.push(`coordinates: expected true (Serf's network coordinates in acks, the default) or false (empty acks), got ${JSON.stringify(o.coordinates)}`)
   }
+  if (o.coordinateFilter !== undefined && o.coordinateFilter !== 'grapevine' && o.coordinateFilter !== 'serf') {
+    problems.push(`coordinateFilter: expected 'grapevine' (the default: the lower of a peer's first two RTTs) or 'serf' (the higher, as Serf 0.9.4), got ${JSON.stringify(o.coordinateFilter)}`)
+  }
   for (const f of ['serf', 'membershipOnly'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'boolean') {
       problems.push(
@@ -205,7 +217,7 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   return {
     // Membership-only without tags is plain memberlist: no metadata at all.
     name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly,
-    coordinates: o.coordinates ?? !membershipOnly, incarnation, generation,
+    coordinates: o.coordinates ?? !membershipOnly, vivaldi: o.coordinateFilter === 'serf' ? SERF_VIVALDI : GRAPEVINE_VIVALDI, incarnation, generation,
     broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, replication: o.replication ?? {}, ...enc,
   }
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { SeededRng } from '../../src/core/rng.js'
 import { decodeCoordinatePayload, encodeCoordinatePayload } from '../../src/coordinates/payload.js'
 import type { Coordinate } from '../../src/coordinates/vivaldi.js'
-import { SERF_VIVALDI, VivaldiClient, applyForce, distanceMs, newCoordinate } from '../../src/coordinates/vivaldi.js'
+import { GRAPEVINE_VIVALDI, SERF_VIVALDI, VivaldiClient, applyForce, distanceMs, newCoordinate } from '../../src/coordinates/vivaldi.js'
 
 // The payload of an ack from serf 0.9.4 (test/interop/fixtures/serf-0.9.4-capture.hex, line 8): a fresh coordinate.
 const SERF_ACK_PAYLOAD = Buffer.from(
@@ -106,6 +106,23 @@ test('the latency filter feeds the median of the last three RTTs to a peer', () 
     steady.update('p', peer, m)
   }
   assert.deepEqual(spiky.coordinate(), steady.coordinate())
+})
+
+test('while a peer\'s window fills, Serf\'s filter feeds the higher of its first two RTTs and Grapevine\'s the lower; the constants and the rule are otherwise Serf\'s', () => {
+  // A peer's first RTT goes in as it is under both; a fresh peer's single RTT is what each config feeds
+  // at the second probe of 'p', so each pair below must end on the same coordinate.
+  const peer: Coordinate = { ...newCoordinate(), vec: [0.02, 0, 0, 0, 0, 0, 0, 0], error: 0.5 }
+  const run = (config: typeof SERF_VIVALDI, feed: ReadonlyArray<readonly [string, number]>): Coordinate => {
+    const c = new VivaldiClient(config, new SeededRng(8))
+    for (const [name, rtt] of feed) c.update(name, peer, rtt)
+    return c.coordinate()
+  }
+  assert.deepEqual(run(GRAPEVINE_VIVALDI, [['p', 30], ['p', 10]]), run(SERF_VIVALDI, [['p', 30], ['q', 10]]))
+  assert.deepEqual(run(SERF_VIVALDI, [['p', 30], ['p', 10]]), run(GRAPEVINE_VIVALDI, [['p', 30], ['q', 30]]))
+  assert.notDeepEqual(run(SERF_VIVALDI, [['p', 30], ['p', 10]]), run(GRAPEVINE_VIVALDI, [['p', 30], ['p', 10]]))
+  // One RTT, or a full window of three: the two configs feed the same.
+  assert.deepEqual(run(GRAPEVINE_VIVALDI, [['p', 30]]), run(SERF_VIVALDI, [['p', 30]]))
+  assert.deepEqual({ ...GRAPEVINE_VIVALDI, latencyFilterEven: 'upper' }, SERF_VIVALDI)
 })
 
 /** Serf's performance-test driver: every node observes a random other node's true RTT each round. */
