@@ -9,7 +9,8 @@
 //   Serf, ideal sampling       Serf's performance tests: one uniformly random peer per interval
 //
 // The references draw each RTT from the same link model and use the peer's current coordinate; all
-// nodes start at once (Grapevine's join over the first second). Same latency matrix, same virtual time.
+// nodes start at once (Grapevine's join over the first second) and each interval updates every node
+// once, in a random order. Same latency matrix, same virtual time.
 // Prints a table per run and the mean over seeds (with the range), and writes bench/results/coordinates.json.
 // Run: npm run build && node dist/bench/coordinates.js [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -76,8 +77,17 @@ function reference(nodes: number, link: (a: number, b: number) => LinkOptions, s
     return lists[i].pop()!
   }
   const out: CoordinateAccuracy[] = []
+  const order = Array.from({ length: nodes }, (_, i) => i)
   for (let t = PROBE_INTERVAL_MS, c = 0; c < checkpoints.length; t += PROBE_INTERVAL_MS) {
-    for (let i = 0; i < nodes; i++) {
+    // Nodes' probe ticks have independent phases: a new order every interval. (Sweeping them by index,
+    // one datacenter after the other, flatters the references: at 60 s, 30 nodes, seeds 1-10, 15.7 %
+    // and 14.6 % that way against 16.1 % and 14.1 % shuffled; 90 nodes, seeds 1-3: 14.8 and 14.6
+    // against 16.0 and 15.3.)
+    for (let k = nodes - 1; k > 0; k--) {
+      const r = rng.int(k + 1)
+      ;[order[k], order[r]] = [order[r], order[k]]
+    }
+    for (const i of order) {
       const j = next(i)
       clients[i].update(String(j), clients[j].coordinate(), draw(link(i, j)) + draw(link(j, i)))
     }

@@ -15,7 +15,7 @@ test('coordinateFilter picks the update rule: Grapevine\'s warm-up by default, S
   assert.throws(() => resolveNodeSettingsOrThrow({ name: 'n', coordinateFilter: 'median' as 'serf' }, defaults), /coordinateFilter: expected 'grapevine' .* or 'serf' .*got "median"/)
 })
 
-test('on the issue\'s three-datacenter matrix, Grapevine\'s filter warm-up makes the coordinates more accurate at 60 s than Serf\'s rule on the same runs (30 nodes, seeds 3-5)', () => {
+test('on the issue\'s three-datacenter matrix, Grapevine\'s filter warm-up makes the coordinates more accurate at 60 s than Serf\'s rule on the same runs (30 nodes, seeds 3 and 4)', () => {
   // The bench's matrix: round trips 0.5-2 ms inside each datacenter, 22, 75 and 120 ms between them.
   const n = 10
   const name = (i: number): string => `node-${String(i).padStart(3, '0')}`
@@ -27,11 +27,11 @@ test('on the issue\'s three-datacenter matrix, Grapevine\'s filter warm-up makes
     runScenario({ seed, nodes: 3 * n, profile: 'lan', durationMs: 61_000, latencyMatrix, ...(createProtocol !== undefined ? { createProtocol } : {}) }).coordinates!.after60s!.medianRelativeError
   const ours: number[] = []
   const serfs: number[] = []
-  for (const seed of [3, 4, 5]) {
+  for (const seed of [3, 4]) {
     ours.push(median60(seed))
     serfs.push(median60(seed, serf))
   }
-  // Measured: 17.4/13.8/13.2 % against 20.8/15.9/14.0 % (bench:coordinates has seeds 1-10: better on each).
+  // Measured: 17.4 and 13.8 % against 20.8 and 15.9 % (bench:coordinates, seeds 1-10: better on each, 15.0 against 16.2 % on average).
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
   ours.forEach((x, i) => assert.ok(x <= serfs[i], `seed ${i + 3}: ${x} against Serf's ${serfs[i]}`))
   assert.ok(mean(ours) < mean(serfs) - 0.01, `mean ${mean(ours)} against Serf's ${mean(serfs)}`)
