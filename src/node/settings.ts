@@ -176,6 +176,8 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   }
   if (o.coordinateFilter !== undefined && o.coordinateFilter !== 'grapevine' && o.coordinateFilter !== 'serf') {
     problems.push(`coordinateFilter: expected 'grapevine' (the default: the lower of a peer's first two RTTs) or 'serf' (the higher, as Serf 0.9.4), got ${JSON.stringify(o.coordinateFilter)}`)
+  } else if (o.coordinateFilter !== undefined && (o.coordinates === false || o.membershipOnly === true || o.membership === 'hyparview')) {
+    problems.push(`coordinateFilter: network coordinates are off here (coordinates: false, membershipOnly or hyparview); remove coordinateFilter`)
   }
   for (const f of ['serf', 'membershipOnly'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'boolean') {

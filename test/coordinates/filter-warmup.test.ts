@@ -8,11 +8,12 @@ import type { ProtocolFactory } from '../../src/runtime/sim/index.js'
 import { resolveNodeSettingsOrThrow } from '../../src/node/index.js'
 import { GRAPEVINE_VIVALDI, SERF_VIVALDI } from '../../src/coordinates/vivaldi.js'
 
-test('coordinateFilter picks the update rule: Grapevine\'s warm-up by default, Serf\'s exactly with \'serf\'; anything else is refused naming both', () => {
+test('coordinateFilter picks the update rule: Grapevine\'s warm-up by default, Serf\'s exactly with \'serf\'; anything else, or a filter for coordinates that are off, is refused naming the fix', () => {
   const defaults = { name: 'n', generation: 1 }
   assert.deepEqual(resolveNodeSettingsOrThrow({ name: 'n' }, defaults).vivaldi, GRAPEVINE_VIVALDI)
   assert.deepEqual(resolveNodeSettingsOrThrow({ name: 'n', coordinateFilter: 'serf' }, defaults).vivaldi, SERF_VIVALDI)
   assert.throws(() => resolveNodeSettingsOrThrow({ name: 'n', coordinateFilter: 'median' as 'serf' }, defaults), /coordinateFilter: expected 'grapevine' .* or 'serf' .*got "median"/)
+  assert.throws(() => resolveNodeSettingsOrThrow({ name: 'n', coordinates: false, coordinateFilter: 'serf' }, defaults), /coordinateFilter: network coordinates are off here .*remove coordinateFilter/)
 })
 
 test('on the issue\'s three-datacenter matrix, Grapevine\'s filter warm-up makes the coordinates more accurate at 60 s than Serf\'s rule on the same runs (30 nodes, seeds 3 and 4)', () => {
