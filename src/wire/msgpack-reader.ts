@@ -75,6 +75,10 @@ let textDecoder: InstanceType<typeof TextDecoder> | undefined
  * message, so most decodes become a hash and a compare, and equal names share one JS string.
  * Deterministic: a colliding entry simply replaces the old one.
  *
+ * A slot's bytes live in one arena (STRING_CACHE_MAX_BYTES per slot) beside its full hash and length
+ * in typed arrays, so a lookup reads three flat arrays and no per-slot object: with one Uint8Array per
+ * slot, each lookup chased two pointers to scattered memory, a cache miss each at 10,000 peers.
+ *
  * The table starts at 16,384 slots and doubles (up to 262,144) when more than one lookup in eight
  * missed over the last 4 × size lookups: a process that meets more distinct names than the table holds
  * well (the simulator's 10,000 overlay peers: a third of the lookups missed at 5,000) gets room for
@@ -84,24 +88,34 @@ const STRING_CACHE_INITIAL = 16384
 const STRING_CACHE_LARGEST = 262144
 const STRING_CACHE_MAX_BYTES = 64
 let cacheMask = STRING_CACHE_INITIAL - 1
-let cacheBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(STRING_CACHE_INITIAL).fill(undefined)
+/** Per slot: the full hash of its bytes, their length (0: empty slot), and the bytes at slot × MAX_BYTES. */
+let cacheHash = new Int32Array(STRING_CACHE_INITIAL)
+let cacheLen = new Uint8Array(STRING_CACHE_INITIAL)
+let cacheArena = new Uint8Array(STRING_CACHE_INITIAL * STRING_CACHE_MAX_BYTES)
 let cacheStrings: string[] = new Array<string>(STRING_CACHE_INITIAL).fill('')
 let cacheLookups = 0
 let cacheMisses = 0
 
 function growStringCache(): void {
   const size = 2 * (cacheMask + 1)
-  const bytes = new Array<Uint8Array | undefined>(size).fill(undefined)
+  const hash = new Int32Array(size)
+  const lens = new Uint8Array(size)
+  const arena = new Uint8Array(size * STRING_CACHE_MAX_BYTES)
   const strings = new Array<string>(size).fill('')
   // Re-file what the table holds, so growing loses nothing.
   for (let slot = 0; slot <= cacheMask; slot++) {
-    const b = cacheBytes[slot]
-    if (b === undefined) continue
-    const at = stringSlot(b, 0, b.length) & (size - 1)
-    bytes[at] = b
+    const len = cacheLen[slot]
+    if (len === 0) continue
+    const h = cacheHash[slot]
+    const at = h & (size - 1)
+    hash[at] = h
+    lens[at] = len
+    arena.set(cacheArena.subarray(slot * STRING_CACHE_MAX_BYTES, slot * STRING_CACHE_MAX_BYTES + len), at * STRING_CACHE_MAX_BYTES)
     strings[at] = cacheStrings[slot]
   }
-  cacheBytes = bytes
+  cacheHash = hash
+  cacheLen = lens
+  cacheArena = arena
   cacheStrings = strings
   cacheMask = size - 1
 }
@@ -111,7 +125,7 @@ export function stringCacheSlots(): number {
   return cacheMask + 1
 }
 
-function stringSlot(buf: Uint8Array, start: number, end: number): number {
+function stringHash(buf: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193)
   return h ^ (h >>> 15)
@@ -127,11 +141,13 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
     cacheLookups = 0
     cacheMisses = 0
   }
-  const slot = stringSlot(buf, start, end) & cacheMask
-  const cached = cacheBytes[slot]
-  if (cached !== undefined && cached.length === len) {
+  const h = stringHash(buf, start, end)
+  const slot = h & cacheMask
+  const base = slot * STRING_CACHE_MAX_BYTES
+  if (cacheHash[slot] === h && cacheLen[slot] === len) {
+    const arena = cacheArena
     let i = 0
-    while (i < len && cached[i] === buf[start + i]) i++
+    while (i < len && arena[base + i] === buf[start + i]) i++
     if (i === len) return cacheStrings[slot]
   }
   cacheMisses++
@@ -145,7 +161,9 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
   // One call builds a flat string; one grown by += is a rope of pieces, flattened again at its first
   // use as a Map key (peer ids of the overlay are looked up in maps at every message).
   const s = ascii ? String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]) : slowUtf8(buf, start, end)
-  cacheBytes[slot] = copyOut(buf, start, end)
+  cacheHash[slot] = h
+  cacheLen[slot] = len
+  cacheArena.set(buf.subarray(start, end), base)
   cacheStrings[slot] = s
   return s
 }

@@ -204,6 +204,8 @@ export class WireSecurity {
 
   /** An incoming packet: label checked and removed, then decrypted (or accepted as plaintext when allowed). */
   openPacket(bytes: Uint8Array): DecodeResult<Uint8Array> {
+    // Neither a label nor keys, and no label header: nothing to strip or open (one result, not four).
+    if (this.labelBytes.length === 0 && !this.keyring.enabled && (bytes.length === 0 || bytes[0] !== MessageType.label)) return decodeOk(bytes)
     const stripped = this.checkLabel(bytes)
     if (!stripped.ok) return stripped
     const rest = stripped.value

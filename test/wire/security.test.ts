@@ -100,6 +100,20 @@ test('packets sealed with the primary key and a label are opened by a node holdi
   assert.ok(!moved.ok && moved.error.reason === 'decrypt-failed')
 })
 
+test('a node with neither label nor keys passes packets through as they are, and still refuses a labelled one', () => {
+  const open = secure([])
+  for (const plain of [Uint8Array.of(0, 1, 2), new Uint8Array(0)]) {
+    assert.equal(open.sealPacket(plain), plain)
+    const opened = open.openPacket(plain)
+    assert.ok(opened.ok && opened.value === plain)
+  }
+  const labelled = secure([], { label: 'prod' }).sealPacket(Uint8Array.of(0, 1, 2))
+  const refused = open.openPacket(labelled)
+  assert.ok(!refused.ok && refused.error.reason === 'label-mismatch')
+  const truncated = open.openPacket(Uint8Array.of(0xf4))
+  assert.ok(!truncated.ok && truncated.error.reason === 'label-mismatch')
+})
+
 test('the switch to encryption: verify-incoming off accepts plaintext and ciphertext, verify-outgoing off sends plaintext', () => {
   const plain = Uint8Array.of(0, 0x80)
   const accepting = secure([key32], { verifyIncoming: false, verifyOutgoing: false })

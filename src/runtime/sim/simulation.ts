@@ -1,7 +1,7 @@
 /**
  * The deterministic simulator: many protocol instances, one virtual clock, one event queue.
  *
- * Every input to every node is an item in ONE TimerQueue ordered by (due time, sequence): timer
+ * Every input to every node is an item in ONE ItemQueue (item-queue.ts) ordered by (due time, sequence): timer
  * firings, datagram deliveries, stream segments, requests, results and timeouts, pause ends and
  * scheduled faults. `step()` pops the earliest item, sets the clock to its due time, hands it to the node's
  * protocol with a reused CollectingOutbox, then performs the effects the protocol wrote:
@@ -37,7 +37,6 @@
 import { assert } from '../../core/assert.js'
 import { CollectingOutbox } from '../../core/effects.js'
 import { SeededRng, deriveSeed } from '../../core/rng.js'
-import { TimerQueue } from '../../core/timer-queue.js'
 import type { Address } from '../../core/types.js'
 import type { NodeEvent, NodeTimer, SwimConfig } from '../../node/index.js'
 import { NodeBuilder } from './builder.js'
@@ -48,6 +47,7 @@ import { SimNode } from './node.js'
 import type { SimOutbox, SimProtocol } from './protocol.js'
 import type { FaultKind, FaultRecord, SimObserver, SimulationOptions, SimulationStats, SpawnOptions } from './types.js'
 import { SimulationError } from './types.js'
+import { ItemQueue } from './item-queue.js'
 import { ACTION, Item, PACKET, RESUME, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMER } from './items.js'
 import type { ConvergenceCheck } from './checkers.js'
 import { checkConvergence } from './checkers.js'
@@ -77,7 +77,7 @@ export class Simulation {
   readonly faults: FaultRecord[] = []
 
   private now = 0
-  private readonly queue = new TimerQueue<Item>()
+  private readonly queue = new ItemQueue<Item>()
   private readonly out = new CollectingOutbox<NodeTimer, NodeEvent>()
   private readonly nodeList: SimNode[] = []
   private readonly setups: NodeSetup[] = []
@@ -314,16 +314,16 @@ export class Simulation {
   /** Processes the next queue item; false when the queue is empty. */
   step(): boolean {
     if (this.stepping) throw new SimulationError('step() or run*() called from inside an observer or action', this.seed, this.now)
-    const entry = this.queue.pop()
-    if (entry === undefined) return false
-    this.now = entry.dueAtMs
+    const item = this.queue.pop()
+    if (item === undefined) return false
+    this.now = this.queue.poppedDueMs
     this.stats.eventsProcessed++
     this.stepping = true
     try {
-      this.dispatch(entry.item)
+      this.dispatch(item)
     } catch (err) {
       if (err instanceof SimulationError) throw err
-      const who = entry.item.node?.name ?? 'a scheduled action'
+      const who = item.node?.name ?? 'a scheduled action'
       throw new SimulationError(`${who} threw: ${err instanceof Error ? err.message : String(err)}`, this.seed, this.now, { cause: err })
     } finally {
       this.stepping = false
@@ -340,8 +340,7 @@ export class Simulation {
   /** Runs every item due at or before `atMs`, then sets the clock to `atMs`. */
   runUntilTime(atMs: number): void {
     for (;;) {
-      const next = this.queue.peek()
-      if (next === undefined || next.dueAtMs > atMs) break
+      if (this.queue.nextDueMs > atMs) break
       this.step()
     }
     if (atMs > this.now) this.now = atMs
@@ -365,8 +364,7 @@ export class Simulation {
       }
     }
     for (;;) {
-      const next = this.queue.peek()
-      if (next === undefined || next.dueAtMs > deadline) break
+      if (this.queue.nextDueMs > deadline) break
       this.step()
       if (predicate(this)) return true
     }

@@ -53,7 +53,7 @@
  * seed gives the same run.
  */
 import type { OpenedStream, StreamResult } from '../../core/effects.js'
-import type { TimerQueue } from '../../core/timer-queue.js'
+import type { ItemQueue } from './item-queue.js'
 import type { Exchange } from './items.js'
 import { ACTION, Item, OK_EMPTY, REFUSED, RESET, STREAM_REQUEST, STREAM_RESULT, STREAM_TIMEOUT, TIMEOUT } from './items.js'
 import { Fate } from './network.js'
@@ -86,7 +86,7 @@ export function segmentsOf(bytes: number): number {
 /** What the stream model needs from the simulation. */
 export interface StreamHost {
   readonly network: Network
-  readonly queue: TimerQueue<Item>
+  readonly queue: ItemQueue<Item>
   readonly stats: SimulationStats
   readonly trace: TraceSink | undefined
   /** The virtual time. */
