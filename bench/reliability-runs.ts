@@ -31,7 +31,7 @@ import { loadScenarioFile } from '../src/cli/scenario-command.js'
 export type Rules = 'default' | 'memberlist'
 
 /** The switches that give memberlist 0.2.2's behaviour back (README: where Grapevine differs, on purpose). */
-export const MEMBERLIST_RULES: Readonly<Partial<SwimConfig>> = { finalProbe: false, directRefutation: false, suspicionReminders: false, calmHealing: false }
+export const MEMBERLIST_RULES: Readonly<Partial<SwimConfig>> = { finalProbe: false, directRefutation: false, suspicionReminders: false, calmHealing: false, deadProbeWindowMs: 0 }
 
 export const rulesConfig = (rules: Rules): Partial<SwimConfig> => (rules === 'memberlist' ? { ...MEMBERLIST_RULES } : {})
 

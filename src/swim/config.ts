@@ -107,6 +107,16 @@ export interface SwimConfig {
    * profile's two transmits). Same number of packets and bytes. Off: memberlist's rule.
    */
   readonly distinctBroadcastPeers: boolean
+  /**
+   * Dead probes (a departure from memberlist 0.2.2; 0 turns them off): for this long after a member was
+   * declared dead, each probe tick pings one such member — every tick in a cluster of up to
+   * DEAD_PROBES_PER_INTERVAL live members, a proportional share of ticks beyond, so the cluster sends
+   * about that many such pings per probe interval whatever its size. An ack means the member is
+   * reachable again (a partition healed): we push-pull with it at once, and both sides learn they were
+   * held dead and refute. memberlist waits for Serf's reconnect (one failed member per 30 s with
+   * probability failed/alive) or a seed. LAN 180000.
+   */
+  readonly deadProbeWindowMs: number
   /** Try to reconnect to failed members and seed addresses every this long (Serf ReconnectInterval). 30000. 0 disables. */
   readonly reconnectIntervalMs: number
   /** Forget failed members after this long (Serf ReconnectTimeout). 24 h. */
@@ -146,6 +156,7 @@ const LAN: Omit<SwimConfig, 'profile'> = {
   finalProbe: true,
   suspicionReminders: true,
   distinctBroadcastPeers: true,
+  deadProbeWindowMs: 180_000,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: 24 * 3600_000,
   tombstoneTimeoutMs: 24 * 3600_000,
@@ -223,6 +234,7 @@ export function resolveConfig(partial: Partial<SwimConfig> = {}, profile: Profil
   positiveInt('streamTimeoutMs', 1)
   positiveInt('packetBytesBudget', 64, 65_000)
   positiveInt('deadNodeReclaimTimeMs', 0)
+  positiveInt('deadProbeWindowMs', 0)
   positiveInt('reconnectIntervalMs', 0)
   positiveInt('reconnectTimeoutMs', 0)
   positiveInt('tombstoneTimeoutMs', 0)

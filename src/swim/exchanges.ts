@@ -169,6 +169,11 @@ export class Exchanges extends SwimPart<ExchangesHost> {
     const target = candidates[this.rng.int(candidates.length)]
     this.triedSinceRevival.add(target.name)
     this.stats.revivalReconnects++
+    this.reconnectTo(target, out)
+  }
+
+  /** Push-pull with a member held dead now (a revival's follow-up, or a dead probe's ack). */
+  reconnectTo(target: Member, out: SwimOutbox): void {
     this.startPushPull(target.address, { kind: 'reconnect', peer: target.name }, this.pushPull.localState(false), out)
   }
 

@@ -21,6 +21,10 @@
  * the ticker's order, the same way (ping + suspect, then helpers and TCP, deadline scaled by health);
  * its end, ack or deadline, goes back to the suspicion instead of raising one.
  *
+ * Dead probes (deadProbeWindowMs): each tick may also ping one member declared dead within the window;
+ *   us ──ping(seq)──▶ dead member ──ack(seq)──▶ us → host.deadAnswered: push-pull with it (the heal)
+ * An unanswered dead ping is forgotten at the next tick; it raises nothing and changes no health.
+ *
  * As a helper: ping the target with our own sequence number, relay its ack to the requester, or send a
  * nack at 80% of the probe timeout when none came. Probes and relays are keyed by sequence number;
  * their timers find nothing once the probe or relay has finished, so none needs cancelling.
@@ -36,6 +40,12 @@ import { internAddress, protocolMax, snapshot } from './member.js'
 import type { PacketSender } from './sender.js'
 import type { SwimOutbox } from './outbox.js'
 
+/**
+ * Dead probes: about this many pings to recently dead members per probe interval, cluster-wide (each node
+ * pings at every tick while there are at most this many live members, at a proportional share beyond).
+ */
+export const DEAD_PROBES_PER_INTERVAL = 16
+
 /** Fraction of the probe timeout an indirect-probe helper waits before sending a nack (Lifeguard paper). */
 const NACK_TIMEOUT_FRACTION = 0.8
 
@@ -48,6 +58,10 @@ export interface ProbeHost extends SwimHost {
   finalProbeEnded(name: string, seqNo: number, acked: boolean, nowMs: number, out: SwimOutbox): void
   /** True once leave() began: probing stops. */
   isLeaving(): boolean
+  /** A dead probe was acked: the member is reachable again. */
+  deadAnswered(member: Member, nowMs: number, out: SwimOutbox): void
+  /** Uniform in [0, 1), for the dead probes' share of ticks. */
+  random(): number
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
   openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void
 }
@@ -80,6 +94,8 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
   private running: ProbeState | undefined
   /** A tick came while `running` was still going: its probe starts when that one ends. */
   private tickHeld = false
+  /** Dead probes sent at the last tick, until their ack or the next tick. */
+  private readonly deadPings = new Map<number, Member>()
 
   constructor(host: ProbeHost) {
     super(host)
@@ -92,6 +108,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
    */
   tick(epoch: number, nowMs: number, out: SwimOutbox): void {
     out.schedule({ kind: 'probeTick', epoch }, this.config.probeIntervalMs)
+    this.pingDead(nowMs, out)
     if (this.running !== undefined) {
       this.tickHeld = true
       return
@@ -114,6 +131,23 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const target = this.members.nextProbeTarget(nowMs)
     if (target === undefined) return
     this.running = this.start(target, false, nowMs, out)
+  }
+
+  /** Dead probes: ping one member that died within the window, on this node's share of ticks. */
+  private pingDead(nowMs: number, out: SwimOutbox): void {
+    this.deadPings.clear()
+    const windowMs = this.config.deadProbeWindowMs
+    if (windowMs <= 0 || this.members.down.size === 0) return
+    const alive = this.members.size - this.members.down.size
+    if (alive > DEAD_PROBES_PER_INTERVAL && this.host.random() * alive >= DEAD_PROBES_PER_INTERVAL) return
+    const recent: Member[] = []
+    for (const m of this.members.down) if (m.state === 'dead' && nowMs - m.stateChangeMs <= windowMs) recent.push(m)
+    if (recent.length === 0) return
+    const target = recent[Math.floor(this.host.random() * recent.length)]
+    const seqNo = this.nextSeqNo()
+    this.deadPings.set(seqNo, target)
+    this.stats.deadProbes++
+    this.send.message(target.address, { type: 'ping', seqNo, node: target.name, ...this.sourceFields() }, target, out, true)
   }
 
   /** finalProbe: probes a suspect once more before its suspicion turns to death; returns the sequence number. */
@@ -267,6 +301,13 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
       this.finish(probe, true, nowMs, out, msg.payload, -1)
       if (probe.final) this.host.finalProbeEnded(probe.target.name, probe.seqNo, true, nowMs, out)
       this.releaseHeldTick(nowMs, out)
+      return
+    }
+    const dead = this.deadPings.get(msg.seqNo)
+    if (dead !== undefined) {
+      this.deadPings.delete(msg.seqNo)
+      this.stats.deadProbeAcks++
+      if (dead.state === 'dead') this.host.deadAnswered(dead, nowMs, out)
       return
     }
     const relay = this.relays.get(msg.seqNo)

@@ -78,6 +78,9 @@ export class SwimStats {
   accusationsForwarded = 0
   /** Calm healing: push-pulls with failed members started because another failed member came back alive. */
   revivalReconnects = 0
+  /** Dead probes: pings to members declared dead lately (deadProbeWindowMs), and those acked (then push-pulled). */
+  deadProbes = 0
+  deadProbeAcks = 0
   /** Name conflicts seen: a name claimed from a second address (each claim, in every role). */
   nameConflicts = 0
   pushPullsInitiated = 0

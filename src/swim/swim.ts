@@ -132,7 +132,7 @@ export class Swim {
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
     this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest, riding) => this.takeBroadcasts(overhead, limit, out, dest, riding))
     // The narrow view of this node its parts work through (see each part's host interface).
-    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded'> = {
+    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded' | 'deadAnswered' | 'random'> = {
       name: this.name,
       address: this.address,
       config: this.config,
@@ -146,9 +146,7 @@ export class Swim {
       enqueue: (name, bytes, nowMs, out, onDone) => this.enqueue(name, bytes, nowMs, out, onDone),
       dropped: (reason, from, out, detail) => this.dropped(reason, from, out, detail),
       undecodable: (err, from, out) => this.undecodable(err, from, out),
-      leaveBroadcastSent: () => {
-        this.leaveBroadcastSent = true
-      },
+      leaveBroadcastSent: () => void (this.leaveBroadcastSent = true),
       probeBeforeDeath: (target, nowMs, out) => this.prober.probeBeforeDeath(target, nowMs, out),
       revived: (nowMs) => this.exchanges.noteRevival(nowMs),
     }
@@ -158,6 +156,8 @@ export class Swim {
       suspect: (msg, nowMs, out) => this.states.suspect(msg, nowMs, out, 'probe'),
       finalProbeEnded: (name, seqNo, acked, nowMs, out) => this.states.finalProbeEnded(name, seqNo, acked, nowMs, out),
       openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.exchanges.openTcpPing(seqNo, to, bytes, timeoutMs, out),
+      deadAnswered: (member, _nowMs, out) => this.exchanges.reconnectTo(member, out),
+      random: () => this.rng.float(),
     })
     this.pushPull = new PushPull({ ...host, states: this.states })
     this.exchanges = new Exchanges({ ...host, rng: this.rng, pushPull: this.pushPull, prober: this.prober, isStopped: () => this.stopped })

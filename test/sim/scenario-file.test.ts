@@ -79,7 +79,7 @@ test('bad values, unknown fields and unknown references are each reported', () =
       'bad.yaml:3: workload: needs kvWrites, broadcasts or crdtOps (per second of virtual time) or aggregate, or remove it and set stack: true for the stack without a workload',
       'bad.yaml:3: workload.window: 2m is longer than duration 1m',
     ]],
-    [`${HEAD}swim: { probeIntrval: 1s }\ntimeline: []\n`, ['bad.yaml:3: swim.probeIntrval: unknown field (did you mean "probeInterval"?); known fields: probeInterval, probeTimeout, indirectChecks, disableTcpPings, calmHealing, directRefutation, finalProbe, suspicionReminders, distinctBroadcastPeers, suspicionMult, suspicionMaxTimeoutMult, retransmitMult, awarenessMaxMultiplier, gossipInterval, gossipNodes, pushPullInterval']],
+    [`${HEAD}swim: { probeIntrval: 1s }\ntimeline: []\n`, ['bad.yaml:3: swim.probeIntrval: unknown field (did you mean "probeInterval"?); known fields: probeInterval, probeTimeout, indirectChecks, disableTcpPings, calmHealing, directRefutation, finalProbe, suspicionReminders, distinctBroadcastPeers, deadProbeWindow, suspicionMult, suspicionMaxTimeoutMult, retransmitMult, awarenessMaxMultiplier, gossipInterval, gossipNodes, pushPullInterval']],
     [`${HEAD}timeline:\n  - { at: 1s, do: join, count: 2, id: j }\n  - { at: 2s, do: crash, nodes: node-012 }\n`, ['bad.yaml:5: timeline[1].nodes: "node-012" is not a node or group; nodes are node-000..node-011']],
     ['nodes: 10\nduration: 1m\nnodes: 3\ntimeline: []\n', ['bad.yaml:3: not valid YAML or JSON: Map keys must be unique']],
     ['nodes: 10\nduration: 1m\ntimeline: [\n', ['bad.yaml:4: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ]']],

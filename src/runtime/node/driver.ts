@@ -11,6 +11,15 @@
  * time, then by scheduling sequence), and one real setTimeout is armed for the earliest entry; timers due
  * at the same instant fire in scheduling order. The clock is `performance.now()` (monotonic). Each input
  * gets a fresh outbox, so an event listener that calls back into the node is an input of its own.
+ *
+ * Socket before timers (`timersAfterIo`, default on). libuv runs due timers before it polls the sockets,
+ * so a process that was starved of CPU (descheduled, or busy in a long callback) wakes up with its probe
+ * timeout due AND the ack that came in time unread in the kernel buffer, and the timeout would win: a
+ * suspicion of a live member. So the setTimeout only schedules a setImmediate, which runs after the next
+ * poll phase has delivered what is pending. libuv reads at most 32 datagrams per socket per poll phase, so
+ * a turn that delivered that many may have left more behind: it yields once more, at most MAX_IO_YIELDS
+ * times, so an endless packet stream delays timers by a bounded number of loop turns and never starves them.
+ * Go's runtime, under Serf, reads the socket in its own goroutine and has no such order.
  */
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
@@ -24,17 +33,34 @@ import type { UdpTransport } from './udp.js'
 
 /** setTimeout's largest delay; longer waits re-arm on the way. */
 const MAX_TIMEOUT_MS = 2_147_483_647
+/** Loop turns a due timer waits at most for the sockets while full batches keep arriving. */
+export const MAX_IO_YIELDS = 8
+/** Datagrams libuv reads from one UDP socket per poll phase (uv__udp_recvmsg); a full batch may leave more. */
+const UV_UDP_BATCH = 32
+
+export interface DriverOptions {
+  /** Due timers wait for the sockets' pending datagrams first (see the header). Default true. */
+  readonly timersAfterIo?: boolean
+}
 
 export class Driver {
   readonly events = new EventEmitter()
   private readonly timers = new TimerQueue<NodeTimer>()
   private handle: ReturnType<typeof setTimeout> | undefined
+  private immediate: ReturnType<typeof setImmediate> | undefined
   private armedDueMs = Infinity
+  private readonly timersAfterIo: boolean
+  /** Datagrams handed to the node so far; a yield that saw a full batch arrive yields again. */
+  private packetsIn = 0
+  /** Loop turns the due timers yielded to the sockets (driver.timerYields, for tests and benches). */
+  timerYields = 0
   private stopped = false
   private udp: UdpTransport | undefined
   private tcp: TcpTransport | undefined
 
-  constructor(readonly node: ComposedNode) {}
+  constructor(readonly node: ComposedNode, options: DriverOptions = {}) {
+    this.timersAfterIo = options.timersAfterIo ?? true
+  }
 
   /** The transports, attached once both are bound. */
   attach(udp: UdpTransport, tcp: TcpTransport): void {
@@ -62,6 +88,7 @@ export class Driver {
 
   packet(from: Address, bytes: Uint8Array): void {
     if (this.stopped) return
+    this.packetsIn++
     this.run((now, out) => this.node.handlePacket(from, bytes, now, out))
   }
 
@@ -80,7 +107,9 @@ export class Driver {
   stop(): void {
     this.stopped = true
     if (this.handle !== undefined) clearTimeout(this.handle)
+    if (this.immediate !== undefined) clearImmediate(this.immediate)
     this.handle = undefined
+    this.immediate = undefined
     this.armedDueMs = Infinity
     this.timers.clear()
   }
@@ -111,7 +140,8 @@ export class Driver {
    * so an idle node does not wake for them; the simulator drops them the same way.
    */
   private arm(): void {
-    if (this.stopped) return
+    // A pass is waiting for the sockets; it re-arms when it has run.
+    if (this.stopped || this.immediate !== undefined) return
     let next = this.timers.peek()
     while (next !== undefined && !this.node.timerIsLive(next.item)) {
       this.timers.pop()
@@ -127,13 +157,30 @@ export class Driver {
     if (this.handle !== undefined) clearTimeout(this.handle)
     this.armedDueMs = next.dueAtMs
     const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.ceil(next.dueAtMs - this.now())))
-    this.handle = setTimeout(() => this.fire(), delay)
+    this.handle = setTimeout(() => this.due(), delay)
+  }
+
+  /** The setTimeout came: fire now, or first let the next poll phase deliver pending datagrams. */
+  private due(): void {
+    this.handle = undefined
+    this.armedDueMs = Infinity
+    if (!this.timersAfterIo) return this.fire()
+    this.yieldToIo(0)
+  }
+
+  private yieldToIo(yields: number): void {
+    const seen = this.packetsIn
+    this.timerYields++
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined
+      if (this.stopped) return
+      if (this.packetsIn - seen >= UV_UDP_BATCH && yields + 1 < MAX_IO_YIELDS) return this.yieldToIo(yields + 1)
+      this.fire()
+    })
   }
 
   /** Fires every timer that is due, one input each, in (due time, sequence) order. */
   private fire(): void {
-    this.handle = undefined
-    this.armedDueMs = Infinity
     try {
       // Timers scheduled by these inputs with a zero delay are due too and run in this same pass.
       for (;;) {

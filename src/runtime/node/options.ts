@@ -48,6 +48,12 @@ export interface NodeOptions extends NodeSettings {
    * Default: none (the replicated data lives in memory; a restart starts a fresh replica).
    */
   readonly dataDir?: string
+  /**
+   * Due protocol timers wait until the sockets' pending datagrams are read (a bounded few event-loop turns),
+   * so a CPU-starved process does not declare a probe failed whose ack sits unread in the kernel buffer.
+   * Default true; false fires timers straight from libuv's timers phase (before the poll for I/O).
+   */
+  readonly timersAfterIo?: boolean
 }
 
 /** `startNode({ on: { member: (e) => … } })`: a listener per event name, as `node.on(name, listener)` takes. */
@@ -73,9 +79,10 @@ export interface ResolvedNodeOptions {
   readonly discovery: DiscoveryOptions
   readonly on: NodeListeners
   readonly dataDir: string | undefined
+  readonly timersAfterIo: boolean
 }
 
-const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'discovery', 'on', 'dataDir']
+const FIELDS = [...NODE_SETTING_FIELDS, 'bind', 'advertise', 'join', 'discovery', 'on', 'dataDir', 'timersAfterIo']
 
 /** Validates every option at once; throws one ConfigError listing each bad field with its fix. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -121,7 +128,10 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
     problems.push(`dataDir: expected a directory path, got ${JSON.stringify(options.dataDir)}`)
   }
+  if (options.timersAfterIo !== undefined && typeof options.timersAfterIo !== 'boolean') {
+    problems.push(`timersAfterIo: expected true or false, got ${JSON.stringify(options.timersAfterIo)}`)
+  }
   const settings = resolveNodeSettings(options, { name: os.hostname(), generation: Date.now() }, problems)
   if (problems.length > 0 || bind === undefined || settings === undefined) throw new ConfigError(problems)
-  return { settings, bind, advertise, join, discovery: options.discovery ?? {}, on, dataDir: options.dataDir }
+  return { settings, bind, advertise, join, discovery: options.discovery ?? {}, on, dataDir: options.dataDir, timersAfterIo: options.timersAfterIo ?? true }
 }

@@ -66,7 +66,7 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
   durable?.store.bind((key) => node.crdt?.record(key))
   // Every write of ours is committed to disk before its delta is queued; a failed commit undoes it.
   if (durable !== undefined) node.crdt?.setDurableCommit((rec) => durable.store.commit(rec))
-  const driver = new Driver(node)
+  const driver = new Driver(node, { timersAfterIo: o.timersAfterIo })
   driverRef = driver
   driver.attach(udp, tcp)
   const seeds = new SeedResolver(DEFAULT_PORT, o.discovery)

@@ -96,6 +96,7 @@ const SWIM: ReadonlyArray<readonly [string, keyof SwimConfig, 'duration' | 'coun
   ['finalProbe', 'finalProbe', 'bool'],
   ['suspicionReminders', 'suspicionReminders', 'bool'],
   ['distinctBroadcastPeers', 'distinctBroadcastPeers', 'bool'],
+  ['deadProbeWindow', 'deadProbeWindowMs', 'duration'],
   ['suspicionMult', 'suspicionMult', 'count'],
   ['suspicionMaxTimeoutMult', 'suspicionMaxTimeoutMult', 'count'],
   ['retransmitMult', 'retransmitMult', 'count'],
