@@ -118,15 +118,17 @@ async function main(): Promise<void> {
   }
   loads.push(os.loadavg()[0])
 
-  const joins: Array<JoinFigures & { cpuToStartMs: number; cpuToJoinMs: number; loadAtStart: number }> = []
+  const joins: Array<JoinFigures & { cpuToStartMs: number; cpuToJoinMs: number; upWallMs: { median: number; max: number }; loadAtStart: number }> = []
   let idle: { rssMb: { median: number; max: number }; cpuSecondsPerMinute: number; load: number } | undefined
   for (let j = 0; j < (o.nodes === 0 ? 0 : o.joins); j++) {
     const agents: ClusterAgent[] = []
+    const spawnedAt: number[] = []
     const starts = new Map<ClusterAgent, number>()
     const stop = watchStarts(() => agents, starts)
     const loadAtStart = os.loadavg()[0]
     const start = (i: number): void => {
       const name = `gv-${String(i).padStart(2, '0')}`
+      spawnedAt.push(performance.now())
       agents.push(startGrapevine(reg, cli, i, name, { port: gossip[i], controlPort: control[i] }, i === 0 ? undefined : gossip[0], undefined, [], o.nodeFlags))
     }
     start(0)
@@ -144,7 +146,8 @@ async function main(): Promise<void> {
     if (dead !== undefined) throw new Error(`${dead.name} exited; its last lines:\n${dead.logTail()}`)
     const cpuNow = agents.map((a) => cpuTicks(a.pid!) ?? NaN)
     const f = joinFigures(agents, lastStartAt)
-    joins.push({ ...f, cpuToStartMs: ms(median(agents.map((a) => starts.get(a) ?? NaN))), cpuToJoinMs: ms(median(cpuNow)), loadAtStart })
+    const upWall = agents.map((a, i) => (a.startedAt ?? NaN) - spawnedAt[i])
+    joins.push({ ...f, cpuToStartMs: ms(median(agents.map((a) => starts.get(a) ?? NaN))), cpuToJoinMs: ms(median(cpuNow)), upWallMs: { median: median(upWall), max: Math.max(...upWall) }, loadAtStart })
     console.log(`join ${j + 1}/${o.joins}: all see all ${f.allSeeAllS === null ? `NOT within ${limitMs / 1000} s` : `${f.allSeeAllS.toFixed(2)} s`} after the last start (last up ${f.lastUpS?.toFixed(2) ?? '?'} s), load ${loadAtStart.toFixed(1)}`)
     if (j === o.joins - 1 && o.idleS > 0) {
       const t0 = agents.map((a) => cpuTicks(a.pid!) ?? NaN)
@@ -171,8 +174,8 @@ async function main(): Promise<void> {
   }
   if (joins.length > 0) {
     console.log(`\n${o.nodes} agents started ${o.staggerMs} ms apart, each joining the first:`)
-    console.log(table(['join', 'all see all s', 'per agent median s', 'last up s', 'after last up s', 'CPU ms to up (median)', 'CPU ms to all-see-all', 'retries', 'load'], joins.map((f, i) => [
-      String(i + 1), f.allSeeAllS?.toFixed(2) ?? 'no', f.perAgentMedianS?.toFixed(2) ?? '?', f.lastUpS?.toFixed(2) ?? '?', f.allSeeAllAfterUpS?.toFixed(2) ?? '?', f.cpuToStartMs.toFixed(0), f.cpuToJoinMs.toFixed(0), String(f.joinRetries), f.loadAtStart.toFixed(1),
+    console.log(table(['join', 'all see all s', 'per agent median s', 'last up s', 'after last up s', 'spawn to up s, median / max', 'CPU ms to up (median)', 'CPU ms to all-see-all', 'retries', 'load'], joins.map((f, i) => [
+      String(i + 1), f.allSeeAllS?.toFixed(2) ?? 'no', f.perAgentMedianS?.toFixed(2) ?? '?', f.lastUpS?.toFixed(2) ?? '?', f.allSeeAllAfterUpS?.toFixed(2) ?? '?', `${(f.upWallMs.median / 1000).toFixed(2)} / ${(f.upWallMs.max / 1000).toFixed(2)}`, f.cpuToStartMs.toFixed(0), f.cpuToJoinMs.toFixed(0), String(f.joinRetries), f.loadAtStart.toFixed(1),
     ])))
   }
   if (idle !== undefined) console.log(`\nidle ${o.idleS} s after the last join: RSS MB median ${idle.rssMb.median.toFixed(1)} / max ${idle.rssMb.max.toFixed(1)}, CPU ${idle.cpuSecondsPerMinute.toFixed(3)} s/min per agent, load ${idle.load.toFixed(1)}`)
