@@ -1,6 +1,7 @@
 // An agent loads only what it runs: the plotting libraries (vega, vega-lite, resvg), the epidemic lab,
 // its progress bar and the simulator load with the commands that use them. Checked on a real agent
-// process with a module resolve hook that records every module it loads.
+// process with a module resolve hook that records every module it loads; a file of the CLI's bundle
+// (scripts/build-cli-bundle.mjs) counts as every source its source map names.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -43,10 +44,26 @@ export async function resolve(spec, ctx, next) { const r = await next(spec, ctx)
   }
 }
 
-test('an agent loads neither the plotting libraries, the lab, its progress bar nor the simulator', async () => {
+/** The modules with each loaded bundle file replaced by the sources it holds (from its source map). */
+function unbundled(modules: readonly string[]): string[] {
+  return modules.flatMap((m) => {
+    if (!/\/src\/cli\/bundle\/[^/]+\.js$/.test(m)) return [m]
+    const map = JSON.parse(readFileSync(new URL(m + '.map'), 'utf8')) as { sources: string[] }
+    return map.sources.map((s) => new URL(s, m).href)
+  })
+}
+
+test('an agent runs the bundled program: a few files of the project instead of one module per source file', async () => {
   const modules = await agentModules()
-  assert.ok(modules.some((m) => m.endsWith('/src/agent/agent.js')), 'the hook saw the agent itself')
-  const unwanted = [/\/node_modules\/vega/, /\/node_modules\/@resvg\//, /\/node_modules\/cli-progress\//, /\/src\/lab\/(runner|plot|format|worker)\.js$/, /\/src\/runtime\/sim\/(simulation|scenario)\.js$/]
+  const own = modules.filter((m) => m.startsWith('file:') && !m.includes('/node_modules/'))
+  assert.ok(own.some((m) => m.endsWith('/src/cli/bundle/program.js')), `the bundle is loaded; loaded: ${own.join(' ')}`)
+  assert.ok(own.length <= 30, `at most 30 files of the project, loaded ${own.length}: ${own.join(' ')}`)
+})
+
+test('an agent loads neither the plotting libraries, the lab, its progress bar nor the simulator', async () => {
+  const modules = unbundled(await agentModules())
+  assert.ok(modules.some((m) => /\/src\/agent\/agent\.(js|ts)$/.test(m)), 'the hook saw the agent itself')
+  const unwanted = [/\/node_modules\/vega/, /\/node_modules\/@resvg\//, /\/node_modules\/cli-progress\//, /\/src\/lab\/(runner|plot|format|worker)\.(js|ts)$/, /\/src\/runtime\/sim\/(simulation|scenario)\.(js|ts)$/]
   for (const pattern of unwanted) {
     assert.deepEqual(modules.filter((m) => pattern.test(m)), [], `nothing matching ${pattern} is loaded`)
   }
