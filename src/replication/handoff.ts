@@ -78,6 +78,7 @@ const MAX_OFFERS = 64
 export class Handoff {
   private leaving: Leaving | undefined
   private ended: HandoffOutcome | undefined
+  private commitSent = false
   private readonly offers = new Map<string, Offer>()
   /** Per key, the retirements this replica folded in as an heir: stamped on its later deltas of the key. */
   private readonly inherited = new Map<string, Map<string, number>>()
@@ -92,6 +93,14 @@ export class Handoff {
   /** How the handoff ended, once it has. */
   get outcome(): HandoffOutcome | undefined {
     return this.ended
+  }
+
+  /**
+   * True once a commit went to an heir: from then on this replica may be retired by that heir, so it
+   * must never write again, even after a restart from its data directory (crdt-store.ts retire).
+   */
+  get committed(): boolean {
+    return this.commitSent
   }
 
   /** Whether a round is wanted now (a handoff in progress). */
@@ -224,6 +233,7 @@ export class Handoff {
     const to = l.candidates![l.index]
     l.resendAtMs = nowMs + Math.max(1, Math.floor(this.host.config.handoffTimeoutMs / 4))
     if (l.step === 'commit') {
+      this.commitSent = true
       this.host.sendMessage(to, encodeReplicationMessage({ kind: 'handoff', id: l.id, leaver: this.host.replica, step: 'commit', part: 0, parts: 1, states: [] }), send)
       return
     }
