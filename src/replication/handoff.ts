@@ -170,6 +170,7 @@ export class Handoff {
           this.offers.set(offerKey, (o = { parts: m.parts, got: new Set(), atMs: nowMs }))
         }
         o.got.add(m.part)
+        this.host.counters.offersTaken++
         return reply('ready', m.part, m.parts)
       }
       case 'commit': {

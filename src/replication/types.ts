@@ -67,7 +67,8 @@ export interface ReplicationCounters {
   handoffsUncertain: number
   /** Candidates that did not answer in time or refused, so the next was tried. */
   handoffFailovers: number
-  /** As the heir: leavers folded into this replica. */
+  /** As the heir: offer parts merged, and leavers folded into this replica. */
+  offersTaken: number
   heirFolds: number
   /** Writes undone because their durable commit failed (CrdtCommitError). */
   commitFailures: number
@@ -96,6 +97,7 @@ export function newReplicationCounters(): ReplicationCounters {
     handoffsUnfolded: 0,
     handoffsUncertain: 0,
     handoffFailovers: 0,
+    offersTaken: 0,
     heirFolds: 0,
     retiredDropped: 0,
     commitFailures: 0,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { encodeCrdt, replicasOf } from '../../src/crdt/index.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
 import { stackCluster } from '../helpers/stack-cluster.js'
+import { hash53 } from '../../src/replication/keys.js'
 import { crdtConverged, replicatorOf, write } from './sim-helpers.js'
 
 const QUICK_REAP = { reconnectTimeoutMs: 5_000, tombstoneTimeoutMs: 5_000, reapIntervalMs: 1_000 }
@@ -93,4 +94,50 @@ function decodeState(r: ReturnType<typeof replicatorOf>, key: string): Parameter
   const s = r.get(kind as 'counter', rest.join('/'))!
   assert.ok(encodeCrdt(s).length > 0)
   return s
+}
+
+/** The leaver's first candidate, as handoff.ts orders them (rendezvous hashing of replica and peer). */
+function firstCandidate(leaver: SimNode, others: readonly SimNode[]): SimNode {
+  const me = replicatorOf(leaver).replica
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+  return [...others].sort((a, b) => hash53(enc(`${me}\n${a.name}`)) - hash53(enc(`${me}\n${b.name}`)) || (a.name < b.name ? -1 : 1))[0]
+}
+
+for (const [when, seed] of [['before it answers the offer', 1611], ['after it took the offer, before the commit', 1612], ['right after it folded', 1613]] as const) {
+  test(`an heir that crashes ${when}: nothing is lost and nothing is counted twice`, () => {
+    const c = stackCluster(seed, 6, { loss: 0.01, config: QUICK_REAP })
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000), 'membership converged')
+    c.nodes.forEach((n, i) => writeAll(c.sim, n, i))
+    c.sim.runFor(3_000)
+    const [leaver, rest] = [c.nodes[5], c.nodes.slice(0, 5)]
+    const heir = firstCandidate(leaver, rest.slice(1))
+    assert.ok(heir !== rest[0])
+    c.sim.leave(leaver)
+    if (when === 'before it answers the offer') c.sim.crash(heir)
+    else {
+      const took = (): boolean => (when === 'right after it folded' ? replicatorOf(heir).counters.heirFolds : replicatorOf(heir).counters.offersTaken) > 0
+      assert.ok(c.sim.runUntil(took, 5_000, { checkEveryMs: 0.05 }), `${heir.name} got that far`)
+      c.sim.crash(heir)
+    }
+    c.sim.runUntil(() => !leaver.live, 10_000)
+    assert.ok(!leaver.live, `${leaver.name} left`)
+    const r = replicatorOf(leaver).counters
+    const live = rest.filter((n) => n !== heir)
+    write(c.sim, live[0], (x) => x.write('set', 'tags', (s) => s.remove(`t-${leaver.name}`)))
+    c.sim.runFor(20_000)
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged && crdtConverged(s, KEYS.length), 60_000, { checkEveryMs: 100 }), 'membership and keys converged')
+    const expectedHits = c.nodes.reduce((sum, _n, i) => sum + (i % 7 === 0 ? -3 : 5), 0)
+    for (const n of live) {
+      const x = replicatorOf(n)
+      assert.equal(x.get('counter', 'hits')!.value(), expectedHits, `${n.name}: the PN-Counter is exact (leaver: ${JSON.stringify({ folded: r.handoffsFolded, unfolded: r.handoffsUnfolded, uncertain: r.handoffsUncertain, failovers: r.handoffFailovers })})`)
+      assert.equal(x.get('gcounter', 'served')!.value(), 12, `${n.name}: the G-Counter is exact`)
+      assert.equal(x.get('map', 'stats')!.counter('n'), 6, `${n.name}: the map's counter is exact`)
+      assert.deepEqual(x.get('set', 'tags')!.values(), c.nodes.filter((m) => m !== leaver).map((m) => `t-${m.name}`), `${n.name}: the removed element stays removed`)
+    }
+    // Each case ends its own way: the next candidate folds; the commit goes unanswered (uncertain: the heir
+    // died before it, so nothing was folded); the heir's done arrives, whether or not its fold's delta left.
+    const outcome = { 'before it answers the offer': 'folded', 'after it took the offer, before the commit': 'uncertain', 'right after it folded': 'folded' }[when]
+    assert.equal(replicatorOf(leaver).handoff.outcome, outcome)
+    if (when === 'before it answers the offer') assert.equal(r.handoffFailovers, 1, 'the next candidate took over')
+  })
 }
