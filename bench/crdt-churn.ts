@@ -23,6 +23,17 @@ const KEYS = ['counter/hits', 'gcounter/served', 'set/tags', 'map/stats', 'flag/
 
 const crdtOf = (n: SimNode): CrdtReplicator => (n.protocol as ComposedNode).crdt!
 
+/** One write of every type by `name` (its own element and value), `by` on the PN-Counter; the churn test uses it too. */
+export function writeSixKeys(r: CrdtReplicator, name: string, by = 5): void {
+  r.write('counter', 'hits', (s, id) => s.increment(id, by))
+  r.write('gcounter', 'served', (s, id) => s.increment(id, 2))
+  r.write('set', 'tags', (s, id) => s.add(id, `t-${name}`))
+  r.write('map', 'stats', (s, id) => s.increment(id, 'n', 1))
+  r.write('map', 'stats', (s, id) => s.addElement(id, 'who', name))
+  r.write('flag', 'on', (s, id) => s.enable(id))
+  r.write('mvregister', 'owner', (s, id) => s.assign(id, name))
+}
+
 function churn(seed: number, leaves: number, handoffCandidates: number): { bytes: number[]; replicas: number; folded: number } {
   const sim = new Simulation({
     seed,
@@ -34,17 +45,7 @@ function churn(seed: number, leaves: number, handoffCandidates: number): { bytes
   sim.runUntil((s) => s.convergence().converged, 60_000)
   const write = (n: SimNode, fn: (r: CrdtReplicator) => unknown): void => void sim.invoke(n, (p, now, out) => (p as ComposedNode).crdtWrite((r) => fn(r), now, out))
   const writeAll = (): void => {
-    for (const n of pool) {
-      write(n, (r) => {
-        r.write('counter', 'hits', (s, id) => s.increment(id, 5))
-        r.write('gcounter', 'served', (s, id) => s.increment(id, 2))
-        r.write('set', 'tags', (s, id) => s.add(id, `t-${n.name}`))
-        r.write('map', 'stats', (s, id) => s.increment(id, 'n', 1))
-        r.write('map', 'stats', (s, id) => s.addElement(id, 'who', n.name))
-        r.write('flag', 'on', (s, id) => s.enable(id))
-        r.write('mvregister', 'owner', (s, id) => s.assign(id, n.name))
-      })
-    }
+    for (const n of pool) write(n, (r) => writeSixKeys(r, n.name))
   }
   writeAll()
   sim.runFor(3_000)
@@ -91,4 +92,5 @@ function main(): void {
   console.log(`wrote ${file}`)
 }
 
-main()
+// Run as the bench; imported by the churn test for writeSixKeys only.
+if (process.argv[1]?.endsWith('crdt-churn.js') === true) main()

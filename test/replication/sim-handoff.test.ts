@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeCrdt, replicasOf } from '../../src/crdt/index.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
+import { writeSixKeys } from '../../bench/crdt-churn.js'
 import { stackCluster } from '../helpers/stack-cluster.js'
 import { hash53 } from '../../src/replication/keys.js'
 import { crdtConverged, replicatorOf, write } from './sim-helpers.js'
@@ -14,15 +15,7 @@ const QUICK_REAP = { reconnectTimeoutMs: 5_000, tombstoneTimeoutMs: 5_000, reapI
 const KEYS = ['counter/hits', 'gcounter/served', 'set/tags', 'map/stats', 'flag/on', 'mvregister/owner']
 
 function writeAll(sim: Parameters<typeof write>[0], n: SimNode, i: number): void {
-  write(sim, n, (r) => {
-    r.write('counter', 'hits', (s, id) => s.increment(id, i % 7 === 0 ? -3 : 5))
-    r.write('gcounter', 'served', (s, id) => s.increment(id, 2))
-    r.write('set', 'tags', (s, id) => s.add(id, `t-${n.name}`))
-    r.write('map', 'stats', (s, id) => s.increment(id, 'n', 1))
-    r.write('map', 'stats', (s, id) => s.addElement(id, 'who', n.name))
-    r.write('flag', 'on', (s, id) => s.enable(id))
-    r.write('mvregister', 'owner', (s, id) => s.assign(id, n.name))
-  })
+  write(sim, n, (r) => writeSixKeys(r, n.name, i % 7 === 0 ? -3 : 5))
 }
 
 test('members that join, write and leave gracefully under fresh names, 16 times: each leaver is folded into one heir, the counters are exact, removed elements stay removed, and no key keeps an entry of a departed replica', () => {
