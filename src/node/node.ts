@@ -268,9 +268,9 @@ export class ComposedNode {
     const epoch = ++this.leaveEpoch
     this.input(nowMs, out, (o) => {
       if (this.overlay === undefined && timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
-      // The replicated data types first hand this node's state to one heir (replication/handoff.ts).
+      // The replicated data types first hand this node's state to one heir (replication/handoff.ts); not over the overlay.
       const then = (now: number, o2: NodeOutbox): void => this.leaveAfterHandoff(now, o2, epoch, timeoutMs)
-      if (this.stack?.crdt.handOff(() => this.defer((now, o2) => this.leavePhase === 'handoff' && then(now, o2))) === true) this.leavePhase = 'handoff'
+      if (this.overlay === undefined && this.stack?.crdt.handOff(() => this.defer((now, o2) => this.leavePhase === 'handoff' && then(now, o2))) === true) this.leavePhase = 'handoff'
       else then(nowMs, o)
     })
   }
