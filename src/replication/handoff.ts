@@ -25,9 +25,9 @@
  * An heir that is itself leaving refuses, and one that does not hold every part of the offer (a restart
  * in between) refuses the commit.
  *
- * Until every replica has the fold's delta, the heir's later writes of a folded key carry the floor too
- * (stamp), so a replica that missed the fold's delta never counts the leaver in the heir's total and in
- * its own entry at once.
+ * For foldAfterMs after the fold (time for its delta to reach every replica, or for anti-entropy to
+ * repair it), the heir's later writes of a folded key carry the floor too (stamp), so a replica that
+ * missed the fold's delta never counts the leaver in the heir's total and in its own entry at once.
  */
 import { departureOf, floorsOf, foldCrdt, type Crdt, type Retirement } from '../crdt/index.js'
 import type { ReplicationConfig } from './config.js'
@@ -80,8 +80,8 @@ export class Handoff {
   private ended: HandoffOutcome | undefined
   private commitSent = false
   private readonly offers = new Map<string, Offer>()
-  /** Per key, the retirements this replica folded in as an heir: stamped on its later deltas of the key. */
-  private readonly inherited = new Map<string, Map<string, number>>()
+  /** Per key, the retirements this replica folded in as an heir (name → generation, when): stamped on its later deltas of the key. */
+  private readonly inherited = new Map<string, Map<string, { readonly generation: number; readonly atMs: number }>>()
 
   constructor(private readonly host: HandoffHost) {}
 
@@ -128,16 +128,15 @@ export class Handoff {
   stamp(key: string, delta: Crdt): void {
     const retired = this.inherited.get(key)
     const floors = floorsOf(delta)
-    if (retired !== undefined && floors !== undefined) for (const [name, g] of retired) floors.raise(name, g)
-  }
-
-  /** Forgets the stamps of `key` (its floors were all raised long enough ago: see Replicator.round). */
-  forgetStamps(keys: Iterable<string>): void {
-    for (const key of keys) this.inherited.delete(key)
+    if (retired !== undefined && floors !== undefined) for (const [name, r] of retired) floors.raise(name, r.generation)
   }
 
   round(nowMs: number, peers: readonly string[], send: (to: string, bytes: Uint8Array) => boolean): void {
     for (const [k, o] of this.offers) if (nowMs - o.atMs > 10 * this.host.config.handoffTimeoutMs) this.offers.delete(k)
+    for (const [key, retired] of this.inherited) {
+      for (const [name, r] of retired) if (nowMs - r.atMs > this.host.config.foldAfterMs) retired.delete(name)
+      if (retired.size === 0) this.inherited.delete(key)
+    }
     const l = this.leaving
     if (l === undefined) return
     if (l.candidates === undefined) {
@@ -181,7 +180,7 @@ export class Handoff {
         for (const key of folded) {
           let r = this.inherited.get(key)
           if (r === undefined) this.inherited.set(key, (r = new Map()))
-          r.set(retire.name, Math.max(r.get(retire.name) ?? 0, retire.generation))
+          r.set(retire.name, { generation: Math.max(r.get(retire.name)?.generation ?? 0, retire.generation), atMs: nowMs })
         }
         if (folded.length > 0) this.host.counters.heirFolds++
         return reply('done')
