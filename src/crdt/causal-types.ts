@@ -14,6 +14,7 @@
  *
  *   fold(n#7) -> delta = (the retired predecessors' entries still here, context = floor n → 7): n#5's and
  *                n#6's context entries go (floors.ts); the entries they wrote stay while they live
+ *   fold(h#3, n → 6) -> the same for a leaver n#5 whose heir is h#3 (replication/handoff.ts)
  */
 import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -22,7 +23,7 @@ import { CausalContext, compareNames } from './causal-context.js'
 import { crdtMaxStringBytes, readContext, readDotFun, readDotMapBody, readNil, writeContext, writeDotFun, writeNil } from './codec-parts.js'
 import type { DotFun } from './dot-store.js'
 import { addDotsTo, cloneDotFun, joinDotFun, joinDotMap, retiredDots, retiredEntries, retirementOf, setDot } from './dot-store.js'
-import type { GenerationFloors } from './floors.js'
+import type { GenerationFloors, Retirement } from './floors.js'
 
 export function checkValue(v: string, what: string): void {
   if (typeof v !== 'string') throw new TypeError(`${what} must be a string, got ${typeof v}`)
@@ -50,8 +51,8 @@ abstract class DotFunState<V> {
   }
 
   /** Applies to `delta` (a fresh empty state): folds `node`'s predecessors (floors.ts); empty when none. */
-  protected foldInto<T extends DotFunState<V>>(delta: T, node: string): T {
-    const r = retirementOf(node, this.ctx, [this.store])
+  protected foldInto<T extends DotFunState<V>>(delta: T, node: string, retire?: Retirement): T {
+    const r = retirementOf(node, this.ctx, [this.store], retire)
     if (r === undefined) return delta
     delta.ctx.retire(r.name, r.generation)
     delta.store = retiredDots(this.store, delta.ctx.floors)
@@ -106,8 +107,8 @@ export class EnableWinsFlag extends DotFunState<null> {
     return this.forgetAll(new EnableWinsFlag())
   }
 
-  fold(node: string): EnableWinsFlag {
-    return this.foldInto(new EnableWinsFlag(), node)
+  fold(node: string, retire?: Retirement): EnableWinsFlag {
+    return this.foldInto(new EnableWinsFlag(), node, retire)
   }
 
   value(): boolean {
@@ -141,8 +142,8 @@ export class MVRegister extends DotFunState<string> {
     return this.forgetAll(new MVRegister())
   }
 
-  fold(node: string): MVRegister {
-    return this.foldInto(new MVRegister(), node)
+  fold(node: string, retire?: Retirement): MVRegister {
+    return this.foldInto(new MVRegister(), node, retire)
   }
 
   /** The concurrent values, distinct and sorted; one value when there was no concurrent write. */
@@ -203,9 +204,9 @@ export class ORSet {
   }
 
   /** Folds `node`'s predecessors (floors.ts); an empty delta when there are none. */
-  fold(node: string): ORSet {
+  fold(node: string, retire?: Retirement): ORSet {
     const delta = new ORSet()
-    const r = retirementOf(node, this.ctx, this.elements.values())
+    const r = retirementOf(node, this.ctx, this.elements.values(), retire)
     if (r !== undefined) {
       delta.ctx.retire(r.name, r.generation)
       delta.elements = retiredEntries(this.elements, delta.ctx.floors)

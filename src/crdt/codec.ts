@@ -17,7 +17,7 @@ import { decodeFail, decodeOk, toDecodeError } from '../wire/decode-error.js'
 import { MsgpackReader } from '../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../wire/msgpack-writer.js'
 import { readFloors, writeFloors } from './codec-parts.js'
-import type { GenerationFloors } from './floors.js'
+import type { GenerationFloors, Retirement } from './floors.js'
 import { EnableWinsFlag, MVRegister, ORSet } from './causal-types.js'
 import { GCounter, PNCounter } from './counters.js'
 import { LwwRegister } from './lww-register.js'
@@ -104,9 +104,12 @@ export function floorsOf(state: Crdt): GenerationFloors | undefined {
   return state.type === 'lww-register' ? undefined : state.floors
 }
 
-/** Folds `replica`'s predecessors into it (floors.ts); the delta, or undefined for a type without folds. */
-export function foldCrdt(state: Crdt, replica: string): Crdt | undefined {
-  return state.type === 'lww-register' ? undefined : state.fold(replica)
+/**
+ * Folds into `replica` the replicas `retire` covers (by default its own predecessors; floors.ts); the
+ * delta, or undefined for a type without folds.
+ */
+export function foldCrdt(state: Crdt, replica: string, retire?: Retirement): Crdt | undefined {
+  return state.type === 'lww-register' ? undefined : state.fold(replica, retire)
 }
 
 /** The replica ids a state holds entries of (counter entries, context entries), for bounds and tests. */

@@ -10,6 +10,7 @@
  * nothing.
  *
  *   successor n#7: fold(n#7)   -> delta { n#7: own + Σ totals of n#h (h < 7) }, floor n → 7 (floors.ts)
+ *   heir h#3 of leaver n#5: fold(h#3, n → 6) -> delta { h#3: own + Σ totals of n#h (h ≤ 5) }, floor n → 6
  *   any replica: merge         -> floors by max, then entries of retired replicas dropped
  *
  * so a node restarted without its data directory costs one entry per name, not one per restart.
@@ -18,7 +19,7 @@ import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
 import { compareNames } from './causal-context.js'
 import { crdtMaxCount, readNodeEntries } from './codec-parts.js'
-import { GenerationFloors, predecessorsOf, replicaGeneration } from './floors.js'
+import { GenerationFloors, predecessorsOf, replicaGeneration, type Retirement } from './floors.js'
 
 function checkAmount(by: number, what: string): void {
   if (!Number.isSafeInteger(by) || by < 0) {
@@ -83,19 +84,19 @@ export class GCounter {
   }
 
   /**
-   * Folds the entries of `replica`'s predecessors (same name, older generation) into `replica`'s own and
-   * retires them. Only `replica` itself may run it. Returns the delta (empty when there is nothing to fold).
+   * Folds the entries `retire` covers (by default `replica`'s predecessors: same name, older generation)
+   * into `replica`'s own and retires them. Only `replica` itself may run it. Returns the delta (empty
+   * when there is nothing to fold).
    */
-  fold(replica: string): GCounter {
+  fold(replica: string, retire: Retirement | undefined = replicaGeneration(replica)): GCounter {
     const delta = new GCounter()
-    const me = replicaGeneration(replica)
-    const old = predecessorsOf(replica, this.entries.keys(), this.floors)
-    if (me === undefined || old.length === 0) return delta
+    const old = predecessorsOf(replica, this.entries.keys(), this.floors, retire)
+    if (retire === undefined || old.length === 0) return delta
     let total = this.entries.get(replica) ?? 0
     for (const id of old) total += this.entries.get(id)!
     if (!Number.isSafeInteger(total)) throw new RangeError(`counter entry of ${replica} would pass ${crdtMaxCount}`)
-    this.floors.raise(me.name, me.generation)
-    delta.floors.raise(me.name, me.generation)
+    this.floors.raise(retire.name, retire.generation)
+    delta.floors.raise(retire.name, retire.generation)
     this.prune()
     if (total > 0) {
       this.entries.set(replica, total)
@@ -176,11 +177,11 @@ export class PNCounter {
   }
 
   /** GCounter.fold on both halves: `replica`'s predecessors retired, their totals in its own entries. */
-  fold(replica: string): PNCounter {
+  fold(replica: string, retire: Retirement | undefined = replicaGeneration(replica)): PNCounter {
     const delta = new PNCounter()
     // Both halves share the floors: fold `down` against a copy, or `up`'s fold would hide its predecessors.
-    const downFolded = this.down.clone().fold(replica)
-    delta.up.merge(this.up.fold(replica))
+    const downFolded = this.down.clone().fold(replica, retire)
+    delta.up.merge(this.up.fold(replica, retire))
     this.down.merge(downFolded)
     this.down.prune()
     delta.down.merge(downFolded)

@@ -16,7 +16,7 @@
 import type { CausalContext } from './causal-context.js'
 import { compareNames } from './causal-context.js'
 import type { GenerationFloors } from './floors.js'
-import { predecessorsOf, replicaGeneration } from './floors.js'
+import { predecessorsOf, replicaGeneration, type Retirement } from './floors.js'
 
 /** Dots to values: replica name -> counter -> value. Never holds an empty inner map. */
 export type DotFun<V> = Map<string, Map<number, V>>
@@ -107,11 +107,12 @@ export function retiredEntries<V>(stores: ReadonlyMap<string, DotFun<V>>, floors
 }
 
 /**
- * What a fold by `replica` retires in a causal state (its context and stores): `replica`'s name and
- * generation when the state mentions a predecessor not yet retired, else undefined (nothing to fold).
+ * What a fold by `replica` retires in a causal state (its context and stores): `retire` (by default
+ * `replica`'s own name and generation) when the state mentions a replica it covers not yet retired,
+ * else undefined (nothing to fold).
  */
-export function retirementOf(replica: string, ctx: CausalContext, stores: Iterable<DotFun<unknown>>): { name: string; generation: number } | undefined {
+export function retirementOf(replica: string, ctx: CausalContext, stores: Iterable<DotFun<unknown>>, retire: Retirement | undefined = replicaGeneration(replica)): Retirement | undefined {
   const ids = ctx.replicas()
   for (const f of stores) for (const node of f.keys()) ids.add(node)
-  return predecessorsOf(replica, ids, ctx.floors).length === 0 ? undefined : replicaGeneration(replica)
+  return predecessorsOf(replica, ids, ctx.floors, retire).length === 0 ? undefined : retire
 }

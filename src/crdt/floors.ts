@@ -17,6 +17,11 @@
  * What a fold cannot see is lost: a predecessor's write that had reached some replicas but not the
  * successor when it folded. The replicator folds only after `foldAfterMs`, for this reason.
  *
+ * A member that leaves gracefully is retired the same way, by the one heir it handed its state to
+ * (replication/handoff.ts): the heir `h#3` folds the leaver `n#5` (and any older `n#h` it still held)
+ * into its own entry and raises the floor n → 6, so a later process named `n` must start a higher
+ * generation (the wall clock does; a data directory whose replica was handed off starts a new one).
+ *
  * Ids without `#generation` (tests, hand-made replicas) are never retired.
  */
 
@@ -83,17 +88,32 @@ export class GenerationFloors {
   }
 }
 
+/** What a fold retires: every replica `name#h` with h < generation (the floor it raises). */
+export interface Retirement {
+  readonly name: string
+  readonly generation: number
+}
+
 /**
- * The predecessors `replica` would retire: of the replica ids a state mentions, those of the same name
- * with a lower generation that `floors` has not retired yet. Empty for an id without a generation.
+ * The retirement a leaver's heir raises: every generation of the leaver's name up to and including the
+ * leaver's own (its past lives are dead, and the leaver hands over what it knew of them).
  */
-export function predecessorsOf(replica: string, ids: Iterable<string>, floors: GenerationFloors): string[] {
-  const me = replicaGeneration(replica)
-  if (me === undefined) return []
+export function departureOf(leaver: string): Retirement | undefined {
+  const g = replicaGeneration(leaver)
+  return g === undefined || g.generation >= Number.MAX_SAFE_INTEGER ? undefined : { name: g.name, generation: g.generation + 1 }
+}
+
+/**
+ * The replica ids a fold into `replica` retires: of the ids a state mentions, those `retire` covers (by
+ * default `replica`'s own predecessors: same name, lower generation) that `floors` has not retired yet,
+ * never `replica` itself. Empty for an id without a generation.
+ */
+export function predecessorsOf(replica: string, ids: Iterable<string>, floors: GenerationFloors, retire: Retirement | undefined = replicaGeneration(replica)): string[] {
+  if (retire === undefined || replicaGeneration(replica) === undefined) return []
   const out: string[] = []
   for (const id of ids) {
     const g = replicaGeneration(id)
-    if (g !== undefined && g.name === me.name && g.generation < me.generation && !floors.retired(id)) out.push(id)
+    if (g !== undefined && id !== replica && g.name === retire.name && g.generation < retire.generation && !floors.retired(id)) out.push(id)
   }
   return out
 }

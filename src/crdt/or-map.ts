@@ -22,6 +22,7 @@
  *   fold(n#7)    -> each counter field's entries of n#7's predecessors added into one new entry of n#7
  *                   (replacing them), then floor n → 7 (floors.ts) with the predecessors' other entries
  *                   re-asserted: they stay while they live; the predecessors' context entries go
+ *   fold(h#3, n → 6) -> the same into a leaver's heir: n#5's (and older n's) counter entries into h#3's
  */
 import type { MsgpackReader } from '../wire/msgpack-reader.js'
 import type { MsgpackWriter } from '../wire/msgpack-writer.js'
@@ -31,7 +32,7 @@ import { crdtMaxCount, crdtMaxStringBytes, readDotMapBody, readNil, writeContext
 import type { DotFun } from './dot-store.js'
 import { addDotsTo, joinDotMap, retiredEntries, retirementOf, setDot } from './dot-store.js'
 import type { GenerationFloors } from './floors.js'
-import { predecessorsOf } from './floors.js'
+import { predecessorsOf, type Retirement } from './floors.js'
 import type { HlcTimestamp, HybridClock } from './hlc.js'
 import { compareHlc } from './hlc.js'
 
@@ -116,14 +117,14 @@ export class ORMap {
   }
 
   /** Folds `node`'s predecessors (floors.ts): their counter entries into `node`'s; an empty delta when none. */
-  fold(node: string): ORMap {
+  fold(node: string, retire?: Retirement): ORMap {
     const delta = new ORMap()
-    const r = retirementOf(node, this.ctx, this.fields.values())
+    const r = retirementOf(node, this.ctx, this.fields.values(), retire)
     if (r === undefined) return delta
     for (const key of [...this.fields.keys()]) {
       const { kind, name } = splitKey(key)
       const dots = this.fields.get(key)!
-      const old = predecessorsOf(node, dots.keys(), this.ctx.floors)
+      const old = predecessorsOf(node, dots.keys(), this.ctx.floors, r)
       if (kind !== 'counter' || old.length === 0) continue
       let up = 0
       let down = 0

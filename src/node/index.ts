@@ -37,7 +37,7 @@ export type { CoordinateStats, RttEstimate } from '../coordinates/network-coordi
 // The replicated data types, for the runtime's node.crdt and its data directory.
 export { encodeCrdt, decodeCrdt } from '../crdt/index.js'
 export type { Crdt, HybridClock } from '../crdt/index.js'
-export { crdtKey, parseKey, kindType, replicaId, CrdtCommitError, CrdtLimitError, PEER_CHANGES_FLUSH_MS } from '../replication/index.js'
+export { crdtKey, parseKey, kindType, replicaId, CrdtCommitError, CrdtLeavingError, CrdtLimitError, PEER_CHANGES_FLUSH_MS } from '../replication/index.js'
 export type { CrdtKind, CrdtKinds, KeyChange, KeyRecord, ReplicationConfig } from '../replication/index.js'
 export { encodeReplicationMessage, decodeReplicationMessage } from '../replication/messages.js'
 export { SERF_QUERY_SIZE_LIMIT } from '../serf/messages.js'

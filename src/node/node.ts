@@ -66,7 +66,7 @@ export interface NodeEnv {
   readonly aead?: Aead
 }
 
-type LeavePhase = 'none' | 'serf' | 'swim' | 'done'
+type LeavePhase = 'none' | 'handoff' | 'serf' | 'swim' | 'done'
 
 const noProtocols = (): ProtocolStats => ({
   broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
@@ -259,22 +259,30 @@ export class ComposedNode {
   /**
    * Leaves gracefully, as Serf does: first Serf's leave intent (so Serf agents record `left`, not
    * `failed`) with up to SERF_BROADCAST_TIMEOUT_MS to go out, then memberlist's own leave. A
-   * `leaveCompleted` event ends it, at the latest `timeoutMs` after this call when given. A second
+   * `leaveCompleted` event ends it, at the latest `timeoutMs` after this call when given. Before all
+   * that, the replicated data types hand this node's state to one heir (handoff.ts). A second
    * call while leaving does nothing.
    */
   leave(nowMs: number, out: NodeOutbox, timeoutMs?: number): void {
     if (this.stopped || this.leavePhase !== 'none' || this.parts.builtSwim?.isLeaving === true) return
     const epoch = ++this.leaveEpoch
     this.input(nowMs, out, (o) => {
-      if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
-      if (timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
-      const serf = this.serf
-      // Skipped without the Serf layer or when alone (as Serf does).
-      if (serf === undefined || !this.othersAlive()) return this.leaveSwim(nowMs, o)
-      this.leavePhase = 'serf'
-      o.schedule({ kind: 'serfLeaveWait', epoch }, Math.max(0, Math.min(SERF_BROADCAST_TIMEOUT_MS, timeoutMs ?? SERF_BROADCAST_TIMEOUT_MS)))
-      serf.leave(() => this.defer((now, o2) => this.leaveSwim(now, o2)))
+      if (this.overlay === undefined && timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
+      // The replicated data types first hand this node's state to one heir (replication/handoff.ts); not over the overlay.
+      const then = (now: number, o2: NodeOutbox): void => this.leaveAfterHandoff(now, o2, epoch, timeoutMs)
+      if (this.overlay === undefined && this.stack?.crdt.handOff(() => this.defer((now, o2) => this.leavePhase === 'handoff' && then(now, o2))) === true) this.leavePhase = 'handoff'
+      else then(nowMs, o)
     })
+  }
+
+  private leaveAfterHandoff(nowMs: number, o: NodeOutbox, epoch: number, timeoutMs: number | undefined): void {
+    if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
+    const serf = this.serf
+    // Skipped without the Serf layer or when alone (as Serf does).
+    if (serf === undefined || !this.othersAlive()) return this.leaveSwim(nowMs, o)
+    this.leavePhase = 'serf'
+    o.schedule({ kind: 'serfLeaveWait', epoch }, Math.max(0, Math.min(SERF_BROADCAST_TIMEOUT_MS, timeoutMs ?? SERF_BROADCAST_TIMEOUT_MS)))
+    serf.leave(() => this.defer((now, o2) => this.leaveSwim(now, o2)))
   }
 
   /**
@@ -422,25 +430,15 @@ export class ComposedNode {
 
   // ------------------------------------------------------------------ reads
 
-  members(): MemberInfo[] {
-    return this.swim.members()
-  }
+  members(): MemberInfo[] { return this.swim.members() }
 
-  localMember(): MemberInfo {
-    return this.swim.localMember()
-  }
+  localMember(): MemberInfo { return this.swim.localMember() }
 
-  member(name: string): MemberInfo | undefined {
-    return this.swim.member(name)
-  }
+  member(name: string): MemberInfo | undefined { return this.swim.member(name) }
 
-  get healthScore(): number {
-    return this.swim.healthScore
-  }
+  get healthScore(): number { return this.swim.healthScore }
 
-  get stats(): SwimStats {
-    return this.parts.stats
-  }
+  get stats(): SwimStats { return this.parts.stats }
 
   get config(): SwimConfig {
     return this.swim.config

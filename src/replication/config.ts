@@ -65,6 +65,14 @@ export interface ReplicationConfig {
    */
   readonly foldAfterMs: number
   /**
+   * A graceful leave hands this node's replicated state to one heir (handoff.ts): how long one candidate
+   * has to answer before the next is tried, and, once it was told to fold, to confirm it. Default 1000.
+   * Range [50, 60000].
+   */
+  readonly handoffTimeoutMs: number
+  /** Live peers offered the handoff in turn before a leaver leaves unfolded (counted). Default 3. Range [0, 16]; 0 turns handoffs off. */
+  readonly handoffCandidates: number
+  /**
    * For comparisons only (`npm run bench:crdt`): every write and relay gossips the key's whole state
    * instead of its delta, the naive state-based exchange, over the same gossip, anti-entropy and
    * limits. Default false.
@@ -84,6 +92,8 @@ export const REPLICATION_DEFAULTS: ReplicationConfig = {
   maxReassemblies: 32,
   maxPushPullBytes: 1 << 20,
   foldAfterMs: 30_000,
+  handoffTimeoutMs: 1000,
+  handoffCandidates: 3,
   fullStateGossip: false,
 }
 
@@ -110,6 +120,8 @@ export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {
   int('maxReassemblies', 1, 4096)
   int('maxPushPullBytes', 1024, 64 << 20)
   int('foldAfterMs', 0, 86_400_000)
+  int('handoffTimeoutMs', 50, 60_000)
+  int('handoffCandidates', 0, 16)
   if (typeof c.fullStateGossip !== 'boolean') problems.push(`fullStateGossip: expected true or false, got ${String(c.fullStateGossip)}`)
   if (problems.length === 0) {
     const room = c.maxFragments * (c.maxMessageBytes - FRAGMENT_OVERHEAD_BYTES)

@@ -6,5 +6,5 @@
 export { CrdtReplicator, type KeyChange, type KeyRecord, type ReplicatorOptions, type Send } from './replicator.js'
 export { PEER_CHANGES_FLUSH_MS, REPLICATION_DEFAULTS, resolveReplicationConfig, type ReplicationConfig } from './config.js'
 export { CRDT_KINDS, crdtKey, emptyState, hash53, isCrdtKind, kindType, parseKey, replicaId, replicaMember, type CrdtKind, type CrdtKinds } from './keys.js'
-export { CrdtCommitError, CrdtLimitError, type ReplicationCounters } from './types.js'
+export { CrdtCommitError, CrdtLeavingError, CrdtLimitError, type ReplicationCounters } from './types.js'
 export { MessageTooLargeError } from './fragments.js'

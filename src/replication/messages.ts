@@ -9,6 +9,10 @@
  *                                                      full states (with how far each origin's deltas are
  *                                                      in them), "send me yours" flags, keys asked for
  *   4 fragment  [4, id, index, count, bytes]           one piece of a message larger than a packet
+ *   5 handoff   [5, id, leaver, step, part, parts, [key state ...]]
+ *                                                      a leaver's handoff to its heir (handoff.ts); step
+ *                                                      0 offer (part of parts, with states), 1 ready
+ *                                                      (part), 2 commit, 3 done, 4 refused
  *
  * `delta` and `state` are CRDT encodings (crdt/codec.ts), decoded by the replicator against the key's
  * type. Decoding is bounded (names, counts, bytes) and never throws: a bad message is a DecodeError.
@@ -68,9 +72,26 @@ export interface FragmentMessage {
   readonly bytes: Uint8Array
 }
 
-export type ReplicationMessage = DeltaMessage | DigestMessage | StatesMessage | FragmentMessage
+export const HANDOFF_STEPS = ['offer', 'ready', 'commit', 'done', 'refused'] as const
+export type HandoffStep = (typeof HANDOFF_STEPS)[number]
 
-const kinds = { delta: 1, digest: 2, states: 3, fragment: 4 } as const
+export interface HandoffMessage {
+  readonly kind: 'handoff'
+  /** The leaver's handoff id (one per leave). */
+  readonly id: number
+  /** The leaver's replica id (`name#generation`). */
+  readonly leaver: string
+  readonly step: HandoffStep
+  /** offer and ready: which part of `parts` (a leaver's state may need several messages). */
+  readonly part: number
+  readonly parts: number
+  /** offer: the leaver's full states of some of its keys; empty otherwise. */
+  readonly states: readonly KeyState[]
+}
+
+export type ReplicationMessage = DeltaMessage | DigestMessage | StatesMessage | FragmentMessage | HandoffMessage
+
+const kinds = { delta: 1, digest: 2, states: 3, fragment: 4, handoff: 5 } as const
 
 const writer = new MsgpackWriter(2048)
 
@@ -94,6 +115,12 @@ export function encodeReplicationMessage(m: ReplicationMessage): Uint8Array {
       break
     case 'fragment':
       w.value([kinds.fragment, m.id, m.index, m.count, m.bytes])
+      break
+    case 'handoff':
+      w.arrayHeader(7)
+      for (const v of [kinds.handoff, m.id, m.leaver, HANDOFF_STEPS.indexOf(m.step), m.part, m.parts]) w.value(v)
+      w.arrayHeader(m.states.length)
+      for (const s of m.states) writeKeyState(w, s)
   }
   return w.finish()
 }
@@ -141,6 +168,24 @@ function shape(r: MsgpackReader, n: number, what: string): void {
   if (r.arrayHeader(what) !== n) r.fail('bad-field', `${what} is not an array of ${n}`, at)
 }
 
+function keyStates(r: MsgpackReader): KeyState[] {
+  const count = list(r, 'states')
+  const states: KeyState[] = []
+  for (let i = 0; i < count; i++) {
+    shape(r, 4, 'key state')
+    const k = key(r)
+    const state = r.bytes(PAYLOAD_MAX_BYTES, 'state')
+    const nSeqs = list(r, 'sequences')
+    const seqs: Array<[string, number]> = []
+    for (let j = 0; j < nSeqs; j++) {
+      shape(r, 2, 'sequence entry')
+      seqs.push([origin(r), r.uint(SEQ_MAX, 'seq')])
+    }
+    states.push({ key: k, state, seqs, want: r.bool('want') })
+  }
+  return states
+}
+
 export function decodeReplicationMessage(bytes: Uint8Array): DecodeResult<ReplicationMessage> {
   const r = new MsgpackReader(8).reset(bytes, 0)
   try {
@@ -179,20 +224,7 @@ export function decodeReplicationMessage(bytes: Uint8Array): DecodeResult<Replic
       }
       case kinds.states: {
         expect(3)
-        const count = list(r, 'states')
-        const states: KeyState[] = []
-        for (let i = 0; i < count; i++) {
-          shape(r, 4, 'key state')
-          const k = key(r)
-          const state = r.bytes(PAYLOAD_MAX_BYTES, 'state')
-          const nSeqs = list(r, 'sequences')
-          const seqs: Array<[string, number]> = []
-          for (let j = 0; j < nSeqs; j++) {
-            shape(r, 2, 'sequence entry')
-            seqs.push([origin(r), r.uint(SEQ_MAX, 'seq')])
-          }
-          states.push({ key: k, state, seqs, want: r.bool('want') })
-        }
+        const states = keyStates(r)
         const nNeed = list(r, 'need')
         const need: string[] = []
         for (let i = 0; i < nNeed; i++) need.push(key(r))
@@ -208,8 +240,19 @@ export function decodeReplicationMessage(bytes: Uint8Array): DecodeResult<Replic
         m = { kind: 'fragment', id, index, count, bytes: r.bytes(PAYLOAD_MAX_BYTES, 'fragment bytes') }
         break
       }
+      case kinds.handoff: {
+        expect(7)
+        const id = r.uint(0xffffffff, 'handoff id')
+        const leaver = origin(r)
+        const step = HANDOFF_STEPS[r.uint(HANDOFF_STEPS.length - 1, 'handoff step')]
+        const part = r.uint(LIST_MAX, 'handoff part')
+        const parts = r.uint(LIST_MAX, 'handoff parts')
+        if (part >= Math.max(parts, 1)) r.fail('bad-field', `handoff part ${part} of ${parts}`, at)
+        m = { kind: 'handoff', id, leaver, step, part, parts, states: keyStates(r) }
+        break
+      }
       default:
-        r.fail('unknown-type', `replication message kind ${kind} is unknown (known: 1..4)`, at)
+        r.fail('unknown-type', `replication message kind ${kind} is unknown (known: 1..5)`, at)
     }
     if (r.pos !== bytes.length) r.fail('trailing-bytes', `${bytes.length - r.pos} bytes after the message`)
     return decodeOk(m as ReplicationMessage)

@@ -30,9 +30,9 @@
  * id, the states and the seqs are reloaded and the node carries on where it stopped.
  *
  * Departed members (left or reaped, from SWIM): their reassembly buffers and their origins' seqs go; their
- * contributions stay in the states (a join never loses them). A restarted node's past lives are folded
- * by the node itself, once it has run foldAfterMs (the only writer of its new replica id, so one fold per
- * predecessor, never two):
+ * contributions stay in the states (a join never loses them), unless a graceful leaver handed them to
+ * one heir that folded them (handoff.ts). A restarted node's past lives are folded by the node itself,
+ * once it has run foldAfterMs (the only writer of its new replica id, so one fold per predecessor):
  *
  *   every round after foldAfterMs ──▶ each key holding an older generation of our name, once a peer was
  *        seen holding the same state at two peers (a digest that matched, or a full state that left ours
@@ -56,6 +56,7 @@ import { retransmitLimit } from '../swim/formulas.js'
 import { resolveReplicationConfig, STATE_FRAMING_BYTES, type ReplicationConfig } from './config.js'
 import { fragment, MessageTooLargeError, Reassembly } from './fragments.js'
 import { crdtKey, emptyState, hash53, kindType, parseKey, replicaMember, type CrdtKind, type CrdtKinds } from './keys.js'
+import { Handoff, type HandoffHost } from './handoff.js'
 import { decodeReplicationMessage, encodeReplicationMessage, type DeltaMessage, type DigestMessage, type KeyState, type StatesMessage } from './messages.js'
 import { CrdtCommitError, CrdtLimitError, newReplicationCounters, type KeyChange, type KeyRecord, type ReplicationCounters, type ReplicatorOptions } from './types.js'
 
@@ -89,7 +90,7 @@ interface PendingDelta {
 
 export type { KeyChange, KeyRecord, ReplicatorOptions } from './types.js'
 
-export class CrdtReplicator {
+export class CrdtReplicator implements HandoffHost {
   readonly self: string
   readonly replica: string
   readonly config: ReplicationConfig
@@ -116,6 +117,8 @@ export class CrdtReplicator {
   private readonly synced = new Map<string, Set<string>>()
   private startedMs: number | undefined
   private durableCommit: ((record: KeyRecord) => void) | undefined
+  /** A graceful leave's handoff to one heir, and this replica's part as an heir (handoff.ts). */
+  readonly handoff: Handoff = new Handoff(this)
 
   constructor(o: ReplicatorOptions) {
     this.self = o.self
@@ -163,17 +166,14 @@ export class CrdtReplicator {
     return out
   }
 
-  get queuedDeltas(): number {
-    return this.queue.size + this.large.length
-  }
+  get queuedDeltas(): number { return this.queue.size + this.large.length }
 
   /**
-   * When the next gossip round is wanted: at once while deltas wait to be gossiped or pushed in
-   * fragments, or fragments wait to be reassembled (or expired); otherwise at the anti-entropy time
-   * `antiEntropyAtMs` if there are keys to compare, else not at all (an idle node does not wake).
+   * When the next gossip round is wanted: at once while deltas, fragments or a handoff are in flight;
+   * else at `antiEntropyAtMs` if there are keys to compare, else not at all (an idle node does not wake).
    */
   nextRoundMs(nowMs: number, antiEntropyAtMs: number | undefined): number | undefined {
-    if (this.queue.size > 0 || this.large.length > 0 || this.reassembly.size > 0 || this.startedMs === undefined) return nowMs
+    if (this.queue.size > 0 || this.large.length > 0 || this.reassembly.size > 0 || this.startedMs === undefined || this.handoff.active) return nowMs
     // Folds run in rounds: a pending one wants its round when foldAfterMs has passed.
     const foldAtMs = this.foldCandidates.size > 0 ? Math.max(nowMs, this.startedMs + this.config.foldAfterMs) : undefined
     if (this.entries.size === 0) return foldAtMs
@@ -198,6 +198,7 @@ export class CrdtReplicator {
    */
   write<K extends CrdtKind>(kind: K, name: string, mutate: (state: CrdtKinds[K], replica: string, clock: HybridClock) => Crdt): Crdt {
     const key = crdtKey(kind, name)
+    this.handoff.checkWritable(key)
     const existing = this.entries.get(key)
     const entry = existing ?? this.newEntry(key, kind)
     const before = entry.state.clone()
@@ -206,6 +207,7 @@ export class CrdtReplicator {
       if (existing === undefined) this.entries.delete(key)
       return delta
     }
+    this.handoff.stamp(key, delta)
     const encoded = encodeCrdt(entry.state)
     if (encoded.length > this.config.maxStateBytes) {
       entry.state = before
@@ -262,6 +264,8 @@ export class CrdtReplicator {
         return this.onDigest(sender, m, send)
       case 'states':
         return this.onStates(sender, m, send)
+      case 'handoff':
+        return this.handoff.onMessage(sender, m, nowMs, send)
     }
   }
 
@@ -287,7 +291,8 @@ export class CrdtReplicator {
       }
     }
     if (antiEntropyDue && peers.length > 0) this.sendDigest(peers[this.rng.int(peers.length)], send)
-    if (this.foldCandidates.size > 0 && nowMs - this.startedMs >= this.config.foldAfterMs) this.foldPredecessors()
+    this.handoff.round(nowMs, peers, send)
+    if (this.foldCandidates.size > 0 && nowMs - this.startedMs >= this.config.foldAfterMs && !this.handoff.isLeaving) this.foldPredecessors()
   }
 
   /**
@@ -375,9 +380,7 @@ export class CrdtReplicator {
   }
 
   /** A member is in the membership (again): its deltas are numbered (again, if it had departed). */
-  returned(member: string): void {
-    this.gone.delete(member)
-  }
+  returned(member: string): void { this.gone.delete(member) }
 
   // ------------------------------------------------------------------ handlers
 
@@ -487,7 +490,7 @@ export class CrdtReplicator {
   }
 
   /** Sends a message, in fragments when larger than maxMessageBytes. */
-  private sendMessage(to: string, bytes: Uint8Array, send: Send): boolean {
+  sendMessage(to: string, bytes: Uint8Array, send: Send): boolean {
     if (bytes.length <= this.config.maxMessageBytes) return send(to, bytes)
     let pieces: Uint8Array[]
     try {

@@ -23,6 +23,14 @@ export class CrdtCommitError extends Error {
   override readonly name = 'CrdtCommitError'
 }
 
+/**
+ * A write on a node that is leaving: its replicated state was handed to an heir (replication/handoff.ts),
+ * so a write now would be lost or counted twice. Blast radius: none; nothing changed.
+ */
+export class CrdtLeavingError extends Error {
+  override readonly name = 'CrdtLeavingError'
+}
+
 export interface ReplicationCounters {
   /** Writes made here (each a numbered delta). */
   writes: number
@@ -52,6 +60,16 @@ export interface ReplicationCounters {
   folds: number
   /** Deltas from a retired replica (a predecessor some replica folded), dropped. */
   retiredDropped: number
+  /** Handoffs of a leaving node (handoff.ts), as the leaver: folded by the heir, or left unfolded. */
+  handoffsFolded: number
+  handoffsUnfolded: number
+  /** Commit sent but never confirmed: folded by the heir or not (either is safe; which is unknown). */
+  handoffsUncertain: number
+  /** Candidates that did not answer in time or refused, so the next was tried. */
+  handoffFailovers: number
+  /** As the heir: offer parts merged, and leavers folded into this replica. */
+  offersTaken: number
+  heirFolds: number
   /** Writes undone because their durable commit failed (CrdtCommitError). */
   commitFailures: number
   decodeErrors: Record<string, number>
@@ -75,6 +93,12 @@ export function newReplicationCounters(): ReplicationCounters {
     departedFolded: 0,
     departedDeltas: 0,
     folds: 0,
+    handoffsFolded: 0,
+    handoffsUnfolded: 0,
+    handoffsUncertain: 0,
+    handoffFailovers: 0,
+    offersTaken: 0,
+    heirFolds: 0,
     retiredDropped: 0,
     commitFailures: 0,
     decodeErrors: {},

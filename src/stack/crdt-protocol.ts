@@ -8,10 +8,12 @@
  *   message from a peer ──▶ replicator.handleMessage (replies through the same send)
  *   push-pull ──▶ every key's full state (a joiner gets everything)
  *   SWIM's members ──▶ a member that left or was reaped ──▶ replicator.departed(name)
+ *   the node's graceful leave ──▶ handOff: this node's state to one heir first (replication/handoff.ts)
  *   after each of these ──▶ changed keys ──▶ onChange (the node's `crdtChanged` events; persistence)
  *
  * Pure, like everything in the stack.
  */
+import type { HandoffOutcome } from '../replication/handoff.js'
 import type { CrdtReplicator, KeyChange } from '../replication/replicator.js'
 import type { MemberInfo } from '../swim/events.js'
 import { Cadence } from './protocols.js'
@@ -81,6 +83,11 @@ export class CrdtProtocol implements StackProtocol {
       this.replicator.departed(name)
     }
     this.members = present
+  }
+
+  /** Starts a graceful leave's handoff; `onEnd` once it ended. False when there is nothing to hand over. */
+  handOff(onEnd: (outcome: HandoffOutcome) => void): boolean {
+    return this.replicator.handoff.begin(onEnd)
   }
 
   /** Hands out the keys that changed (writes call it too, through the node). */

@@ -104,6 +104,31 @@ test('a restart from the data directory keeps its own contributions and never co
   }
 })
 
+test('a node with a data directory that leaves gracefully hands its counts to an heir; restarted, it takes a new replica id and nothing is lost or counted twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grapevine-crdt-'))
+  const nodes: Array<GrapevineNode | undefined> = await trio('hand', join(dir, 'a'))
+  try {
+    const [a, b, c] = nodes as GrapevineNode[]
+    await a.crdt.counter('hits').increment(10)
+    await b.crdt.counter('hits').increment(5)
+    await a.crdt.set('s').add('x')
+    await waitFor('every node has a\'s writes', () => [b, c].every((n) => n.crdt.counter('hits').value() === 15 && n.crdt.set('s').has('x')))
+    await a.leave()
+    await assert.rejects(() => a.crdt.counter('hits').increment(1), /leaving and handed its replicated state to an heir/)
+    await a.shutdown()
+    await c.crdt.set('s').remove('x')
+    await waitFor('b and c agree after the leave', () => [b, c].every((n) => n.crdt.counter('hits').value() === 15 && !n.crdt.set('s').has('x')))
+    const a2 = await fastNode('hand0', { dataDir: join(dir, 'a'), join: [seedOf(b)], bind: `127.0.0.1:${a.port}` })
+    nodes[0] = a2
+    await a2.crdt.counter('hits').increment(1)
+    await waitFor('everyone counts 10 + 5 + 1, once', () => [a2, b, c].every((n) => n.crdt.counter('hits').value() === 16))
+    assert.ok(!a2.crdt.set('s').has('x'), 'the removed element stays removed')
+  } finally {
+    await shutdownAll(nodes)
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a write the disk refuses rejects with CrdtCommitError and never reaches a peer', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'grapevine-crdt-'))
   const nodes: GrapevineNode[] = await trio('eio', join(dir, 'a'))

@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { GrapevineNode } from '../../runtime/node/start-node.js'
 import { CrdtConsistencyError, type CrdtOptions } from '../../runtime/node/crdt.js'
 import { ConfigError, NodeStoppedError } from '../../core/errors.js'
-import { CrdtLimitError } from '../../replication/types.js'
+import { CrdtLeavingError, CrdtLimitError } from '../../replication/types.js'
 import { HttpError, readJson, send } from './respond.js'
 
 const KINDS = ['counter', 'set', 'register', 'flag', 'map'] as const
@@ -147,6 +147,8 @@ async function guard(op: () => Promise<unknown>): Promise<void> {
     await op()
   } catch (e) {
     if (e instanceof CrdtConsistencyError) throw new HttpError(504, e.message)
+    // The agent is leaving: its state went to an heir; write through another member.
+    if (e instanceof CrdtLeavingError) throw new HttpError(503, e.message)
     if (e instanceof ConfigError || e instanceof CrdtLimitError || e instanceof RangeError || e instanceof NodeStoppedError) throw new HttpError(400, e.message)
     throw e
   }

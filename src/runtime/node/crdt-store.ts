@@ -9,7 +9,9 @@
  *        synchronous transaction of the dirty keys' current states and seqs
  *
  * So a restarted node holds every delta it ever sent (its seqs and counter entries continue where they
- * stopped: nothing lost, nothing counted twice). A file that is not LMDB, an LMDB file without
+ * stopped: nothing lost, nothing counted twice). A node whose graceful leave handed its state to an heir
+ * (replication/handoff.ts) retires the file's replica: its keys are deleted and the next start takes a
+ * new replica id with no keys (the heir now carries what it wrote; the cluster hands the rest back). A file that is not LMDB, an LMDB file without
  * Grapevine's meta record, another node's file, or a record that does not decode is an error naming
  * the file and the fix; nothing is deleted or overwritten.
  *
@@ -38,6 +40,7 @@ interface LmdbDatabase {
   get(key: string): Uint8Array | undefined
   getRange(o: { start?: string; end?: string }): Iterable<{ key: string | number | unknown; value: Uint8Array }>
   put(key: string, value: Uint8Array): unknown
+  remove(key: string): unknown
   transactionSync<T>(fn: () => T): T
   close(): Promise<void>
 }
@@ -58,6 +61,7 @@ export class CrdtStore {
   private constructor(
     readonly path: string,
     private readonly db: LmdbDatabase,
+    private readonly name: string,
   ) {}
 
   /** Opens (or creates) the store of node `name` in `dataDir` and reads it back. */
@@ -86,7 +90,7 @@ export class CrdtStore {
     }
     try {
       const restore = readBack(path, db, name, generation)
-      return { store: new CrdtStore(path, db), restore }
+      return { store: new CrdtStore(path, db, name), restore }
     } catch (e) {
       await db.close()
       throw e
@@ -118,6 +122,21 @@ export class CrdtStore {
   commit(rec: KeyRecord): void {
     if (this.closed) throw new Error(`${this.path} is closed`)
     this.db.transactionSync(() => this.db.put(KEY_PREFIX + rec.key, encodeRecord(rec)))
+    this.writes++
+  }
+
+  /**
+   * The node's replica was handed to an heir as it left: its keys are deleted and the meta marks it
+   * retired, in one transaction, so the next start neither reuses the retired id nor folds it again.
+   */
+  retire(): void {
+    if (this.closed) return
+    this.dirty.clear()
+    this.source = undefined
+    this.db.transactionSync(() => {
+      for (const { key } of [...this.db.getRange({ start: KEY_PREFIX, end: `${KEY_PREFIX}\uffff` })]) this.db.remove(String(key))
+      this.db.put(META_KEY, new TextEncoder().encode(JSON.stringify({ format: FORMAT, version: VERSION, name: this.name, retired: true })))
+    })
     this.writes++
   }
 
@@ -182,13 +201,16 @@ function encodeRecord(rec: KeyRecord): Uint8Array {
 function readBack(path: string, db: LmdbDatabase, name: string, generation: number): CrdtRestore {
   const foreign = (why: string): CrdtStoreError =>
     new CrdtStoreError(`${path}: ${why}. Nothing was changed or deleted; move the file away to start this node's replicated data afresh, or give another dataDir`)
-  let meta: { format?: unknown; version?: unknown; name?: unknown; replica?: unknown }
-  const raw = db.get(META_KEY)
-  if (raw === undefined) {
-    for (const _ of db.getRange({})) throw foreign('holds records but no Grapevine meta record: it is not a Grapevine CRDT file')
+  let meta: { format?: unknown; version?: unknown; name?: unknown; replica?: unknown; retired?: unknown }
+  const fresh = (): CrdtRestore => {
     const replica = replicaId(name, generation)
     db.transactionSync(() => db.put(META_KEY, new TextEncoder().encode(JSON.stringify({ format: FORMAT, version: VERSION, name, replica }))))
     return { replica, keys: [] }
+  }
+  const raw = db.get(META_KEY)
+  if (raw === undefined) {
+    for (const _ of db.getRange({})) throw foreign('holds records but no Grapevine meta record: it is not a Grapevine CRDT file')
+    return fresh()
   }
   try {
     meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)) as typeof meta
@@ -198,6 +220,8 @@ function readBack(path: string, db: LmdbDatabase, name: string, generation: numb
   if (meta.format !== FORMAT) throw foreign(`its meta record names format ${JSON.stringify(meta.format)}, not ${FORMAT}`)
   if (meta.version !== VERSION) throw foreign(`it is format version ${JSON.stringify(meta.version)}; this build reads version ${VERSION}`)
   if (meta.name !== name) throw foreign(`it holds the replicated data of node ${JSON.stringify(meta.name)}, and this node is ${JSON.stringify(name)}: every node needs a data directory of its own`)
+  // Handed to an heir when the node left (retire()): a new replica id, no keys.
+  if (meta.retired === true) return fresh()
   if (typeof meta.replica !== 'string' || meta.replica.length === 0) throw foreign('its meta record has no replica id')
   const keys: KeyRecord[] = []
   for (const { key, value } of db.getRange({ start: KEY_PREFIX, end: `${KEY_PREFIX}\uffff` })) {
