@@ -52,11 +52,20 @@ if (!['both', 'harness', 'composed'].includes(engine)) {
   console.error(`--engine: expected both, harness or composed, got ${engine}`)
   process.exit(2)
 }
-const composedNodes = Number(flag('composed-nodes', '2000'))
-const composedPeriods = Number(flag('composed-periods', '50'))
-const composedKeepAliveMs = Number(flag('composed-keepalive-ms', '1000'))
-const composedFailPeriods = Number(flag('composed-fail-periods', '5'))
-const repairMs = Number(flag('repair-ms', '30000'))
+/** A whole number flag at least `min`; anything else stops the bench naming the flag. */
+function count(name: string, fallback: string, min: number): number {
+  const v = Number(flag(name, fallback))
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`--${name}: expected a whole number ≥ ${min}, got ${flag(name, fallback)}`)
+    process.exit(2)
+  }
+  return v
+}
+const composedNodes = count('composed-nodes', '2000', 2)
+const composedPeriods = count('composed-periods', '50', 0)
+const composedKeepAliveMs = count('composed-keepalive-ms', '1000', 0)
+const composedFailPeriods = count('composed-fail-periods', '5', 0)
+const repairMs = count('repair-ms', '30000', 0)
 const SHUFFLE_MS = 10_000
 const SHUFFLE_PERIODS = 50
 const JOIN_SPACING_MS = 10
