@@ -80,6 +80,16 @@ export interface PlumtreeConfig {
   readonly graftRetryMs: number
   /** Tree optimization: graft an announcer whose copy is this many hops shorter than the eager path. Paper: 3 (0 disables). */
   readonly optimizationHopThreshold: number
+  /**
+   * Which announcements may trigger the optimization. `current-links` (default): only while the path the
+   * hop count was measured on is still the tree (the message's parent still an eager peer, the announcer
+   * a neighbour since before the delivery). `any` is the paper's rule applied to every IHAVE, including
+   * those replayed to a new neighbour (announceToNewNeighborMs, not in the paper): such an IHAVE describes
+   * an older tree, and when the parent is no longer eager its GRAFT prunes nothing and closes a cycle,
+   * two extra payloads on a later broadcast (2,000 nodes, seed 1: 3 of 18 broadcasts 2 over N − 1, each
+   * from one such GRAFT; test/overlay/plumtree-exact.test.ts).
+   */
+  readonly optimizationScope: 'current-links' | 'any'
   /** Payloads kept to answer GRAFTs, at most this many. 1024. */
   readonly cacheMaxEntries: number
   /** ...and at most this old. 60000. */
@@ -118,6 +128,7 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   graftTimeoutMs: 200,
   graftRetryMs: 100,
   optimizationHopThreshold: 3,
+  optimizationScope: 'current-links',
   cacheMaxEntries: 1024,
   cacheTtlMs: 60_000,
   seenMaxEntries: 16_384,
@@ -161,6 +172,7 @@ export function resolvePlumtreeConfig(partial: Partial<PlumtreeConfig> = {}): Pl
   const c: PlumtreeConfig = { ...DEFAULT_PLUMTREE_CONFIG, ...partial }
   const p: string[] = []
   if (c.mode !== 'plumtree' && c.mode !== 'flood') p.push(`mode: expected 'plumtree' or 'flood', got ${String(c.mode)}`)
+  if (c.optimizationScope !== 'current-links' && c.optimizationScope !== 'any') p.push(`optimizationScope: expected 'current-links' or 'any', got ${String(c.optimizationScope)}`)
   if (c.newNeighbors !== 'eager' && c.newNeighbors !== 'lazy-in-tree') p.push(`newNeighbors: expected 'lazy-in-tree' or 'eager', got ${String(c.newNeighbors)}`)
   checkInt(p, 'maxPayloadBytes', c.maxPayloadBytes, 1, 65_000)
   checkInt(p, 'ihaveIntervalMs', c.ihaveIntervalMs, 1, 60_000)

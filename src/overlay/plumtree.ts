@@ -15,7 +15,13 @@
  *             until the message arrives or no announcer is left.
  *  GRAFT      X makes Y eager and sends the cached GOSSIP for each id it still has.
  *  optimize   an IHAVE for a received id whose hops beat the delivery path by optimizationHopThreshold:
- *             Y ── GRAFT() ──▶ announcer and PRUNE ──▶ old parent; the tree gets shallower.
+ *             Y ── GRAFT() ──▶ announcer and PRUNE ──▶ old parent; the tree gets shallower. With
+ *             optimizationScope 'current-links' (default) only while that path is still the tree: the
+ *             old parent still eager and the announcer a neighbour since before the delivery (an
+ *             announcement replayed to a new neighbour describes a tree that has changed since; a GRAFT
+ *             on it with no parent left to prune closes a cycle), and once per message (a second change
+ *             sends GRAFT then PRUNE to the first new parent; datagrams reordered, the PRUNE arrives
+ *             first and leaves the link eager at its end only).
  *  neighbours a new neighbour is eager while this node is in no tree (nothing delivered yet, or no
  *             eager peer left), lazy otherwise (newNeighbors 'lazy-in-tree'; 'eager' is the paper's:
  *             an eager link between two tree nodes closes a cycle, two extra payloads until pruned);
@@ -71,6 +77,8 @@ interface Cached {
   readonly hops: number
   readonly from: PeerId | undefined
   readonly atMs: number
+  /** This node already changed parent for this message (optimizationScope 'current-links': once per message). */
+  readonly optimized?: boolean
 }
 
 interface Missing {
@@ -108,6 +116,8 @@ export class Plumtree {
   private readonly seen = new Map<string, number>()
   private readonly missing = new Map<string, Missing>()
   private readonly ihaveQueue = new Map<PeerId, IHaveEntry[]>()
+  /** When each current neighbour came up (optimizationScope 'current-links'). */
+  private readonly linkSince = new Map<PeerId, number>()
   private flushArmed = false
 
   constructor(options: PlumtreeOptions) {
@@ -152,6 +162,7 @@ export class Plumtree {
   /** A neighbour came up: eager, or lazy when this node is in a tree already (newNeighbors); it hears about recent messages. */
   neighborUp(peer: PeerId, nowMs: number, out: PlumtreeOutbox): void {
     if (peer === this.self) return
+    if (!this.linkSince.has(peer)) this.linkSince.set(peer, nowMs)
     const inTree = this.config.mode === 'plumtree' && this.config.newNeighbors === 'lazy-in-tree' && this.counters.delivered > 0 && this.eager.size > 0
     if (inTree && !this.eager.has(peer)) {
       this.lazy.add(peer)
@@ -170,6 +181,7 @@ export class Plumtree {
     this.eager.delete(peer)
     this.lazy.delete(peer)
     this.ihaveQueue.delete(peer)
+    this.linkSince.delete(peer)
   }
 
   handleMessage(bytes: Uint8Array, nowMs: number, out: PlumtreeOutbox): void {
@@ -289,6 +301,7 @@ export class Plumtree {
     const c = this.cache.get(e.id)
     if (c === undefined || c.from === undefined || c.from === from) return
     if (c.hops - e.hops < threshold || !this.lazy.has(from)) return
+    if (this.config.optimizationScope === 'current-links' && (c.optimized === true || !this.eager.has(c.from) || (this.linkSince.get(from) ?? Infinity) > c.atMs)) return
     this.counters.optimizations++
     this.lazy.delete(from)
     this.eager.add(from)
@@ -301,7 +314,7 @@ export class Plumtree {
     }
     // The announcer is the parent now: a later announcement is compared with this shorter path, so one
     // message never grafts two new parents (which would close a cycle in the tree).
-    this.cache.set(e.id, { payload: c.payload, hops: e.hops, from, atMs: c.atMs })
+    this.cache.set(e.id, { payload: c.payload, hops: e.hops, from, atMs: c.atMs, optimized: true })
   }
 
   private deliver(id: string, payload: Uint8Array, hops: number, from: PeerId | undefined, nowMs: number, out: PlumtreeOutbox): void {

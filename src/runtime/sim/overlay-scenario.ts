@@ -54,6 +54,8 @@ export interface OverlayScenarioOptions {
   /** Shortest-path sources sampled. Default 200. */
   readonly pathSources?: number
   readonly trace?: TraceSink
+  /** More observers of the run (a bench timing each delivery, say), attached before the first node. */
+  readonly observers?: readonly SimObserver[]
   readonly log?: (text: string, atMs: number) => void
   /**
    * Called as the run starts and once more just before the measurement at the end, while every node is
@@ -211,6 +213,7 @@ export function runOverlayScenario(o: OverlayScenarioOptions): OverlayRunReport 
   const rng = new SeededRng(deriveSeed(sim.seed, SCENARIO_SEED_INDEX))
   const meter = new BroadcastMeter()
   sim.observe(meter)
+  for (const extra of o.observers ?? []) sim.observe(extra)
   const log = (text: string): void => o.log?.(text, sim.nowMs)
   const steps = [`${o.nodes} nodes join one by one every ${formatDurationMs(spacing)}, each through a random earlier node`]
 
