@@ -1,13 +1,18 @@
 /**
  * Idle cost of the whole stack against SWIM alone, and how fast a change still spreads from quiet
- * (`npm run bench:idle`, or `node dist/bench/idle.js [--sizes 32,64] [--seeds 1,2,3] [--steady 60s]`).
+ * (`npm run bench:idle`, or `node dist/bench/idle.js [--sizes 32,64] [--seeds 1,2,3] [--steady 60s]
+ * [--state-backoff 4] [--repair-backoff 16s]`: the last two set StateConfig.quietBackoffMaxRounds and
+ * RumorConfig.repairBackoffMaxMs, 1 and 1s turning the quiet backoffs off, for before/after figures).
  *
  *   spawn N (all join node-000) ──▶ every node sees every node alive ──▶ 30 s warm-up (the join's
  *   broadcasts and busy state rounds die down) ──▶ `steady` of virtual time measured: UDP packets and
  *   bytes sent per node and second, and for the whole stack what the state rounds and repair pulls sent
  *   and timers fired per node and second (each a wake-up of a real node's event loop)
+ *   (bytes per message type: message-bytes.ts)
  *   ──▶ (whole stack) one key written on one node: virtual time until every node holds it ──▶ 30 s
  *   quiet ──▶ 100 keys written at one instant on random nodes: time until every node holds all of them
+ *   ──▶ 30 s quiet ──▶ one node crashes: time until phi of it crosses 8 (the threshold) at the median
+ *   and the last of the other nodes (phi is fed by the heartbeats of the state Syns)
  *
  * The simulator runs the composed node every real node runs (SWIM, Serf's layer, broadcasts, cluster
  * state, phi; `membership` is SWIM alone), LAN profile, 0.5–5 ms one way, no loss. Spread times are
@@ -20,6 +25,7 @@ import { ViewTracker } from '../src/runtime/sim/checkers.js'
 import type { ComposedNode } from '../src/node/node.js'
 import type { SimNode } from '../src/runtime/sim/node.js'
 import { table } from './sim.js'
+import { MessageBytes } from './message-bytes.js'
 
 const WARMUP_MS = 30_000
 const CHECK_MS = 100
@@ -44,6 +50,13 @@ interface IdleRow {
   /** Whole stack, from quiet: one write, and a burst of 100, until every node holds it (ms; null: not within 60 s). */
   readonly oneWriteSpreadMs: number | null
   readonly burstSpreadMs: number | null
+  /** Whole stack, from quiet: a node crashes; ms until phi ≥ 8 at the median and the last other node (null: not within 60 s). */
+  readonly phiMedianMs: number | null
+  readonly phiLastMs: number | null
+  /** Whole stack: the highest phi of a live member at any node over the steady window (sampled every second; ≥ 8 would accuse it). */
+  readonly livePhiMax: number | null
+  /** Bytes per node and second by message type over the steady window. */
+  readonly bytesByType: Record<string, number>
 }
 
 function stackOf(n: SimNode): ComposedNode {
@@ -76,11 +89,21 @@ function holds(sim: Simulation, owner: string, version: number): boolean {
   return true
 }
 
-export function idleRun(nodes: number, seed: number, program: Program, steadyMs: number): IdleRow {
-  const sim = new Simulation({ seed, network: { latencyMs: [0.5, 5] }, recordEvents: false, node: { membershipOnly: program === 'membership' } })
+export interface Backoffs {
+  readonly state?: number
+  readonly repairMs?: number
+}
+
+export function idleRun(nodes: number, seed: number, program: Program, steadyMs: number, backoffs: Backoffs = {}): IdleRow {
+  const state = backoffs.state === undefined ? {} : { quietBackoffMaxRounds: backoffs.state }
+  const broadcast = backoffs.repairMs === undefined ? {} : { repairBackoffMaxMs: backoffs.repairMs }
+  const node = program === 'membership' ? { membershipOnly: true } : { state, broadcast }
+  const sim = new Simulation({ seed, network: { latencyMs: [0.5, 5] }, recordEvents: false, node })
   const tracker = new ViewTracker()
   tracker.reserve(nodes)
   sim.observe(tracker)
+  const byType = new MessageBytes()
+  sim.observe(byType)
   sim.spawn(nodes)
   if (!sim.runUntil(() => tracker.converged, 300_000)) throw new Error(`${nodes} nodes (seed ${seed}) did not converge`)
   const joinMs = sim.nowMs
@@ -91,7 +114,17 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
   const timers0 = timers()
   const full = program === 'full stack'
   const state0 = full ? sumState(sim) : undefined
-  sim.runFor(steadyMs)
+  byType.counting = true
+  let livePhiMax: number | null = null
+  if (full) {
+    // Phi of live members over the steady window, every virtual second: how close a quiet cluster comes to a false accusation.
+    livePhiMax = 0
+    for (let t = 0; t < steadyMs; t += 1000) {
+      sim.runFor(Math.min(1000, steadyMs - t))
+      for (const w of sim.nodes) for (const m of sim.nodes) if (m !== w) livePhiMax = Math.max(livePhiMax, stackOf(w).stack!.phi.phi(m.name, sim.nowMs) ?? 0)
+    }
+  } else sim.runFor(steadyMs)
+  byType.counting = false
   const per = (x: number): number => x / nodes / (steadyMs / 1000)
   const state1 = full ? sumState(sim) : undefined
   const timersFired = timers() - timers0
@@ -99,6 +132,8 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
   const bytes = sim.stats.bytesSent - bytes0
   let oneWriteSpreadMs: number | null = null
   let burstSpreadMs: number | null = null
+  let phiMedianMs: number | null = null
+  let phiLastMs: number | null = null
   if (full) {
     const owner = sim.nodes[Math.floor(nodes / 3)]
     const v = sim.invoke(owner, (p, t, out) => (p as ComposedNode).setKey('bench', 'one', t, out))
@@ -110,6 +145,8 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
       written.set(n.name, sim.invoke(n, (p, t, out) => (p as ComposedNode).setKey(`burst-${i}`, 'x'.repeat(32), t, out)))
     }
     burstSpreadMs = timeUntil(sim, () => [...written].every(([name, version]) => holds(sim, name, version)))
+    sim.runFor(WARMUP_MS)
+    ;[phiMedianMs, phiLastMs] = phiCrossing(sim, sim.nodes[Math.floor((2 * nodes) / 3)])
   }
   return {
     program,
@@ -125,7 +162,34 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
     repairPullsPerNodePerSec: state0 && state1 ? per(state1.pulls - state0.pulls) : null,
     oneWriteSpreadMs,
     burstSpreadMs,
+    phiMedianMs,
+    phiLastMs,
+    livePhiMax,
+    bytesByType: Object.fromEntries(byType.rows().map((r) => [r.type, per(r.bytes)])),
   }
+}
+
+/** Crashes `victim` and returns ms until phi of it is ≥ 8 at the median and at the last of the others (checked every 100 ms). */
+function phiCrossing(sim: Simulation, victim: SimNode): [number | null, number | null] {
+  const watchers = sim.nodes.filter((n) => n !== victim)
+  const crossed = new Map<string, number>()
+  const start = sim.nowMs
+  sim.crash(victim)
+  sim.runUntil(
+    () => {
+      for (const w of watchers) {
+        if (crossed.has(w.name)) continue
+        const phi = stackOf(w).stack!.phi.phi(victim.name, sim.nowMs)
+        if (phi !== undefined && phi >= 8) crossed.set(w.name, sim.nowMs - start)
+      }
+      return crossed.size === watchers.length
+    },
+    SPREAD_BOUND_MS,
+    { checkEveryMs: CHECK_MS },
+  )
+  const times = [...crossed.values()].sort((a, b) => a - b)
+  const median = times.length * 2 > watchers.length ? times[Math.floor((watchers.length - 1) / 2)] : null
+  return [median, times.length === watchers.length ? times[times.length - 1] : null]
 }
 
 function median(xs: ReadonlyArray<number | null>): number | null {
@@ -134,29 +198,33 @@ function median(xs: ReadonlyArray<number | null>): number | null {
   return s.length === 0 ? null : s[Math.floor((s.length - 1) / 2)]
 }
 
-function parseArgs(argv: readonly string[]): { sizes: number[]; seeds: number[]; steadyMs: number } {
-  const opts = { sizes: [32, 64], seeds: [1, 2, 3], steadyMs: 60_000 }
+function parseArgs(argv: readonly string[]): { sizes: number[]; seeds: number[]; steadyMs: number; backoffs: Backoffs } {
+  const opts: { sizes: number[]; seeds: number[]; steadyMs: number; backoffs: Backoffs } = { sizes: [32, 64], seeds: [1, 2, 3], steadyMs: 60_000, backoffs: {} }
+  const seconds = (value: string | undefined): number => Number(/^(\d+)s$/.exec(value ?? '')?.[1] ?? NaN) * 1000
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]]
     const list = (): number[] => (value ?? '').split(',').map(Number)
     if (flag === '--sizes') opts.sizes = list()
     else if (flag === '--seeds') opts.seeds = list()
-    else if (flag === '--steady') opts.steadyMs = Number(/^(\d+)s$/.exec(value ?? '')?.[1] ?? NaN) * 1000
-    else throw new Error(`unknown option ${flag}; options: --sizes 32,64 --seeds 1,2,3 --steady 60s`)
+    else if (flag === '--steady') opts.steadyMs = seconds(value)
+    else if (flag === '--state-backoff') opts.backoffs = { ...opts.backoffs, state: Number(value) }
+    else if (flag === '--repair-backoff') opts.backoffs = { ...opts.backoffs, repairMs: seconds(value) }
+    else throw new Error(`unknown option ${flag}; options: --sizes 32,64 --seeds 1,2,3 --steady 60s --state-backoff 4 --repair-backoff 16s`)
   }
-  const bad = [...opts.sizes, ...opts.seeds].some((x) => !Number.isInteger(x) || x < 1) || !(opts.steadyMs > 0)
-  if (bad) throw new Error('--sizes and --seeds take positive integers separated by commas, --steady a whole number of seconds such as 60s')
+  const { state, repairMs } = opts.backoffs
+  const bad = [...opts.sizes, ...opts.seeds, state ?? 1].some((x) => !Number.isInteger(x) || x < 1) || !(opts.steadyMs > 0) || !((repairMs ?? 1) > 0)
+  if (bad) throw new Error('--sizes, --seeds and --state-backoff take positive integers (the first two separated by commas), --steady and --repair-backoff a whole number of seconds such as 60s')
   return opts
 }
 
 function main(): void {
-  const { sizes, seeds, steadyMs } = parseArgs(process.argv.slice(2))
+  const { sizes, seeds, steadyMs, backoffs } = parseArgs(process.argv.slice(2))
   const rows: IdleRow[] = []
   for (const nodes of sizes) {
     for (const program of ['membership', 'full stack'] as const) {
       for (const seed of seeds) {
         process.stderr.write(`idle: ${nodes} nodes, ${program}, seed ${seed}…\n`)
-        rows.push(idleRun(nodes, seed, program, steadyMs))
+        rows.push(idleRun(nodes, seed, program, steadyMs, backoffs))
       }
     }
   }
@@ -180,15 +248,25 @@ function main(): void {
         full ? f(m('repairPullsPerNodePerSec')) : '',
         full ? ms(m('oneWriteSpreadMs')) : '',
         full ? ms(m('burstSpreadMs')) : '',
+        full ? f(m('livePhiMax')) : '',
+        full ? `${ms(m('phiMedianMs'))} / ${ms(m('phiLastMs'))}` : '',
       ])
     }
   }
-  console.log(`idle cluster, steady ${steadyMs / 1000} s after join + ${WARMUP_MS / 1000} s, medians over seeds ${seeds.join(', ')} (per node and virtual second)\n`)
-  console.log(table(['program', 'nodes', 'packets/s', 'bytes/s', 'timers/s', 'Syns alone/s', 'Syns riding/s', 'state replies/s', 'repair pulls/s', '1 write spread', '100-write spread'], lines))
+  const backoffText = `quiet backoff: state Syns ${backoffs.state ?? 'default'} rounds, repair pulls ${backoffs.repairMs === undefined ? 'default' : `${backoffs.repairMs / 1000} s`}`
+  console.log(`idle cluster, steady ${steadyMs / 1000} s after join + ${WARMUP_MS / 1000} s, medians over seeds ${seeds.join(', ')} (per node and virtual second); ${backoffText}\n`)
+  console.log(table(['program', 'nodes', 'packets/s', 'bytes/s', 'timers/s', 'Syns alone/s', 'Syns riding/s', 'state replies/s', 'repair pulls/s', '1 write spread', '100-write spread', 'live phi max', 'phi ≥ 8 after a crash (median / last)'], lines))
+  for (const nodes of sizes) {
+    const rs = rows.filter((r) => r.nodes === nodes && r.program === 'full stack')
+    const types = [...new Set(rs.flatMap((r) => Object.keys(r.bytesByType)))]
+    const typeLines = types.map((t) => [t, f(median(rs.map((r) => r.bytesByType[t] ?? 0)), 1)]).sort((a, b) => Number(b[1]) - Number(a[1]))
+    console.log(`\nfull stack, ${nodes} nodes: bytes sent per node and second by message type (median over seeds)\n`)
+    console.log(table(['message', 'bytes/s'], typeLines))
+  }
   const dir = new URL('../../bench/results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  writeFileSync(new URL(`idle-${stamp}.json`, dir), JSON.stringify({ steadyMs, warmupMs: WARMUP_MS, rows }, null, 2))
+  writeFileSync(new URL(`idle-${stamp}.json`, dir), JSON.stringify({ steadyMs, warmupMs: WARMUP_MS, backoffs, rows }, null, 2))
   console.log(`\nresults written to bench/results/idle-${stamp}.json`)
 }
 

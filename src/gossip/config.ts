@@ -65,6 +65,15 @@ export interface RumorConfig {
    */
   readonly repairIntervalMs: number
   /**
+   * Quiet backoff of repair pulls: while the pulls bring nothing and nothing new is delivered here, the
+   * time between them doubles from repairIntervalMs up to this. A delivery (a broadcast here or a rumor
+   * received) brings it back to repairIntervalMs, and a peer's pull naming a rumor we lack is answered
+   * at once by a pull of ours to that peer: a node rumor mongering missed learns of it from the pulls of
+   * the nodes that got it (they pull 1, 3, 7, 15 s after the delivery). 16000. At least repairIntervalMs
+   * (equal: no backoff).
+   */
+  readonly repairBackoffMaxMs: number
+  /**
    * How long delivered rumors are kept to answer repair pulls. 30000. At most maxRumorAgeMs. This is
    * how long a cut-off node can be away and still get the broadcasts it missed once it is back (a
    * partition that heals, a long pause): with 2 broadcasts/s in a 100-node cluster split in halves for
@@ -107,6 +116,7 @@ export const DEFAULT_RUMOR_CONFIG: RumorConfig = {
   maxRumorAgeMs: 45_000,
   digestMaxIds: 64,
   repairIntervalMs: 1000,
+  repairBackoffMaxMs: 16_000,
   retainMs: 30_000,
   retainMax: 64,
 }
@@ -137,7 +147,10 @@ export function resolveRumorConfig(partial: Partial<RumorConfig> = {}): RumorCon
   const ageOk = [int('dedupeWindowMs', 1), int('maxRumorAgeMs', 1)].every(Boolean)
   int('dedupeMaxEntries', 16, 10_000_000)
   int('digestMaxIds', 0, 4096)
-  int('repairIntervalMs', 0)
+  const repairOk = int('repairIntervalMs', 0) && int('repairBackoffMaxMs', 0)
+  if (repairOk && c.repairBackoffMaxMs < c.repairIntervalMs) {
+    problems.push(`repairBackoffMaxMs (${c.repairBackoffMaxMs}) must be at least repairIntervalMs (${c.repairIntervalMs}); set it equal to turn the quiet backoff off`)
+  }
   const retainOk = int('retainMs', 0)
   int('retainMax', 0, 100_000)
   if (c.retainMax > c.digestMaxIds) {

@@ -119,6 +119,10 @@ export class RumorMonger {
   /** Recently delivered rumors (hot or not), oldest first, kept to answer repair pulls. */
   private readonly retained = new Map<string, HotRumor>()
   private nextRepairAtMs: number | undefined
+  /** The time from one repair pull to the next: repairIntervalMs, doubling up to repairBackoffMaxMs while they bring nothing. */
+  private repairEveryMs: number
+  /** When we last pulled at once from a peer whose pull named a rumor we lack. */
+  private missedPullAtMs = -Infinity
   private readonly repairRides: boolean
   private readonly seen: SeenSet
 
@@ -132,6 +136,7 @@ export class RumorMonger {
     this.self = options.self
     this.rng = options.rng
     this.repairRides = options.repairRides ?? false
+    this.repairEveryMs = this.config.repairIntervalMs
     this.epoch = this.rng.u32()
     this.seen = new SeenSet(this.config.dedupeWindowMs, this.config.dedupeMaxEntries, this.config.digestMaxIds)
   }
@@ -169,6 +174,7 @@ export class RumorMonger {
     this.addHot({ key, id, name, payload: payload.slice(), hops: 0, from: undefined, bornAtMs: nowMs, deliveredAtMs: nowMs, contacts: 0, told: new Set(), have: new Set() })
     this.counters.broadcasts++
     this.counters.delivered++
+    this.wakeRepair(nowMs + this.config.repairIntervalMs)
     return { id: key, name, payload, origin: this.self, from: this.self, hops: 0 }
   }
 
@@ -197,6 +203,15 @@ export class RumorMonger {
     const had: RumorId[] = []
     for (const wr of m.rumors) {
       if (this.accept(wr, from, nowMs, out.delivered) === 'duplicate' && m.ackWanted) had.push(wr)
+    }
+    // A peer's repair pull names a rumor we never saw: rumor mongering missed us. Pull from that peer now
+    // (it has it), at most once per repairIntervalMs, and pull every interval again.
+    if (m.repair && this.config.repairIntervalMs > 0 && m.known.some((id) => !this.seen.has(rumorKey(id)))) {
+      this.wakeRepair(nowMs + this.config.repairIntervalMs)
+      if (nowMs >= this.missedPullAtMs + this.config.repairIntervalMs) {
+        this.missedPullAtMs = nowMs
+        this.emit(out.sends, from, this.repairPullBytes(this.config.messageBytesMax))
+      }
     }
     const reserved = EMPTY_MESSAGE_BYTES + idsBytes(had)
     const pulled = !m.pull ? [] : m.repair ? this.answerRepair(from, m.known, nowMs, reserved) : this.answerPull(from, m.known, m.rumors, nowMs, reserved)
@@ -276,7 +291,7 @@ export class RumorMonger {
     if (interval === 0) return
     if (this.nextRepairAtMs === undefined) this.nextRepairAtMs = nowMs + this.rng.float() * interval
     if (nowMs < this.nextRepairAtMs + (this.repairRides ? interval : 0)) return
-    this.nextRepairAtMs = Math.max(this.nextRepairAtMs + interval, nowMs)
+    this.nextRepairAtMs = Math.max(this.nextRepairAtMs + this.backOffRepair(), nowMs)
     const [target] = sampleOthers(this.rng, peers, 1, this.self)
     if (target === undefined) return
     this.emit(sends, target, this.repairPullBytes(this.config.messageBytesMax))
@@ -290,11 +305,31 @@ export class RumorMonger {
     const interval = this.config.repairIntervalMs
     if (interval === 0 || to === this.self || this.nextRepairAtMs === undefined || nowMs < this.nextRepairAtMs) return undefined
     if (limitBytes < EMPTY_MESSAGE_BYTES) return undefined
-    this.nextRepairAtMs = nowMs + interval
+    this.nextRepairAtMs = nowMs + this.backOffRepair()
     const bytes = this.repairPullBytes(Math.min(limitBytes, this.config.messageBytesMax))
     this.counters.messagesSent++
     this.counters.bytesSent += bytes.length
     return bytes
+  }
+
+  /**
+   * The wait before the pull after the one going now: it doubles, up to repairBackoffMaxMs, until a
+   * delivery wakes the repair (wakeRepair).
+   */
+  private backOffRepair(): number {
+    const every = this.repairEveryMs
+    this.repairEveryMs = Math.min(2 * every, this.config.repairBackoffMaxMs)
+    return every
+  }
+
+  /**
+   * Something was delivered, a peer has what we lack, or the membership changed (the stack calls it):
+   * pulls every repairIntervalMs again, the next by `dueMs`.
+   */
+  wakeRepair(dueMs: number): void {
+    if (this.config.repairIntervalMs === 0) return
+    this.repairEveryMs = this.config.repairIntervalMs
+    if (this.nextRepairAtMs !== undefined && this.nextRepairAtMs > dueMs) this.nextRepairAtMs = dueMs
   }
 
   /** A repair pull listing the ids we know, within `limitBytes`. */
@@ -488,6 +523,7 @@ export class RumorMonger {
     const have = new Set<string>([from])
     this.addHot({ key, id, name: wr.name, payload: wr.payload, hops, from, bornAtMs: nowMs - wr.ageMs, deliveredAtMs: nowMs, contacts: 0, told: new Set(), have })
     this.counters.delivered++
+    this.wakeRepair(nowMs + this.config.repairIntervalMs)
     delivered.push({ id: key, name: wr.name, payload: wr.payload, origin: wr.origin, from, hops })
     return 'new'
   }

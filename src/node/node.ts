@@ -35,6 +35,7 @@ import { SERF_PING_QUERY, SerfLayer, type SerfLayerEvent } from '../serf/serf-la
 import { answerKeyQuery, keyringControl } from '../serf/key-queries.js'
 import type { ReceivedQuery } from '../serf/queries.js'
 import { newRumorCounters } from '../gossip/rumor-types.js'
+import { newStateCounters } from '../stack/protocols.js'
 import type { GrapevineStack } from '../stack/create.js'
 import type { CrdtReplicator } from '../replication/replicator.js'
 import { markMeta } from '../stack/envelope.js'
@@ -68,10 +69,7 @@ export interface NodeEnv {
 
 type LeavePhase = 'none' | 'handoff' | 'serf' | 'swim' | 'done'
 
-const noProtocols = (): ProtocolStats => ({
-  broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 },
-  state: { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0 },
-})
+const noProtocols = (): ProtocolStats => ({ broadcast: newRumorCounters(), hotRumors: 0, stateNodes: 0, stateVersion: 0, stack: { messages: 0, dropped: 0 }, state: newStateCounters() })
 
 export class ComposedNode {
   readonly name: string

@@ -10,7 +10,10 @@
  *                         busy (a change here in the last rounds, or the membership changed):
  *                           a Syn to `fanout` random peers, each in a packet of its own
  *                         quiet: one Syn, owed until a SWIM ping or ack to a Grapevine peer leaves
- *                           and carried on it; a Syn still owed at the next round goes alone
+ *                           and carried on it; a Syn still owed at the next round goes alone; while
+ *                           nothing differs, only every 2nd, 4th … quietBackoffMaxRounds-th quiet
+ *                           round owes Syns, and any difference (an Ack or Ack2 either way, a change
+ *                           here or received, a membership change) owes them every round again
  *                       Syn → Ack → Ack2 answered on the spot; push-pull carries the full state (a
  *                       joining node gets everything); changes go to `onChange`, and every advanced
  *                       heartbeat is a phi sample
@@ -19,8 +22,8 @@
  * (reconcile.ts) and a peer that agrees does not answer, so the state rounds and the repair pulls cost
  * bytes on SWIM's own packets and no packet of their own, as memberlist's piggybacked broadcasts do. The
  * first change makes the node busy again at its next round, and every node that learns it is busy in
- * turn, so a change spreads at full fanout as before. Heartbeats keep flowing (one Syn a round instead
- * of `fanout`), so phi keeps its samples.
+ * turn, so a change spreads at full fanout as before. Heartbeats keep flowing on the quiet Syns, so phi
+ * keeps its samples, fewer while the quiet Syns back off (StateConfig.quietBackoffMaxRounds).
  *
  * SWIM's gossip rounds (every 200 ms on LAN) drive both; each keeps its own cadence from `nowMs` and
  * says when it next needs a round (nextRoundMs): broadcasts every round while a rumor is hot, else only
@@ -33,7 +36,7 @@ import { sampleOthers } from '../gossip/rumor.js'
 import type { RumorMonger, Delivery } from '../gossip/rumor.js'
 import type { StateReconciler } from '../state/reconcile.js'
 import type { ApplyTally, StateEvent } from '../state/cluster-state.js'
-import { decodeStateMessage, encodeStateMessage, STATE_LIMITS } from '../state/messages.js'
+import { decodeStateMessage, encodeStateMessage, STATE_LIMITS, StateMessageKind } from '../state/messages.js'
 import type { PhiAccrualRegistry } from '../state/phi.js'
 import type { PeerSend, StackProtocol } from './stack.js'
 import type { MemberInfo } from '../swim/events.js'
@@ -64,9 +67,26 @@ export class Cadence {
   }
 }
 
+/**
+ * Each member's state as of the last call: SWIM's membership version also moves when nothing we care
+ * about did (the probe list reshuffled); `changed` says whether a member appeared, went or changed state.
+ */
+export class MemberStates {
+  private states = new Map<string, MemberInfo['state']>()
+  changed(members: readonly MemberInfo[]): boolean {
+    const states = new Map<string, MemberInfo['state']>()
+    for (const m of members) states.set(m.name, m.state)
+    let changed = states.size !== this.states.size
+    if (!changed) for (const [name, state] of states) if (this.states.get(name) !== state) changed = true
+    this.states = states
+    return changed
+  }
+}
+
 export class BroadcastProtocol implements StackProtocol {
   readonly id = BROADCAST_PROTOCOL
   private readonly cadence: Cadence
+  private readonly members = new MemberStates()
 
   constructor(
     readonly engine: RumorMonger,
@@ -93,6 +113,11 @@ export class BroadcastProtocol implements StackProtocol {
     const out = this.engine.tick(nowMs, peers)
     for (const s of out.sends) send(s.to, s.bytes)
     for (const d of out.delivered) this.onDelivery(d)
+  }
+
+  /** A member appeared, went or changed state (a partition healing, say): repair pulls wake (gossip/rumor.ts). */
+  onMembership(members: readonly MemberInfo[], nowMs: number): void {
+    if (this.members.changed(members)) this.engine.wakeRepair(nowMs)
   }
 
   /** Every round while rumors are hot (or the mode pulls); else only when a repair pull must go alone. */
@@ -125,6 +150,14 @@ export interface StateProtocolCounters {
   quietRounds: number
   /** Syns (counted in synsSent too) that rode on a SWIM ping or ack. */
   synsRidden: number
+  /** Quiet rounds that owed no Syn: the quiet backoff skipped them (heartbeat and GC still ran). */
+  quietRoundsSkipped: number
+  /** Differences that ended a quiet backoff (an Ack or Ack2 either way, a change received). */
+  quietWakes: number
+}
+
+export function newStateCounters(): StateProtocolCounters {
+  return { rounds: 0, synsSent: 0, repliesSent: 0, decodeErrors: {}, deltasApplied: 0, fullStatesMerged: 0, nodesForgotten: 0, quietRounds: 0, synsRidden: 0, quietRoundsSkipped: 0, quietWakes: 0 }
 }
 
 /** Rounds a node stays busy (full fanout) after SWIM's member list changed: a joiner's state spreads as before. */
@@ -132,17 +165,7 @@ const BUSY_ROUNDS_AFTER_MEMBERSHIP = 6
 
 export class StateProtocol implements StackProtocol {
   readonly id = STATE_PROTOCOL
-  readonly counters: StateProtocolCounters = {
-    rounds: 0,
-    synsSent: 0,
-    repliesSent: 0,
-    decodeErrors: {},
-    deltasApplied: 0,
-    fullStatesMerged: 0,
-    nodesForgotten: 0,
-    quietRounds: 0,
-    synsRidden: 0,
-  }
+  readonly counters: StateProtocolCounters = newStateCounters()
   private readonly cadence: Cadence
   /** Syns of this quiet round still waiting for a ride (piggyback with `riding`), at most `fanout`. */
   private synsOwed = 0
@@ -150,10 +173,16 @@ export class StateProtocol implements StackProtocol {
   private rodeThisRound = false
   /** Rounds left at full fanout after a membership change. */
   private busyRounds = 0
+  /** Quiet backoff: every how many quiet rounds one owes Syns (1 … quietBackoffMaxRounds). */
+  private quietEvery = 1
+  /** Quiet rounds still to skip before the next that owes Syns. */
+  private quietWait = 0
+  /** Something differed since the last quiet round that owed Syns: the backoff starts over. */
+  private differed = false
   /** Names in SWIM's list at the last membership change (a name gone from it was reaped). */
   private members = new Set<string>()
   /** Each member's state at the last membership change: a real change (not a reshuffle) makes us busy. */
-  private memberStates = new Map<string, MemberInfo['state']>()
+  private readonly memberStates = new MemberStates()
   /** Members that left, with when we saw it. */
   private readonly leftSince = new Map<string, number>()
 
@@ -174,7 +203,18 @@ export class StateProtocol implements StackProtocol {
       return
     }
     if (r.applied !== undefined) this.took(r.applied, nowMs)
+    // Only a Syn that matched is no news: an Ack or Ack2 (either side found a difference), a reply of ours
+    // (we did) or an applied delta ends the quiet backoff.
+    if (payload[0] !== StateMessageKind.syn || r.reply !== undefined || (r.applied?.applied ?? 0) > 0) this.wake()
     if (r.reply !== undefined && send(sender, r.reply)) this.counters.repliesSent++
+  }
+
+  /** A difference: quiet rounds owe Syns every round again, from the next one. */
+  private wake(): void {
+    if (this.quietEvery > 1 || this.quietWait > 0) this.counters.quietWakes++
+    this.differed = true
+    this.quietEvery = 1
+    this.quietWait = 0
   }
 
   /**
@@ -185,12 +225,10 @@ export class StateProtocol implements StackProtocol {
     const self = this.reconciler.self
     // SWIM's membership version also moves when nothing we care about did (the probe list reshuffled):
     // only a member that appeared, went or changed state makes the rounds busy.
-    const states = new Map<string, MemberInfo['state']>()
-    for (const m of members) states.set(m.name, m.state)
-    let changed = states.size !== this.memberStates.size
-    if (!changed) for (const [name, state] of states) if (this.memberStates.get(name) !== state) changed = true
-    this.memberStates = states
-    if (changed) this.busyRounds = BUSY_ROUNDS_AFTER_MEMBERSHIP
+    if (this.memberStates.changed(members)) {
+      this.busyRounds = BUSY_ROUNDS_AFTER_MEMBERSHIP
+      this.wake()
+    }
     const present = new Set<string>()
     for (const m of members) {
       present.add(m.name)
@@ -251,13 +289,14 @@ export class StateProtocol implements StackProtocol {
     this.reconciler.tick(nowMs)
     this.flush()
     const busy = this.busyRounds > 0 || this.reconciler.hasNews()
+    if (busy) this.wake()
     if (this.busyRounds > 0) this.busyRounds--
     // Quiet: up to `fanout` Syns, each carried by a SWIM ping or ack to a peer; when none rode all round,
     // one goes alone. (One a round would halve the quiet bytes, but phi would then hear each heartbeat
     // half as often and take twice as long to accuse a crashed member: the rides stay.)
     const fanout = this.reconciler.config.fanout
     const alone = busy ? fanout : this.synsOwed > 0 && !this.rodeThisRound ? 1 : 0
-    this.synsOwed = busy ? 0 : fanout
+    this.synsOwed = busy ? 0 : this.quietOwes() ? fanout : 0
     this.rodeThisRound = false
     if (!busy) this.counters.quietRounds++
     if (send === undefined) return
@@ -265,6 +304,22 @@ export class StateProtocol implements StackProtocol {
       const syn = this.reconciler.startRound(peer, nowMs)
       if (send(peer, encodeStateMessage(syn))) this.counters.synsSent++
     }
+  }
+
+  /**
+   * Whether this quiet round owes Syns under the backoff: every round after a difference, then every 2nd,
+   * 4th … quietBackoffMaxRounds-th while the exchanges between found nothing. A busy round starts over.
+   */
+  private quietOwes(): boolean {
+    if (this.quietWait > 0) {
+      this.quietWait--
+      this.counters.quietRoundsSkipped++
+      return false
+    }
+    this.quietEvery = this.differed ? 1 : Math.min(2 * this.quietEvery, this.reconciler.config.quietBackoffMaxRounds)
+    this.differed = false
+    this.quietWait = this.quietEvery - 1
+    return true
   }
 
   /** The owed quiet Syn, on a packet to `to` that goes anyway, if it fits. */
@@ -301,7 +356,9 @@ export class StateProtocol implements StackProtocol {
       return
     }
     this.counters.fullStatesMerged++
-    this.took(this.reconciler.mergeFullState(decoded.value, nowMs), nowMs)
+    const tally = this.reconciler.mergeFullState(decoded.value, nowMs)
+    this.took(tally, nowMs)
+    if (tally.applied > 0) this.wake()
   }
 
   private forget(name: string, nowMs: number): void {

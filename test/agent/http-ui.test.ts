@@ -62,9 +62,16 @@ describe('agent dashboard routes', () => {
     const put = await fetch(url(a2, '/v1/kv/colour'), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'green' }) })
     assert.equal(put.status, 200)
     const { version } = (await put.json()) as { version: number }
-    const res = await fetch(url(a2, '/v1/ui/view'))
-    assert.equal(res.status, 200)
-    const v = (await res.json()) as View
+    // Packets are recorded while a dashboard watches: the first view starts it, a later poll has them.
+    const first = await fetch(url(a2, '/v1/ui/view'))
+    assert.equal(first.status, 200)
+    await first.json()
+    let v: View
+    for (let tries = 0; ; tries++) {
+      v = (await (await fetch(url(a2, '/v1/ui/view'))).json()) as View
+      if ((v.gossip.some((g) => g.peer === 'u1' && g.direction === 'out') && v.gossip.some((g) => g.peer === 'u1' && g.direction === 'in')) || tries === 100) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     assert.equal(v.self, 'u2')
     assert.deepEqual(v.members.map((m) => m.name).sort(), ['u1', 'u2'])
     // changedAt is the wall-clock time of each member's last change, which happened during this test: after

@@ -184,7 +184,7 @@ test('a repair pull fetches a retained rumor that is no longer hot', () => {
 })
 
 test('a riding repair pull goes on a packet that leaves anyway when due, and alone only after a whole interval without one', () => {
-  const riding = new RumorMonger({ self: 'a', rng: new SeededRng(1), config: { repairIntervalMs: 1000 }, repairRides: true })
+  const riding = new RumorMonger({ self: 'a', rng: new SeededRng(1), config: { repairIntervalMs: 1000, repairBackoffMaxMs: 1000 }, repairRides: true })
   assert.equal(riding.tick(0, ['b']).sends.length, 0, 'the first tick only draws the phase')
   assert.equal(riding.takeRepairPull('b', 0, 1000), undefined, 'not due before its phase')
   const pull = riding.takeRepairPull('b', 1000, 1000)
@@ -199,10 +199,45 @@ test('a riding repair pull goes on a packet that leaves anyway when due, and alo
   assert.ok(decode(alone[0].bytes).kind === 'rumors')
   assert.equal(riding.counters.repairPullsSent, 2)
   // Without repairRides, tick sends every due pull itself and nothing rides.
-  const plain = engine('p', { repairIntervalMs: 1000 })
+  const plain = engine('p', { repairIntervalMs: 1000, repairBackoffMaxMs: 1000 })
   let sent = 0
   for (let t = 0; t <= 3000; t += 200) sent += plain.tick(t, ['b']).sends.length
   assert.ok(sent >= 3, `${sent} pulls in 3 s`)
+})
+
+test('repair pulls that bring nothing back off 1, 2, 4, 8 s up to the bound; a delivery, or a peer pull naming a rumor we lack, wakes them', () => {
+  const a = new RumorMonger({ self: 'a', rng: new SeededRng(1), config: { repairIntervalMs: 1000, repairBackoffMaxMs: 8000 }, repairRides: true })
+  a.tick(0, ['b'])
+  const times: number[] = []
+  for (let t = 0; t <= 40_000; t += 100) if (a.takeRepairPull('b', t, 1000) !== undefined) times.push(t)
+  const gaps = times.slice(1).map((t, i) => t - times[i])
+  assert.deepEqual(gaps.slice(0, 6), [1000, 2000, 4000, 8000, 8000, 8000], `gaps ${gaps.join(', ')}`)
+  // A broadcast here (a delivery): the next pull within one interval, then the backoff starts over.
+  const last = times[times.length - 1]
+  a.broadcast('t', Uint8Array.of(1), last + 100)
+  assert.equal(a.takeRepairPull('b', last + 1000, 1000), undefined)
+  assert.ok(a.takeRepairPull('b', last + 1100, 1000) !== undefined, 'due one interval after the delivery')
+  assert.equal(a.takeRepairPull('b', last + 2000, 1000), undefined)
+  assert.ok(a.takeRepairPull('b', last + 2100, 1000) !== undefined, 'then 1 s')
+  // A peer's pull names a rumor we never saw: our pull is due at once (rumor mongering missed us).
+  const b = engine('b', { repairIntervalMs: 1000, repairBackoffMaxMs: 8000 })
+  b.broadcast('x', Uint8Array.of(2), 0)
+  b.tick(0, ['a'])
+  const theirPull = b.takeRepairPull('a', 10_000, 1000)
+  assert.ok(theirPull !== undefined)
+  const now = last + 2200
+  assert.equal(a.takeRepairPull('b', now, 1000), undefined, 'backed off')
+  const answer = a.handleMessage('b', theirPull, now).sends.filter((x) => x.to === 'b').map((x) => decode(x.bytes))
+  assert.ok(answer.some((m) => m.kind === 'rumors' && m.pull && m.repair), 'a pull of ours to that peer at once')
+  const again = a.handleMessage('b', theirPull, now + 10).sends.map((x) => decode(x.bytes))
+  assert.ok(!again.some((m) => m.kind === 'rumors' && m.pull), 'at most one such pull per interval')
+  assert.ok(a.takeRepairPull('b', now + 1000, 1000) !== undefined, 'and pulls every interval again')
+  // The same pull again names nothing new: no wake.
+  const c = engine('c', { repairIntervalMs: 1000, repairBackoffMaxMs: 8000 })
+  c.tick(0, ['b'])
+  for (let t = 0; t <= 20_000; t += 100) c.takeRepairPull('b', t, 1000)
+  c.handleMessage('q', encodeRumorMessage({ kind: 'rumors', pull: true, ackWanted: false, repair: true, rumors: [], known: [] }), 20_050)
+  assert.equal(c.takeRepairPull('b', 20_100, 1000), undefined, 'a pull naming nothing we lack leaves the backoff alone')
 })
 
 test('piggybacks respect the byte limit, and pull mode never pushes', () => {

@@ -101,7 +101,8 @@ test('a quiet cluster: state Syns and repair pulls send no packet of their own, 
   const b = sum()
   assert.equal(b.alone - a.alone, 0, 'no Syn sent alone')
   assert.ok(b.ridden - a.ridden >= 24 * 20, `${b.ridden - a.ridden} Syns rode on pings and acks (heartbeats keep flowing)`)
-  assert.ok(b.pulls - a.pulls >= 24 * 19, `${b.pulls - a.pulls} repair pulls`)
+  // Repair pulls back off while they bring nothing (1, 2, 4 … 16 s: quiet-backoff.test.ts): one or two each.
+  assert.ok(b.pulls - a.pulls >= 24 && b.pulls - a.pulls <= 24 * 3, `${b.pulls - a.pulls} repair pulls`)
   assert.equal(b.packets - a.packets, b.swimPackets - a.swimPackets, 'every packet sent was a ping or an ack')
   const owner = c.nodes[9]
   const version = c.set(owner, 'deploy', 'v2')

@@ -13,8 +13,12 @@
  * incarnation, at }, `event: health` { score, at } and every PHI_EVERY_MS `event: phi` { health, phi:
  * { member: φ }, rtt: { member: ms }, coordinate, pools } (φ changes continuously, so it is sent as a sample rather than per change).
  *
- * A UiTracker listens to the node from the start and keeps bounded rings of what it saw; message types
- * are decoded only when someone asks (the rings hold the raw bytes).
+ * A UiTracker listens to the node's events from the start and keeps bounded rings of what it saw;
+ * message types are decoded only when someone asks (the rings hold the raw bytes). Packets are recorded
+ * only while a dashboard watches (a view or an event stream in the last WATCH_MS): the node reports
+ * traffic only to listeners, so an agent nobody watches does no work per packet for the dashboard (it
+ * was ~4 % of an idle agent's JS time). The first view after a quiet spell has little gossip; the next
+ * poll has it.
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -56,6 +60,8 @@ function poolsView(pools: DatacenterNode | undefined): Record<string, unknown> |
 }
 
 export const GOSSIP_RING = 200
+/** How long after the last view or event stream packets are still recorded. */
+export const WATCH_MS = 60_000
 export const SUSPICION_RING = 200
 export const GOSSIP_EVENTS_PER_SECOND = 30
 export const PHI_EVERY_MS = 2000
@@ -138,6 +144,12 @@ export class UiTracker {
   private readonly versions = new Map<string, number>()
   private readonly names = new Map<string, string>()
   private scannedAt = 0
+  /** Wall-clock ms until which packets are recorded (the last view or stream + WATCH_MS). */
+  private watchedUntil = 0
+  /** Open event streams: packets are recorded while any is open. */
+  private streams = 0
+  private readonly onTraffic = (t: Traffic): void => this.traffic(t)
+  private recording = false
   health = 0
 
   constructor(
@@ -145,7 +157,6 @@ export class UiTracker {
     /** The datacenter pools, shown beside the members when the agent runs with a datacenter. */
     private readonly pools?: DatacenterNode,
   ) {
-    node.on('traffic', (t) => this.traffic(t))
     node.on('event', (e) => this.event(e))
     node.on('state', (e) => this.state(e))
   }
@@ -163,8 +174,22 @@ export class UiTracker {
   }
 
   private traffic(t: Traffic): void {
-    this.packets.push({ at: Date.now(), direction: t.direction, kind: t.kind, peer: this.peerName(t), bytes: t.bytes })
+    const at = Date.now()
+    if (at > this.watchedUntil && this.streams === 0) {
+      this.node.off('traffic', this.onTraffic)
+      this.recording = false
+      return
+    }
+    this.packets.push({ at, direction: t.direction, kind: t.kind, peer: this.peerName(t), bytes: t.bytes })
     if (this.packets.length > GOSSIP_RING) this.packets.shift()
+  }
+
+  /** A dashboard is watching: record packets for the next WATCH_MS. */
+  private watched(): void {
+    this.watchedUntil = Date.now() + WATCH_MS
+    if (this.recording) return
+    this.recording = true
+    this.node.on('traffic', this.onTraffic)
   }
 
   private event(e: SwimEvent): void {
@@ -188,6 +213,7 @@ export class UiTracker {
 
   /** The newest `limit` packets as JSON (types decoded now). */
   gossip(limit = GOSSIP_RING): Array<Record<string, unknown>> {
+    this.watched()
     return this.packets.slice(-limit).map(packetJson)
   }
 
@@ -213,6 +239,8 @@ export class UiTracker {
 
   /** Writes gossip (sampled), suspicions, health and phi, those of them in `types`, to an event stream; returns the unsubscribe. */
   stream(res: ServerResponse, types: ReadonlySet<string>): () => void {
+    this.watched()
+    this.streams++
     let windowStart = 0
     let inWindow = 0
     const onTraffic = (): void => {
@@ -246,6 +274,8 @@ export class UiTracker {
     if (types.has('gossip')) this.node.on('traffic', onTraffic)
     if (types.has('health') || types.has('suspicion')) this.node.on('event', onEvent)
     return () => {
+      this.streams--
+      this.watchedUntil = Math.max(this.watchedUntil, Date.now() + WATCH_MS)
       clearInterval(phiTimer)
       this.node.off('traffic', onTraffic)
       this.node.off('event', onEvent)
