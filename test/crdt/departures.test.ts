@@ -14,38 +14,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { EnableWinsFlag, GCounter, MVRegister, ORMap, ORSet, PNCounter, decodeCrdt, departureOf, encodeCrdt, foldCrdt, replicasOf, sameCrdt } from '../../src/crdt/index.js'
+import { ORSet, PNCounter, departureOf, foldCrdt, replicasOf } from '../../src/crdt/index.js'
 import type { Crdt } from '../../src/crdt/index.js'
-
-const elements = ['x', 'y', 'z']
-
-interface Subject {
-  readonly name: string
-  readonly empty: () => Crdt
-  readonly apply: (s: Crdt, op: number, arg: number, node: string) => Crdt
-}
-
-const subjects: Subject[] = [
-  { name: 'G-Counter', empty: () => new GCounter(), apply: (s, _op, arg, node) => (s as GCounter).increment(node, arg) },
-  { name: 'PN-Counter', empty: () => new PNCounter(), apply: (s, op, arg, node) => (op % 2 === 0 ? (s as PNCounter).increment(node, arg) : (s as PNCounter).decrement(node, arg)) },
-  { name: 'MV-Register', empty: () => new MVRegister(), apply: (s, op, arg, node) => (op % 2 === 0 ? (s as MVRegister).assign(node, elements[arg % 3]) : (s as MVRegister).clear()) },
-  { name: 'Flag', empty: () => new EnableWinsFlag(), apply: (s, op, _arg, node) => (op % 2 === 0 ? (s as EnableWinsFlag).enable(node) : (s as EnableWinsFlag).disable()) },
-  { name: 'OR-Set', empty: () => new ORSet(), apply: (s, op, arg, node) => (op % 3 === 2 ? (s as ORSet).remove(elements[arg % 3]) : (s as ORSet).add(node, elements[arg % 3])) },
-  {
-    name: 'OR-Map',
-    empty: () => new ORMap(),
-    apply: (s, op, arg, node) => {
-      const m = s as ORMap
-      switch (op % 5) {
-        case 0: return m.increment(node, 'n', arg - 2)
-        case 1: return m.addElement(node, 's', elements[arg % 3])
-        case 2: return m.removeElement('s', elements[arg % 3])
-        case 3: return m.enable(node, 'f')
-        default: return m.remove('counter', 'n')
-      }
-    },
-  },
-]
+import { lawTests, merge, type Subject } from './fold-laws.js'
 
 /** kind 0-5: an op at `at`; 6: `at` pulls `from`'s full state; 7: `at` leaves, handing its state to `from` (when another slot). */
 interface Step {
@@ -56,14 +27,6 @@ interface Step {
 }
 
 const history = fc.array(fc.record({ at: fc.nat(2), kind: fc.nat(7), arg: fc.nat(7), from: fc.nat(2) }), { maxLength: 40 })
-
-const merge = (into: Crdt, other: Crdt): Crdt => (into as { merge(o: Crdt): Crdt }).merge(other)
-const clone = (s: Crdt): Crdt => (s as { clone(): Crdt }).clone()
-function join(subject: Subject, parts: readonly Crdt[]): Crdt {
-  const out = subject.empty()
-  for (const p of parts) merge(out, clone(p))
-  return out
-}
 
 function run(subject: Subject, steps: readonly Step[]): { states: Crdt[]; dead: Crdt[]; deltas: Crdt[]; leaves: number } {
   const names = ['a0', 'b0', 'c0']
@@ -90,36 +53,7 @@ function run(subject: Subject, steps: readonly Step[]): { states: Crdt[]; dead: 
 
 const params = { numRuns: 150, seed: 16 }
 
-for (const subject of subjects) {
-  test(`${subject.name} with leavers folded into heirs: merge is commutative, associative and idempotent`, () => {
-    fc.assert(
-      fc.property(history, (steps) => {
-        const [a, b, c] = run(subject, steps).states
-        assert.ok(sameCrdt(join(subject, [a, b]), join(subject, [b, a])), 'a ⊔ b = b ⊔ a')
-        assert.ok(sameCrdt(join(subject, [join(subject, [a, b]), c]), join(subject, [a, join(subject, [b, c])])), '(a ⊔ b) ⊔ c = a ⊔ (b ⊔ c)')
-        assert.ok(sameCrdt(join(subject, [a, a]), a), 'a ⊔ a = a')
-      }),
-      params,
-    )
-  })
-
-  test(`${subject.name} with leavers folded into heirs: every delta, in any order and repeated, equals every state ever held`, () => {
-    fc.assert(
-      fc.property(history, fc.array(fc.nat(), { maxLength: 80 }), (steps, picks) => {
-        const { states, dead, deltas } = run(subject, steps)
-        const full = join(subject, [...states, ...dead])
-        const order = deltas.map((d, i) => ({ d, k: picks[i] ?? i })).sort((x, y) => x.k - y.k)
-        const dupes = picks.slice(0, 10).filter(() => deltas.length > 0).map((p) => deltas[p % deltas.length])
-        assert.ok(sameCrdt(join(subject, [...order.map((o) => o.d), ...dupes]), full), 'join of deltas = join of states')
-        for (const s of [...states, ...deltas]) {
-          const back = decodeCrdt(encodeCrdt(s))
-          assert.ok(back.ok && sameCrdt(back.value, s), 'survives encode/decode')
-        }
-      }),
-      params,
-    )
-  })
-}
+lawTests('with leavers folded into heirs', history, run, params)
 
 test('a PN-Counter whose members leave into heirs, with fresh names taking their places, is exact and keeps one entry per live name', () => {
   fc.assert(
