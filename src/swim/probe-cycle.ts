@@ -30,6 +30,7 @@
  * their timers find nothing once the probe or relay has finished, so none needs cancelling.
  */
 import type { StreamResult } from '../core/effects.js'
+import type { Rng } from '../core/rng.js'
 import type { Address } from '../core/types.js'
 import type { AckMsg, IndirectPingMsg, NackMsg, PingMsg, SuspectMsg } from '../wire/messages.js'
 import { decodeStream } from '../wire/codec.js'
@@ -60,8 +61,8 @@ export interface ProbeHost extends SwimHost {
   isLeaving(): boolean
   /** A dead probe was acked: the member is reachable again. */
   deadAnswered(member: Member, nowMs: number, out: SwimOutbox): void
-  /** Uniform in [0, 1), for the dead probes' share of ticks. */
-  random(): number
+  /** The node's randomness (the dead probes' share of ticks and their target), as Exchanges has it. */
+  readonly rng: Rng
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
   openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void
 }
@@ -139,11 +140,11 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
     const windowMs = this.config.deadProbeWindowMs
     if (windowMs <= 0 || this.members.down.size === 0) return
     const alive = this.members.size - this.members.down.size
-    if (alive > DEAD_PROBES_PER_INTERVAL && this.host.random() * alive >= DEAD_PROBES_PER_INTERVAL) return
+    if (alive > DEAD_PROBES_PER_INTERVAL && this.host.rng.float() * alive >= DEAD_PROBES_PER_INTERVAL) return
     const recent: Member[] = []
     for (const m of this.members.down) if (m.state === 'dead' && nowMs - m.stateChangeMs <= windowMs) recent.push(m)
     if (recent.length === 0) return
-    const target = recent[Math.floor(this.host.random() * recent.length)]
+    const target = recent[Math.floor(this.host.rng.float() * recent.length)]
     const seqNo = this.nextSeqNo()
     this.deadPings.set(seqNo, target)
     this.stats.deadProbes++

@@ -132,7 +132,7 @@ export class Swim {
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
     this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest, riding) => this.takeBroadcasts(overhead, limit, out, dest, riding))
     // The narrow view of this node its parts work through (see each part's host interface).
-    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded' | 'deadAnswered' | 'random'> = {
+    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded' | 'deadAnswered' | 'rng'> = {
       name: this.name,
       address: this.address,
       config: this.config,
@@ -157,7 +157,7 @@ export class Swim {
       finalProbeEnded: (name, seqNo, acked, nowMs, out) => this.states.finalProbeEnded(name, seqNo, acked, nowMs, out),
       openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.exchanges.openTcpPing(seqNo, to, bytes, timeoutMs, out),
       deadAnswered: (member, _nowMs, out) => this.exchanges.reconnectTo(member, out),
-      random: () => this.rng.float(),
+      rng: this.rng,
     })
     this.pushPull = new PushPull({ ...host, states: this.states })
     this.exchanges = new Exchanges({ ...host, rng: this.rng, pushPull: this.pushPull, prober: this.prober, isStopped: () => this.stopped })
