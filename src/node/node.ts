@@ -265,16 +265,16 @@ export class ComposedNode {
     if (this.stopped || this.leavePhase !== 'none' || this.parts.builtSwim?.isLeaving === true) return
     const epoch = ++this.leaveEpoch
     this.input(nowMs, out, (o) => {
-      if (this.overlay === undefined && timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
-      // The replicated data types first hand this node's state to one heir (replication/handoff.ts); not over the overlay.
+      if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
+      if (timeoutMs !== undefined) o.schedule({ kind: 'leaveDeadline', epoch }, Math.max(0, timeoutMs))
+      // The replicated data types first hand this node's state to one heir (replication/handoff.ts).
       const then = (now: number, o2: NodeOutbox): void => this.leaveAfterHandoff(now, o2, epoch, timeoutMs)
-      if (this.overlay === undefined && this.stack?.crdt.handOff(() => this.defer((now, o2) => this.leavePhase === 'handoff' && then(now, o2))) === true) this.leavePhase = 'handoff'
+      if (this.stack?.crdt.handOff(() => this.defer((now, o2) => this.leavePhase === 'handoff' && then(now, o2))) === true) this.leavePhase = 'handoff'
       else then(nowMs, o)
     })
   }
 
   private leaveAfterHandoff(nowMs: number, o: NodeOutbox, epoch: number, timeoutMs: number | undefined): void {
-    if (this.overlay !== undefined) return this.overlay.leave(nowMs, o)
     const serf = this.serf
     // Skipped without the Serf layer or when alone (as Serf does).
     if (serf === undefined || !this.othersAlive()) return this.leaveSwim(nowMs, o)
