@@ -97,9 +97,15 @@ export class HyParView implements PeerSampling {
   /** Last time each active neighbour was heard from, parallel to `active`. */
   private readonly heardAtMs: number[] = []
   private readonly passive: PeerId[] = []
-  /** The outstanding NEIGHBOR request (one at a time) and the attempt number its timer carries. */
+  /**
+   * The outstanding NEIGHBOR request (one at a time) and when it was sent. One neighborTimeout timer is
+   * armed at a time (due at neighborTimerDueMs, -1 when none): when it fires it times out a request as
+   * old as neighborRequestTimeoutMs, or re-arms for the younger one sent since. A repair that asks one
+   * full passive peer after another (a reply each round trip) so costs one timer, not one per request.
+   */
   private pendingPeer: PeerId | undefined
-  private attempt = 0
+  private pendingSinceMs = 0
+  private neighborTimerDueMs = -1
   /** Passive peers asked since the last keep-alive tick (so a rejection moves on to another). */
   private readonly askedThisTick = new Set<PeerId>()
   /** Peers we sent in our last SHUFFLE: evicted first when the reply comes. */
@@ -174,6 +180,7 @@ export class HyParView implements PeerSampling {
     this.passive.length = 0
     this.lost.clear()
     this.pendingPeer = undefined
+    this.neighborTimerDueMs = -1
     this.running = false
     this.epoch++
   }
@@ -270,7 +277,7 @@ export class HyParView implements PeerSampling {
       case 'shuffleReply':
         this.mergePassive(m.peers, this.lastShuffleSample)
         this.lastShuffleSample = []
-        if (this.lost.delete(m.from)) this.reconnect(m.from, out)
+        if (this.lost.delete(m.from)) this.reconnect(m.from, nowMs, out)
         break
       case 'ping':
         // A ping from a peer that is not our neighbour: the link is one-sided; tell it to drop it.
@@ -296,13 +303,21 @@ export class HyParView implements PeerSampling {
         this.keepAlive(nowMs, out)
         out.schedule(timer, this.config.keepAliveIntervalMs)
         break
-      case 'neighborTimeout':
-        if (timer.peer !== this.pendingPeer || timer.attempt !== this.attempt) return
+      case 'neighborTimeout': {
+        this.neighborTimerDueMs = -1
+        const peer = this.pendingPeer
+        if (peer === undefined) return
+        const dueMs = this.pendingSinceMs + this.config.neighborRequestTimeoutMs
+        if (nowMs < dueMs) {
+          this.armNeighborTimer(nowMs, dueMs, out)
+          return
+        }
         // No answer: treat the backup as gone and try another.
-        this.removePassive(timer.peer)
+        this.removePassive(peer)
         this.pendingPeer = undefined
         this.repair(nowMs, out)
         break
+      }
     }
   }
 
@@ -412,15 +427,11 @@ export class HyParView implements PeerSampling {
   }
 
   /** A lost neighbour answered: for one answer in activeViewSize, make the link again (high priority). */
-  private reconnect(peer: PeerId, out: HyParViewOutbox): void {
+  private reconnect(peer: PeerId, nowMs: number, out: HyParViewOutbox): void {
     if (this.active.includes(peer) || this.pendingPeer !== undefined) return
     if (this.active.length >= this.config.activeViewSize && this.rng.int(this.config.activeViewSize) !== 0) return
-    this.pendingPeer = peer
-    const attempt = ++this.attempt
-    this.counters.neighborRequestsSent++
     this.counters.reconnects++
-    this.send(out, peer, { kind: 'neighbor', from: this.self, highPriority: true })
-    out.schedule({ kind: 'neighborTimeout', peer, attempt }, this.config.neighborRequestTimeoutMs)
+    this.requestNeighbor(peer, true, nowMs, out)
   }
 
   private keepAlive(nowMs: number, out: HyParViewOutbox): void {
@@ -455,11 +466,7 @@ export class HyParView implements PeerSampling {
     if (candidates.length > 0) {
       const peer = candidates[this.rng.int(candidates.length)]
       this.askedThisTick.add(peer)
-      this.pendingPeer = peer
-      const attempt = ++this.attempt
-      this.counters.neighborRequestsSent++
-      this.send(out, peer, { kind: 'neighbor', from: this.self, highPriority: this.active.length === 0 })
-      out.schedule({ kind: 'neighborTimeout', peer, attempt }, this.config.neighborRequestTimeoutMs)
+      this.requestNeighbor(peer, this.active.length === 0, nowMs, out)
       return
     }
     if (this.active.length === 0 && this.seeds.length > 0 && !this.askedThisTick.has('\u0000seed')) {
@@ -467,7 +474,20 @@ export class HyParView implements PeerSampling {
       this.counters.rejoins++
       this.send(out, this.seeds[this.rng.int(this.seeds.length)], { kind: 'join', from: this.self })
     }
-    void nowMs
+  }
+
+  /** Asks `peer` to become a neighbour, one request at a time, under the one neighborTimeout timer. */
+  private requestNeighbor(peer: PeerId, highPriority: boolean, nowMs: number, out: HyParViewOutbox): void {
+    this.pendingPeer = peer
+    this.pendingSinceMs = nowMs
+    this.counters.neighborRequestsSent++
+    this.send(out, peer, { kind: 'neighbor', from: this.self, highPriority })
+    if (this.neighborTimerDueMs < 0) this.armNeighborTimer(nowMs, nowMs + this.config.neighborRequestTimeoutMs, out)
+  }
+
+  private armNeighborTimer(nowMs: number, dueMs: number, out: HyParViewOutbox): void {
+    this.neighborTimerDueMs = dueMs
+    out.schedule({ kind: 'neighborTimeout' }, dueMs - nowMs)
   }
 
   // --- views ------------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ export type HyParViewEvent =
 export type HyParViewTimer =
   | { readonly kind: 'shuffle'; readonly epoch: number }
   | { readonly kind: 'keepAlive'; readonly epoch: number }
-  | { readonly kind: 'neighborTimeout'; readonly peer: PeerId; readonly attempt: number }
+  /** Checks the outstanding NEIGHBOR request; one armed at a time however many requests it covers. */
+  | { readonly kind: 'neighborTimeout' }
 
 /** A Plumtree delivery: once per message per node, with the tree hops it travelled. */
 export interface PlumtreeDelivery {
