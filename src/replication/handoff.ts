@@ -7,7 +7,8 @@
  *  leaver L = n#5 (writes refused from now on)          heir H = h#3 (a live peer; rendezvous order)
  *   offer [id, part i of k, L's full states] ──────────▶ merged (a join: always safe), part noted
  *                                            ◀────────── ready [i]
- *   (all k parts ready) commit [id] ───────────────────▶ every key mentioning n#≤5: a write of H's own,
+ *   (all k parts ready) data directory retired (a new id at the next start; refused: leave unfolded),
+   then commit [id] ──────────────────────────────────▶ every key mentioning n#≤5: a write of H's own,
  *                                                         fold(h#3, n → 6): n's counter totals into H's
  *                                                         entry, n's context "all seen", floor n → 6,
  *                                                         in ONE delta (numbered, durable, gossiped)
