@@ -8,7 +8,7 @@
  *   offer [id, part i of k, L's full states] ──────────▶ merged (a join: always safe), part noted
  *                                            ◀────────── ready [i]
  *   (all k parts ready) data directory retired (a new id at the next start; refused: leave unfolded),
-   then commit [id] ──────────────────────────────────▶ every key mentioning n#≤5: a write of H's own,
+ *   then commit [id] ──────────────────────────────────▶ every key mentioning n#≤5: a write of H's own,
  *                                                         fold(h#3, n → 6): n's counter totals into H's
  *                                                         entry, n's context "all seen", floor n → 6,
  *                                                         in ONE delta (numbered, durable, gossiped)
