@@ -1,6 +1,6 @@
 /**
  * Replicated data types bench (`npm run bench:crdt`, or `node dist/bench/crdt.js [--sizes 50,200]
- * [--seed 1] [--rates 25,50,100,200,400,800] [--quick]`): delta-state gossip against the naive
+ * [--seed 1] [--rates 25,50,100,200,400,800] [--modes delta,naive] [--no-sustained] [--quick]`): delta-state gossip against the naive
  * full-state exchange, in the same run, same seeds, on the simulator's whole stack (every node the
  * composed node a real node runs; SWIM, envelopes, loss and latency as in `grapevine sim`).
  *
@@ -16,7 +16,9 @@
  * two columns differ only in what a gossiped message carries.
  *
  * The whole stack is slow to simulate at scale: 1,000 nodes takes tens of minutes per run on one core,
- * so the default sizes are 50 and 200; pass `--sizes 50,200,1000` to include it.
+ * so the default sizes are 50 and 200; pass `--sizes 50,200,1000` to include it (`--modes delta` and
+ * `--no-sustained` run one column without the ladder, e.g. under `node --prof`, whose log is readable
+ * while the run goes on).
  *
  * Prints tables and writes JSON to bench/results/crdt-<timestamp>.json (gitignored).
  */
@@ -79,8 +81,12 @@ const fmtBytes = (b: number | null): string => (b === null ? 'n/a' : b >= 1024 ?
 
 function main(): void {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string' }, seed: { type: 'string' }, rates: { type: 'string' }, quick: { type: 'boolean' } },
+    options: { sizes: { type: 'string' }, seed: { type: 'string' }, rates: { type: 'string' }, modes: { type: 'string' }, 'no-sustained': { type: 'boolean' }, quick: { type: 'boolean' } },
   })
+  const modes = (values.modes ?? MODES.join(',')).split(',').map((s) => s.trim())
+  for (const m of modes) if (!(MODES as readonly string[]).includes(m)) throw new RangeError(`--modes takes delta, naive or both (e.g. --modes delta,naive); got ${JSON.stringify(m)}`)
+  const runModes = MODES.filter((m) => modes.includes(m))
+  const sustainedOn = values['no-sustained'] !== true
   const quick = values.quick === true
   const sizes = (values.sizes ?? (quick ? '20' : '50,200')).split(',').map((s) => Number(s.trim()))
   const rates = (values.rates ?? (quick ? '25,100' : '25,50,100,200,400,800')).split(',').map((s) => Number(s.trim()))
@@ -92,13 +98,13 @@ function main(): void {
   // 1 and 2: convergence and bytes per op against N, 10 ops/s for 10 s.
   const scale: Run[] = []
   for (const nodes of sizes) {
-    for (const mode of MODES) {
+    for (const mode of runModes) {
       const r = run(mode, nodes, 10, 10_000, seed)
       scale.push(r)
       process.stderr.write(`N=${nodes} ${mode}: ${fmtMs(r.convergenceMs)}, ${fmtBytes(r.bytesPerOp)}/op/node (${(r.wallMs / 1000).toFixed(0)} s wall)\n`)
     }
   }
-  const byN = (nodes: number, mode: Mode): Run => scale.find((r) => r.nodes === nodes && r.mode === mode)!
+  const byN = (nodes: number, mode: Mode): Run | undefined => scale.find((r) => r.nodes === nodes && r.mode === mode)
   console.log('\nConvergence after the last op and bytes per op per node (10 ops/s for 10 s, every type, no loss)\n')
   console.log(
     table(
@@ -106,7 +112,8 @@ function main(): void {
       sizes.map((n) => {
         const d = byN(n, 'delta')
         const f = byN(n, 'naive')
-        return [String(n), fmtMs(d.convergenceMs), fmtBytes(d.bytesPerOp), fmtMs(f.convergenceMs), fmtBytes(f.bytesPerOp), d.bytesPerOp && f.bytesPerOp ? `${(f.bytesPerOp / d.bytesPerOp).toFixed(2)}×` : 'n/a', `${d.exact}, ${f.exact}`]
+        const ratio = d?.bytesPerOp && f?.bytesPerOp ? `${(f.bytesPerOp / d.bytesPerOp).toFixed(2)}×` : 'n/a'
+        return [String(n), d ? fmtMs(d.convergenceMs) : '-', d ? fmtBytes(d.bytesPerOp) : '-', f ? fmtMs(f.convergenceMs) : '-', f ? fmtBytes(f.bytesPerOp) : '-', ratio, `${d?.exact ?? '-'}, ${f?.exact ?? '-'}`]
       }),
     ),
   )
@@ -114,7 +121,7 @@ function main(): void {
   // 3: the sustained rate at 32 nodes, 20 s windows up the ladder.
   const sustained: Run[] = []
   const best: Record<Mode, number> = { delta: 0, naive: 0 }
-  for (const mode of MODES) {
+  for (const mode of sustainedOn ? runModes : []) {
     for (const rate of rates) {
       const r = run(mode, 32, rate, quick ? 10_000 : 20_000, seed)
       sustained.push(r)
@@ -124,11 +131,11 @@ function main(): void {
       best[mode] = rate
     }
   }
-  console.log(`\nSustained operation rate at 32 nodes (kept: converged within ${KEPT_WITHIN_MS / 1000} s of the last op, every counter exact)\n`)
-  console.log(
+  if (sustainedOn) console.log(`\nSustained operation rate at 32 nodes (kept: converged within ${KEPT_WITHIN_MS / 1000} s of the last op, every counter exact)\n`)
+  if (sustainedOn) console.log(
     table(
       ['mode', ...rates.map((r) => `${r}/s`), 'highest kept'],
-      MODES.map((mode) => [mode, ...rates.map((rate) => {
+      runModes.map((mode) => [mode, ...rates.map((rate) => {
         const r = sustained.find((x) => x.mode === mode && x.rate === rate)
         return r === undefined ? '-' : `${fmtMs(r.convergenceMs)}${r.exact === true ? '' : ' (inexact)'}`
       }), best[mode] > 0 ? `${best[mode]} ops/s` : 'none']),

@@ -7,7 +7,8 @@
  *  leaver L = n#5 (writes refused from now on)          heir H = h#3 (a live peer; rendezvous order)
  *   offer [id, part i of k, L's full states] ──────────▶ merged (a join: always safe), part noted
  *                                            ◀────────── ready [i]
- *   (all k parts ready) commit [id] ───────────────────▶ every key mentioning n#≤5: a write of H's own,
+ *   (all k parts ready) data directory retired (a new id at the next start; refused: leave unfolded),
+ *   then commit [id] ──────────────────────────────────▶ every key mentioning n#≤5: a write of H's own,
  *                                                         fold(h#3, n → 6): n's counter totals into H's
  *                                                         entry, n's context "all seen", floor n → 6,
  *                                                         in ONE delta (numbered, durable, gossiped)
@@ -52,6 +53,11 @@ export interface HandoffHost {
   write<K extends CrdtKind>(kind: K, name: string, mutate: (state: CrdtKinds[K], replica: string) => Crdt): Crdt
   /** Sends a message (in fragments when large); false when it could not. */
   sendMessage(to: string, bytes: Uint8Array, send: (to: string, bytes: Uint8Array) => boolean): boolean
+  /**
+   * Retires this replica on disk (the data directory's keys deleted, the next start takes a new id),
+   * before the commit leaves; throws when the disk refused. Undefined without a data directory.
+   */
+  readonly durableRetire: (() => void) | undefined
 }
 
 interface Leaving {
@@ -233,11 +239,32 @@ export class Handoff {
     const to = l.candidates![l.index]
     l.resendAtMs = nowMs + Math.max(1, Math.floor(this.host.config.handoffTimeoutMs / 4))
     if (l.step === 'commit') {
+      if (!this.commitSent && !this.retireOnDisk()) {
+        this.host.counters.handoffsUnfolded++
+        return this.end('unfolded')
+      }
       this.commitSent = true
       this.host.sendMessage(to, encodeReplicationMessage({ kind: 'handoff', id: l.id, leaver: this.host.replica, step: 'commit', part: 0, parts: 1, states: [] }), send)
       return
     }
     for (const p of l.parts!) if (!l.ready.has(p.part)) this.host.sendMessage(to, encodeReplicationMessage(p), send)
+  }
+
+  /**
+   * Before the first commit leaves, the data directory forgets this replica (its keys deleted, a new id at
+   * the next start): once the heir may have folded it, a restart from that directory must not write as it
+   * again, or its writes would be dropped everywhere as a retired replica's. A crash between this and the
+   * commit leaves the replica unfolded, which is exact: the heir merged the whole offer already. False when
+   * the disk refused: no commit is sent, and the leave goes on unfolded.
+   */
+  private retireOnDisk(): boolean {
+    try {
+      this.host.durableRetire?.()
+      return true
+    } catch {
+      this.host.counters.commitFailures++
+      return false
+    }
   }
 
   private end(outcome: HandoffOutcome): void {

@@ -117,6 +117,8 @@ export class CrdtReplicator implements HandoffHost {
   private readonly synced = new Map<string, Set<string>>()
   private startedMs: number | undefined
   private durableCommit: ((record: KeyRecord) => void) | undefined
+  /** Retires this replica on disk before a graceful leave's commit (handoff.ts; setDurableCommit). */
+  durableRetire: (() => void) | undefined
   /** A graceful leave's handoff to one heir, and this replica's part as an heir (handoff.ts). */
   readonly handoff: Handoff = new Handoff(this)
 
@@ -167,7 +169,6 @@ export class CrdtReplicator implements HandoffHost {
   }
 
   get queuedDeltas(): number { return this.queue.size + this.large.length }
-
   /**
    * When the next gossip round is wanted: at once while deltas, fragments or a handoff are in flight;
    * else at `antiEntropyAtMs` if there are keys to compare, else not at all (an idle node does not wake).
@@ -184,10 +185,12 @@ export class CrdtReplicator implements HandoffHost {
 
   /**
    * Makes every write durable before it counts: called with the key's new record after the state
-   * changed and before the delta is queued; a throw undoes the write (crdt-store.ts commit).
+   * changed and before the delta is queued; a throw undoes the write (crdt-store.ts commit). `retire`
+   * forgets this replica on disk before a graceful leave commits it to an heir (crdt-store.ts retire).
    */
-  setDurableCommit(commit: ((record: KeyRecord) => void) | undefined): void {
+  setDurableCommit(commit: ((record: KeyRecord) => void) | undefined, retire?: () => void): void {
     this.durableCommit = commit
+    this.durableRetire = retire
   }
 
   /**

@@ -88,3 +88,30 @@ test('an heir that is itself leaving refuses, and a leaver with no candidate lef
   assert.equal(l.counters.handoffFailovers, 3)
   assert.equal(others.reduce((n, r) => n + r.counters.heirFolds, 0), 0)
 })
+
+test('the data directory forgets the leaver before its commit leaves; a disk that refuses sends no commit, and the leaver leaves unfolded with its entry intact everywhere', () => {
+  for (const refuse of [false, true]) {
+    const { nodes, l, others } = setup()
+    const now = 1_000
+    const send = network(nodes, new Set(), () => now)
+    // What the heirs had folded when the disk was asked to forget the leaver.
+    const foldsAtRetire: number[] = []
+    l.setDurableCommit(() => undefined, () => {
+      foldsAtRetire.push(others.reduce((sum, r) => sum + r.counters.heirFolds, 0))
+      if (refuse) throw new Error('disk full')
+    })
+    let outcome: string | undefined
+    assert.ok(l.handoff.begin((o) => (outcome = o)))
+    l.round(now, ['h1', 'h2', 'o'], false, send('leaver'))
+    assert.deepEqual(foldsAtRetire, [0], 'the disk forgot the leaver once, before any heir could fold it')
+    if (refuse) {
+      assert.equal(outcome, 'unfolded')
+      assert.equal(l.counters.commitFailures, 1)
+      assert.ok(others.every((r) => r.counters.heirFolds === 0 && [...r.get('counter', 'hits')!.replicas()].includes(l.replica)), 'nobody folded the leaver')
+    } else {
+      assert.equal(outcome, 'folded')
+      assert.equal(others.reduce((sum, r) => sum + r.counters.heirFolds, 0), 1, 'then one heir folded')
+    }
+    for (const r of others) assert.equal(r.get('counter', 'hits')!.value(), 8, `${r.self}: exact`)
+  }
+})

@@ -1,9 +1,11 @@
 // Members that leave, crash and are reaped, or are reaped while cut off and come back with the same
 // replica id: what the replicated keys keep of them, and that no value is lost, counted twice or brought
-// back. Fixed seeds, virtual time, the whole composed node.
+// back, and a crashed writer that restarts from its data directory after it was reaped. Fixed seeds,
+// virtual time, the whole composed node.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { replicasOf } from '../../src/crdt/index.js'
+import { SimCrdtDisks } from '../../src/runtime/sim/crdt-disk.js'
 import { stackCluster } from '../helpers/stack-cluster.js'
 import { crdtConverged, replicatorOf, write } from './sim-helpers.js'
 
@@ -87,5 +89,41 @@ test('a member reaped while cut off keeps writing under the same replica id; aft
     const r = replicatorOf(n)
     assert.equal(r.get('counter', 'hits')!.value(), 23, `${n.name}: 5 + 7 + 11`)
     assert.deepEqual(r.get('set', 'tags')!.values(), ['kept', 'late'], `${n.name}: the removed element stays removed`)
+  }
+})
+
+test('a writer with a data directory that crashes, is reaped and restarts from its directory comes back under the same replica id: its unsent last write counts once, the counter is exact and removed elements stay removed', () => {
+  const disks = new SimCrdtDisks()
+  const c = stackCluster(1703, 6, { loss: 0.02, config: QUICK_REAP, createProtocol: disks.factory })
+  disks.bind((atMs, fn) => c.sim.at(atMs, fn))
+  c.sim.observe(disks)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000), 'membership converged')
+  const [a, b] = [c.nodes[0], c.nodes[5]]
+  write(c.sim, b, (r) => {
+    r.write('counter', 'hits', (s, id) => s.increment(id, 5))
+    r.write('set', 'tags', (s, id) => s.add(id, 'kept'))
+    r.write('set', 'tags', (s, id) => s.add(id, 'dropped'))
+  })
+  c.sim.runFor(3_000)
+  const replicaBefore = replicatorOf(b).replica
+  // Written to b's disk, then b crashes in the same instant: no packet carried this write.
+  write(c.sim, b, (r) => r.write('counter', 'hits', (s, id) => s.increment(id, 7)))
+  c.sim.crash(b)
+  write(c.sim, a, (r) => {
+    r.write('counter', 'hits', (s, id) => s.increment(id, 11))
+    r.write('set', 'tags', (s) => s.remove('dropped'))
+  })
+  c.sim.runFor(20_000)
+  assert.ok(a.protocol.members().every((m) => m.name !== b.name), `${a.name} reaped ${b.name}`)
+  assert.equal(replicatorOf(a).get('counter', 'hits')!.value(), 16, 'while b is away its unsent write is nowhere else')
+  c.sim.restart(b)
+  assert.equal(replicatorOf(b).replica, replicaBefore, 'b restarted under the replica id on its disk')
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged && crdtConverged(s, 2), 120_000, { checkEveryMs: 100 }), 'membership and keys converged after the restart')
+  for (const n of c.nodes) {
+    const r = replicatorOf(n)
+    assert.equal(r.get('counter', 'hits')!.value(), 23, `${n.name}: 5 + 7 + 11, each once`)
+    assert.deepEqual(r.get('set', 'tags')!.values(), ['kept'], `${n.name}: the removed element stays removed`)
+    const names = [...replicasOf(r.get('counter', 'hits')!)].map((x) => x.split('#')[0])
+    assert.equal(names.length, new Set(names).size, `${n.name}: one counter entry per name (${names.join(', ')})`)
   }
 })

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { encodeCrdt, replicasOf } from '../../src/crdt/index.js'
 import type { SimNode } from '../../src/runtime/sim/node.js'
 import { writeSixKeys } from '../../bench/crdt-churn.js'
+import { SimCrdtDisks } from '../../src/runtime/sim/crdt-disk.js'
 import { stackCluster } from '../helpers/stack-cluster.js'
 import { hash53 } from '../../src/replication/keys.js'
 import { crdtConverged, replicatorOf, write } from './sim-helpers.js'
@@ -132,5 +133,42 @@ for (const [when, seed] of [['before it answers the offer', 1611], ['after it to
     const outcome = { 'before it answers the offer': 'folded', 'after it took the offer, before the commit': 'uncertain', 'right after it folded': 'folded' }[when]
     assert.equal(replicatorOf(leaver).handoff.outcome, outcome)
     if (when === 'before it answers the offer') assert.equal(r.handoffFailovers, 1, 'the next candidate took over')
+  })
+}
+
+for (const [crashAt, seed] of [['right after it sent the commit', 1621], ['after its leave completed', 1622]] as const) {
+  test(`a leaver with a data directory that crashes ${crashAt} and restarts from that directory writes under a new replica id, and the counter is exact`, () => {
+    const disks = new SimCrdtDisks()
+    const c = stackCluster(seed, 6, { loss: 0.01, config: QUICK_REAP, createProtocol: disks.factory })
+    disks.bind((atMs, fn) => c.sim.at(atMs, fn))
+    c.sim.observe(disks)
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000), 'membership converged')
+    c.nodes.forEach((n, i) => writeAll(c.sim, n, i))
+    c.sim.runFor(3_000)
+    const leaver = c.nodes[5]
+    const before = replicatorOf(leaver).replica
+    c.sim.leave(leaver)
+    if (crashAt === 'right after it sent the commit') {
+      assert.ok(c.sim.runUntil(() => replicatorOf(leaver).handoff.committed, 5_000, { checkEveryMs: 0.05 }), 'the commit went out')
+      c.sim.crash(leaver)
+    } else {
+      c.sim.runUntil(() => !leaver.live, 10_000)
+      assert.equal(replicatorOf(leaver).handoff.outcome, 'folded')
+    }
+    assert.deepEqual(disks.keysOf(leaver.name), [], 'the data directory forgot the replica before its commit left')
+    c.sim.runFor(2_000)
+    c.sim.restart(leaver)
+    const after = replicatorOf(leaver).replica
+    assert.notEqual(after, before, 'a new replica id: the heir may have retired the old one')
+    assert.ok(c.sim.runUntil((s) => s.convergence().converged && crdtConverged(s, KEYS.length), 60_000, { checkEveryMs: 100 }), 'membership and keys converged after the restart')
+    write(c.sim, leaver, (r) => r.write('counter', 'hits', (s, id) => s.increment(id, 7)))
+    c.sim.runFor(5_000)
+    assert.ok(c.sim.runUntil((s) => crdtConverged(s, KEYS.length), 60_000, { checkEveryMs: 100 }), 'keys converged after the write')
+    const expectedHits = c.nodes.reduce((sum, _n, i) => sum + (i % 7 === 0 ? -3 : 5), 0) + 7
+    for (const n of c.nodes) {
+      const x = replicatorOf(n)
+      assert.equal(x.get('counter', 'hits')!.value(), expectedHits, `${n.name}: the PN-Counter is exact, the restarted node's write counted once (${JSON.stringify({ retiredDropped: x.counters.retiredDropped })})`)
+      assert.equal(x.get('gcounter', 'served')!.value(), 12, `${n.name}: the G-Counter is exact`)
+    }
   })
 }

@@ -126,11 +126,12 @@ export class CrdtStore {
   }
 
   /**
-   * The node's replica was handed to an heir as it left: its keys are deleted and the meta marks it
-   * retired, in one transaction, so the next start neither reuses the retired id nor folds it again.
+   * The node's replica is about to be handed to an heir as it leaves (called before the commit is sent):
+   * its keys are deleted and the meta marks it retired, in one transaction, so the next start neither
+   * reuses the retired id nor folds it again. Throws when closed or when the disk refused: no commit then.
    */
   retire(): void {
-    if (this.closed) return
+    if (this.closed) throw new Error(`${this.path} is closed`)
     this.dirty.clear()
     this.source = undefined
     this.db.transactionSync(() => {

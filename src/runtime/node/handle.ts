@@ -121,8 +121,6 @@ export class NodeHandle implements GrapevineNode {
         break
       }
       case 'leaveCompleted':
-        // This replica was handed to an heir (replication/handoff.ts): the next start takes a new one.
-        if (this.node.crdt?.handoff.committed === true) this.store?.retire()
         for (const done of this.leaves.splice(0)) done()
         break
       case 'neighborUp':

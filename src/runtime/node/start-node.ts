@@ -64,8 +64,9 @@ export async function startNode(options: NodeOptions = {}): Promise<GrapevineNod
     throw e
   }
   durable?.store.bind((key) => node.crdt?.record(key))
-  // Every write of ours is committed to disk before its delta is queued; a failed commit undoes it.
-  if (durable !== undefined) node.crdt?.setDurableCommit((rec) => durable.store.commit(rec))
+  // Every write of ours is committed to disk before its delta is queued; a failed commit undoes it. A
+  // graceful leave retires the replica on disk before it commits its state to an heir (handoff.ts).
+  if (durable !== undefined) node.crdt?.setDurableCommit((rec) => durable.store.commit(rec), () => durable.store.retire())
   const driver = new Driver(node, { timersAfterIo: o.timersAfterIo })
   driverRef = driver
   driver.attach(udp, tcp)

@@ -8,6 +8,8 @@
  *   a change from a peer ──▶ crdtChanged ──▶ n's disk PEER_CHANGES_FLUSH_MS later, if n is still the
  *        same process (a crash in between loses it; peers hold it and anti-entropy brings it back)
  *   restart of n ──▶ a fresh ComposedNode with crdtRestore: n's replica id and every key it had on disk
+ *   a graceful leave's commit to an heir (replication/handoff.ts) ──▶ n's disk retired first, as the real
+ *        store's retire(): keys gone, and the next start of n takes a fresh replica id
  *
  * The disk survives crashes; a node that never ran has none and starts a fresh replica id.
  */
@@ -20,6 +22,8 @@ import type { SimObserver } from './types.js'
 interface Disk {
   readonly replica: string
   readonly records: Map<string, KeyRecord>
+  /** Handed to an heir: the next start ignores this disk. */
+  retired: boolean
 }
 
 export class SimCrdtDisks implements SimObserver {
@@ -31,7 +35,7 @@ export class SimCrdtDisks implements SimObserver {
 
   /** The protocol factory: the composed node, restored from its disk when it has one, committing to it. */
   readonly factory: ProtocolFactory = (o) => {
-    const disk = this.disks.get(o.name)
+    const disk = this.disks.get(o.name)?.retired === true ? undefined : this.disks.get(o.name)
     const node = new ComposedNode(
       {
         ...o.settings,
@@ -46,12 +50,19 @@ export class SimCrdtDisks implements SimObserver {
     )
     const r = node.crdt
     if (r !== undefined) {
-      const mine = disk ?? { replica: r.replica, records: new Map<string, KeyRecord>() }
+      const mine: Disk = disk ?? { replica: r.replica, records: new Map<string, KeyRecord>(), retired: false }
       this.disks.set(o.name, mine)
-      r.setDurableCommit((rec) => {
-        mine.records.set(rec.key, rec)
-        this.writes++
-      })
+      r.setDurableCommit(
+        (rec) => {
+          mine.records.set(rec.key, rec)
+          this.writes++
+        },
+        () => {
+          mine.records.clear()
+          mine.retired = true
+          this.writes++
+        },
+      )
     }
     return node
   }
@@ -70,7 +81,7 @@ export class SimCrdtDisks implements SimObserver {
       if (node.generation !== generation || !(node.protocol instanceof ComposedNode)) return
       const r = node.protocol.crdt
       const disk = this.disks.get(node.name)
-      if (r === undefined || disk === undefined) return
+      if (r === undefined || disk === undefined || disk.retired) return
       for (const key of keys) {
         const rec = r.record(key)
         if (rec !== undefined) disk.records.set(key, rec)
