@@ -344,7 +344,13 @@ export class StateProtocol implements StackProtocol {
     return [bytes]
   }
 
-  localState(): Uint8Array {
+  /**
+   * The full state for a join's push-pull; nothing in a periodic one with StateConfig.pushPullState 'join'
+   * (the Syn windows do that anti-entropy), unless the rounds are off and push-pull is all there is.
+   */
+  localState(join: boolean): Uint8Array | undefined {
+    const config = this.reconciler.config
+    if (!join && config.pushPullState === 'join' && config.roundIntervalMs > 0) return undefined
     return encodeStateMessage(this.reconciler.fullState())
   }
 
