@@ -70,12 +70,15 @@ export class Cadence {
 /**
  * Each member's state as of the last call: SWIM's membership version also moves when nothing we care
  * about did (the probe list reshuffled); `changed` says whether a member appeared, went or changed state.
+ * A suspect counts as alive: a suspicion raised and refuted (every few seconds per node under heavy
+ * loss) moves no state and no broadcast, and the quiet Syns' windows still compare every round, so it
+ * need not make the rounds busy; a member that failed, left or came back does.
  */
 export class MemberStates {
   private states = new Map<string, MemberInfo['state']>()
   changed(members: readonly MemberInfo[]): boolean {
     const states = new Map<string, MemberInfo['state']>()
-    for (const m of members) states.set(m.name, m.state)
+    for (const m of members) states.set(m.name, m.state === 'suspect' ? 'alive' : m.state)
     let changed = states.size !== this.states.size
     if (!changed) for (const [name, state] of states) if (this.states.get(name) !== state) changed = true
     this.states = states

@@ -1,6 +1,8 @@
-// Quiet state Syns with residue heartbeats (StateConfig.compactHeartbeats) against whole heartbeats, in the
-// whole stack after ten minutes of uptime (heartbeats past 255, 2–3 bytes each as msgpack integers), and
-// cluster state left out of the periodic push-pulls (StateConfig.pushPullState). Fixed seeds, virtual time.
+// What a quiet or lossy cluster costs beyond SWIM: quiet state Syns with residue heartbeats
+// (StateConfig.compactHeartbeats) against whole heartbeats after ten minutes of uptime (heartbeats past
+// 255, 2–3 bytes each as msgpack integers), cluster state left out of the periodic push-pulls
+// (StateConfig.pushPullState), and suspicions under loss that no longer make the rounds busy
+// (stack/protocols.ts, MemberStates). Fixed seeds, virtual time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { stackCluster } from '../helpers/stack-cluster.js'
@@ -78,4 +80,31 @@ test('with cluster state left out of periodic push-pulls, a node cut off for a m
   const caughtUp = (): boolean => versions.every(([name, v]) => (c.stateOf(victim).digestOf(name)?.maxVersion ?? 0) >= v)
   assert.ok(c.sim.runUntil(caughtUp, 30_000, { checkEveryMs: 100 }), 'the victim holds every write')
   assert.ok(c.sim.nowMs - healed < 15_000, `caught up ${c.sim.nowMs - healed} ms after the heal`)
+})
+
+test('under 25 % loss, suspicions raised and refuted do not make the state rounds busy: Syns keep riding on SWIM packets and repair pulls stay backed off', () => {
+  const n = 16
+  const c = stackCluster(31, n)
+  assert.ok(c.sim.runUntil((s) => s.convergence().converged, 60_000))
+  c.sim.runFor(30_000)
+  c.sim.network.configure({ loss: 0.25 })
+  c.sim.runFor(10_000)
+  const totals = (): { alone: number; pulls: number } =>
+    c.nodes.reduce(
+      (t, x) => {
+        const s = c.stacks.get(x.name)!
+        return { alone: t.alone + s.state.counters.synsSent - s.state.counters.synsRidden, pulls: t.pulls + s.broadcasts.engine.counters.repairPullsSent }
+      },
+      { alone: 0, pulls: 0 },
+    )
+  const t0 = totals()
+  c.sim.runFor(40_000)
+  const t1 = totals()
+  const alone = (t1.alone - t0.alone) / n / 40
+  const pulls = (t1.pulls - t0.pulls) / n / 40
+  // Measured before suspects counted as alive: 3 Syns alone and 1.6 repair pulls per node and second.
+  assert.ok(alone < 0.2, `Syns alone per node and second: ${alone.toFixed(3)}`)
+  assert.ok(pulls < 0.3, `repair pulls per node and second: ${pulls.toFixed(3)}`)
+  const suspicions = c.sim.allEvents().filter(({ event: e }) => e.type === 'suspected').length
+  assert.ok(suspicions > 0, 'the loss did raise suspicions')
 })
