@@ -7,7 +7,8 @@
  *                       piggybacks: engine.piggyback, and the due repair pull on a packet that goes
  *                       anyway (engine.takeRepairPull); deliveries go to `onDelivery`
  *   StateProtocol       round every state roundIntervalMs: heartbeat + GC, then
- *                         busy (a change here in the last rounds, or the membership changed):
+ *                         busy (a change here in the last rounds, or a member appeared, failed, left or
+ *                         came back; a suspicion raised or refuted is not a change):
  *                           a Syn to `fanout` random peers, each in a packet of its own
  *                         quiet: one Syn, owed until a SWIM ping or ack to a Grapevine peer leaves
  *                           and carried on it; a Syn still owed at the next round goes alone; while
