@@ -1,8 +1,10 @@
 /**
  * Idle cost of the whole stack against SWIM alone, and how fast a change still spreads from quiet
  * (`npm run bench:idle`, or `node dist/bench/idle.js [--sizes 32,64] [--seeds 1,2,3] [--steady 60s]
- * [--state-backoff 4] [--repair-backoff 16s]`: the last two set StateConfig.quietBackoffMaxRounds and
- * RumorConfig.repairBackoffMaxMs, 1 and 1s turning the quiet backoffs off, for before/after figures).
+ * [--warmup 30s] [--state-backoff 4] [--repair-backoff 16s] [--compact-heartbeats on|off]`: the last three
+ * set StateConfig.quietBackoffMaxRounds, RumorConfig.repairBackoffMaxMs and StateConfig.compactHeartbeats,
+ * 1, 1s and off turning them off, for before/after figures; a longer warm-up grows the heartbeats as a
+ * long-running cluster's are).
  *
  *   spawn N (all join node-000) ──▶ every node sees every node alive ──▶ 30 s warm-up (the join's
  *   broadcasts and busy state rounds die down) ──▶ `steady` of virtual time measured: UDP packets and
@@ -92,10 +94,17 @@ function holds(sim: Simulation, owner: string, version: number): boolean {
 export interface Backoffs {
   readonly state?: number
   readonly repairMs?: number
+  /** StateConfig.compactHeartbeats (undefined: the default). */
+  readonly compactHeartbeats?: boolean
+  /** Virtual time between convergence and the measured window (default WARMUP_MS): heartbeats grow with it. */
+  readonly warmupMs?: number
 }
 
 export function idleRun(nodes: number, seed: number, program: Program, steadyMs: number, backoffs: Backoffs = {}): IdleRow {
-  const state = backoffs.state === undefined ? {} : { quietBackoffMaxRounds: backoffs.state }
+  const state = {
+    ...(backoffs.state === undefined ? {} : { quietBackoffMaxRounds: backoffs.state }),
+    ...(backoffs.compactHeartbeats === undefined ? {} : { compactHeartbeats: backoffs.compactHeartbeats }),
+  }
   const broadcast = backoffs.repairMs === undefined ? {} : { repairBackoffMaxMs: backoffs.repairMs }
   const node = program === 'membership' ? { membershipOnly: true } : { state, broadcast }
   const sim = new Simulation({ seed, network: { latencyMs: [0.5, 5] }, recordEvents: false, node })
@@ -107,7 +116,7 @@ export function idleRun(nodes: number, seed: number, program: Program, steadyMs:
   sim.spawn(nodes)
   if (!sim.runUntil(() => tracker.converged, 300_000)) throw new Error(`${nodes} nodes (seed ${seed}) did not converge`)
   const joinMs = sim.nowMs
-  sim.runFor(WARMUP_MS)
+  sim.runFor(backoffs.warmupMs ?? WARMUP_MS)
   const packets0 = sim.stats.packetsSent
   const bytes0 = sim.stats.bytesSent
   const timers = (): number => sim.nodes.reduce((t, n) => t + n.counters.timersFired, 0)
@@ -209,10 +218,12 @@ function parseArgs(argv: readonly string[]): { sizes: number[]; seeds: number[];
     else if (flag === '--steady') opts.steadyMs = seconds(value)
     else if (flag === '--state-backoff') opts.backoffs = { ...opts.backoffs, state: Number(value) }
     else if (flag === '--repair-backoff') opts.backoffs = { ...opts.backoffs, repairMs: seconds(value) }
-    else throw new Error(`unknown option ${flag}; options: --sizes 32,64 --seeds 1,2,3 --steady 60s --state-backoff 4 --repair-backoff 16s`)
+    else if (flag === '--warmup') opts.backoffs = { ...opts.backoffs, warmupMs: seconds(value) }
+    else if (flag === '--compact-heartbeats' && (value === 'on' || value === 'off')) opts.backoffs = { ...opts.backoffs, compactHeartbeats: value === 'on' }
+    else throw new Error(`unknown option ${flag} ${value ?? ''}; options: --sizes 32,64 --seeds 1,2,3 --steady 60s --warmup 30s --state-backoff 4 --repair-backoff 16s --compact-heartbeats on|off`)
   }
   const { state, repairMs } = opts.backoffs
-  const bad = [...opts.sizes, ...opts.seeds, state ?? 1].some((x) => !Number.isInteger(x) || x < 1) || !(opts.steadyMs > 0) || !((repairMs ?? 1) > 0)
+  const bad = [...opts.sizes, ...opts.seeds, state ?? 1].some((x) => !Number.isInteger(x) || x < 1) || !(opts.steadyMs > 0) || !((repairMs ?? 1) > 0) || !((opts.backoffs.warmupMs ?? 1) > 0)
   if (bad) throw new Error('--sizes, --seeds and --state-backoff take positive integers (the first two separated by commas), --steady and --repair-backoff a whole number of seconds such as 60s')
   return opts
 }
@@ -253,8 +264,8 @@ function main(): void {
       ])
     }
   }
-  const backoffText = `quiet backoff: state Syns ${backoffs.state ?? 'default'} rounds, repair pulls ${backoffs.repairMs === undefined ? 'default' : `${backoffs.repairMs / 1000} s`}`
-  console.log(`idle cluster, steady ${steadyMs / 1000} s after join + ${WARMUP_MS / 1000} s, medians over seeds ${seeds.join(', ')} (per node and virtual second); ${backoffText}\n`)
+  const backoffText = `quiet backoff: state Syns ${backoffs.state ?? 'default'} rounds, repair pulls ${backoffs.repairMs === undefined ? 'default' : `${backoffs.repairMs / 1000} s`}; compact heartbeats ${backoffs.compactHeartbeats === undefined ? 'default' : backoffs.compactHeartbeats ? 'on' : 'off'}`
+  console.log(`idle cluster, steady ${steadyMs / 1000} s after join + ${(backoffs.warmupMs ?? WARMUP_MS) / 1000} s, medians over seeds ${seeds.join(', ')} (per node and virtual second); ${backoffText}\n`)
   console.log(table(['program', 'nodes', 'packets/s', 'bytes/s', 'timers/s', 'Syns alone/s', 'Syns riding/s', 'state replies/s', 'repair pulls/s', '1 write spread', '100-write spread', 'live phi max', 'phi ≥ 8 after a crash (median / last)'], lines))
   for (const nodes of sizes) {
     const rs = rows.filter((r) => r.nodes === nodes && r.program === 'full stack')

@@ -7,7 +7,8 @@
  *                       piggybacks: engine.piggyback, and the due repair pull on a packet that goes
  *                       anyway (engine.takeRepairPull); deliveries go to `onDelivery`
  *   StateProtocol       round every state roundIntervalMs: heartbeat + GC, then
- *                         busy (a change here in the last rounds, or the membership changed):
+ *                         busy (a change here in the last rounds, or a member appeared, failed, left or
+ *                         came back; a suspicion raised or refuted is not a change):
  *                           a Syn to `fanout` random peers, each in a packet of its own
  *                         quiet: one Syn, owed until a SWIM ping or ack to a Grapevine peer leaves
  *                           and carried on it; a Syn still owed at the next round goes alone; while
@@ -70,12 +71,15 @@ export class Cadence {
 /**
  * Each member's state as of the last call: SWIM's membership version also moves when nothing we care
  * about did (the probe list reshuffled); `changed` says whether a member appeared, went or changed state.
+ * A suspect counts as alive: a suspicion raised and refuted (every few seconds per node under heavy
+ * loss) moves no state and no broadcast, and the quiet Syns' windows still compare every round, so it
+ * need not make the rounds busy; a member that failed, left or came back does.
  */
 export class MemberStates {
   private states = new Map<string, MemberInfo['state']>()
   changed(members: readonly MemberInfo[]): boolean {
     const states = new Map<string, MemberInfo['state']>()
-    for (const m of members) states.set(m.name, m.state)
+    for (const m of members) states.set(m.name, m.state === 'suspect' ? 'alive' : m.state)
     let changed = states.size !== this.states.size
     if (!changed) for (const [name, state] of states) if (this.states.get(name) !== state) changed = true
     this.states = states
@@ -344,7 +348,13 @@ export class StateProtocol implements StackProtocol {
     return [bytes]
   }
 
-  localState(): Uint8Array {
+  /**
+   * The full state for a join's push-pull; nothing in a periodic one with StateConfig.pushPullState 'join'
+   * (the Syn windows do that anti-entropy), unless the rounds are off and push-pull is all there is.
+   */
+  localState(join: boolean): Uint8Array | undefined {
+    const config = this.reconciler.config
+    if (!join && config.pushPullState === 'join' && config.roundIntervalMs > 0) return undefined
     return encodeStateMessage(this.reconciler.fullState())
   }
 

@@ -82,6 +82,24 @@ export interface StateConfig {
    * as fast with any value (a busy node sends at full fanout every round). Range [1, 64].
    */
   readonly quietBackoffMaxRounds: number
+  /**
+   * Quiet Syns send each heartbeat as one byte, its value mod 256, instead of a msgpack integer that grows
+   * with uptime (1 byte for the first 127 rounds, 3 up to 18 hours, then 5). A receiver rebuilds the value
+   * from its own and takes it only as far as the time since it last heard the node allows (one heartbeat
+   * per roundIntervalMs, plus 2); every 16th quiet Syn still carries whole values, so a receiver that fell
+   * more than 127 heartbeats behind (a long partition) catches up within seconds. Default true. Turn it off
+   * while a cluster still holds Grapevine nodes older than this form: they drop such Syns as undecodable
+   * (no harm to state, but their phi hears fewer heartbeats).
+   */
+  readonly compactHeartbeats: boolean
+  /**
+   * What the cluster state puts into SWIM's push-pull (TCP): 'join', its full state only when the exchange
+   * is a join (the joiner and the node it joins through each get everything) and nothing in the periodic
+   * exchanges, whose anti-entropy the Syn windows already do; 'always', its full state in every push-pull,
+   * as before (about 20 bytes per known node, each way, every 30 s at 32 nodes). With roundIntervalMs 0
+   * (no Syns) push-pull is the only way state spreads, so 'join' then acts as 'always'. Default 'join'.
+   */
+  readonly pushPullState: 'join' | 'always'
 }
 
 export const STATE_DEFAULTS: StateConfig = {
@@ -96,6 +114,8 @@ export const STATE_DEFAULTS: StateConfig = {
   lotteryShare: 0.25,
   forgetLeftAfterMs: 60_000,
   quietBackoffMaxRounds: 1,
+  compactHeartbeats: true,
+  pushPullState: 'join',
 }
 
 /** Worst-case bytes of an Ack around one entry besides its key, value and node name (headers, numbers). */
@@ -130,6 +150,12 @@ export function resolveStateConfig(partial: Partial<StateConfig> = {}): StateCon
   const sizesOk = [integer('maxKeyBytes', 1, 65_535), integer('maxValueBytes', 0, 65_535), integer('maxNodeNameBytes', 1, 65_535)].every(Boolean)
   if (typeof c.lotteryShare !== 'number' || !(c.lotteryShare >= 0 && c.lotteryShare <= 1)) {
     problems.push(`lotteryShare must be a number in [0, 1] (got ${String(c.lotteryShare)}); the default is ${STATE_DEFAULTS.lotteryShare}`)
+  }
+  if (typeof c.compactHeartbeats !== 'boolean') {
+    problems.push(`compactHeartbeats must be true or false (got ${String(c.compactHeartbeats)}); the default is ${STATE_DEFAULTS.compactHeartbeats}`)
+  }
+  if (c.pushPullState !== 'join' && c.pushPullState !== 'always') {
+    problems.push(`pushPullState must be 'join' or 'always' (got ${String(c.pushPullState)}); the default is '${STATE_DEFAULTS.pushPullState}'`)
   }
   if (intervalOk && timeoutOk && c.exchangeTimeoutMs < c.roundIntervalMs) {
     problems.push(`exchangeTimeoutMs (${c.exchangeTimeoutMs}) must be ≥ roundIntervalMs (${c.roundIntervalMs}); a reply may take up to a round`)

@@ -9,7 +9,9 @@
  * ```
  * kind 0x01 Syn   [windowStart: str, windowEnd: str, digests: [Digest…]]
  *                 [windowStart: str, windowEnd: str, digests: [Digest…], hash: uint, heartbeats: [uint…]]
- *                 (the second, compact form summarises the window: see `Syn.summary`)
+ *                 [windowStart: str, windowEnd: str, digests: [Digest…], hash: uint, residues: str]
+ *                 (the second and third, compact forms summarise the window: see `Syn.summary`; the
+ *                 third sends each heartbeat as one byte, its value mod 256, in a byte string)
  * kind 0x02 Ack   [digests: [Digest…], deltas: [NodeDelta…]]
  * kind 0x03 Ack2  [deltas: [NodeDelta…]]
  * kind 0x04 Full  [deltas: [NodeDelta…]]          (join-time push-pull; every fromVersion is 0)
@@ -72,8 +74,18 @@ export interface NodeDelta {
  */
 export interface WindowSummary {
   readonly hash: number
+  /** The heartbeats, or with `residues` each heartbeat mod 256 (HEARTBEAT_RESIDUE_MODULUS). */
   readonly heartbeats: readonly number[]
+  /**
+   * The heartbeats are residues: one byte each instead of a msgpack integer that grows with uptime (3
+   * bytes after about two minutes of 1 s rounds, 5 after 18 hours). The receiver rebuilds each from its
+   * own value of the node (reconcile.ts: `residueAdvance`).
+   */
+  readonly residues?: boolean
 }
+
+/** Residue heartbeats are sent modulo this (one byte each). */
+export const HEARTBEAT_RESIDUE_MODULUS = 256
 
 /**
  * Digests of the nodes whose names fall in the cyclic window [windowStart, windowEnd) of name order
@@ -174,6 +186,17 @@ export function deltaSize(d: NodeDelta): number {
   return n
 }
 
+/** Bytes of a summary's heartbeats: a msgpack array of uints, or residues as one byte each in a str. */
+export function heartbeatsSize(summary: WindowSummary): number {
+  if (summary.residues !== true) return listSize(summary.heartbeats, uintSize)
+  return residuesSize(summary.heartbeats.length)
+}
+
+/** Bytes of `count` residue heartbeats (a str header and one byte each, as MsgpackWriter.bytes writes them). */
+export function residuesSize(count: number): number {
+  return count + (count < 32 ? 1 : count < 0x10000 ? 3 : 5)
+}
+
 function listSize<T>(items: readonly T[], size: (item: T) => number): number {
   let n = arrayHeaderSize(items.length)
   for (const item of items) n += size(item)
@@ -189,7 +212,7 @@ export function encodedSize(m: StateMessage): number {
         strSize(m.windowStart) +
         strSize(m.windowEnd) +
         listSize(m.digests, digestSize) +
-        (m.summary === undefined ? 0 : uintSize(m.summary.hash) + listSize(m.summary.heartbeats, uintSize))
+        (m.summary === undefined ? 0 : uintSize(m.summary.hash) + heartbeatsSize(m.summary))
       )
     case 'ack':
       return 2 + listSize(m.digests, digestSize) + listSize(m.deltas, deltaSize)
@@ -248,7 +271,13 @@ export function encodeStateMessage(m: StateMessage): Uint8Array {
       writeList(w, m.digests, writeDigest)
       if (m.summary !== undefined) {
         w.uint(m.summary.hash)
-        writeList(w, m.summary.heartbeats, (w2, b) => w2.uint(b))
+        if (m.summary.residues === true) {
+          const residues = new Uint8Array(m.summary.heartbeats.length)
+          for (let i = 0; i < residues.length; i++) residues[i] = m.summary.heartbeats[i] % HEARTBEAT_RESIDUE_MODULUS
+          w.bytes(residues)
+        } else {
+          writeList(w, m.summary.heartbeats, (w2, b) => w2.uint(b))
+        }
       }
       break
     case 'ack':
@@ -390,6 +419,13 @@ export function decodeStateMessage(bytes: Uint8Array, maxBytes: number = STATE_L
           break
         }
         const hash = num(r, 'hash')
+        const first = r.pos < r.end ? r.buf[r.pos] : 0
+        if ((first >= 0xa0 && first <= 0xbf) || first === 0xda || first === 0xdb) {
+          // Residues: one byte per heartbeat (a str, never an array, so the two forms cannot be confused).
+          const residues = r.rawView(STATE_LIMITS.packetMaxBytes, 'heartbeat residues')
+          m = { kind: 'syn', windowStart, windowEnd, digests, summary: { hash, heartbeats: Array.from(residues), residues: true } }
+          break
+        }
         const count = arrayHeader(r, 'heartbeats', 1)
         const heartbeats: number[] = []
         for (let i = 0; i < count; i++) heartbeats.push(num(r, 'heartbeat'))

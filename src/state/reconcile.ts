@@ -26,6 +26,10 @@
  *   window's digests: the initiator pushes what the peer lacks in its Ack2 and names what it lacks itself
  *   in its next Syns. The hash folds per-node hashes cached while the node's versions hold
  *   (window-summary.ts), so a quiet Syn and its check cost a few operations per node and build no digests.
+ *   The heartbeats go as one byte each, their value mod 256 (StateConfig.compactHeartbeats), rebuilt by
+ *   the receiver from its own value within what the time since it last heard the node allows, plus a
+ *   slack (`residueAdvance`); every 16th compact Syn carries whole values. A window that is the whole ring is
+ *   named ['', ''] (from the first name) instead of by two names.
  *
  * Messages may be lost, duplicated, delayed and reordered: every application is idempotent (entries at or
  * below our maxVersion are skipped; a delta that would leave a hole is ignored), and an Ack2 is only sent
@@ -60,6 +64,8 @@ import {
   decodeStateMessage,
   digestSize,
   encodeStateMessage,
+  HEARTBEAT_RESIDUE_MODULUS,
+  residuesSize,
   strSize,
   STATE_LIMITS,
   uintSize,
@@ -99,6 +105,30 @@ export function inWindow(name: string, start: string, end: string): boolean {
   return start < end ? name >= start && name < end : name >= start || name < end
 }
 
+/**
+ * How far a residue heartbeat (the sender's value mod 256) moves our value `held` of a node whose
+ * heartbeat last advanced here `sinceMs` ago: the forward distance from held to the residue, if it is
+ * below half the modulus (a residue behind ours says nothing) and no more than the node can have ticked
+ * since (one heartbeat a round) plus RESIDUE_SLACK_ROUNDS for how stale our value already was when we
+ * took it (a few rounds in a small cluster, more where windows rotate). A sender 129–255 behind us
+ * (back from a long partition) would read as ahead: the bound keeps such a phantom within the slack of
+ * the truth instead of up to 127 heartbeats past it. A receiver that fell 128 or more behind takes
+ * nothing from residues until a whole value comes (every RESIDUE_RESYNC_EVERY-th compact Syn, any
+ * digest or delta, a join's push-pull). 0: nothing to take. Pure.
+ */
+export function residueAdvance(held: number, residue: number, sinceMs: number, roundIntervalMs: number): number {
+  const forward = (residue - (held % HEARTBEAT_RESIDUE_MODULUS) + HEARTBEAT_RESIDUE_MODULUS) % HEARTBEAT_RESIDUE_MODULUS
+  if (forward === 0 || forward >= HEARTBEAT_RESIDUE_MODULUS / 2) return 0
+  const possible = Math.floor(Math.max(0, sinceMs) / Math.max(1, roundIntervalMs)) + RESIDUE_SLACK_ROUNDS
+  return forward <= possible ? forward : 0
+}
+
+/** Rounds a residue may move a heartbeat beyond the time since it last advanced here (residueAdvance). */
+export const RESIDUE_SLACK_ROUNDS = 32
+
+/** Every how many compact Syns one carries whole heartbeats instead of residues. */
+const RESIDUE_RESYNC_EVERY = 16
+
 /** How many rounds a node stays among the recent changes a Syn names outside its window. */
 const RECENT_ROUNDS = 6
 /** Share of a Syn's budget for the digests of recently changed nodes. */
@@ -121,6 +151,10 @@ export class StateReconciler {
   private readonly recent = new Map<NodeName, number>()
   /** Our own maxVersion when last recorded in `recent`. */
   private ownVersion = 0
+  /** When each node's heartbeat last advanced here: bounds how far a residue may move it (residueAdvance). */
+  private readonly heartbeatAt = new Map<NodeName, number>()
+  /** Compact Syns built so far: every RESIDUE_RESYNC_EVERY-th carries whole heartbeats. */
+  private compactSyns = 0
 
   constructor(options: ReconcilerOptions) {
     this.config = resolveStateConfig(options.config)
@@ -148,6 +182,7 @@ export class StateReconciler {
   /** Forgets a departed node's state (ClusterState.forget) and stops naming it in Syns. */
   forget(name: NodeName, nowMs: number): boolean {
     this.recent.delete(name)
+    this.heartbeatAt.delete(name)
     return this.state.forget(name, nowMs)
   }
 
@@ -188,7 +223,7 @@ export class StateReconciler {
     this.noteOwnWrites()
     const names = this.state.nodeNames()
     const n = names.length
-    const start = this.cursor
+    let start = this.cursor
     let first = lowerBound(names, start)
     if (first === n) first = 0
     const fixed = 2 + strSize(start)
@@ -216,13 +251,19 @@ export class StateReconciler {
     const count = window.count
     const end = count === n ? start : names[(first + count) % n]
     this.cursor = end
+    if (count === n) {
+      // The whole ring: named as ['', ''] from the first name, not from the cursor, so it costs two bytes
+      // instead of two names (every decoder reads ['', ''] as the whole ring, from the first name).
+      start = ''
+      first = 0
+    }
     const full = (): Syn => {
       const digests: NodeDigest[] = []
       for (let i = 0; i < count; i++) {
         const name = names[(first + i) % n]
         if (!extraNames.has(name)) digests.push(this.state.digestOf(name) as NodeDigest)
       }
-      return { kind: 'syn', windowStart: start, windowEnd: end, digests: [...digests, ...extra] }
+      return { kind: 'syn', windowStart: start, windowEnd: count === n ? '' : end, digests: [...digests, ...extra] }
     }
     // The same window summarised: its hash and heartbeats. A quiet cluster's windows hash alike on both
     // sides, so a Syn costs a few bytes per node instead of a digest (names included) per node. A window
@@ -243,11 +284,15 @@ export class StateReconciler {
       heartbeatBytes += uintSize(hb)
     }
     const hash = hasher.value
+    // Residues (one byte a heartbeat) but whole values in every RESIDUE_RESYNC_EVERY-th compact Syn, so a
+    // receiver that fell too far behind to rebuild residues catches up (StateConfig.compactHeartbeats).
+    const residues = this.config.compactHeartbeats && this.compactSyns++ % RESIDUE_RESYNC_EVERY !== 0
     // The compact form drops the window's digests (window.digestBytes) for the hash and the heartbeats.
     const fullBytes = arrayHeaderSize(count + extra.length) + window.digestBytes
-    const compactBytes = arrayHeaderSize(extra.length) + uintSize(hash) + arrayHeaderSize(count) + heartbeatBytes
+    const compactBytes = arrayHeaderSize(extra.length) + uintSize(hash) + (residues ? residuesSize(count) : arrayHeaderSize(count) + heartbeatBytes)
     if (compactBytes >= fullBytes) return full()
-    return { kind: 'syn', windowStart: start, windowEnd: end, digests: extra, summary: { hash, heartbeats } }
+    const summary = residues ? { hash, heartbeats, residues } : { hash, heartbeats }
+    return { kind: 'syn', windowStart: start, windowEnd: count === n ? '' : end, digests: extra, summary }
   }
 
   /**
@@ -320,8 +365,15 @@ export class StateReconciler {
         const names = this.state.nodeNames()
         let i = lowerBound(names, syn.windowStart)
         if (i === names.length) i = 0
+        const residues = syn.summary.residues === true
         for (const hb of syn.summary.heartbeats) {
-          this.state.observeHeartbeat(names[i], hb, tally)
+          const name = names[i]
+          if (!residues) this.state.observeHeartbeat(name, hb, tally)
+          else {
+            const held = this.state.node(name)
+            const advance = held === undefined ? 0 : residueAdvance(held.heartbeat, hb, nowMs - (this.heartbeatAt.get(name) ?? nowMs), this.config.roundIntervalMs)
+            if (advance > 0) this.state.observeHeartbeat(name, held!.heartbeat + advance, tally)
+          }
           if (++i === names.length) i = 0
         }
       }
@@ -384,7 +436,7 @@ export class StateReconciler {
   /** Merges a peer's full state (same rules as any delta: newer only, resets when needed). */
   mergeFullState(full: FullState, nowMs: number): ApplyTally {
     // Not news to gossip: a full state is a join's catch-up, and its nodes are known everywhere else.
-    return this.applyDeltas(full.deltas, nowMs, false)
+    return this.noteHeartbeats(this.applyDeltas(full.deltas, nowMs, false), nowMs)
   }
 
   /**
@@ -401,6 +453,12 @@ export class StateReconciler {
 
   /** Dispatches a decoded message. */
   handle(from: NodeName, m: StateMessage, nowMs: number): HandleResult<StateMessage> {
+    const result = this.dispatch(from, m, nowMs)
+    this.noteHeartbeats(result.applied, nowMs)
+    return result
+  }
+
+  private dispatch(from: NodeName, m: StateMessage, nowMs: number): HandleResult<StateMessage> {
     switch (m.kind) {
       case 'syn':
         return this.handleSyn(from, m, nowMs)
@@ -450,6 +508,12 @@ export class StateReconciler {
       hasher.add(this.state.summaryHashOf(name) as number)
     }
     return inside === count && hasher.value === hash
+  }
+
+  /** Records when the heartbeats `tally` advanced (the bound residueAdvance puts on residues). */
+  private noteHeartbeats(tally: ApplyTally, nowMs: number): ApplyTally {
+    for (const name of tally.heartbeats) this.heartbeatAt.set(name, nowMs)
+    return tally
   }
 
   /** Records a change of `name` (generation or maxVersion) as the newest recent one. */
