@@ -28,6 +28,12 @@ export class MemberTable {
   private carriedCount = 0
   private versionCount = 0
   private readonly addressIndex = new Map<string, Member>()
+  /**
+   * Bumped only when a name comes or goes or a member's address changes: what the address index
+   * depends on. `version` also moves on every incarnation and state change, and during a 1,000-node
+   * join rebuilding the index on each of those (for every incoming packet) was O(N) per packet.
+   */
+  private addressesVersion = 0
   private addressIndexVersion = -1
 
   constructor(
@@ -77,10 +83,10 @@ export class MemberTable {
 
   /** memberAt through an index by address, rebuilt when the table changed: for every incoming packet. */
   memberFrom(address: Address): Member | undefined {
-    if (this.addressIndexVersion !== this.versionCount) {
+    if (this.addressIndexVersion !== this.addressesVersion) {
       this.addressIndex.clear()
       for (const m of this.byName.values()) this.addressIndex.set(addressKey(m.address), m)
-      this.addressIndexVersion = this.versionCount
+      this.addressIndexVersion = this.addressesVersion
     }
     return this.addressIndex.get(addressKey(address))
   }
@@ -88,6 +94,14 @@ export class MemberTable {
   /** Records a member by name; it is carried (probed, gossiped about) only once insert()ed. */
   put(m: Member): void {
     this.byName.set(m.name, m)
+    this.addressesVersion++
+  }
+
+  /** A member takes `address` (every address change goes through here, for the address index). */
+  setAddress(m: Member, address: Address): void {
+    if (m.address === address) return
+    m.address = address
+    this.addressesVersion++
   }
 
   /** Records a change to what the push-pull state shows. */
@@ -123,6 +137,7 @@ export class MemberTable {
   /** Removes a failed or left member from the table and the probe list. */
   remove(m: Member): void {
     this.byName.delete(m.name)
+    this.addressesVersion++
     this.downSet.delete(m)
     if (!m.forgotten) {
       m.forgotten = true
