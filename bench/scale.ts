@@ -7,7 +7,8 @@
  *     join node-000 at t = 0) ──▶ every node sees every node alive (join: virtual, wall and CPU time)
  *     ──▶ `sim-steady` of virtual time (wall and CPU time, packets) ──▶ heap per node after a full GC
  *   loopback: N whole-stack nodes in this process, each on its own UDP and TCP port of 127.0.0.1 (what
- *     an embedder hosting several nodes does), joining node 0 in batches ──▶ every node sees N alive
+ *     an embedder hosting several nodes does), started in batches of 10, each joining 3 random live
+ *     nodes at once (as a fleet joins a few seeds) ──▶ every node sees N alive
  *     ──▶ `loopback-minutes` watched: suspicions and failures (any is false: nothing crashed),
  *     convergence checked every 10 s, the process's CPU per node-second (the checks' own CPU left
  *     out) and its RSS; a join that times out is retried (6 attempts), a node that never joins is counted
@@ -16,9 +17,11 @@
  * other tenants too, while CPU time is this process's own work. Targets: the simulator at ≥ 50× real
  * time including the join with ≤ 0.5 MB of heap per node; on loopback, converged with no false
  * suspicion for 5 minutes at ≤ 0.5 ms CPU per node-second. The load average is printed beside each
- * figure. Results go to bench/results/scale-<timestamp>.json (gitignored).
+ * figure, and on Linux the event-loop thread's own time on a CPU and time runnable but waiting for one
+ * (/proc/self/schedstat): a process that waits more than it runs is starved by the machine, and its
+ * timers fire late whatever the protocol does. Results go to bench/results/scale-<timestamp>.json (gitignored).
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { Simulation } from '../src/runtime/sim/simulation.js'
 import { ViewTracker } from '../src/runtime/sim/checkers.js'
@@ -65,6 +68,29 @@ export interface LoopbackScaleRow {
   readonly cpuMsPerNodeSecond: number
   readonly rssMb: number
   readonly loadAverage: number
+  /** The event-loop thread's time on a CPU and time waiting for one, start to convergence and watched (Linux; null elsewhere). */
+  readonly joinSched: Sched | null
+  readonly watchSched: Sched | null
+}
+
+/** Time the event-loop thread ran on a CPU and time it was runnable but waiting for one, in ms. */
+export interface Sched {
+  readonly ranMs: number
+  readonly waitedMs: number
+}
+
+function schedNow(): Sched | null {
+  try {
+    const [ran, waited] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number)
+    return Number.isFinite(ran) && Number.isFinite(waited) ? { ranMs: ran / 1e6, waitedMs: waited / 1e6 } : null
+  } catch {
+    return null
+  }
+}
+
+function schedSince(before: Sched | null): Sched | null {
+  const now = schedNow()
+  return before === null || now === null ? null : { ranMs: now.ranMs - before.ranMs, waitedMs: now.waitedMs - before.waitedMs }
 }
 
 const cpuMs = (since: NodeJS.CpuUsage): number => {
@@ -132,6 +158,13 @@ function seedOf(node: GrapevineNode): string {
   return `${node.address.ip}:${node.port}`
 }
 
+/** Up to `k` distinct live nodes at random, as seed addresses. */
+function randomSeeds(nodes: readonly GrapevineNode[], k: number): string[] {
+  const picked = new Set<GrapevineNode>()
+  while (picked.size < Math.min(k, nodes.length)) picked.add(nodes[Math.floor(Math.random() * nodes.length)])
+  return [...picked].map(seedOf)
+}
+
 function allSeeAll(nodes: readonly GrapevineNode[]): boolean {
   for (const n of nodes) {
     let alive = 0
@@ -154,18 +187,20 @@ export async function loopbackScale(count: number, watchMs: number, progress: (l
     if (e.type === 'failed') failures++
   }
   const started = performance.now()
+  const schedStart = schedNow()
   try {
     const first = await startNode({ name: 'scale-0000', bind: '127.0.0.1:0', on: { member: onMember } })
     nodes.push(first)
-    // Batches of 10, each node joining a random node already up (a join is a TCP push-pull; a thousand
-    // with one seed would queue behind its backlog), with up to 3 more tries on a timeout.
-    // A join that times out (a starved process answers late) is retried against another random live
-    // node with a growing pause; a node that still cannot join is shut down and counted, not fatal.
+    // Batches of 10, each node joining 3 random nodes already up, as a fleet joins a few seeds (a join is
+    // a TCP push-pull with each; a thousand against one seed would queue behind its backlog). The join
+    // succeeds when one seed answers. A join that times out (a starved process answers late) is retried
+    // against other random live nodes with a growing pause; a node that still cannot join is shut down
+    // and counted, not fatal.
     const start = async (j: number): Promise<GrapevineNode | undefined> => {
       const node = await startNode({ name: `scale-${String(j).padStart(4, '0')}`, bind: '127.0.0.1:0', on: { member: onMember } })
       for (let attempt = 0; ; attempt++) {
         try {
-          await node.join([seedOf(nodes[Math.floor(Math.random() * nodes.length)])])
+          await node.join(randomSeeds(nodes, 3))
           return node
         } catch {
           joinRetries++
@@ -192,10 +227,12 @@ export async function loopbackScale(count: number, watchMs: number, progress: (l
       converged = allSeeAll(nodes)
     }
     const convergeWallMs = performance.now() - started
+    const joinSched = schedSince(schedStart)
     progress(`loopback: ${count} nodes ${converged ? 'converged' : 'NOT converged'} after ${(convergeWallMs / 1000).toFixed(1)} s; watching ${watchMs / 1000} s`)
     watching = true
     const cpu = process.cpuUsage()
     const watchStart = performance.now()
+    const schedWatch = schedNow()
     let checks = 0
     let convergedChecks = 0
     // The checks themselves (every node's member list, tags decoded: ~N² objects) are the bench's
@@ -209,6 +246,7 @@ export async function loopbackScale(count: number, watchMs: number, progress: (l
       checkCpuMs += cpuMs(before)
     }
     const watchedMs = performance.now() - watchStart
+    const watchSched = schedSince(schedWatch)
     const cpuUsed = cpuMs(cpu) - checkCpuMs
     return {
       nodes: count,
@@ -226,10 +264,16 @@ export async function loopbackScale(count: number, watchMs: number, progress: (l
       cpuMsPerNodeSecond: cpuUsed / count / (watchedMs / 1000),
       rssMb: process.memoryUsage().rss / 1024 / 1024,
       loadAverage: loadavg()[0],
+      joinSched,
+      watchSched,
     }
   } finally {
     await Promise.all(nodes.map((n) => n.shutdown()))
   }
+}
+
+function schedCell(s: Sched | null): string {
+  return s === null ? 'n/a' : `${fixed(s.ranMs / 1000)} / ${fixed(s.waitedMs / 1000)} s`
 }
 
 function fixed(n: number, digits = 1): string {
@@ -279,7 +323,7 @@ async function main(): Promise<void> {
     console.log(`\nloopback, ${loopNodes} whole-stack nodes in one process, one UDP + TCP port each (LAN profile; targets: converged, no false suspicion, ≤ 0.5 ms CPU per node-second)`)
     console.log(
       table(
-        ['nodes', 'join retries / given up', 'started in', 'all see all after', 'watched', 'converged checks', 'suspicions', 'failures', 'CPU ms/node-s', 'RSS', 'load'],
+        ['nodes', 'join retries / given up', 'started in', 'all see all after', 'watched', 'converged checks', 'suspicions', 'failures', 'CPU ms/node-s', 'RSS', 'load', 'ran / waited for a CPU: join', 'watch'],
         [
           [
             String(r.started),
@@ -293,6 +337,8 @@ async function main(): Promise<void> {
             `${fixed(r.cpuMsPerNodeSecond, 3)}${r.cpuMsPerNodeSecond <= 0.5 ? ' ok' : ' HIGH'}`,
             `${fixed(r.rssMb, 0)} MB`,
             fixed(r.loadAverage),
+            schedCell(r.joinSched),
+            schedCell(r.watchSched),
           ],
         ],
       ),

@@ -130,6 +130,14 @@ export class ProtocolStack implements SwimDelegate {
   }
 
   isPeer(name: string): boolean {
+    const m = this.membership
+    if (m?.member !== undefined && m.membershipVersion !== this.peersVersion) {
+      // The list is stale (the membership changed since the last round): answer for this one name
+      // instead of rebuilding it. Every packet asks, and during a 1,000-node join the membership
+      // changes between most packets, so rebuilding here was O(N) per packet.
+      const x = m.member(name)
+      return x !== undefined && x.name !== m.name && x.state === 'alive' && markedVersion(x.meta) !== undefined
+    }
     this.peers()
     return this.peerSet.has(name)
   }

@@ -10,6 +10,8 @@ export interface MembershipView {
   /** Grows whenever a member's state, incarnation, address or metadata changed. */
   readonly membershipVersion: number
   members(): MemberInfo[]
+  /** One member by name (O(1)); optional for views that only list. */
+  member?(name: string): MemberInfo | undefined
 }
 
 export interface SwimDelegate {

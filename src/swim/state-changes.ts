@@ -154,7 +154,7 @@ export class StateChanges extends SwimPart<StateChangeHost> {
     m.incarnation = msg.incarnation
     m.meta = msg.meta === null || msg.meta.length === 0 ? EMPTY : msg.meta
     m.vsn = vsnShared
-    m.address = address
+    this.members.setAddress(m, address)
     m.addr = interned.addr
     this.members.changed()
     if (m.forgotten) {
