@@ -2,8 +2,12 @@
 // coordinate riding in the ack as Serf's does) against Serf 0.9.4's update rule (our port, checked step
 // by step against Serf's own code in test/coordinates) run outside the simulator on the same links:
 //
-//   Grapevine                  simulated SWIM, Grapevine's latency filter warm-up (GRAPEVINE_VIVALDI)
-//   Grapevine, Serf's filter   the same nodes with Serf's rule exactly (coordinateFilter: 'serf')
+//   Grapevine                  simulated SWIM, Grapevine's defaults: the latency filter's warm-up
+//                              (GRAPEVINE_VIVALDI) and the coordinate echo (the probed peer learns the
+//                              RTT too: one more packet per acked probe, sent through the simulated network)
+//   Grapevine, no echo         the same without the echo (coordinateEcho: false)
+//   Serf's rule, simulated     the same nodes with Serf's rule exactly (coordinateFilter: 'serf', no echo)
+// (--simulated grapevine,no-echo,serf picks which of the three run; the default is the first two)
 //   Serf, memberlist sampling  what a Serf agent does: one probe per interval, walking its member list
 //                              in a shuffled order, reshuffled after every round (memberlist's probe loop)
 //   Serf, ideal sampling       Serf's performance tests: one uniformly random peer per interval
@@ -11,8 +15,11 @@
 // The references draw each RTT from the same link model and use the peer's current coordinate; all
 // nodes start at once (Grapevine's join over the first second) and each interval updates every node
 // once, in a random order. Same latency matrix, same virtual time.
-// Prints a table per run and the mean over seeds (with the range), and writes bench/results/coordinates.json.
-// Run: npm run build && node dist/bench/coordinates.js [--quick]
+// Prints a table per run and the mean over seeds (with the range), what the echo costs (echoes and all
+// packets and bytes sent per node per second, with and without it), and writes
+// bench/results/coordinates.json.
+// Run: npm run build && node dist/bench/coordinates.js [--quick] [--seeds A-B] [--size N] [--duration SECONDS]
+//      [--simulated grapevine,no-echo,serf]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { SeededRng } from '../src/core/rng.js'
 import { SERF_VIVALDI, VivaldiClient } from '../src/coordinates/vivaldi.js'
@@ -23,12 +30,28 @@ import type { LinkOptions } from '../src/runtime/sim/network.js'
 import { nodeName } from '../src/runtime/sim/names.js'
 import { createNode, runScenario } from '../src/runtime/sim/index.js'
 import type { ProtocolFactory } from '../src/runtime/sim/index.js'
+import type { ComposedNode } from '../src/node/index.js'
 import type { LatencyMatrixEntry } from '../src/runtime/sim/scenario.js'
 
 const quick = process.argv.includes('--quick')
+/** The value after `flag`, or undefined. */
+const arg = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag)
+  return i >= 0 ? process.argv[i + 1] : undefined
+}
+// --seeds A-B (default 1-10, 1-3 with --quick); --size N runs only N nodes per datacenter (10 or 30).
+// Each seed's runs are independent and deterministic, so splitting a run over processes gives the same rows.
+const seedRange = /^(\d+)-(\d+)$/.exec(arg('--seeds') ?? (quick ? '1-3' : '1-10'))
+if (seedRange === null || +seedRange[1] < 1 || +seedRange[2] < +seedRange[1]) throw new Error(`--seeds: expected a range such as 1-10, got ${arg('--seeds')}`)
+const SEEDS = Array.from({ length: +seedRange[2] - +seedRange[1] + 1 }, (_, i) => +seedRange[1] + i)
+const sizeArg = arg('--size')
+const SIZES = sizeArg !== undefined ? [Number(sizeArg)] : quick ? [10] : [10, 30]
+if (!SIZES.every((x) => Number.isInteger(x) && x >= 2)) throw new Error(`--size: expected nodes per datacenter (a whole number from 2), got ${sizeArg}`)
 /** Nodes per datacenter, and the seeds each size runs. */
-const RUNS: ReadonlyArray<readonly [number, readonly number[]]> = quick ? [[10, [1, 2, 3]]] : [[10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], [30, [1, 2, 3]]]
-const durationMs = quick ? 120_000 : 300_000
+const RUNS: ReadonlyArray<readonly [number, readonly number[]]> = SIZES.map((x) => [x, SEEDS])
+const durationArg = process.argv.indexOf('--duration')
+const durationMs = durationArg >= 0 ? Number(process.argv[durationArg + 1]) * 1000 : quick ? 120_000 : 300_000
+if (!Number.isInteger(durationMs) || durationMs < 60_000) throw new Error(`--duration: expected whole seconds, at least 60, got ${process.argv[durationArg + 1]}`)
 const PROBE_INTERVAL_MS = 1000 // the lan profile's
 
 /** Three datacenters: one-way delays (round trips are twice): inside 0.25–1 ms, between 10–60 ms. */
@@ -99,12 +122,19 @@ function reference(nodes: number, link: (a: number, b: number) => LinkOptions, s
   return out
 }
 
-/** Grapevine's nodes with Serf's latency filter (the node setting coordinateFilter: 'serf'). */
-const serfFilter: ProtocolFactory = (o, index) => createNode({ ...o, settings: { ...o.settings, vivaldi: SERF_VIVALDI } }, index)
-
-const WHO = ['Grapevine', "Grapevine, Serf's filter", 'Serf, memberlist sampling', 'Serf, ideal sampling'] as const
+const WHO = ['Grapevine', 'Grapevine, no echo', "Serf's rule, simulated", 'Serf, memberlist sampling', 'Serf, ideal sampling'] as const
 type Who = (typeof WHO)[number]
-interface Result { readonly nodes: number; readonly seed: number; readonly who: Who; readonly after60s: CoordinateAccuracy; readonly atEnd: CoordinateAccuracy }
+/** The simulated variants: Grapevine's defaults, without the echo, and Serf's rule exactly (coordinateFilter: 'serf', coordinateEcho: false). */
+type Variant = readonly [Who, Partial<{ vivaldi: typeof SERF_VIVALDI; coordinateEcho: boolean }>]
+const SIMULATED: readonly Variant[] = ([
+  ['Grapevine', {}],
+  ['Grapevine, no echo', { coordinateEcho: false }],
+  ["Serf's rule, simulated", { vivaldi: SERF_VIVALDI, coordinateEcho: false }],
+] as const satisfies readonly Variant[]).filter(([who], i) => (arg('--simulated') ?? 'grapevine,no-echo').split(',').includes(['grapevine', 'no-echo', 'serf'][i]))
+if (SIMULATED.length === 0) throw new Error(`--simulated: expected a comma-separated list of grapevine, no-echo and serf, got ${arg('--simulated')}`)
+/** What a simulated run sent, per node per second. */
+interface Traffic { readonly echoes: number; readonly echoBytes: number; readonly packets: number; readonly bytes: number }
+interface Result { readonly nodes: number; readonly seed: number; readonly who: Who; readonly after60s: CoordinateAccuracy; readonly atEnd: CoordinateAccuracy; readonly traffic?: Traffic }
 
 const pct = (x: number): number => +(x * 100).toFixed(1)
 const results: Result[] = []
@@ -112,10 +142,24 @@ for (const [n, seeds] of RUNS) {
   const { entries, dcOf } = matrix(n)
   const link = linkOf(entries, dcOf)
   for (const seed of seeds) {
-    for (const [who, createProtocol] of [['Grapevine', undefined], ["Grapevine, Serf's filter", serfFilter]] as const) {
-      const c = runScenario({ seed, nodes: 3 * n, profile: 'lan', durationMs, latencyMatrix: entries, ...(createProtocol !== undefined ? { createProtocol } : {}) }).coordinates
+    for (const [who, settings] of SIMULATED) {
+      const made: ComposedNode[] = []
+      const createProtocol: ProtocolFactory = (o, index) => {
+        const node = createNode({ ...o, settings: { ...o.settings, ...settings } }, index) as ComposedNode
+        made.push(node)
+        return node
+      }
+      const c = runScenario({ seed, nodes: 3 * n, profile: 'lan', durationMs, latencyMatrix: entries, createProtocol }).coordinates
       if (c === undefined || c.after60s === null) throw new Error('the scenario reported no coordinates')
-      results.push({ nodes: 3 * n, seed, who, after60s: c.after60s, atEnd: c.atEnd })
+      const perNodeSecond = (x: number): number => x / made.length / (durationMs / 1000)
+      const sum = (f: (node: ComposedNode) => number): number => made.reduce((a, node) => a + f(node), 0)
+      const traffic: Traffic = {
+        echoes: perNodeSecond(sum((node) => node.coordinates()?.stats.echoes.sent ?? 0)),
+        echoBytes: perNodeSecond(sum((node) => node.coordinates()?.stats.echoes.bytesSent ?? 0)),
+        packets: perNodeSecond(sum((node) => node.stats.packetsOut)),
+        bytes: perNodeSecond(sum((node) => node.stats.bytesOut)),
+      }
+      results.push({ nodes: 3 * n, seed, who, after60s: c.after60s, atEnd: c.atEnd, traffic })
     }
     for (const [who, sampling] of [['Serf, memberlist sampling', 'memberlist'], ['Serf, ideal sampling', 'ideal']] as const) {
       const [after60s, atEnd] = reference(3 * n, link, seed, sampling, [60_000, durationMs])
@@ -131,7 +175,7 @@ console.table(results.map((r) => ({
 /** Mean over seeds, with the range. */
 const summary: Array<Record<string, string | number>> = []
 for (const [n, seeds] of RUNS) {
-  for (const who of WHO) {
+  for (const who of WHO.filter((w) => results.some((r) => r.who === w))) {
     const rs = results.filter((r) => r.nodes === 3 * n && r.who === who)
     const cell = (f: (r: Result) => number): string => {
       const xs = rs.map(f)
@@ -147,7 +191,19 @@ for (const [n, seeds] of RUNS) {
 }
 console.log('mean over seeds (range):')
 console.table(summary)
+/** What the echo costs: per node per second, mean over seeds. */
+const cost: Array<Record<string, string | number>> = []
+for (const [n] of RUNS) {
+  for (const [who] of SIMULATED) {
+    const ts = results.filter((r) => r.nodes === 3 * n && r.who === who).map((r) => r.traffic!)
+    const mean = (f: (t: Traffic) => number): number => +(ts.reduce((a, t) => a + f(t), 0) / ts.length).toFixed(2)
+    cost.push({ nodes: 3 * n, who, 'echoes/s': mean((t) => t.echoes), 'echo bytes/s': mean((t) => t.echoBytes), 'packets/s': mean((t) => t.packets), 'bytes/s': mean((t) => t.bytes) })
+  }
+}
+console.log('sent per node per second (all packets: SWIM, Serf, Grapevine, echoes; bytes on the wire):')
+console.table(cost)
 const truthRtt = CELLS.map(([a, b, l]) => `${a}-${b} ${2 * meanOneWayMs({ ...DEFAULT_NETWORK, oneWayDelayMsMin: l[0], oneWayDelayMsMax: l[1] })} ms`)
 console.log(`true round trips: ${truthRtt.join(', ')}`)
 mkdirSync('bench/results', { recursive: true })
-writeFileSync(`bench/results/coordinates${quick ? '-quick' : ''}.json`, JSON.stringify({ durationMs, cells: CELLS, summary, results }, null, 2))
+const tag = `${quick ? '-quick' : ''}${sizeArg !== undefined || arg('--seeds') !== undefined ? `-${SIZES.join('+')}x3-seeds-${SEEDS[0]}-${SEEDS[SEEDS.length - 1]}` : ''}`
+writeFileSync(`bench/results/coordinates${tag}.json`, JSON.stringify({ durationMs, cells: CELLS, summary, cost, results }, null, 2))

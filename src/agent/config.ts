@@ -117,6 +117,8 @@ export interface AgentConfig {
   readonly pools: AgentPoolConfig | undefined
   /** Network coordinates on (off with --disable-coordinates, as Serf's disable_coordinates; off in hyparview mode). */
   readonly coordinates: boolean
+  /** The coordinate echo on (off with --disable-coordinate-echo; meaningless while coordinates are off). */
+  readonly coordinateEcho: boolean
   /** swim (full membership) or hyparview (partial views, Plumtree), with the overlay's settings (overlay-config.ts). */
   readonly membership: MembershipMode
   readonly overlay: OverlaySettings | undefined
@@ -472,7 +474,7 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   const eventHandlerTimeoutMs = int(pick('--event-handler-timeout', flags.eventHandlerTimeout, 'GRAPEVINE_EVENT_HANDLER_TIMEOUT', 'eventHandlerTimeoutMs'), 'milliseconds a handler script may run, like 30000', 30_000, 1)
   const eventHandlerCoalesceMs = int(pick('--event-handler-coalesce', flags.eventHandlerCoalesce, 'GRAPEVINE_EVENT_HANDLER_COALESCE', 'eventHandlerCoalesceMs'), 'milliseconds to batch member events for handlers, like 3000 (0 for none)', 3_000, 0)
 
-  const { pools, coordinates: swimCoordinates } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
+  const { pools, coordinates: swimCoordinates, coordinateEcho } = resolvePoolConfig(flags, env, file, fileFrom, problems, { file: keyringFile, read: (path) => readKeyringFile(path, readFile, problems) })
   if (pools !== undefined) problems.push(...reservedTagProblems(tags, pools.server, '--tag'))
   const { membership, overlay } = resolveOverlayConfig(flags, env, file, fileFrom, problems)
   if (membership === 'hyparview') problems.push(...hyparviewHandlerProblems(eventHandlers))
@@ -499,6 +501,6 @@ export function resolveAgentConfig(flags: RawAgentFlags, env: Env, readFile: (pa
   }
   return {
     name, bind, advertise, join, joinRetryMax, joinRetryIntervalMs, discovery, bootstrap, http, httpToken, metricsPublic, profile, tags, logLevel, logFormat, snapshot, dataDir, rejoinAfterLeave, swim, broadcast, state, phi,
-    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates, membership, overlay, aggregates,
+    keys, keyringFile, label, encryptVerifyIncoming, encryptVerifyOutgoing, eventHandlers, eventHandlerTimeoutMs, eventHandlerCoalesceMs, pools, coordinates, coordinateEcho, membership, overlay, aggregates,
   }
 }

@@ -30,7 +30,8 @@
  * Serf's words (alive, suspect, failed, left). With processMetrics, prom-client's standard process_*
  * and nodejs_* series, unprefixed, so stock Node.js dashboards find them. Network coordinates:
  * coordinate_updates_total, coordinate_rejected_total{reason} (Serf's serf.coordinate.rejected, plus
- * undecodable payloads), coordinate_resets_total. Accusation storms (accusation-metrics.ts):
+ * undecodable payloads), coordinate_resets_total, coordinate_echoes_total{result} (Grapevine's echo:
+ * sent, applied, dropped-REASON). Accusation storms (accusation-metrics.ts):
  * accusations_total{kind,accuser}, accusations_per_second{kind}, member_accusers{member},
  * members_accused_by_many. Datacenter pools (pool-metrics.ts, with --datacenter): pool_members{pool,state},
  * pool_relays_total, pool_relay_failovers_total, pool_relays_handled_total, pool_flood_joins_total,
@@ -301,6 +302,11 @@ export class AgentMetrics {
     mirroredCounter(prom, r, 'grapevine_coordinate_rejected_total', 'Coordinates from acks not used, by reason (refused by the update rule, or undecodable)', ['reason'], coords((c) => [
       ...Object.entries(c.rejected).map(([reason, n]): [Labels, number] => [{ reason }, n]),
       ...Object.entries(c.undecodable).map(([reason, n]): [Labels, number] => [{ reason: `undecodable-${reason}` }, n ?? 0]),
+    ]))
+    mirroredCounter(prom, r, 'grapevine_coordinate_echoes_total', 'Coordinate echoes (the RTT a prober measured, sent back to the probed Grapevine peer): sent, applied, or dropped by reason', ['result'], coords((c) => [
+      [{ result: 'sent' }, c.echoes.sent],
+      [{ result: 'applied' }, c.echoes.applied],
+      ...Object.entries(c.echoes.dropped).map(([reason, n]): [Labels, number] => [{ result: `dropped-${reason}` }, n ?? 0]),
     ]))
     mirroredCounter(prom, r, 'grapevine_coordinate_resets_total', 'Times our coordinate became NaN or infinite and started over', [], coords((c) => [[{}, c.resets]]))
     registerAccusationSeries(prom, r, this.accusations, (name, help, labelNames, read) => mirroredCounter(prom, r, name, help, labelNames, read))

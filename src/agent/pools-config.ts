@@ -9,6 +9,8 @@
  *   --join-wan ADDR (rep.) GRAPEVINE_JOIN_WAN (commas)  joinWan (servers of other datacenters)
  *   --flood-interval MS    GRAPEVINE_FLOOD_INTERVAL     floodIntervalMs (default 60000)
  *   --disable-coordinates  GRAPEVINE_DISABLE_COORDINATES disableCoordinates (Serf's disable_coordinates)
+ *   --disable-coordinate-echo  GRAPEVINE_DISABLE_COORDINATE_ECHO  disableCoordinateEcho (Serf's coordinate
+ *                          updates: a probed peer does not learn the RTT its prober measured)
  *   (file only)                                         wanSwim: the WAN pool's SWIM settings over the
  *                                                       `wan` profile, per field, like { "probeIntervalMs": 3000 }
  *
@@ -54,9 +56,10 @@ export interface RawPoolFlags {
   joinWan?: string[]
   floodInterval?: string
   disableCoordinates?: boolean
+  disableCoordinateEcho?: boolean
 }
 
-export const POOL_FILE_FIELDS = ['datacenter', 'server', 'wanBind', 'wanAdvertise', 'joinWan', 'floodIntervalMs', 'disableCoordinates', 'wanSwim'] as const
+export const POOL_FILE_FIELDS = ['datacenter', 'server', 'wanBind', 'wanAdvertise', 'joinWan', 'floodIntervalMs', 'disableCoordinates', 'disableCoordinateEcho', 'wanSwim'] as const
 
 /** Default WAN port, as Serf's and Consul's WAN pool (8302). */
 export const DEFAULT_WAN_BIND = '0.0.0.0:8302'
@@ -66,7 +69,7 @@ type Env = Readonly<Record<string, string | undefined>>
 export function resolvePoolConfig(
   flags: RawPoolFlags, env: Env, file: Record<string, unknown>, fileFrom: (field: string) => string, problems: string[],
   keyring: { readonly file: string | undefined; readonly read: (path: string) => string[] | undefined } = { file: undefined, read: () => undefined },
-): { readonly pools: AgentPoolConfig | undefined; readonly coordinates: boolean } {
+): { readonly pools: AgentPoolConfig | undefined; readonly coordinates: boolean; readonly coordinateEcho: boolean } {
   const pick = (flag: string, flagValue: unknown, envName: string, field: string): { value: unknown; from: string } | undefined => {
     if (flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) return { value: flagValue, from: flag }
     const e = env[envName]
@@ -82,6 +85,7 @@ export function resolvePoolConfig(
     return false
   }
   const coordinates = !bool(pick('--disable-coordinates', flags.disableCoordinates, 'GRAPEVINE_DISABLE_COORDINATES', 'disableCoordinates'))
+  const coordinateEcho = !bool(pick('--disable-coordinate-echo', flags.disableCoordinateEcho, 'GRAPEVINE_DISABLE_COORDINATE_ECHO', 'disableCoordinateEcho'))
   const dcS = pick('--datacenter', flags.datacenter, 'GRAPEVINE_DATACENTER', 'datacenter')
   const server = bool(pick('--server', flags.server, 'GRAPEVINE_SERVER', 'server'))
   const wanBindS = pick('--wan-bind', flags.wanBind, 'GRAPEVINE_WAN_BIND', 'wanBind')
@@ -92,7 +96,7 @@ export function resolvePoolConfig(
   if (dcS === undefined) {
     if (server) problems.push(`--server: a server needs its datacenter; add --datacenter DC, like --datacenter dc1`)
     for (const s of [wanBindS, wanAdvS, joinS, floodS, wanSwimS]) if (s !== undefined) problems.push(`${s.from}: only for a server of a datacenter; add --server --datacenter DC`)
-    return { pools: undefined, coordinates }
+    return { pools: undefined, coordinates, coordinateEcho }
   }
   const dcProblem = datacenterProblem(dcS.value, dcS.from)
   if (dcProblem !== undefined) problems.push(dcProblem)
@@ -136,5 +140,5 @@ export function resolvePoolConfig(
   }
   const wanKeyringFile = server && keyring.file !== undefined ? wanKeyringPath(keyring.file) : undefined
   const wanKeys = wanKeyringFile === undefined ? undefined : keyring.read(wanKeyringFile)
-  return { pools: { datacenter: String(dcS.value), server, wanBind, wanAdvertise, joinWan, floodIntervalMs, wanSwim, wanKeyringFile, wanKeys }, coordinates }
+  return { pools: { datacenter: String(dcS.value), server, wanBind, wanAdvertise, joinWan, floodIntervalMs, wanSwim, wanKeyringFile, wanKeys }, coordinates, coordinateEcho }
 }

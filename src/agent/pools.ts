@@ -33,7 +33,9 @@ export interface AgentPools {
 
 /** Starts the agent's node (and its WAN pool when it is a server). Rejects as startNode does; nothing stays bound. */
 export async function startAgentNode(config: AgentConfig, options: NodeOptions): Promise<AgentPools> {
-  const withCoords: NodeOptions = { ...options, coordinates: config.coordinates }
+  // The echo is a setting of coordinates: given only while they are on.
+  const echo = config.coordinates ? { coordinateEcho: config.coordinateEcho } : {}
+  const withCoords: NodeOptions = { ...options, coordinates: config.coordinates, ...echo }
   const p = config.pools
   if (p === undefined) return { node: await startNode(withCoords), pools: undefined }
   const pools = await startDatacenterNode({
@@ -41,7 +43,7 @@ export async function startAgentNode(config: AgentConfig, options: NodeOptions):
     lan: withCoords,
     wan: p.server
       ? {
-        bind: p.wanBind, advertise: p.wanAdvertise, config: p.wanSwim, label: options.label, coordinates: config.coordinates,
+        bind: p.wanBind, advertise: p.wanAdvertise, config: p.wanSwim, label: options.label, coordinates: config.coordinates, ...echo,
         encryption: p.wanKeys === undefined ? options.encryption : { ...options.encryption, keys: p.wanKeys },
       }
       : undefined,

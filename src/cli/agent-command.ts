@@ -127,6 +127,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_JOIN_WAN                 --join-wan (comma-separated)
   GRAPEVINE_FLOOD_INTERVAL           --flood-interval
   GRAPEVINE_DISABLE_COORDINATES      --disable-coordinates (true or false)
+  GRAPEVINE_DISABLE_COORDINATE_ECHO  --disable-coordinate-echo (true or false)
 ${OVERLAY_ENV_HELP}Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
 `
 
@@ -168,6 +169,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .option('--join-wan <ADDR>', 'a server of another datacenter to join in the WAN pool, retried with backoff (repeatable)', collect)
     .option('--flood-interval <MS>', 'how often a server joins its datacenter\'s servers into the WAN pool (default 60000; also on each server join)')
     .option('--disable-coordinates', 'no network coordinates: empty acks, no rtt estimates (Serf\'s disable_coordinates)')
+    .option('--disable-coordinate-echo', 'do not send a probed Grapevine peer the RTT we measured (Serf\'s coordinate updates; see README Departures)')
     .action(async (flags: RawAgentFlags) => {
       const code = await runAgentCommand(flags, io)
       // Everything is closed; exit now rather than wait for stray handles of dependencies.

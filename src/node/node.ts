@@ -112,7 +112,7 @@ export class ComposedNode {
     const child = (): Rng => new SeededRng(env.rng.u32())
     const swimSeed = env.rng.u32()
     // Derived, not drawn: turning coordinates on leaves every other stream as it was.
-    this.coords = spec.coordinates ? new NetworkCoordinates(spec.name, new SeededRng(swimSeed ^ COORDINATES_SEED_MASK), spec.vivaldi) : undefined
+    this.coords = spec.coordinates ? new NetworkCoordinates(spec.name, new SeededRng(swimSeed ^ COORDINATES_SEED_MASK), spec.vivaldi, spec.coordinateEcho ?? true) : undefined
     const stackSeed = env.rng.u32()
     const nonceRng = env.randomBytes === undefined ? child() : undefined
     if (spec.keyring.enabled && env.aead === undefined) {

@@ -77,11 +77,19 @@ export interface NodeSettings {
    */
   readonly coordinates?: boolean
   /**
-   * The coordinates' latency filter while a peer's window fills: 'grapevine' (default) feeds the lower
-   * of its first two RTTs, 'serf' the higher, as Serf 0.9.4 does (then Grapevine's coordinate evolves
-   * step for step as a Serf agent's would). The wire and the estimates are the same either way.
+   * The coordinates' latency filter: 'grapevine' (default) takes the median of a peer's last 5 RTTs, the
+   * lower middle one of an even number; 'serf' the median of 3, the upper middle one of two, as Serf
+   * 0.9.4 does (with coordinateEcho: false, Grapevine's coordinate then evolves step for step as a Serf
+   * agent's would). The wire and the estimates are the same either way.
    */
   readonly coordinateFilter?: 'grapevine' | 'serf'
+  /**
+   * The coordinate echo (a departure from Serf, README "Departures"): after an acked direct probe of a
+   * Grapevine peer, the prober sends it the measured RTT and its own coordinate (one user message of
+   * about 150 bytes), so both ends of every probe learn from it. Serf agents never receive one. Default
+   * true; false does as Serf does (neither sends nor applies echoes).
+   */
+  readonly coordinateEcho?: boolean
   /**
    * 'swim' (default): full membership, SWIM + Lifeguard on memberlist's wire. 'hyparview': for clusters
    * too large for full membership: no SWIM and no Serf; HyParView neighbours (neighborUp/neighborDown
@@ -100,7 +108,7 @@ export interface EncryptionOptions {
 
 /** The fields of NodeSettings, for "not an option" checks. */
 export const NODE_SETTING_FIELDS = [
-  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'coordinateFilter', 'membership', 'overlay', 'replication',
+  'name', 'profile', 'config', 'tags', 'serf', 'membershipOnly', 'incarnation', 'broadcast', 'state', 'phi', 'generation', 'encryption', 'label', 'coordinates', 'coordinateFilter', 'coordinateEcho', 'membership', 'overlay', 'replication',
 ] as const
 
 /** Settings checked and completed: everything the composed node needs but its name, address and randomness. */
@@ -115,6 +123,8 @@ export interface ResolvedSettings {
   readonly coordinates: boolean
   /** The coordinates' update rule (undefined: Grapevine's, GRAPEVINE_VIVALDI). */
   readonly vivaldi?: VivaldiConfig
+  /** The coordinate echo on (undefined: on). */
+  readonly coordinateEcho?: boolean
   readonly incarnation: number
   readonly generation: number
   readonly broadcast: Partial<RumorConfig>
@@ -175,9 +185,14 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
     problems.push(`coordinates: expected true (Serf's network coordinates in acks, the default) or false (empty acks), got ${JSON.stringify(o.coordinates)}`)
   }
   if (o.coordinateFilter !== undefined && o.coordinateFilter !== 'grapevine' && o.coordinateFilter !== 'serf') {
-    problems.push(`coordinateFilter: expected 'grapevine' (the default: the lower of a peer's first two RTTs) or 'serf' (the higher, as Serf 0.9.4), got ${JSON.stringify(o.coordinateFilter)}`)
+    problems.push(`coordinateFilter: expected 'grapevine' (the default: the median of a peer's last 5 RTTs, the lower of two) or 'serf' (of 3, the higher of two, as Serf 0.9.4), got ${JSON.stringify(o.coordinateFilter)}`)
   } else if (o.coordinateFilter !== undefined && (o.coordinates === false || o.membershipOnly === true || o.membership === 'hyparview')) {
     problems.push(`coordinateFilter: network coordinates are off here (coordinates: false, membershipOnly or hyparview); remove coordinateFilter`)
+  }
+  if (o.coordinateEcho !== undefined && typeof o.coordinateEcho !== 'boolean') {
+    problems.push(`coordinateEcho: expected true (the default: tell a probed Grapevine peer the RTT, so both ends learn) or false (Serf's behaviour), got ${JSON.stringify(o.coordinateEcho)}`)
+  } else if (o.coordinateEcho !== undefined && (o.coordinates === false || (o.membershipOnly === true && o.coordinates !== true) || o.membership === 'hyparview')) {
+    problems.push(`coordinateEcho: network coordinates are off here (coordinates: false, membershipOnly or hyparview); remove coordinateEcho`)
   }
   for (const f of ['serf', 'membershipOnly'] as const) {
     if (o[f] !== undefined && typeof o[f] !== 'boolean') {
@@ -219,7 +234,8 @@ export function resolveNodeSettings(o: NodeSettings, defaults: SettingsDefaults,
   return {
     // Membership-only without tags is plain memberlist: no metadata at all.
     name, config, meta: membershipOnly ? (o.tags === undefined ? new Uint8Array(0) : tags) : markMeta(tags), serf: !membershipOnly && (o.serf ?? true), membershipOnly,
-    coordinates: o.coordinates ?? !membershipOnly, vivaldi: o.coordinateFilter === 'serf' ? SERF_VIVALDI : GRAPEVINE_VIVALDI, incarnation, generation,
+    coordinates: o.coordinates ?? !membershipOnly, vivaldi: o.coordinateFilter === 'serf' ? SERF_VIVALDI : GRAPEVINE_VIVALDI,
+    coordinateEcho: o.coordinateEcho ?? true, incarnation, generation,
     broadcast: o.broadcast ?? {}, state: o.state ?? {}, phi: o.phi ?? {}, replication: o.replication ?? {}, ...enc,
   }
 }

@@ -72,6 +72,9 @@ export interface SwimDelegate {
   accused?(nowMs: number): readonly string[]
   /** Payload for acks to pings (Serf's network coordinates). */
   ackPayload?(): Uint8Array
-  /** A probe completed; rttMs measured, payload as the target sent it. */
-  notifyPingComplete?(member: MemberInfo, rttMs: number, payload: Uint8Array | null): void
+  /**
+   * A probe completed; rttMs measured, payload as the target sent it. `send` sends a user message by
+   * UDP to a live member by name (false when there is none): Grapevine's coordinate echo uses it.
+   */
+  notifyPingComplete?(member: MemberInfo, rttMs: number, payload: Uint8Array | null, send?: (toName: string, payload: Uint8Array) => boolean): void
 }

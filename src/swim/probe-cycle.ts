@@ -63,6 +63,8 @@ export interface ProbeHost extends SwimHost {
   deadAnswered(member: Member, nowMs: number, out: SwimOutbox): void
   /** The node's randomness (the dead probes' share of ticks and their target), as Exchanges has it. */
   readonly rng: Rng
+  /** Sends a user message by UDP to a live member by name; false when there is none (Swim.sendUserTo). */
+  sendUserTo(name: string, payload: Uint8Array, out: SwimOutbox): boolean
   /** Opens the TCP fallback ping as a stream exchange that reports back through tcpPingReply. */
   openTcpPing(seqNo: number, to: Address, bytes: Uint8Array, timeoutMs: number, out: SwimOutbox): void
 }
@@ -335,7 +337,7 @@ export class ProbeCycle extends SwimPart<ProbeHost> {
   private finish(probe: ProbeState, success: boolean, nowMs: number, out: SwimOutbox, payload: Uint8Array | null, healthDelta: number): void {
     this.probes.delete(probe.seqNo)
     if (this.running === probe) this.running = undefined
-    if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload)
+    if (success) this.delegate?.notifyPingComplete?.(snapshot(probe.target), nowMs - probe.startMs, payload, (to, p) => this.host.sendUserTo(to, p, out))
     this.applyHealth(healthDelta, out)
   }
 

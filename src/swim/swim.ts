@@ -132,7 +132,7 @@ export class Swim {
     this.table = new MemberTable(this.rng, this.self, opts.config.gossipToTheDeadTimeMs)
     this.send = new PacketSender(opts.config, this.stats, (overhead, limit, out, dest, riding) => this.takeBroadcasts(overhead, limit, out, dest, riding))
     // The narrow view of this node its parts work through (see each part's host interface).
-    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'finalProbeEnded' | 'deadAnswered' | 'rng'> = {
+    const host: StateChangeHost & Omit<ProbeHost, 'suspect' | 'openTcpPing' | 'sendUserTo' | 'finalProbeEnded' | 'deadAnswered' | 'rng'> = {
       name: this.name,
       address: this.address,
       config: this.config,
@@ -156,6 +156,7 @@ export class Swim {
       suspect: (msg, nowMs, out) => this.states.suspect(msg, nowMs, out, 'probe'),
       finalProbeEnded: (name, seqNo, acked, nowMs, out) => this.states.finalProbeEnded(name, seqNo, acked, nowMs, out),
       openTcpPing: (seqNo, to, bytes, timeoutMs, out) => this.exchanges.openTcpPing(seqNo, to, bytes, timeoutMs, out),
+      sendUserTo: (name, payload, out) => this.sendUserTo(name, payload, out),
       deadAnswered: (member, _nowMs, out) => this.exchanges.reconnectTo(member, out),
       rng: this.rng,
     })

@@ -108,7 +108,7 @@ test('the latency filter feeds the median of the last three RTTs to a peer', () 
   assert.deepEqual(spiky.coordinate(), steady.coordinate())
 })
 
-test('while a peer\'s window fills, Serf\'s filter feeds the higher of its first two RTTs and Grapevine\'s the lower; the constants and the rule are otherwise Serf\'s', () => {
+test('while a peer\'s window fills, Serf\'s filter feeds the higher of its first two RTTs and Grapevine\'s the lower; Grapevine\'s keeps the median of 5 RTTs, Serf\'s of 3; the constants and the rule are otherwise Serf\'s', () => {
   // A peer's first RTT goes in as it is under both; a fresh peer's single RTT is what each config feeds
   // at the second probe of 'p', so each pair below must end on the same coordinate.
   const peer: Coordinate = { ...newCoordinate(), vec: [0.02, 0, 0, 0, 0, 0, 0, 0], error: 0.5 }
@@ -120,9 +120,15 @@ test('while a peer\'s window fills, Serf\'s filter feeds the higher of its first
   assert.deepEqual(run(GRAPEVINE_VIVALDI, [['p', 30], ['p', 10]]), run(SERF_VIVALDI, [['p', 30], ['q', 10]]))
   assert.deepEqual(run(SERF_VIVALDI, [['p', 30], ['p', 10]]), run(GRAPEVINE_VIVALDI, [['p', 30], ['q', 30]]))
   assert.notDeepEqual(run(SERF_VIVALDI, [['p', 30], ['p', 10]]), run(GRAPEVINE_VIVALDI, [['p', 30], ['p', 10]]))
-  // One RTT, or a full window of three: the two configs feed the same.
+  // One RTT: the two configs feed the same.
   assert.deepEqual(run(GRAPEVINE_VIVALDI, [['p', 30]]), run(SERF_VIVALDI, [['p', 30]]))
-  assert.deepEqual({ ...GRAPEVINE_VIVALDI, latencyFilterEven: 'upper' }, SERF_VIVALDI)
+  // Six RTTs to p: Grapevine's filter feeds 30, 10 (lower of two), 30, 20 (lower middle of four), 30, 40
+  // (the median of the last five); Serf's 30, 30, 30, 20, 40, 40 (the median of the last three).
+  const six: ReadonlyArray<readonly [string, number]> = [['p', 30], ['p', 10], ['p', 50], ['p', 20], ['p', 40], ['p', 60]]
+  const fresh = (rtts: number[]): Array<[string, number]> => rtts.map((r, i) => [`fresh-${i}`, r])
+  assert.deepEqual(run(GRAPEVINE_VIVALDI, six), run(GRAPEVINE_VIVALDI, fresh([30, 10, 30, 20, 30, 40])))
+  assert.deepEqual(run(SERF_VIVALDI, six), run(SERF_VIVALDI, fresh([30, 30, 30, 20, 40, 40])))
+  assert.deepEqual({ ...GRAPEVINE_VIVALDI, latencyFilterEven: 'upper', latencyFilterSize: 3 }, SERF_VIVALDI)
 })
 
 /** Serf's performance-test driver: every node observes a random other node's true RTT each round. */

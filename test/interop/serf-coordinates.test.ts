@@ -1,7 +1,7 @@
 // Network coordinates against real serf 0.9.4 agents on loopback: a Serf agent reads the coordinate in
 // Grapevine's acks (`serf rtt` gives a value for the Grapevine node), and Grapevine reads the
 // coordinates in Serf's acks, so its estimate between two Serf agents agrees with `serf rtt` between
-// them. Without serf on PATH the test fails under CI and is skipped elsewhere, saying so.
+// them. Grapevine's coordinate echo never goes to a Serf agent. Without serf on PATH the test fails under CI and is skipped elsewhere, saying so.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { GrapevineNode } from '../../src/index.js'
@@ -49,6 +49,7 @@ test('serf rtt estimates the round trip to a Grapevine node, and Grapevine estim
     const stats = gv.coordinates()?.stats
     assert.ok(stats !== undefined && stats.updates > 0, JSON.stringify(stats))
     assert.deepEqual(stats.undecodable, {}, 'every Serf ack payload decoded')
+    assert.equal(stats.echoes.sent, 0, 'no coordinate echo goes to a Serf agent (no Grapevine mark)')
 
     // Both sides hold the coordinates of serf-a and serf-b as sent at slightly different moments (each
     // ack carries the sender's latest), so compare several readings and take the closest: with the same
