@@ -12,8 +12,7 @@
  * bound behind.
  */
 import { EventEmitter } from 'node:events'
-import pino from 'pino'
-import type { Logger } from 'pino'
+import { jsonLogger, type Logger } from './log.js'
 import { NameConflictError } from '../runtime/node/start-node.js'
 import type { DatacenterNode } from '../runtime/node/pools.js'
 import { poolsInfo, runAgentPools, saveWanKeyring, startAgentNode } from './pools.js'
@@ -69,7 +68,7 @@ export function prettyDestination(out: { write(line: string): unknown }): { writ
 
 export function createLogger(level: LogLevel, format: LogFormat, destination: { write(line: string): unknown } = process.stdout): Logger {
   const dest = format === 'pretty' ? prettyDestination(destination) : destination
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime }, dest as pino.DestinationStream)
+  return jsonLogger(level, dest)
 }
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1): doubling from the first interval, capped. */

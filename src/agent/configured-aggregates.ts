@@ -15,7 +15,7 @@
  * it, and a file entry of the same name waits (logged) until it is stopped. Sources are registered with
  * the API's (aggregate-sources.ts sourcesOf), so GET /v1/aggregate shows where each value comes from.
  */
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import type { GrapevineNode } from '../runtime/node/start-node.js'
 import { openSource, sourcesOf, type ValueSource } from './aggregate-sources.js'
 import { sameAggregate, type AggregateConfig } from './aggregates-config.js'

@@ -35,7 +35,7 @@
  * Serf's conventions.
  */
 import { spawn } from 'node:child_process'
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import type { BroadcastMessage, GrapevineNode, Member, MemberEvent, SerfQueryEvent } from '../runtime/node/start-node.js'
 import { MemberEventCoalescer, SERF_AGENT_COALESCE, UserEventCoalescer, coalesceTiming } from './event-coalescer.js'
 import { attachNeighborEvents, membershipEnv } from './overlay-handlers.js'

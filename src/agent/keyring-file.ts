@@ -10,7 +10,7 @@
  * reason every 10 s, with how many were refused since the last warning, so a flood cannot flood the log.
  */
 import { rename, writeFile } from 'node:fs/promises'
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import type { GrapevineNode } from '../runtime/node/start-node.js'
 import type { SwimEvent } from '../swim/events.js'
 

@@ -6,7 +6,7 @@
  *                              left; the node rejoins through its passive view, then its seeds)
  *   /v1/self ──▶ overlay: { membership, view: 'partial', active, passive } instead of member counts
  */
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import type { GrapevineNode } from '../runtime/node/start-node.js'
 import type { OverlayNodeEvent } from '../node/index.js'
 

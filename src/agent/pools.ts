@@ -16,7 +16,7 @@
  * that file on every change (Consul's remote.keyring). Its SWIM timings are the `wan` profile with the
  * config file's wanSwim fields over it.
  */
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import { startNode } from '../runtime/node/start-node.js'
 import type { GrapevineNode, NodeOptions } from '../runtime/node/start-node.js'
 import { startDatacenterNode } from '../runtime/node/pools.js'

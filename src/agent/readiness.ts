@@ -7,7 +7,7 @@
  *   seeds, join not done              → 503 "not joined yet: attempt N failed: …"
  *   joined, no live peer now          → 503 "joined, but no live peer now (…)"
  */
-import type { Logger } from 'pino'
+import type { Logger } from './log.js'
 import type { DiscoveryEvent, GrapevineNode } from '../runtime/node/start-node.js'
 import type { Readiness } from './http/health.js'
 

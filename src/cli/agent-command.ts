@@ -1,5 +1,5 @@
 /**
- * Wires `grapevine agent` and the agent's client subcommands into the CLI.
+ * Wires `grapevine agent` into the CLI (the agent's client subcommands: client-commands.ts).
  *
  * `grapevine agent` runs until SIGINT/SIGTERM (leave gracefully, shut down, exit 0; a second signal
  * exits at once with 1; SIGHUP reloads the log level and the event handlers, as Serf's agent, and the configured aggregates), until `grapevine leave` (exit 0), until the join retries run out (exit 1), or until a seed
@@ -9,14 +9,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { ConfigError } from '../swim/config.js'
 import { startAgent } from '../agent/agent.js'
-import { eventCommand, queryCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, membersCommand, monitorCommand, MONITOR_TYPES, tagsCommand } from './client.js'
-import type { ClientFlags } from './client.js'
-import { keygenCommand, keysCommand } from './client-keys.js'
-import { reachabilityCommand } from './client-reachability.js'
-import { rttCommand } from './client-coordinates.js'
-import { datacentersCommand } from './client-pools.js'
-import { addOverlayAgentFlags, OVERLAY_ENV_HELP, overlayCommand } from './client-overlay.js'
-import { broadcastCommand, kvDelCommand, kvGetCommand, kvListCommand, kvSetCommand, watchCommand } from './client-data.js'
+import { addOverlayAgentFlags, OVERLAY_ENV_HELP } from './client-overlay.js'
 import { DEFAULT_HTTP, resolveAgentConfig } from '../agent/config.js'
 import type { RawAgentFlags } from '../agent/config.js'
 import type { CommandIo } from '../output/io.js'
@@ -82,12 +75,6 @@ export async function runAgentCommand(flags: RawAgentFlags, io: CommandIo): Prom
   })
 }
 
-export function clientOptions(cmd: Command, json = true): Command {
-  cmd.option('--http <ADDR>', `address of the agent's HTTP API (default ${DEFAULT_HTTP}, or GRAPEVINE_HTTP_ADDR)`)
-  cmd.option('--http-token <TOKEN>', 'bearer token of the agent (or GRAPEVINE_HTTP_TOKEN)')
-  if (json) cmd.option('--json', 'print JSON')
-  return cmd
-}
 
 /** `grapevine agent --help` ends with the environment variables (each is a flag's fallback). */
 export const AGENT_ENV_HELP = `
@@ -111,6 +98,7 @@ Environment (a flag wins over its variable; the variable over --config's field):
   GRAPEVINE_LOG_FORMAT               --log-format
   GRAPEVINE_SNAPSHOT                 --snapshot
   GRAPEVINE_REJOIN_AFTER_LEAVE       --rejoin-after-leave (true or false)
+  GRAPEVINE_V8_LITE_MODE             --v8-lite-mode (true or false)
   GRAPEVINE_DATA_DIR                 --data-dir
   GRAPEVINE_ENCRYPT                  --encrypt
   GRAPEVINE_KEYRING_FILE             --keyring-file
@@ -131,7 +119,8 @@ Environment (a flag wins over its variable; the variable over --config's field):
 ${OVERLAY_ENV_HELP}Clients (members, monitor, …) read GRAPEVINE_HTTP_ADDR and GRAPEVINE_HTTP_TOKEN.
 `
 
-export function addAgentCommands(program: Command, io: CommandIo): void {
+/** `grapevine agent`; the agent's clients are in client-commands.ts. */
+export function addAgentCommand(program: Command, io: CommandIo): void {
   addOverlayAgentFlags(program.command('agent').description('run a Grapevine node with an HTTP API, metrics and structured logs, until SIGINT/SIGTERM'))
     .addHelpText('after', AGENT_ENV_HELP)
     .option('--config <FILE>', 'JSON config file (flags override environment, environment overrides the file)')
@@ -153,6 +142,7 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
     .addOption(new Option('--log-format <FORMAT>', 'log format (default: pretty on a terminal, json otherwise)').choices(['json', 'pretty']))
     .option('--snapshot <FILE>', 'save known members here and rejoin them on restart')
     .option('--rejoin-after-leave', 'rejoin the snapshot\'s members even after a graceful leave')
+    .option('--v8-lite-mode', 'run V8 without its optimising compiler and with a smaller heap: about 4 MB less memory per agent (off by default)')
     .option('--data-dir <DIR>', 'keep the replicated data (grapevine crdt …) in DIR/crdt.mdb across restarts')
     .option('--encrypt <KEY>', 'encrypt gossip with this base64 key (16, 24 or 32 bytes, as `grapevine keygen` or `serf keygen` print)')
     .option('--keyring-file <FILE>', 'keyring to load at start and to keep up to date on key changes (JSON array of base64 keys, primary first)')
@@ -174,157 +164,5 @@ export function addAgentCommands(program: Command, io: CommandIo): void {
       const code = await runAgentCommand(flags, io)
       // Everything is closed; exit now rather than wait for stray handles of dependencies.
       process.exit(code)
-    })
-
-  clientOptions(program.command('members').description('list the members a running agent knows'))
-    .option('--status <STATE>', 'only members in this state: alive, suspect, failed, left (Serf\'s words; dead is taken for failed; an expression like alive|suspect too)')
-    .option('--name <REGEXP>', 'only members whose whole name matches, as serf members -name (web-.*)')
-    .option('--tag <K=V>', 'only members with tag K matching V, a whole-value expression as serf members -tag (repeatable)', collect)
-    .option('--wan', 'the WAN pool\'s members: the servers of every datacenter (ask a server)')
-    .action(async (flags: ClientFlags & { status?: string; name?: string; tag?: string[]; wan?: boolean }) => {
-      process.exitCode = await membersCommand(flags, io)
-    })
-
-  clientOptions(program.command('tags').description('change a running agent\'s tags (gossiped as an update, kept in its snapshot); without flags, list them'))
-    .option('--set <K=V>', 'set a tag (repeatable)', collect)
-    .option('--delete <K>', 'delete a tag (repeatable)', collect)
-    .action(async (flags: ClientFlags & { set?: string[]; delete?: string[] }) => {
-      process.exitCode = await tagsCommand(flags, io)
-    })
-
-  clientOptions(program.command('join').description('ask a running agent to join more members').argument('<ADDR...>', 'HOST[:PORT] of members to join'))
-    .action(async (addresses: string[], flags: ClientFlags) => {
-      process.exitCode = await joinCommand(addresses, flags, io)
-    })
-
-  clientOptions(program.command('leave').description('ask a running agent to leave gracefully and shut down'), false)
-    .action(async (flags: ClientFlags) => {
-      process.exitCode = await leaveCommand(flags, io)
-    })
-
-  clientOptions(program.command('monitor').description('stream membership events, user events and broadcasts from a running agent until interrupted'))
-    .option('--types <LIST>', `event kinds, comma-separated, from member, user, message, state, gossip, suspicion, health, phi (default ${MONITOR_TYPES})`)
-    .action(async (flags: ClientFlags & { types?: string }) => {
-      const ac = new AbortController()
-      process.once('SIGINT', () => ac.abort())
-      process.exitCode = await monitorCommand(flags, io, process.env, ac.signal)
-    })
-
-  clientOptions(
-    program.command('rtt').description('estimated round trip between two members, from a running agent\'s network coordinates')
-      .argument('<A>', 'member name').argument('[B]', 'member name (default: the agent\'s node)'),
-  )
-    .action(async (a: string, b: string | undefined, flags: ClientFlags) => {
-      process.exitCode = await rttCommand(a, b, flags, io)
-    })
-
-  clientOptions(program.command('reachability').description('test that every live member gets gossip and answers (as serf reachability); exit 1 naming those that did not'))
-    .option('--verbose', 'list each ack and the timings')
-    .option('--timeout <MS>', 'how long to wait for acks (default: Serf\'s query timeout)')
-    .action(async (flags: ClientFlags & { verbose?: boolean; timeout?: string }) => {
-      process.exitCode = await reachabilityCommand(flags, io)
-    })
-  clientOptions(program.command('overlay').description('a hyparview agent\'s partial view: active and passive views, broadcast tree, caches and counters')).action(async (flags: ClientFlags) => {
-    process.exitCode = await overlayCommand(flags, io)
-  })
-  clientOptions(program.command('datacenters').description('list the datacenters and their servers a running agent knows (WAN-failed servers stay, marked soft-failed)')).action(async (flags: ClientFlags) => {
-    process.exitCode = await datacentersCommand(flags, io)
-  })
-
-  clientOptions(program.command('info').description('show a running agent\'s node, configuration and counters'))
-    .action(async (flags: ClientFlags) => {
-      process.exitCode = await infoCommand(flags, io)
-    })
-
-  clientOptions(
-    program
-      .command('event')
-      .description('send a Serf user event to every member (Serf agents run their event handlers)')
-      .argument('<NAME>', 'event name')
-      .argument('[PAYLOAD]', 'payload text (name and payload together at most about 470 bytes)'),
-  )
-    .option('--no-coalesce', 'ask agents (Serf and Grapevine) not to coalesce this event with others of its name for their handlers (serf event -coalesce=false)')
-    .option('--datacenter <DC>', 'fire it in another datacenter, relayed by a server there')
-    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { coalesce?: boolean; datacenter?: string }) => {
-      process.exitCode = await eventCommand(name, payload, flags, io)
-    })
-
-  clientOptions(
-    program
-      .command('query')
-      .description('send a Serf query and print the acks and responses (Serf agents answer with their query handlers, Grapevine nodes with on("query"))')
-      .argument('<NAME>', 'query name')
-      .argument('[PAYLOAD]', 'payload text (the query at most 1024 bytes encoded)'),
-  )
-    .option('--timeout <TIME>', 'how long to collect answers, e.g. 3s (default: Serf\'s, from the cluster size)')
-    .option('--node <NAME>', 'only this member answers (repeatable)', collect)
-    .option('--tag <KEY=REGEXP>', 'only members whose tag matches answer (repeatable)', collect)
-    .option('--no-ack', 'do not ask for acks')
-    .option('--datacenter <DC>', 'run it in another datacenter, relayed by a server there (its answers come back in one relay response)')
-    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: string; node?: string[]; tag?: string[]; ack?: boolean; datacenter?: string }) => {
-      process.exitCode = await queryCommand(name, payload, flags, io)
-    })
-
-  const kv = program.command('kv').description("read and write the replicated cluster state (each node writes its own map, everyone reads all)")
-  clientOptions(kv.command('set').description("set a key of the agent's node").argument('<KEY>').argument('<VALUE>')).action(
-    async (key: string, value: string, flags: ClientFlags) => {
-      process.exitCode = await kvSetCommand(key, value, flags, io)
-    },
-  )
-  clientOptions(kv.command('get').description('print a key (of the agent\'s node, or --node)').argument('<KEY>'))
-    .option('--node <NAME>', 'read this node\'s map')
-    .action(async (key: string, flags: ClientFlags & { node?: string }) => {
-      process.exitCode = await kvGetCommand(key, flags, io)
-    })
-  clientOptions(kv.command('del').description("delete a key of the agent's node (it stays deleted everywhere)").argument('<KEY>')).action(
-    async (key: string, flags: ClientFlags) => {
-      process.exitCode = await kvDelCommand(key, flags, io)
-    },
-  )
-  clientOptions(kv.command('list').description('list keys of every node, or of --node'))
-    .option('--node <NAME>', 'only this node\'s map')
-    .option('--prefix <P>', 'only keys starting with P')
-    .action(async (flags: ClientFlags & { node?: string; prefix?: string }) => {
-      process.exitCode = await kvListCommand(flags, io)
-    })
-
-  clientOptions(program.command('broadcast').description('deliver a message once to every Grapevine node (their `message` handlers)').argument('<NAME>').argument('[PAYLOAD]', 'payload text (at most 1024 bytes)')).action(
-    async (name: string, payload: string | undefined, flags: ClientFlags) => {
-      process.exitCode = await broadcastCommand(name, payload, flags, io)
-    },
-  )
-
-  clientOptions(program.command('watch').description('print changes of the replicated state, of keys starting with PREFIX, until interrupted').argument('[PREFIX]', 'key prefix', ''))
-    .action(async (prefix: string, flags: ClientFlags) => {
-      const ac = new AbortController()
-      process.once('SIGINT', () => ac.abort())
-      process.exitCode = await watchCommand(prefix, flags, io, process.env, ac.signal)
-    })
-
-  program
-    .command('keygen')
-    .description('print a new random 32-byte encryption key in base64 (for --encrypt and `keys install`)')
-    .action(() => {
-      process.exitCode = keygenCommand(io)
-    })
-
-  clientOptions(
-    program
-      .command('keys')
-      .description("manage a running agent's encryption keys without a restart: list, install KEY, use KEY, remove KEY, verify --incoming B --outgoing B")
-      .argument('<ACTION>', 'list, install, use, remove or verify')
-      .argument('[KEY]', 'base64 key (install, use, remove)'),
-  )
-    .option('--incoming <BOOL>', 'verify: require encrypted input (true or false)')
-    .option('--outgoing <BOOL>', 'verify: encrypt what is sent (true or false)')
-    .option('--wan', "the WAN pool's keyring (a server of a datacenter), as Consul's keyring -wan")
-    .action(async (action: string, key: string | undefined, flags: ClientFlags & { incoming?: string; outgoing?: string; wan?: boolean }) => {
-      process.exitCode = await keysCommand(action, key, flags, io)
-    })
-
-  clientOptions(program.command('force-leave').description('mark a failed member as left, for members that will never come back').argument('<NAME>', 'member name'), false)
-    .option('--prune', 'also forget the member at once')
-    .action(async (name: string, flags: ClientFlags & { prune?: boolean }) => {
-      process.exitCode = await forceLeaveCommand(name, flags, io)
     })
 }

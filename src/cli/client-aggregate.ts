@@ -17,7 +17,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../core/errors.js'
 import type { CommandIo } from '../output/io.js'
 import { table } from '../output/table.js'
-import { clientOptions } from './agent-command.js'
+import { clientOptions } from './client-commands.js'
 import { call, target, type ClientFlags } from './client.js'
 
 interface StartFlags extends ClientFlags {

@@ -9,47 +9,29 @@
  *   members, join, leave, monitor, info, force-leave   clients of a running agent (client.ts; kv, broadcast
  *          and watch in client-data.ts, keys and keygen in client-keys.ts, rtt in client-coordinates.ts, reachability in client-reachability.ts)
  *
- * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace.
+ * Usage mistakes print one message naming the flag and exit with code 2, without a stack trace (program-root.ts).
+ * `grapevine agent …` runs agent-program.ts instead: the same agent command without the others.
  */
 import { randomInt } from 'node:crypto'
-import { Command, CommanderError, Option } from 'commander'
+import type { Command } from 'commander'
+import { Option } from 'commander'
 import { DEFAULT_BASE_PORT, HTTP_OFFSET } from '../demo/ports.js'
 import type { DemoProfile } from '../demo/cluster.js'
-import { addAgentCommands } from './agent-command.js'
+import { addAgentCommand } from './agent-command.js'
+import { addClientCommands } from './client-commands.js'
 import { addLabCommand } from './lab-command.js'
 import { addCrdtCommands } from './client-crdt.js'
 import { addAggregateCommands } from './client-aggregate.js'
-import { ClientError } from './client.js'
 import type { RawSimFlags } from './sim-command.js'
-import type { CommandIo } from '../output/io.js'
 import { UsageError } from '../core/errors.js'
-import { MissingPackageError } from '../core/optional-package.js'
-import { libraryVersion } from './package-version.js'
+import { io, rootCommand, runProgram } from './program-root.js'
 import { parseCount, parseSeed } from '../runtime/sim/scenario-values.js'
-
-const io: CommandIo = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-}
-
-function version(): string {
-  try {
-    return libraryVersion()
-  } catch {
-    return '0.0.0'
-  }
-}
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Builds the program; exported so the lead can add subcommands and tests can inspect it. */
 export function buildProgram(): Command {
-  const program = new Command('grapevine')
-  program
-    .description('Gossip toolkit: SWIM + Lifeguard membership on memberlist\'s wire, and a deterministic simulator')
-    .version(version())
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
+  const program = rootCommand()
 
   program
     .command('sim')
@@ -115,7 +97,8 @@ export function buildProgram(): Command {
       process.exit(code)
     })
 
-  addAgentCommands(program, io)
+  addAgentCommand(program, io)
+  addClientCommands(program, io)
   addLabCommand(program, io)
   addCrdtCommands(program, io)
   addAggregateCommands(program, io)
@@ -123,27 +106,5 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram()
-  try {
-    await program.parseAsync(argv as string[], { from: 'user' })
-    return typeof process.exitCode === 'number' ? process.exitCode : 0
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander already printed its message (unknown option, missing value, …) or the help.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
-    }
-    if (err instanceof UsageError) {
-      io.err(`grapevine: ${err.message}\n`)
-      return 2
-    }
-    if (err instanceof MissingPackageError) {
-      io.err(`grapevine: ${err.message}\n`)
-      return 1
-    }
-    if (err instanceof ClientError) {
-      io.err(`grapevine: ${err.message}\n`)
-      return 1
-    }
-    throw err
-  }
+  return runProgram(buildProgram(), argv)
 }

@@ -110,7 +110,7 @@ describe('agent --help', () => {
     assert.ok(read.size >= 30, `read: ${[...read].join(' ')}`)
     const help = await runCli(['agent', '--help'])
     assert.equal(help.code, 0, help.stderr)
-    const listed = new Set([...help.stdout.matchAll(/^ {2}(GRAPEVINE_[A-Z_]+) +--/gm)].map((m) => m[1]))
+    const listed = new Set([...help.stdout.matchAll(/^ {2}(GRAPEVINE_[A-Z0-9_]+) +--/gm)].map((m) => m[1]))
     assert.deepEqual([...read].filter((v) => !listed.has(v)), [], 'read but not listed')
     assert.ok(listed.has('GRAPEVINE_EVENT_HANDLER_COALESCE'))
   })

@@ -88,6 +88,19 @@ describe('agent config', () => {
   })
 })
 
+describe("the agent's V8 lite mode", () => {
+  it('is off by default, and on from the flag or the environment', () => {
+    assert.equal(resolveAgentConfig({ name: 'n1' }, {}, files({})).v8LiteMode, false)
+    assert.equal(resolveAgentConfig({ name: 'n1', v8LiteMode: true }, {}, files({})).v8LiteMode, true)
+    assert.equal(resolveAgentConfig({ name: 'n1' }, { GRAPEVINE_V8_LITE_MODE: 'true' }, files({})).v8LiteMode, true)
+  })
+
+  it('refuses a value that is not true or false, naming the variable; the file cannot set it', () => {
+    assert.match(problemOf({ name: 'n1' }, { GRAPEVINE_V8_LITE_MODE: 'yes' }), /GRAPEVINE_V8_LITE_MODE "yes": expected true or false/)
+    assert.match(problemOf({}, {}, { name: 'n1', v8LiteMode: true }), /v8LiteMode/)
+  })
+})
+
 describe('agent logs', () => {
   it('JSON logs are one object per line and pretty logs are readable', () => {
     const lines: string[] = []

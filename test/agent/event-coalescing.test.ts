@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import pino from 'pino'
+import { jsonLogger } from '../../src/agent/log.js'
 import { MemberEventCoalescer, SERF_AGENT_COALESCE, UserEventCoalescer, coalesceTiming } from '../../src/agent/event-coalescer.js'
 import { EventHandlers, parseEventHandler } from '../../src/agent/event-handlers.js'
 import type { HandlerClock } from '../../src/agent/event-handlers.js'
@@ -145,7 +145,7 @@ describe('handler scripts under coalescing', () => {
     const { script, out } = dumpScript(dir)
     const node = new FakeNode()
     const clock = new ManualClock()
-    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(script)], pino({ level: 'silent' }), { timeoutMs: 5000, clock })
+    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(script)], jsonLogger('silent', { write: () => undefined }), { timeoutMs: 5000, clock })
     for (const [t, name] of [[200, 'a'], [400, 'b'], [700, 'c']] as const) {
       clock.advanceTo(t)
       node.emit('member', { type: 'joined', member: member(name, { role: 'db' }) } satisfies MemberEvent)
@@ -163,7 +163,7 @@ describe('handler scripts under coalescing', () => {
     const { script, out } = dumpScript(dir)
     const node = new FakeNode()
     const clock = new ManualClock()
-    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(`user=${script}`)], pino({ level: 'silent' }), { timeoutMs: 5000, clock })
+    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(`user=${script}`)], jsonLogger('silent', { write: () => undefined }), { timeoutMs: 5000, clock })
     node.emit('message', userMessage('deploy', 5, true))
     node.emit('message', userMessage('deploy', 7, true))
     node.emit('message', userMessage('deploy', 6, true))
@@ -180,7 +180,7 @@ describe('handler scripts under coalescing', () => {
     const { script, out } = dumpScript(dir)
     const node = new FakeNode()
     const clock = new ManualClock()
-    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(`member-join=${script}`)], pino({ level: 'silent' }), { timeoutMs: 5000, clock, coalescePeriodMs: 0 })
+    const h = new EventHandlers(node as unknown as GrapevineNode, [parseEventHandler(`member-join=${script}`)], jsonLogger('silent', { write: () => undefined }), { timeoutMs: 5000, clock, coalescePeriodMs: 0 })
     node.emit('member', { type: 'joined', member: member('a') } satisfies MemberEvent)
     node.emit('member', { type: 'joined', member: member('b') } satisfies MemberEvent)
     assert.deepEqual(clock.armed(), [])

@@ -55,8 +55,9 @@ function unbundled(modules: readonly string[]): string[] {
 
 test('an agent runs the bundled program: a few files of the project instead of one module per source file', async () => {
   const modules = await agentModules()
-  const own = modules.filter((m) => m.startsWith('file:') && !m.includes('/node_modules/'))
-  assert.ok(own.some((m) => m.endsWith('/src/cli/bundle/program.js')), `the bundle is loaded; loaded: ${own.join(' ')}`)
+  const own = [...new Set(modules.filter((m) => m.startsWith('file:') && !m.includes('/node_modules/')))]
+  assert.ok(own.some((m) => m.endsWith('/src/cli/bundle/agent-program.js')), `the agent's bundle is loaded; loaded: ${own.join(' ')}`)
+  assert.ok(!own.some((m) => m.endsWith('/src/cli/bundle/program.js')), `the program of every command is not; loaded: ${own.join(' ')}`)
   assert.ok(own.length <= 30, `at most 30 files of the project, loaded ${own.length}: ${own.join(' ')}`)
 })
 
@@ -67,4 +68,11 @@ test('an agent loads neither the plotting libraries, the lab, its progress bar n
   for (const pattern of unwanted) {
     assert.deepEqual(modules.filter((m) => pattern.test(m)), [], `nothing matching ${pattern} is loaded`)
   }
+})
+
+test("an agent loads no other command's code: neither the clients, the lab, the simulator's commands nor the demo", async () => {
+  const modules = unbundled(await agentModules())
+  const others = /\/src\/cli\/(program|client-commands|client-data|client-keys|client-crdt|client-aggregate|lab-command|lab-aggregate|sim-command|scenario-command)\.(js|ts)$|\/src\/demo\/cluster\.(js|ts)$/
+  assert.deepEqual(modules.filter((m) => others.test(m)), [])
+  assert.ok(modules.some((m) => /\/src\/cli\/agent-command\.(js|ts)$/.test(m)), 'the hook saw the agent command')
 })

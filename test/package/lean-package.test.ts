@@ -91,7 +91,7 @@ test('the command in a library-only install, with fetching off, names the missin
       env: { ...process.env, GRAPEVINE_AGENT_FETCH: '0' },
     })
     assert.equal(run.status, 2, run.stderr)
-    assert.match(run.stderr, /needs the packages commander, pino, prom-client, yaml/)
+    assert.match(run.stderr, /needs the packages commander, prom-client, yaml/)
     assert.match(run.stderr, /npm install grapevine-agent/)
     assert.match(run.stderr, /GRAPEVINE_AGENT_FETCH=0 turns fetching off/)
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
