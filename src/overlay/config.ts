@@ -118,11 +118,11 @@ export interface PlumtreeConfig {
    */
   readonly newNeighbors: 'eager' | 'lazy-in-tree'
   /**
-   * A message that reaches this node off the tree (the answer to its GRAFT, or pushed over a link it holds
-   * lazy) says the tree above it broke, most often at a crashed parent. `lazy-too` (default): it is pushed
-   * to the lazy peers as well (but those that announced it), so a region cut off by a mass failure fills
-   * at link speed, not one IHAVE batch and GRAFT timeout per broken level; the duplicates it causes are
-   * pruned as any. `tree`: the paper's, eager peers only (the lazy ones get IHAVE).
+   * A message that reaches this node as the answer to its GRAFT says the tree above it broke, most often
+   * at a crashed parent. `lazy-too` (default): it is pushed
+   * to the lazy peers as well (but those that announced it), so neighbours cut off by the same failure, and
+   * their eager subtrees, get it at link speed, not after an IHAVE batch and a GRAFT timeout; the duplicates it causes are
+   * pruned as any, and a node that got such a push does not push it on. `tree`: the paper's, eager peers only (the lazy ones get IHAVE).
    */
   readonly repairPush: 'lazy-too' | 'tree'
 }

@@ -8,9 +8,9 @@
 //     the overlay repaired them (IHAVE to new neighbours, then GRAFT): 100 % in the end
 //   70 % crash: every Plumtree broadcast from the crash on reaches every live node in the end; once the
 //     overlay is one component again, each one reaches every live node within a second
-//   50 % crash under a formed tree: a copy that arrives off the tree (a GRAFT answer, a push over a lazy
-//     link) is pushed on to the lazy peers too (repairPush 'lazy-too'), so cut-off regions fill faster
-//     than with the paper's IHAVE-then-GRAFT per dead level ('tree')
+//   50 % crash under a formed tree: a copy a node waited for (its GRAFT answered, or a repair push while
+//     an announcement was pending) is pushed on to the lazy peers too (repairPush 'lazy-too'), so more
+//     live nodes have it within a second than with the paper's IHAVE-then-GRAFT per dead level ('tree')
 //   churn: crashes, leaves and joins for a minute; afterwards one symmetric overlay and full delivery
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -148,7 +148,7 @@ test('300 nodes, 70 % crash at once: every Plumtree broadcast from the crash on 
   }
 })
 
-test('50 % crash at once: a broadcast that reaches a node off the tree is pushed to its lazy peers too, so cut-off regions fill within a second instead of one GRAFT timeout per dead level (repairPush lazy-too against the paper\'s tree)', (t) => {
+test('50 % crash at once: a broadcast a node had to GRAFT is pushed to its lazy peers too, so more live nodes have it within a second than with the paper\'s IHAVE-then-GRAFT per dead level (repairPush lazy-too against tree)', (t) => {
   const within = (repairPush: 'lazy-too' | 'tree', seed: number): number[] => {
     const c = grown(300, seed, 'plumtree', repairPush)
     for (let s = 0; s < 3; s++) {
@@ -171,8 +171,9 @@ test('50 % crash at once: a broadcast that reaches a node off the tree is pushed
     const paper = within('tree', seed)
     const now = within('lazy-too', seed)
     t.diagnostic(`seed ${seed}: 250 ms / 500 ms / 1 s, broadcasts 1..3: tree ${paper.map(pct).join(' ')}; lazy-too ${now.map(pct).join(' ')}`)
-    // Measured (seeds 1, 2): within 500 ms 56.9 → 72.7 % and 48.7 → 80.0 % on average.
-    assert.ok(mean(now.slice(3, 6)) >= mean(paper.slice(3, 6)) + 0.1, `seed ${seed}: within 500 ms ${pct(mean(paper.slice(3, 6)))} → ${pct(mean(now.slice(3, 6)))}`)
+    // Within 1 s every broadcast reaches at least as many, and on average more (the nodes left are those
+    // whose live neighbours all sit behind dead ones: they wait for keep-alive timeouts either way).
+    assert.ok(mean(now.slice(6)) > mean(paper.slice(6)), `seed ${seed}: within 1 s ${pct(mean(paper.slice(6)))} → ${pct(mean(now.slice(6)))}`)
     for (let b = 6; b < 9; b++) assert.ok(now[b] >= paper[b], `seed ${seed}, broadcast ${b - 5}: within 1 s ${pct(paper[b])} → ${pct(now[b])}`)
   }
 })

@@ -139,19 +139,21 @@ test('a message that arrives as the answer to its GRAFT is pushed to the lazy pe
   assert.deepEqual(pt.lazyPeers().sort(), ['c', 'd'], 'the links stay lazy: duplicates prune them as usual')
 })
 
-test('a push over a link held lazy is a repair too and goes on to the lazy peers; over an eager link it does not', () => {
+test('a copy pushed over a link held lazy goes on to the lazy peers only when an announcement of it was pending (a repair reaching a waiting node); unannounced, it is a one-sided link and nothing cascades', () => {
   const { pt, out } = tree(['a', 'b', 'c'])
   give(pt, out, { kind: 'prune', from: 'b' })
   give(pt, out, { kind: 'prune', from: 'c' })
   give(pt, out, { kind: 'gossip', from: 'b', id, hops: 4, payload })
-  assert.deepEqual(sent(out).map((s) => s.to).sort(), ['a', 'c'])
-  assert.ok(out.timers.every((t) => t.timer.kind !== 'ihaveFlush'), 'no IHAVE queued: every lazy peer got the payload')
-  const other = Uint8Array.of(8)
-  const fresh = tree(['a', 'b', 'c'])
-  give(fresh.pt, fresh.out, { kind: 'prune', from: 'c' })
-  give(fresh.pt, fresh.out, { kind: 'gossip', from: 'a', id: messageIdOf(other), hops: 1, payload: other })
-  assert.deepEqual(sent(fresh.out).map((s) => s.to), ['b'], 'on the tree: eager push, the lazy peer waits for its IHAVE')
-  assert.equal(fresh.pt.counters.repairPushes, 0)
+  assert.deepEqual(sent(out).map((s) => s.to), ['a'], 'eager push only; c waits for its IHAVE')
+  assert.ok(out.timers.some((t) => t.timer.kind === 'ihaveFlush'))
+  assert.equal(pt.counters.repairPushes, 0)
+  const waiting = tree(['a', 'b', 'c', 'd'])
+  for (const p of ['b', 'c', 'd']) give(waiting.pt, waiting.out, { kind: 'prune', from: p })
+  give(waiting.pt, waiting.out, { kind: 'ihave', from: 'd', entries: [{ id, hops: 2 }] }, 10)
+  waiting.out.clear()
+  give(waiting.pt, waiting.out, { kind: 'gossip', from: 'b', id, hops: 4, payload }, 20)
+  assert.deepEqual(sent(waiting.out).map((s) => s.to).sort(), ['a', 'c'], 'pushed to c, not back to b nor to the announcer d')
+  assert.equal(waiting.pt.counters.repairPushes, 1)
 })
 
 test("repairPush 'tree' (the paper's) announces a grafted message to the lazy peers instead of pushing it", () => {
