@@ -6,13 +6,16 @@
  *   healthy run   N nodes join one by one (10 ms apart, each through a random earlier node), P shuffle
  *                 periods of 10 s, then B broadcasts 1 s apart from random live nodes
  *                 ──▶ overlay metrics at the end, per-broadcast payloads (exactly N − 1?) and RMR
+ *   flooding run  the healthy run with the node flooding (`overlay.plumtree.mode: 'flood'`)
+ *                 ──▶ RMR and reliability of every broadcast (the papers' 3.0 and 100 %)
  *   failure run   the same prefix (same seed: the same overlay and broadcasts), then a fraction f of the
  *                 live nodes crashes at once, silently, as UDP sees it (packets to them are lost; no
  *                 connection reset tells anyone); B broadcasts 200 ms apart from the crash on (the
- *                 papers' "no membership round in between"), then one a second for repairMs
+ *                 papers' "no membership round in between"), then one a second for repairMs; Plumtree
+ *                 for each of failFractions, flooding for each of floodFailFractions
  *                 ──▶ per broadcast: reliability within 1 s of its send and at the end; the first
- *                 broadcast from which every later one reached every live node, counted from the crash
- *                 and from the repair (the last neighbour-up of the overlay's repair)
+ *                 broadcast from which every later one reached every live node, at the end and within
+ *                 1 s (a "round" is one broadcast after another, as in the papers' figures)
  *
  * Keep-alive pings are what finds a crashed neighbour over UDP (the papers assume TCP, whose broken
  * connection reports the dead at the send): the failure runs use `keepAliveMs` (default the library's
@@ -22,6 +25,7 @@
  * observer attached to the run (no clock is read).
  */
 import type { NodeEvent } from '../src/node/index.js'
+import type { ComposedNode } from '../src/node/node.js'
 import { runOverlayScenario, type OverlayRunReport } from '../src/runtime/sim/overlay-scenario.js'
 import type { SimNode } from '../src/runtime/sim/node.js'
 import type { SimObserver } from '../src/runtime/sim/types.js'
@@ -43,6 +47,12 @@ export interface ComposedOptions {
   readonly failShufflePeriods: number
   /** After the burst of broadcasts that follows a crash, one broadcast a second for this long. */
   readonly repairMs: number
+  /** Fractions crashed with the node in flooding mode (`overlay.plumtree.mode: 'flood'`). */
+  readonly floodFailFractions: readonly number[]
+  /** Plumtree's repairPush (default the library's): 'tree' is the paper's, for a before/after in one build. */
+  readonly repairPush?: 'lazy-too' | 'tree'
+  /** Skip the two healthy runs (Plumtree and flooding): only the failure rows. */
+  readonly failuresOnly?: boolean
   readonly progress?: (line: string) => void
 }
 
@@ -57,6 +67,7 @@ export interface ComposedBroadcast {
 
 export interface ComposedFailure {
   readonly fraction: number
+  readonly mode: 'plumtree' | 'flood'
   readonly crashAtMs: number
   readonly liveAfter: number
   readonly broadcasts: readonly ComposedBroadcast[]
@@ -73,6 +84,8 @@ export interface ComposedFailure {
   readonly fullWithin1sFromAfterCrashMs: number | undefined
   readonly cpuMs: number
   readonly events: number
+  /** Plumtree messages that arrived off the tree and were pushed to lazy peers too, summed over nodes. */
+  readonly repairPushes: number
 }
 
 export interface ComposedResult {
@@ -84,7 +97,14 @@ export interface ComposedResult {
     readonly exactAfterFirst: number
     readonly lowRmrAfterFirst: number
     readonly cpuMs: number
-  }
+  } | undefined
+  /** The same healthy run with the node flooding (every neighbour eager): RMR and reliability of every broadcast. */
+  readonly flood: {
+    readonly broadcasts: readonly ComposedBroadcast[]
+    readonly rmr: number
+    readonly reliability: number
+    readonly cpuMs: number
+  } | undefined
   readonly failures: readonly ComposedFailure[]
 }
 
@@ -105,7 +125,15 @@ class DeliveryClock implements SimObserver {
   /** Neighbour-down events (crashed neighbours found by keep-alive timeout): first and last time. */
   firstDownMs = -1
   lastDownMs = -1
+  /** Every node that emitted an event (each has a neighbour up), for the Plumtree counters at the end. */
+  private readonly nodes = new Set<SimNode>()
+  repairPushes(): number {
+    let sum = 0
+    for (const n of this.nodes) sum += (n.protocol as ComposedNode).overlay?.tree.counters.repairPushes ?? 0
+    return sum
+  }
   onEvent(node: SimNode, event: NodeEvent, atMs: number): void {
+    this.nodes.add(node)
     if (event.type === 'message') {
       const key = this.text.decode(event.message.payload)
       let d = this.deliveries.get(key)
@@ -129,7 +157,7 @@ class DeliveryClock implements SimObserver {
   }
 }
 
-function run(o: ComposedOptions, fraction: number | undefined): { report: OverlayRunReport; clock: DeliveryClock; cpuMs: number; crashAtMs: number } {
+function run(o: ComposedOptions, fraction: number | undefined, mode: 'plumtree' | 'flood'): { report: OverlayRunReport; clock: DeliveryClock; cpuMs: number; crashAtMs: number; repairPushes: number } {
   const periods = fraction === undefined ? o.shufflePeriods : o.failShufflePeriods
   const warmupMs = (o.nodes - 1) * JOIN_SPACING_MS + periods * SHUFFLE_MS
   const crashAtMs = warmupMs + o.broadcasts * HEALTHY_GAP_MS + 1000
@@ -154,13 +182,13 @@ function run(o: ComposedOptions, fraction: number | undefined): { report: Overla
     durationMs,
     broadcastSteps: steps,
     fail: fraction === undefined ? [] : [{ fraction, atMs: crashAtMs }],
-    overlay: { hyparview: { shuffleIntervalMs: SHUFFLE_MS, ...keepAlive } },
+    overlay: { hyparview: { shuffleIntervalMs: SHUFFLE_MS, ...keepAlive }, plumtree: { mode, ...(o.repairPush === undefined ? {} : { repairPush: o.repairPush }) } },
     pathSources: 200,
     drainMs: 3000,
     observers: [clock],
   })
   const cpu = process.cpuUsage(cpu0)
-  return { report, clock, cpuMs: (cpu.user + cpu.system) / 1000, crashAtMs }
+  return { report, clock, cpuMs: (cpu.user + cpu.system) / 1000, crashAtMs, repairPushes: clock.repairPushes() }
 }
 
 /** Per broadcast of the report, its reliability within 1 s among the nodes live at the end (and at its send). */
@@ -182,28 +210,37 @@ function fullFrom(xs: readonly number[]): number | undefined {
 }
 
 export function runComposedFigures(o: ComposedOptions): ComposedResult {
-  o.progress?.(`composed node: ${o.nodes} nodes, ${o.shufflePeriods} shuffle periods, pings off: healthy run…`)
-  const h = run(o, undefined)
-  const broadcasts = timed(h.report, h.clock, 0)
-  const after = broadcasts.slice(1)
-  const n1 = h.report.liveNodes - 1
-  const { perBroadcast: _omit, ...summary } = h.report.broadcast
-  void _omit
-  const healthy = {
-    report: { ...h.report, broadcast: summary },
-    broadcasts,
-    exactAfterFirst: after.filter((b) => b.payloadMessages === n1 && b.reliability === 1).length,
-    lowRmrAfterFirst: after.filter((b) => b.rmr <= 0.01 && b.reliability === 1).length,
-    cpuMs: h.cpuMs,
+  let healthy: ComposedResult['healthy']
+  let flood: ComposedResult['flood']
+  if (o.failuresOnly !== true) {
+    o.progress?.(`composed node: ${o.nodes} nodes, ${o.shufflePeriods} shuffle periods, pings off: healthy run…`)
+    const h = run(o, undefined, 'plumtree')
+    const broadcasts = timed(h.report, h.clock, 0)
+    const after = broadcasts.slice(1)
+    const n1 = h.report.liveNodes - 1
+    const { perBroadcast: _omit, ...summary } = h.report.broadcast
+    void _omit
+    healthy = {
+      report: { ...h.report, broadcast: summary },
+      broadcasts,
+      exactAfterFirst: after.filter((b) => b.payloadMessages === n1 && b.reliability === 1).length,
+      lowRmrAfterFirst: after.filter((b) => b.rmr <= 0.01 && b.reliability === 1).length,
+      cpuMs: h.cpuMs,
+    }
+    o.progress?.(`composed node: ${o.nodes} nodes, ${o.shufflePeriods} shuffle periods, pings off, flooding: healthy run…`)
+    const fl = run(o, undefined, 'flood')
+    const fb = timed(fl.report, fl.clock, 0)
+    flood = { broadcasts: fb, rmr: fl.report.broadcast.rmr, reliability: fl.report.broadcast.reliability, cpuMs: fl.cpuMs }
   }
-  const failures = o.failFractions.map((fraction): ComposedFailure => {
-    o.progress?.(`composed node: ${o.nodes} nodes, ${o.failShufflePeriods} shuffle periods, pings ${o.keepAliveMs > 0 ? `every ${o.keepAliveMs} ms` : 'off'}, ${fraction * 100} % crash…`)
-    const f = run(o, fraction)
+  const failure = (fraction: number, mode: 'plumtree' | 'flood'): ComposedFailure => {
+    o.progress?.(`composed node: ${o.nodes} nodes, ${o.failShufflePeriods} shuffle periods, pings ${o.keepAliveMs > 0 ? `every ${o.keepAliveMs} ms` : 'off'}, ${mode}, ${fraction * 100} % crash…`)
+    const f = run(o, fraction, mode)
     const post = timed(f.report, f.clock, o.broadcasts)
     const end = fullFrom(post.map((b) => b.reliability))
     const in1s = fullFrom(post.map((b) => b.reliabilityWithin1s))
     return {
       fraction,
+      mode,
       crashAtMs: f.crashAtMs,
       liveAfter: f.report.liveNodes,
       broadcasts: post,
@@ -216,11 +253,13 @@ export function runComposedFigures(o: ComposedOptions): ComposedResult {
       fullWithin1sFromAfterCrashMs: in1s === undefined ? undefined : post[in1s].atMs - f.crashAtMs,
       cpuMs: f.cpuMs,
       events: f.report.eventsProcessed,
+      repairPushes: f.repairPushes,
     }
-  })
+  }
+  const failures = [...o.floodFailFractions.map((x) => failure(x, 'flood')), ...o.failFractions.map((x) => failure(x, 'plumtree'))]
   const { progress: _p, ...settings } = o
   void _p
-  return { settings, healthy, failures }
+  return { settings, healthy, flood, failures }
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
@@ -228,28 +267,43 @@ const sec = (ms: number | undefined): string => (ms === undefined ? 'never in th
 
 /** Rows [figure, paper, composed node] for the table of overlay.ts. */
 export function composedRows(r: ComposedResult): string[][] {
-  const o = r.healthy.report.overlay
-  const n = r.healthy.broadcasts.length - 1
-  const after = r.healthy.broadcasts.slice(1)
-  const mean = (f: (b: ComposedBroadcast) => number): number => after.reduce((s, b) => s + f(b), 0) / Math.max(1, after.length)
-  const rows: string[][] = [
-    ['nodes with exactly 5 active neighbours', '≥ 90 %', pct(o.fractionAtActiveSize)],
-    ['active links symmetric', '100 %', pct(o.symmetricFraction)],
-    ['average clustering coefficient', '< 0.002', o.clustering.toFixed(5)],
-    ['average shortest path', '≈ 6.4', o.avgShortestPath.toFixed(2)],
-    ['components / isolated nodes', '1 / 0', `${o.components} / ${o.isolated}`],
-    ['Plumtree broadcasts with RMR ≤ 0.01, all reached (after the first)', '≥ 95 %', `${pct(r.healthy.lowRmrAfterFirst / Math.max(1, n))} (${r.healthy.lowRmrAfterFirst} of ${n})`],
-    ['Plumtree broadcasts with exactly N − 1 payload messages', '≥ 95 %', `${pct(r.healthy.exactAfterFirst / Math.max(1, n))} (${r.healthy.exactAfterFirst} of ${n})`],
-    ['Plumtree: mean RMR, payload messages, LDH (after the first)', '≈ 0, N − 1', `${mean((b) => b.rmr).toFixed(4)}, ${mean((b) => b.payloadMessages).toFixed(1)}, ${mean((b) => b.ldh).toFixed(1)}`],
-  ]
+  const rows: string[][] = []
+  if (r.healthy !== undefined) {
+    const o = r.healthy.report.overlay
+    const n = r.healthy.broadcasts.length - 1
+    const after = r.healthy.broadcasts.slice(1)
+    const mean = (f: (b: ComposedBroadcast) => number): number => after.reduce((s, b) => s + f(b), 0) / Math.max(1, after.length)
+    rows.push(
+      ['nodes with exactly 5 active neighbours', '≥ 90 %', pct(o.fractionAtActiveSize)],
+      ['active links symmetric', '100 %', pct(o.symmetricFraction)],
+      ['average clustering coefficient', '< 0.002', o.clustering.toFixed(5)],
+      ['average shortest path', '≈ 6.4', o.avgShortestPath.toFixed(2)],
+      ['components / isolated nodes', '1 / 0', `${o.components} / ${o.isolated}`],
+    )
+    if (r.flood !== undefined) {
+      const rmrs = r.flood.broadcasts.map((b) => b.rmr)
+      rows.push(['flooding the active view: RMR (mean, min–max), reliability', '3.0 ± 0.05, 100 %', `${r.flood.rmr.toFixed(3)} (${Math.min(...rmrs).toFixed(3)}–${Math.max(...rmrs).toFixed(3)}), ${pct(r.flood.reliability)}`])
+    }
+    rows.push(
+      ['Plumtree broadcasts with RMR ≤ 0.01, all reached (after the first)', '≥ 95 %', `${pct(r.healthy.lowRmrAfterFirst / Math.max(1, n))} (${r.healthy.lowRmrAfterFirst} of ${n})`],
+      ['Plumtree broadcasts with exactly N − 1 payload messages', '≥ 95 %', `${pct(r.healthy.exactAfterFirst / Math.max(1, n))} (${r.healthy.exactAfterFirst} of ${n})`],
+      ['Plumtree: mean RMR, payload messages, LDH (after the first)', '≈ 0, N − 1', `${mean((b) => b.rmr).toFixed(4)}, ${mean((b) => b.payloadMessages).toFixed(1)}, ${mean((b) => b.ldh).toFixed(1)}`],
+    )
+  }
   for (const f of r.failures) {
     const b = f.broadcasts
+    const what = `${f.fraction * 100} % crashed, ${f.mode === 'flood' ? 'flooding' : 'Plumtree'}`
+    const ends = b.slice(0, 3).map((x) => pct(x.reliability)).join(', ')
+    const in1s = b.slice(0, 3).map((x) => pct(x.reliabilityWithin1s)).join(', ')
+    if (f.mode === 'flood') {
+      rows.push([`${what}: broadcast 1 (no round between), in the end / within 1 s`, '≥ 99 % (50 %)', `${pct(b[0]?.reliability ?? 0)} / ${pct(b[0]?.reliabilityWithin1s ?? 0)}`])
+      continue
+    }
     rows.push(
-      [`${f.fraction * 100} % crashed (UDP): broadcasts 1..3 within 1 s`, '100 % within 2', b.slice(0, 3).map((x) => pct(x.reliabilityWithin1s)).join(', ')],
-      [`${f.fraction * 100} % crashed (UDP): broadcasts 1..3 in the end`, '100 % within 2', b.slice(0, 3).map((x) => pct(x.reliability)).join(', ')],
-      [`${f.fraction * 100} % crashed: every later broadcast 100 % in the end from`, '2nd', f.fullFromIndex === undefined ? 'never in the run' : `#${f.fullFromIndex + 1}, ${sec(f.fullFromAfterCrashMs)} after the crash`],
-      [`${f.fraction * 100} % crashed: …and 100 % within 1 s from`, '', f.fullWithin1sFromIndex === undefined ? 'never in the run' : `#${f.fullWithin1sFromIndex + 1}, ${sec(f.fullWithin1sFromAfterCrashMs)} after the crash`],
-      [`${f.fraction * 100} % crashed: dead neighbours found, repair done (after the crash)`, '', `${sec(f.firstDetectionAfterMs)}–${sec(f.lastDetectionAfterMs)}, last link up ${sec(f.repairDoneAfterMs)}`],
+      [`${what}: broadcasts 1..3 in the end`, '100 % from 2nd', ends],
+      [`${what}: broadcasts 1..3 within 1 s`, '', in1s],
+      [`${what}: every later broadcast 100 % (end / 1 s) from`, '2nd', `${f.fullFromIndex === undefined ? 'never' : `#${f.fullFromIndex + 1}`} / ${f.fullWithin1sFromIndex === undefined ? 'never' : `#${f.fullWithin1sFromIndex + 1}, ${sec(f.fullWithin1sFromAfterCrashMs)} after the crash`}`],
+      [`${what}: dead found, last link up (after the crash); repair pushes`, '', `${sec(f.firstDetectionAfterMs)}–${sec(f.lastDetectionAfterMs)}, ${sec(f.repairDoneAfterMs)}; ${f.repairPushes}`],
     )
   }
   return rows

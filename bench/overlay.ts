@@ -2,7 +2,8 @@
  * The HyParView and Plumtree papers' figures at 10,000 nodes (`npm run bench:overlay -- [--nodes N]
  * [--seed S] [--fail 0.5,0.7] [--broadcasts B] [--keepalive-ms MS] [--loss P] [--host-crash] [--graft-timeout-ms MS]
  * [--engine both|harness|composed] [--composed-nodes N] [--composed-periods P] [--composed-keepalive-ms MS]
- * [--composed-fail-periods P] [--repair-ms MS]`).
+ * [--composed-fail-periods P] [--repair-ms MS] [--composed-fail 0.2,0.4,0.5,0.6,0.7] [--composed-flood-fail 0.5]
+ * [--repair-push lazy-too|tree] [--failures-only]`).
  *
  *   harness   (below) the pure state machines, TCP's failure model, at --nodes (default 10,000)
  *   composed  (overlay-composed.ts) the composed node the library ships, in the simulator, over UDP's
@@ -66,6 +67,23 @@ const composedPeriods = count('composed-periods', '50', 0)
 const composedKeepAliveMs = count('composed-keepalive-ms', '1000', 0)
 const composedFailPeriods = count('composed-fail-periods', '5', 0)
 const repairMs = count('repair-ms', '30000', 0)
+/** A list of fractions in (0, 1); anything else stops the bench naming the flag. */
+function fractions(name: string, fallback: string): number[] {
+  const xs = flag(name, fallback).split(',').filter((x) => x !== '').map(Number)
+  if (xs.some((x) => !(x > 0 && x < 1))) {
+    console.error(`--${name}: expected fractions between 0 and 1 separated by commas, got ${flag(name, fallback)}`)
+    process.exit(2)
+  }
+  return xs
+}
+const composedFail = fractions('composed-fail', '0.2,0.4,0.5,0.6,0.7')
+const composedFloodFail = fractions('composed-flood-fail', '0.5')
+const repairPush = flag('repair-push', '')
+if (!['', 'lazy-too', 'tree'].includes(repairPush)) {
+  console.error(`--repair-push: expected lazy-too (the default) or tree (the paper's), got ${repairPush}`)
+  process.exit(2)
+}
+const failuresOnly = process.argv.includes('--failures-only')
 const SHUFFLE_MS = 10_000
 const SHUFFLE_PERIODS = 50
 const JOIN_SPACING_MS = 10
@@ -167,15 +185,20 @@ function composedPart(): ComposedResult {
     seed,
     shufflePeriods: composedPeriods,
     broadcasts: broadcastCount,
-    failFractions,
+    failFractions: composedFail,
+    floodFailFractions: composedFloodFail,
+    ...(repairPush === '' ? {} : { repairPush: repairPush as 'lazy-too' | 'tree' }),
+    failuresOnly,
     keepAliveMs: composedKeepAliveMs,
     failShufflePeriods: composedFailPeriods,
     repairMs,
     progress: (line) => console.log(line),
   })
-  console.log(`\nthe composed node (membership: 'hyparview') in the simulator, ${composedNodes} nodes, seed ${seed}: healthy run ${composedPeriods} shuffle periods, pings off, ${(r.healthy.cpuMs / 1000).toFixed(1)} s CPU; failure runs ${composedFailPeriods} shuffle periods, pings every ${composedKeepAliveMs} ms (timeout 5 ×), crash silent (UDP), ${r.failures.map((f) => `${(f.cpuMs / 1000).toFixed(1)} s CPU`).join(', ')}`)
+  const healthyCpu = r.healthy === undefined ? 'not run' : `${(r.healthy.cpuMs / 1000).toFixed(1)} s CPU (flooding ${((r.flood?.cpuMs ?? 0) / 1000).toFixed(1)} s)`
+  console.log(`\nthe composed node (membership: 'hyparview') in the simulator, ${composedNodes} nodes, seed ${seed}, repairPush ${repairPush === '' ? 'default' : repairPush}: healthy run ${composedPeriods} shuffle periods, pings off, ${healthyCpu}; failure runs ${composedFailPeriods} shuffle periods, pings every ${composedKeepAliveMs} ms (timeout 5 ×), crash silent (UDP), ${r.failures.map((f) => `${(f.cpuMs / 1000).toFixed(1)} s CPU`).join(', ')}`)
   console.log(table(['figure', 'paper', 'composed node'], composedRows(r)))
-  console.log(`payloads over N − 1 per broadcast (healthy run): ${r.healthy.broadcasts.map((b) => b.payloadMessages - (r.healthy.report.liveNodes - 1)).join(' ')}`)
+  const h = r.healthy
+  if (h !== undefined) console.log(`payloads over N − 1 per broadcast (healthy run): ${h.broadcasts.map((b) => b.payloadMessages - (h.report.liveNodes - 1)).join(' ')}`)
   return r
 }
 

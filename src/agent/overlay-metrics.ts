@@ -10,6 +10,7 @@
  *   traffic plumtree_payload_messages_total (GOSSIP sent: eager pushes and GRAFT answers),
  *           plumtree_control_messages_total{type=ihave|graft|prune}, plumtree_broadcasts_total,
  *           plumtree_delivered_total, plumtree_duplicates_total, plumtree_optimizations_total,
+ *           plumtree_repair_pushes_total (GRAFT answers pushed on to lazy peers: a broken tree repaired),
  *           plumtree_dropped_total{what=ihave|missing|graft-exhausted}, overlay_crdt_messages_total{direction},
  *           overlay_dropped_total{reason}
  *
@@ -78,6 +79,7 @@ export function registerOverlaySeries({ Gauge }: typeof import('prom-client'), r
   counter('grapevine_plumtree_delivered_total', 'Broadcasts delivered here (its own included)', [], (o) => [[{}, o.plumtree.delivered]])
   counter('grapevine_plumtree_duplicates_total', 'Payloads received again (each prunes a tree link)', [], (o) => [[{}, o.plumtree.duplicates]])
   counter('grapevine_plumtree_optimizations_total', 'Tree optimizations: an announcer grafted for a shorter path', [], (o) => [[{}, o.plumtree.optimizations]])
+  counter('grapevine_plumtree_repair_pushes_total', 'Messages that answered a GRAFT and were pushed to the lazy peers too: the tree above broke', [], (o) => [[{}, o.plumtree.repairPushes]])
   counter('grapevine_plumtree_dropped_total', 'Plumtree bounds reached: IHAVE ids dropped from a full queue, announcements past missingMaxEntries, missing messages no GRAFT recovered', ['what'], (o) => [
     [{ what: 'ihave' }, o.plumtree.ihaveDropped],
     [{ what: 'missing' }, o.plumtree.missingDropped],

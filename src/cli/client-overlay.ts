@@ -39,7 +39,7 @@ interface OverlayBody extends PartialView {
   readonly tree: { eager: number; lazy: number; cacheSize: number; seenSize: number; missingSize: number }
   readonly counters: {
     readonly hyparview: { neighborUp: number; neighborDown: Record<string, number>; shufflesSent: number; rejoins: number; reconnects: number }
-    readonly plumtree: { broadcasts: number; delivered: number; duplicates: number; gossipSent: number; ihaveSent: number; graftSent: number; pruneSent: number; optimizations: number }
+    readonly plumtree: { broadcasts: number; delivered: number; duplicates: number; gossipSent: number; ihaveSent: number; graftSent: number; pruneSent: number; optimizations: number; repairPushes?: number }
     readonly crdt: { rounds: number; messagesSent: number; messagesReceived: number } | null
   }
 }
@@ -60,7 +60,7 @@ export async function overlayCommand(flags: ClientFlags, io: CommandIo, env = pr
       `passive view ${body.passive.length}: ${body.passive.join(', ') || 'none'}`,
       `tree         ${body.tree.eager} eager, ${body.tree.lazy} lazy; cache ${body.tree.cacheSize} payloads, ${body.tree.seenSize} ids seen, ${body.tree.missingSize} missing`,
       `neighbours   ${h.neighborUp} up; down: ${downs}; ${h.shufflesSent} shuffles, ${h.rejoins} rejoins, ${h.reconnects} reconnects`,
-      `plumtree     ${p.broadcasts} broadcast, ${p.delivered} delivered, ${p.duplicates} duplicates; sent ${p.gossipSent} payload, ${p.ihaveSent} IHAVE, ${p.graftSent} GRAFT, ${p.pruneSent} PRUNE; ${p.optimizations} optimizations`,
+      `plumtree     ${p.broadcasts} broadcast, ${p.delivered} delivered, ${p.duplicates} duplicates; sent ${p.gossipSent} payload, ${p.ihaveSent} IHAVE, ${p.graftSent} GRAFT, ${p.pruneSent} PRUNE; ${p.optimizations} optimizations, ${p.repairPushes ?? 0} repair pushes`,
       ...(body.counters.crdt === null ? [] : [`crdt         ${body.counters.crdt.rounds} rounds, ${body.counters.crdt.messagesSent} messages sent, ${body.counters.crdt.messagesReceived} received`]),
     ].join('\n') + '\n',
   )

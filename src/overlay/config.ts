@@ -117,6 +117,14 @@ export interface PlumtreeConfig {
    * link carries IHAVE, and a GRAFT makes it eager if it is ever needed.
    */
   readonly newNeighbors: 'eager' | 'lazy-in-tree'
+  /**
+   * A message that reaches this node as the answer to its GRAFT says the tree above it broke, most often
+   * at a crashed parent. `lazy-too` (default): it is pushed
+   * to the lazy peers as well (but those that announced it), so neighbours cut off by the same failure, and
+   * their eager subtrees, get it at link speed, not after an IHAVE batch and a GRAFT timeout; the duplicates it causes are
+   * pruned as any, and a node that got such a push does not push it on. `tree`: the paper's, eager peers only (the lazy ones get IHAVE).
+   */
+  readonly repairPush: 'lazy-too' | 'tree'
 }
 
 export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
@@ -136,6 +144,7 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   missingMaxEntries: 4096,
   announceToNewNeighborMs: 30_000,
   newNeighbors: 'lazy-in-tree',
+  repairPush: 'lazy-too',
 })
 
 function checkInt(problems: string[], name: string, v: unknown, min: number, max: number): void {
@@ -174,6 +183,7 @@ export function resolvePlumtreeConfig(partial: Partial<PlumtreeConfig> = {}): Pl
   if (c.mode !== 'plumtree' && c.mode !== 'flood') p.push(`mode: expected 'plumtree' or 'flood', got ${String(c.mode)}`)
   if (c.optimizationScope !== 'current-links' && c.optimizationScope !== 'any') p.push(`optimizationScope: expected 'current-links' or 'any', got ${String(c.optimizationScope)}`)
   if (c.newNeighbors !== 'eager' && c.newNeighbors !== 'lazy-in-tree') p.push(`newNeighbors: expected 'lazy-in-tree' or 'eager', got ${String(c.newNeighbors)}`)
+  if (c.repairPush !== 'lazy-too' && c.repairPush !== 'tree') p.push(`repairPush: expected 'lazy-too' or 'tree', got ${String(c.repairPush)}`)
   checkInt(p, 'maxPayloadBytes', c.maxPayloadBytes, 1, 65_000)
   checkInt(p, 'ihaveIntervalMs', c.ihaveIntervalMs, 1, 60_000)
   checkInt(p, 'ihaveBatchMax', c.ihaveBatchMax, 1, 1024)

@@ -92,6 +92,7 @@ test('four hyparview agents on loopback: partial views, /v1/overlay, metrics, br
     assert.match(metrics, /grapevine_plumtree_tree_peers\{link="eager",node="ov-1"\}/)
     assert.match(metrics, /grapevine_plumtree_payload_messages_total/)
     assert.match(metrics, /grapevine_plumtree_control_messages_total\{type="ihave"/)
+    assert.match(metrics, /grapevine_plumtree_repair_pushes_total\{node="ov-1"\} \d+/)
 
     for (const [path, body, what] of [
       ['/v1/event', { name: 'deploy', payload: 'x' }, /user events .* use broadcasts/],

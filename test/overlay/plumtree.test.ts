@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { BroadcastError } from '../../src/gossip/rumor-types.js'
 import { Plumtree, messageIdOf } from '../../src/overlay/plumtree.js'
-import type { PlumtreeConfig } from '../../src/overlay/config.js'
+import { resolvePlumtreeConfig, type PlumtreeConfig } from '../../src/overlay/config.js'
 import { decodeOverlayMessage, encodeOverlayMessage, type OverlayMessage, type PlumtreeMessage } from '../../src/overlay/messages.js'
 import { CollectingOverlayOutbox, type PlumtreeEvent, type PlumtreeTimer } from '../../src/overlay/types.js'
 
@@ -121,6 +121,54 @@ test('IHAVE for a message that arrives before the timeout sends no GRAFT', () =>
   pt.handleTimer(timer.timer, 200, out)
   assert.equal(out.sent.length, 0)
   assert.equal(pt.missingSize, 0)
+})
+
+test('a message that arrives as the answer to its GRAFT is pushed to the lazy peers that did not announce it (repairPush lazy-too)', () => {
+  // x holds a (eager: its parent, silent since it crashed), b, c, d lazy; b announces the message.
+  const { pt, out } = tree(['a', 'b', 'c', 'd'])
+  for (const p of ['b', 'c', 'd']) give(pt, out, { kind: 'prune', from: p })
+  give(pt, out, { kind: 'ihave', from: 'b', entries: [{ id, hops: 2 }] }, 10)
+  const timer = out.timers.find((t) => t.timer.kind === 'graft')
+  assert.ok(timer)
+  pt.handleTimer(timer.timer, 210, out)
+  out.clear()
+  give(pt, out, { kind: 'gossip', from: 'b', id, hops: 3, payload }, 220)
+  // c and d may sit below the same dead parent: they get the payload now, not an IHAVE and a GRAFT wait.
+  assert.deepEqual(sent(out).map((s) => `${s.to}:${s.m.kind}`).sort(), ['a:gossip', 'c:gossip', 'd:gossip'])
+  assert.equal(pt.counters.repairPushes, 1)
+  assert.deepEqual(pt.lazyPeers().sort(), ['c', 'd'], 'the links stay lazy: duplicates prune them as usual')
+})
+
+test('a copy pushed over a link held lazy goes on to the lazy peers only when an announcement of it was pending (a repair reaching a waiting node); unannounced, it is a one-sided link and nothing cascades', () => {
+  const { pt, out } = tree(['a', 'b', 'c'])
+  give(pt, out, { kind: 'prune', from: 'b' })
+  give(pt, out, { kind: 'prune', from: 'c' })
+  give(pt, out, { kind: 'gossip', from: 'b', id, hops: 4, payload })
+  assert.deepEqual(sent(out).map((s) => s.to), ['a'], 'eager push only; c waits for its IHAVE')
+  assert.ok(out.timers.some((t) => t.timer.kind === 'ihaveFlush'))
+  assert.equal(pt.counters.repairPushes, 0)
+  const waiting = tree(['a', 'b', 'c', 'd'])
+  for (const p of ['b', 'c', 'd']) give(waiting.pt, waiting.out, { kind: 'prune', from: p })
+  give(waiting.pt, waiting.out, { kind: 'ihave', from: 'd', entries: [{ id, hops: 2 }] }, 10)
+  waiting.out.clear()
+  give(waiting.pt, waiting.out, { kind: 'gossip', from: 'b', id, hops: 4, payload }, 20)
+  assert.deepEqual(sent(waiting.out).map((s) => s.to).sort(), ['a', 'c'], 'pushed to c, not back to b nor to the announcer d')
+  assert.equal(waiting.pt.counters.repairPushes, 1)
+})
+
+test("repairPush 'tree' (the paper's) announces a grafted message to the lazy peers instead of pushing it", () => {
+  const { pt, out } = tree(['a', 'b', 'c'], { repairPush: 'tree' })
+  give(pt, out, { kind: 'prune', from: 'b' })
+  give(pt, out, { kind: 'prune', from: 'c' })
+  give(pt, out, { kind: 'ihave', from: 'b', entries: [{ id, hops: 2 }] }, 10)
+  const timer = out.timers.find((t) => t.timer.kind === 'graft')
+  assert.ok(timer)
+  pt.handleTimer(timer.timer, 210, out)
+  out.clear()
+  give(pt, out, { kind: 'gossip', from: 'b', id, hops: 3, payload }, 220)
+  assert.deepEqual(sent(out).map((s) => s.to), ['a'])
+  assert.equal(pt.counters.repairPushes, 0)
+  assert.throws(() => resolvePlumtreeConfig({ repairPush: 'always' as never }), /repairPush: expected 'lazy-too' or 'tree', got always/)
 })
 
 test('GRAFT makes the sender eager and answers with the cached message', () => {
