@@ -20,13 +20,13 @@
  * own packets land within a network delay, long before foldAfterMs), so it is a peer that has since died
  * or restarted, and that voided the confirmations.
  *
- * What it replaced: two confirmations from any two peers. Under churn one peer could hold the same lower
- * copy as ours while a third held a higher one (a delta still relayed, or a successor's fold of it that
- * had not reached us); the floor then dropped the higher copy everywhere (test/replication/sim-folds,
- * seed 1616: 45 of 486 increments left). The cost: no fold while a live peer is unreachable or the
- * membership keeps changing; folds wait for a quiet membership, then ask one unconfirmed peer per
- * antiEntropyIntervalMs (a request and the peer's state of the waiting keys). A member that is down (not live) when we fold and comes back
- * with its data directory still loses any copy larger than ours: nothing live can vouch for it.
+ * What it replaced: two confirmations from any two peers. Two peers can hold the same lower copy as ours
+ * while a third holds a higher one (a delta that reached it only, or an earlier successor's fold of it
+ * that had not reached us); the floor then dropped the higher copy everywhere (fold-gate.test.ts builds
+ * that case). The cost: no fold while a live peer is unreachable or the membership keeps changing; folds
+ * wait for a quiet membership, then ask one unconfirmed peer per antiEntropyIntervalMs (a request and the
+ * peer's state of the waiting keys). A member that is down (not live) when we fold and comes back with
+ * its data directory still loses any copy larger than ours: nothing live can vouch for it.
  *
  * Pure; the replicator owns one.
  */
