@@ -15,7 +15,9 @@
  * (its context is "all seen"), and a retired replica never writes again (it is dead: a process that
  * comes back after a false death keeps its own id, which nobody folds, since only a successor folds).
  * What a fold cannot see is lost: a predecessor's write that had reached some replicas but not the
- * successor when it folded. The replicator folds only after `foldAfterMs`, for this reason.
+ * successor when it folded, or a copy of a predecessor's entry larger than the successor's. The
+ * replicator folds only after `foldAfterMs`, and only once every live peer was seen holding the
+ * successor's state (replication/fold-gate.ts), for this reason.
  *
  * A member that leaves gracefully is retired the same way, by the one heir it handed its state to
  * (replication/handoff.ts): the heir `h#3` folds the leaver `n#5` (and any older `n#h` it still held)

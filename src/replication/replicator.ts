@@ -34,9 +34,9 @@
  * one heir that folded them (handoff.ts). A restarted node's past lives are folded by the node itself,
  * once it has run foldAfterMs (the only writer of its new replica id, so one fold per predecessor):
  *
- *   every round after foldAfterMs ──▶ each key holding an older generation of our name, once a peer was
- *        seen holding the same state at two peers (a digest that matched, or a full state that left ours
- *        equal to it)
+ *   every round after foldAfterMs ──▶ each key holding an older generation of our name, once every live
+ *        Grapevine peer (at least two) was seen holding the same state as ours (a digest that matched, or
+ *        a full state that left ours equal to it) since a peer last died or restarted (fold-gate.ts)
  *        ──▶ a write of ours: their counter totals into our entry, floor name → our generation
  *        (crdt/floors.ts)
  *   any replica merging it ──▶ the predecessors' entries, context entries and seqs dropped; later deltas
@@ -56,6 +56,7 @@ import { retransmitLimit } from '../swim/formulas.js'
 import { resolveReplicationConfig, STATE_FRAMING_BYTES, type ReplicationConfig } from './config.js'
 import { fragment, MessageTooLargeError, Reassembly } from './fragments.js'
 import { crdtKey, emptyState, hash53, kindType, parseKey, replicaMember, type CrdtKind, type CrdtKinds } from './keys.js'
+import { FoldGate } from './fold-gate.js'
 import { Handoff, type HandoffHost } from './handoff.js'
 import { decodeReplicationMessage, encodeReplicationMessage, type DeltaMessage, type DigestMessage, type KeyState, type StatesMessage } from './messages.js'
 import { CrdtCommitError, CrdtLimitError, newReplicationCounters, type KeyChange, type KeyRecord, type ReplicationCounters, type ReplicatorOptions } from './types.js'
@@ -65,8 +66,6 @@ export type Send = (to: string, bytes: Uint8Array) => boolean
 
 /** Peers a delta too large for a packet is pushed to, in fragments, by each node that takes it. */
 const LARGE_DELTA_FANOUT = 3
-/** Distinct peers seen holding a key's state equal to ours before we fold our predecessors in it. */
-const FOLD_CONFIRMATIONS = 2
 
 interface Entry {
   readonly key: string
@@ -113,8 +112,8 @@ export class CrdtReplicator implements HandoffHost {
   private clusterSize = 1
   /** Keys that may hold a predecessor of ours (merged from a peer or restored since the last fold pass). */
   private readonly foldCandidates = new Set<string>()
-  /** Per key, the peers whose state was seen equal to ours (a matching digest, or a full state that left ours equal to it). */
-  private readonly synced = new Map<string, Set<string>>()
+  /** Per key, the live peers seen holding our state of it: what a fold waits for (fold-gate.ts). */
+  private readonly foldGate = new FoldGate()
   private startedMs: number | undefined
   private durableCommit: ((record: KeyRecord) => void) | undefined
   /** Retires this replica on disk before a graceful leave's commit (handoff.ts; setDurableCommit). */
@@ -295,7 +294,12 @@ export class CrdtReplicator implements HandoffHost {
     }
     if (antiEntropyDue && peers.length > 0) this.sendDigest(peers[this.rng.int(peers.length)], send)
     this.handoff.round(nowMs, peers, send)
-    if (this.foldCandidates.size > 0 && nowMs - this.startedMs >= this.config.foldAfterMs && !this.handoff.isLeaving) this.foldPredecessors()
+    if (this.foldCandidates.size > 0 && nowMs - this.startedMs >= this.config.foldAfterMs && !this.handoff.isLeaving) {
+      this.foldPredecessors()
+      // A fold still waiting asks one live peer that has not confirmed for its state (fold-gate.ts).
+      const ask = antiEntropyDue ? this.foldGate.unconfirmed(this.foldCandidates, this.rng) : undefined
+      if (ask !== undefined) this.sendStates(ask.peer, [], ask.keys, send)
+    }
   }
 
   /**
@@ -311,11 +315,9 @@ export class CrdtReplicator implements HandoffHost {
         this.foldCandidates.delete(key)
         continue
       }
-      // A fold retires every older generation of our name, seen or not: wait until FOLD_CONFIRMATIONS peers
-      // held the same state (one just-restarted peer may hold as little as we do).
-      if ((this.synced.get(key)?.size ?? 0) < FOLD_CONFIRMATIONS) continue
+      if (!this.foldGate.foldable(key)) continue
       this.foldCandidates.delete(key)
-      this.synced.delete(key)
+      this.foldGate.forget(key)
       try {
         const delta = this.write(e.kind, parseKey(key)!.name, (s, id) => foldCrdt(s, id)!)
         if (!delta.isEmpty) {
@@ -380,6 +382,14 @@ export class CrdtReplicator implements HandoffHost {
       for (const origin of [...e.seqs.keys()]) if (origin !== this.replica && replicaMember(origin) === member) e.seqs.delete(origin)
     }
     this.counters.departedFolded++
+  }
+
+  /**
+   * The live Grapevine peers and their incarnations (SWIM's alive members that speak the replication
+   * protocol), after each membership change: folds wait for each of them (fold-gate.ts).
+   */
+  liveMembers(members: Iterable<{ readonly name: string; readonly incarnation: number }>): void {
+    this.foldGate.liveMembers(members, this.self)
   }
 
   /** A member is in the membership (again): its deltas are numbered (again, if it had departed). */
@@ -552,10 +562,7 @@ export class CrdtReplicator implements HandoffHost {
   }
 
   private confirm(key: string, peer: string): void {
-    if (!this.foldCandidates.has(key)) return
-    let peers = this.synced.get(key)
-    if (peers === undefined) this.synced.set(key, (peers = new Set()))
-    peers.add(peer)
+    if (this.foldCandidates.has(key)) this.foldGate.confirm(key, peer)
   }
 
   /** Forgets the seqs a key no longer needs (batching.ts prunableSeqs): one seq per member name is kept. */

@@ -8,6 +8,7 @@
  *   message from a peer ──▶ replicator.handleMessage (replies through the same send)
  *   push-pull ──▶ every key's full state (a joiner gets everything)
  *   SWIM's members ──▶ a member that left or was reaped ──▶ replicator.departed(name)
+ *                  ──▶ the alive Grapevine members and their incarnations ──▶ replicator.liveMembers (folds)
  *   the node's graceful leave ──▶ handOff: this node's state to one heir first (replication/handoff.ts)
  *   after each of these ──▶ changed keys ──▶ onChange (the node's `crdtChanged` events; persistence)
  *
@@ -16,6 +17,7 @@
 import type { HandoffOutcome } from '../replication/handoff.js'
 import type { CrdtReplicator, KeyChange } from '../replication/replicator.js'
 import type { MemberInfo } from '../swim/events.js'
+import { markedVersion } from './envelope.js'
 import { Cadence } from './protocols.js'
 import type { PeerSend, StackProtocol } from './stack.js'
 
@@ -65,6 +67,7 @@ export class CrdtProtocol implements StackProtocol {
   }
 
   onMembership(members: readonly MemberInfo[]): void {
+    this.replicator.liveMembers(members.filter((m) => m.state === 'alive' && markedVersion(m.meta) !== undefined))
     const present = new Set<string>()
     for (const m of members) {
       present.add(m.name)
