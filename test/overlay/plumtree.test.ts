@@ -123,16 +123,21 @@ test('IHAVE for a message that arrives before the timeout sends no GRAFT', () =>
   assert.equal(pt.missingSize, 0)
 })
 
-test('a message that arrives as the answer to its GRAFT is pushed to the lazy peers that did not announce it (repairPush lazy-too)', () => {
-  // x holds a (eager: its parent, silent since it crashed), b, c, d lazy; b announces the message.
-  const { pt, out } = tree(['a', 'b', 'c', 'd'])
-  for (const p of ['b', 'c', 'd']) give(pt, out, { kind: 'prune', from: p })
+/** b announces the message, the GRAFT timer fires, and b's copy arrives as the GRAFT's answer. */
+function answerGraft(pt: ReturnType<typeof tree>['pt'], out: ReturnType<typeof tree>['out']): void {
   give(pt, out, { kind: 'ihave', from: 'b', entries: [{ id, hops: 2 }] }, 10)
   const timer = out.timers.find((t) => t.timer.kind === 'graft')
   assert.ok(timer)
   pt.handleTimer(timer.timer, 210, out)
   out.clear()
   give(pt, out, { kind: 'gossip', from: 'b', id, hops: 3, payload }, 220)
+}
+
+test('a message that arrives as the answer to its GRAFT is pushed to the lazy peers that did not announce it (repairPush lazy-too)', () => {
+  // x holds a (eager: its parent, silent since it crashed), b, c, d lazy; b announces the message.
+  const { pt, out } = tree(['a', 'b', 'c', 'd'])
+  for (const p of ['b', 'c', 'd']) give(pt, out, { kind: 'prune', from: p })
+  answerGraft(pt, out)
   // c and d may sit below the same dead parent: they get the payload now, not an IHAVE and a GRAFT wait.
   assert.deepEqual(sent(out).map((s) => `${s.to}:${s.m.kind}`).sort(), ['a:gossip', 'c:gossip', 'd:gossip'])
   assert.equal(pt.counters.repairPushes, 1)
@@ -160,12 +165,7 @@ test("repairPush 'tree' (the paper's) announces a grafted message to the lazy pe
   const { pt, out } = tree(['a', 'b', 'c'], { repairPush: 'tree' })
   give(pt, out, { kind: 'prune', from: 'b' })
   give(pt, out, { kind: 'prune', from: 'c' })
-  give(pt, out, { kind: 'ihave', from: 'b', entries: [{ id, hops: 2 }] }, 10)
-  const timer = out.timers.find((t) => t.timer.kind === 'graft')
-  assert.ok(timer)
-  pt.handleTimer(timer.timer, 210, out)
-  out.clear()
-  give(pt, out, { kind: 'gossip', from: 'b', id, hops: 3, payload }, 220)
+  answerGraft(pt, out)
   assert.deepEqual(sent(out).map((s) => s.to), ['a'])
   assert.equal(pt.counters.repairPushes, 0)
   assert.throws(() => resolvePlumtreeConfig({ repairPush: 'always' as never }), /repairPush: expected 'lazy-too' or 'tree', got always/)
