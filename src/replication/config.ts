@@ -65,6 +65,12 @@ export interface ReplicationConfig {
    */
   readonly foldAfterMs: number
   /**
+   * Fold past lives at all (foldAfterMs). Off by default: a churn of restarts without data directories
+   * still loses counter value through the fold on some seeds (README, "Folding a restarted node's past
+   * lives"), so until that is found a restart's entries stay (one per restart that wrote, per key).
+   */
+  readonly foldPastLives: boolean
+  /**
    * A graceful leave hands this node's replicated state to one heir (handoff.ts): how long one candidate
    * has to answer before the next is tried, and, once it was told to fold, to confirm it. Default 1000.
    * Range [50, 60000].
@@ -92,6 +98,7 @@ export const REPLICATION_DEFAULTS: ReplicationConfig = {
   maxReassemblies: 32,
   maxPushPullBytes: 1 << 20,
   foldAfterMs: 30_000,
+  foldPastLives: false,
   handoffTimeoutMs: 1000,
   handoffCandidates: 3,
   fullStateGossip: false,
@@ -105,7 +112,7 @@ export const STATE_FRAMING_BYTES = 1024
 export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {}): ReplicationConfig {
   const c: ReplicationConfig = { ...REPLICATION_DEFAULTS, ...partial }
   const problems: string[] = []
-  const int = (field: Exclude<keyof ReplicationConfig, 'fullStateGossip'>, min: number, max: number): void => {
+  const int = (field: Exclude<keyof ReplicationConfig, 'fullStateGossip' | 'foldPastLives'>, min: number, max: number): void => {
     const v = c[field]
     if (!Number.isInteger(v) || v < min || v > max) problems.push(`${field}: expected an integer in [${min}, ${max}], got ${String(v)}`)
   }
@@ -122,6 +129,7 @@ export function resolveReplicationConfig(partial: Partial<ReplicationConfig> = {
   int('foldAfterMs', 0, 86_400_000)
   int('handoffTimeoutMs', 50, 60_000)
   int('handoffCandidates', 0, 16)
+  if (typeof c.foldPastLives !== 'boolean') problems.push(`foldPastLives: expected true or false, got ${String(c.foldPastLives)}`)
   if (typeof c.fullStateGossip !== 'boolean') problems.push(`fullStateGossip: expected true or false, got ${String(c.fullStateGossip)}`)
   if (problems.length === 0) {
     const room = c.maxFragments * (c.maxMessageBytes - FRAGMENT_OVERHEAD_BYTES)

@@ -557,7 +557,7 @@ export class CrdtReplicator implements HandoffHost {
     entry.encoded = after
     entry.hash = undefined
     if (!this.changes.has(entry.key)) this.changes.set(entry.key, false)
-    this.foldCandidates.add(entry.key)
+    if (this.config.foldPastLives) this.foldCandidates.add(entry.key)
     this.dropRetiredSeqs(entry)
   }
 
@@ -600,7 +600,7 @@ export class CrdtReplicator implements HandoffHost {
     const e = this.newEntry(rec.key, parsed.kind)
     e.state = decoded.value
     for (const [origin, seq] of rec.seqs) e.seqs.set(origin, seq)
-    this.foldCandidates.add(rec.key)
+    if (this.config.foldPastLives) this.foldCandidates.add(rec.key)
   }
 
   private decodeError(reason: string): void {

@@ -9,7 +9,7 @@ import { decodeReplicationMessage } from '../../src/replication/messages.js'
 type Wire = Array<{ from: string; to: string; bytes: Uint8Array }>
 
 function replica(name: string, generation = 1): CrdtReplicator {
-  return new CrdtReplicator({ self: name, replica: replicaId(name, generation), rng: new SeededRng(generation), config: { foldAfterMs: 0 } })
+  return new CrdtReplicator({ self: name, replica: replicaId(name, generation), rng: new SeededRng(generation), config: { foldAfterMs: 0, foldPastLives: true } })
 }
 
 const sender = (from: string, wire: Wire): Send => (to, bytes) => (wire.push({ from, to, bytes }), true)
