@@ -14,9 +14,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { ORSet, PNCounter, departureOf, foldCrdt, replicasOf } from '../../src/crdt/index.js'
+import { PNCounter, departureOf, foldCrdt, replicasOf } from '../../src/crdt/index.js'
 import type { Crdt } from '../../src/crdt/index.js'
-import { lawTests, merge, type Subject } from './fold-laws.js'
+import { lawTests, merge, setWithRemoval, type Subject } from './fold-laws.js'
 
 /** kind 0-5: an op at `at`; 6: `at` pulls `from`'s full state; 7: `at` leaves, handing its state to `from` (when another slot). */
 interface Step {
@@ -86,12 +86,7 @@ test('a PN-Counter whose members leave into heirs, with fresh names taking their
 })
 
 test('an OR-Set element a leaver added and a survivor removed does not come back from a stale copy of the leaver', () => {
-  const leaver = new ORSet()
-  leaver.add('n#5', 'x')
-  leaver.add('n#5', 'y')
-  const stale = leaver.clone()
-  const heir = new ORSet().merge(leaver)
-  heir.remove('x')
+  const { stale, survivor: heir } = setWithRemoval('n#5')
   const fold = heir.fold('h#3', departureOf('n#5'))
   assert.deepEqual([...replicasOf(heir)], [], 'the leaver\'s context entry is gone')
   assert.deepEqual(heir.values(), ['y'], 'its live element stays')

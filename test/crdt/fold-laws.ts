@@ -93,3 +93,16 @@ export function lawTests<S>(label: string, history: fc.Arbitrary<S[]>, run: (sub
     })
   }
 }
+
+/**
+ * The removed-element case both files check: `writer` added x and y; `stale` is a copy from then, and
+ * `survivor` merged it and removed x (then folds `writer` away, by restart or by departure).
+ */
+export function setWithRemoval(writer: string): { stale: ORSet; survivor: ORSet } {
+  const set = new ORSet()
+  set.add(writer, 'x')
+  set.add(writer, 'y')
+  const survivor = new ORSet().merge(set)
+  survivor.remove('x')
+  return { stale: set.clone(), survivor }
+}
